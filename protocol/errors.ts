@@ -1,0 +1,111 @@
+/**
+ * The one registry of troupe's coded errors. Every error troupe raises carries a stable
+ * `TROUPE_ERR_<AREA>_<WHAT>` code from this table; the README lists them (a test checks
+ * that it does). Wrap a library's error by passing it as `cause`.
+ *
+ * @example
+ * throw new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', 'ask to troupe://a/user/x timed out after 50ms');
+ */
+export const errorCatalog = {
+  // protocol
+  TROUPE_ERR_PROTOCOL_DECODE: { status: 400, description: 'bytes could not be decoded as msgpack' },
+  TROUPE_ERR_PROTOCOL_INVALID: { status: 400, description: 'a decoded frame, envelope or message failed schema validation' },
+  TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE: { status: 413, description: 'an inbound frame exceeded the size limit' },
+  // config
+  TROUPE_ERR_CONFIG_INVALID: { status: 400, description: 'options or config file failed validation or conflict' },
+  // node
+  TROUPE_ERR_NODE_CLOSED: { status: 503, description: 'the node is closing or closed' },
+  // actors
+  TROUPE_ERR_ACTOR_ASK_TIMEOUT: { status: 504, description: 'an ask got no reply within its timeout' },
+  TROUPE_ERR_ACTOR_MAILBOX_FULL: { status: 503, description: "the target's bounded mailbox is full; the message was dead-lettered" },
+  TROUPE_ERR_ACTOR_NOT_FOUND: { status: 404, description: 'no live actor at that address or name; the message was dead-lettered' },
+  TROUPE_ERR_ACTOR_NAME_TAKEN: { status: 409, description: 'a sibling with that name already exists' },
+  TROUPE_ERR_ACTOR_INVALID_MESSAGE: { status: 400, description: "a message failed the actor's zod schema" },
+  TROUPE_ERR_ACTOR_STOPPED: { status: 410, description: 'the actor stopped before it replied' },
+  TROUPE_ERR_ACTOR_FAILED: { status: 500, description: 'the actor crashed while handling the asked message' },
+  TROUPE_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, description: 'no dead letter with that id' },
+  // supervision
+  TROUPE_ERR_SUPERVISOR_INTENSITY: { status: 500, description: 'restart intensity exceeded; the supervisor failed and escalated' },
+  TROUPE_ERR_SUPERVISOR_ESCALATED: { status: 500, description: 'a child failure was escalated past the top supervisor' },
+  // storage
+  TROUPE_ERR_STORAGE_WRITE: { status: 500, description: 'an LMDB write failed (disk full, I/O error); nothing was acknowledged' },
+  TROUPE_ERR_STORAGE_CORRUPT_RECORD: { status: 500, description: 'a persisted record failed validation on read (names key and sequence number)' },
+  TROUPE_ERR_STORAGE_LOCKED: { status: 409, description: 'another live process holds the data dir' },
+  TROUPE_ERR_STORAGE_CLOSED: { status: 503, description: 'the store is closed' },
+  // transport
+  TROUPE_ERR_TRANSPORT_AUTH: { status: 401, description: 'peer handshake failed: wrong secret, cluster or protocol version' },
+  TROUPE_ERR_TRANSPORT_NODE_DOWN: { status: 503, description: 'the target node is down or unreachable' },
+  TROUPE_ERR_TRANSPORT_QUEUE_FULL: { status: 503, description: "a link's bounded outbound queue is full; the message was dead-lettered" },
+  TROUPE_ERR_TRANSPORT_CLOSED: { status: 503, description: 'the transport is closed' },
+  // gateway
+  TROUPE_ERR_GATEWAY_BAD_REQUEST: { status: 400, description: 'request body or parameters failed validation' },
+  TROUPE_ERR_GATEWAY_UNAUTHORIZED: { status: 401, description: 'missing or unknown API key' },
+  TROUPE_ERR_GATEWAY_NOT_FOUND: { status: 404, description: 'no such route or resource' },
+  TROUPE_ERR_GATEWAY_CONFLICT: { status: 409, description: 'the resource already exists' },
+  TROUPE_ERR_GATEWAY_RATE_LIMITED: { status: 429, description: 'per-key rate limit exceeded; see retry-after' },
+  TROUPE_ERR_GATEWAY_BODY_TOO_LARGE: { status: 413, description: 'request body over the limit' },
+  TROUPE_ERR_GATEWAY_INSECURE_BIND: { status: 500, description: 'refused to bind a non-loopback host with no API keys (use --insecure)' },
+  TROUPE_ERR_GATEWAY_NOT_READY: { status: 503, description: 'the node is starting or draining' },
+  // agents and models
+  TROUPE_ERR_AGENT_NOT_FOUND: { status: 404, description: 'no agent with that name in the cluster' },
+  TROUPE_ERR_AGENT_INVALID_SPEC: { status: 400, description: 'the agent spec failed validation' },
+  TROUPE_ERR_AGENT_MAX_TURNS: { status: 500, description: 'the tool loop hit the max turns limit' },
+  TROUPE_ERR_AGENT_CANCELLED: { status: 499, description: 'the run was cancelled (client gone or explicit cancel)' },
+  TROUPE_ERR_AGENT_TIMEOUT: { status: 504, description: 'the run exceeded its time limit' },
+  TROUPE_ERR_MODEL_RATE_LIMITED: { status: 429, description: 'the upstream model rate-limited us past the retry budget' },
+  TROUPE_ERR_MODEL_TIMEOUT: { status: 504, description: 'the upstream model did not answer (or stalled) within the timeout' },
+  TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },
+  TROUPE_ERR_MODEL_BAD_REQUEST: { status: 400, description: 'the upstream model rejected the request (4xx)' },
+  TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export interface TroupeErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+/** A coded troupe error. `code` is stable; `status` is the HTTP status the gateway uses. */
+export class TroupeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, options: TroupeErrorOptions = {}) {
+    super(message ?? errorCatalog[code].description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TroupeError';
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    if (options.details) this.details = options.details;
+  }
+
+  /** A plain object for the wire (msgpack) or JSON. */
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** True when `e` is a TroupeError, optionally with a given code. */
+export function isTroupeError(e: unknown, code?: ErrorCode): e is TroupeError {
+  return e instanceof TroupeError && (code === undefined || e.code === code);
+}
+
+/** Turn anything thrown into something that can cross the wire. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof TroupeError) return e.toJSON();
+  if (e instanceof Error) return { code: 'TROUPE_ERR_ACTOR_FAILED', message: e.message };
+  return { code: 'TROUPE_ERR_ACTOR_FAILED', message: String(e) };
+}
+
+/** Rebuild a TroupeError from its wire form (unknown codes map to ACTOR_FAILED). */
+export function deserializeError(s: SerializedError): TroupeError {
+  const code = (s.code in errorCatalog ? s.code : 'TROUPE_ERR_ACTOR_FAILED') as ErrorCode;
+  return new TroupeError(code, s.message, s.details ? { details: s.details } : {});
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './envelope.js';
+export * from './signals.js';
+export * from './codec.js';
+export * from './ids.js';
