@@ -25,3 +25,52 @@ export function newId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
   return `${prefix}-${counter.toString(36)}`;
 }
+
+/**
+ * A clock that moves only when told: tests drive time instead of sleeping.
+ *
+ * @example
+ * const clock = new ManualClock();
+ * clock.setTimeout(() => fired = true, 100);
+ * clock.advance(100); // fired
+ */
+export class ManualClock implements Clock {
+  private t: number;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private seq = 0;
+
+  constructor(start = 0) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.push({ at: this.t + Math.max(0, ms), fn, id });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
+
+  /** Move time forward, firing due timers in time order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+  }
+
+  get pending(): number {
+    return this.timers.length;
+  }
+}

@@ -1,0 +1,67 @@
+import type { ChatMessage, ToolSpec } from '../../../protocol/openai.js';
+
+/**
+ * A deterministic, approximate tokenizer: a token is optional leading whitespace plus up
+ * to four non-space characters. Good enough for usage estimates and for the offline
+ * model's `max_tokens`; never used to bill anyone.
+ */
+const TOKEN_RE = /\s*\S{1,4}/g;
+
+/**
+ * Split text into approximate tokens whose concatenation is the text again.
+ *
+ * @example
+ * splitTokens('hello world'); // ['hell', 'o', ' worl', 'd']
+ */
+export function splitTokens(text: string): string[] {
+  const pieces = text.match(TOKEN_RE) ?? [];
+  const covered = pieces.reduce((n, p) => n + p.length, 0);
+  if (covered < text.length) {
+    // Only trailing whitespace is left over; keep it so nothing is lost.
+    const rest = text.slice(covered);
+    if (pieces.length === 0) return [rest];
+    pieces[pieces.length - 1] += rest;
+  }
+  return pieces;
+}
+
+/**
+ * Approximate token count of a text.
+ *
+ * @example
+ * estimateTokens('hello world'); // 4
+ */
+export function estimateTokens(text: string): number {
+  return (text.match(TOKEN_RE) ?? []).length;
+}
+
+/** Per-message framing overhead, as chat formats add a few tokens per message. */
+const MESSAGE_OVERHEAD = 3;
+
+/**
+ * Approximate prompt tokens of a conversation plus the tools offered with it.
+ *
+ * @example
+ * estimatePromptTokens([{ role: 'user', content: 'hi' }]); // 4
+ */
+export function estimatePromptTokens(messages: ReadonlyArray<ChatMessage>, tools: ReadonlyArray<ToolSpec> = []): number {
+  let n = 0;
+  for (const m of messages) {
+    n += MESSAGE_OVERHEAD + estimateTokens(messageText(m));
+    if (m.role === 'assistant') for (const c of m.toolCalls ?? []) n += estimateTokens(`${c.name} ${c.arguments}`);
+  }
+  for (const t of tools) n += estimateTokens(JSON.stringify(t));
+  return n;
+}
+
+/**
+ * The plain text of a message (text parts joined; images, audio and files left out).
+ *
+ * @example
+ * messageText({ role: 'user', content: [{ type: 'text', text: 'hi' }] }); // 'hi'
+ */
+export function messageText(m: ChatMessage): string {
+  if (m.content === null) return '';
+  if (typeof m.content === 'string') return m.content;
+  return m.content.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}

@@ -1,0 +1,111 @@
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import type { Signal } from '../../protocol/index.js';
+import type { RestartType, SupervisionInput } from '../../supervisors/index.js';
+import type { ActorRef } from './ref.js';
+
+/** A message handler: (state, message, context) -> next state (or a promise of it). */
+export type Receive<S, M> = (state: S, message: M, ctx: Context<M>) => S | void | Promise<S | void>;
+
+/** Event sourcing for a persistent actor: the state is the fold of its journaled events. */
+export interface PersistenceSpec<S, E> {
+  /** Persistence key; defaults to the actor's path. Must be unique per node. */
+  key?: string;
+  /** Pure: applies one event to the state. Used live and on recovery, so never a side effect here. */
+  apply: (state: S, event: E) => S;
+  /** Snapshot every N events (default 1000). */
+  snapshotEvery?: number;
+  /** Snapshots kept after compaction (default 2). */
+  keepSnapshots?: number;
+}
+
+/**
+ * A behaviour: how an actor starts and handles messages and signals. Persistent behaviours
+ * change state only through `ctx.persist(event)`; their handler's return value is ignored.
+ *
+ * @example
+ * const counter = behaviour<{ n: number }, { type: 'inc' } | { type: 'get' }>({
+ *   initial: () => ({ n: 0 }),
+ *   receive: (s, m, ctx) => {
+ *     if (m.type === 'inc') return { n: s.n + 1 };
+ *     ctx.reply(s.n);
+ *   },
+ * });
+ */
+export interface Behaviour<S = unknown, M = unknown, E = unknown> {
+  /** Initial state of each incarnation (before recovery, for persistent actors). */
+  initial?: (ctx: Context<M>) => S;
+  receive: Receive<S, M>;
+  /** System signals (started, stopping, terminated of a watched actor, ...). */
+  signal?: (state: S, signal: Signal, ctx: Context<M>) => S | void | Promise<S | void>;
+  /** zod schema checked on every tell/ask to this actor: a bad message is a coded error to the sender. */
+  messages?: ZodType<M>;
+  persistence?: PersistenceSpec<S, E>;
+}
+
+/** Identity helper that infers behaviour types. */
+export function behaviour<S, M, E = never>(b: Behaviour<S, M, E>): Behaviour<S, M, E> {
+  return b;
+}
+
+/** How to spawn an actor (or a supervisor: an actor whose spec lists children). */
+export interface ActorSpec<S = any, M = any, E = any> {
+  /** Unique among siblings; generated when absent. */
+  name?: string;
+  behaviour?: Behaviour<S, M, E> | Receive<S, M>;
+  /** Initial state when `behaviour` is a plain function. */
+  initialState?: S;
+  /** OTP restart type of this child (default permanent). */
+  restart?: RestartType;
+  /** How this actor supervises its own children. */
+  supervision?: SupervisionInput;
+  /** Children started (in order) by every incarnation of this actor. */
+  children?: ActorSpec[];
+  /** Bounded mailbox capacity (default from the node, 10,000). */
+  mailboxCapacity?: number;
+  /** Redeliveries of a message that crashes the actor before it becomes a poison dead letter (default 3). */
+  poisonAfter?: number;
+}
+
+export interface AskOptions {
+  /** Default 5,000 ms. */
+  timeoutMs?: number;
+  correlationId?: string;
+}
+
+export interface TellOptions {
+  correlationId?: string;
+  /** Sender shown to the receiver as `ctx.sender`. */
+  sender?: ActorRef;
+}
+
+/** What a handler can do. */
+export interface Context<M = unknown> {
+  readonly self: ActorRef<M>;
+  readonly parent: ActorRef | undefined;
+  /** The sender when an actor sent the message with a sender. */
+  readonly sender: ActorRef | undefined;
+  readonly correlationId: string | undefined;
+  /** Node id. */
+  readonly node: string;
+  /** Logger with node, actor path and correlation id. */
+  readonly log: Logger;
+  /** True when the current message was asked (a reply is expected). */
+  readonly expectsReply: boolean;
+  spawn<S2, M2>(spec: ActorSpec<S2, M2>): ActorRef<M2>;
+  tell<M2>(ref: ActorRef<M2> | string, message: M2, options?: TellOptions): void;
+  ask<R = unknown, M2 = unknown>(ref: ActorRef<M2> | string, message: M2, options?: AskOptions): Promise<R>;
+  /** Reply to the asker of the current message. */
+  reply(value: unknown): void;
+  /** Fail the asker of the current message with an error (the actor keeps running). */
+  replyError(error: unknown): void;
+  /** Capture the reply channel to answer later (after the handler has returned). */
+  replier(): { reply(value: unknown): void; error(e: unknown): void };
+  /** Death watch: a `signal.terminated` arrives when the ref stops for any reason. */
+  watch(ref: ActorRef | string): void;
+  unwatch(ref: ActorRef | string): void;
+  /** Stop self (a normal exit: restarted only if permanent). */
+  stop(): void;
+  /** Persistent actors: journal an event; resolves after the LMDB commit. */
+  persist(event: unknown): Promise<void>;
+}

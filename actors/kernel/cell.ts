@@ -1,0 +1,502 @@
+import type { Logger } from 'pino';
+import {
+  TroupeError, serializeError, type Clock, type SerializedError, type Signal, type TerminatedReason,
+} from '../../protocol/index.js';
+import {
+  SupervisorPlanner, supervision, type ChildInfo, type ExitKind, type SupervisionPolicy,
+} from '../../supervisors/index.js';
+import type { ActorSpec, Behaviour, Context } from './behaviour.js';
+import type { InspectionEvent } from './inspection.js';
+import { Meta } from './meta.js';
+import { dispatch, drainAndStop, spawnIncarnation, type NactRef } from './nact-bridge.js';
+import { ActorRef } from './ref.js';
+import { MessageContext } from './context.js';
+
+/** The durable log a persistent actor journals to (implemented by storage/). */
+export interface ActorJournal {
+  recover<S, E>(initial: S, apply: (s: S, e: E) => S): { state: S; seq: number };
+  persist(event: unknown, stateAfter: () => unknown, extra?: { inboxDone?: string }): Promise<number>;
+}
+
+/** Reasons a message becomes a dead letter. */
+export type DeadLetterReason = 'stopped' | 'not-found' | 'mailbox-full' | 'poison' | 'queue-full' | 'expired' | 'node-down';
+
+/** What a cell needs from its node: a narrow interface, so cells never see the node's internals. */
+export interface CellHost {
+  readonly id: string;
+  readonly system: NactRef;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly defaultMailboxCapacity: number;
+  random(): number;
+  emit(event: InspectionEvent): void;
+  register(cell: Cell): void;
+  unregister(cell: Cell): void;
+  deadLetter(reason: DeadLetterReason, to: string, message: unknown, meta: Meta | undefined, error?: unknown): void;
+  openJournal(key: string, spec: { snapshotEvery?: number; keepSnapshots?: number }): ActorJournal;
+  /** Deliver a Terminated signal to a watcher that is not a local cell (remote node, callback). */
+  notifyWatcher(watcher: Watcher, signal: Extract<Signal, { type: 'signal.terminated' }>): void;
+  context: ContextServices;
+}
+
+/** Services a handler's context forwards to the node. */
+export interface ContextServices {
+  tell(from: Cell, ref: ActorRef | string, message: unknown, options?: { correlationId?: string; sender?: ActorRef }): void;
+  ask<R>(from: Cell, ref: ActorRef | string, message: unknown, options?: { timeoutMs?: number; correlationId?: string }): Promise<R>;
+  watch(watcher: Cell, ref: ActorRef | string): void;
+  unwatch(watcher: Cell, ref: ActorRef | string): void;
+}
+
+/** A watcher: a local cell, or something outside (a node-level callback, a remote node). */
+export type Watcher = Cell | { kind: 'external'; id: string; deliver: (s: Extract<Signal, { type: 'signal.terminated' }>) => void };
+
+/** A system signal travelling through the mailbox, so it is ordered with messages. */
+export class SignalMessage {
+  constructor(readonly signal: Signal) {}
+}
+
+type Status = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+
+interface Delivery {
+  message: unknown;
+  meta: Meta | undefined;
+}
+
+const NAME_RE = /^[A-Za-z0-9._~:@+-]{1,200}$/;
+let nactNames = 0;
+
+/**
+ * One actor's identity across incarnations: address, state, bounded mailbox accounting,
+ * the stash kept while it restarts, its children (in start order), its watchers, and, as a
+ * supervisor, the planner that decides what a child failure means.
+ */
+export class Cell {
+  readonly ref: ActorRef;
+  readonly name: string;
+  readonly path: string;
+  readonly behaviour: Behaviour<any, any, any>;
+  readonly capacity: number;
+  readonly poisonAfter: number;
+  readonly children = new Map<string, Cell>();
+  readonly watchers = new Set<Watcher>();
+  /** Cells this one watches, to unwatch on stop. */
+  readonly watching = new Set<Cell>();
+  status: Status = 'starting';
+  state: any;
+  incarnation = 0;
+  private nact: NactRef | undefined;
+  private depth = 0;
+  private stash: Delivery[] = [];
+  private stopRequested = false;
+  private restartTimer: unknown;
+  private planner?: SupervisorPlanner;
+  private plannersPerChild?: Map<string, SupervisorPlanner>;
+  private policy?: SupervisionPolicy;
+  private journal?: ActorJournal;
+  private inflightPersists = 0;
+  private persistsSettled?: { promise: Promise<void>; resolve: () => void };
+  private _log?: Logger;
+  private childSeq = 0;
+
+  constructor(
+    readonly host: CellHost,
+    readonly parent: Cell | undefined,
+    readonly spec: ActorSpec,
+    name: string,
+    /** Guardians (/user, /system) give each child its own restart budget and never fail. */
+    readonly guardian = false,
+  ) {
+    if (!NAME_RE.test(name)) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid actor name "${name}": use 1-200 of [A-Za-z0-9._~:@+-]`);
+    }
+    this.name = name;
+    this.path = parent ? `${parent.path}/${name}` : name;
+    this.ref = new ActorRef(host.id, this.path);
+    const b = spec.behaviour;
+    this.behaviour = typeof b === 'function' ? { receive: b } : (b ?? { receive: () => undefined });
+    this.capacity = spec.mailboxCapacity ?? host.defaultMailboxCapacity;
+    this.poisonAfter = spec.poisonAfter ?? 3;
+  }
+
+  get log(): Logger {
+    return (this._log ??= this.host.logger.child({ actor: this.path }));
+  }
+
+  get mailboxDepth(): number {
+    return this.depth + this.stash.length;
+  }
+
+  get alive(): boolean {
+    return this.status !== 'stopped' && this.status !== 'stopping';
+  }
+
+  /** Start the first incarnation. */
+  start(): void {
+    this.host.register(this);
+    this.startIncarnation();
+    this.host.emit({ type: 'actor.spawned', address: this.ref.address, incarnation: this.incarnation });
+  }
+
+  /** Spawn a child of this cell. */
+  spawnChild(spec: ActorSpec): Cell {
+    const name = spec.name ?? `$${(this.childSeq++).toString(36)}`;
+    if (this.children.has(name)) {
+      throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `${this.path}/${name} already exists`);
+    }
+    const child = new Cell(this.host, this, spec, name);
+    this.children.set(name, child);
+    try {
+      child.start();
+    } catch (e) {
+      this.children.delete(name);
+      this.host.unregister(child);
+      throw e;
+    }
+    return child;
+  }
+
+  // ---- message intake -------------------------------------------------------------------
+
+  /** Enqueue a message. Throws on overflow or an invalid message; dead-letters when stopped. */
+  tell(message: unknown, meta: Meta | undefined): void {
+    const schema = this.behaviour.messages;
+    if (schema !== undefined) {
+      const r = schema.safeParse(message);
+      if (!r.success) {
+        throw new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `invalid message for ${this.ref.address}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      }
+      message = r.data;
+    }
+    if (this.status === 'running') {
+      if (this.depth >= this.capacity) this.overflow(message, meta);
+      this.depth++;
+      dispatch(this.nact!, message, meta);
+    } else if (this.status === 'restarting' || this.status === 'starting') {
+      if (this.stash.length >= this.capacity) this.overflow(message, meta);
+      this.stash.push({ message, meta });
+    } else {
+      this.host.deadLetter('stopped', this.ref.address, message, meta);
+      meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_NOT_FOUND', `${this.ref.address} is stopped`));
+    }
+  }
+
+  private overflow(message: unknown, meta: Meta | undefined): never {
+    this.host.emit({ type: 'mailbox.overflow', address: this.ref.address, capacity: this.capacity });
+    this.host.deadLetter('mailbox-full', this.ref.address, message, meta);
+    throw new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', `mailbox of ${this.ref.address} is full (${this.capacity})`, { details: { capacity: this.capacity } });
+  }
+
+  /** Signals bypass the capacity check: a full mailbox must still learn that a watched actor died. */
+  signal(signal: Signal): void {
+    if (this.status === 'running') {
+      this.depth++;
+      dispatch(this.nact!, new SignalMessage(signal), undefined);
+    } else if (this.status === 'restarting' || this.status === 'starting') {
+      this.stash.push({ message: new SignalMessage(signal), meta: undefined });
+    }
+  }
+
+  // ---- message handling (runs inside nact) ----------------------------------------------
+
+  private readonly nactFn = (_state: unknown, message: unknown, nctx: { sender: unknown }): unknown => {
+    const meta = nctx.sender instanceof Meta ? nctx.sender : undefined;
+    return this.handle(message, meta);
+  };
+
+  private handle(message: unknown, meta: Meta | undefined): unknown {
+    this.depth--;
+    const inc = this.incarnation;
+    const ctx = new MessageContext(this, meta);
+    let result: unknown;
+    try {
+      if (message instanceof SignalMessage) {
+        result = this.behaviour.signal ? this.behaviour.signal(this.state, message.signal, ctx) : undefined;
+      } else {
+        result = this.behaviour.receive(this.state, message, ctx);
+      }
+    } catch (e) {
+      this.crashed(e, message, meta, inc);
+      return undefined;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (s) => this.handled(s, meta, inc),
+        (e) => this.crashed(e, message, meta, inc),
+      );
+    }
+    this.handled(result, meta, inc);
+    return undefined;
+  }
+
+  private handled(next: unknown, meta: Meta | undefined, inc: number): void {
+    if (inc !== this.incarnation || this.status !== 'running') return;
+    if (next !== undefined && this.journal === undefined) this.state = next;
+    if (meta?.onHandled) meta.onHandled();
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      this.parent?.childExited(this, 'normal', undefined, undefined);
+    }
+  }
+
+  /** The current incarnation failed (inside a handler, or from outside, e.g. a failed commit). */
+  crashed(error: unknown, message: unknown, meta: Meta | undefined, inc: number): void {
+    if (inc !== this.incarnation || this.status !== 'running') return;
+    const serialized = serializeError(error);
+    this.host.emit({ type: 'actor.failed', address: this.ref.address, error: serialized });
+    this.log.warn({ err: error, correlationId: meta?.correlationId }, 'actor failed');
+    const failing = message === undefined ? undefined : { message, meta: meta ?? new Meta(undefined, undefined, undefined) };
+    if (!this.parent) return;
+    this.parent.childExited(this, 'crash', error, failing);
+  }
+
+  /** ctx.stop(): a normal exit, taking effect after the current message. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  // ---- supervision (this cell as the parent) --------------------------------------------
+
+  private plannerFor(child: string): SupervisorPlanner {
+    this.policy ??= supervision(this.spec.supervision);
+    if (!this.guardian) return (this.planner ??= new SupervisorPlanner(this.policy));
+    this.plannersPerChild ??= new Map();
+    let p = this.plannersPerChild.get(child);
+    if (!p) {
+      p = new SupervisorPlanner(this.policy);
+      this.plannersPerChild.set(child, p);
+    }
+    return p;
+  }
+
+  private childInfos(): ChildInfo[] {
+    const out: ChildInfo[] = [];
+    for (const c of this.children.values()) out.push({ id: c.name, restart: c.spec.restart ?? 'permanent' });
+    return out;
+  }
+
+  /** A child crashed or exited normally: plan and carry out the supervision decision. */
+  childExited(child: Cell, exit: ExitKind, error: unknown, failing: Delivery | undefined): void {
+    const planner = this.plannerFor(child.name);
+    const plan = planner.plan(this.childInfos(), child.name, exit, error, this.host.clock.now(), this.host.random());
+    const serialized = error === undefined ? undefined : serializeError(error);
+    const affected = plan.kind === 'restart' ? plan.restart : plan.kind === 'remove' ? [plan.child] : plan.kind === 'escalate' ? [...this.children.keys()] : [child.name];
+    this.host.emit({
+      type: 'supervisor.decision', supervisor: this.ref.address, child: child.ref.address, directive: plan.directive,
+      plan: plan.kind, strategy: planner.policy.strategy, affected,
+      ...(plan.kind === 'restart' ? { delayMs: plan.delayMs } : {}),
+      ...(plan.kind === 'escalate' ? { reason: plan.reason } : {}),
+      ...(serialized ? { error: serialized } : {}),
+    });
+    this.log.info({ child: child.path, exit, plan: plan.kind, directive: plan.directive, affected, err: error }, 'supervisor decision');
+
+    switch (plan.kind) {
+      case 'resume':
+        failing?.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${child.ref.address} failed: ${serialized?.message}`, { cause: error }));
+        if (failing) this.host.deadLetter('poison', child.ref.address, failing.message, failing.meta, error);
+        return;
+      case 'remove':
+        planner.forget(child.name);
+        child.terminate(exit === 'crash' ? 'crashed' : 'stopped', error, failing);
+        return;
+      case 'restart': {
+        const restartSet = new Set(plan.restart);
+        for (const id of plan.stop) {
+          const c = this.children.get(id);
+          if (!c) continue;
+          if (restartSet.has(id)) c.suspend(id === child.name ? failing : undefined, error);
+          else c.terminate('supervisor-stopped', undefined, undefined);
+        }
+        const cells = plan.restart.map((id) => this.children.get(id)).filter((c): c is Cell => c !== undefined);
+        const go = (): void => {
+          for (const c of cells) c.resumeIncarnation(plan.delayMs);
+        };
+        if (plan.delayMs > 0) this.host.clock.setTimeout(go, plan.delayMs);
+        else go();
+        return;
+      }
+      case 'escalate': {
+        const err = plan.reason === 'intensity'
+          ? new TroupeError('TROUPE_ERR_SUPERVISOR_INTENSITY', `${this.ref.address}: more than ${planner.policy.maxRestarts} restarts within ${planner.policy.withinMs}ms (last: ${child.path}: ${serialized?.message})`, { cause: error })
+          : error;
+        if (failing) failing.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${child.ref.address} failed: ${serialized?.message}`, { cause: error }));
+        if (this.guardian || !this.parent) {
+          // The top of a tree cannot fail: it stops the failed child for good and says so.
+          planner.forget(child.name);
+          this.host.emit({ type: 'supervisor.escalated', supervisor: this.ref.address, error: serializeError(err) });
+          this.log.error({ child: child.path, err }, 'failure escalated to the top of the tree; child stopped');
+          child.terminate('crashed', err, undefined);
+          return;
+        }
+        // Stop every child (reverse start order), the failed one first marked as crashed.
+        child.terminate('crashed', error, undefined);
+        this.stopChildren('supervisor-stopped');
+        this.crashed(err, undefined, undefined, this.incarnation);
+        return;
+      }
+    }
+  }
+
+  private stopChildren(reason: TerminatedReason): void {
+    const kids = [...this.children.values()].reverse();
+    for (const c of kids) c.terminate(reason, undefined, undefined);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  private startIncarnation(): void {
+    const ctx = new MessageContext(this, undefined);
+    let state = this.behaviour.initial ? this.behaviour.initial(ctx) : this.spec.initialState;
+    const p = this.behaviour.persistence;
+    if (p) {
+      this.journal ??= this.host.openJournal(p.key ?? this.path, { snapshotEvery: p.snapshotEvery, keepSnapshots: p.keepSnapshots });
+      state = this.journal.recover(state, p.apply).state;
+    }
+    this.state = state;
+    this.nact = spawnIncarnation(this.host.system, `a${(nactNames++).toString(36)}`, this.nactFn);
+    this.depth = 0;
+    this.status = 'running';
+    for (const c of this.spec.children ?? []) this.spawnChild(c);
+    if (this.behaviour.signal) this.signal({ type: 'signal.started' });
+    const stash = this.stash;
+    this.stash = [];
+    for (const d of stash) {
+      if (d.message instanceof SignalMessage) this.signal(d.message.signal);
+      else this.tell(d.message, d.meta);
+    }
+  }
+
+  /** Stop the current incarnation for a restart, keeping queued messages (and the failing one, unless poison). */
+  suspend(failing: Delivery | undefined, error: unknown): void {
+    if (this.status !== 'running' && this.status !== 'starting') return;
+    this.status = 'restarting';
+    if (this.behaviour.signal) {
+      try {
+        const r = this.behaviour.signal(this.state, { type: 'signal.restarting', ...(error === undefined ? {} : { error: serializeError(error) }) }, new MessageContext(this, undefined));
+        if (r instanceof Promise) r.catch(() => undefined);
+      } catch {
+        // the incarnation is going away anyway
+      }
+    }
+    this.stopChildren('supervisor-stopped');
+    const pending = this.nact ? drainAndStop(this.nact) : [];
+    this.nact = undefined;
+    this.depth = 0;
+    const kept: Delivery[] = [];
+    if (failing) {
+      const meta = failing.meta ?? new Meta(undefined, undefined, undefined);
+      meta.attempts += 1;
+      if (meta.attempts >= this.poisonAfter) {
+        this.host.deadLetter('poison', this.ref.address, failing.message, meta, error);
+        meta.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `message crashed ${this.ref.address} ${meta.attempts} times; dead-lettered as poison`, { cause: error }));
+      } else {
+        kept.push({ message: failing.message, meta });
+      }
+    }
+    for (const p of pending) kept.push({ message: p.message, meta: p.sender instanceof Meta ? p.sender : undefined });
+    this.stash = kept.concat(this.stash);
+  }
+
+  /** Start the next incarnation (after the backoff delay), once in-flight persists settled. */
+  resumeIncarnation(delayMs: number): void {
+    if (this.status !== 'restarting') return;
+    if (this.inflightPersists > 0 && this.persistsSettled) {
+      void this.persistsSettled.promise.then(() => this.resumeIncarnation(delayMs));
+      return;
+    }
+    this.incarnation += 1;
+    try {
+      this.startIncarnation();
+    } catch (e) {
+      // failing to start (e.g. a corrupt journal) is a crash of the new incarnation
+      this.status = 'running';
+      this.log.error({ err: e }, 'actor failed to start');
+      this.crashed(e, undefined, undefined, this.incarnation);
+      return;
+    }
+    this.host.emit({ type: 'actor.restarted', address: this.ref.address, incarnation: this.incarnation, delayMs });
+  }
+
+  /** Stop for good: children first, then this; queued messages become dead letters; watchers learn. */
+  terminate(reason: TerminatedReason, error: unknown, failing: Delivery | undefined): void {
+    if (this.status === 'stopped' || this.status === 'stopping') return;
+    const wasRunning = this.status === 'running';
+    this.status = 'stopping';
+    if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+    if (wasRunning && this.behaviour.signal) {
+      try {
+        const r = this.behaviour.signal(this.state, { type: 'signal.stopping' }, new MessageContext(this, undefined));
+        if (r instanceof Promise) r.catch(() => undefined);
+      } catch (e) {
+        this.log.warn({ err: e }, 'stopping signal handler threw');
+      }
+    }
+    this.stopChildren('supervisor-stopped');
+    const pending = this.nact ? drainAndStop(this.nact) : [];
+    this.nact = undefined;
+    this.status = 'stopped';
+    const cause = error === undefined ? undefined : error;
+    const replyErr = (): TroupeError => cause instanceof TroupeError
+      ? cause
+      : new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `${this.ref.address} stopped (${reason})`, cause === undefined ? {} : { cause });
+    if (failing) {
+      this.host.deadLetter('stopped', this.ref.address, failing.message, failing.meta, error);
+      failing.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${this.ref.address} failed: ${serializeError(error).message}`, { cause: error }));
+    }
+    const queued = [...pending.map((p) => ({ message: p.message, meta: p.sender instanceof Meta ? p.sender : undefined })), ...this.stash];
+    this.stash = [];
+    for (const d of queued) {
+      if (d.message instanceof SignalMessage) continue;
+      this.host.deadLetter('stopped', this.ref.address, d.message, d.meta, error);
+      d.meta?.replyTo?.error(replyErr());
+    }
+    if (this.parent && this.parent.children.get(this.name) === this) this.parent.children.delete(this.name);
+    this.host.unregister(this);
+    for (const w of this.watching) w.watchers.delete(this);
+    this.watching.clear();
+    const serialized: SerializedError | undefined = error === undefined ? undefined : serializeError(error);
+    const sig = { type: 'signal.terminated' as const, ref: this.ref.address, reason, ...(serialized ? { error: serialized } : {}) };
+    for (const w of this.watchers) {
+      if (w instanceof Cell) w.signal(sig);
+      else this.host.notifyWatcher(w, sig);
+    }
+    this.watchers.clear();
+    this.host.emit({ type: 'actor.stopped', address: this.ref.address, reason });
+    if (reason === 'crashed') this.log.warn({ reason, err: error }, 'actor stopped');
+    else this.log.debug({ reason }, 'actor stopped');
+  }
+
+  // ---- persistence ------------------------------------------------------------------------
+
+  persist(event: unknown, meta: Meta | undefined): Promise<void> {
+    const p = this.behaviour.persistence;
+    if (!p || !this.journal) {
+      return Promise.reject(new TroupeError('TROUPE_ERR_CONFIG_INVALID', `${this.ref.address} is not a persistent actor`));
+    }
+    const inc = this.incarnation;
+    this.state = p.apply(this.state, event);
+    const extra = meta?.id !== undefined && meta.onHandled ? { inboxDone: meta.id } : undefined;
+    if (extra && meta) meta.onHandled = undefined; // the commit itself marks the durable message done
+    if (this.inflightPersists++ === 0) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.persistsSettled = { promise, resolve };
+    }
+    const settle = (): void => {
+      if (--this.inflightPersists === 0) this.persistsSettled?.resolve();
+    };
+    return this.journal.persist(event, () => this.state, extra).then(
+      () => settle(),
+      (err: unknown) => {
+        settle();
+        // State now holds an event that is not durable: crash so the supervisor recovers from disk.
+        this.crashed(err, undefined, undefined, inc);
+        throw err;
+      },
+    );
+  }
+
+  /** The context handed to `initial` (no message). */
+  bareContext(): Context {
+    return new MessageContext(this, undefined);
+  }
+}

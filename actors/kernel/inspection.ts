@@ -1,0 +1,60 @@
+import type { SerializedError, TerminatedReason } from '../../protocol/index.js';
+import type { Directive } from '../../supervisors/index.js';
+
+/**
+ * Typed inspection events. Logs and metrics subscribe to them; tests observe them.
+ * Per-message events are deliberately absent: they would cost the hot path.
+ */
+export type InspectionEvent =
+  | { type: 'actor.spawned'; address: string; incarnation: number }
+  | { type: 'actor.stopped'; address: string; reason: TerminatedReason }
+  | { type: 'actor.failed'; address: string; error: SerializedError }
+  | { type: 'actor.restarted'; address: string; incarnation: number; delayMs: number }
+  | {
+      type: 'supervisor.decision';
+      supervisor: string;
+      child: string;
+      directive: Directive;
+      plan: 'resume' | 'remove' | 'restart' | 'escalate';
+      strategy: string;
+      affected: string[];
+      delayMs?: number;
+      reason?: string;
+      error?: SerializedError;
+    }
+  | { type: 'supervisor.escalated'; supervisor: string; error: SerializedError }
+  | { type: 'message.dead-lettered'; id: string; reason: string; to: string; messageType: string }
+  | { type: 'mailbox.overflow'; address: string; capacity: number }
+  | { type: 'member.up'; node: string; peer: string }
+  | { type: 'member.suspect'; node: string; peer: string }
+  | { type: 'member.down'; node: string; peer: string }
+  | { type: 'node.ready'; node: string }
+  | { type: 'node.stopping'; node: string };
+
+export type InspectionListener = (event: InspectionEvent) => void;
+
+/** A minimal synchronous event bus; a throwing listener cannot break the emitter. */
+export class Inspector {
+  private listeners: InspectionListener[] = [];
+
+  subscribe(listener: InspectionListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  emit(event: InspectionEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // an observer's bug must not break the runtime
+      }
+    }
+  }
+
+  get active(): boolean {
+    return this.listeners.length > 0;
+  }
+}

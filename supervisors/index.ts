@@ -1,0 +1,10 @@
+export * from './directive.js';
+export * from './restart-type.js';
+export * from './restart-intensity.js';
+export * from './backoff.js';
+export * from './strategy.js';
+export { oneForOne } from './strategy-one-for-one.js';
+export { oneForAll } from './strategy-one-for-all.js';
+export { restForOne } from './strategy-rest-for-one.js';
+export * from './policy.js';
+export * from './planner.js';
