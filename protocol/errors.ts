@@ -38,6 +38,7 @@ export const errorCatalog = {
   TROUPE_ERR_TRANSPORT_NODE_DOWN: { status: 503, description: 'the target node is down or unreachable' },
   TROUPE_ERR_TRANSPORT_QUEUE_FULL: { status: 503, description: "a link's bounded outbound queue is full; the message was dead-lettered" },
   TROUPE_ERR_TRANSPORT_CLOSED: { status: 503, description: 'the transport is closed' },
+  TROUPE_ERR_TRANSPORT_LISTEN: { status: 500, description: 'the peer port could not be opened (address in use or not permitted)' },
   // gateway
   TROUPE_ERR_GATEWAY_BAD_REQUEST: { status: 400, description: 'request body or parameters failed validation' },
   TROUPE_ERR_GATEWAY_UNAUTHORIZED: { status: 401, description: 'missing or unknown API key' },

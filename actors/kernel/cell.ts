@@ -189,7 +189,6 @@ export class Cell {
   /** Signals bypass the capacity check: a full mailbox must still learn that a watched actor died. */
   signal(signal: Signal): void {
     if (this.status === 'running') {
-      this.depth++;
       dispatch(this.nact!, new SignalMessage(signal), undefined);
     } else if (this.status === 'restarting' || this.status === 'starting') {
       this.stash.push({ message: new SignalMessage(signal), meta: undefined });
@@ -204,7 +203,6 @@ export class Cell {
   };
 
   private handle(message: unknown, meta: Meta | undefined): unknown {
-    this.depth--;
     const inc = this.incarnation;
     const ctx = new MessageContext(this, meta);
     let result: unknown;
@@ -212,6 +210,7 @@ export class Cell {
       if (message instanceof SignalMessage) {
         result = this.behaviour.signal ? this.behaviour.signal(this.state, message.signal, ctx) : undefined;
       } else {
+        this.depth--;
         result = this.behaviour.receive(this.state, message, ctx);
       }
     } catch (e) {
@@ -318,17 +317,16 @@ export class Cell {
         const err = plan.reason === 'intensity'
           ? new TroupeError('TROUPE_ERR_SUPERVISOR_INTENSITY', `${this.ref.address}: more than ${planner.policy.maxRestarts} restarts within ${planner.policy.withinMs}ms (last: ${child.path}: ${serialized?.message})`, { cause: error })
           : error;
-        if (failing) failing.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${child.ref.address} failed: ${serialized?.message}`, { cause: error }));
         if (this.guardian || !this.parent) {
           // The top of a tree cannot fail: it stops the failed child for good and says so.
           planner.forget(child.name);
           this.host.emit({ type: 'supervisor.escalated', supervisor: this.ref.address, error: serializeError(err) });
           this.log.error({ child: child.path, err }, 'failure escalated to the top of the tree; child stopped');
-          child.terminate('crashed', err, undefined);
+          child.terminate('crashed', err, failing);
           return;
         }
         // Stop every child (reverse start order), the failed one first marked as crashed.
-        child.terminate('crashed', error, undefined);
+        child.terminate('crashed', error, failing);
         this.stopChildren('supervisor-stopped');
         this.crashed(err, undefined, undefined, this.incarnation);
         return;
@@ -344,6 +342,9 @@ export class Cell {
   // ---- lifecycle --------------------------------------------------------------------------
 
   private startIncarnation(): void {
+    // a new incarnation of a supervisor starts with a fresh restart budget, as in OTP
+    this.planner = undefined;
+    this.plannersPerChild = undefined;
     const ctx = new MessageContext(this, undefined);
     let state = this.behaviour.initial ? this.behaviour.initial(ctx) : this.spec.initialState;
     const p = this.behaviour.persistence;

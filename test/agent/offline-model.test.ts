@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { OfflineModel, estimateTokens, splitTokens, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
+import { isTroupeError } from '../../protocol/index.js';
+
+const tools = [
+  { name: 'get_weather', description: 'current weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+  { name: 'add', parameters: { type: 'object' } },
+];
+
+async function run(req: ModelRequest, model = new OfflineModel()) {
+  const deltas: ModelDelta[] = [];
+  const result = await model.complete(req, { onDelta: (d) => deltas.push(d) });
+  return { deltas, result };
+}
+
+describe('OfflineModel', () => {
+  it('is offline and named troupe-offline', () => {
+    const m = new OfflineModel();
+    expect(m.name).toBe('troupe-offline');
+    expect(m.offline).toBe(true);
+  });
+
+  it('echoes the last user message, says it is the offline model, and streams several deltas', async () => {
+    const { deltas, result } = await run({
+      model: 'whatever',
+      messages: [
+        { role: 'system', content: 'You are helpful.' },
+        { role: 'user', content: 'first question' },
+        { role: 'assistant', content: 'first answer' },
+        { role: 'user', content: 'What is   the actor model?' },
+      ],
+    });
+    expect(result.content).toBe('[troupe-offline] You said: What is the actor model?');
+    expect(result.finishReason).toBe('stop');
+    expect(result.model).toBe('troupe-offline');
+    expect(result.toolCalls).toEqual([]);
+    expect(deltas.length).toBeGreaterThan(2);
+    expect(deltas.map((d) => (d.type === 'content' ? d.text : '')).join('')).toBe(result.content);
+    expect(result.usage.completion_tokens).toBe(estimateTokens(result.content!));
+    expect(result.usage.total_tokens).toBe(result.usage.prompt_tokens + result.usage.completion_tokens);
+    expect(result.usage.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it('is deterministic: the same request yields identical deltas and result', async () => {
+    const req: ModelRequest = { model: 'm', messages: [{ role: 'user', content: 'call add {"a": 1, "b": 2} please' }], tools };
+    const a = await run(req);
+    const b = await run(structuredClone(req), new OfflineModel());
+    expect(b).toEqual(a);
+    const c = await run({ model: 'm', messages: [{ role: 'user', content: 'hello there' }] });
+    const d = await run({ model: 'm', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(d).toEqual(c);
+  });
+
+  it('calls a tool named with `call <tool> {json}`, streaming the arguments in pieces', async () => {
+    const { deltas, result } = await run({
+      model: 'm',
+      messages: [{ role: 'user', content: 'Please call get_weather {"city": "Paris", "unit": "celsius"} now' }],
+      tools,
+    });
+    expect(result.finishReason).toBe('tool_calls');
+    expect(result.content).toBeNull();
+    expect(result.toolCalls).toHaveLength(1);
+    const [call] = result.toolCalls;
+    expect(call!.name).toBe('get_weather');
+    expect(JSON.parse(call!.arguments)).toEqual({ city: 'Paris', unit: 'celsius' });
+    expect(call!.id).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(deltas[0]).toEqual({ type: 'tool_call', index: 0, id: call!.id, name: 'get_weather', argumentsDelta: '' });
+    expect(deltas.length).toBeGreaterThan(2);
+    expect(deltas.map((d) => (d.type === 'tool_call' ? d.argumentsDelta : '')).join('')).toBe(call!.arguments);
+  });
+
+  it('makes parallel calls for several `call` phrases', async () => {
+    const { result } = await run({
+      model: 'm',
+      messages: [{ role: 'user', content: 'call add {"a":1,"b":2} and call get_weather {"city":"Oslo"}' }],
+      tools,
+    });
+    expect(result.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)])).toEqual([
+      ['add', { a: 1, b: 2 }],
+      ['get_weather', { city: 'Oslo' }],
+    ]);
+    expect(new Set(result.toolCalls.map((c) => c.id)).size).toBe(2);
+  });
+
+  it('calls a tool the message merely mentions, with {} when there is no JSON', async () => {
+    const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'use get_weather for me' }], tools });
+    expect(result.toolCalls).toEqual([expect.objectContaining({ name: 'get_weather', arguments: '{}' })]);
+  });
+
+  it('follows toolChoice: none never calls, required and forced always call', async () => {
+    const msg = [{ role: 'user' as const, content: 'call add {"a":1}' }];
+    expect((await run({ model: 'm', messages: msg, tools, toolChoice: 'none' })).result.toolCalls).toEqual([]);
+    const plain = [{ role: 'user' as const, content: 'no tool mentioned' }];
+    expect((await run({ model: 'm', messages: plain, tools })).result.toolCalls).toEqual([]);
+    expect((await run({ model: 'm', messages: plain, tools, toolChoice: 'required' })).result.toolCalls[0]!.name).toBe('get_weather');
+    expect((await run({ model: 'm', messages: plain, tools, toolChoice: { name: 'add' } })).result.toolCalls[0]!.name).toBe('add');
+  });
+
+  it('answers a tool result with text that includes it, ending the tool loop', async () => {
+    const first = await run({ model: 'm', messages: [{ role: 'user', content: 'call get_weather {"city":"Paris"}' }], tools });
+    const call = first.result.toolCalls[0]!;
+    const { result } = await run({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'call get_weather {"city":"Paris"}' },
+        { role: 'assistant', content: null, toolCalls: [call] },
+        { role: 'tool', toolCallId: call.id, content: '{"temp":21,"sky":"clear"}' },
+      ],
+      tools,
+    });
+    expect(result.finishReason).toBe('stop');
+    expect(result.toolCalls).toEqual([]);
+    expect(result.content).toContain('get_weather returned: {"temp":21,"sky":"clear"}');
+    expect(result.content).toContain('[troupe-offline]');
+  });
+
+  it('stops at maxTokens with finish reason length', async () => {
+    const req: ModelRequest = { model: 'm', messages: [{ role: 'user', content: 'tell me a long story about actors and mailboxes' }], maxTokens: 5 };
+    const { deltas, result } = await run(req);
+    expect(result.finishReason).toBe('length');
+    expect(result.usage.completion_tokens).toBe(5);
+    expect(splitTokens(result.content!)).toHaveLength(5);
+    expect(deltas.map((d) => (d.type === 'content' ? d.text : '')).join('')).toBe(result.content);
+    const full = await run({ ...req, maxTokens: undefined });
+    expect(full.result.content!.startsWith(result.content!)).toBe(true);
+  });
+
+  it('truncates tool-call arguments at maxTokens with finish reason length', async () => {
+    const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'call add {"a":1234567,"b":7654321}' }], tools, maxTokens: 3 });
+    expect(result.finishReason).toBe('length');
+    expect(result.usage.completion_tokens).toBe(3);
+  });
+
+  it('cuts the text at the earliest stop sequence', async () => {
+    const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'alpha beta gamma' }], stop: ['gamma', 'beta'] });
+    expect(result.content).toBe('[troupe-offline] You said: alpha ');
+    expect(result.finishReason).toBe('stop');
+  });
+
+  it('answers JSON when asked for a JSON response format', async () => {
+    const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'hi' }], responseFormat: { type: 'json_object' } });
+    expect(JSON.parse(result.content!)).toEqual({ model: 'troupe-offline', reply: 'You said: hi' });
+  });
+
+  it('cancels mid-stream when the signal aborts', async () => {
+    const ac = new AbortController();
+    const deltas: ModelDelta[] = [];
+    const e = await new OfflineModel({ tokensPerDelta: 1 })
+      .complete(
+        { model: 'm', messages: [{ role: 'user', content: 'one two three four five six seven' }] },
+        { signal: ac.signal, onDelta: (d) => { deltas.push(d); if (deltas.length === 2) ac.abort(); } },
+      )
+      .catch((x: unknown) => x);
+    expect(isTroupeError(e, 'TROUPE_ERR_AGENT_CANCELLED')).toBe(true);
+    expect(deltas).toHaveLength(2);
+  });
+
+  it('reads text parts of multimodal user messages', async () => {
+    const { result } = await run({
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'describe ' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'text', text: 'this' }] }],
+    });
+    expect(result.content).toBe('[troupe-offline] You said: describe this');
+  });
+});
