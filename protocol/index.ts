@@ -3,3 +3,4 @@ export * from './envelope.js';
 export * from './signals.js';
 export * from './codec.js';
 export * from './ids.js';
+export * from './openai.js';

@@ -14,7 +14,7 @@ import { MessageContext } from './context.js';
 
 /** The durable log a persistent actor journals to (implemented by storage/). */
 export interface ActorJournal {
-  recover<S, E>(initial: S, apply: (s: S, e: E) => S): { state: S; seq: number };
+  recover(initial: any, apply: (s: any, e: any) => any): { state: any; seq: number };
   persist(event: unknown, stateAfter: () => unknown, extra?: { inboxDone?: string }): Promise<number>;
 }
 

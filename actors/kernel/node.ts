@@ -116,6 +116,7 @@ export class Kernel {
   private remote?: RemoteRouter;
   private readonly closeOnce = new Once();
   private readonly closeHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
+  private readonly finalHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private closing = false;
 
   constructor(input: KernelOptionsInput = {}) {
@@ -512,7 +513,15 @@ export class Kernel {
     this.closeHooks.push({ name, run });
   }
 
-  /** Graceful, phased, idempotent close. */
+  /** Register a hook that runs after every actor stopped (e.g. flushing and closing storage). */
+  onClosed(name: string, run: () => Promise<void> | void): void {
+    this.finalHooks.push({ name, run });
+  }
+
+  /**
+   * Graceful, phased, idempotent close: close hooks (newest first: gateway, transport), stop
+   * /user then /system children-first, stop nact, then the final hooks (storage).
+   */
   close(): Promise<void> {
     return this.closeOnce.run(async () => {
       this.closing = true;
@@ -523,6 +532,7 @@ export class Kernel {
         { name: 'stop-user-actors', timeoutMs: t, run: () => this.userGuardian.terminate('stopped', undefined, undefined) },
         { name: 'stop-system-actors', timeoutMs: t, run: () => this.systemGuardian.terminate('stopped', undefined, undefined) },
         { name: 'stop-nact', timeoutMs: t, run: () => stopSystem(this.system) },
+        ...[...this.finalHooks].reverse().map((h) => ({ name: h.name, timeoutMs: t, run: h.run })),
       ], (phase, e) => this.logger.warn({ err: e, phase }, 'shutdown phase failed'));
     });
   }

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAIProvider, createProvider, describeProvider, providerConfigFromEnv, OfflineModel, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
 import { TroupeError, isTroupeError } from '../../protocol/index.js';
@@ -149,9 +150,14 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
     expect(sleeps).toEqual([75, 150]);
   });
 
-  it('recovers when a 5xx is followed by a good answer', async () => {
-    const { provider } = await setup([{ kind: 'error', status: 503 }, { kind: 'text', text: 'back' }], {}, []);
+  it('recovers when a 5xx is followed by a good answer, logging the retry', async () => {
+    fake = await startFakeOpenAI([{ kind: 'error', status: 503 }, { kind: 'text', text: 'back' }]);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const provider = new OpenAIProvider({ baseURL: fake.url }, { logger, sleep: async () => {} });
     expect((await provider.complete(hello)).content).toBe('back');
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'model call failed, retrying', code: 'TROUPE_ERR_MODEL_UPSTREAM', status: 503, provider: 'openai' }));
+    expect(JSON.stringify(lines)).not.toContain('not-needed');
   });
 
   it('maps another 4xx to MODEL_BAD_REQUEST without retrying', async () => {

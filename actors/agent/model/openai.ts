@@ -73,6 +73,14 @@ class CallbackError extends Error {
 
 const noop = (): void => {};
 
+/** Adapt pino to the `openai` package's console-like logger. */
+function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParameters<typeof OpenAI>[0]>['logger'] {
+  const at = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, ...rest: unknown[]): void => {
+    logger?.[level]({ source: 'openai-package', ...(rest.length > 0 ? { detail: rest } : {}) }, message);
+  };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
 /**
  * A model behind any OpenAI-compatible Chat Completions endpoint, through the official
  * `openai` package. Always streams (`stream_options.include_usage`), so deltas reach the
@@ -122,6 +130,9 @@ export class OpenAIProvider implements ModelProvider {
       apiKey: this.options.apiKey ?? 'not-needed',
       maxRetries: 0,
       timeout: this.options.connectTimeoutMs,
+      // The package logs to console by default; route it to pino (or nowhere).
+      logger: packageLogger(this.logger),
+      logLevel: this.logger ? 'warn' : 'off',
       ...(this.options.headers ? { defaultHeaders: this.options.headers } : {}),
     });
   }

@@ -1,0 +1,10 @@
+/**
+ * `npm run bench`: every figure next to its raw-library baseline measured in the same run.
+ * Progress goes to stderr; the last stdout line is one JSON object.
+ */
+import { benchKernel } from './kernel.js';
+
+const results: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length };
+Object.assign(results, await benchKernel());
+process.stdout.write(`${JSON.stringify(results)}\n`);
+process.exit(0);

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { TroupeError } from '../protocol/index.js';
+
+/**
+ * The CLI's configuration: defaults < config file < environment < flags. One schema,
+ * validated once; a bad value is TROUPE_ERR_CONFIG_INVALID naming the field.
+ */
+export const cliConfigSchema = z.object({
+  node: z.string().optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  httpPort: z.coerce.number().int().min(0).max(65_535).default(8787),
+  peerPort: z.coerce.number().int().min(0).max(65_535).default(7700),
+  peers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'peer URLs look like ws://host:port')).default([]),
+  data: z.string().min(1).default('./data'),
+  clusterSecret: z.string().min(1).optional(),
+  clusterName: z.string().min(1).max(64).default('troupe'),
+  apiKeys: z.array(z.string().min(8)).default([]),
+  insecure: z.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  heartbeatMs: z.coerce.number().int().positive().max(60_000).default(500),
+  /** Agents to spawn at start (the demo config ships some). */
+  agents: z.array(z.record(z.string(), z.unknown())).default([]),
+}).strict();
+
+export type CliConfig = z.output<typeof cliConfigSchema>;
+
+const list = (v: string | undefined): string[] | undefined =>
+  v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+function clean<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Parse `troupe start ...` arguments plus the environment into a validated config. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      node: { type: 'string' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'peer-port': { type: 'string' },
+      peers: { type: 'string' },
+      data: { type: 'string' },
+      'cluster-secret': { type: 'string' },
+      'cluster-name': { type: 'string' },
+      'api-keys': { type: 'string' },
+      insecure: { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  let file: Record<string, unknown> = {};
+  const configPath = values.config ?? env.TROUPE_CONFIG;
+  if (configPath) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    } catch (cause) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `cannot read config file ${configPath}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const fromEnv = clean({
+    node: env.TROUPE_NODE,
+    host: env.TROUPE_HOST,
+    httpPort: env.TROUPE_HTTP_PORT,
+    peerPort: env.TROUPE_PEER_PORT,
+    peers: list(env.TROUPE_PEERS),
+    data: env.TROUPE_DATA,
+    clusterSecret: env.TROUPE_CLUSTER_SECRET,
+    clusterName: env.TROUPE_CLUSTER_NAME,
+    apiKeys: list(env.TROUPE_API_KEYS),
+    logLevel: env.TROUPE_LOG_LEVEL,
+  });
+  const fromFlags = clean({
+    node: values.node,
+    host: values.host,
+    httpPort: values['http-port'],
+    peerPort: values['peer-port'],
+    peers: list(values.peers),
+    data: values.data,
+    clusterSecret: values['cluster-secret'],
+    clusterName: values['cluster-name'],
+    apiKeys: list(values['api-keys']),
+    insecure: values.insecure,
+    logLevel: values['log-level'],
+  });
+  const r = cliConfigSchema.safeParse({ ...file, ...fromEnv, ...fromFlags });
+  if (!r.success) {
+    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid configuration: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `troupe` command. `troupe start [--config FILE] [--node ID] [--host H] [--http-port N]
+ * [--peer-port N] [--peers URL,URL] [--data DIR] [--cluster-secret S] [--insecure]`.
+ */
+import pino from 'pino';
+import { startNode } from '../index.js';
+import { isTroupeError } from '../protocol/index.js';
+import { loadConfig } from './config.js';
+
+const USAGE = `usage: troupe start [--config FILE] [--node ID] [--host H] [--http-port N] [--peer-port N]
+                    [--peers URL,URL] [--data DIR] [--cluster-secret S] [--insecure] [--log-level L]`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command !== 'start') {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(command === undefined || command === '--help' || command === 'help' ? 0 : 2);
+  }
+  const config = loadConfig(rest);
+  const logger = pino({ level: config.logLevel });
+  const node = await startNode({
+    ...(config.node ? { id: config.node } : {}),
+    dataDir: config.data,
+    logger,
+    http: { host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ node: node.id, signal }, 'troupe stopping');
+    node.close().then(
+      () => {
+        logger.info({ node: node.id }, 'troupe stopped');
+        logger.flush?.();
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  logger.info({ node: node.id, http: node.http?.url }, 'troupe ready');
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const msg = isTroupeError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e);
+  process.stderr.write(`troupe: ${msg}\n`);
+  process.exit(1);
+});

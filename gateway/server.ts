@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { TroupeError } from '../protocol/index.js';
+import { sendError } from './errors.js';
+
+/** Gateway options: validated once, defaults documented in the README. */
+export const gatewayOptionsSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8787),
+  apiKeys: z.array(z.string().min(8, 'API keys must be at least 8 characters')).default([]),
+  insecure: z.boolean().default(false),
+  bodyLimitBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  rateLimitPerMinute: z.number().int().positive().max(1_000_000).default(600),
+  requestTimeoutMs: z.number().int().positive().max(3_600_000).default(300_000),
+  drainTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+});
+export type GatewayOptionsInput = z.input<typeof gatewayOptionsSchema>;
+export type GatewayOptions = z.output<typeof gatewayOptionsSchema>;
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** Phase of the node as the gateway reports it on /ready. */
+export type Readiness = 'starting' | 'ready' | 'draining';
+
+/**
+ * The fastify app with the cross-cutting parts every route shares: request ids, the error
+ * envelope, body limits, readiness. Route modules register on top.
+ */
+export function createServer(options: GatewayOptions, logger: Logger, nodeId: string): { app: FastifyInstance; readiness: { state: Readiness } } {
+  if (!isLoopbackHost(options.host) && options.apiKeys.length === 0 && !options.insecure) {
+    throw new TroupeError('TROUPE_ERR_GATEWAY_INSECURE_BIND', `refusing to bind ${options.host} with no API keys; set TROUPE_API_KEYS or pass --insecure`);
+  }
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'gateway' }) as FastifyBaseLogger,
+    // per-request lines would drown the node's own logs; metrics count requests instead
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(h) ? h : randomUUID();
+    },
+    forceCloseConnections: true,
+  });
+  const readiness = { state: 'starting' as Readiness };
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((req, reply) => sendError(reply, new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `no route ${req.method} ${req.url}`)));
+  app.get('/health', async () => ({ status: 'ok', node: nodeId }));
+  app.get('/ready', async (_req, reply) => {
+    if (readiness.state !== 'ready') return reply.code(503).send({ status: readiness.state, node: nodeId });
+    return { status: 'ready', node: nodeId };
+  });
+  return { app, readiness };
+}

@@ -1,0 +1,48 @@
+/**
+ * troupe: an actor runtime for multi-agent AI systems.
+ *
+ * @example
+ * import { startNode } from 'troupe';
+ * const node = await startNode({ id: 'n1', http: false });
+ * const echo = node.spawn((_s, m, ctx) => ctx.reply(m), { name: 'echo' });
+ * console.log(await node.ask(echo, 'hi'));
+ * await node.close();
+ */
+import pino from 'pino';
+import { createNode, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
+import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
+
+export * from './actors/index.js';
+export { TroupeNode, createNode } from './actors/troupe-node.js';
+export type { NodeOptionsInput } from './actors/troupe-node.js';
+export * from './supervisors/index.js';
+export { TroupeError, errorCatalog, isTroupeError, ManualClock } from './protocol/index.js';
+export type { ErrorCode, Envelope, Signal, Clock } from './protocol/index.js';
+
+export interface StartNodeOptions extends NodeOptionsInput {
+  /** HTTP gateway options, or false for none (library use). Default: 127.0.0.1:8787. */
+  http?: GatewayOptionsInput | false;
+}
+
+/** A running node, with its gateway URL when it serves HTTP. */
+export type RunningNode = TroupeNode & { http?: { url: string } };
+
+/**
+ * Start a node: storage (with `dataDir`), the actor kernel and, unless `http: false`, the
+ * HTTP gateway.
+ */
+export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
+  const { http, ...nodeOptions } = options;
+  const logger = nodeOptions.logger ?? pino({ level: nodeOptions.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
+  const node = (await createNode({ ...nodeOptions, logger })) as RunningNode;
+  if (http !== false) {
+    try {
+      const gw = await startGateway(node, http ?? {});
+      node.http = { url: gw.url };
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
+  return node;
+}

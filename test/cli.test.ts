@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+import { runTroupe, startTroupe, type TroupeProcess } from './process.js';
+
+const dirs: Array<() => void> = [];
+const procs: TroupeProcess[] = [];
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill().catch(() => undefined)));
+  dirs.forEach((c) => c());
+});
+
+function data(): string {
+  const t = tempDir();
+  dirs.push(t.cleanup);
+  return t.dir;
+}
+
+describe('troupe start', () => {
+  it('logs the ready line, serves /health and /ready, and exits 0 on SIGTERM', async () => {
+    const p = await startTroupe(['--node', 'cli-a', '--http-port', '0', '--peer-port', '0', '--data', data()]);
+    procs.push(p);
+    expect(p.ready.node).toBe('cli-a');
+    expect(p.ready.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${p.ready.http}/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('x-request-id')).toBeTruthy();
+    expect(await health.json()).toEqual({ status: 'ok', node: 'cli-a' });
+    const ready = await fetch(`${p.ready.http}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await p.stop('SIGTERM')).toBe(0);
+    expect(p.lines.some((l) => l.includes('"msg":"troupe stopped"'))).toBe(true);
+  });
+
+  it('exits 0 on SIGINT after a graceful shutdown', async () => {
+    const p = await startTroupe(['--http-port', '0', '--peer-port', '0', '--data', data()], { TROUPE_NODE: 'cli-env' });
+    procs.push(p);
+    expect(p.ready.node).toBe('cli-env');
+    expect(await p.stop('SIGINT')).toBe(0);
+  });
+
+  it('takes every flag from its environment twin, flags winning', async () => {
+    const p = await startTroupe(['--node', 'flag-wins', '--data', data()], { TROUPE_NODE: 'env-loses', TROUPE_HTTP_PORT: '0', TROUPE_PEER_PORT: '0' });
+    procs.push(p);
+    expect(p.ready.node).toBe('flag-wins');
+    await p.stop();
+  });
+
+  it('echoes the request id it was given', async () => {
+    const p = await startTroupe(['--http-port', '0', '--peer-port', '0', '--data', data()]);
+    procs.push(p);
+    const r = await fetch(`${p.ready.http}/health`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(r.headers.get('x-request-id')).toBe('abc-123');
+    await p.stop();
+  });
+
+  it('refuses a bad flag value with a coded error', async () => {
+    const r = await runTroupe(['start', '--http-port', 'nope', '--data', data()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TROUPE_ERR_CONFIG_INVALID');
+    expect(r.stderr).toContain('httpPort');
+  });
+
+  it('refuses to bind a non-loopback host without API keys unless --insecure', async () => {
+    const r = await runTroupe(['start', '--host', '0.0.0.0', '--http-port', '0', '--peer-port', '0', '--data', data()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TROUPE_ERR_GATEWAY_INSECURE_BIND');
+  });
+
+  it('refuses a second live node on the same data dir', async () => {
+    const dir = data();
+    const p = await startTroupe(['--http-port', '0', '--peer-port', '0', '--data', dir]);
+    procs.push(p);
+    const r = await runTroupe(['start', '--http-port', '0', '--peer-port', '0', '--data', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TROUPE_ERR_STORAGE_LOCKED');
+    await p.stop();
+  });
+});

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLOSE_CODES, computeProof, isLoopbackAddress, PROTOCOL_VERSION } from '../../transport/index.js';
+import { allUp, closeAll, rawConnect, rawHandshake, sleep, startNode, waitFor, type TestNode } from './helpers.js';
+
+const rejected = (n: TestNode, code: number) => n.events.some((e) => e.type === 'link.rejected' && e.code === code);
+
+describe('peer handshake', () => {
+  const nodes: TestNode[] = [];
+  afterEach(async () => {
+    await closeAll(nodes.splice(0));
+  });
+
+  it('admits a peer that proves the same secret', async () => {
+    const a = await startNode('a', { secret: 's3cret' });
+    const b = await startNode('b', { secret: 's3cret', seeds: [a.url] });
+    nodes.push(a, b);
+    await waitFor(() => allUp([a, b], 2), 3_000, 'a and b up');
+  });
+
+  it('rejects a wrong secret with the auth close code, and no membership', async () => {
+    const a = await startNode('a', { secret: 'right' });
+    const b = await startNode('b', { secret: 'wrong', seeds: [a.url] });
+    nodes.push(a, b);
+    await waitFor(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
+    await sleep(200);
+    expect(a.t.members().map((m) => m.node)).toEqual(['a']);
+    expect(b.t.members().map((m) => m.node)).toEqual(['b']);
+    expect(a.t.stats().rejectedLinks).toBeGreaterThan(0);
+    expect(() => b.t.send('a', { id: '1', to: 'troupe://a/user/x', type: 't', createdAt: 0, payload: 1 })).toThrow(
+      expect.objectContaining({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' }),
+    );
+  });
+
+  it('rejects a secret-less peer when a secret is configured', async () => {
+    const a = await startNode('a', { secret: 'right' });
+    const b = await startNode('b', { seeds: [a.url] });
+    nodes.push(a, b);
+    await waitFor(() => rejected(a, CLOSE_CODES.auth), 3_000, 'auth rejection');
+    expect(a.t.members()).toHaveLength(1);
+  });
+
+  it('rejects another cluster with the cluster-mismatch close code', async () => {
+    const a = await startNode('a', { clusterName: 'blue' });
+    const b = await startNode('b', { clusterName: 'green', seeds: [a.url] });
+    nodes.push(a, b);
+    await waitFor(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 3_000, 'cluster rejection');
+    expect(a.t.members()).toHaveLength(1);
+    expect(b.t.members()).toHaveLength(1);
+  });
+
+  it('rejects another protocol version with the version-mismatch close code', async () => {
+    const a = await startNode('a');
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    c.send({ t: 'hello', nodeId: 'x', cluster: 'troupe', protocolVersion: PROTOCOL_VERSION + 1, incarnation: 'i', peerUrl: 'ws://127.0.0.1:9', nonce: randomBytes(32) });
+    expect((await c.closed).code).toBe(CLOSE_CODES.versionMismatch);
+  });
+
+  it('rejects a proof that was not made over this link\'s nonce (no replay)', async () => {
+    const a = await startNode('a', { secret: 'k' });
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    const nonce = randomBytes(32);
+    c.send({ t: 'hello', nodeId: 'x', cluster: 'troupe', protocolVersion: PROTOCOL_VERSION, incarnation: 'i', peerUrl: 'ws://127.0.0.1:9', nonce });
+    const hello = (await c.next((f) => (f as { t?: string }).t === 'hello')) as { nodeId: string; incarnation: string };
+    // Right secret, but over a nonce of our choosing instead of the server's fresh one.
+    const mac = computeProof('k', {
+      cluster: 'troupe', prover: 'x', proverIncarnation: 'i', proverNonce: nonce,
+      verifier: hello.nodeId, verifierIncarnation: hello.incarnation, verifierNonce: randomBytes(32),
+    });
+    c.send({ t: 'proof', mac });
+    expect((await c.closed).code).toBe(CLOSE_CODES.auth);
+    expect(a.t.members()).toHaveLength(1);
+  });
+
+  it('accepts a hand-made handshake with the right proof', async () => {
+    const a = await startNode('a', { secret: 'k' });
+    nodes.push(a);
+    const c = await rawHandshake(a.url, { nodeId: 'x', secret: 'k' });
+    await c.next((f) => (f as { t?: string }).t === 'proof');
+    await waitFor(() => a.t.status('x') === 'up', 2_000, 'x up');
+    c.ws.terminate();
+  });
+
+  it('closes a link that does not finish its handshake in time', async () => {
+    const a = await startNode('a', { handshakeTimeoutMs: 150 });
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    const started = Date.now();
+    expect((await c.closed).code).toBe(CLOSE_CODES.handshakeTimeout);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('refuses frames other than hello before the handshake', async () => {
+    const a = await startNode('a');
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    c.send({ t: 'batch', envs: [{ id: '1', to: 'troupe://a/user/x', type: 't', createdAt: 0 }] });
+    expect((await c.closed).code).toBe(CLOSE_CODES.protocolError);
+    expect(a.received).toHaveLength(0);
+    expect(a.t.stats().protocolErrors).toBe(1);
+  });
+
+  it('detects a seed that is its own address and stops dialing it', async () => {
+    const probe = await startNode('probe');
+    const port = Number(new URL(probe.url).port);
+    await probe.t.close();
+    const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`] });
+    nodes.push(a);
+    await waitFor(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
+    const n = a.events.filter((e) => e.type === 'link.rejected').length;
+    await sleep(400);
+    expect(a.events.filter((e) => e.type === 'link.rejected').length).toBe(n);
+    expect(a.t.members()).toHaveLength(1);
+  });
+
+  it('refuses a second node using the same node id', async () => {
+    const a = await startNode('a');
+    const twin = await startNode('a', { seeds: [a.url] });
+    nodes.push(a, twin);
+    await waitFor(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'duplicate id refused');
+    expect(a.t.members()).toHaveLength(1);
+  });
+
+  it('keeps exactly one link when two nodes dial each other at the same moment', async () => {
+    for (let round = 0; round < 5; round++) {
+      const a = await startNode(`a${round}`);
+      const b = await startNode(`b${round}`);
+      nodes.push(a, b);
+      a.t.addSeed(b.url);
+      b.t.addSeed(a.url);
+      await waitFor(() => allUp([a, b], 2), 3_000, 'a and b up');
+      await waitFor(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
+      expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
+      expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });
+      // The survivor is the same socket seen from both ends.
+      expect(a.t.links()[0]!.direction).not.toBe(b.t.links()[0]!.direction);
+    }
+  });
+
+  it('without a secret, accepts only loopback peers', async () => {
+    expect(isLoopbackAddress('127.0.0.1')).toBe(true);
+    expect(isLoopbackAddress('127.9.8.7')).toBe(true);
+    expect(isLoopbackAddress('::1')).toBe(true);
+    expect(isLoopbackAddress('::ffff:127.0.0.1')).toBe(true);
+    expect(isLoopbackAddress('10.0.0.1')).toBe(false);
+    expect(isLoopbackAddress('::ffff:192.168.1.2')).toBe(false);
+    expect(isLoopbackAddress(undefined)).toBe(false);
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (external === undefined) return;
+    const a = await startNode('a', { host: '0.0.0.0' });
+    nodes.push(a);
+    const port = new URL(a.url).port;
+    const c = await rawConnect(`ws://${external}:${port}`);
+    expect((await c.closed).code).toBe(CLOSE_CODES.auth);
+    expect(c.frames).toHaveLength(0); // not even a hello for a stranger
+  });
+
+  it('counts a text frame as a protocol error', async () => {
+    const a = await startNode('a');
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    c.ws.send('hello');
+    expect((await c.closed).code).toBe(CLOSE_CODES.protocolError);
+  });
+});
