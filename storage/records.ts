@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { TroupeError } from '../protocol/index.js';
+
+/**
+ * Schema version written into every record. A later release that changes a record's shape
+ * bumps it and upcasts older versions on read.
+ */
+export const RECORD_VERSION = 1;
+
+/**
+ * A journal entry as stored under `[persistenceKey, seq]` in the `journal` db.
+ *
+ * @example
+ * journalRecordSchema.parse({ v: 1, seq: 1, at: Date.now(), event: { type: 'counter.added', n: 1 } });
+ */
+export const journalRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  seq: z.number().int().positive(),
+  at: z.number(),
+  event: z.unknown(),
+});
+
+/** A stored journal entry. */
+export type JournalRecord = z.infer<typeof journalRecordSchema>;
+
+/**
+ * A snapshot as stored under `[persistenceKey, seq]` in the `snapshots` db: the state right
+ * after event `seq` was applied.
+ *
+ * @example
+ * snapshotRecordSchema.parse({ v: 1, seq: 1000, at: Date.now(), state: { count: 1000 } });
+ */
+export const snapshotRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  seq: z.number().int().positive(),
+  at: z.number(),
+  state: z.unknown(),
+});
+
+/** A stored snapshot. */
+export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
+
+/**
+ * The coded error for a record that failed to decode or validate. Names the db, the key
+ * and the sequence number (when the record has one) in both message and details.
+ *
+ * @example
+ * throw corruptRecord('journal', 'user/counter', 7, 'event: required');
+ */
+export function corruptRecord(db: string, key: unknown, seq: number | undefined, why: string, cause?: unknown): TroupeError {
+  const at = seq === undefined ? '' : ` seq ${seq}`;
+  return new TroupeError('TROUPE_ERR_STORAGE_CORRUPT_RECORD', `corrupt ${db} record for key ${JSON.stringify(key)}${at}: ${why}`, {
+    cause,
+    details: { db, key, seq },
+  });
+}
+
+/** One line describing why a zod parse failed. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Validate `value` against `schema`, throwing the coded corrupt-record error on failure.
+ *
+ * @example
+ * const rec = parseRecord(journalRecordSchema, raw, 'journal', key, seq);
+ */
+export function parseRecord<T>(schema: z.ZodType<T>, value: unknown, db: string, key: unknown, seq: number | undefined): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw corruptRecord(db, key, seq, describeIssues(r.error));
+  return r.data;
+}

@@ -1,0 +1,19 @@
+/** Reconnect backoff settings (see `reconnect` in the transport options). */
+export interface ReconnectBackoff {
+  minMs: number;
+  maxMs: number;
+  randomFactor: number;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): exponential from `minMs`, capped at
+ * `maxMs`, stretched by up to `randomFactor` so that nodes cut off together do not all
+ * redial in the same instant.
+ *
+ * @example
+ * reconnectDelay({ minMs: 100, maxMs: 5000, randomFactor: 0.2 }, 3, Math.random); // 800..960
+ */
+export function reconnectDelay(b: ReconnectBackoff, attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(b.maxMs, b.minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (1 + random() * b.randomFactor));
+}

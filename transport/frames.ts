@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { encode, envelopeSchema } from '../protocol/index.js';
+import { nodeIdSchema, peerUrlSchema } from './options.js';
+
+/** Version of the peer wire protocol; a peer with another version is refused (4003). */
+export const PROTOCOL_VERSION = 1;
+
+/** Bytes in a handshake nonce and in an HMAC-SHA256 proof. */
+export const NONCE_BYTES = 32;
+
+const bytes = (min: number, max: number) =>
+  z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength >= min && v.byteLength <= max, `expected ${min}..${max} bytes`);
+
+const messageId = z.string().min(1).max(128);
+
+export const memberInfoSchema = z.object({
+  node: nodeIdSchema,
+  peer: peerUrlSchema,
+  incarnation: z.string().min(1).max(64),
+  status: z.enum(['up', 'suspect', 'down']),
+});
+
+/** A member as gossiped between nodes. */
+export type MemberInfo = z.infer<typeof memberInfoSchema>;
+
+export const helloFrameSchema = z.object({
+  t: z.literal('hello'),
+  nodeId: nodeIdSchema,
+  cluster: z.string().min(1).max(128),
+  protocolVersion: z.number().int(),
+  incarnation: z.string().min(1).max(64),
+  peerUrl: peerUrlSchema,
+  nonce: bytes(NONCE_BYTES, NONCE_BYTES),
+});
+
+export const proofFrameSchema = z.object({ t: z.literal('proof'), mac: bytes(32, 32) });
+
+/**
+ * Every frame a link carries, validated on arrival. `hello` and `proof` open a link (both
+ * directions); the rest flow only after both proofs checked out.
+ */
+export const frameSchema = z.discriminatedUnion('t', [
+  helloFrameSchema,
+  proofFrameSchema,
+  z.object({ t: z.literal('batch'), envs: z.array(envelopeSchema).min(1) }),
+  z.object({
+    t: z.literal('durable'),
+    items: z.array(z.object({ id: messageId, bytes: bytes(1, Number.MAX_SAFE_INTEGER) })).min(1),
+  }),
+  z.object({ t: z.literal('ack'), ids: z.array(messageId).min(1) }),
+  z.object({ t: z.literal('hb') }),
+  z.object({ t: z.literal('gossip'), members: z.array(memberInfoSchema).max(100_000) }),
+  z.object({ t: z.literal('bye') }),
+]);
+
+/** A validated frame. */
+export type Frame = z.infer<typeof frameSchema>;
+export type HelloFrame = z.infer<typeof helloFrameSchema>;
+
+/** The heartbeat frame never changes, so it is encoded once. */
+export const HEARTBEAT_BYTES: Buffer = encode({ t: 'hb' });
+export const BYE_BYTES: Buffer = encode({ t: 'bye' });
+
+// msgpack of `{ t: 'batch', envs: ` up to (not including) the array header: fixmap(2),
+// 't', 'batch', 'envs'. Envelopes are packed one by one at send time (so size limits are
+// checked where the caller can see the error) and spliced into the array here, which is
+// byte-for-byte what packing the whole frame would give.
+const BATCH_PREFIX = Buffer.from([0x82, 0xa1, 0x74, 0xa5, 0x62, 0x61, 0x74, 0x63, 0x68, 0xa4, 0x65, 0x6e, 0x76, 0x73]);
+
+/** Upper bound of the bytes a batch frame adds around its envelopes. */
+export const BATCH_OVERHEAD = BATCH_PREFIX.length + 5;
+
+/**
+ * Build one `batch` frame from already-packed envelopes `parts[from..to)` whose lengths sum
+ * to `bodyBytes`. One allocation, one copy per envelope.
+ *
+ * @example
+ * const frame = encodeBatch([encodeEnvelope(a), encodeEnvelope(b)], 0, 2, lenA + lenB);
+ */
+export function encodeBatch(parts: readonly Uint8Array[], from: number, to: number, bodyBytes: number): Buffer {
+  const n = to - from;
+  const headerBytes = n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+  const out = Buffer.allocUnsafe(BATCH_PREFIX.length + headerBytes + bodyBytes);
+  BATCH_PREFIX.copy(out, 0);
+  let o = BATCH_PREFIX.length;
+  if (n < 16) out[o++] = 0x90 | n;
+  else if (n < 0x10000) {
+    out[o++] = 0xdc;
+    out.writeUInt16BE(n, o);
+    o += 2;
+  } else {
+    out[o++] = 0xdd;
+    out.writeUInt32BE(n, o);
+    o += 4;
+  }
+  for (let i = from; i < to; i++) {
+    const p = parts[i]!;
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}

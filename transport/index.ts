@@ -1,0 +1,22 @@
+/**
+ * transport/: the WebSocket peer mesh. Other layers import only this file.
+ *
+ * @example
+ * import { PeerTransport, CLOSE_CODES } from '../transport/index.js';
+ */
+export { PeerTransport, type MemberView } from './peer-transport.js';
+export {
+  peerTransportOptionsSchema,
+  resolvePeerTransportOptions,
+  type PeerTransportOptions,
+  type ResolvedPeerTransportOptions,
+  type EnvelopeMeta,
+  type EnvelopeHandler,
+  type UndeliveredHandler,
+} from './options.js';
+export { CLOSE_CODES, closeCodeName, type CloseCode } from './close-codes.js';
+export { PROTOCOL_VERSION } from './frames.js';
+export { computeProof, verifyProof, isLoopbackAddress, type ProofInput } from './handshake.js';
+export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
+export { emptyStats, type TransportEvent, type TransportStats, type MemberStatus, type DownReason } from './events.js';
+export { reconnectDelay, type ReconnectBackoff } from './backoff.js';

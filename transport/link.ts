@@ -1,0 +1,306 @@
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { decode, encode } from '../protocol/index.js';
+import { CLOSE_CODES, closeCodeName } from './close-codes.js';
+import { frameSchema, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
+import { computeProof, isLoopbackAddress, newNonce, verifyProof } from './handshake.js';
+import type { EnvelopeMeta } from './options.js';
+import type { TransportStats } from './events.js';
+import type { Member } from './member.js';
+
+/** Who this node is, as a link presents it in its hello. */
+export interface LocalIdentity {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly incarnation: string;
+  readonly peerUrl: string;
+  readonly secret: string | undefined;
+  readonly maxFrameBytes: number;
+}
+
+/** What a {@link Link} needs from its transport. */
+export interface LinkHost {
+  readonly identity: LocalIdentity;
+  readonly log: Logger;
+  readonly stats: TransportStats;
+  readonly handshakeTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  /** Flushing stops above this many unsent bytes and resumes once below half of it. */
+  readonly highWaterBytes: number;
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(h: unknown): void;
+  /** Both proofs checked out. */
+  authenticated(link: Link): void;
+  /** A validated post-handshake frame. */
+  frame(link: Link, frame: Exclude<Frame, { t: 'hello' | 'proof' }>): void;
+  /** The socket is closed (after an error, a close from either side, or terminate). */
+  closed(link: Link, code: number, reason: string): void;
+  rejected(link: Link, code: number, reason: string): void;
+  protocolError(link: Link, reason: string): void;
+  /** Backpressure cleared on a link that had stopped flushing. */
+  drained(link: Link): void;
+}
+
+type LinkState = 'handshake' | 'open' | 'closed';
+
+/**
+ * One WebSocket to one peer: runs the handshake (hello both ways, then an HMAC proof over
+ * the other side's nonce both ways), validates every inbound frame, and counts traffic.
+ * Membership, queues and routing live in the transport; a link is only the pipe.
+ */
+export class Link {
+  readonly ws: WebSocket;
+  readonly direction: 'in' | 'out';
+  /** For outbound links: the URL dialed (so the dialer can map it to a node). */
+  readonly dialUrl: string | undefined;
+  readonly nonce: Buffer = newNonce();
+  remote: string | undefined;
+  state: LinkState = 'handshake';
+  /** The peer's hello, once received and checked. */
+  peer: HelloFrame | undefined;
+  /** Set when the link was authenticated and bound to a member. */
+  member: Member | undefined;
+  /** `{ fromNode }` handed to every non-durable envelope from this link: made once. */
+  meta: EnvelopeMeta | undefined;
+  lastSeen: number;
+  /** Not flushing until the socket drains below the high-water mark. */
+  paused = false;
+  /** The code we closed with, if we closed first. */
+  closeCode: number | undefined;
+  closeReason = '';
+  /** The peer turned out to be this very node (a seed listing our own URL). */
+  isSelf = false;
+  /** Largest frame the peer accepts (from its hello). */
+  peerMaxFrame = 0;
+  #host: LinkHost;
+  #timer: unknown;
+  #onWritten: (err?: Error) => void;
+
+  constructor(host: LinkHost, ws: WebSocket, direction: 'in' | 'out', remote: string | undefined, dialUrl?: string) {
+    this.#host = host;
+    this.ws = ws;
+    this.direction = direction;
+    this.remote = remote;
+    this.dialUrl = dialUrl;
+    this.lastSeen = host.now();
+    this.#onWritten = (err) => {
+      if (!err && this.paused && this.state === 'open' && this.ws.bufferedAmount <= host.highWaterBytes / 2) {
+        this.paused = false;
+        this.#host.drained(this);
+      }
+    };
+    this.#timer = host.setTimer(() => {
+      if (this.state === 'handshake') this.reject(CLOSE_CODES.handshakeTimeout, `handshake not finished within ${host.handshakeTimeoutMs}ms`);
+    }, host.handshakeTimeoutMs);
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    ws.on('error', (err) => this.#onError(err));
+    if (direction === 'in') this.#openHandshake();
+    else {
+      ws.on('upgrade', (res) => {
+        this.remote = res.socket.remoteAddress;
+      });
+      ws.on('open', () => this.#openHandshake());
+    }
+  }
+
+  /** The peer's node id once its hello arrived. */
+  get node(): string | undefined {
+    return this.peer?.nodeId;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open' && this.ws.readyState === 1;
+  }
+
+  /** Write one encoded frame; false when the socket is not open. */
+  send(bytes: Buffer): boolean {
+    if (this.ws.readyState !== 1) return false;
+    this.ws.send(bytes, this.#onWritten);
+    this.#host.stats.framesOut++;
+    this.#host.stats.bytesOut += bytes.byteLength;
+    return true;
+  }
+
+  /** True (and flushing stops) once the socket holds more than the high-water mark of unsent bytes. */
+  overHighWater(): boolean {
+    if (!this.paused && this.ws.bufferedAmount > this.#host.highWaterBytes) this.paused = true;
+    return this.paused;
+  }
+
+  /** Close with a code and reason; falls back to terminate if the close handshake stalls. */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed' || this.closeCode !== undefined) return;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (this.ws.readyState === 0) {
+      this.terminate();
+      return;
+    }
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.terminate();
+      return;
+    }
+    this.#host.clearTimer(this.#timer);
+    this.#timer = this.#host.setTimer(() => this.terminate(), this.#host.closeTimeoutMs);
+  }
+
+  /** Drop the socket at once, no close frame: what a crash or a cut cable looks like. */
+  terminate(): void {
+    if (this.state === 'closed') return;
+    this.ws.terminate();
+  }
+
+  /** Close this link as a protocol violation (counted, logged, 4004). */
+  protocolError(reason: string): void {
+    this.#protocolError(reason);
+  }
+
+  /** Close a link whose handshake failed, recording why. */
+  reject(code: number, reason: string): void {
+    if (this.state === 'closed' || this.closeCode !== undefined) return;
+    this.#host.rejected(this, code, reason);
+    this.close(code, reason);
+  }
+
+  #openHandshake(): void {
+    const id = this.#host.identity;
+    if (id.secret === undefined && !isLoopbackAddress(this.remote)) {
+      // Without a secret anyone who can reach the port could join, so only this machine may.
+      this.reject(CLOSE_CODES.auth, `no cluster secret configured: refusing non-loopback peer ${this.remote ?? '?'}`);
+      return;
+    }
+    this.send(
+      encode({
+        t: 'hello',
+        nodeId: id.nodeId,
+        cluster: id.cluster,
+        protocolVersion: PROTOCOL_VERSION,
+        incarnation: id.incarnation,
+        peerUrl: id.peerUrl,
+        nonce: this.nonce,
+        maxFrame: id.maxFrameBytes,
+      }),
+    );
+  }
+
+  #protocolError(reason: string): void {
+    if (this.closeCode !== undefined) return;
+    this.#host.protocolError(this, reason);
+    this.close(CLOSE_CODES.protocolError, reason);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    const host = this.#host;
+    host.stats.framesIn++;
+    host.stats.bytesIn += data.byteLength;
+    if (!isBinary) return this.#protocolError('text frame');
+    if (this.state === 'handshake' && this.closeCode !== undefined) return;
+    let raw: unknown;
+    try {
+      raw = decode(data, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      return this.#protocolError((e as Error).message);
+    }
+    if (this.state === 'handshake') return this.#onHandshakeFrame(raw);
+    const r = frameSchema.safeParse(raw);
+    if (!r.success) return this.#protocolError(`invalid frame: ${summarize(r.error.issues)}`);
+    const frame = r.data;
+    if (frame.t === 'hello' || frame.t === 'proof') return this.#protocolError(`unexpected ${frame.t} after handshake`);
+    this.lastSeen = host.now();
+    host.frame(this, frame);
+  }
+
+  #onHandshakeFrame(raw: unknown): void {
+    const host = this.#host;
+    const id = host.identity;
+    const t = typeof raw === 'object' && raw !== null ? (raw as { t?: unknown }).t : undefined;
+    if (this.peer === undefined) {
+      if (t !== 'hello') return this.#protocolError(`expected hello, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
+      const version = (raw as { protocolVersion?: unknown }).protocolVersion;
+      if (version !== PROTOCOL_VERSION) {
+        return this.reject(CLOSE_CODES.versionMismatch, `protocol version ${String(version).slice(0, 16)} != ${PROTOCOL_VERSION}`);
+      }
+      const r = helloFrameSchema.safeParse(raw);
+      if (!r.success) return this.#protocolError(`invalid hello: ${summarize(r.error.issues)}`);
+      const hello = r.data;
+      if (hello.cluster !== id.cluster) return this.reject(CLOSE_CODES.clusterMismatch, `cluster '${hello.cluster}' != '${id.cluster}'`);
+      if (hello.nodeId === id.nodeId) {
+        this.isSelf = hello.incarnation === id.incarnation;
+        return this.reject(CLOSE_CODES.selfConnection, this.isSelf ? 'connected to self' : `another node uses node id '${id.nodeId}'`);
+      }
+      this.peer = hello;
+      const maxFrame = (raw as { maxFrame?: unknown }).maxFrame;
+      this.peerMaxFrame = typeof maxFrame === 'number' && maxFrame >= 1024 ? maxFrame : id.maxFrameBytes;
+      this.send(
+        encode({
+          t: 'proof',
+          mac: computeProof(id.secret, {
+            cluster: id.cluster,
+            prover: id.nodeId,
+            proverIncarnation: id.incarnation,
+            proverNonce: this.nonce,
+            verifier: hello.nodeId,
+            verifierIncarnation: hello.incarnation,
+            verifierNonce: hello.nonce,
+          }),
+        }),
+      );
+      return;
+    }
+    if (t !== 'proof') return this.#protocolError(`expected proof, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
+    const r = proofFrameSchema.safeParse(raw);
+    if (!r.success) return this.#protocolError(`invalid proof: ${summarize(r.error.issues)}`);
+    const peer = this.peer;
+    const ok = verifyProof(
+      id.secret,
+      {
+        cluster: id.cluster,
+        prover: peer.nodeId,
+        proverIncarnation: peer.incarnation,
+        proverNonce: peer.nonce,
+        verifier: id.nodeId,
+        verifierIncarnation: id.incarnation,
+        verifierNonce: this.nonce,
+      },
+      r.data.mac,
+    );
+    if (!ok) return this.reject(CLOSE_CODES.auth, `node '${peer.nodeId}' failed the cluster secret proof`);
+    this.state = 'open';
+    this.lastSeen = host.now();
+    host.clearTimer(this.#timer);
+    this.#timer = undefined;
+    host.authenticated(this);
+  }
+
+  #onError(err: Error): void {
+    const code = (err as { code?: string }).code;
+    if (code !== undefined && code.startsWith('WS_ERR_')) {
+      // A frame ws itself refused (too large, bad opcode, bad UTF-8, ...): the peer broke the protocol.
+      this.#host.protocolError(this, `${code}: ${err.message}`);
+    } else {
+      this.#host.log.debug({ err, node: this.node, remote: this.remote }, 'peer link error');
+    }
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.#host.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#host.closed(this, this.closeCode ?? code, this.closeCode !== undefined ? this.closeReason : reason || closeCodeName(code));
+  }
+}
+
+function summarize(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ')
+    .slice(0, 300);
+}
