@@ -32,8 +32,18 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
     const log = options.logger ?? pino({ level: options.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
     store = await NodeStore.open({ dir: dataDir, logger: log });
     const s = store;
+    // One log per key for the node's lifetime: an actor stopped and spawned again under the
+    // same key continues the same sequence, in-flight commits included.
+    const logs = new Map<string, PersistentLog<unknown, unknown>>();
     storage = {
-      openJournal: (key, spec) => new PersistentLog(s, key, spec),
+      openJournal: (key, spec) => {
+        let log = logs.get(key);
+        if (!log) {
+          log = new PersistentLog(s, key, { ...(spec.snapshotEvery ? { snapshotEvery: spec.snapshotEvery } : {}), ...(spec.keepSnapshots ? { keepSnapshots: spec.keepSnapshots } : {}) });
+          logs.set(key, log);
+        }
+        return log;
+      },
       deadLetters: new LmdbDeadLetterStore(s),
     };
   }

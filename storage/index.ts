@@ -10,7 +10,7 @@
 export { NodeStore, ENV_FILE, CORE_DBS, type NodeStoreOptions, type StoreDb } from './node-store.js';
 export { LOCK_FILE } from './lock.js';
 export { silentLogger, type StoreLogger } from './logger.js';
-export { PersistentLog, type PersistenceOptions, type Recovered } from './persistent-log.js';
+export { PersistentLog, PERSISTENCE_KEY_MAX_BYTES, type PersistenceOptions, type Recovered } from './persistent-log.js';
 export {
   RECORD_VERSION, journalRecordSchema, snapshotRecordSchema, type JournalRecord, type SnapshotRecord,
 } from './records.js';

@@ -7,6 +7,9 @@ import {
   RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, snapshotRecordSchema, type JournalRecord,
 } from './records.js';
 
+/** Longest persistence key, in UTF-8 bytes (LMDB keys are limited to ~2KB). */
+export const PERSISTENCE_KEY_MAX_BYTES = 1024;
+
 /** Highest sequence number usable in a key range. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -66,8 +69,15 @@ export class PersistentLog<S, E> {
   private snaps: number[] = [];
   /** Sequence number the snapshot schedule counts from. */
   private lastSnap = 0;
-  /** Events issued but not yet settled, oldest first from `head`: recover() folds them in. */
-  private inflight: E[] = [];
+  /** Snapshots found corrupt by recover(): deleted with the next snapshot. */
+  private corruptSnaps: number[] = [];
+  /**
+   * Persists not yet settled to their callers, oldest first from `head`. lmdb-js commits
+   * writes in issue order but may resolve their promises out of order (a large event-turn
+   * batch resolves its tail first), so callers are settled from here, strictly in order.
+   * recover() also folds in the events still here.
+   */
+  private queue: Array<Inflight<E>> = [];
   private head = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private failed?: TroupeError;
@@ -82,7 +92,9 @@ export class PersistentLog<S, E> {
     if (!parsed.success) {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid persistence options for ${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
-    if (typeof key !== 'string' || key.length === 0) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'persistence key must be a non-empty string');
+    if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > PERSISTENCE_KEY_MAX_BYTES) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `persistence key must be a non-empty string of at most ${PERSISTENCE_KEY_MAX_BYTES} bytes`);
+    }
     store.assertOpen();
     this.store = store;
     this.key = key;
@@ -108,7 +120,10 @@ export class PersistentLog<S, E> {
   recover<RS = S, RE = E>(initial: RS, apply: (s: RS, e: RE) => RS): Recovered<RS> {
     this.store.assertOpen();
     const { lastOnDisk } = this.scanHead();
-    const { base, state: baseState, firstError } = this.pickBase<RS>(initial);
+    const { base, state: baseState, firstError, corrupt } = this.pickBase<RS>(initial);
+    // A corrupt snapshot must not count as kept, or compaction could cut the journal back to it.
+    this.corruptSnaps = corrupt;
+    this.snaps = this.snaps.filter((x) => !corrupt.includes(x));
     if (firstError) {
       this.store.logger.warn({ key: this.key, err: firstError, fallbackSeq: base }, 'skipped a corrupt snapshot; recovering from an older one');
     }
@@ -142,19 +157,19 @@ export class PersistentLog<S, E> {
     if (seq < lastOnDisk) {
       throw corruptRecord('journal', this.key, seq + 1, `missing; snapshots or events reach seq ${lastOnDisk}`);
     }
-    // Events issued before this call and not yet committed: fold the ones the disk lacks.
-    const pending = this.inflight.length - this.head;
-    const firstPending = this.last - pending + 1;
-    for (let i = this.head; i < this.inflight.length; i++) {
-      const s = firstPending + (i - this.head);
-      if (s <= seq) continue;
-      state = apply(state, this.inflight[i] as unknown as RE);
-      seq = s;
+    // Events issued before this call and not yet settled: fold the ones the disk lacks, up
+    // to the first that failed (nothing after a failed event can be applied in order).
+    for (let i = this.head; i < this.queue.length; i++) {
+      const slot = this.queue[i]!;
+      if (slot.outcome === FAILED) break;
+      if (slot.seq !== seq + 1) continue;
+      state = apply(state, slot.event as unknown as RE);
+      seq = slot.seq;
       replayed++;
     }
     this.last = Math.max(seq, this.last);
     this.lastSnap = base;
-    if (pending === 0) this.failed = undefined;
+    if (this.head === this.queue.length) this.failed = undefined;
     return { state, seq, replayed };
   }
 
@@ -184,19 +199,15 @@ export class PersistentLog<S, E> {
       return Promise.reject(this.store.writeError(`persist ${JSON.stringify(this.key)} seq ${seq}`, cause));
     }
     this.last = seq;
-    this.inflight.push(event);
-    const result = written.then(
-      () => {
-        this.settleOne();
-        return seq;
-      },
-      (cause: unknown) => {
-        this.settleOne();
-        const err = this.store.writeError(`commit of ${JSON.stringify(this.key)} seq ${seq}`, cause);
-        // Later events may be queued behind this one; refuse new ones until recover().
-        this.failed ??= err;
-        throw err;
-      },
+    const slot: Inflight<E> = { seq, event, outcome: PENDING, error: undefined, resolve: noop, reject: noop };
+    const result = new Promise<number>((resolve, reject) => {
+      slot.resolve = resolve;
+      slot.reject = reject;
+    });
+    this.queue.push(slot);
+    written.then(
+      () => this.settle(slot, undefined),
+      (cause: unknown) => this.settle(slot, this.store.writeError(`commit of ${JSON.stringify(this.key)} seq ${seq}`, cause)),
     );
     this.tail = result;
     return result;
@@ -232,6 +243,7 @@ export class PersistentLog<S, E> {
       pruned = all.slice(0, Math.max(0, all.length - this.keep));
       kept = all.slice(pruned.length);
       cutoff = kept[0]!;
+      pruned.push(...this.corruptSnaps);
     }
     const key = this.key;
     const low = this.low;
@@ -248,19 +260,29 @@ export class PersistentLog<S, E> {
     });
     if (snapBytes) {
       this.snaps = kept;
+      this.corruptSnaps = [];
       this.lastSnap = seq;
       if (cutoff >= low) this.low = cutoff + 1;
     }
     return p;
   }
 
-  private settleOne(): void {
-    this.head++;
-    if (this.head === this.inflight.length) {
-      this.inflight = [];
+  private settle(slot: Inflight<E>, error: TroupeError | undefined): void {
+    slot.outcome = error ? FAILED : COMMITTED;
+    slot.error = error;
+    // Later events may be queued behind a failed one; refuse new ones until recover().
+    if (error) this.failed ??= error;
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.outcome !== PENDING) {
+      const s = q[this.head++]!;
+      if (s.outcome === FAILED) s.reject(s.error);
+      else s.resolve(s.seq);
+    }
+    if (this.head === q.length) {
+      this.queue = [];
       this.head = 0;
-    } else if (this.head >= 4096 && this.head * 2 >= this.inflight.length) {
-      this.inflight = this.inflight.slice(this.head);
+    } else if (this.head >= 4096 && this.head * 2 >= q.length) {
+      this.queue = q.slice(this.head);
       this.head = 0;
     }
   }
@@ -283,8 +305,9 @@ export class PersistentLog<S, E> {
   }
 
   /** The newest snapshot that is valid and that the journal continues from. */
-  private pickBase<RS>(initial: RS): { base: number; state: RS; firstError?: TroupeError } {
+  private pickBase<RS>(initial: RS): { base: number; state: RS; firstError?: TroupeError; corrupt: number[] } {
     let firstError: TroupeError | undefined;
+    const corrupt: number[] = [];
     const journalCovers = (b: number): boolean => this.low <= b + 1;
     for (let i = this.snaps.length - 1; i >= 0; i--) {
       const s = this.snaps[i]!;
@@ -299,14 +322,15 @@ export class PersistentLog<S, E> {
         }
         const rec = parseRecord(snapshotRecordSchema, raw, 'snapshots', this.key, s);
         if (rec.seq !== s) throw corruptRecord('snapshots', this.key, s, `record says seq ${rec.seq}`);
-        return { base: s, state: rec.state as RS, firstError };
+        return { base: s, state: rec.state as RS, firstError, corrupt };
       } catch (e) {
         if (!(e instanceof TroupeError)) throw e;
         firstError ??= e;
+        corrupt.push(s);
         this.store.logger.error({ key: this.key, seq: s, err: e }, 'corrupt snapshot');
       }
     }
-    if (journalCovers(0)) return { base: 0, state: initial, firstError };
+    if (journalCovers(0)) return { base: 0, state: initial, firstError, corrupt };
     throw firstError ?? corruptRecord('snapshots', this.key, this.low - 1, `no snapshot covers events up to seq ${this.low - 1}, which were compacted`);
   }
 
@@ -316,6 +340,21 @@ export class PersistentLog<S, E> {
     for (const k of this.journal.getKeys({ start: [this.key, from], end: [this.key, SEQ_MAX], limit: 1 })) seq = (k as [string, number])[1];
     return corruptRecord('journal', this.key, seq, `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
   }
+}
+
+const PENDING = 0;
+const COMMITTED = 1;
+const FAILED = 2;
+const noop = (): void => {};
+
+/** A persist on its way to the caller. */
+interface Inflight<E> {
+  seq: number;
+  event: E;
+  outcome: typeof PENDING | typeof COMMITTED | typeof FAILED;
+  error: TroupeError | undefined;
+  resolve: (seq: number) => void;
+  reject: (e: unknown) => void;
 }
 
 /** Encode with `db`'s own encoder into a private copy (lmdb-js may reuse its buffer). */

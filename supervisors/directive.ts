@@ -8,5 +8,11 @@ export type Directive = 'resume' | 'restart' | 'stop' | 'escalate';
 /** Maps an error to a directive. The default restarts on every error. */
 export type Decider = (error: unknown) => Directive;
 
-/** @example const d: Decider = defaultDecider; d(new Error('x')) // 'restart' */
-export const defaultDecider: Decider = () => 'restart';
+/**
+ * Restart on every error, except a corrupt persisted record: a new incarnation would read the
+ * same record and fail again, so the actor is stopped and the error reported.
+ *
+ * @example defaultDecider(new Error('x')) // 'restart'
+ */
+export const defaultDecider: Decider = (error) =>
+  (error as { code?: unknown } | undefined)?.code === 'TROUPE_ERR_STORAGE_CORRUPT_RECORD' ? 'stop' : 'restart';

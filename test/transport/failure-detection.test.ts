@@ -32,7 +32,6 @@ describe('failure detection and restarts', () => {
       expect(suspectAt).toBeLessThanOrEqual(downAt);
       // The last heartbeat from c arrived at or before the kill, so this bounds "3 intervals
       // after the last heartbeat" (plus a little for timer lateness on a loaded machine).
-      process.stderr.write(`DBG ${n.t.nodeId} suspect=${suspectAt - killedAt} down=${downAt - killedAt}\n`);
       expect(downAt - killedAt).toBeLessThanOrEqual(3 * hb + 40);
       expect(n.events).toContainEqual({ type: 'member.down', node: 'c', incarnation: oldIncarnation, reason: 'heartbeat' });
     }
