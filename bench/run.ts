@@ -3,8 +3,10 @@
  * Progress goes to stderr; the last stdout line is one JSON object.
  */
 import { benchKernel } from './kernel.js';
+import { benchStorage } from './storage.js';
 
 const results: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length };
 Object.assign(results, await benchKernel());
+Object.assign(results, await benchStorage());
 process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);

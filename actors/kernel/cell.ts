@@ -16,6 +16,8 @@ import { MessageContext } from './context.js';
 export interface ActorJournal {
   recover(initial: any, apply: (s: any, e: any) => any): { state: any; seq: number };
   persist(event: unknown, stateAfter: () => unknown, extra?: { inboxDone?: string }): Promise<number>;
+  /** Resolves once every persist issued so far has settled. */
+  drain(): Promise<void>;
 }
 
 /** Reasons a message becomes a dead letter. */
@@ -94,7 +96,6 @@ export class Cell {
   private policy?: SupervisionPolicy;
   private journal?: ActorJournal;
   private inflightPersists = 0;
-  private persistsSettled?: { promise: Promise<void>; resolve: () => void };
   private _log?: Logger;
   private childSeq = 0;
 
@@ -400,8 +401,9 @@ export class Cell {
   /** Start the next incarnation (after the backoff delay), once in-flight persists settled. */
   resumeIncarnation(delayMs: number): void {
     if (this.status !== 'restarting') return;
-    if (this.inflightPersists > 0 && this.persistsSettled) {
-      void this.persistsSettled.promise.then(() => this.resumeIncarnation(delayMs));
+    if (this.inflightPersists > 0 && this.journal) {
+      // recover only once the old incarnation's commits settled
+      void this.journal.drain().then(() => this.resumeIncarnation(delayMs));
       return;
     }
     this.incarnation += 1;
@@ -477,18 +479,11 @@ export class Cell {
     this.state = p.apply(this.state, event);
     const extra = meta?.id !== undefined && meta.onHandled ? { inboxDone: meta.id } : undefined;
     if (extra && meta) meta.onHandled = undefined; // the commit itself marks the durable message done
-    if (this.inflightPersists++ === 0) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => { resolve = r; });
-      this.persistsSettled = { promise, resolve };
-    }
-    const settle = (): void => {
-      if (--this.inflightPersists === 0) this.persistsSettled?.resolve();
-    };
+    this.inflightPersists++;
     return this.journal.persist(event, () => this.state, extra).then(
-      () => settle(),
+      () => { this.inflightPersists--; },
       (err: unknown) => {
-        settle();
+        this.inflightPersists--;
         // State now holds an event that is not durable: crash so the supervisor recovers from disk.
         this.crashed(err, undefined, undefined, inc);
         throw err;

@@ -86,6 +86,30 @@ export interface ActorTreeNode {
   children: ActorTreeNode[];
 }
 
+/** The reply side of a local ask: one object per ask, no closures, settles once. */
+class AskChannel implements ReplyChannel {
+  timer: unknown;
+  private done = false;
+  constructor(private readonly clock: Clock, private readonly resolve: (v: unknown) => void, private readonly reject: (e: unknown) => void) {}
+  reply(v: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.clock.clearTimeout(this.timer);
+    this.resolve(v);
+  }
+  error(e: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.clock.clearTimeout(this.timer);
+    this.reject(e);
+  }
+  timeout(address: string, timeoutMs: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${address} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
+  }
+}
+
 function messageType(m: unknown): string {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as { type: string }).type : typeof m;
 }
@@ -290,26 +314,8 @@ export class Kernel {
     const timeoutMs = options?.timeoutMs ?? this.options.askTimeoutMs;
     if (ref.node !== this.id) return this.askRemote(ref, message, timeoutMs, options?.correlationId) as Promise<R>;
     return new Promise<R>((resolve, reject) => {
-      let done = false;
-      const timer = this.clock.setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${ref.address} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
-      }, timeoutMs);
-      const channel: ReplyChannel = {
-        reply: (v) => {
-          if (done) return;
-          done = true;
-          this.clock.clearTimeout(timer);
-          resolve(v as R);
-        },
-        error: (e) => {
-          if (done) return;
-          done = true;
-          this.clock.clearTimeout(timer);
-          reject(e);
-        },
-      };
+      const channel = new AskChannel(this.clock, resolve as (v: unknown) => void, reject);
+      channel.timer = this.clock.setTimeout(() => channel.timeout(ref.address, timeoutMs), timeoutMs);
       const meta = new Meta(channel, undefined, options?.correlationId);
       const cell = this.cells.get(ref.path);
       if (cell === undefined) {
