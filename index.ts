@@ -9,7 +9,7 @@
  * await node.close();
  */
 import pino from 'pino';
-import { createNode, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
+import { createNode, type ClusterOptionsInput, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
 import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
 
 export * from './actors/index.js';
@@ -20,21 +20,31 @@ export { TroupeError, errorCatalog, isTroupeError, ManualClock } from './protoco
 export type { ErrorCode, Envelope, Signal, Clock } from './protocol/index.js';
 
 export interface StartNodeOptions extends NodeOptionsInput {
+  /** Cluster (WebSocket peers) options, or false/absent for a single node. */
+  cluster?: ClusterOptionsInput | false;
   /** HTTP gateway options, or false for none (library use). Default: 127.0.0.1:8787. */
   http?: GatewayOptionsInput | false;
 }
 
 /** A running node, with its gateway URL when it serves HTTP. */
-export type RunningNode = TroupeNode & { http?: { url: string } };
+export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: string } };
 
 /**
- * Start a node: storage (with `dataDir`), the actor kernel and, unless `http: false`, the
- * HTTP gateway.
+ * Start a node: storage (with `dataDir`), the actor kernel, the cluster transport (with
+ * `cluster`) and, unless `http: false`, the HTTP gateway.
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
-  const { http, ...nodeOptions } = options;
+  const { http, cluster, ...nodeOptions } = options;
   const logger = nodeOptions.logger ?? pino({ level: nodeOptions.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
   const node = (await createNode({ ...nodeOptions, logger })) as RunningNode;
+  if (cluster) {
+    try {
+      node.peer = await node.startCluster(cluster);
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
   if (http !== false) {
     try {
       const gw = await startGateway(node, http ?? {});

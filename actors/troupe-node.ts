@@ -1,8 +1,12 @@
 import pino from 'pino';
 import { LmdbDeadLetterStore, NodeStore, PersistentLog } from '../storage/index.js';
-import { Kernel, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
+import { TroupeError, newId, type Envelope } from '../protocol/index.js';
+import { Cluster, type ClusterOptionsInput } from './cluster.js';
+import { Kernel, messageType, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
+import { ActorRef } from './kernel/ref.js';
 
 /** Options of a node: the kernel's, plus where its data lives. */
+export type { ClusterOptionsInput } from './cluster.js';
 export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   /** LMDB data dir. Without one the node keeps dead letters in memory and refuses persistent actors. */
   dataDir?: string;
@@ -13,8 +17,64 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * cluster transport and the HTTP gateway on top.
  */
 export class TroupeNode extends Kernel {
+  private clusterLink?: Cluster;
+
   constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined) {
     super(options);
+  }
+
+  /**
+   * Join (or found) a cluster: listen for peers and dial the seeds. Spawn the actors that
+   * durable messages are for before this, so re-delivered messages find them.
+   *
+   * @example await node.startCluster({ port: 7700, seeds: ['ws://10.0.0.1:7700'], secret: 's3cret' });
+   */
+  async startCluster(options: ClusterOptionsInput = {}): Promise<{ url: string }> {
+    if (this.clusterLink) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'cluster already started');
+    const cluster = new Cluster(this, this.store, options);
+    this.clusterLink = cluster;
+    this.attachRemote(cluster);
+    // closes after the actors stopped (replies can still flow while they drain), before storage
+    this.onClosed('cluster', () => cluster.close());
+    return cluster.start();
+  }
+
+  /** The cluster transport, when started. */
+  get cluster(): Cluster | undefined {
+    return this.clusterLink;
+  }
+
+  /** `{ self, members: [{ node, peer, status }] }`, the node itself included. */
+  clusterInfo(): { self: string; members: Array<{ node: string; peer: string; status: 'up' | 'suspect' | 'down' }> } {
+    const members = this.clusterLink
+      ? this.clusterLink.members().map((m) => ({ node: m.node, peer: m.peer, status: m.status }))
+      : [{ node: this.id, peer: '', status: 'up' as const }];
+    return { self: this.id, members };
+  }
+
+  /** Find a live actor by path or name on this node or, failing that, anywhere in the cluster. */
+  async locate(target: string): Promise<ActorRef | undefined> {
+    const local = this.lookup(target);
+    if (local) return local;
+    if (!this.clusterLink) return undefined;
+    return this.clusterLink.locate(this.toRef(target).path);
+  }
+
+  /**
+   * A durable tell to an actor on another node: kept in the LMDB outbox until the receiver has
+   * persisted it, re-sent after reconnects and restarts, deduplicated by id on arrival.
+   * Resolves once the outbox holds it. To a local actor it is a plain tell.
+   */
+  async tellDurable<M>(target: ActorRef<M> | string, message: M, options: { correlationId?: string } = {}): Promise<string> {
+    const ref = this.toRef(target);
+    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: this.clock.now(), payload: message, durable: true, ...(options.correlationId ? { correlationId: options.correlationId } : {}) };
+    if (ref.node === this.id) {
+      this.tell(ref, message, options);
+      return env.id;
+    }
+    if (!this.clusterLink) throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`);
+    await this.clusterLink.tellDurable(env);
+    return env.id;
   }
 }
 

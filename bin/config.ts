@@ -50,6 +50,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'api-keys': { type: 'string' },
       insecure: { type: 'boolean' },
       'log-level': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -74,6 +75,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     clusterName: env.TROUPE_CLUSTER_NAME,
     apiKeys: list(env.TROUPE_API_KEYS),
     logLevel: env.TROUPE_LOG_LEVEL,
+    heartbeatMs: env.TROUPE_HEARTBEAT_MS,
   });
   const fromFlags = clean({
     node: values.node,
@@ -87,6 +89,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     apiKeys: list(values['api-keys']),
     insecure: values.insecure,
     logLevel: values['log-level'],
+    heartbeatMs: values['heartbeat-ms'],
   });
   const r = cliConfigSchema.safeParse({ ...file, ...fromEnv, ...fromFlags });
   if (!r.success) {

@@ -24,6 +24,14 @@ async function main(argv: string[]): Promise<void> {
     dataDir: config.data,
     logger,
     http: { host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
+    cluster: {
+      host: config.host,
+      port: config.peerPort,
+      seeds: config.peers,
+      clusterName: config.clusterName,
+      heartbeatMs: config.heartbeatMs,
+      ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
+    },
   });
   let stopping = false;
   const stop = (signal: string): void => {
@@ -44,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  logger.info({ node: node.id, http: node.http?.url }, 'troupe ready');
+  logger.info({ node: node.id, http: node.http?.url, peer: node.peer?.url }, 'troupe ready');
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -1,6 +1,7 @@
 import type { TroupeNode } from '../actors/troupe-node.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
 import { TroupeError } from '../protocol/index.js';
+import { registerClusterRoutes } from './cluster-routes.js';
 
 export { gatewayOptionsSchema, isLoopbackHost } from './server.js';
 export type { GatewayOptionsInput, GatewayOptions } from './server.js';
@@ -22,6 +23,7 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   }
   const options = Object.freeze(parsed.data);
   const { app, readiness } = createServer(options, node.logger, node.id);
+  registerClusterRoutes(app, node);
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;

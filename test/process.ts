@@ -29,7 +29,16 @@ export interface TroupeProcess {
  * Uses the built dist (npm test builds first).
  */
 export function startTroupe(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<TroupeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'start', ...args], {
+  return startReady([BIN, 'start', ...args], env, timeoutMs);
+}
+
+/** Run a fixture script (test/fixtures/*.mjs) that prints the same ready line. */
+export function startFixture(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<TroupeProcess> {
+  return startReady([join(ROOT, 'test', 'fixtures', script), ...args], env, timeoutMs);
+}
+
+function startReady(argv: string[], env: Record<string, string>, timeoutMs: number): Promise<TroupeProcess> {
+  const proc = spawn(process.execPath, argv, {
     env: { ...process.env, TROUPE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -79,7 +79,8 @@ export class PeerTransport {
     const o = resolvePeerTransportOptions(options);
     this.options = o;
     this.nodeId = o.nodeId;
-    this.#log = (o.logger ?? pino({ enabled: false })).child({ component: 'transport', node: o.nodeId });
+    // the node's logger already carries the node id
+    this.#log = (o.logger ?? pino({ enabled: false })).child({ component: 'transport' });
     this.#clock = o.clock ?? systemClock;
     this.#outbox = o.outbox ?? new MemoryOutboxStore();
     this.#inbox = o.inbox ?? new MemoryInboxStore(this.#clock);
@@ -168,10 +169,10 @@ export class PeerTransport {
    * const { url } = await transport.start(); // 'ws://127.0.0.1:39211'
    */
   start(): Promise<{ url: string }> {
-    if (this.#startPromise === undefined) {
-      if (this.#state !== 'new') return Promise.reject(new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', 'transport was closed'));
-      this.#startPromise = this.#start();
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}; create a new one to restart`));
     }
+    this.#startPromise ??= this.#start();
     return this.#startPromise;
   }
 
@@ -214,6 +215,9 @@ export class PeerTransport {
     if (o.secret === undefined && !isLoopbackHost(o.host)) {
       this.#log.warn({ host: o.host }, 'no cluster secret: only loopback peers will be accepted');
     }
+    if (o.publicUrl === undefined && (o.host === '0.0.0.0' || o.host === '::')) {
+      this.#log.warn({ url: this.#url }, 'listening on all interfaces without publicUrl: other nodes will be told an address they cannot dial');
+    }
     if (this.#state !== 'starting') return { url: this.#url }; // closed while listening
     this.#state = 'running';
     this.#lastTick = this.#lastHeartbeat = this.#lastGossip = this.#lastRetry = this.#lastPrune = now;
@@ -238,9 +242,9 @@ export class PeerTransport {
    * transport.send('b', env);
    */
   send(node: string, env: Envelope): void {
+    if (this.#state !== 'running') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
     const m = this.#members.get(node);
     if (m === undefined || m.status === 'down' || m.status === 'joining' || m === this.#self) {
-      if (this.#state !== 'running') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
       throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', m === this.#self ? `cannot send to self (${node}) over the transport` : `node '${node}' is ${m ? 'down' : 'unknown'}`, { details: { node } });
     }
     if (m.parts.length - m.head >= this.options.maxQueue || m.queuedBytes >= this.options.maxQueueBytes) {

@@ -110,7 +110,7 @@ class AskChannel implements ReplyChannel {
   }
 }
 
-function messageType(m: unknown): string {
+export function messageType(m: unknown): string {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as { type: string }).type : typeof m;
 }
 
@@ -429,6 +429,12 @@ export class Kernel {
   }
 
   // ---- dead letters -----------------------------------------------------------------------
+
+  /** Record an envelope that could not be delivered (used by the cluster transport). */
+  deadLetterEnvelope(env: Envelope, reason: DeadLetterReason, error?: unknown): void {
+    const sender = env.from ? this.toRef(env.from) : undefined;
+    this.recordDeadLetter(reason, env.to, env.payload, new Meta(undefined, sender, env.correlationId, undefined, env.id), error);
+  }
 
   private recordDeadLetter(reason: DeadLetterReason, to: string, message: unknown, meta: Meta | undefined, error?: unknown): void {
     const id = newId();

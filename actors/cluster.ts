@@ -1,0 +1,329 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import {
+  TroupeError, deserializeError, formatAddress, newId, parseAddress, serializeError, serializedErrorSchema,
+  type Envelope, type Signal,
+} from '../protocol/index.js';
+import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
+import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
+import type { Kernel, RemoteRouter } from './kernel/node.js';
+import type { ReplyChannel } from './kernel/meta.js';
+import { ActorRef } from './kernel/ref.js';
+
+type Terminated = Extract<Signal, { type: 'signal.terminated' }>;
+
+/** Cluster options of a node (all but the port have defaults). */
+export const clusterOptionsSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(7700),
+  seeds: z.array(z.string()).default([]),
+  secret: z.string().min(1).optional(),
+  clusterName: z.string().min(1).max(128).default('troupe'),
+  heartbeatMs: z.number().int().positive().max(60_000).default(500),
+  publicUrl: z.string().optional(),
+  /** Time a cluster-wide lookup waits for the other nodes' answers. */
+  lookupTimeoutMs: z.number().int().positive().max(60_000).default(1_000),
+});
+export type ClusterOptionsInput = z.input<typeof clusterOptionsSchema>;
+
+// Control envelopes between nodes; user messages never use these types.
+const REPLY = 'troupe.reply';
+const WATCH = 'troupe.watch';
+const UNWATCH = 'troupe.unwatch';
+const TERMINATED = 'troupe.terminated';
+const LOOKUP = 'troupe.lookup';
+
+const replyPayload = z.union([
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: serializedErrorSchema }),
+]);
+const watchPayload = z.object({ watchId: z.string().min(1).max(128) });
+const terminatedPayload = z.object({
+  watchId: z.string().min(1).max(128),
+  signal: z.object({ type: z.literal('signal.terminated'), ref: z.string(), reason: z.enum(['stopped', 'crashed', 'supervisor-stopped', 'node-down', 'not-found']), error: serializedErrorSchema.optional() }),
+});
+const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
+
+interface PendingAsk {
+  node: string;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  timer: unknown;
+}
+
+interface RemoteWatch {
+  node: string;
+  target: string;
+  deliver: (s: Terminated) => void;
+}
+
+/**
+ * The cluster side of a node: location-transparent tell/ask/watch over the WebSocket peer
+ * mesh. Replies, Terminated notices and lookups travel as control envelopes. When a member
+ * goes down, asks waiting on it fail at once and watches of its actors fire with node-down.
+ */
+export class Cluster implements RemoteRouter {
+  readonly transport: PeerTransport;
+  private readonly pending = new Map<string, PendingAsk>();
+  /** Watches this node placed on actors elsewhere, by watch id. */
+  private readonly remoteWatches = new Map<string, RemoteWatch>();
+  /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
+  private readonly servedWatches = new Map<string, { node: string; unwatch: () => void }>();
+  private readonly log: Logger;
+  readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
+
+  constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
+    const parsed = clusterOptionsSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid cluster options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    this.options = Object.freeze(parsed.data);
+    this.log = kernel.logger.child({ component: 'cluster' });
+    const o = this.options;
+    this.transport = new PeerTransport({
+      nodeId: kernel.id,
+      clusterName: o.clusterName,
+      ...(o.secret ? { secret: o.secret } : {}),
+      host: o.host,
+      port: o.port,
+      seeds: o.seeds,
+      heartbeatMs: o.heartbeatMs,
+      ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
+      logger: kernel.logger,
+      clock: kernel.clock,
+      ...(store ? { outbox: new LmdbOutboxStore(store), inbox: new LmdbInboxStore(store) } : {}),
+      onEnvelope: (env, meta) => this.inbound(env, meta.fromNode, meta.durable),
+      onEvent: (e) => this.onTransportEvent(e),
+      onUndelivered: (node, envs, error) => {
+        for (const env of envs) this.undeliverable(node, env, error);
+      },
+    });
+  }
+
+  start(): Promise<{ url: string }> {
+    return this.transport.start();
+  }
+
+  close(): Promise<void> {
+    for (const [id, p] of this.pending) {
+      this.kernel.clock.clearTimeout(p.timer);
+      p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
+      this.pending.delete(id);
+    }
+    return this.transport.close();
+  }
+
+  get url(): string {
+    return this.transport.url;
+  }
+
+  /** Members as `GET /api/v1/cluster` reports them (self included). */
+  members(): MemberView[] {
+    return this.transport.members();
+  }
+
+  // ---- RemoteRouter -----------------------------------------------------------------------
+
+  tell(env: Envelope): void {
+    const node = this.nodeOf(env.to);
+    try {
+      this.transport.send(node, env);
+    } catch (e) {
+      this.kernel.deadLetterEnvelope(env, (e as TroupeError).code === 'TROUPE_ERR_TRANSPORT_QUEUE_FULL' ? 'queue-full' : 'node-down', e);
+      throw e;
+    }
+  }
+
+  ask(env: Envelope, timeoutMs: number): Promise<unknown> {
+    const node = this.nodeOf(env.to);
+    const askId = newId();
+    const replyTo = formatAddress(this.kernel.id, `temp/${askId}`);
+    return new Promise((resolve, reject) => {
+      const timer = this.kernel.clock.setTimeout(() => {
+        if (this.pending.delete(askId)) {
+          reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${env.to} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
+        }
+      }, timeoutMs);
+      this.pending.set(askId, { node, resolve, reject, timer });
+      try {
+        this.transport.send(node, { ...env, replyTo, correlationId: env.correlationId ?? askId });
+      } catch (e) {
+        this.kernel.clock.clearTimeout(timer);
+        this.pending.delete(askId);
+        reject(e);
+      }
+    });
+  }
+
+  watch(watcherId: string, target: string, deliver: (s: Terminated) => void): void {
+    const node = this.nodeOf(target);
+    const watchId = `${this.kernel.id}:${watcherId}:${newId()}`;
+    this.remoteWatches.set(watchId, { node, target, deliver });
+    try {
+      this.transport.send(node, this.control(target, WATCH, { watchId }));
+    } catch {
+      this.remoteWatches.delete(watchId);
+      deliver({ type: 'signal.terminated', ref: target, reason: 'node-down' });
+    }
+  }
+
+  /** A durable tell: resolves once the envelope is committed to the outbox. */
+  tellDurable(env: Envelope): Promise<void> {
+    return this.transport.sendDurable(this.nodeOf(env.to), { ...env, durable: true });
+  }
+
+  /** Ask every up member whether it has a live actor at `path`; the first yes wins. */
+  async locate(path: string): Promise<ActorRef | undefined> {
+    const others = this.transport.members().filter((m) => m.node !== this.kernel.id && m.status === 'up');
+    const answers = await Promise.all(others.map((m) =>
+      this.ask(this.control(formatAddress(m.node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs)
+        .then((a) => (typeof a === 'string' ? a : undefined), () => undefined)));
+    const hit = answers.find((a) => a !== undefined);
+    if (!hit) return undefined;
+    const p = parseAddress(hit)!;
+    return new ActorRef(p.node, p.path);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private inbound(env: Envelope, fromNode: string, durable?: { id: string; done: () => Promise<void> }): void {
+    switch (env.type) {
+      case REPLY: return this.onReply(env);
+      case WATCH: return this.onWatch(env, fromNode);
+      case UNWATCH: return this.onUnwatch(env);
+      case TERMINATED: return this.onTerminated(env);
+      case LOOKUP: return this.onLookup(env, fromNode);
+      default: break;
+    }
+    const replyTo = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
+    const onHandled = durable ? (): void => { void durable.done().catch((e: unknown) => this.log.warn({ err: e, id: durable.id }, 'inbox done failed')); } : undefined;
+    this.kernel.deliverLocal(durable ? { ...env, durable: true, id: durable.id } : env, replyTo, onHandled);
+  }
+
+  private replyChannel(replyTo: string, correlationId: string | undefined): ReplyChannel {
+    let done = false;
+    const send = (payload: unknown): void => {
+      if (done) return;
+      done = true;
+      try {
+        this.transport.send(this.nodeOf(replyTo), {
+          id: newId(), to: replyTo, type: REPLY, createdAt: this.kernel.clock.now(), payload,
+          ...(correlationId ? { correlationId } : {}),
+        });
+      } catch (e) {
+        this.log.warn({ err: e, replyTo }, 'reply could not be sent');
+      }
+    };
+    return {
+      reply: (value) => send({ ok: true, value }),
+      error: (e) => send({ ok: false, error: serializeError(e) }),
+    };
+  }
+
+  private onReply(env: Envelope): void {
+    const askId = parseAddress(env.to)?.path.replace(/^temp\//, '');
+    const p = askId ? this.pending.get(askId) : undefined;
+    if (!p || !askId) return; // late reply after a timeout
+    const r = replyPayload.safeParse(env.payload);
+    this.pending.delete(askId);
+    this.kernel.clock.clearTimeout(p.timer);
+    if (!r.success) p.reject(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed reply'));
+    else if (r.data.ok) p.resolve(r.data.value);
+    else p.reject(deserializeError(r.data.error));
+  }
+
+  private onWatch(env: Envelope, fromNode: string): void {
+    const r = watchPayload.safeParse(env.payload);
+    if (!r.success) return;
+    const { watchId } = r.data;
+    const unwatch = this.kernel.watch(env.to, (sig) => {
+      this.servedWatches.delete(watchId);
+      try {
+        this.transport.send(fromNode, this.control(formatAddress(fromNode, 'system'), TERMINATED, { watchId, signal: sig }));
+      } catch {
+        // the watcher's node is gone: nobody to tell
+      }
+    });
+    if (this.kernel.lookup(env.to)) this.servedWatches.set(watchId, { node: fromNode, unwatch });
+  }
+
+  private onUnwatch(env: Envelope): void {
+    const r = watchPayload.safeParse(env.payload);
+    if (!r.success) return;
+    this.servedWatches.get(r.data.watchId)?.unwatch();
+    this.servedWatches.delete(r.data.watchId);
+  }
+
+  private onTerminated(env: Envelope): void {
+    const r = terminatedPayload.safeParse(env.payload);
+    if (!r.success) return;
+    const w = this.remoteWatches.get(r.data.watchId);
+    if (!w) return;
+    this.remoteWatches.delete(r.data.watchId);
+    w.deliver(r.data.signal as Terminated);
+  }
+
+  private onLookup(env: Envelope, fromNode: string): void {
+    const r = lookupPayload.safeParse(env.payload);
+    const reply = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
+    if (!r.success || !reply) return;
+    void fromNode;
+    reply.reply(this.kernel.lookup(r.data.path)?.address ?? null);
+  }
+
+  // ---- failures ---------------------------------------------------------------------------
+
+  private onTransportEvent(e: TransportEvent): void {
+    if (e.type === 'member.up') {
+      // the transport logs membership changes itself; the node re-emits them for metrics and tests
+      this.kernel.inspector.emit({ type: 'member.up', node: e.node, peer: e.peer });
+    } else if (e.type === 'member.suspect') {
+      this.kernel.inspector.emit({ type: 'member.suspect', node: e.node, peer: '' });
+    } else if (e.type === 'member.down') {
+      this.kernel.inspector.emit({ type: 'member.down', node: e.node, peer: '' });
+      this.memberDown(e.node);
+    }
+  }
+
+  /** Fail asks waiting on a dead node at once; fire watches of its actors; drop its watches of ours. */
+  private memberDown(node: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.node !== node) continue;
+      this.pending.delete(id);
+      this.kernel.clock.clearTimeout(p.timer);
+      p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} went down before replying`));
+    }
+    for (const [id, w] of this.remoteWatches) {
+      if (w.node !== node) continue;
+      this.remoteWatches.delete(id);
+      w.deliver({ type: 'signal.terminated', ref: w.target, reason: 'node-down' });
+    }
+    for (const [id, s] of this.servedWatches) {
+      if (s.node !== node) continue;
+      s.unwatch();
+      this.servedWatches.delete(id);
+    }
+  }
+
+  private undeliverable(node: string, env: Envelope, error: TroupeError): void {
+    if (env.type === REPLY || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
+    this.kernel.deadLetterEnvelope(env, 'node-down', error);
+    const askId = env.replyTo ? parseAddress(env.replyTo)?.path.replace(/^temp\//, '') : undefined;
+    const p = askId ? this.pending.get(askId) : undefined;
+    if (p && askId) {
+      this.pending.delete(askId);
+      this.kernel.clock.clearTimeout(p.timer);
+      p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error }));
+    }
+  }
+
+  private nodeOf(address: string): string {
+    const p = parseAddress(address);
+    if (!p) throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `not an address: ${address}`);
+    return p.node;
+  }
+
+  private control(to: string, type: string, payload: unknown): Envelope {
+    return { id: newId(), to, type, createdAt: this.kernel.clock.now(), payload, from: formatAddress(this.kernel.id, 'system') };
+  }
+}

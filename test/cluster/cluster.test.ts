@@ -1,0 +1,126 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startNode, type RunningNode } from '../../index.js';
+import { silent, tempDir, until } from '../helpers.js';
+import { startFixture, startTroupe, type TroupeProcess } from '../process.js';
+
+const HB = 150;
+const procs: TroupeProcess[] = [];
+const nodes: RunningNode[] = [];
+const cleanups: Array<() => void> = [];
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill().catch(() => undefined)));
+  await Promise.all(nodes.map((n) => n.close()));
+  cleanups.forEach((c) => c());
+});
+function dir(): string {
+  const t = tempDir('troupe-cluster-');
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+interface ClusterView { self: string; members: Array<{ node: string; peer: string; status: string }> }
+async function clusterOf(http: string): Promise<ClusterView> {
+  return (await fetch(`${http}/api/v1/cluster`)).json() as Promise<ClusterView>;
+}
+const statusOf = (v: ClusterView, node: string): string | undefined => v.members.find((m) => m.node === node)?.status;
+
+async function fixture(name: string, data: string, seeds: string[], port = 0, secret?: string): Promise<TroupeProcess> {
+  const p = await startFixture('cluster-node.mjs', [name, data, String(port), seeds.join(',') || '-', String(HB), ...(secret ? [secret] : [])]);
+  procs.push(p);
+  return p;
+}
+
+async function localNode(id: string, seeds: string[], secret?: string): Promise<RunningNode> {
+  const n = await startNode({ id, dataDir: dir(), logger: silent, http: false, cluster: { port: 0, seeds, heartbeatMs: HB, ...(secret ? { secret } : {}) } });
+  nodes.push(n);
+  return n;
+}
+
+describe('cluster of real processes', () => {
+  it('three nodes started with troupe start, seeded only with the first, all see three members up', async () => {
+    const args = (name: string): string[] => ['--node', name, '--http-port', '0', '--peer-port', '0', '--data', dir(), '--heartbeat-ms', String(HB)];
+    const a = await startTroupe(args('m1'));
+    procs.push(a);
+    expect(a.ready.peer).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    const b = await startTroupe([...args('m2'), '--peers', a.ready.peer!]);
+    const c = await startTroupe([...args('m3'), '--peers', a.ready.peer!]);
+    procs.push(b, c);
+    for (const p of [a, b, c]) {
+      await until(async () => {
+        const v = await clusterOf(p.ready.http);
+        return v.members.length === 3 && v.members.every((m) => m.status === 'up');
+      }, 10_000, `${p.ready.node} to see 3 members up`);
+    }
+    const v = await clusterOf(c.ready.http);
+    expect(v.self).toBe('m3');
+    expect(v.members.map((m) => m.node).sort()).toEqual(['m1', 'm2', 'm3']);
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  });
+
+  it('marks a SIGKILLed node down within 3 heartbeat intervals; restarted, it is up again and answers remote asks', async () => {
+    const a = await localNode('k-a', []);
+    const bData = dir();
+    let b = await fixture('k-b', bData, [a.peer!.url]);
+    await until(() => a.clusterInfo().members.some((m) => m.node === 'k-b' && m.status === 'up'), 10_000, 'k-b up');
+    expect(await a.ask('troupe://k-b/user/echo', 'hi')).toEqual({ node: 'k-b', echo: 'hi' });
+    const killedAt = Date.now();
+    await b.kill();
+    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'down', 5_000, 'k-b down');
+    const detectMs = Date.now() - killedAt;
+    expect(detectMs).toBeLessThanOrEqual(3 * HB + 100); // 3 intervals (+ polling slack)
+    b = await fixture('k-b', bData, [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'up', 10_000, 'k-b up again');
+    expect(await a.ask('troupe://k-b/user/echo', 'again')).toEqual({ node: 'k-b', echo: 'again' });
+    await b.stop();
+  });
+
+  it('remote tell, ask and death watch; an ask to an actor on a dead node fails with a coded error before its timeout', async () => {
+    const a = await localNode('w-a', []);
+    const b = await fixture('w-b', dir(), [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'w-b') === 'up', 10_000, 'w-b up');
+    // ask + tell (tell then ask on the same actor: in order over the link)
+    const replies: unknown[] = [];
+    const collector = a.spawn<null, unknown>((_s, m) => { replies.push(m); }, { name: 'collector' });
+    a.tell('troupe://w-b/user/echo', 'told', { sender: collector });
+    expect(await a.ask('troupe://w-b/user/echo', { x: 1 })).toEqual({ node: 'w-b', echo: { x: 1 } });
+    // remote errors come back coded
+    await expect(a.ask('troupe://w-b/user/nobody', 1)).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_NOT_FOUND' });
+    // death watch: stop
+    const stopped: string[] = [];
+    a.watch('troupe://w-b/user/stoppable', (s) => stopped.push(s.reason));
+    await until(async () => (await a.ask('troupe://w-b/user/stoppable', 'ping')) === 'alive', 2_000);
+    a.tell('troupe://w-b/user/stoppable', { type: 'stop' });
+    await until(() => stopped.length === 1, 5_000, 'Terminated for a remote stop');
+    expect(stopped).toEqual(['stopped']);
+    // death watch: node down, and a pending ask failing fast
+    const downs: string[] = [];
+    a.watch('troupe://w-b/user/echo', (s) => downs.push(s.reason));
+    const pending = a.ask('troupe://w-b/user/mute', 'never answered', { timeoutMs: 20_000 });
+    const t0 = Date.now();
+    await b.kill();
+    await expect(pending).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await until(() => downs.length === 1, 5_000, 'Terminated for node down');
+    expect(downs).toEqual(['node-down']);
+    await expect(a.ask('troupe://w-b/user/echo', 'x', { timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
+    expect(replies).toEqual([{ node: 'w-b', echo: 'told' }]);
+  });
+
+  it('finds a named actor anywhere in the cluster', async () => {
+    const a = await localNode('r-a', []);
+    const b = await fixture('r-b', dir(), [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'r-b') === 'up', 10_000, 'r-b up');
+    const ref = await a.locate('sink');
+    expect(ref?.address).toBe('troupe://r-b/user/sink');
+    expect(await a.locate('no-such-actor')).toBeUndefined();
+    await b.stop();
+  });
+
+  it('rejects a peer with the wrong secret', async () => {
+    const a = await localNode('s-a', [], 'right-secret');
+    const b = await fixture('s-b', dir(), [a.peer!.url], 0, 'wrong-secret');
+    await until(() => (a.cluster!.transport.stats().rejectedLinks ?? 0) > 0, 5_000, 'a rejected link');
+    expect(a.clusterInfo().members.map((m) => m.node)).toEqual(['s-a']);
+    await b.stop();
+  });
+});
