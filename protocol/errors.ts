@@ -54,6 +54,8 @@ export const errorCatalog = {
   TROUPE_ERR_AGENT_MAX_TURNS: { status: 500, description: 'the tool loop hit the max turns limit' },
   TROUPE_ERR_AGENT_CANCELLED: { status: 499, description: 'the run was cancelled (client gone or explicit cancel)' },
   TROUPE_ERR_AGENT_TIMEOUT: { status: 504, description: 'the run exceeded its time limit' },
+  TROUPE_ERR_AGENT_BUSY: { status: 503, description: 'the agent has too many runs in flight and queued (limits.maxQueuedRuns)' },
+  TROUPE_ERR_AGENT_UNHEALTHY: { status: 503, description: 'the agent crashed after limits.maxConsecutiveFailures failed model calls; its supervisor restarts it' },
   TROUPE_ERR_MODEL_RATE_LIMITED: { status: 429, description: 'the upstream model rate-limited us past the retry budget' },
   TROUPE_ERR_MODEL_TIMEOUT: { status: 504, description: 'the upstream model did not answer (or stalled) within the timeout' },
   TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },

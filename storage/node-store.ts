@@ -145,6 +145,9 @@ export class NodeStore {
    */
   db(name: string): StoreDb {
     this.assertOpen();
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'database name must be a non-empty string of at most 200 characters');
+    }
     let d = this.dbs.get(name);
     if (!d) {
       d = this.root.openDB(name, {});

@@ -72,14 +72,18 @@ export class PersistentLog<S, E> {
   /** Snapshots found corrupt by recover(): deleted with the next snapshot. */
   private corruptSnaps: number[] = [];
   /**
-   * Persists not yet settled to their callers, oldest first from `head`. lmdb-js commits
-   * writes in issue order but may resolve their promises out of order (a large event-turn
-   * batch resolves its tail first), so callers are settled from here, strictly in order.
-   * recover() also folds in the events still here.
+   * Events issued and not yet settled to their callers, oldest first from `head`: recover()
+   * folds them in. They settle a commit group at a time, in order.
    */
-  private queue: Array<Inflight<E>> = [];
+  private inflight: E[] = [];
   private head = 0;
+  /** The commit group the next persist may join. */
+  private group?: CommitGroup;
+  /** Settles after every persist issued so far (in order). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Seq of the last persist resolved to its caller. */
+  private delivered = 0;
+  private readonly nextDelivered = (): number => ++this.delivered;
   private failed?: TroupeError;
 
   /** Sequence number of the last persisted (or in-flight) event. */
@@ -157,19 +161,26 @@ export class PersistentLog<S, E> {
     if (seq < lastOnDisk) {
       throw corruptRecord('journal', this.key, seq + 1, `missing; snapshots or events reach seq ${lastOnDisk}`);
     }
-    // Events issued before this call and not yet settled: fold the ones the disk lacks, up
-    // to the first that failed (nothing after a failed event can be applied in order).
-    for (let i = this.head; i < this.queue.length; i++) {
-      const slot = this.queue[i]!;
-      if (slot.outcome === FAILED) break;
-      if (slot.seq !== seq + 1) continue;
-      state = apply(state, slot.event as unknown as RE);
-      seq = slot.seq;
+    // Events issued before this call and not yet settled: fold the ones the disk lacks.
+    const firstInflight = this.last - (this.inflight.length - this.head) + 1;
+    for (let i = this.head; i < this.inflight.length; i++) {
+      const s = firstInflight + (i - this.head);
+      if (s !== seq + 1) continue;
+      state = apply(state, this.inflight[i] as unknown as RE);
+      seq = s;
       replayed++;
     }
-    this.last = Math.max(seq, this.last);
     this.lastSnap = base;
-    if (this.head === this.queue.length) this.failed = undefined;
+    if (this.head === this.inflight.length) {
+      // Nothing in flight: the disk is the whole truth again. A failed commit's sequence
+      // numbers are free again, and the failure is over.
+      this.last = seq;
+      this.failed = undefined;
+      this.group = undefined;
+      this.tail = Promise.resolve();
+    } else {
+      this.last = Math.max(seq, this.last);
+    }
     return { state, seq, replayed };
   }
 
@@ -188,29 +199,70 @@ export class PersistentLog<S, E> {
     if (this.failed) return Promise.reject(this.failed);
     const seq = this.last + 1;
     const rec: JournalRecord = { v: RECORD_VERSION, seq, at: this.store.clock.now(), event };
-    const snapshotDue = seq - this.lastSnap >= this.every;
+    let snapshot: { state: S } | undefined;
+    if (seq - this.lastSnap >= this.every) {
+      try {
+        snapshot = { state: stateAfter() };
+      } catch (e) {
+        return Promise.reject(e); // the caller's bug, not a storage failure
+      }
+    }
     let written: Promise<unknown>;
     try {
-      written = snapshotDue || extra?.inboxDone !== undefined
-        ? this.persistAtomically(seq, rec, snapshotDue ? stateAfter : undefined, extra?.inboxDone)
+      written = snapshot || extra?.inboxDone !== undefined
+        ? this.persistAtomically(seq, rec, snapshot, extra?.inboxDone)
         : this.journal.put([this.key, seq], rec);
     } catch (cause) {
       // Nothing was queued (see persistAtomically), so the sequence number is not used up.
       return Promise.reject(this.store.writeError(`persist ${JSON.stringify(this.key)} seq ${seq}`, cause));
     }
     this.last = seq;
-    const slot: Inflight<E> = { seq, event, outcome: PENDING, error: undefined, resolve: noop, reject: noop };
-    const result = new Promise<number>((resolve, reject) => {
-      slot.resolve = resolve;
-      slot.reject = reject;
-    });
-    this.queue.push(slot);
-    written.then(
-      () => this.settle(slot, undefined),
-      (cause: unknown) => this.settle(slot, this.store.writeError(`commit of ${JSON.stringify(this.key)} seq ${seq}`, cause)),
-    );
+    this.inflight.push(event);
+    // lmdb-js hands every plain put of one transaction the same commit promise; such persists
+    // share a group, and so one `then` per transaction rather than per event.
+    let g = this.group;
+    if (!g || g.commit !== written) g = this.group = this.openGroup(written, seq);
+    g.count++;
+    // Callbacks on one promise run in the order they were added, and groups settle in
+    // order, so a shared counter hands each caller its own seq without a closure per event.
+    const result = g.ordered.then(this.nextDelivered);
     this.tail = result;
     return result;
+  }
+
+  /**
+   * A commit group settles only after the group before it: lmdb-js commits in issue order
+   * but may resolve a big event-turn batch's later transaction first. A failed commit fails
+   * its group and every later one (their events may be on disk; recover() sorts that out).
+   */
+  private openGroup(commit: Promise<unknown>, firstSeq: number): CommitGroup {
+    const g: CommitGroup = { commit, count: 0, ordered: undefined as unknown as Promise<void> };
+    const prev = this.tail;
+    g.ordered = Promise.all([prev, commit]).then(
+      () => {
+        this.delivered = firstSeq - 1;
+        this.advance(g.count);
+      },
+      (cause: unknown) => {
+        this.advance(g.count);
+        const err = this.store.writeError(`commit of ${JSON.stringify(this.key)} from seq ${firstSeq}`, cause);
+        // Refuse new events until recover(): later ones would leave a gap.
+        this.failed ??= err;
+        throw err;
+      },
+    );
+    return g;
+  }
+
+  private advance(n: number): void {
+    this.head += n;
+    if (this.head === this.inflight.length) {
+      this.inflight = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= this.inflight.length) {
+      this.inflight = this.inflight.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /**
@@ -227,14 +279,14 @@ export class PersistentLog<S, E> {
   }
 
   /** Snapshot (and maybe inbox) writes: one atomic batch, with every value encoded first. */
-  private persistAtomically(seq: number, rec: JournalRecord, stateAfter: (() => S) | undefined, inboxDone: string | undefined): Promise<unknown> {
+  private persistAtomically(seq: number, rec: JournalRecord, snapshot: { state: S } | undefined, inboxDone: string | undefined): Promise<unknown> {
     if (inboxDone !== undefined && Buffer.byteLength(inboxDone) > INBOX_ID_MAX_BYTES) {
       throw new Error(`inbox id over ${INBOX_ID_MAX_BYTES} bytes`);
     }
     // Encoding user data is what can throw; do it before the batch starts so a failure leaves
     // nothing half-written (lmdb-js commits whatever a batch callback wrote before it threw).
     const eventBytes = encodeFor(this.journal, rec);
-    const snapBytes = stateAfter ? encodeFor(this.snapshots, { v: RECORD_VERSION, seq, at: rec.at, state: stateAfter() }) : undefined;
+    const snapBytes = snapshot ? encodeFor(this.snapshots, { v: RECORD_VERSION, seq, at: rec.at, state: snapshot.state }) : undefined;
     let kept = this.snaps;
     let pruned: number[] = [];
     let cutoff = 0;
@@ -265,26 +317,6 @@ export class PersistentLog<S, E> {
       if (cutoff >= low) this.low = cutoff + 1;
     }
     return p;
-  }
-
-  private settle(slot: Inflight<E>, error: TroupeError | undefined): void {
-    slot.outcome = error ? FAILED : COMMITTED;
-    slot.error = error;
-    // Later events may be queued behind a failed one; refuse new ones until recover().
-    if (error) this.failed ??= error;
-    const q = this.queue;
-    while (this.head < q.length && q[this.head]!.outcome !== PENDING) {
-      const s = q[this.head++]!;
-      if (s.outcome === FAILED) s.reject(s.error);
-      else s.resolve(s.seq);
-    }
-    if (this.head === q.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head >= 4096 && this.head * 2 >= q.length) {
-      this.queue = q.slice(this.head);
-      this.head = 0;
-    }
   }
 
   /** Read what is on disk for this key: snapshot seqs, journal bounds. Keys only, no values. */
@@ -342,19 +374,12 @@ export class PersistentLog<S, E> {
   }
 }
 
-const PENDING = 0;
-const COMMITTED = 1;
-const FAILED = 2;
-const noop = (): void => {};
-
-/** A persist on its way to the caller. */
-interface Inflight<E> {
-  seq: number;
-  event: E;
-  outcome: typeof PENDING | typeof COMMITTED | typeof FAILED;
-  error: TroupeError | undefined;
-  resolve: (seq: number) => void;
-  reject: (e: unknown) => void;
+/** Persists that share one lmdb-js commit promise. */
+interface CommitGroup {
+  commit: Promise<unknown>;
+  count: number;
+  /** Settles after `commit` and after the previous group. */
+  ordered: Promise<void>;
 }
 
 /** Encode with `db`'s own encoder into a private copy (lmdb-js may reuse its buffer). */

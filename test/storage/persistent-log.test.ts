@@ -1,11 +1,12 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { LmdbInboxStore, PersistentLog, type NodeStore, type PersistenceOptions } from '../../storage/index.js';
 import { RecordingLogger, StoreFixture } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -196,6 +197,31 @@ describe('PersistentLog', () => {
       expect(log.seq).toBe(1);
       expect(keysOf(f.store.journal, 'a')).toEqual([1]);
       expect(await log.persist({ add: 2 }, () => 3)).toBe(2);
+    });
+
+    // An asynchronous commit failure (an I/O error) cannot be provoked on demand, so this one
+    // stands in a rejecting commit for a single lmdb-js put.
+    it('refuses persists after a failed commit until recover(), which resumes from the disk', async () => {
+      const f = await fixture();
+      const log = new PersistentLog<number, Ev>(f.store, 'a');
+      await log.persist({ add: 1 }, () => 1);
+      vi.spyOn(f.store.journal, 'put').mockReturnValueOnce(Promise.reject(new Error('EIO: i/o error')));
+      const failed = await rejection(log.persist({ add: 2 }, () => 3));
+      expect(failed.code).toBe('TROUPE_ERR_STORAGE_WRITE');
+      expect((failed.cause as Error).message).toBe('EIO: i/o error');
+      expect((await rejection(log.persist({ add: 3 }, () => 6))).code).toBe('TROUPE_ERR_STORAGE_WRITE');
+      expect(log.recover(0, sum)).toEqual({ state: 1, seq: 1, replayed: 1 });
+      expect(await log.persist({ add: 2 }, () => 3)).toBe(2);
+      expect(log.recover(0, sum)).toEqual({ state: 3, seq: 2, replayed: 2 });
+    });
+
+    it('passes on an error thrown by stateAfter and writes nothing', async () => {
+      const f = await fixture();
+      const log = new PersistentLog<number, Ev>(f.store, 'a', { snapshotEvery: 1 });
+      const bug = new Error('bug in the handler');
+      await expect(log.persist({ add: 1 }, () => { throw bug; })).rejects.toBe(bug);
+      expect(log.seq).toBe(0);
+      expect(keysOf(f.store.journal, 'a')).toEqual([]);
     });
 
     it('rejects with TROUPE_ERR_STORAGE_CLOSED after close', async () => {
