@@ -20,8 +20,8 @@ export interface ActorJournal {
   drain(): Promise<void>;
 }
 
-/** Reasons a message becomes a dead letter. */
-export type DeadLetterReason = 'stopped' | 'not-found' | 'mailbox-full' | 'poison' | 'queue-full' | 'expired' | 'node-down';
+import type { DeadLetterReason } from './dead-letters.js';
+export type { DeadLetterReason } from './dead-letters.js';
 
 /** What a cell needs from its node: a narrow interface, so cells never see the node's internals. */
 export interface CellHost {

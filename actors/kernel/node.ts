@@ -6,7 +6,8 @@ import {
 } from '../../protocol/index.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
 import { Cell, type ActorJournal, type CellHost, type ContextServices, type DeadLetterReason, type Watcher } from './cell.js';
-import type { DeadLetterRecord, DeadLetterStore } from './dead-letters.js';
+import { MemoryDeadLetterStore } from '../../storage/index.js';
+import type { DeadLetterQuery, DeadLetterRecord, DeadLetterStore } from './dead-letters.js';
 import { Inspector, type InspectionEvent, type InspectionListener } from './inspection.js';
 import { Once, runPhases } from './lifecycle.js';
 import { Meta, type ReplyChannel } from './meta.js';
@@ -50,28 +51,6 @@ export interface RemoteRouter {
   /** Ask a remote actor; the router tracks the reply. */
   ask(env: Envelope, timeoutMs: number): Promise<unknown>;
   watch(watcherId: string, target: string, deliver: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): void;
-}
-
-/** In-memory dead letters, bounded (oldest dropped first). */
-export class MemoryDeadLetters implements DeadLetterStore {
-  private readonly items = new Map<string, DeadLetterRecord>();
-  constructor(private readonly limit = 10_000) {}
-  add(r: DeadLetterRecord): void {
-    this.items.set(r.id, r);
-    if (this.items.size > this.limit) this.items.delete(this.items.keys().next().value!);
-  }
-  list(opts: { reason?: string; limit?: number; after?: string } = {}): DeadLetterRecord[] {
-    let all = [...this.items.values()];
-    if (opts.after) {
-      const i = all.findIndex((r) => r.id === opts.after);
-      all = i >= 0 ? all.slice(i + 1) : all;
-    }
-    if (opts.reason) all = all.filter((r) => r.reason === opts.reason);
-    return all.slice(0, opts.limit ?? 100);
-  }
-  get(id: string): DeadLetterRecord | undefined { return this.items.get(id); }
-  remove(id: string): void { this.items.delete(id); }
-  count(): number { return this.items.size; }
 }
 
 /** One node of the supervision tree as `actors()` reports it. */
@@ -154,7 +133,7 @@ export class Kernel {
     this.random = input.random ?? Math.random;
     this.logger = (input.logger ?? pino({ level: parsed.data.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' })).child({ node: this.id });
     this.storage = input.storage;
-    this.deadLetterStore = input.storage?.deadLetters ?? new MemoryDeadLetters(parsed.data.deadLetterLimit);
+    this.deadLetterStore = input.storage?.deadLetters ?? new MemoryDeadLetterStore({ maxCount: parsed.data.deadLetterLimit });
     this.system = startSystem(`troupe-${this.id}-${newId()}`);
     const host = this.host();
     this.systemGuardian = new Cell(host, undefined, { name: 'system', supervision: { maxRestarts: 10, withinMs: 10_000 } }, 'system', true);
@@ -465,7 +444,7 @@ export class Kernel {
 
   /** Dead letters: list, inspect, and redeliver (re-send to the original address). */
   get deadLetters(): {
-    list: (opts?: { reason?: string; limit?: number; after?: string }) => DeadLetterRecord[];
+    list: (opts?: DeadLetterQuery) => DeadLetterRecord[];
     get: (id: string) => DeadLetterRecord | undefined;
     count: () => number;
     redeliver: (id: string) => Promise<void>;
