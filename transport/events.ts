@@ -17,7 +17,8 @@ export type TransportEvent =
   /** A link to the node is up (first time, after a restart with a new incarnation, or recovered from suspect). */
   | { type: 'member.up'; node: string; peer: string; incarnation: string }
   | { type: 'member.suspect'; node: string; incarnation: string; silentMs: number }
-  | { type: 'member.down'; node: string; incarnation: string; reason: DownReason }
+  /** `silentMs`: how long nothing had arrived from it (not counting this node's own event-loop stalls). */
+  | { type: 'member.down'; node: string; incarnation: string; reason: DownReason; silentMs: number }
   /** A member down or unreachable for `forgetAfterMs` was dropped from the table. */
   | { type: 'member.removed'; node: string }
   | { type: 'link.up'; node: string; incarnation: string; direction: 'in' | 'out' }

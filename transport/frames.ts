@@ -13,6 +13,7 @@ const bytes = (min: number, max: number) =>
 
 const messageId = z.string().min(1).max(128);
 
+/** One member in a gossip frame. */
 export const memberInfoSchema = z.object({
   node: nodeIdSchema,
   peer: peerUrlSchema,
@@ -23,6 +24,7 @@ export const memberInfoSchema = z.object({
 /** A member as gossiped between nodes. */
 export type MemberInfo = z.infer<typeof memberInfoSchema>;
 
+/** First frame each way on a link: who I am, and my fresh nonce for your proof. */
 export const helloFrameSchema = z.object({
   t: z.literal('hello'),
   nodeId: nodeIdSchema,
@@ -31,8 +33,11 @@ export const helloFrameSchema = z.object({
   incarnation: z.string().min(1).max(64),
   peerUrl: peerUrlSchema,
   nonce: bytes(NONCE_BYTES, NONCE_BYTES),
+  /** Largest frame this side accepts; the other side keeps its batches below it. */
+  maxFrame: z.number().int().min(1_024).optional(),
 });
 
+/** Second frame each way: HMAC of the cluster secret over the transcript, including your nonce. */
 export const proofFrameSchema = z.object({ t: z.literal('proof'), mac: bytes(32, 32) });
 
 /**
@@ -55,10 +60,12 @@ export const frameSchema = z.discriminatedUnion('t', [
 
 /** A validated frame. */
 export type Frame = z.infer<typeof frameSchema>;
+/** A validated hello. */
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 
 /** The heartbeat frame never changes, so it is encoded once. */
 export const HEARTBEAT_BYTES: Buffer = encode({ t: 'hb' });
+/** Sent before a graceful close so peers mark this node down at once. */
 export const BYE_BYTES: Buffer = encode({ t: 'bye' });
 
 // msgpack of `{ t: 'batch', envs: ` up to (not including) the array header: fixmap(2),

@@ -4,7 +4,9 @@
  * @example
  * import { PeerTransport, CLOSE_CODES } from '../transport/index.js';
  */
-export { PeerTransport, type MemberView } from './peer-transport.js';
+export { PeerTransport } from './peer-transport.js';
+export type { MemberView } from './membership.js';
+export type { LinkView } from './links.js';
 export {
   peerTransportOptionsSchema,
   resolvePeerTransportOptions,
@@ -20,3 +22,4 @@ export { computeProof, verifyProof, isLoopbackAddress, type ProofInput } from '.
 export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
 export { emptyStats, type TransportEvent, type TransportStats, type MemberStatus, type DownReason } from './events.js';
 export { reconnectDelay, type ReconnectBackoff } from './backoff.js';
+export { benchRemoteTell, benchRawWsBatched, compareRemoteTell, type TellBenchOptions, type TellBenchResult } from './bench.js';

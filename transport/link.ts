@@ -85,10 +85,7 @@ export class Link {
     this.dialUrl = dialUrl;
     this.lastSeen = host.now();
     this.#onWritten = (err) => {
-      if (!err && this.paused && this.state === 'open' && this.ws.bufferedAmount <= host.highWaterBytes / 2) {
-        this.paused = false;
-        this.#host.drained(this);
-      }
+      if (!err) this.checkDrained();
     };
     this.#timer = host.setTimer(() => {
       if (this.state === 'handshake') this.reject(CLOSE_CODES.handshakeTimeout, `handshake not finished within ${host.handshakeTimeoutMs}ms`);
@@ -128,6 +125,14 @@ export class Link {
   overHighWater(): boolean {
     if (!this.paused && this.ws.bufferedAmount > this.#host.highWaterBytes) this.paused = true;
     return this.paused;
+  }
+
+  /** Resume flushing once a paused socket is down to half the high-water mark. */
+  checkDrained(): void {
+    if (this.paused && this.state === 'open' && this.ws.bufferedAmount <= this.#host.highWaterBytes / 2) {
+      this.paused = false;
+      this.#host.drained(this);
+    }
   }
 
   /** Close with a code and reason; falls back to terminate if the close handshake stalls. */
@@ -213,7 +218,17 @@ export class Link {
     const frame = r.data;
     if (frame.t === 'hello' || frame.t === 'proof') return this.#protocolError(`unexpected ${frame.t} after handshake`);
     this.lastSeen = host.now();
-    host.frame(this, frame);
+    try {
+      host.frame(this, frame);
+    } catch (err) {
+      this.#internalError(err, frame.t);
+    }
+  }
+
+  /** A bug of ours while handling a frame must cost this link, never the process. */
+  #internalError(err: unknown, what: string): void {
+    this.#host.log.error({ err, peer: this.node, frame: what }, 'error handling a peer frame; closing link');
+    this.close(1011, 'internal error');
   }
 
   #onHandshakeFrame(raw: unknown): void {
@@ -235,8 +250,7 @@ export class Link {
         return this.reject(CLOSE_CODES.selfConnection, this.isSelf ? 'connected to self' : `another node uses node id '${id.nodeId}'`);
       }
       this.peer = hello;
-      const maxFrame = (raw as { maxFrame?: unknown }).maxFrame;
-      this.peerMaxFrame = typeof maxFrame === 'number' && maxFrame >= 1024 ? maxFrame : id.maxFrameBytes;
+      this.peerMaxFrame = Math.min(hello.maxFrame ?? id.maxFrameBytes, id.maxFrameBytes);
       this.send(
         encode({
           t: 'proof',
@@ -275,7 +289,11 @@ export class Link {
     this.lastSeen = host.now();
     host.clearTimer(this.#timer);
     this.#timer = undefined;
-    host.authenticated(this);
+    try {
+      host.authenticated(this);
+    } catch (err) {
+      this.#internalError(err, 'proof');
+    }
   }
 
   #onError(err: Error): void {

@@ -1,26 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
-import { decode, encode, encodeEnvelope, systemClock, TroupeError, type Clock, type Envelope } from '../protocol/index.js';
-import { CLOSE_CODES } from './close-codes.js';
-import { Dialer, type DialTarget } from './dialer.js';
+import { WebSocketServer } from 'ws';
+import { decode, encodeEnvelope, systemClock, TroupeError, type Clock, type Envelope } from '../protocol/index.js';
+import { Dialer } from './dialer.js';
 import { DurableDelivery } from './durable.js';
-import { emptyStats, type DownReason, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
-import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame, type MemberInfo } from './frames.js';
-import { Link, type LinkHost, type LocalIdentity } from './link.js';
-import { flushMember, Member, type FlushContext } from './member.js';
+import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
+import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames.js';
+import type { Link, LocalIdentity } from './link.js';
+import { LinkSet, type LinkView } from './links.js';
+import { flushMember, type FlushContext, type Member } from './member.js';
+import { Membership, type MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type EnvelopeMeta, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
 import { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
-
-/** A member as {@link PeerTransport.members} reports it. */
-export interface MemberView {
-  node: string;
-  peer: string;
-  status: MemberStatus;
-  incarnation: string;
-}
 
 type State = 'new' | 'starting' | 'running' | 'closing' | 'closed';
 
@@ -46,12 +38,10 @@ export class PeerTransport {
   readonly #outbox: OutboxStore;
   readonly #inbox: InboxStore;
   readonly #stats: TransportStats = emptyStats();
-  readonly #members = new Map<string, Member>();
-  readonly #links = new Set<Link>();
-  readonly #linkTarget = new Map<Link, DialTarget>();
+  readonly #membership: Membership;
+  readonly #links: LinkSet;
   readonly #dialer: Dialer;
   readonly #durable: DurableDelivery;
-  readonly #linkHost: LinkHost;
   readonly #flushCtx: FlushContext;
   readonly #tickMs: number;
   readonly #maxEnvelopeBytes: number;
@@ -59,7 +49,6 @@ export class PeerTransport {
   #identity: LocalIdentity = { nodeId: '', cluster: '', incarnation: '', peerUrl: '', secret: undefined, maxFrameBytes: 0 };
   #incarnation = '';
   #url = '';
-  #self: Member | undefined;
   #wss: WebSocketServer | undefined;
   #startPromise: Promise<{ url: string }> | undefined;
   #closePromise: Promise<void> | undefined;
@@ -72,8 +61,6 @@ export class PeerTransport {
   #lastGossip = 0;
   #lastRetry = 0;
   #lastPrune = 0;
-  #linksDrained: (() => void) | undefined;
-  #warnedFull = false;
 
   constructor(options: PeerTransportOptions) {
     const o = resolvePeerTransportOptions(options);
@@ -84,7 +71,7 @@ export class PeerTransport {
     this.#clock = o.clock ?? systemClock;
     this.#outbox = o.outbox ?? new MemoryOutboxStore();
     this.#inbox = o.inbox ?? new MemoryInboxStore(this.#clock);
-    this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 4));
+    this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 8));
     this.#maxEnvelopeBytes = o.maxFrameBytes - BATCH_OVERHEAD;
     const setTimer = (fn: () => void, ms: number) => this.#clock.setTimeout(fn, ms);
     const clearTimer = (h: unknown) => {
@@ -96,8 +83,23 @@ export class PeerTransport {
       deferMs: o.heartbeatMs,
       setTimer,
       clearTimer,
-      satisfied: (t) => t.node !== undefined && this.#members.get(t.node)?.link?.isOpen === true,
-      dial: (t) => this.#dial(t),
+      satisfied: (t) => t.node !== undefined && this.#membership.get(t.node)?.link?.isOpen === true,
+      dial: (t) => this.#links.dial(t),
+    });
+    this.#membership = new Membership({
+      nodeId: o.nodeId,
+      heartbeatMs: o.heartbeatMs,
+      suspectAfterMisses: o.suspectAfterMisses,
+      downAfterMisses: o.downAfterMisses,
+      maxMembers: o.maxMembers,
+      forgetAfterMs: o.forgetAfterMs,
+      log: this.#log,
+      stats: this.#stats,
+      dialer: this.#dialer,
+      now: () => this.#clock.now(),
+      emit: (e) => this.#emit(e),
+      undelivered: (node, parts, reason) => this.#undelivered(node, parts, reason),
+      gossipSoon: () => this.#gossipSoon(),
     });
     this.#durable = new DurableDelivery({
       outbox: this.#outbox,
@@ -108,41 +110,33 @@ export class PeerTransport {
       retryMs: o.durableRetryMs,
       maxEnvelopeBytes: this.#maxEnvelopeBytes,
       now: () => this.#clock.now(),
-      member: (node) => this.#members.get(node),
+      member: (node) => this.#membership.get(node),
       markDirty: (m) => this.#markDirty(m),
       deliver: (env, meta) => this.#deliver(env, meta),
     });
-    const self = this;
-    this.#linkHost = {
-      get identity(): LocalIdentity {
-        return self.#identity;
-      },
+    this.#links = new LinkSet({
       log: this.#log,
       stats: this.#stats,
+      clock: this.#clock,
+      dialer: this.#dialer,
+      maxFrameBytes: o.maxFrameBytes,
+      maxPendingHandshakes: o.maxPendingHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       closeTimeoutMs: o.closeTimeoutMs,
       highWaterBytes: o.highWaterBytes,
-      now: () => this.#clock.now(),
-      setTimer,
-      clearTimer,
+      identity: () => this.#identity,
+      running: () => this.#state === 'running',
+      emit: (e) => this.#emit(e),
       authenticated: (link) => this.#onAuthenticated(link),
       frame: (link, frame) => this.#onFrame(link, frame),
-      closed: (link, code, reason) => this.#onLinkClosed(link, code, reason),
-      rejected: (link, code, reason) => {
-        this.#stats.rejectedLinks++;
-        this.#log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
-        this.#emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
-      },
-      protocolError: (link, reason) => {
-        this.#stats.protocolErrors++;
-        this.#log.warn({ reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
-        this.#emit({ type: 'link.protocol-error', node: link.node, reason, remote: link.remote });
+      lost: (link, code, reason, byPeer) => {
+        this.#log.info({ peer: link.node, code, reason }, 'peer link closed');
+        this.#membership.detach(link.member!, link, code, byPeer);
       },
       drained: (link) => {
-        const m = link.member;
-        if (m !== undefined && m.link === link) this.#markDirty(m);
+        if (link.member !== undefined && link.member.link === link) this.#markDirty(link.member);
       },
-    };
+    });
     this.#flushCtx = {
       maxBatch: o.maxBatch,
       maxFrameBytes: o.maxFrameBytes,
@@ -198,7 +192,7 @@ export class PeerTransport {
       throw new TroupeError('TROUPE_ERR_TRANSPORT_LISTEN', `cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
     }
     wss.on('error', (err) => this.#log.error({ err }, 'peer server error'));
-    wss.on('connection', (ws, req) => this.#accept(ws, req));
+    wss.on('connection', (ws, req) => this.#links.accept(ws, req));
     const port = (wss.address() as AddressInfo).port;
     this.#url = o.publicUrl ?? `ws://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
     this.#identity = Object.freeze({
@@ -210,8 +204,7 @@ export class PeerTransport {
       maxFrameBytes: o.maxFrameBytes,
     });
     const now = this.#clock.now();
-    this.#self = new Member(o.nodeId, this.#url, this.#incarnation, 'up', now);
-    this.#members.set(o.nodeId, this.#self);
+    this.#membership.setSelf(this.#url, this.#incarnation);
     if (o.secret === undefined && !isLoopbackHost(o.host)) {
       this.#log.warn({ host: o.host }, 'no cluster secret: only loopback peers will be accepted');
     }
@@ -243,9 +236,9 @@ export class PeerTransport {
    */
   send(node: string, env: Envelope): void {
     if (this.#state !== 'running') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
-    const m = this.#members.get(node);
-    if (m === undefined || m.status === 'down' || m.status === 'joining' || m === this.#self) {
-      throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', m === this.#self ? `cannot send to self (${node}) over the transport` : `node '${node}' is ${m ? 'down' : 'unknown'}`, { details: { node } });
+    const m = this.#membership.get(node);
+    if (m === undefined || m.status === 'down' || m.status === 'joining' || m === this.#membership.self) {
+      throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', m === this.#membership.self ? `cannot send to self (${node}) over the transport` : `node '${node}' is ${m ? 'down' : 'unknown'}`, { details: { node } });
     }
     if (m.parts.length - m.head >= this.options.maxQueue || m.queuedBytes >= this.options.maxQueueBytes) {
       this.#stats.queueFull++;
@@ -287,19 +280,12 @@ export class PeerTransport {
    * transport.members(); // [{ node: 'a', peer: 'ws://127.0.0.1:7700', status: 'up', incarnation: '...' }, ...]
    */
   members(): MemberView[] {
-    const out: MemberView[] = [];
-    for (const m of this.#members.values()) {
-      if (m.status === 'joining') continue;
-      const v = { node: m.node, peer: m.peer, status: m.status, incarnation: m.incarnation };
-      if (m === this.#self) out.unshift(v);
-      else out.push(v);
-    }
-    return out;
+    return this.#membership.views();
   }
 
   /** Status of `node` (`undefined` when unknown or never reached). */
   status(node: string): MemberStatus | undefined {
-    const m = this.#members.get(node);
+    const m = this.#membership.get(node);
     return m === undefined || m.status === 'joining' ? undefined : m.status;
   }
 
@@ -320,13 +306,8 @@ export class PeerTransport {
    * The sockets this node holds, for inspection: one `open` link per peer once settled;
    * others are handshaking or on their way out (duplicates, superseded).
    */
-  links(): Array<{ node: string | undefined; direction: 'in' | 'out'; state: 'handshake' | 'open' | 'closing'; active: boolean }> {
-    return [...this.#links].map((l) => ({
-      node: l.node,
-      direction: l.direction,
-      state: l.state === 'closed' || l.closeCode !== undefined ? 'closing' : l.state,
-      active: l.member !== undefined && l.member.link === l,
-    }));
+  links(): LinkView[] {
+    return this.#links.views();
   }
 
   /** A snapshot of the counters. */
@@ -336,9 +317,9 @@ export class PeerTransport {
 
   /** Envelopes queued (not yet written) for `node`, or for all nodes. */
   queued(node?: string): number {
-    if (node !== undefined) return this.#members.get(node)?.queued ?? 0;
+    if (node !== undefined) return this.#membership.get(node)?.queued ?? 0;
     let n = 0;
-    for (const m of this.#members.values()) n += m.queued;
+    for (const m of this.#membership.values()) n += m.queued;
     return n;
   }
 
@@ -355,14 +336,7 @@ export class PeerTransport {
    * transport.dropLinks('b'); // returns how many sockets were cut
    */
   dropLinks(node?: string): number {
-    let n = 0;
-    for (const link of [...this.#links]) {
-      if (node === undefined || link.node === node) {
-        link.terminate();
-        n++;
-      }
-    }
-    return n;
+    return this.#links.drop(node);
   }
 
   /**
@@ -388,128 +362,29 @@ export class PeerTransport {
     this.#dialer.stop();
     if (!abrupt) {
       this.#flushAll();
-      for (const m of this.#members.values()) m.link?.send(BYE_BYTES);
+      for (const m of this.#membership.values()) m.link?.send(BYE_BYTES);
     }
-    const drained = new Promise<void>((resolve) => {
-      this.#linksDrained = resolve;
-    });
-    for (const link of [...this.#links]) {
-      if (abrupt) link.terminate();
-      else link.close(CLOSE_CODES.goingAway, 'node shutting down');
+    const linksClosed = this.#links.closeAll(abrupt);
+    for (const m of this.#membership.values()) {
+      if (m !== this.#membership.self) this.#undelivered(m.node, m.drain(), 'transport closed');
     }
-    for (const m of this.#members.values()) {
-      if (m !== this.#self) this.#undelivered(m.node, m.drain(), 'transport closed');
-    }
-    if (this.#links.size === 0) this.#linksDrained?.();
     const wss = this.#wss;
     await Promise.all([
-      drained,
+      linksClosed,
       wss === undefined ? undefined : new Promise<void>((resolve) => wss.close(() => resolve())),
     ]);
     this.#state = 'closed';
     this.#log.info('peer transport closed');
   }
 
-  // ---- links -----------------------------------------------------------------------------
-
-  #accept(ws: WebSocket, req: IncomingMessage): void {
-    if (this.#state !== 'running') {
-      ws.close(CLOSE_CODES.goingAway, 'node not running');
-      return;
-    }
-    let handshaking = 0;
-    for (const l of this.#links) if (l.state === 'handshake') handshaking++;
-    if (handshaking >= this.options.maxPendingHandshakes) {
-      this.#stats.rejectedLinks++;
-      ws.close(CLOSE_CODES.tryAgainLater, 'too many pending handshakes');
-      return;
-    }
-    this.#links.add(new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress));
-  }
-
-  #dial(t: DialTarget): void {
-    if (this.#state !== 'running') return this.#dialer.ended(t, false);
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(t.url, {
-        maxPayload: this.options.maxFrameBytes,
-        perMessageDeflate: false,
-        handshakeTimeout: this.options.handshakeTimeoutMs,
-      });
-    } catch (err) {
-      this.#log.error({ err, url: t.url }, 'cannot dial peer url');
-      return this.#dialer.ended(t, false);
-    }
-    const link = new Link(this.#linkHost, ws, 'out', undefined, t.url);
-    this.#links.add(link);
-    this.#linkTarget.set(link, t);
-  }
+  // ---- inbound ---------------------------------------------------------------------------
 
   #onAuthenticated(link: Link): void {
-    const hello = link.peer!;
-    if (this.#state !== 'running') return link.close(CLOSE_CODES.goingAway, 'node shutting down');
-    const now = this.#clock.now();
-    let m = this.#members.get(hello.nodeId);
-    if (m === undefined) {
-      if (!this.#roomForMember()) return link.reject(CLOSE_CODES.tryAgainLater, 'member table full');
-      m = new Member(hello.nodeId, hello.peerUrl, hello.incarnation, 'joining', now);
-      this.#members.set(m.node, m);
-      this.#emit({ type: 'member.joined', node: m.node, peer: m.peer });
-    }
-    link.member = m;
-    link.meta = Object.freeze({ fromNode: m.node });
-    const t = this.#linkTarget.get(link);
-    if (t !== undefined) t.node = m.node;
-    const existing = m.link;
-    if (existing !== undefined && existing !== link && existing.state !== 'closed') {
-      if (existing.peer!.incarnation === hello.incarnation) {
-        // Two links to one peer (both dialed at once). Both sides apply the same rule, so
-        // they agree on the survivor. An existing link gone silent is kept by no one.
-        const stale = now - existing.lastSeen > this.options.heartbeatMs * 1.5;
-        if (!stale && !this.#prefer(link, existing)) return link.close(CLOSE_CODES.duplicateLink, 'duplicate link');
-        existing.close(CLOSE_CODES.duplicateLink, 'duplicate link');
-      } else {
-        existing.close(CLOSE_CODES.superseded, 'peer restarted with a new incarnation');
-      }
-      m.link = undefined;
-    }
-    if (m.incarnation !== hello.incarnation && (m.status === 'up' || m.status === 'suspect')) this.#markDown(m, 'restarted');
-    const wasUp = m.status === 'up' || m.status === 'suspect';
-    m.incarnation = hello.incarnation;
-    if (m.peer !== hello.peerUrl) {
-      this.#dialer.unwant(m.peer);
-      m.peer = hello.peerUrl;
-    }
-    m.link = link;
-    m.lastSeen = now;
-    if (m.everLinked) this.#stats.reconnects++;
-    m.everLinked = true;
-    this.#dialer.want(m.peer, { node: m.node });
-    this.#log.debug({ peer: m.node, direction: link.direction, incarnation: m.incarnation }, 'peer link up');
-    this.#emit({ type: 'link.up', node: m.node, incarnation: m.incarnation, direction: link.direction });
-    if (!wasUp) {
-      m.status = 'up';
-      m.since = now;
-      this.#log.info({ peer: m.node, url: m.peer, incarnation: m.incarnation }, 'member up');
-      this.#emit({ type: 'member.up', node: m.node, peer: m.peer, incarnation: m.incarnation });
-      this.#gossipSoon();
-    }
-    link.send(this.#gossipFrame());
-    m.resetDurable();
+    const m = this.#membership.attach(link);
+    if (m === undefined) return;
+    link.send(this.#membership.gossipFrame()); // the newcomer learns everyone at once
     this.#durable.pump(m);
     this.#markDirty(m);
-  }
-
-  /** Of two links to the same peer incarnation: the one dialed by the lower node id wins. */
-  #prefer(a: Link, b: Link): boolean {
-    const peer = a.peer!.nodeId;
-    const low = this.nodeId < peer ? this.nodeId : peer;
-    const dialer = (l: Link) => (l.direction === 'out' ? this.nodeId : peer);
-    const aLow = dialer(a) === low;
-    if (aLow !== (dialer(b) === low)) return aLow;
-    // Same dialer (two URLs for one node): the smaller dialer nonce wins, known to both sides.
-    const nonce = (l: Link) => (l.direction === 'out' ? l.nonce : l.peer!.nonce);
-    return Buffer.compare(nonce(a), nonce(b)) < 0;
   }
 
   #onFrame(link: Link, frame: Exclude<Frame, { t: 'hello' | 'proof' }>): void {
@@ -538,106 +413,20 @@ export class PeerTransport {
       case 'ack':
         return this.#durable.acked(m, frame.ids);
       case 'gossip':
-        return this.#onGossip(frame.members);
+        return this.#membership.merge(frame.members);
       case 'bye':
-        if (link.peer!.incarnation === m.incarnation) this.#markDown(m, 'left');
+        if (link.peer!.incarnation === m.incarnation) this.#membership.markDown(m, 'left');
         return;
       case 'hb':
         return;
     }
   }
 
-  #onLinkClosed(link: Link, code: number, reason: string): void {
-    this.#links.delete(link);
-    const t = this.#linkTarget.get(link);
-    this.#linkTarget.delete(link);
-    const authenticated = link.member !== undefined;
-    if (!authenticated && link.closeCode === undefined && isRejectCode(code)) {
-      // The other side refused our handshake.
-      this.#stats.rejectedLinks++;
-      this.#log.warn({ code, reason, url: link.dialUrl, remote: link.remote }, 'peer refused the link');
-      this.#emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
-    }
-    this.#emit({ type: 'link.closed', node: link.node, code, reason, direction: link.direction });
-    const m = link.member;
-    if (m !== undefined && m.link === link) {
-      m.link = undefined;
-      m.resetDurable();
-      this.#log.info({ peer: m.node, code, reason }, 'peer link closed');
-      if (code === CLOSE_CODES.goingAway && link.closeCode === undefined) this.#markDown(m, 'left');
-    }
-    if (t !== undefined) {
-      if (link.isSelf) t.self = true;
-      this.#dialer.ended(t, authenticated);
-    }
-    if (this.#state === 'running') this.#dialer.reconcile();
-    else if (this.#links.size === 0) this.#linksDrained?.();
-  }
-
-  // ---- membership --------------------------------------------------------------------------
-
-  #roomForMember(): boolean {
-    if (this.#members.size < this.options.maxMembers) return true;
-    if (!this.#warnedFull) this.#log.warn({ max: this.options.maxMembers }, 'member table full; ignoring new nodes');
-    this.#warnedFull = true;
-    return false;
-  }
-
-  #onGossip(entries: MemberInfo[]): void {
-    const now = this.#clock.now();
-    for (const e of entries) {
-      if (e.node === this.nodeId) continue;
-      const m = this.#members.get(e.node);
-      if (m === undefined) {
-        if (e.status === 'down' || !this.#roomForMember()) continue;
-        const joined = new Member(e.node, e.peer, e.incarnation, 'joining', now);
-        this.#members.set(e.node, joined);
-        this.#emit({ type: 'member.joined', node: e.node, peer: e.peer });
-        this.#dialer.want(e.peer, { node: e.node });
-        continue;
-      }
-      if (m.link !== undefined || e.status === 'down' || e.incarnation === m.incarnation || e.incarnation === m.heardIncarnation) continue;
-      // Someone reaches an incarnation we have not: dial where it now lives, without
-      // waiting out our backoff. Only once per incarnation heard, so gossip cannot hammer it.
-      m.heardIncarnation = e.incarnation;
-      if (m.peer !== e.peer) {
-        this.#dialer.unwant(m.peer);
-        m.peer = e.peer;
-      }
-      this.#dialer.want(m.peer, { node: m.node });
-      this.#dialer.kick(m.peer);
-    }
-  }
-
-  #gossipFrame(): Buffer {
-    const members: MemberInfo[] = [];
-    for (const m of this.#members.values()) {
-      if (m.status !== 'joining') members.push({ node: m.node, peer: m.peer, incarnation: m.incarnation, status: m.status });
-    }
-    return encode({ t: 'gossip', members });
-  }
+  // ---- membership ------------------------------------------------------------------------
 
   #gossipSoon(): void {
     this.#gossipDirty = true;
     this.#scheduleFlush();
-  }
-
-  #markDown(m: Member, reason: DownReason): void {
-    if (m.status === 'down' || m.status === 'joining' || m === this.#self) return;
-    m.status = 'down';
-    m.since = this.#clock.now();
-    const link = m.link;
-    m.link = undefined;
-    if (link !== undefined) {
-      if (reason === 'heartbeat') link.terminate();
-      else link.close(CLOSE_CODES.superseded, `member down (${reason})`);
-    }
-    m.resetDurable();
-    m.acks = [];
-    this.#undelivered(m.node, m.drain(), `node down (${reason})`);
-    this.#log.warn({ peer: m.node, incarnation: m.incarnation, reason }, 'member down');
-    this.#emit({ type: 'member.down', node: m.node, incarnation: m.incarnation, reason });
-    this.#gossipSoon();
   }
 
   #undelivered(node: string, parts: Uint8Array[], reason: string): void {
@@ -671,22 +460,24 @@ export class PeerTransport {
     this.#lastTick = now;
     if (gap > 2 * this.#tickMs) {
       // Our own event loop stalled: we could not have read heartbeats, so the silence is
-      // ours, not the peers'. Do not count it against them.
-      const shift = gap - this.#tickMs;
-      for (const m of this.#members.values()) m.lastSeen = Math.min(now, m.lastSeen + shift);
+      // ours, not the peers'. Do not count it against them. (So silence grows by at most
+      // two ticks between checks, which #detectFailures relies on.)
+      this.#membership.forgive(gap - this.#tickMs, now);
     }
     if (now - this.#lastHeartbeat >= o.heartbeatMs) {
       this.#lastHeartbeat = now;
-      for (const m of this.#members.values()) if (m.link?.isOpen) m.link.send(HEARTBEAT_BYTES);
+      for (const m of this.#membership.values()) if (m.link?.isOpen) m.link.send(HEARTBEAT_BYTES);
     }
-    this.#detectFailures(now);
+    // Write callbacks resume paused links; this is the backstop should one not come.
+    for (const m of this.#membership.values()) m.link?.checkDrained();
+    this.#membership.detectFailures(now, this.#tickMs);
     if (now - this.#lastGossip >= o.gossipMs) {
       this.#lastGossip = now;
       this.#gossipSoon();
     }
     if (now - this.#lastRetry >= o.durableRetryMs / 2) {
       this.#lastRetry = now;
-      for (const m of this.#members.values()) if (m.inflight.size > 0) this.#durable.retry(m, now);
+      for (const m of this.#membership.values()) if (m.inflight.size > 0) this.#durable.retry(m, now);
     }
     if (now - this.#lastPrune >= o.pruneIntervalMs) {
       this.#lastPrune = now;
@@ -694,37 +485,6 @@ export class PeerTransport {
     }
     this.#dialer.reconcile();
     this.#scheduleTick();
-  }
-
-  #detectFailures(now: number): void {
-    const o = this.options;
-    const hb = o.heartbeatMs;
-    // Declared down at the last check before `downAfterMisses` intervals have passed.
-    const downMs = Math.max(hb, o.downAfterMisses * hb - this.#tickMs);
-    const suspectMs = o.suspectAfterMisses * hb;
-    for (const m of [...this.#members.values()]) {
-      if (m === this.#self) continue;
-      if (m.status === 'up' || m.status === 'suspect') {
-        const silent = now - m.lastSeen;
-        if (silent >= downMs) this.#markDown(m, 'heartbeat');
-        else if (silent >= suspectMs) {
-          if (m.status === 'up') {
-            m.status = 'suspect';
-            m.since = now;
-            this.#log.warn({ peer: m.node, silentMs: silent }, 'member suspect');
-            this.#emit({ type: 'member.suspect', node: m.node, incarnation: m.incarnation, silentMs: silent });
-          }
-        } else if (m.status === 'suspect') {
-          m.status = 'up';
-          m.since = now;
-          this.#emit({ type: 'member.up', node: m.node, peer: m.peer, incarnation: m.incarnation });
-        }
-      } else if (now - m.since >= o.forgetAfterMs) {
-        this.#members.delete(m.node);
-        this.#dialer.unwant(m.peer);
-        this.#emit({ type: 'member.removed', node: m.node });
-      }
-    }
   }
 
   // ---- flushing ----------------------------------------------------------------------------
@@ -747,8 +507,8 @@ export class PeerTransport {
     this.#flushScheduled = false;
     if (this.#gossipDirty && this.#state === 'running') {
       this.#gossipDirty = false;
-      const frame = this.#gossipFrame();
-      for (const m of this.#members.values()) if (m.link?.isOpen) m.link.send(frame);
+      const frame = this.#membership.gossipFrame();
+      for (const m of this.#membership.values()) if (m.link?.isOpen) m.link.send(frame);
     }
     const list = this.#dirty;
     if (list.length === 0) return;
@@ -776,17 +536,6 @@ export class PeerTransport {
       this.#log.error({ err, event: e.type }, 'onEvent threw');
     }
   }
-}
-
-function isRejectCode(code: number): boolean {
-  return (
-    code === CLOSE_CODES.auth ||
-    code === CLOSE_CODES.clusterMismatch ||
-    code === CLOSE_CODES.versionMismatch ||
-    code === CLOSE_CODES.selfConnection ||
-    code === CLOSE_CODES.handshakeTimeout ||
-    code === CLOSE_CODES.tryAgainLater
-  );
 }
 
 function isLoopbackHost(host: string): boolean {

@@ -84,17 +84,23 @@ describe('batching, ordering and bounded queues', () => {
     peer.ws.terminate();
   });
 
-  it('refuses an envelope larger than a frame', async () => {
-    const a = await startNode('a', { maxFrameBytes: 64 * 1024 });
+  it('refuses an envelope larger than a frame, and keeps batches under the peer\'s frame limit', async () => {
+    const undelivered: Envelope[] = [];
+    const a = await startNode('a', { onUndelivered: (_n, envs) => undelivered.push(...envs) }); // 4 MiB frames
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 64 * 1024 });
     nodes.push(a, b);
     await waitFor(() => allUp([a, b]), 3_000, 'a and b up');
-    expect(() => a.t.send('b', envelope('b', 'y'.repeat(70 * 1024)))).toThrow(
+    expect(() => a.t.send('b', envelope('b', 'y'.repeat(5 * 1024 * 1024)))).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' }),
     );
-    // Many envelopes that fit one by one are split across frames under the limit.
+    // Fits a's frames but not b's: reported as undelivered rather than breaking the link.
+    const big = envelope('b', 'y'.repeat(70 * 1024));
+    a.t.send('b', big);
+    // Many envelopes that fit one by one are split across frames under b's limit.
     for (let i = 0; i < 200; i++) a.t.send('b', envelope('b', 'z'.repeat(1_000)));
     await waitFor(() => b.received.length === 200, 3_000, '200 delivered');
+    expect(undelivered.map((e) => e.id)).toEqual([big.id]);
     expect(b.t.stats().protocolErrors).toBe(0);
+    expect(b.t.stats().framesIn).toBeGreaterThan(3);
   });
 });

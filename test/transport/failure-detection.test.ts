@@ -30,10 +30,13 @@ describe('failure detection and restarts', () => {
       const suspectAt = firstAt(n, (e) => e.type === 'member.suspect' && e.node === 'c')!;
       const downAt = firstAt(n, (e) => e.type === 'member.down' && e.node === 'c')!;
       expect(suspectAt).toBeLessThanOrEqual(downAt);
-      // The last heartbeat from c arrived at or before the kill, so this bounds "3 intervals
-      // after the last heartbeat" (plus a little for timer lateness on a loaded machine).
-      expect(downAt - killedAt).toBeLessThanOrEqual(3 * hb + 40);
-      expect(n.events).toContainEqual({ type: 'member.down', node: 'c', incarnation: oldIncarnation, reason: 'heartbeat' });
+      // By construction the detector declares down before 3 intervals of silence...
+      const down = n.events.find((e) => e.type === 'member.down' && e.node === 'c');
+      expect(down).toMatchObject({ type: 'member.down', node: 'c', incarnation: oldIncarnation, reason: 'heartbeat' });
+      expect((down as { silentMs: number }).silentMs).toBeLessThan(3 * hb);
+      // ...and on the wall clock: the last heartbeat from c arrived at or before the kill
+      // (the slack is for timers firing late on a loaded CI machine).
+      expect(downAt - killedAt).toBeLessThanOrEqual(3 * hb + hb / 2);
     }
     expect(() => a.t.send('c', { id: 'x', to: 'troupe://c/user/s', type: 't', createdAt: 0, payload: 0 })).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' }),
@@ -63,7 +66,7 @@ describe('failure detection and restarts', () => {
     expect(a.t.status('b')).toBe('up');
     const downIdx = a.events.findIndex((e) => e.type === 'member.down' && e.node === 'b');
     const upIdx = a.events.findIndex((e) => e.type === 'member.up' && e.node === 'b' && e.incarnation === b2.t.incarnation);
-    expect(a.events[downIdx]).toEqual({ type: 'member.down', node: 'b', incarnation: old, reason: 'restarted' });
+    expect(a.events[downIdx]).toMatchObject({ type: 'member.down', node: 'b', incarnation: old, reason: 'restarted' });
     expect(upIdx).toBeGreaterThan(downIdx);
   });
 
@@ -87,7 +90,7 @@ describe('failure detection and restarts', () => {
     await waitFor(() => allUp([a, b, c]), 5_000, 'mesh up');
     for (let i = 0; i < 3; i++) {
       const before = b.t.stats().reconnects;
-      expect(b.t.dropLinks()).toBe(2);
+      expect(b.t.dropLinks()).toBeGreaterThanOrEqual(2);
       await waitFor(() => b.t.stats().reconnects >= before + 2 && b.t.links().filter((l) => l.active).length === 2, 2_000, 'b relinked');
     }
     await sleep(hb);

@@ -110,6 +110,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`] });
     nodes.push(a);
     await waitFor(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
+    await sleep(100); // both ends of that link are this node: each side reports it
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
     await sleep(400);
     expect(a.events.filter((e) => e.type === 'link.rejected').length).toBe(n);

@@ -3,7 +3,7 @@ import { PeerTransport, type EnvelopeMeta, type PeerTransportOptions, type Trans
 
 /** Short timers so failure detection and reconnects happen within test time. */
 export const FAST = {
-  heartbeatMs: 60,
+  heartbeatMs: 100,
   gossipMs: 200,
   reconnect: { minMs: 20, maxMs: 200, randomFactor: 0.2 },
   handshakeTimeoutMs: 2_000,

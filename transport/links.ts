@@ -1,0 +1,195 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { WebSocket } from 'ws';
+import type { Clock } from '../protocol/index.js';
+import { CLOSE_CODES } from './close-codes.js';
+import type { Dialer, DialTarget } from './dialer.js';
+import type { TransportEvent, TransportStats } from './events.js';
+import type { Frame } from './frames.js';
+import { Link, type LinkHost, type LocalIdentity } from './link.js';
+
+/** One socket as {@link PeerTransport.links} reports it. */
+export interface LinkView {
+  node: string | undefined;
+  direction: 'in' | 'out';
+  state: 'handshake' | 'open' | 'closing';
+  /** The link its member currently uses (one per peer once settled). */
+  active: boolean;
+}
+
+/** What a {@link LinkSet} needs from the transport. */
+export interface LinkSetHost {
+  readonly log: Logger;
+  readonly stats: TransportStats;
+  readonly clock: Clock;
+  readonly dialer: Dialer;
+  readonly maxFrameBytes: number;
+  readonly maxPendingHandshakes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly highWaterBytes: number;
+  identity(): LocalIdentity;
+  running(): boolean;
+  emit(e: TransportEvent): void;
+  authenticated(link: Link): void;
+  frame(link: Link, frame: Exclude<Frame, { t: 'hello' | 'proof' }>): void;
+  /** The link its member was using closed; `byPeer` when the peer sent the close. */
+  lost(link: Link, code: number, reason: string, byPeer: boolean): void;
+  /** A paused link drained below its low-water mark: flush it again. */
+  drained(link: Link): void;
+}
+
+/**
+ * Every socket the node holds, in or out, from the first byte to the close: accepts and
+ * dials, reports handshake refusals and protocol errors, tells the dialer how each dial
+ * ended, and closes them all on shutdown.
+ */
+export class LinkSet {
+  readonly #h: LinkSetHost;
+  readonly #links = new Set<Link>();
+  readonly #targets = new Map<Link, DialTarget>();
+  readonly #linkHost: LinkHost;
+  #emptied: (() => void) | undefined;
+
+  constructor(host: LinkSetHost) {
+    this.#h = host;
+    const h = host;
+    this.#linkHost = {
+      get identity(): LocalIdentity {
+        return h.identity();
+      },
+      log: h.log,
+      stats: h.stats,
+      handshakeTimeoutMs: h.handshakeTimeoutMs,
+      closeTimeoutMs: h.closeTimeoutMs,
+      highWaterBytes: h.highWaterBytes,
+      now: () => h.clock.now(),
+      setTimer: (fn, ms) => h.clock.setTimeout(fn, ms),
+      clearTimer: (t) => {
+        if (t !== undefined) h.clock.clearTimeout(t);
+      },
+      authenticated: (link) => {
+        const t = this.#targets.get(link);
+        if (t !== undefined) t.node = link.peer!.nodeId;
+        if (!h.running()) return link.close(CLOSE_CODES.goingAway, 'node shutting down');
+        h.authenticated(link);
+      },
+      frame: (link, frame) => h.frame(link, frame),
+      closed: (link, code, reason) => this.#closed(link, code, reason),
+      rejected: (link, code, reason) => {
+        h.stats.rejectedLinks++;
+        h.log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
+        h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
+      },
+      protocolError: (link, reason) => {
+        h.stats.protocolErrors++;
+        h.log.warn({ reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
+        h.emit({ type: 'link.protocol-error', node: link.node, reason, remote: link.remote });
+      },
+      drained: (link) => h.drained(link),
+    };
+  }
+
+  get size(): number {
+    return this.#links.size;
+  }
+
+  /** An inbound connection on the peer port. */
+  accept(ws: WebSocket, req: IncomingMessage): void {
+    if (!this.#h.running()) {
+      ws.close(CLOSE_CODES.goingAway, 'node not running');
+      return;
+    }
+    let handshaking = 0;
+    for (const l of this.#links) if (l.state === 'handshake') handshaking++;
+    if (handshaking >= this.#h.maxPendingHandshakes) {
+      this.#h.stats.rejectedLinks++;
+      ws.close(CLOSE_CODES.tryAgainLater, 'too many pending handshakes');
+      return;
+    }
+    this.#links.add(new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress));
+  }
+
+  /** Dial `t.url`; the dialer hears back through {@link Dialer.ended} when the link ends. */
+  dial(t: DialTarget): void {
+    const h = this.#h;
+    if (!h.running()) return h.dialer.ended(t, false);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(t.url, { maxPayload: h.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: h.handshakeTimeoutMs });
+    } catch (err) {
+      h.log.error({ err, url: t.url }, 'cannot dial peer url');
+      return h.dialer.ended(t, false);
+    }
+    const link = new Link(this.#linkHost, ws, 'out', undefined, t.url);
+    this.#links.add(link);
+    this.#targets.set(link, t);
+  }
+
+  /** Cut sockets (to `node`, or all) without a close frame; returns how many. */
+  drop(node?: string): number {
+    let n = 0;
+    for (const link of [...this.#links]) {
+      if (node === undefined || link.node === node) {
+        link.terminate();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  views(): LinkView[] {
+    return [...this.#links].map((l) => ({
+      node: l.node,
+      direction: l.direction,
+      state: l.state === 'closed' || l.closeCode !== undefined ? 'closing' : l.state,
+      active: l.member !== undefined && l.member.link === l,
+    }));
+  }
+
+  /** Close every socket (cut them when `abrupt`) and resolve once all have closed. */
+  closeAll(abrupt: boolean): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      this.#emptied = resolve;
+    });
+    for (const link of [...this.#links]) {
+      if (abrupt) link.terminate();
+      else link.close(CLOSE_CODES.goingAway, 'node shutting down');
+    }
+    if (this.#links.size === 0) this.#emptied?.();
+    return done;
+  }
+
+  #closed(link: Link, code: number, reason: string): void {
+    const h = this.#h;
+    this.#links.delete(link);
+    const t = this.#targets.get(link);
+    this.#targets.delete(link);
+    const authenticated = link.member !== undefined;
+    if (!authenticated && link.closeCode === undefined && isRejectCode(code)) {
+      h.stats.rejectedLinks++;
+      h.log.warn({ code, reason, url: link.dialUrl, remote: link.remote }, 'peer refused the link');
+      h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
+    }
+    h.emit({ type: 'link.closed', node: link.node, code, reason, direction: link.direction });
+    if (link.member !== undefined && link.member.link === link) h.lost(link, code, reason, link.closeCode === undefined);
+    if (t !== undefined) {
+      if (link.isSelf) t.self = true;
+      h.dialer.ended(t, authenticated);
+    }
+    if (h.running()) h.dialer.reconcile();
+    else if (this.#links.size === 0) this.#emptied?.();
+  }
+}
+
+/** Close codes with which a peer refuses a handshake. */
+function isRejectCode(code: number): boolean {
+  return (
+    code === CLOSE_CODES.auth ||
+    code === CLOSE_CODES.clusterMismatch ||
+    code === CLOSE_CODES.versionMismatch ||
+    code === CLOSE_CODES.selfConnection ||
+    code === CLOSE_CODES.handshakeTimeout ||
+    code === CLOSE_CODES.tryAgainLater
+  );
+}
