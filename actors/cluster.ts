@@ -48,8 +48,13 @@ interface PendingAsk {
   node: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  timer: unknown;
+  bucket: number;
+  to: string;
+  timeoutMs: number;
 }
+
+/** Ask deadlines are rounded up to buckets of this many ms: one timer per bucket, not per ask. */
+const BUCKET_MS = 10;
 
 interface RemoteWatch {
   node: string;
@@ -65,6 +70,7 @@ interface RemoteWatch {
 export class Cluster implements RemoteRouter {
   readonly transport: PeerTransport;
   private readonly pending = new Map<string, PendingAsk>();
+  private readonly buckets = new Map<number, Set<string>>();
   /** Watches this node placed on actors elsewhere, by watch id. */
   private readonly remoteWatches = new Map<string, RemoteWatch>();
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
@@ -106,9 +112,8 @@ export class Cluster implements RemoteRouter {
 
   close(): Promise<void> {
     for (const [id, p] of this.pending) {
-      this.kernel.clock.clearTimeout(p.timer);
+      this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
-      this.pending.delete(id);
     }
     return this.transport.close();
   }
@@ -139,20 +144,42 @@ export class Cluster implements RemoteRouter {
     const askId = newId();
     const replyTo = formatAddress(this.kernel.id, `temp/${askId}`);
     return new Promise((resolve, reject) => {
-      const timer = this.kernel.clock.setTimeout(() => {
-        if (this.pending.delete(askId)) {
-          reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${env.to} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
-        }
-      }, timeoutMs);
-      this.pending.set(askId, { node, resolve, reject, timer });
+      const bucket = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
+      let ids = this.buckets.get(bucket);
+      if (!ids) {
+        ids = new Set();
+        this.buckets.set(bucket, ids);
+        this.kernel.clock.setTimeout(() => this.expire(bucket), bucket - this.kernel.clock.now());
+      }
+      ids.add(askId);
+      this.pending.set(askId, { node, resolve, reject, bucket, to: env.to, timeoutMs });
       try {
         this.transport.send(node, { ...env, replyTo, correlationId: env.correlationId ?? askId });
       } catch (e) {
-        this.kernel.clock.clearTimeout(timer);
-        this.pending.delete(askId);
+        this.settle(askId);
         reject(e);
       }
     });
+  }
+
+  /** Forget a pending ask (answered, failed or timed out); returns it. */
+  private settle(askId: string): PendingAsk | undefined {
+    const p = this.pending.get(askId);
+    if (!p) return undefined;
+    this.pending.delete(askId);
+    this.buckets.get(p.bucket)?.delete(askId);
+    return p;
+  }
+
+  private expire(bucket: number): void {
+    const ids = this.buckets.get(bucket);
+    this.buckets.delete(bucket);
+    for (const id of ids ?? []) {
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.pending.delete(id);
+      p.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${p.to} timed out after ${p.timeoutMs}ms`, { details: { timeoutMs: p.timeoutMs } }));
+    }
   }
 
   watch(watcherId: string, target: string, deliver: (s: Terminated) => void): void {
@@ -222,11 +249,9 @@ export class Cluster implements RemoteRouter {
 
   private onReply(env: Envelope): void {
     const askId = parseAddress(env.to)?.path.replace(/^temp\//, '');
-    const p = askId ? this.pending.get(askId) : undefined;
-    if (!p || !askId) return; // late reply after a timeout
+    const p = askId ? this.settle(askId) : undefined;
+    if (!p) return; // late reply after a timeout
     const r = replyPayload.safeParse(env.payload);
-    this.pending.delete(askId);
-    this.kernel.clock.clearTimeout(p.timer);
     if (!r.success) p.reject(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed reply'));
     else if (r.data.ok) p.resolve(r.data.value);
     else p.reject(deserializeError(r.data.error));
@@ -289,8 +314,7 @@ export class Cluster implements RemoteRouter {
   private memberDown(node: string): void {
     for (const [id, p] of this.pending) {
       if (p.node !== node) continue;
-      this.pending.delete(id);
-      this.kernel.clock.clearTimeout(p.timer);
+      this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} went down before replying`));
     }
     for (const [id, w] of this.remoteWatches) {
@@ -309,10 +333,8 @@ export class Cluster implements RemoteRouter {
     if (env.type === REPLY || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
     this.kernel.deadLetterEnvelope(env, 'node-down', error);
     const askId = env.replyTo ? parseAddress(env.replyTo)?.path.replace(/^temp\//, '') : undefined;
-    const p = askId ? this.pending.get(askId) : undefined;
-    if (p && askId) {
-      this.pending.delete(askId);
-      this.kernel.clock.clearTimeout(p.timer);
+    const p = askId ? this.settle(askId) : undefined;
+    if (p) {
       p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error }));
     }
   }

@@ -32,6 +32,9 @@ export class Member {
   heardIncarnation = '';
   /** Already in the transport's list of members to flush this tick. */
   dirty = false;
+  /** Autocork: when the current wait for more envelopes began (ms), and the queue length then. */
+  corkSince: number | undefined = undefined;
+  corkSeen = 0;
   /** Packed envelopes; `parts[head..]` are still to send. */
   parts: Uint8Array[] = [];
   head = 0;

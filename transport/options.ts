@@ -72,6 +72,13 @@ export const peerTransportOptionsSchema = z
     maxQueueBytes: z.number().int().min(1_024).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** Envelopes per batch frame; a queue this long is flushed at once instead of at the tick. */
     maxBatch: z.number().int().min(1).max(1_000_000).default(4_096),
+    /**
+     * Autocork: while a link's queue keeps growing from one event-loop turn to the next, wait
+     * up to this long (microseconds) for more before writing a frame. A queue that did not
+     * grow in the last turn is written at once, so sporadic and request/reply traffic keeps
+     * its latency. 0 writes every turn.
+     */
+    corkMaxUs: z.number().int().min(0).max(100_000).default(500),
     /** Socket backpressure: stop flushing while `bufferedAmount` is above this. */
     highWaterBytes: z.number().int().min(1_024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
     reconnect: reconnectSchema.prefault({}),

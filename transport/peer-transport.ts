@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -513,11 +514,35 @@ export class PeerTransport {
     const list = this.#dirty;
     if (list.length === 0) return;
     this.#dirty = [];
+    const now = performance.now();
     for (const m of list) {
+      if (this.#corked(m, now)) {
+        this.#dirty.push(m);
+        continue;
+      }
       m.dirty = false;
+      m.corkSince = undefined;
       flushMember(m, this.#flushCtx);
     }
+    if (this.#dirty.length > 0) this.#scheduleFlush();
   };
+
+  /** Wait one more turn for this member? Only while its queue grows each turn, up to corkMaxUs. */
+  #corked(m: Member, now: number): boolean {
+    const max = this.options.corkMaxUs / 1000;
+    const queued = m.parts.length - m.head;
+    if (max === 0 || queued === 0 || queued >= this.options.maxBatch || m.link === undefined || m.link.paused || this.#state !== 'running') return false;
+    if (m.corkSince === undefined) {
+      m.corkSince = now;
+      m.corkSeen = queued;
+      return true;
+    }
+    if (queued > m.corkSeen && now - m.corkSince < max) {
+      m.corkSeen = queued;
+      return true;
+    }
+    return false;
+  }
 
   #deliver(env: Envelope, meta: EnvelopeMeta): void {
     try {
