@@ -71,7 +71,7 @@ export class PeerTransport {
     this.#log = (o.logger ?? pino({ enabled: false })).child({ component: 'transport' });
     this.#clock = o.clock ?? systemClock;
     this.#outbox = o.outbox ?? new MemoryOutboxStore();
-    this.#inbox = o.inbox ?? new MemoryInboxStore(this.#clock);
+    this.#inbox = o.inbox ?? new MemoryInboxStore({ clock: this.#clock });
     this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 8));
     this.#maxEnvelopeBytes = o.maxFrameBytes - BATCH_OVERHEAD;
     const setTimer = (fn: () => void, ms: number) => this.#clock.setTimeout(fn, ms);

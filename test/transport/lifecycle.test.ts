@@ -95,7 +95,7 @@ describe('in-memory stores', () => {
 
   it('inbox deduplicates, re-delivers only pending entries, and prunes old done ones', async () => {
     let now = 1_000;
-    const i = new MemoryInboxStore({ now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined });
+    const i = new MemoryInboxStore({ clock: { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined } });
     await i.put('x', Buffer.from([1]));
     await i.put('y', Buffer.from([2]));
     expect(i.has('x')).toBe(true);
