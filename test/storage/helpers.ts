@@ -1,26 +1,29 @@
+import { tempDir as baseTempDir } from '../helpers.js';
+import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { open, type RootDatabase } from 'lmdb';
 import { ENV_FILE, NodeStore, type NodeStoreOptions, type StoreLogger } from '../../storage/index.js';
 
+// One temp-dir helper and one manual clock for the whole suite.
+export { ManualClock } from '../../protocol/index.js';
+
 /** A fresh temp dir, removed by the returned cleanup. */
 export function tempDir(prefix = 'troupe-storage-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return baseTempDir(prefix);
 }
 
-/** A clock the test moves by hand. */
-export class ManualClock {
-  constructor(public t = 1_700_000_000_000) {}
-  now(): number {
-    return this.t;
+/** The coded error a promise (or function) rejects with; fails the test when it resolves. */
+export async function rejection(p: Promise<unknown> | (() => unknown)): Promise<TroupeError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    if (isTroupeError(e)) return e;
+    throw e;
   }
-  advance(ms: number): void {
-    this.t += ms;
-  }
+  throw new Error('expected a rejection');
 }
 
 /** A logger that remembers every entry. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { LOCK_FILE, LmdbInboxStore, NodeStore, PersistentLog, type NodeStoreOptions } from '../../storage/index.js';
-import { Child, RecordingLogger, StoreFixture, distStorageUrl, tempDir } from './helpers.js';
+import { Child, RecordingLogger, StoreFixture, distStorageUrl, tempDir, rejection } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,15 +23,6 @@ function dir(): string {
   return t.dir;
 }
 
-async function rejection(p: Promise<unknown> | (() => unknown)): Promise<TroupeError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (isTroupeError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 const HOLD_SCRIPT = `
 const [url, dir] = process.argv.slice(1);

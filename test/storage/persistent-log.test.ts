@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { LmdbInboxStore, PersistentLog, type NodeStore, type PersistenceOptions } from '../../storage/index.js';
-import { RecordingLogger, StoreFixture } from './helpers.js';
+import { RecordingLogger, StoreFixture, rejection } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -36,15 +36,6 @@ function keysOf(db: NodeStore['journal'], key: string): number[] {
   return [...db.getKeys({ start: [key, 0], end: [key, Number.MAX_SAFE_INTEGER] })].map((k) => (k as [string, number])[1]);
 }
 
-async function rejection(p: Promise<unknown> | (() => unknown)): Promise<TroupeError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (isTroupeError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('PersistentLog', () => {
   it('recovers nothing from an empty journal', async () => {
