@@ -96,6 +96,10 @@ export class Cell {
   private policy?: SupervisionPolicy;
   private journal?: ActorJournal;
   private inflightPersists = 0;
+  /** The message being handled (nact runs one at a time per actor): a crash from outside the handler still accounts for it. */
+  private currentMessage: unknown = undefined;
+  private currentMeta: Meta | undefined = undefined;
+  private handling = false;
   private _log?: Logger;
   private childSeq = 0;
 
@@ -207,6 +211,9 @@ export class Cell {
     const inc = this.incarnation;
     const ctx = new MessageContext(this, meta);
     let result: unknown;
+    this.handling = true;
+    this.currentMessage = message;
+    this.currentMeta = meta;
     try {
       if (message instanceof SignalMessage) {
         result = this.behaviour.signal ? this.behaviour.signal(this.state, message.signal, ctx) : undefined;
@@ -230,6 +237,7 @@ export class Cell {
 
   private handled(next: unknown, meta: Meta | undefined, inc: number): void {
     if (inc !== this.incarnation || this.status !== 'running') return;
+    this.clearCurrent();
     if (next !== undefined && this.journal === undefined) this.state = next;
     if (meta?.onHandled) meta.onHandled();
     if (this.stopRequested) {
@@ -241,12 +249,33 @@ export class Cell {
   /** The current incarnation failed (inside a handler, or from outside, e.g. a failed commit). */
   crashed(error: unknown, message: unknown, meta: Meta | undefined, inc: number): void {
     if (inc !== this.incarnation || this.status !== 'running') return;
+    if (message === undefined && this.handling && !(this.currentMessage instanceof SignalMessage)) {
+      // e.g. a failed commit while the handler awaits it: the message in hand failed too
+      message = this.currentMessage;
+      meta = this.currentMeta;
+    }
+    this.clearCurrent();
     const serialized = serializeError(error);
     this.host.emit({ type: 'actor.failed', address: this.ref.address, error: serialized });
     this.log.warn({ err: error, correlationId: meta?.correlationId }, 'actor failed');
     const failing = message === undefined ? undefined : { message, meta: meta ?? new Meta(undefined, undefined, undefined) };
     if (!this.parent) return;
     this.parent.childExited(this, 'crash', error, failing);
+  }
+
+  /** The message an async handler was working on when the incarnation went away, if any. */
+  private takeCurrent(): Delivery | undefined {
+    const d = this.handling && !(this.currentMessage instanceof SignalMessage)
+      ? { message: this.currentMessage, meta: this.currentMeta }
+      : undefined;
+    this.clearCurrent();
+    return d;
+  }
+
+  private clearCurrent(): void {
+    this.handling = false;
+    this.currentMessage = undefined;
+    this.currentMeta = undefined;
   }
 
   /** ctx.stop(): a normal exit, taking effect after the current message. */
@@ -384,6 +413,8 @@ export class Cell {
     this.nact = undefined;
     this.depth = 0;
     const kept: Delivery[] = [];
+    const inHand = this.takeCurrent();
+    if (inHand) kept.push(inHand); // interrupted mid-handler (a sibling's restart): handled again
     if (failing) {
       const meta = failing.meta ?? new Meta(undefined, undefined, undefined);
       meta.attempts += 1;
@@ -437,6 +468,8 @@ export class Cell {
     const pending = this.nact ? drainAndStop(this.nact) : [];
     this.nact = undefined;
     this.status = 'stopped';
+    const inHand = this.takeCurrent();
+    if (inHand) this.stash.unshift(inHand);
     const cause = error === undefined ? undefined : error;
     const replyErr = (): TroupeError => cause instanceof TroupeError
       ? cause

@@ -88,6 +88,39 @@ describe('supervision strategies', () => {
   });
 });
 
+describe('messages in hand', () => {
+  it('a sibling restarted (one-for-all) in the middle of an async handler gets that message again', async () => {
+    const k = node();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let calls = 0;
+    k.spawnSupervisor({
+      name: 'sup', supervision: { strategy: 'one-for-all' },
+      children: [
+        { name: 'slow', behaviour: async (_s: null, m: string, ctx) => { calls++; if (calls === 1) await gate; ctx.reply(`done ${m}`); } },
+        { name: 'bad', poisonAfter: 1, behaviour: () => { throw new Error('bad'); } },
+      ],
+    });
+    const answer = k.ask('user/sup/slow', 'job', { timeoutMs: 5_000 });
+    await settle();
+    k.tell('user/sup/bad', 'x');
+    await settle();
+    release();
+    expect(await answer).toBe('done job');
+    expect(calls).toBe(2);
+  });
+
+  it('an actor stopped in the middle of an async handler fails that ask at once', async () => {
+    const k = node();
+    k.spawn(async () => { await new Promise(() => undefined); }, { name: 'stuck' });
+    const answer = k.ask('user/stuck', 'job', { timeoutMs: 60_000 });
+    await settle();
+    await k.stop('user/stuck');
+    await expect(answer).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_STOPPED' });
+    expect(k.deadLetters.list({ reason: 'stopped' })).toHaveLength(1);
+  });
+});
+
 describe('restart types', () => {
   async function exitWith(restart: 'permanent' | 'transient' | 'temporary', how: 'crash' | 'exit'): Promise<{ restarted: boolean; terminated?: string }> {
     const k = node();

@@ -138,6 +138,36 @@ describe('persistent actors', () => {
     expect(await n.ask('user/sup/ok', { type: 'get' })).toEqual([1]);
   });
 
+  it('a write failure is a coded error to the persisting actor and a crash its supervisor handles', async () => {
+    const n = await node(dir());
+    const events: string[] = [];
+    n.inspect((e) => { if (e.type === 'actor.failed') events.push(e.error.code); if (e.type === 'actor.restarted') events.push('restarted'); });
+    const seen: string[] = [];
+    const writer = behaviour<number[], { v: unknown } | 'get', { v: unknown }>({
+      initial: () => [],
+      persistence: { apply: (s, e) => [...s, e.v as number] },
+      receive: async (s, m, ctx) => {
+        if (m === 'get') return void ctx.reply(s);
+        try {
+          await ctx.persist({ v: m.v });
+          ctx.reply('ok');
+        } catch (e) {
+          seen.push((e as { code: string }).code);
+          throw e;
+        }
+      },
+    });
+    n.spawnSupervisor({ name: 'sup', children: [{ name: 'w', behaviour: writer, poisonAfter: 1 }] });
+    await n.ask('user/sup/w', { v: 1 });
+    // a BigInt beyond 64 bits cannot be encoded: the LMDB put fails
+    await expect(n.ask('user/sup/w', { v: 2n ** 70n })).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_FAILED' });
+    expect(seen).toEqual(['TROUPE_ERR_STORAGE_WRITE']);
+    expect(events).toContain('TROUPE_ERR_STORAGE_WRITE');
+    expect(events).toContain('restarted');
+    // the new incarnation recovered what is on disk, not the event that never committed
+    expect(await n.ask('user/sup/w', 'get')).toEqual([1]);
+  });
+
   it('dead letters are persisted and survive a restart', async () => {
     const d = dir();
     let n = await node(d);
