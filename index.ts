@@ -11,6 +11,7 @@
 import pino from 'pino';
 import { createNode, type ClusterOptionsInput, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
 import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
+import type { AgentSpecInput, AgentTool } from './actors/agent/index.js';
 
 export * from './actors/index.js';
 export { TroupeNode, createNode } from './actors/troupe-node.js';
@@ -24,6 +25,10 @@ export interface StartNodeOptions extends NodeOptionsInput {
   cluster?: ClusterOptionsInput | false;
   /** HTTP gateway options, or false for none (library use). Default: 127.0.0.1:8787. */
   http?: GatewayOptionsInput | false;
+  /** Agents to spawn at start (the config file's `agents`), after the persisted ones come back. */
+  agents?: AgentSpecInput[];
+  /** Code tools that agent specs (HTTP-created ones included) may name; registered before any agent starts. */
+  tools?: AgentTool[];
 }
 
 /** A running node, with its gateway URL when it serves HTTP. */
@@ -34,9 +39,24 @@ export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: s
  * `cluster`) and, unless `http: false`, the HTTP gateway.
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
-  const { http, cluster, ...nodeOptions } = options;
+  const { http, cluster, agents, tools, ...nodeOptions } = options;
   const logger = nodeOptions.logger ?? pino({ level: nodeOptions.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
   const node = (await createNode({ ...nodeOptions, logger })) as RunningNode;
+  try {
+    // Agents first: durable messages and requests that arrive once peers and HTTP are up find them.
+    for (const t of tools ?? []) node.agents.registerTool(t);
+    node.agents.restore();
+    for (const spec of agents ?? []) {
+      if (spec && typeof spec === 'object' && typeof spec.name === 'string' && node.agents.get(spec.name)) {
+        logger.warn({ agent: spec.name }, 'an agent created over HTTP has the name of a config agent; keeping the persisted one');
+        continue;
+      }
+      node.agents.spawn(spec);
+    }
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   if (cluster) {
     try {
       node.peer = await node.startCluster(cluster);

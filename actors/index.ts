@@ -8,3 +8,4 @@ export type { DeadLetterRecord, DeadLetterStore, DeadLetterQuery } from './kerne
 export type { ActorJournal, DeadLetterReason } from './kernel/cell.js';
 export type { ReplyChannel } from './kernel/meta.js';
 export { runPhases, Once } from './kernel/lifecycle.js';
+export * from './agent/index.js';

@@ -4,12 +4,17 @@ import { TroupeError, newId, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
 import { Kernel, messageType, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
 import { ActorRef } from './kernel/ref.js';
+import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives. */
 export type { ClusterOptionsInput } from './cluster.js';
 export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   /** LMDB data dir. Without one the node keeps dead letters in memory and refuses persistent actors. */
   dataDir?: string;
+  /** The agents' default model: provider config (default: OPENAI_BASE_URL / OPENAI_API_KEY / TROUPE_MODEL, else offline). */
+  model?: ProviderConfig;
+  /** A ready model provider for the agents (wins over `model`). */
+  modelProvider?: ModelProvider;
 };
 
 /**
@@ -18,9 +23,23 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  */
 export class TroupeNode extends Kernel {
   private clusterLink?: Cluster;
+  /** The node's agents: spawn, create (durable), remove, run, and the gateway actor. */
+  readonly agents: AgentRegistry;
 
-  constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined) {
+  constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined, agentOptions: AgentRegistryOptions = {}) {
     super(options);
+    this.agents = new AgentRegistry(this, agentOptions);
+  }
+
+  /**
+   * Spawn an agent actor (supervised; conversations journaled when the node has a data dir).
+   * Returns the agent actor's ref; see the README's Agents section for the spec.
+   *
+   * @example
+   * node.spawnAgent({ name: 'helper', instructions: 'Be brief.', tools: ['clock'] });
+   */
+  spawnAgent(spec: AgentSpecInput): ActorRef {
+    return this.toRef(this.agents.spawn(spec).address);
   }
 
   /**
@@ -85,7 +104,7 @@ export class TroupeNode extends Kernel {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, ...kernelOptions } = options;
   let store: NodeStore | undefined;
   let storage: KernelStorage | undefined;
   if (dataDir !== undefined) {
@@ -109,7 +128,10 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
   }
   let node: TroupeNode;
   try {
-    node = new TroupeNode({ ...kernelOptions, ...(storage ? { storage } : {}) }, store);
+    node = new TroupeNode({ ...kernelOptions, ...(storage ? { storage } : {}) }, store, {
+      ...(modelProvider ? { provider: modelProvider } : {}),
+      ...(model ? { model } : {}),
+    });
   } catch (e) {
     await store?.close();
     throw e;

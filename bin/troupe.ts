@@ -4,7 +4,7 @@
  * [--peer-port N] [--peers URL,URL] [--data DIR] [--cluster-secret S] [--insecure]`.
  */
 import pino from 'pino';
-import { startNode } from '../index.js';
+import { startNode, type AgentSpecInput } from '../index.js';
 import { isTroupeError } from '../protocol/index.js';
 import { loadConfig } from './config.js';
 
@@ -24,6 +24,7 @@ async function main(argv: string[]): Promise<void> {
     dataDir: config.data,
     logger,
     http: { host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
+    agents: config.agents as AgentSpecInput[],
     cluster: {
       host: config.host,
       port: config.peerPort,

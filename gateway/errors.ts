@@ -1,12 +1,22 @@
 import type { FastifyReply } from 'fastify';
 import { TroupeError, errorCatalog, type ErrorCode } from '../protocol/index.js';
 
-/** `{ error: { code, message } }`: the envelope of every non-/v1, non-A2A route. */
+/** Routes under `/v1/` answer errors in the OpenAI envelope; everything else in troupe's. */
+export function isOpenAIPath(url: string): boolean {
+  return url.startsWith('/v1/') || url === '/v1';
+}
+
+/**
+ * Send an error in the envelope of the route: `{ error: { message, type, param, code } }`
+ * under /v1 (OpenAI), `{ error: { code, message } }` with a TROUPE_ERR_* code elsewhere.
+ */
 export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = toTroupeError(e);
+  if (isOpenAIPath(reply.request.url)) return sendOpenAIError(reply, err);
   return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
 }
 
+/** Map anything thrown (fastify's own errors included) onto a coded TroupeError. */
 export function toTroupeError(e: unknown): TroupeError {
   if (e instanceof TroupeError) return e;
   const fe = e as { statusCode?: number; code?: string; message?: string; validation?: unknown };
@@ -18,4 +28,51 @@ export function toTroupeError(e: unknown): TroupeError {
 
 export function statusOf(code: ErrorCode): number {
   return errorCatalog[code].status;
+}
+
+/** The OpenAI error object: `{ message, type, param, code }`. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** OpenAI's own `code` values where one fits; otherwise troupe's code. */
+const OPENAI_CODES: Partial<Record<ErrorCode, string>> = {
+  TROUPE_ERR_GATEWAY_UNAUTHORIZED: 'invalid_api_key',
+  TROUPE_ERR_AGENT_NOT_FOUND: 'model_not_found',
+  TROUPE_ERR_GATEWAY_RATE_LIMITED: 'rate_limit_exceeded',
+  TROUPE_ERR_MODEL_RATE_LIMITED: 'rate_limit_exceeded',
+  TROUPE_ERR_GATEWAY_BODY_TOO_LARGE: 'request_too_large',
+  TROUPE_ERR_GATEWAY_NOT_FOUND: 'unknown_url',
+};
+
+function openAIType(status: number): string {
+  if (status === 429) return 'requests';
+  if (status === 403) return 'permission_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/**
+ * The OpenAI envelope (and HTTP status) for an error: 400 invalid body (with `param`),
+ * 401 bad key, 404 unknown model, 429 with `retry-after`, 5xx upstream failures.
+ *
+ * @example
+ * const { status, body } = toOpenAIError(new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', "The model 'x' does not exist"));
+ * // status 404, body.error.code 'model_not_found'
+ */
+export function toOpenAIError(e: unknown): { status: number; body: OpenAIErrorBody; retryAfterS?: number } {
+  const err = toTroupeError(e);
+  const param = typeof err.details?.['param'] === 'string' ? (err.details['param'] as string) : null;
+  const retryAfterMs = err.details?.['retryAfterMs'];
+  return {
+    status: err.status,
+    body: { error: { message: err.message, type: openAIType(err.status), param, code: OPENAI_CODES[err.code] ?? err.code } },
+    ...(typeof retryAfterMs === 'number' ? { retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : {}),
+  };
+}
+
+export function sendOpenAIError(reply: FastifyReply, e: unknown): FastifyReply {
+  const { status, body, retryAfterS } = toOpenAIError(e);
+  if (retryAfterS !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS));
+  return reply.code(status).send(body);
 }

@@ -2,13 +2,23 @@ import type { TroupeNode } from '../actors/troupe-node.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
 import { TroupeError } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerAgentRoutes } from './agent-routes.js';
+import { registerAuth, registerRateLimit } from './auth.js';
+import { GatewayMetrics } from './metrics.js';
+import { registerOpenAIRoutes, type CancelWhy } from './openai-routes.js';
 
 export { gatewayOptionsSchema, isLoopbackHost } from './server.js';
 export type { GatewayOptionsInput, GatewayOptions } from './server.js';
+export { GatewayMetrics } from './metrics.js';
+export { toOpenAIError, sendError, isOpenAIPath } from './errors.js';
 
 /** A listening gateway. */
 export interface Gateway {
   url: string;
+  /** The node's Prometheus registry (what `GET /metrics` serves). */
+  metrics: GatewayMetrics;
+  /** Requests with a run in flight. */
+  readonly inFlight: number;
   close(): Promise<void>;
 }
 
@@ -23,17 +33,75 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   }
   const options = Object.freeze(parsed.data);
   const { app, readiness } = createServer(options, node.logger, node.id);
+  const metrics = new GatewayMetrics(node);
+  node.agents.client.traffic = (direction, type) => metrics.countMessage(direction, type);
+
+  // While starting or draining, only /health and /ready answer.
+  app.addHook('onRequest', async (req, reply) => {
+    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') return;
+    reply.header('connection', 'close');
+    throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${node.id} is ${readiness.state}`);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  registerAuth(app, options.apiKeys);
+  await registerRateLimit(app, options.rateLimitPerMinute);
+
+  // Runs in flight, so that shutdown can let them finish, then cancel what is left.
+  const inflight = new Set<(why: CancelWhy) => void>();
+  let drained: (() => void) | undefined;
+  const track = (cancel: (why: CancelWhy) => void): (() => void) => {
+    inflight.add(cancel);
+    return () => {
+      inflight.delete(cancel);
+      if (inflight.size === 0) drained?.();
+    };
+  };
+  const runTimeoutMs = options.requestTimeoutMs;
+
   registerClusterRoutes(app, node);
+  registerOpenAIRoutes(app, { agents: node.agents, track, runTimeoutMs });
+  registerAgentRoutes(app, { agents: node.agents, nodeId: node.id, track, runTimeoutMs });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   readiness.state = 'ready';
   let closing: Promise<void> | undefined;
+  const waitDrained = (ms: number): Promise<boolean> => {
+    if (inflight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      drained = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+    });
+  };
   const close = (): Promise<void> => (closing ??= (async () => {
+    // Phases: refuse new work (readiness 503), let runs in flight finish within the drain
+    // time, cancel the rest (their upstream requests are aborted), then close the server.
     readiness.state = 'draining';
+    const clean = await waitDrained(options.drainTimeoutMs);
+    if (!clean) {
+      node.logger.warn({ runs: inflight.size }, 'drain time is up; cancelling runs in flight');
+      for (const cancel of [...inflight]) cancel('shutdown');
+      await waitDrained(1_000);
+      // let the 503s just produced reach their sockets before connections are closed
+      await new Promise((r) => setImmediate(r));
+    }
     await app.close();
+    metrics.close();
   })());
   node.onClose('gateway', close);
-  return { url: `http://${host}:${port}`, close };
+  return {
+    url: `http://${host}:${port}`,
+    metrics,
+    get inFlight() {
+      return inflight.size;
+    },
+    close,
+  };
 }

@@ -1,0 +1,47 @@
+import type { Usage } from '../../protocol/openai.js';
+
+/**
+ * Typed agent events, beside the kernel's inspection stream: metrics and logs subscribe to
+ * them, tests observe them.
+ */
+export type AgentEvent =
+  | { type: 'agent.spawned'; agent: string; address: string; durable: boolean }
+  | { type: 'agent.removed'; agent: string }
+  | { type: 'agent.stopped'; agent: string; reason: string }
+  | { type: 'agent.run.started'; agent: string; runId: string; queuedMs: number }
+  | {
+      type: 'agent.run.finished';
+      agent: string;
+      runId: string;
+      outcome: 'ok' | 'error' | 'cancelled';
+      code?: string;
+      durationMs: number;
+      turns?: number;
+      usage?: Usage;
+    }
+  | { type: 'agent.model.failed'; agent: string; code: string; consecutive: number }
+  | { type: 'agent.unhealthy'; agent: string; consecutive: number };
+
+export type AgentEventListener = (e: AgentEvent) => void;
+
+/** A synchronous bus; a throwing listener cannot break an agent. */
+export class AgentEvents {
+  private listeners: AgentEventListener[] = [];
+
+  subscribe(l: AgentEventListener): () => void {
+    this.listeners = [...this.listeners, l];
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== l);
+    };
+  }
+
+  emit(e: AgentEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // an observer's bug must not break the runtime
+      }
+    }
+  }
+}

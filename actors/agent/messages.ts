@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { addressSchema, serializedErrorSchema } from '../../protocol/index.js';
+import {
+  chatMessageSchema, finishReasonSchema, modelDeltaSchema, responseFormatSchema, toolCallSchema, toolChoiceSchema, toolSpecSchema, usageSchema,
+} from '../../protocol/openai.js';
+
+/**
+ * Messages of the agent protocol. A requester (the gateway actor, or any actor) sends
+ * `agent.run` with its own address in `replyTo`; the agent answers with `agent.delta`
+ * messages (when streaming) and one `agent.result` or `agent.error`, all told to that
+ * address, so the exchange works the same whether the agent lives on this node or another.
+ */
+
+const id = z.string().min(1).max(200);
+
+/** Knobs a caller may set per run (an OpenAI request's temperature, max_tokens, ...). */
+export const runParamsSchema = z.object({
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().positive().optional(),
+  stop: z.union([z.string(), z.array(z.string())]).optional(),
+  seed: z.number().int().optional(),
+  responseFormat: responseFormatSchema.optional(),
+});
+
+/**
+ * Start a run. With `conversationId` the agent adds `input` to that conversation's stored
+ * history; without, `input` is the whole context (stateless, like OpenAI).
+ */
+export const runMessageSchema = z.object({
+  type: z.literal('agent.run'),
+  runId: id,
+  /** Address of the requester: deltas and the result are told to it. */
+  replyTo: addressSchema,
+  conversationId: id.optional(),
+  input: z.array(chatMessageSchema).max(10_000),
+  /** Send `agent.delta` messages while the model answers. */
+  stream: z.boolean().default(false),
+  /** Tools the caller executes itself (OpenAI `tools`): calls to them end the run. */
+  clientTools: z.array(toolSpecSchema).max(128).optional(),
+  toolChoice: toolChoiceSchema.optional(),
+  params: runParamsSchema.optional(),
+});
+
+/** Abort a queued or running run (its upstream request is aborted too). */
+export const cancelMessageSchema = z.object({ type: z.literal('agent.cancel'), runId: id, reason: z.string().max(200).optional() });
+
+/** One hop of a run's trace: who handled it, for how long. */
+export const traceHopSchema = z.object({
+  kind: z.enum(['gateway', 'agent', 'model', 'tool']),
+  actor: z.string().optional(),
+  node: z.string().optional(),
+  name: z.string().optional(),
+  startedAt: z.number(),
+  durationMs: z.number().nonnegative(),
+  ok: z.boolean().optional(),
+  finishReason: finishReasonSchema.optional(),
+  error: z.string().optional(),
+});
+
+/** What a run produced. */
+export const runResultSchema = z.object({
+  runId: id,
+  agent: z.string(),
+  conversationId: id.optional(),
+  /** Text of every model call of the run, in order (what the deltas streamed). */
+  content: z.string().nullable(),
+  /** Calls to the caller's own tools (finish reason `tool_calls`). */
+  toolCalls: z.array(toolCallSchema),
+  finishReason: finishReasonSchema,
+  /** Summed over the run's model calls. */
+  usage: usageSchema,
+  /** The upstream model that answered. */
+  model: z.string(),
+  turns: z.number().int().nonnegative(),
+  trace: z.object({ correlationId: z.string().optional(), chain: z.array(traceHopSchema) }),
+});
+
+/** What a finished run hands back to its agent (and the agent journals). */
+export const runOutcomeSchema = z.object({
+  result: runResultSchema,
+  /** The messages this run adds to its conversation: input, assistant and tool messages. */
+  messages: z.array(chatMessageSchema),
+});
+
+/**
+ * Internal: a run's promise settled; the agent records it from its mailbox. Only the agent
+ * sends it, to itself, from an outcome it built and typed (`runOutcomeSchema`), so the
+ * check here is structural: re-validating every message of every run would cost the hot
+ * path for nothing. A forged one could only name a run id the agent is running.
+ */
+export const runFinishedMessageSchema = z.discriminatedUnion('ok', [
+  z.object({
+    type: z.literal('agent.run-finished'),
+    runId: id,
+    ok: z.literal(true),
+    outcome: z.custom<RunOutcome>((o) => typeof o === 'object' && o !== null
+      && typeof (o as RunOutcome).result === 'object' && (o as RunOutcome).result !== null && Array.isArray((o as RunOutcome).messages), 'a run outcome'),
+  }),
+  z.object({ type: z.literal('agent.run-finished'), runId: id, ok: z.literal(false), error: serializedErrorSchema }),
+]);
+
+/** Ask: `{ name, activeRuns, queuedRuns, conversations, consecutiveFailures }`. */
+export const statusMessageSchema = z.object({ type: z.literal('agent.status') });
+/** Ask: the stored history of one conversation, or null. */
+export const conversationMessageSchema = z.object({ type: z.literal('agent.conversation'), conversationId: id });
+/** Ask: forget one conversation (journaled). Replies true when it existed. */
+export const forgetMessageSchema = z.object({ type: z.literal('agent.forget'), conversationId: id });
+
+/** Everything an agent actor accepts. */
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  runMessageSchema,
+  cancelMessageSchema,
+  runFinishedMessageSchema,
+  statusMessageSchema,
+  conversationMessageSchema,
+  forgetMessageSchema,
+]);
+
+/** What the agent tells the requester. */
+export const requesterMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('agent.delta'), runId: id, delta: modelDeltaSchema }),
+  z.object({ type: z.literal('agent.result'), runId: id, result: runResultSchema }),
+  z.object({ type: z.literal('agent.error'), runId: id, error: serializedErrorSchema }),
+]);
+
+export type RunMessage = z.output<typeof runMessageSchema>;
+export type RunMessageInput = z.input<typeof runMessageSchema>;
+export type RunParams = z.infer<typeof runParamsSchema>;
+export type TraceHop = z.infer<typeof traceHopSchema>;
+export type RunResult = z.infer<typeof runResultSchema>;
+export type RunOutcome = z.infer<typeof runOutcomeSchema>;
+export type AgentMessage = z.output<typeof agentMessageSchema>;
+export type RequesterMessage = z.infer<typeof requesterMessageSchema>;
+
+/** The reply to `agent.status`. */
+export interface AgentStatus {
+  name: string;
+  activeRuns: number;
+  queuedRuns: number;
+  conversations: number;
+  consecutiveFailures: number;
+}

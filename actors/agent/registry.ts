@@ -1,0 +1,420 @@
+import type { Logger } from 'pino';
+import { TroupeError, newId, type Clock, type Signal } from '../../protocol/index.js';
+import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
+import type { NodeStore } from '../../storage/index.js';
+import type { ActorSpec, AskOptions, Context, TellOptions } from '../kernel/behaviour.js';
+import type { ActorRef } from '../kernel/ref.js';
+import { agentBehaviour } from './agent-actor.js';
+import { AgentClient, type RunOptions, type RunRequest } from './client.js';
+import { AgentEvents } from './events.js';
+import type { AgentStatus, RunResult } from './messages.js';
+import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
+import { parseAgentSpec, type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits } from './spec.js';
+import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
+
+/** A conversation as `agent.conversation` returns it. */
+export interface ConversationView {
+  conversationId: string;
+  turns: number;
+  updatedAt: number;
+  messages: ChatMessage[];
+}
+
+/** The part of a node the registry needs (kept narrow: no import of the node class). */
+export interface AgentHost {
+  readonly id: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly store: NodeStore | undefined;
+  readonly isClosing: boolean;
+  spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
+  tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
+  ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
+  stop(target: ActorRef | string): Promise<void>;
+  toRef(target: ActorRef | string): ActorRef;
+  lookup(target: string): ActorRef | undefined;
+  watch(target: ActorRef | string, fn: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): () => void;
+}
+
+/** Where the node's default model comes from. */
+export interface AgentRegistryOptions {
+  /** A ready provider (tests, custom backends). Wins over `model`. */
+  provider?: ModelProvider;
+  /** Provider config; default: OPENAI_BASE_URL / OPENAI_API_KEY / TROUPE_MODEL from the environment. */
+  model?: ProviderConfig;
+}
+
+/** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  instructions: string;
+  /** Upstream model id. */
+  model: string;
+  provider: { name: string; offline: boolean; baseURL?: string };
+  tools: string[];
+  skills: AgentSkill[];
+  limits: AgentLimits;
+  supervision: AgentSpecData['supervision'];
+  temperature?: number;
+  /** Address of the agent actor. */
+  address: string;
+  node: string;
+  status: 'running' | 'stopped';
+  stoppedReason?: string;
+  /** Created over HTTP (or `agents.create`): its spec is persisted and it comes back at start. */
+  durable: boolean;
+  /** Its conversations are journaled (the node has a data dir). */
+  persistent: boolean;
+  createdAt: number;
+}
+
+interface Entry {
+  data: AgentSpecData;
+  provider: ModelProvider;
+  model: string;
+  durable: boolean;
+  journalKey: string | undefined;
+  createdAt: number;
+  supervisor: ActorRef;
+  agent: ActorRef;
+  status: 'running' | 'stopped';
+  stoppedReason?: string;
+  unwatch: () => void;
+}
+
+/** A persisted spec (the `agents` database, keyed by name). */
+interface SpecRecord {
+  v: 1;
+  spec: AgentSpecData;
+  journalKey: string;
+  createdAt: number;
+}
+
+const SPEC_DB = 'agents';
+
+/**
+ * The agents of one node: spawns each under its own supervisor
+ * (`/user/agents/<name>`, policy from the spec's `supervision`) with the agent actor as
+ * its child (`/user/agents/<name>/agent`), persists the specs of agents created over HTTP
+ * and re-spawns them at start, and offers the requester side (`client`) that the gateway
+ * uses.
+ *
+ * @example
+ * node.agents.registerTool({ name: 'add', parameters: z.object({ a: z.number(), b: z.number() }), execute: ({ a, b }) => a + b });
+ * node.spawnAgent({ name: 'math', tools: ['add'] });
+ * const r = await node.agents.run('math', { input: [{ role: 'user', content: 'call add {"a":1,"b":2}' }] });
+ */
+export class AgentRegistry {
+  readonly events = new AgentEvents();
+  /** The node's default model provider. */
+  readonly provider: ModelProvider;
+  private readonly entries = new Map<string, Entry>();
+  private readonly tools = new Map<string, AgentTool>();
+  private root?: Context;
+  private _client?: AgentClient;
+
+  constructor(private readonly host: AgentHost, options: AgentRegistryOptions = {}) {
+    const log = host.logger.child({ component: 'agents' });
+    this.provider = options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log });
+    const d = describeProvider(this.provider);
+    if (this.provider.offline) {
+      log.info(d, `model provider: built-in offline model '${d.model}' (deterministic; set OPENAI_BASE_URL or OPENAI_API_KEY for a real upstream)`);
+    } else {
+      log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
+    }
+    for (const t of builtinTools) this.tools.set(t.name, t);
+  }
+
+  /** The requester actor (`/system/gateway`), spawned on first use. */
+  get client(): AgentClient {
+    return (this._client ??= new AgentClient(this.host));
+  }
+
+  /** Make a code tool available by name to every agent spec (HTTP ones included). */
+  registerTool(tool: AgentTool): void {
+    const t = validateTool(tool);
+    this.tools.set(t.name, t);
+  }
+
+  /** Names of the tools agents may list by name. */
+  toolNames(): string[] {
+    return [...this.tools.keys()].sort();
+  }
+
+  /**
+   * Spawn an agent that lives as long as this process (library code and the config file
+   * spawn theirs again at every start). Its conversations are still journaled when the
+   * node has a data dir. Throws TROUPE_ERR_AGENT_INVALID_SPEC or TROUPE_ERR_ACTOR_NAME_TAKEN.
+   */
+  spawn(input: AgentSpecInput): AgentInfo {
+    const parsed = parseAgentSpec(input);
+    const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
+    return this.info(this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() }));
+  }
+
+  /**
+   * Create an agent that survives restarts: the spec is committed to LMDB before this
+   * resolves and the agent is spawned again at every start (`POST /api/v1/agents`). On a
+   * node without a data dir it is the same as `spawn`. Code tools must be registered
+   * (`registerTool`) and named, since the spec is stored as data.
+   */
+  async create(input: unknown): Promise<AgentInfo> {
+    const parsed = parseAgentSpec(input);
+    if (parsed.codeTools.length > 0) {
+      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
+    }
+    const store = this.host.store;
+    if (!store) return this.spawn(parsed.data);
+    const createdAt = this.host.clock.now();
+    const journalKey = `agent/${parsed.data.name}/${newId()}`;
+    const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
+    const record: SpecRecord = { v: 1, spec: parsed.data, journalKey, createdAt };
+    try {
+      await store.put(store.db(SPEC_DB), parsed.data.name, record);
+    } catch (e) {
+      this.stopEntry(parsed.data.name, entry);
+      throw e;
+    }
+    return this.info(entry);
+  }
+
+  /** Re-spawn every persisted agent; returns how many came back. Called once at start. */
+  restore(): number {
+    const store = this.host.store;
+    if (!store) return 0;
+    let n = 0;
+    for (const { key, value } of store.db(SPEC_DB).getRange({})) {
+      try {
+        const rec = value as SpecRecord;
+        const parsed = parseAgentSpec(rec.spec);
+        this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
+        n++;
+      } catch (e) {
+        this.host.logger.error({ err: e, agent: key }, 'could not restore a persisted agent');
+      }
+    }
+    if (n > 0) this.host.logger.info({ agents: n }, 'persisted agents restored');
+    return n;
+  }
+
+  /**
+   * Stop and forget an agent; a durable one loses its persisted spec and journal too.
+   * Resolves false when there is no such agent.
+   */
+  async remove(name: string): Promise<boolean> {
+    const e = this.entries.get(name);
+    if (!e) return false;
+    this.stopEntry(name, e);
+    const store = this.host.store;
+    if (e.durable && store && !store.closed) {
+      await store.remove(store.db(SPEC_DB), name);
+      if (e.journalKey) await this.purgeJournal(store, e.journalKey);
+    }
+    this.events.emit({ type: 'agent.removed', agent: name });
+    return true;
+  }
+
+  /** One agent's public description. */
+  get(name: string): AgentInfo | undefined {
+    const e = this.entries.get(name);
+    return e ? this.info(e) : undefined;
+  }
+
+  /** Every agent of this node, by name. */
+  list(): AgentInfo[] {
+    return [...this.entries.values()].map((e) => this.info(e)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The live agent actor for a name, or undefined. */
+  resolve(name: string): ActorRef | undefined {
+    const e = this.entries.get(name);
+    return e && e.status === 'running' ? e.agent : undefined;
+  }
+
+  /** Live figures from the agent itself (runs in flight, conversations). */
+  status(name: string, timeoutMs = 2_000): Promise<AgentStatus> {
+    return this.host.ask<AgentStatus>(this.require(name), { type: 'agent.status' }, { timeoutMs });
+  }
+
+  /** The stored history of one conversation, or null. */
+  conversation(name: string, conversationId: string, timeoutMs = 5_000): Promise<ConversationView | null> {
+    return this.host.ask<ConversationView | null>(this.require(name), { type: 'agent.conversation', conversationId }, { timeoutMs });
+  }
+
+  /** Forget a conversation (journaled); resolves false when there was none. */
+  forget(name: string, conversationId: string, timeoutMs = 5_000): Promise<boolean> {
+    return this.host.ask<boolean>(this.require(name), { type: 'agent.forget', conversationId }, { timeoutMs });
+  }
+
+  /**
+   * Run an agent by name and await its result.
+   *
+   * @example
+   * const r = await node.agents.run('assistant', { input: [{ role: 'user', content: 'hi' }], conversationId: 'c1' });
+   */
+  run(name: string, req: RunRequest, opts: RunOptions = {}): Promise<RunResult> {
+    let ref: ActorRef;
+    try {
+      ref = this.require(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.client.run(ref, req, opts);
+  }
+
+  /** The live agent ref, or TROUPE_ERR_AGENT_NOT_FOUND. */
+  require(name: string): ActorRef {
+    const e = this.entries.get(name);
+    if (!e) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name}`);
+    if (e.status !== 'running') {
+      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `agent ${name} is stopped${e.stoppedReason ? ` (${e.stoppedReason})` : ''}`);
+    }
+    return e.agent;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * `/user/agents`: the parent of every agent's supervisor. Its context is kept so agents
+   * can be spawned under it synchronously from outside any handler (spawning a child only
+   * touches the supervision tree, never the actor's state). A supervisor that exceeds its
+   * restart intensity is stopped for good rather than restarted, so a failing agent never
+   * takes the others down.
+   */
+  private agentsRoot(): Context {
+    if (this.root) return this.root;
+    let captured: Context | undefined;
+    this.host.spawnSpec({
+      name: 'agents',
+      behaviour: {
+        initial: (ctx) => {
+          captured = ctx;
+          this.root = ctx;
+          return undefined;
+        },
+        receive: () => undefined,
+      },
+      supervision: {
+        strategy: 'one-for-one',
+        maxRestarts: 1_000_000,
+        withinMs: 1_000,
+        decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_SUPERVISOR_INTENSITY' ? 'stop' : 'restart'),
+      },
+    });
+    if (!captured) throw new TroupeError('TROUPE_ERR_ACTOR_FAILED', '/user/agents did not start');
+    return captured;
+  }
+
+  private start(data: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number }): Entry {
+    const name = data.name;
+    const existing = this.entries.get(name);
+    if (existing && existing.status === 'running') {
+      throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `an agent named ${name} already exists`);
+    }
+    const byName = new Map(codeTools.map((t) => [t.name, t] as const));
+    const tools = new Map<string, AgentTool>();
+    const toolSpecs: ToolSpec[] = [];
+    for (const t of data.tools) {
+      const tool = byName.get(t) ?? this.tools.get(t);
+      if (!tool) {
+        throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: unknown tool ${t} (known: ${this.toolNames().join(', ') || 'none'})`, { details: { param: 'tools' } });
+      }
+      tools.set(tool.name, tool);
+      toolSpecs.push(toolSpecOf(tool));
+    }
+    const provider = data.provider
+      ? createProvider({
+          provider: data.provider.kind,
+          ...(data.provider.baseURL ? { baseURL: data.provider.baseURL } : {}),
+          ...(data.provider.apiKey ? { apiKey: data.provider.apiKey } : {}),
+          ...(data.provider.maxTokensField ? { maxTokensField: data.provider.maxTokensField } : {}),
+          ...(data.provider.headers ? { headers: data.provider.headers } : {}),
+          ...(data.model ? { model: data.model } : {}),
+        }, { logger: this.host.logger.child({ agent: name }) })
+      : this.provider;
+    const model = data.model ?? provider.defaultModel;
+    const behaviour = agentBehaviour({
+      name,
+      instructions: data.instructions,
+      ...(data.temperature !== undefined ? { temperature: data.temperature } : {}),
+      limits: data.limits,
+      provider,
+      model,
+      tools,
+      toolSpecs,
+      events: this.events,
+      clock: this.host.clock,
+      ...(how.journalKey !== undefined ? { journalKey: how.journalKey } : {}),
+    });
+    const supervisor = this.agentsRoot().spawn({
+      name,
+      supervision: {
+        strategy: 'one-for-one',
+        maxRestarts: data.supervision.maxRestarts,
+        withinMs: data.supervision.withinMs,
+        backoff: { minMs: data.supervision.backoff.minMs, maxMs: Math.max(data.supervision.backoff.minMs, data.supervision.backoff.maxMs) },
+      },
+      children: [{ name: 'agent', behaviour, poisonAfter: 1 }],
+    });
+    const agent = this.host.toRef(`${supervisor.path}/agent`);
+    const entry: Entry = {
+      data, provider, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
+      supervisor, agent, status: 'running', unwatch: () => undefined,
+    };
+    entry.unwatch = this.host.watch(supervisor, (sig) => {
+      if (this.entries.get(name) !== entry || this.host.isClosing) return;
+      entry.status = 'stopped';
+      entry.stoppedReason = sig.error ? `${sig.error.code}: ${sig.error.message}` : sig.reason;
+      this.host.logger.error({ agent: name, reason: entry.stoppedReason }, 'agent stopped for good');
+      this.events.emit({ type: 'agent.stopped', agent: name, reason: entry.stoppedReason });
+    });
+    this.entries.set(name, entry);
+    this.events.emit({ type: 'agent.spawned', agent: name, address: agent.address, durable: how.durable });
+    this.host.logger.info({ agent: name, address: agent.address, model, provider: provider.name, durable: how.durable }, 'agent spawned');
+    return entry;
+  }
+
+  private stopEntry(name: string, e: Entry): void {
+    e.unwatch();
+    void this.host.stop(e.supervisor);
+    if (this.entries.get(name) === e) this.entries.delete(name);
+  }
+
+  private async purgeJournal(store: NodeStore, key: string): Promise<void> {
+    try {
+      const range = { start: [key], end: [key, Number.MAX_SAFE_INTEGER] };
+      const j = [...store.journal.getKeys(range)];
+      const s = [...store.snapshots.getKeys(range)];
+      await store.batch(() => {
+        for (const k of j) void store.journal.remove(k);
+        for (const k of s) void store.snapshots.remove(k);
+      });
+    } catch (e) {
+      this.host.logger.warn({ err: e, key }, 'could not purge the journal of a removed agent');
+    }
+  }
+
+  private info(e: Entry): AgentInfo {
+    const d = describeProvider(e.provider);
+    return {
+      name: e.data.name,
+      description: e.data.description,
+      instructions: e.data.instructions,
+      model: e.model,
+      provider: { name: d.provider, offline: d.offline, ...(d.baseURL ? { baseURL: d.baseURL } : {}) },
+      tools: [...e.data.tools],
+      skills: e.data.skills,
+      limits: e.data.limits,
+      supervision: e.data.supervision,
+      ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
+      address: e.agent.address,
+      node: this.host.id,
+      status: e.status,
+      ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
+      durable: e.durable,
+      persistent: e.journalKey !== undefined,
+      createdAt: e.createdAt,
+    };
+  }
+}

@@ -1,0 +1,206 @@
+import { TroupeError, type Clock } from '../../protocol/index.js';
+import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/openai.js';
+import type { RunParams, TraceHop } from './messages.js';
+import type { ModelProvider } from './model/index.js';
+import { runTool, type AgentTool, type ToolContext } from './tools.js';
+
+/** Everything one run needs; built by the agent actor from its spec and the run message. */
+export interface RunPlan {
+  provider: ModelProvider;
+  model: string;
+  /** Full context: instructions, history, new input. */
+  messages: ChatMessage[];
+  /** The agent's code tools, run here. */
+  tools: ReadonlyMap<string, AgentTool>;
+  toolSpecs: ReadonlyArray<ToolSpec>;
+  /** The caller's tools: a call to one ends the run and goes back to the caller. */
+  clientTools: ReadonlyArray<ToolSpec>;
+  toolChoice?: ToolChoice;
+  params: RunParams;
+  maxTurns: number;
+  /** The agent's per-call token limit (a request may lower it). */
+  maxTokens?: number;
+  signal: AbortSignal;
+  /** Deltas the caller may see: text, and tool calls to the caller's own tools (renumbered). */
+  onDelta?: (d: ModelDelta) => void;
+  toolContext: Omit<ToolContext, 'signal'>;
+  clock: Clock;
+}
+
+/** The run's product before it becomes a RunResult. */
+export interface RunProduct {
+  /** Messages the run adds to the conversation (assistant and tool messages). */
+  produced: ChatMessage[];
+  content: string | null;
+  toolCalls: ToolCall[];
+  finishReason: ModelResult['finishReason'];
+  usage: Usage;
+  model: string;
+  turns: number;
+  hops: TraceHop[];
+}
+
+const TURN_SEPARATOR = '\n\n';
+
+type ToolCallDelta = Extract<ModelDelta, { type: 'tool_call' }>;
+
+/**
+ * The tool loop: call the model; while it asks for the agent's own tools, run them (in
+ * parallel) and call it again with their results; stop at a text answer, at a call to one
+ * of the caller's tools, or at `maxTurns` (TROUPE_ERR_AGENT_MAX_TURNS). Tool faults go back
+ * to the model as results; cancellation, timeouts and model failures reject with their
+ * coded errors.
+ */
+export async function executeRun(plan: RunPlan): Promise<RunProduct> {
+  const { clock, signal } = plan;
+  const clientNames = new Set(plan.clientTools.map((t) => t.name));
+  // The caller's tools shadow the agent's tools of the same name.
+  const offered = [...plan.toolSpecs.filter((t) => !clientNames.has(t.name)), ...plan.clientTools];
+  const isServerTool = (name: string): boolean => !clientNames.has(name) && plan.tools.has(name);
+  const convo = [...plan.messages];
+  const produced: ChatMessage[] = [];
+  const hops: TraceHop[] = [];
+  const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  let content: string | null = null;
+  let model = plan.model;
+  const maxTokens = minDefined(plan.maxTokens, plan.params.maxTokens);
+
+  for (let turn = 1; turn <= plan.maxTurns; turn++) {
+    if (signal.aborted) throw cancelled(signal);
+    const filter = plan.onDelta ? new DeltaFilter(isServerTool, plan.onDelta, content !== null && content.length > 0) : undefined;
+    const startedAt = clock.now();
+    let result: ModelResult;
+    try {
+      result = await plan.provider.complete(
+        {
+          model: plan.model,
+          messages: convo,
+          ...(offered.length > 0 ? { tools: offered } : {}),
+          // A forced choice applies to the first call only, or the loop could never end.
+          ...(offered.length > 0 && plan.toolChoice !== undefined && turn === 1 ? { toolChoice: plan.toolChoice } : {}),
+          ...(plan.params.temperature !== undefined ? { temperature: plan.params.temperature } : {}),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
+          ...(plan.params.stop !== undefined ? { stop: plan.params.stop } : {}),
+          ...(plan.params.seed !== undefined ? { seed: plan.params.seed } : {}),
+          ...(plan.params.responseFormat !== undefined ? { responseFormat: plan.params.responseFormat } : {}),
+        },
+        filter ? { signal, onDelta: (d) => filter.push(d) } : { signal },
+      );
+    } catch (e) {
+      hops.push({ kind: 'model', name: plan.model, startedAt, durationMs: clock.now() - startedAt, ok: false, error: (e as { code?: string }).code ?? String(e) });
+      throw signal.aborted ? cancelled(signal, e) : e;
+    }
+    hops.push({ kind: 'model', name: result.model, startedAt, durationMs: clock.now() - startedAt, ok: true, finishReason: result.finishReason });
+    model = result.model;
+    usage.prompt_tokens += result.usage.prompt_tokens;
+    usage.completion_tokens += result.usage.completion_tokens;
+    usage.total_tokens += result.usage.total_tokens;
+    if (result.content) content = content ? `${content}${TURN_SEPARATOR}${result.content}` : result.content;
+    else if (content === null && result.content !== null) content = result.content;
+
+    const calls = result.finishReason === 'tool_calls' ? result.toolCalls : [];
+    const clientCalls = calls.filter((c) => !isServerTool(c.name));
+    if (calls.length === 0 || clientCalls.some((c) => clientNames.has(c.name))) {
+      // A text answer, or calls the caller must run: the run ends here.
+      const returned = calls.length === 0 ? [] : clientCalls.filter((c) => clientNames.has(c.name));
+      produced.push(assistant(result.content, returned, result.refusal));
+      return {
+        produced, content, toolCalls: returned, finishReason: returned.length > 0 ? 'tool_calls' : result.finishReason === 'tool_calls' ? 'stop' : result.finishReason,
+        usage, model, turns: turn, hops,
+      };
+    }
+
+    produced.push(assistant(result.content, calls, result.refusal));
+    convo.push(produced[produced.length - 1]!);
+    const ctx: ToolContext = { ...plan.toolContext, signal };
+    const outcomes = await Promise.all(calls.map(async (call) => {
+      const tool = plan.tools.get(call.name);
+      const t0 = clock.now();
+      const out = tool
+        ? await runTool(tool, call, ctx)
+        : { content: JSON.stringify({ error: { code: 'TROUPE_ERR_TOOL_FAILED', message: `no tool named ${call.name}` } }), ok: false };
+      hops.push({ kind: 'tool', name: call.name, startedAt: t0, durationMs: clock.now() - t0, ok: out.ok });
+      return { call, out };
+    }));
+    for (const { call, out } of outcomes) {
+      const msg: ChatMessage = { role: 'tool', content: out.content, toolCallId: call.id };
+      produced.push(msg);
+      convo.push(msg);
+    }
+  }
+  throw new TroupeError('TROUPE_ERR_AGENT_MAX_TURNS', `the tool loop reached maxTurns (${plan.maxTurns}) without a final answer`, { details: { maxTurns: plan.maxTurns } });
+}
+
+function assistant(content: string | null, calls: ToolCall[], refusal: string | undefined): ChatMessage {
+  return { role: 'assistant', content, ...(refusal ? { refusal } : {}), ...(calls.length > 0 ? { toolCalls: calls } : {}) };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/** Why a run's signal fired: the agent aborts with one of these as the reason. */
+export const TIMEOUT_REASON = 'troupe:run-timeout';
+
+/** The coded error for an aborted run: a timeout or a cancellation. */
+export function cancelled(signal: AbortSignal, cause?: unknown): TroupeError {
+  if (signal.reason === TIMEOUT_REASON) {
+    return new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', 'the run exceeded its time limit', { ...(cause === undefined ? {} : { cause }) });
+  }
+  if (cause instanceof TroupeError && cause.code === 'TROUPE_ERR_AGENT_CANCELLED') return cause;
+  return new TroupeError('TROUPE_ERR_AGENT_CANCELLED', typeof signal.reason === 'string' ? `run cancelled: ${signal.reason}` : 'run cancelled', { ...(cause === undefined ? {} : { cause }) });
+}
+
+/**
+ * Decides which of a model call's deltas the caller sees: text always (with a separator
+ * between the texts of two model calls), tool-call deltas only for the caller's own tools,
+ * renumbered from 0 in order of appearance. A tool call's name arrives in its first delta;
+ * deltas of an index whose name is still unknown wait until it is.
+ */
+class DeltaFilter {
+  private readonly indexes = new Map<number, number | 'server' | ToolCallDelta[]>();
+  private next = 0;
+  private separated: boolean;
+
+  constructor(
+    private readonly isServerTool: (name: string) => boolean,
+    private readonly emit: ((d: ModelDelta) => void) | undefined,
+    needsSeparator: boolean,
+  ) {
+    this.separated = !needsSeparator;
+  }
+
+  push(d: ModelDelta): void {
+    if (!this.emit) return;
+    if (d.type === 'content') {
+      if (!this.separated) {
+        this.separated = true;
+        this.emit({ type: 'content', text: TURN_SEPARATOR });
+      }
+      this.emit(d);
+      return;
+    }
+    const seen = this.indexes.get(d.index);
+    if (seen === 'server') return;
+    if (typeof seen === 'number') {
+      this.emit({ ...d, index: seen });
+      return;
+    }
+    const waiting = seen ?? [];
+    if (d.name === undefined) {
+      waiting.push(d);
+      this.indexes.set(d.index, waiting);
+      return;
+    }
+    if (this.isServerTool(d.name)) {
+      this.indexes.set(d.index, 'server');
+      return;
+    }
+    const mine = this.next++;
+    this.indexes.set(d.index, mine);
+    for (const w of waiting) this.emit({ ...w, index: mine });
+    this.emit({ ...d, index: mine });
+  }
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { TroupeError } from '../../protocol/index.js';
+import { validateTool, type AgentTool } from './tools.js';
+
+/** Agent names are model ids and actor names: keep them to a safe, URL-friendly set. */
+export const AGENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const ms = (def: number, max = 3_600_000) => z.number().int().positive().max(max).default(def);
+
+/** Where an agent's model comes from; absent means the node's provider (env or offline). */
+export const agentProviderSchema = z.strictObject({
+  /** `auto`: OpenAI-compatible when baseURL or apiKey is set, else the offline model. */
+  kind: z.enum(['auto', 'openai', 'offline']).default('auto'),
+  baseURL: z.url().optional(),
+  apiKey: z.string().min(1).max(4096).optional(),
+  maxTokensField: z.enum(['auto', 'max_tokens', 'max_completion_tokens']).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+/** A skill as A2A agent cards list it; a bare string is shorthand for `{ id, name }`. */
+export const skillSchema = z.union([
+  z.string().min(1).max(128).transform((s) => ({ id: s, name: s, tags: [] as string[] })),
+  z.strictObject({
+    id: z.string().min(1).max(128),
+    name: z.string().min(1).max(256),
+    description: z.string().max(4096).optional(),
+    tags: z.array(z.string().max(64)).max(32).default([]),
+    examples: z.array(z.string().max(1024)).max(32).optional(),
+  }),
+]);
+
+/** Restart policy of the agent's own supervisor (see the README's Supervision section). */
+export const agentSupervisionSchema = z.strictObject({
+  maxRestarts: z.number().int().nonnegative().max(1000).default(5),
+  withinMs: ms(60_000, 86_400_000),
+  backoff: z.strictObject({
+    minMs: z.number().nonnegative().max(3_600_000).default(100),
+    maxMs: z.number().nonnegative().max(3_600_000).default(10_000),
+  }).prefault({}),
+});
+
+/** Bounds of an agent; every one has a finite default. */
+export const agentLimitsSchema = z.strictObject({
+  /** Model calls per run (the tool loop); past it the run fails with TROUPE_ERR_AGENT_MAX_TURNS. */
+  maxTurns: z.number().int().min(1).max(100).default(8),
+  /** Completion tokens per model call (a request's max_tokens may lower it). */
+  maxTokens: z.number().int().min(1).max(1_000_000).optional(),
+  /** Time limit of one run, tool calls included (TROUPE_ERR_AGENT_TIMEOUT). */
+  timeoutMs: ms(120_000),
+  /** Runs executing at once; more wait in a queue. */
+  maxConcurrentRuns: z.number().int().min(1).max(1024).default(16),
+  /** Runs waiting; past it a run is refused with TROUPE_ERR_AGENT_BUSY. */
+  maxQueuedRuns: z.number().int().min(0).max(100_000).default(256),
+  /** Consecutive failed model calls after which the agent crashes so its supervisor restarts it. */
+  maxConsecutiveFailures: z.number().int().min(1).max(1000).default(5),
+  /** Conversations kept in memory; the least recently used is dropped past it. */
+  maxConversations: z.number().int().min(1).max(100_000).default(1000),
+  /** Messages kept per conversation; the oldest whole turns are dropped past it. */
+  maxHistoryMessages: z.number().int().min(2).max(10_000).default(200),
+});
+
+/**
+ * The serializable part of an agent spec: what `POST /api/v1/agents` and the config file
+ * accept and what is persisted. Tools here are names of registered tools (`clock`,
+ * `calculator`, or ones the library registered).
+ */
+export const agentSpecSchema = z.strictObject({
+  name: z.string().regex(AGENT_NAME_RE, 'agent names: 1-64 of [A-Za-z0-9._-], starting with a letter or digit'),
+  description: z.string().max(4096).default(''),
+  instructions: z.string().max(200_000).default('You are a helpful assistant.'),
+  /** Upstream model id; default: the provider's (TROUPE_MODEL, or troupe-offline). */
+  model: z.string().min(1).max(256).optional(),
+  provider: agentProviderSchema.optional(),
+  tools: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/)).max(64).default([]),
+  skills: z.array(skillSchema).max(64).default([]),
+  supervision: agentSupervisionSchema.prefault({}),
+  limits: agentLimitsSchema.prefault({}),
+  temperature: z.number().min(0).max(2).optional(),
+});
+
+export type AgentSpecData = z.output<typeof agentSpecSchema>;
+export type AgentLimits = z.output<typeof agentLimitsSchema>;
+export type AgentSkill = z.output<typeof skillSchema>;
+
+/**
+ * What `node.spawnAgent(spec)` accepts: the serializable spec, where `tools` may also hold
+ * code tools (objects with a zod `parameters` schema and `execute`).
+ *
+ * @example
+ * node.spawnAgent({ name: 'math', instructions: 'Use the add tool.', tools: [addTool, 'clock'] });
+ */
+export type AgentSpecInput = Omit<z.input<typeof agentSpecSchema>, 'tools'> & {
+  tools?: Array<string | AgentTool>;
+};
+
+/** A validated spec plus the code tools passed with it. */
+export interface ParsedAgentSpec {
+  data: AgentSpecData;
+  codeTools: AgentTool[];
+}
+
+/**
+ * Validate a spec once: TROUPE_ERR_AGENT_INVALID_SPEC naming the field otherwise.
+ *
+ * @example
+ * const { data } = parseAgentSpec({ name: 'helper' });
+ */
+export function parseAgentSpec(input: unknown): ParsedAgentSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'an agent spec is an object');
+  }
+  const raw = input as Record<string, unknown>;
+  const codeTools: AgentTool[] = [];
+  let tools = raw['tools'];
+  if (Array.isArray(tools)) {
+    const names: unknown[] = [];
+    for (const t of tools) {
+      if (typeof t === 'object' && t !== null) {
+        const tool = validateTool(t);
+        codeTools.push(tool);
+        names.push(tool.name);
+      } else names.push(t);
+    }
+    tools = names;
+  }
+  const r = agentSpecSchema.safeParse({ ...raw, ...(tools === undefined ? {} : { tools }) });
+  if (!r.success) {
+    const first = r.error.issues[0];
+    const where = first && first.path.length > 0 ? first.path.join('.') : '(root)';
+    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `invalid agent spec: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+      details: { param: where },
+    });
+  }
+  const dup = r.data.tools.find((n, i) => r.data.tools.indexOf(n) !== i);
+  if (dup) throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool ${dup} is listed twice`, { details: { param: 'tools' } });
+  return { data: r.data, codeTools };
+}

@@ -1,0 +1,174 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TroupeNode } from '../actors/troupe-node.js';
+import type { ActorTreeNode, InspectionEvent } from '../actors/index.js';
+import type { AgentEvent } from '../actors/agent/index.js';
+
+/** Mailbox gauges are per actor; past this many actors only the deepest mailboxes are reported. */
+const MAX_MAILBOX_SERIES = 500;
+
+/**
+ * The node's Prometheus metrics, on a Registry of its own (never prom-client's global one,
+ * so several nodes in one process do not collide). Fed by the kernel's inspection events,
+ * the agents' events and the gateway's own hooks; mailbox depths and actor counts are read
+ * from the supervision tree at scrape time.
+ *
+ * @example
+ * const metrics = new GatewayMetrics(node);
+ * const text = await metrics.registry.metrics();
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly http: Counter<'method' | 'route' | 'status'>;
+  private readonly latency: Histogram<'method' | 'route' | 'status'>;
+  private readonly messages: Counter<'direction' | 'type'>;
+  private readonly httpChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'method' | 'route' | 'status'> }>();
+  private readonly messageChildren = new Map<string, Counter.Internal>();
+
+  constructor(node: TroupeNode) {
+    const registry = this.registry;
+    registry.setDefaultLabels({ node: node.id });
+    collectDefaultMetrics({ register: registry });
+
+    this.http = new Counter({ name: 'troupe_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+    this.latency = new Histogram({
+      name: 'troupe_http_request_duration_seconds', help: 'HTTP request latency (for SSE: until the stream ended)', labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry],
+    });
+    this.messages = new Counter({ name: 'troupe_gateway_messages_total', help: 'Messages the gateway actor sent to agents (out) and received from them (in), by type', labelNames: ['direction', 'type'], registers: [registry] });
+
+    const restarts = new Counter({ name: 'troupe_actor_restarts_total', help: 'Actor restarts by actor', labelNames: ['actor'], registers: [registry] });
+    const failures = new Counter({ name: 'troupe_actor_failures_total', help: 'Actor crashes by actor', labelNames: ['actor'], registers: [registry] });
+    const decisions = new Counter({ name: 'troupe_supervisor_decisions_total', help: 'Supervision decisions by directive and plan', labelNames: ['directive', 'plan'], registers: [registry] });
+    const escalations = new Counter({ name: 'troupe_supervisor_escalations_total', help: 'Failures escalated past the top of a tree', registers: [registry] });
+    const deadLetters = new Counter({ name: 'troupe_dead_letters_total', help: 'Messages dead-lettered by reason', labelNames: ['reason'], registers: [registry] });
+    const overflows = new Counter({ name: 'troupe_mailbox_overflows_total', help: 'Sends refused by a full mailbox, by actor', labelNames: ['actor'], registers: [registry] });
+    const spawned = new Counter({ name: 'troupe_actors_spawned_total', help: 'Actors spawned', registers: [registry] });
+
+    new Gauge({
+      name: 'troupe_mailbox_depth', help: 'Messages waiting in an actor mailbox (sampled at scrape)', labelNames: ['actor'], registers: [registry],
+      collect() {
+        this.reset();
+        const all: ActorTreeNode[] = [];
+        const walk = (n: ActorTreeNode): void => {
+          all.push(n);
+          n.children.forEach(walk);
+        };
+        node.actors().forEach(walk);
+        const pick = all.length > MAX_MAILBOX_SERIES ? [...all].sort((a, b) => b.mailbox - a.mailbox).slice(0, MAX_MAILBOX_SERIES) : all;
+        for (const a of pick) this.set({ actor: a.path }, a.mailbox);
+      },
+    });
+    new Gauge({
+      name: 'troupe_actors', help: 'Live actors by status (sampled at scrape)', labelNames: ['status'], registers: [registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        const walk = (n: ActorTreeNode): void => {
+          counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+          n.children.forEach(walk);
+        };
+        node.actors().forEach(walk);
+        for (const [status, n] of counts) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'troupe_dead_letters_stored', help: 'Dead letters currently kept', registers: [registry],
+      collect() {
+        this.set(node.deadLetters.count());
+      },
+    });
+
+    this.unsubscribe.push(node.inspect((e: InspectionEvent) => {
+      switch (e.type) {
+        case 'actor.spawned': spawned.inc(); break;
+        case 'actor.restarted': restarts.inc({ actor: pathOf(e.address) }); break;
+        case 'actor.failed': failures.inc({ actor: pathOf(e.address) }); break;
+        case 'supervisor.decision': decisions.inc({ directive: e.directive, plan: e.plan }); break;
+        case 'supervisor.escalated': escalations.inc(); break;
+        case 'message.dead-lettered': deadLetters.inc({ reason: e.reason }); break;
+        case 'mailbox.overflow': overflows.inc({ actor: pathOf(e.address) }); break;
+        default: break;
+      }
+    }));
+
+    const runs = new Counter({ name: 'troupe_agent_runs_total', help: 'Agent runs by agent and outcome', labelNames: ['agent', 'outcome'], registers: [registry] });
+    const runDuration = new Histogram({
+      name: 'troupe_agent_run_duration_seconds', help: 'Agent run duration by agent and outcome', labelNames: ['agent', 'outcome'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [registry],
+    });
+    const inFlight = new Gauge({ name: 'troupe_agent_runs_in_flight', help: 'Agent runs executing', labelNames: ['agent'], registers: [registry] });
+    const tokens = new Counter({ name: 'troupe_agent_tokens_total', help: 'Model tokens by agent and kind (prompt, completion)', labelNames: ['agent', 'kind'], registers: [registry] });
+    const modelFailures = new Counter({ name: 'troupe_agent_model_failures_total', help: 'Failed model calls by agent and code', labelNames: ['agent', 'code'], registers: [registry] });
+    const agentStops = new Counter({ name: 'troupe_agent_stopped_total', help: 'Agents stopped for good by their supervisor', labelNames: ['agent'], registers: [registry] });
+    new Gauge({
+      name: 'troupe_agents', help: 'Agents by status', labelNames: ['status'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const a of node.agents.list()) this.inc({ status: a.status });
+      },
+    });
+
+    this.unsubscribe.push(node.agents.events.subscribe((e: AgentEvent) => {
+      switch (e.type) {
+        case 'agent.run.started': inFlight.inc({ agent: e.agent }); break;
+        case 'agent.run.finished':
+          inFlight.dec({ agent: e.agent });
+          runs.inc({ agent: e.agent, outcome: e.outcome });
+          runDuration.observe({ agent: e.agent, outcome: e.outcome }, e.durationMs / 1000);
+          if (e.usage) {
+            tokens.inc({ agent: e.agent, kind: 'prompt' }, e.usage.prompt_tokens);
+            tokens.inc({ agent: e.agent, kind: 'completion' }, e.usage.completion_tokens);
+          }
+          break;
+        case 'agent.model.failed': modelFailures.inc({ agent: e.agent, code: e.code }); break;
+        case 'agent.stopped': agentStops.inc({ agent: e.agent }); break;
+        default: break;
+      }
+    }));
+  }
+
+  /** One finished HTTP exchange. `route` is the route template, never the raw URL. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    // Label children are cached: hashing label objects on every request shows in profiles.
+    const key = `${method} ${status} ${route}`;
+    let c = this.httpChildren.get(key);
+    if (!c) {
+      const labels = { method, route, status: String(status) };
+      c = { count: this.http.labels(labels), time: this.latency.labels(labels) };
+      if (this.httpChildren.size < 10_000) this.httpChildren.set(key, c);
+    }
+    c.count.inc();
+    c.time.observe(seconds);
+  }
+
+  /** One message the gateway actor exchanged with an agent. */
+  countMessage(direction: 'in' | 'out', type: string): void {
+    const key = `${direction} ${type}`;
+    let c = this.messageChildren.get(key);
+    if (!c) {
+      c = this.messages.labels({ direction, type });
+      if (this.messageChildren.size < 1_000) this.messageChildren.set(key, c);
+    }
+    c.inc();
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.registry.clear();
+  }
+}
+
+function pathOf(address: string): string {
+  const i = address.indexOf('/', 'troupe://'.length);
+  return i < 0 ? address : address.slice(i + 1);
+}

@@ -1,0 +1,102 @@
+import type { AgentInfo, RunResult } from '../actors/agent/index.js';
+import type { ModelDelta, ToolCall, Usage } from '../protocol/openai.js';
+
+/**
+ * The OpenAI Chat Completions response shapes, built from a run's result and deltas:
+ * `chat.completion` objects, `chat.completion.chunk` SSE chunks, and model objects.
+ */
+
+function wireCalls(calls: ReadonlyArray<ToolCall>): Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> {
+  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+}
+
+/** A non-streaming `chat.completion`. `model` is what the client asked for (the agent's name). */
+export function toCompletion(result: RunResult, id: string, model: string, created: number): Record<string, unknown> {
+  return {
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: result.content,
+        refusal: null,
+        annotations: [],
+        ...(result.toolCalls.length > 0 ? { tool_calls: wireCalls(result.toolCalls) } : {}),
+      },
+      logprobs: null,
+      finish_reason: result.finishReason,
+    }],
+    usage: result.usage,
+    system_fingerprint: null,
+  };
+}
+
+/** Builds the chunks of one streamed completion, all sharing id, created and model. */
+export class ChunkWriter {
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+    private readonly created: number,
+    /** With `stream_options.include_usage`, every chunk carries `usage: null` until the last. */
+    private readonly includeUsage: boolean,
+  ) {}
+
+  private chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+    return JSON.stringify({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      system_fingerprint: null,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      ...(this.includeUsage ? { usage: null } : {}),
+    });
+  }
+
+  /** The first chunk: the role (and an empty content, as OpenAI sends). */
+  role(): string {
+    return this.chunk({ role: 'assistant', content: '', refusal: null });
+  }
+
+  delta(d: ModelDelta): string {
+    if (d.type === 'content') return this.chunk({ content: d.text });
+    // The first delta of a call carries id, type and name; later ones only argument pieces.
+    const head = d.id !== undefined || d.name !== undefined;
+    return this.chunk({
+      tool_calls: [{
+        index: d.index,
+        ...(d.id !== undefined ? { id: d.id } : {}),
+        ...(head ? { type: 'function' } : {}),
+        function: { ...(d.name !== undefined ? { name: d.name } : {}), arguments: d.argumentsDelta },
+      }],
+    });
+  }
+
+  /** The one chunk with the finish reason (and an empty delta). */
+  finish(reason: string): string {
+    return this.chunk({}, reason);
+  }
+
+  /** The usage chunk (`choices: []`) sent before `[DONE]` when asked for. */
+  usage(u: Usage): string {
+    return JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: null, choices: [], usage: u });
+  }
+}
+
+/**
+ * An agent as an OpenAI model object. `owned_by` says where its answers come from:
+ * `troupe-offline` for the built-in deterministic model, `troupe` for a real upstream.
+ */
+export function toModel(a: AgentInfo): Record<string, unknown> {
+  return {
+    id: a.name,
+    object: 'model',
+    created: Math.floor(a.createdAt / 1000),
+    owned_by: a.provider.offline ? 'troupe-offline' : 'troupe',
+    description: a.description,
+    troupe: { upstream_model: a.model, provider: a.provider.name, offline: a.provider.offline, node: a.node, status: a.status, tools: a.tools },
+  };
+}

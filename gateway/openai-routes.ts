@@ -1,0 +1,194 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AgentRegistry, RunRequest } from '../actors/agent/index.js';
+import { newMessages } from '../actors/agent/index.js';
+import { TroupeError, newId } from '../protocol/index.js';
+import {
+  chatCompletionRequestSchema, fromWireMessages, fromWireToolChoice, fromWireTools, zodErrorToOpenAIParam, type ChatCompletionRequest,
+} from '../protocol/openai.js';
+import { toOpenAIError } from './errors.js';
+import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
+
+const CONVERSATION_ID_RE = /^[A-Za-z0-9._:@+-]{1,200}$/;
+
+/** What the OpenAI routes need from the gateway. */
+export interface OpenAIRoutesDeps {
+  agents: AgentRegistry;
+  /** Runs in flight are tracked so shutdown can drain or cancel them. */
+  track: (cancel: (why: CancelWhy) => void) => () => void;
+  /** Time limit of a run seen from the gateway. */
+  runTimeoutMs: number;
+}
+
+/** Why the gateway cancels a run: its client went away, or the node is shutting down. */
+export type CancelWhy = 'client' | 'shutdown';
+
+/**
+ * Tie a run to its HTTP exchange: a client that goes away, or a shutdown past its drain
+ * time, cancels it (and the agent aborts the upstream request). A run cancelled for
+ * shutdown fails with 503 for a client that is still there. Returns `gone()` (the client
+ * left) and `done()` to call when the exchange is over.
+ */
+export function bindRun(reply: FastifyReply, agents: AgentRegistry, runId: string, track: OpenAIRoutesDeps['track']): { gone: () => boolean; done: () => void } {
+  let left = false;
+  const cancel = (why: CancelWhy): void => {
+    if (why === 'client') left = true;
+    agents.client.cancel(runId, why === 'client'
+      ? new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'the client disconnected')
+      : new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', 'the node is shutting down; the run was cancelled'));
+  };
+  const untrack = track(cancel);
+  // 'close' before the response finished: the client is gone, so is the run.
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) cancel('client');
+  };
+  reply.raw.once('close', onClose);
+  // Gone already (while the body was read): cancel as soon as the run is registered.
+  if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
+  return { gone: () => left, done: untrack };
+}
+
+function badRequest(message: string, param: string | null): TroupeError {
+  return new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', message, { details: { param } });
+}
+
+function modelNotFound(model: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `The model '${model}' does not exist or you do not have access to it.`, { details: { param: 'model' } });
+}
+
+/** The conversation id of a request: the `x-conversation-id` header, validated. */
+function conversationOf(req: FastifyRequest): string | undefined {
+  const h = req.headers['x-conversation-id'];
+  if (h === undefined) return undefined;
+  const v = Array.isArray(h) ? h[0] : h;
+  if (v === undefined || !CONVERSATION_ID_RE.test(v)) {
+    throw badRequest('x-conversation-id must be 1-200 of [A-Za-z0-9._:@+-]', 'x-conversation-id');
+  }
+  return v;
+}
+
+/** Turn a validated OpenAI request into a run request. */
+export function runRequestOf(body: ChatCompletionRequest, conversationId: string | undefined): RunRequest {
+  if (body.n != null && body.n !== 1) throw badRequest('troupe agents return one choice; n must be 1', 'n');
+  let input = fromWireMessages(body.messages);
+  // A stored conversation already holds the earlier turns: add only what is new.
+  if (conversationId !== undefined) input = newMessages(input);
+  if (input.length === 0) throw badRequest('no new message after the last assistant message', 'messages');
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
+  const params = {
+    ...(body.temperature != null ? { temperature: body.temperature } : {}),
+    ...(maxTokens != null ? { maxTokens } : {}),
+    ...(body.stop != null ? { stop: body.stop } : {}),
+    ...(body.seed != null ? { seed: body.seed } : {}),
+    ...(body.response_format ? { responseFormat: body.response_format } : {}),
+  };
+  return {
+    ...(conversationId !== undefined ? { conversationId } : {}),
+    input,
+    stream: body.stream === true,
+    ...(body.tools && body.tools.length > 0 ? { clientTools: fromWireTools(body.tools) } : {}),
+    ...(body.tools && body.tools.length > 0 && body.tool_choice !== undefined ? { toolChoice: fromWireToolChoice(body.tool_choice) } : {}),
+    ...(Object.keys(params).length > 0 ? { params } : {}),
+  };
+}
+
+/**
+ * `POST /v1/chat/completions` (JSON or SSE), `GET /v1/models`, `GET /v1/models/:id`.
+ * `model` names an agent. The client going away cancels the run, and with it the upstream
+ * request.
+ */
+export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDeps): void {
+  const { agents } = deps;
+
+  app.get('/v1/models', async () => ({ object: 'list', data: agents.list().map(toModel) }));
+
+  app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
+    const a = agents.get(req.params.id);
+    if (!a) throw modelNotFound(req.params.id);
+    return toModel(a);
+  });
+
+  app.post('/v1/chat/completions', async (req, reply) => {
+    const parsed = chatCompletionRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const { message, param } = zodErrorToOpenAIParam(parsed.error);
+      throw badRequest(message, param);
+    }
+    const body = parsed.data;
+    const run = runRequestOf(body, conversationOf(req));
+    const ref = agents.resolve(body.model);
+    if (!ref) {
+      const stopped = agents.get(body.model);
+      throw stopped
+        ? new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `The model '${body.model}' is stopped: ${stopped.stoppedReason ?? 'its supervisor gave up'}`, { details: { param: 'model' } })
+        : modelNotFound(body.model);
+    }
+
+    const runId = `run_${newId()}`;
+    const binding = bindRun(reply, agents, runId, deps.track);
+    const created = Math.floor(Date.now() / 1000);
+    try {
+      if (!run.stream) {
+        const result = await agents.client.run(ref, run, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs });
+        return toCompletion(result, `chatcmpl-${runId}`, body.model, created);
+      }
+      await stream(req, reply, body, run, ref, runId, binding.gone, created, deps);
+      return reply;
+    } finally {
+      binding.done();
+    }
+  });
+}
+
+async function stream(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  body: ChatCompletionRequest,
+  run: RunRequest,
+  ref: Parameters<AgentRegistry['client']['run']>[0],
+  runId: string,
+  gone: () => boolean,
+  created: number,
+  deps: OpenAIRoutesDeps,
+): Promise<void> {
+  const chunks = new ChunkWriter(`chatcmpl-${runId}`, body.model, created, body.stream_options?.include_usage === true);
+  const raw = reply.raw;
+  let open = false;
+  const write = (data: string): void => {
+    if (!raw.writableEnded && !raw.destroyed) raw.write(`data: ${data}\n\n`);
+  };
+  // Headers go out with the first piece of output: a failure before it is a plain HTTP error.
+  const begin = (): void => {
+    if (open) return;
+    open = true;
+    reply.hijack();
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    write(chunks.role());
+  };
+  try {
+    const result = await deps.agents.client.run(ref, run, {
+      runId,
+      correlationId: req.id,
+      timeoutMs: deps.runTimeoutMs,
+      onDelta: (d) => {
+        begin();
+        write(chunks.delta(d));
+      },
+    });
+    begin();
+    write(chunks.finish(result.finishReason));
+    if (body.stream_options?.include_usage === true) write(chunks.usage(result.usage));
+    write('[DONE]');
+    raw.end();
+  } catch (e) {
+    if (!open) throw e;
+    // Mid-stream: OpenAI sends an error event and ends the stream (no [DONE]).
+    if (!gone()) write(JSON.stringify(toOpenAIError(e).body));
+    raw.end();
+  }
+}

@@ -1,0 +1,301 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { AgentEvent, AgentTool, ModelDelta, RunResult } from '../../actors/agent/index.js';
+import type { InspectionEvent } from '../../actors/index.js';
+import { TroupeError } from '../../protocol/index.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
+import { cleanup, dataDir, fakeProvider, lastUser, onCleanup, testNode } from './harness.js';
+
+afterEach(cleanup);
+
+async function fakeUpstream(script: FakeScript): Promise<FakeOpenAI> {
+  const fake = await startFakeOpenAI(script);
+  onCleanup(() => fake.close());
+  return fake;
+}
+
+async function failure(p: Promise<unknown>): Promise<TroupeError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(e).toBeInstanceOf(TroupeError);
+  return e as TroupeError;
+}
+
+const user = (content: string) => ({ role: 'user' as const, content });
+
+const add: AgentTool<{ a: number; b: number }> = {
+  name: 'add',
+  description: 'Add two numbers',
+  parameters: z.object({ a: z.number(), b: z.number() }),
+  execute: ({ a, b }) => a + b,
+};
+const explode: AgentTool<Record<string, never>> = {
+  name: 'explode',
+  parameters: z.object({}),
+  execute: () => {
+    throw new Error('kaboom');
+  },
+};
+
+describe('agent actor against a real HTTP upstream', () => {
+  it('streams each delta to the requester and ends with a result: content, finish_reason, usage', async () => {
+    const fake = await fakeUpstream([{ kind: 'text', chunks: ['Hel', 'lo ', 'there'], usage: { prompt_tokens: 9, completion_tokens: 3 } }]);
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'a', instructions: 'Be brief.' });
+    const deltas: ModelDelta[] = [];
+    const r = await node.agents.run('a', { input: [user('hi')], stream: true }, { onDelta: (d) => deltas.push(d) });
+    expect(deltas).toEqual([{ type: 'content', text: 'Hel' }, { type: 'content', text: 'lo ' }, { type: 'content', text: 'there' }]);
+    expect(r).toMatchObject({ agent: 'a', content: 'Hello there', finishReason: 'stop', toolCalls: [], turns: 1, model: 'gpt-fake' });
+    expect(r.usage).toEqual({ prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 });
+    // The conversation the model saw: the instructions first, then the input.
+    expect(fake.calls[0]!.body.messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }]);
+    expect(fake.calls[0]!.body.stream).toBe(true);
+  });
+
+  it('runs its code tools in a loop; a tool that throws or gets bad arguments answers the model with an error', async () => {
+    const fake = await fakeUpstream([
+      { kind: 'tool_calls', calls: [{ id: 'c1', name: 'add', arguments: '{"a":1,"b":2}' }, { id: 'c2', name: 'explode', arguments: '{}' }, { id: 'c3', name: 'add', arguments: '{"a":"x"}' }] },
+      { kind: 'text', text: 'All done.' },
+    ]);
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'calc', tools: [add, explode] });
+    const r = await node.agents.run('calc', { input: [user('compute')] });
+    expect(r.content).toBe('All done.');
+    expect(r.turns).toBe(2);
+    expect(fake.calls).toHaveLength(2);
+    const offered = fake.calls[0]!.body.tools.map((t: any) => t.function.name);
+    expect(offered).toEqual(['add', 'explode']);
+    expect(fake.calls[0]!.body.tools[0].function.parameters).toMatchObject({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } });
+    const second = fake.calls[1]!.body.messages;
+    expect(second.at(-4)).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'c1' }, { id: 'c2' }, { id: 'c3' }] });
+    expect(second.at(-3)).toEqual({ role: 'tool', tool_call_id: 'c1', content: '3' });
+    expect(second.at(-2).tool_call_id).toBe('c2');
+    expect(JSON.parse(second.at(-2).content).error).toMatchObject({ code: 'TROUPE_ERR_TOOL_FAILED', message: expect.stringContaining('kaboom') });
+    expect(JSON.parse(second.at(-1).content).error.message).toContain('invalid arguments for add');
+    const kinds = r.trace.chain.map((h) => `${h.kind}:${h.name ?? ''}:${h.ok}`);
+    expect(kinds).toEqual(expect.arrayContaining(['model:gpt-fake:true', 'tool:add:true', 'tool:explode:false']));
+  });
+
+  it("returns calls to the caller's own tools (renumbered in the stream) instead of running them", async () => {
+    const fake = await fakeUpstream([{ kind: 'tool_calls', calls: [{ id: 'srv', name: 'add', arguments: '{"a":1,"b":1}' }, { id: 'cli', name: 'get_weather', arguments: '{"city":"Paris"}' }] }]);
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'mixed', tools: [add] });
+    const deltas: ModelDelta[] = [];
+    const r = await node.agents.run('mixed', {
+      input: [user('weather?')],
+      stream: true,
+      clientTools: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
+    }, { onDelta: (d) => deltas.push(d) });
+    expect(r.finishReason).toBe('tool_calls');
+    expect(r.toolCalls).toEqual([{ id: 'cli', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    const calls = deltas.filter((d) => d.type === 'tool_call');
+    expect(calls.every((d) => d.type === 'tool_call' && d.index === 0)).toBe(true);
+    expect(calls[0]).toMatchObject({ id: 'cli', name: 'get_weather' });
+    expect(calls.map((d) => (d.type === 'tool_call' ? d.argumentsDelta : '')).join('')).toBe('{"city":"Paris"}');
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('journals finished turns: after a restart the history is intact and the model is not called again for it', async () => {
+    const fake = await fakeUpstream((call) => ({ kind: 'text', text: `answer to ${lastUser(call.body)}` }));
+    const dir = dataDir();
+    let node = await testNode({ dataDir: dir, modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'mem', instructions: 'sys' });
+    await node.agents.run('mem', { input: [user('one')], conversationId: 'c1' });
+    await node.agents.run('mem', { input: [user('two')], conversationId: 'c1' });
+    expect(fake.calls[1]!.body.messages.map((m: any) => m.content)).toEqual(['sys', 'one', 'answer to one', 'two']);
+    await node.close();
+
+    node = await testNode({ dataDir: dir, modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'mem', instructions: 'sys' });
+    const c = await node.agents.conversation('mem', 'c1');
+    expect(c?.turns).toBe(2);
+    expect(c?.messages.map((m) => m.content)).toEqual(['one', 'answer to one', 'two', 'answer to two']);
+    expect(fake.calls).toHaveLength(2);
+    await node.agents.run('mem', { input: [user('three')], conversationId: 'c1' });
+    expect(fake.calls).toHaveLength(3);
+    expect(fake.calls[2]!.body.messages.map((m: any) => m.content)).toEqual(['sys', 'one', 'answer to one', 'two', 'answer to two', 'three']);
+    // Another conversation starts empty; a stateless run keeps nothing.
+    await node.agents.run('mem', { input: [user('solo')] });
+    expect(fake.calls[3]!.body.messages.map((m: any) => m.content)).toEqual(['sys', 'solo']);
+    expect((await node.agents.status('mem')).conversations).toBe(1);
+  });
+
+  it('never blocks its mailbox on a model call; a cancel aborts the upstream request', async () => {
+    const fake = await fakeUpstream((call) => (lastUser(call.body) === 'slow' ? { kind: 'hang' } : { kind: 'text', text: 'quick' }));
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'busy' });
+    const ac = new AbortController();
+    const slow = node.agents.run('busy', { input: [user('slow')] }, { signal: ac.signal });
+    await fake.waitForCall(0);
+    const fast = await node.agents.run('busy', { input: [user('fast')] });
+    expect(fast.content).toBe('quick');
+    expect(await node.agents.status('busy')).toMatchObject({ activeRuns: 1, queuedRuns: 0 });
+    ac.abort();
+    expect((await failure(slow)).code).toBe('TROUPE_ERR_AGENT_CANCELLED');
+    const ended = await fake.waitForEnd(0);
+    expect(ended.disconnected).toBe(true);
+    await expect.poll(async () => (await node.agents.status('busy')).activeRuns).toBe(0);
+  });
+
+  it('runs of one conversation go one at a time, each seeing the answer before it', async () => {
+    const fake = await fakeUpstream((call) => ({ kind: 'text', text: `re:${lastUser(call.body)}`, headersDelayMs: 30 }));
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'serial', instructions: '' });
+    const [a, b] = await Promise.all([
+      node.agents.run('serial', { input: [user('first')], conversationId: 'x' }),
+      node.agents.run('serial', { input: [user('second')], conversationId: 'x' }),
+    ]);
+    expect([a.content, b.content]).toEqual(['re:first', 're:second']);
+    expect(fake.calls[1]!.body.messages.map((m: any) => m.content)).toEqual(['first', 're:first', 'second']);
+  });
+
+  it('honours a 429 retry-after and then answers', async () => {
+    const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfterMs: 60 }, { kind: 'text', text: 'after the wait' }]);
+    const node = await testNode({ modelProvider: fakeProvider(fake, { maxRetries: 2 }) });
+    node.spawnAgent({ name: 'rl' });
+    const r = await node.agents.run('rl', { input: [user('x')] });
+    expect(r.content).toBe('after the wait');
+    expect(fake.calls).toHaveLength(2);
+    expect(fake.calls[1]!.receivedAt - fake.calls[0]!.receivedAt).toBeGreaterThanOrEqual(55);
+  });
+
+  it('a 429 past the retry budget is TROUPE_ERR_MODEL_RATE_LIMITED carrying the wait', async () => {
+    const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfter: 7 }]);
+    const node = await testNode({ modelProvider: fakeProvider(fake, { maxRetries: 0 }) });
+    node.spawnAgent({ name: 'rl' });
+    const e = await failure(node.agents.run('rl', { input: [user('x')] }));
+    expect(e.code).toBe('TROUPE_ERR_MODEL_RATE_LIMITED');
+    expect(e.details?.['retryAfterMs']).toBe(7000);
+  });
+
+  it('a 5xx is TROUPE_ERR_MODEL_UPSTREAM; consecutive failures crash the agent so its supervisor restarts it', async () => {
+    const fake = await fakeUpstream([{ kind: 'error', status: 500 }, { kind: 'error', status: 503 }, { kind: 'text', text: 'healthy again' }]);
+    const node = await testNode({ modelProvider: fakeProvider(fake, { maxRetries: 0 }) });
+    const events: AgentEvent[] = [];
+    const inspected: InspectionEvent[] = [];
+    node.agents.events.subscribe((e) => events.push(e));
+    node.inspect((e) => inspected.push(e));
+    const ref = node.spawnAgent({ name: 'flaky', limits: { maxConsecutiveFailures: 2 }, supervision: { backoff: { minMs: 0, maxMs: 0 } } });
+    expect((await failure(node.agents.run('flaky', { input: [user('1')] }))).code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+    expect((await failure(node.agents.run('flaky', { input: [user('2')] }))).code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+    await expect.poll(() => inspected.some((e) => e.type === 'actor.restarted' && e.address === ref.address)).toBe(true);
+    expect(events.filter((e) => e.type === 'agent.model.failed').map((e) => e.type === 'agent.model.failed' && e.consecutive)).toEqual([1, 2]);
+    expect(events.some((e) => e.type === 'agent.unhealthy')).toBe(true);
+    const failed = inspected.find((e) => e.type === 'actor.failed' && e.address === ref.address);
+    expect(failed?.type === 'actor.failed' && failed.error.code).toBe('TROUPE_ERR_AGENT_UNHEALTHY');
+    const r = await node.agents.run('flaky', { input: [user('3')] });
+    expect(r.content).toBe('healthy again');
+  });
+
+  it('gives up for good past its restart intensity, and says so', async () => {
+    const fake = await fakeUpstream({ kind: 'error', status: 500 });
+    const node = await testNode({ modelProvider: fakeProvider(fake, { maxRetries: 0 }) });
+    node.spawnAgent({ name: 'doomed', limits: { maxConsecutiveFailures: 1 }, supervision: { maxRestarts: 1, withinMs: 60_000, backoff: { minMs: 0, maxMs: 0 } } });
+    node.spawnAgent({ name: 'bystander', provider: { kind: 'offline' } });
+    for (let i = 0; i < 2; i++) await failure(node.agents.run('doomed', { input: [user(`${i}`)] }));
+    await expect.poll(() => node.agents.get('doomed')?.status).toBe('stopped');
+    expect(node.agents.get('doomed')?.stoppedReason).toContain('TROUPE_ERR_SUPERVISOR_INTENSITY');
+    expect((await failure(node.agents.run('doomed', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_NOT_FOUND');
+    expect((await node.agents.run('bystander', { input: [user('still here')] })).content).toContain('still here');
+  });
+
+  it('a stalled stream fails with TROUPE_ERR_MODEL_TIMEOUT and the upstream request is closed', async () => {
+    const fake = await fakeUpstream({ kind: 'stall', chunks: 1 });
+    const node = await testNode({ modelProvider: fakeProvider(fake, { idleTimeoutMs: 150 }) });
+    node.spawnAgent({ name: 'stall' });
+    const deltas: ModelDelta[] = [];
+    const e = await failure(node.agents.run('stall', { input: [user('x')], stream: true }, { onDelta: (d) => deltas.push(d) }));
+    expect(e.code).toBe('TROUPE_ERR_MODEL_TIMEOUT');
+    expect(deltas.length).toBe(1);
+    expect((await fake.waitForEnd(0)).disconnected).toBe(true);
+  });
+
+  it('a run past limits.timeoutMs fails with TROUPE_ERR_AGENT_TIMEOUT and aborts the upstream request', async () => {
+    const fake = await fakeUpstream({ kind: 'hang' });
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'slow', limits: { timeoutMs: 150 } });
+    expect((await failure(node.agents.run('slow', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_TIMEOUT');
+    expect((await fake.waitForEnd(0)).disconnected).toBe(true);
+  });
+
+  it('stops the tool loop at maxTurns', async () => {
+    const fake = await fakeUpstream({ kind: 'tool_calls', calls: [{ name: 'add', arguments: '{"a":1,"b":1}' }] });
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'loop', tools: [add], limits: { maxTurns: 3 } });
+    expect((await failure(node.agents.run('loop', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_MAX_TURNS');
+    expect(fake.calls).toHaveLength(3);
+  });
+
+  it('refuses runs past maxConcurrentRuns + maxQueuedRuns with TROUPE_ERR_AGENT_BUSY', async () => {
+    const fake = await fakeUpstream({ kind: 'hang' });
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'small', limits: { maxConcurrentRuns: 1, maxQueuedRuns: 1 } });
+    const ac = new AbortController();
+    const runs = [node.agents.run('small', { input: [user('1')] }, { signal: ac.signal }), node.agents.run('small', { input: [user('2')] }, { signal: ac.signal })];
+    runs.forEach((p) => p.catch(() => undefined));
+    expect((await failure(node.agents.run('small', { input: [user('3')] }))).code).toBe('TROUPE_ERR_AGENT_BUSY');
+    expect(await node.agents.status('small')).toMatchObject({ activeRuns: 1, queuedRuns: 1 });
+    ac.abort();
+  });
+});
+
+describe('agent specs and the registry', () => {
+  it('validates a spec once, naming the bad field', async () => {
+    const node = await testNode();
+    const bad = (spec: unknown): TroupeError => {
+      try {
+        node.agents.spawn(spec as never);
+      } catch (e) {
+        return e as TroupeError;
+      }
+      throw new Error('spawned');
+    };
+    expect(bad({ name: 'has space' }).code).toBe('TROUPE_ERR_AGENT_INVALID_SPEC');
+    expect(bad({ name: 'a', limits: { maxTurns: 0 } }).message).toContain('limits.maxTurns');
+    expect(bad({ name: 'a', tools: ['nope'] }).message).toContain('unknown tool nope');
+    expect(bad({ name: 'a', surprise: 1 }).message).toContain('surprise');
+    expect(bad({ name: 'a', tools: [{ name: 'x', parameters: {}, execute: () => 1 }] }).message).toContain('zod schema');
+    node.spawnAgent({ name: 'a' });
+    expect(bad({ name: 'a' }).code).toBe('TROUPE_ERR_ACTOR_NAME_TAKEN');
+  });
+
+  it('runs the built-in tools by name, with the offline model choosing them', async () => {
+    const node = await testNode();
+    node.spawnAgent({ name: 'o', tools: ['calculator', 'clock'] });
+    const r: RunResult = await node.agents.run('o', { input: [user('call calculator {"expression": "2 * (3 + 4) ^ 2"}')] });
+    expect(r.content).toContain('"value":98');
+    expect(r.model).toBe('troupe-offline');
+    expect(node.agents.get('o')?.provider).toEqual({ name: 'troupe-offline', offline: true });
+  });
+
+  it('persists agents created with create(): they come back at start, and remove() deletes spec and memory', async () => {
+    const dir = dataDir();
+    let node = await testNode({ dataDir: dir });
+    const info = await node.agents.create({ name: 'keeper', description: 'kept', tools: ['clock'], skills: ['chat'] });
+    expect(info).toMatchObject({ durable: true, persistent: true, status: 'running', skills: [{ id: 'chat', name: 'chat' }] });
+    await node.agents.run('keeper', { input: [user('remember me')], conversationId: 'k' });
+    await node.close();
+
+    node = await testNode({ dataDir: dir });
+    expect(node.agents.get('keeper')).toMatchObject({ description: 'kept', tools: ['clock'], durable: true });
+    expect((await node.agents.conversation('keeper', 'k'))?.messages[0]).toEqual({ role: 'user', content: 'remember me' });
+    expect(await node.agents.remove('keeper')).toBe(true);
+    expect(await node.agents.remove('keeper')).toBe(false);
+    await node.close();
+
+    node = await testNode({ dataDir: dir });
+    expect(node.agents.get('keeper')).toBeUndefined();
+    await node.agents.create({ name: 'keeper' });
+    expect(await node.agents.conversation('keeper', 'k')).toBeNull();
+  });
+
+  it('keeps memory in the actor when the node has no data dir', async () => {
+    const node = await testNode();
+    node.spawnAgent({ name: 'm' });
+    await node.agents.run('m', { input: [user('a')], conversationId: 'c' });
+    await node.agents.run('m', { input: [user('b')], conversationId: 'c' });
+    expect((await node.agents.conversation('m', 'c'))?.turns).toBe(2);
+    expect(node.agents.get('m')?.persistent).toBe(false);
+    expect(await node.agents.forget('m', 'c')).toBe(true);
+    expect(await node.agents.conversation('m', 'c')).toBeNull();
+  });
+});
