@@ -115,7 +115,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     }
     const body = parsed.data;
     const run = runRequestOf(body, conversationOf(req));
-    const ref = agents.resolve(body.model);
+    const ref = await agents.locate(body.model);
     if (!ref) {
       const stopped = agents.get(body.model);
       throw stopped

@@ -30,6 +30,8 @@ export interface AgentHost {
   spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
   tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
   ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
+  /** Find a live actor anywhere in the cluster (absent on a node without one). */
+  locate?(path: string): Promise<ActorRef | undefined>;
   stop(target: ActorRef | string): Promise<void>;
   toRef(target: ActorRef | string): ActorRef;
   lookup(target: string): ActorRef | undefined;
@@ -226,7 +228,17 @@ export class AgentRegistry {
     return [...this.entries.values()].map((e) => this.info(e)).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** The live agent actor for a name, or undefined. */
+  /**
+   * The agent actor for a name on this node or, failing that, anywhere in the cluster (a
+   * remote ref works with the same tell/ask calls).
+   */
+  async locate(name: string): Promise<ActorRef | undefined> {
+    const local = this.resolve(name);
+    if (local || this.entries.has(name) || !this.host.locate) return local;
+    return this.host.locate(`user/agents/${name}/agent`);
+  }
+
+  /** The live agent actor for a name on this node, or undefined. */
   resolve(name: string): ActorRef | undefined {
     const e = this.entries.get(name);
     return e && e.status === 'running' ? e.agent : undefined;
