@@ -4,3 +4,4 @@ export * from './signals.js';
 export * from './codec.js';
 export * from './ids.js';
 export * from './openai.js';
+export * from './backoff.js';

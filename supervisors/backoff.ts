@@ -1,3 +1,5 @@
+import { exponentialDelay } from '../protocol/index.js';
+
 /** Exponential backoff with jitter between restarts of one child. */
 export interface BackoffOptions {
   /** Delay before the first restart. 0 restarts at once. */
@@ -11,15 +13,12 @@ export interface BackoffOptions {
 }
 
 /**
- * The delay before restart number `attempt` (0-based): min(maxMs, minMs * 2^attempt), then
- * jittered and capped again at maxMs.
+ * The delay before restart number `attempt` (0-based): the shared exponential formula.
  *
  * @example backoffDelay(2, { minMs: 10, maxMs: 1000, randomFactor: 0, resetAfterMs: 5000 }, 0) // 40
  */
 export function backoffDelay(attempt: number, o: BackoffOptions, random: number): number {
-  if (o.minMs <= 0) return 0;
-  const base = Math.min(o.maxMs, o.minMs * 2 ** Math.min(attempt, 52));
-  return Math.min(o.maxMs, Math.round(base * (1 + random * o.randomFactor)));
+  return exponentialDelay(attempt, o, random);
 }
 
 /**

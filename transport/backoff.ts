@@ -1,9 +1,7 @@
+import { exponentialDelay, type ExponentialBackoff } from '../protocol/index.js';
+
 /** Reconnect backoff settings (see `reconnect` in the transport options). */
-export interface ReconnectBackoff {
-  minMs: number;
-  maxMs: number;
-  randomFactor: number;
-}
+export type ReconnectBackoff = ExponentialBackoff;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): exponential from `minMs`, capped at
@@ -14,6 +12,5 @@ export interface ReconnectBackoff {
  * reconnectDelay({ minMs: 100, maxMs: 5000, randomFactor: 0.2 }, 3, Math.random); // 800..960
  */
 export function reconnectDelay(b: ReconnectBackoff, attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(b.maxMs, b.minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (1 + random() * b.randomFactor));
+  return exponentialDelay(attempt, b, random());
 }
