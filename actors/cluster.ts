@@ -219,7 +219,7 @@ export class Cluster implements RemoteRouter {
       case WATCH: return this.onWatch(env, fromNode);
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
-      case LOOKUP: return this.onLookup(env, fromNode);
+      case LOOKUP: return this.onLookup(env);
       default: break;
     }
     const replyTo = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
@@ -288,11 +288,10 @@ export class Cluster implements RemoteRouter {
     w.deliver(r.data.signal as Terminated);
   }
 
-  private onLookup(env: Envelope, fromNode: string): void {
+  private onLookup(env: Envelope): void {
     const r = lookupPayload.safeParse(env.payload);
     const reply = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
     if (!r.success || !reply) return;
-    void fromNode;
     reply.reply(this.kernel.lookup(r.data.path)?.address ?? null);
   }
 

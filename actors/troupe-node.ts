@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { LmdbDeadLetterStore, NodeStore, PersistentLog } from '../storage/index.js';
-import { TroupeError, newId, type Envelope } from '../protocol/index.js';
+import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, messageType, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
+import { Kernel, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
 import { ActorRef } from './kernel/ref.js';
 import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 
@@ -86,7 +86,7 @@ export class TroupeNode extends Kernel {
    */
   async tellDurable<M>(target: ActorRef<M> | string, message: M, options: { correlationId?: string } = {}): Promise<string> {
     const ref = this.toRef(target);
-    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: this.clock.now(), payload: message, durable: true, ...(options.correlationId ? { correlationId: options.correlationId } : {}) };
+    const env: Envelope = { ...this.envelopeFor(ref, message, options), durable: true };
     if (ref.node === this.id) {
       this.tell(ref, message, options);
       return env.id;

@@ -22,7 +22,7 @@ type CounterMsg = { type: 'inc' } | { type: 'get'; target?: number };
 /** The same workload on raw nact: N dispatches to a counter, then a query once all arrived. */
 async function rawNactTell(): Promise<number> {
   const system = nact.start();
-  const counter = nact.spawn(system, (state: number, msg: { type: string; sender?: unknown }, ctx: any) => {
+  const counter = nact.spawn(system, (state: number, msg: { type: string; sender?: unknown }) => {
     if (msg.type === 'get') {
       nact.dispatch(msg.sender, state);
       return state;

@@ -61,7 +61,6 @@ export class SupervisorPlanner {
 
     const order = children.map((c) => c.id);
     const affected = strategyFor(this.policy.strategy).affected(order, failed);
-    const restartable = new Set(children.filter((c) => c.restart !== 'temporary' || c.id === failed).map((c) => c.id));
     let backoff = this.backoffs.get(failed);
     if (!backoff) {
       backoff = new BackoffState(this.policy.backoff);
@@ -72,7 +71,8 @@ export class SupervisorPlanner {
       kind: 'restart',
       directive,
       stop: [...affected].reverse(),
-      restart: affected.filter((id) => restartable.has(id) && (id === failed || children.find((c) => c.id === id)!.restart !== 'temporary')),
+      // temporary siblings are stopped with the rest but never brought back
+      restart: affected.filter((id) => id === failed || children.find((c) => c.id === id)?.restart !== 'temporary'),
       delayMs,
       attempt: backoff.attempts,
     };

@@ -36,8 +36,6 @@ export interface CellHost {
   unregister(cell: Cell): void;
   deadLetter(reason: DeadLetterReason, to: string, message: unknown, meta: Meta | undefined, error?: unknown): void;
   openJournal(key: string, spec: { snapshotEvery?: number; keepSnapshots?: number }): ActorJournal;
-  /** Deliver a Terminated signal to a watcher that is not a local cell (remote node, callback). */
-  notifyWatcher(watcher: Watcher, signal: Extract<Signal, { type: 'signal.terminated' }>): void;
   context: ContextServices;
 }
 
@@ -335,12 +333,7 @@ export class Cell {
           if (restartSet.has(id)) c.suspend(id === child.name ? failing : undefined, error);
           else c.terminate('supervisor-stopped', undefined, undefined);
         }
-        const cells = plan.restart.map((id) => this.children.get(id)).filter((c): c is Cell => c !== undefined);
-        const go = (): void => {
-          for (const c of cells) c.resumeIncarnation(plan.delayMs);
-        };
-        if (plan.delayMs > 0) this.host.clock.setTimeout(go, plan.delayMs);
-        else go();
+        for (const id of plan.restart) this.children.get(id)?.restartAfter(plan.delayMs);
         return;
       }
       case 'escalate': {
@@ -429,8 +422,20 @@ export class Cell {
     this.stash = kept.concat(this.stash);
   }
 
-  /** Start the next incarnation (after the backoff delay), once in-flight persists settled. */
-  resumeIncarnation(delayMs: number): void {
+  /** Restart after the backoff delay; the timer is this cell's, so stopping it cancels the restart. */
+  restartAfter(delayMs: number): void {
+    if (delayMs <= 0) {
+      this.resumeIncarnation(0);
+      return;
+    }
+    this.restartTimer = this.host.clock.setTimeout(() => {
+      this.restartTimer = undefined;
+      this.resumeIncarnation(delayMs);
+    }, delayMs);
+  }
+
+  /** Start the next incarnation, once in-flight persists settled. */
+  private resumeIncarnation(delayMs: number): void {
     if (this.status !== 'restarting') return;
     if (this.inflightPersists > 0 && this.journal) {
       // recover only once the old incarnation's commits settled
@@ -455,7 +460,10 @@ export class Cell {
     if (this.status === 'stopped' || this.status === 'stopping') return;
     const wasRunning = this.status === 'running';
     this.status = 'stopping';
-    if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+    if (this.restartTimer !== undefined) {
+      this.host.clock.clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
     if (wasRunning && this.behaviour.signal) {
       try {
         const r = this.behaviour.signal(this.state, { type: 'signal.stopping' }, new MessageContext(this, undefined));
@@ -493,7 +501,7 @@ export class Cell {
     const sig = { type: 'signal.terminated' as const, ref: this.ref.address, reason, ...(serialized ? { error: serialized } : {}) };
     for (const w of this.watchers) {
       if (w instanceof Cell) w.signal(sig);
-      else this.host.notifyWatcher(w, sig);
+      else w.deliver(sig);
     }
     this.watchers.clear();
     this.host.emit({ type: 'actor.stopped', address: this.ref.address, reason });

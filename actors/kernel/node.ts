@@ -192,9 +192,6 @@ export class Kernel {
         }
         return this.storage.openJournal(key, spec);
       },
-      notifyWatcher: (w, sig) => {
-        if (!(w instanceof Cell)) w.deliver(sig);
-      },
       context: services,
     };
   }
@@ -310,7 +307,8 @@ export class Kernel {
     });
   }
 
-  private envelopeFor(ref: ActorRef, message: unknown, options?: { sender?: ActorRef; correlationId?: string }): Envelope {
+  /** A new envelope for `message` to `ref` (for sends that leave this node). */
+  envelopeFor(ref: ActorRef, message: unknown, options?: { sender?: ActorRef; correlationId?: string }): Envelope {
     return {
       id: newId(),
       to: ref.address,

@@ -238,6 +238,22 @@ describe('backoff', () => {
     expect(got).toEqual(Array.from({ length: 500 }, (_, i) => i));
   });
 
+  it('a child stopped while it backs off is not restarted, and no timer is left behind', async () => {
+    const clock = new ManualClock();
+    const k = node({ clock, random: () => 0 });
+    const log: string[] = [];
+    k.spawnSupervisor({ name: 'sup', supervision: { backoff: { minMs: 100, maxMs: 1_000 } }, children: children(log, ['w']) });
+    k.tell('user/sup/w', { type: 'crash' });
+    await settle();
+    expect(clock.pending).toBe(1);
+    await k.stop('user/sup/w');
+    expect(clock.pending).toBe(0);
+    clock.advance(1_000);
+    await settle();
+    expect(log).toEqual(['start:w', 'stop:w']);
+    expect(k.lookup('user/sup/w')).toBeUndefined();
+  });
+
   it('doubles the delay per consecutive restart up to maxMs, with jitter, and resets after a healthy period', async () => {
     const clock = new ManualClock();
     const k = node({ clock, random: () => 1 });
