@@ -7,7 +7,7 @@ import { registerAuth, registerRateLimit } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerOpenAIRoutes, type CancelWhy } from './openai-routes.js';
 
-export { gatewayOptionsSchema, isLoopbackHost } from './server.js';
+export { gatewayOptionsSchema } from './server.js';
 export type { GatewayOptionsInput, GatewayOptions } from './server.js';
 export { GatewayMetrics } from './metrics.js';
 export { toOpenAIError, sendError, isOpenAIPath } from './errors.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, isLoopbackHost } from '../protocol/index.js';
 import { sendError } from './errors.js';
 
 /** Gateway options: validated once, defaults documented in the README. */
@@ -19,11 +19,6 @@ export const gatewayOptionsSchema = z.object({
 export type GatewayOptionsInput = z.input<typeof gatewayOptionsSchema>;
 export type GatewayOptions = z.output<typeof gatewayOptionsSchema>;
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
-}
 
 /** Phase of the node as the gateway reports it on /ready. */
 export type Readiness = 'starting' | 'ready' | 'draining';

@@ -5,3 +5,4 @@ export * from './codec.js';
 export * from './ids.js';
 export * from './openai.js';
 export * from './backoff.js';
+export * from './net.js';

@@ -59,17 +59,4 @@ export function verifyProof(secret: string | undefined, p: ProofInput, mac: Uint
   return mac.byteLength === expected.byteLength && timingSafeEqual(expected, mac);
 }
 
-/**
- * True for 127.0.0.0/8, ::1 and their IPv4-mapped forms: the only peers accepted when no
- * cluster secret is configured.
- *
- * @example
- * isLoopbackAddress('::ffff:127.0.0.1'); // true
- */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.toLowerCase();
-  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
-}
+export { isLoopbackAddress } from '../protocol/index.js';

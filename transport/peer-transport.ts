@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { decode, encodeEnvelope, systemClock, TroupeError, type Clock, type Envelope } from '../protocol/index.js';
+import { decode, encodeEnvelope, isLoopbackHost, systemClock, TroupeError, type Clock, type Envelope } from '../protocol/index.js';
 import { Dialer } from './dialer.js';
 import { DurableDelivery } from './durable.js';
 import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
@@ -561,8 +561,4 @@ export class PeerTransport {
       this.#log.error({ err, event: e.type }, 'onEvent threw');
     }
   }
-}
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -65,3 +65,12 @@ describe('envelope codec', () => {
     expect(() => decode(new Uint8Array(2048), 1024)).toThrowError(expect.objectContaining({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' }));
   });
 });
+
+describe('loopback checks', () => {
+  it('accept literal loopback addresses and localhost only', async () => {
+    const { isLoopbackHost, isLoopbackAddress } = await import('../../protocol/index.js');
+    for (const h of ['127.0.0.1', '127.9.8.7', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['127.evil.example', '127.0.0.1.nip.io', '127.0.0.300', '0.0.0.0', '10.0.0.1', '::', 'example.com']) expect(isLoopbackHost(h), h).toBe(false);
+    expect(isLoopbackAddress(undefined)).toBe(false);
+  });
+});
