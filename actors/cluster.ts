@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
   TroupeError, deserializeError, formatAddress, newId, parseAddress, serializeError, serializedErrorSchema,
-  type Envelope, type Signal,
+  terminatedSchema, type Envelope, type Terminated,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
 import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
@@ -10,7 +10,6 @@ import type { Kernel, RemoteRouter } from './kernel/node.js';
 import type { ReplyChannel } from './kernel/meta.js';
 import { ActorRef } from './kernel/ref.js';
 
-type Terminated = Extract<Signal, { type: 'signal.terminated' }>;
 
 /** Cluster options of a node (all but the port have defaults). */
 export const clusterOptionsSchema = z.object({
@@ -40,7 +39,7 @@ const replyPayload = z.union([
 const watchPayload = z.object({ watchId: z.string().min(1).max(128) });
 const terminatedPayload = z.object({
   watchId: z.string().min(1).max(128),
-  signal: z.object({ type: z.literal('signal.terminated'), ref: z.string(), reason: z.enum(['stopped', 'crashed', 'supervisor-stopped', 'node-down', 'not-found']), error: serializedErrorSchema.optional() }),
+  signal: terminatedSchema,
 });
 const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
 
@@ -70,7 +69,7 @@ interface RemoteWatch {
 export class Cluster implements RemoteRouter {
   readonly transport: PeerTransport;
   private readonly pending = new Map<string, PendingAsk>();
-  private readonly buckets = new Map<number, Set<string>>();
+  private readonly buckets = new Map<number, { ids: Set<string>; timer: unknown }>();
   /** Watches this node placed on actors elsewhere, by watch id. */
   private readonly remoteWatches = new Map<string, RemoteWatch>();
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
@@ -115,11 +114,18 @@ export class Cluster implements RemoteRouter {
       this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
     }
+    for (const b of this.buckets.values()) this.kernel.clock.clearTimeout(b.timer);
+    this.buckets.clear();
     return this.transport.close();
   }
 
   get url(): string {
     return this.transport.url;
+  }
+
+  /** Bookkeeping sizes: asks waiting on other nodes, watches placed there, watches served here. */
+  stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number } {
+    return { pendingAsks: this.pending.size, remoteWatches: this.remoteWatches.size, servedWatches: this.servedWatches.size };
   }
 
   /** Members as `GET /api/v1/cluster` reports them (self included). */
@@ -145,13 +151,12 @@ export class Cluster implements RemoteRouter {
     const replyTo = formatAddress(this.kernel.id, `temp/${askId}`);
     return new Promise((resolve, reject) => {
       const bucket = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
-      let ids = this.buckets.get(bucket);
-      if (!ids) {
-        ids = new Set();
-        this.buckets.set(bucket, ids);
-        this.kernel.clock.setTimeout(() => this.expire(bucket), bucket - this.kernel.clock.now());
+      let b = this.buckets.get(bucket);
+      if (!b) {
+        b = { ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(bucket), bucket - this.kernel.clock.now()) };
+        this.buckets.set(bucket, b);
       }
-      ids.add(askId);
+      b.ids.add(askId);
       this.pending.set(askId, { node, resolve, reject, bucket, to: env.to, timeoutMs });
       try {
         this.transport.send(node, { ...env, replyTo, correlationId: env.correlationId ?? askId });
@@ -167,14 +172,14 @@ export class Cluster implements RemoteRouter {
     const p = this.pending.get(askId);
     if (!p) return undefined;
     this.pending.delete(askId);
-    this.buckets.get(p.bucket)?.delete(askId);
+    this.buckets.get(p.bucket)?.ids.delete(askId);
     return p;
   }
 
   private expire(bucket: number): void {
-    const ids = this.buckets.get(bucket);
+    const b = this.buckets.get(bucket);
     this.buckets.delete(bucket);
-    for (const id of ids ?? []) {
+    for (const id of b?.ids ?? []) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
@@ -182,9 +187,9 @@ export class Cluster implements RemoteRouter {
     }
   }
 
-  watch(watcherId: string, target: string, deliver: (s: Terminated) => void): void {
+  watch(target: string, deliver: (s: Terminated) => void): string {
     const node = this.nodeOf(target);
-    const watchId = `${this.kernel.id}:${watcherId}:${newId()}`;
+    const watchId = newId();
     this.remoteWatches.set(watchId, { node, target, deliver });
     try {
       this.transport.send(node, this.control(target, WATCH, { watchId }));
@@ -192,7 +197,20 @@ export class Cluster implements RemoteRouter {
       this.remoteWatches.delete(watchId);
       deliver({ type: 'signal.terminated', ref: target, reason: 'node-down' });
     }
+    return watchId;
   }
+
+  unwatch(watchId: string): void {
+    const w = this.remoteWatches.get(watchId);
+    if (!w) return;
+    this.remoteWatches.delete(watchId);
+    try {
+      this.transport.send(w.node, this.control(w.target, UNWATCH, { watchId }));
+    } catch {
+      // its node is down: the watch died with it
+    }
+  }
+
 
   /** A durable tell: resolves once the envelope is committed to the outbox. */
   tellDurable(env: Envelope): Promise<void> {
@@ -285,7 +303,7 @@ export class Cluster implements RemoteRouter {
     const w = this.remoteWatches.get(r.data.watchId);
     if (!w) return;
     this.remoteWatches.delete(r.data.watchId);
-    w.deliver(r.data.signal as Terminated);
+    w.deliver(r.data.signal);
   }
 
   private onLookup(env: Envelope): void {

@@ -7,24 +7,23 @@ import { addressSchema, serializedErrorSchema } from './envelope.js';
  */
 export const terminatedReasonSchema = z.enum(['stopped', 'crashed', 'supervisor-stopped', 'node-down', 'not-found']);
 
+/** Death watch: the watched actor stopped, and why. */
+export const terminatedSchema = z.object({
+  type: z.literal('signal.terminated'),
+  ref: addressSchema,
+  reason: terminatedReasonSchema,
+  error: serializedErrorSchema.optional(),
+});
+
 export const signalSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('signal.started') }),
   z.object({ type: z.literal('signal.stopping') }),
   z.object({ type: z.literal('signal.restarting'), error: serializedErrorSchema.optional() }),
-  z.object({
-    type: z.literal('signal.terminated'),
-    ref: addressSchema,
-    reason: terminatedReasonSchema,
-    error: serializedErrorSchema.optional(),
-  }),
+  terminatedSchema,
   z.object({ type: z.literal('signal.child-failed'), ref: addressSchema, error: serializedErrorSchema }),
 ]);
 
 export type Signal = z.infer<typeof signalSchema>;
 export type TerminatedReason = z.infer<typeof terminatedReasonSchema>;
-export type Terminated = Extract<Signal, { type: 'signal.terminated' }>;
+export type Terminated = z.infer<typeof terminatedSchema>;
 
-export function isSignal(m: unknown): m is Signal {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string'
-    && (m as { type: string }).type.startsWith('signal.');
-}

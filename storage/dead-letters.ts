@@ -10,7 +10,7 @@ export const DEFAULT_DEAD_LETTER_MAX = 10_000;
 export const DEFAULT_DEAD_LETTER_PAGE = 100;
 
 /** Why a message became a dead letter. */
-export const deadLetterReasons = ['stopped', 'not-found', 'mailbox-full', 'poison', 'queue-full', 'expired', 'node-down'] as const;
+export const deadLetterReasons = ['stopped', 'not-found', 'mailbox-full', 'poison', 'queue-full', 'expired', 'node-down', 'invalid'] as const;
 
 /** Why a message became a dead letter. */
 export type DeadLetterReason = (typeof deadLetterReasons)[number];

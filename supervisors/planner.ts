@@ -42,7 +42,11 @@ export class SupervisorPlanner {
     this.intensity = new RestartIntensity(policy.maxRestarts, policy.withinMs);
   }
 
-  plan(children: readonly ChildInfo[], failed: string, exit: ExitKind, error: unknown, now: number, random: number): Plan {
+  /**
+   * `unresumable`: the child's state may not match what it acknowledged (a failed commit), so
+   * a `resume` from the decider becomes a `restart`.
+   */
+  plan(children: readonly ChildInfo[], failed: string, exit: ExitKind, error: unknown, now: number, random: number, unresumable = false): Plan {
     const child = children.find((c) => c.id === failed);
     const restartType: RestartType = child?.restart ?? 'temporary';
     let directive: Directive = 'restart';
@@ -52,6 +56,7 @@ export class SupervisorPlanner {
       } catch {
         directive = 'escalate';
       }
+      if (directive === 'resume' && unresumable) directive = 'restart';
       if (directive === 'resume') return { kind: 'resume', directive };
       if (directive === 'stop') return { kind: 'remove', directive, child: failed };
       if (directive === 'escalate') return { kind: 'escalate', directive, reason: 'decider' };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import {
-  TroupeError, serializeError, type Clock, type SerializedError, type Signal, type TerminatedReason,
+  TroupeError, serializeError, type Clock, type SerializedError, type Signal, type Terminated, type TerminatedReason,
 } from '../../protocol/index.js';
 import {
   SupervisorPlanner, supervision, type ChildInfo, type ExitKind, type SupervisionPolicy,
@@ -8,7 +8,8 @@ import {
 import type { ActorSpec, Behaviour, Context } from './behaviour.js';
 import type { InspectionEvent } from './inspection.js';
 import { Meta } from './meta.js';
-import { dispatch, drainAndStop, spawnIncarnation, type NactRef } from './nact-bridge.js';
+import { dispatch, spawnIncarnation, stopIncarnation, type NactRef } from './nact-bridge.js';
+import { DeliveryQueue, type Delivery } from './queue.js';
 import { ActorRef } from './ref.js';
 import { MessageContext } from './context.js';
 
@@ -48,7 +49,7 @@ export interface ContextServices {
 }
 
 /** A watcher: a local cell, or something outside (a node-level callback, a remote node). */
-export type Watcher = Cell | { kind: 'external'; id: string; deliver: (s: Extract<Signal, { type: 'signal.terminated' }>) => void };
+export type Watcher = Cell | { kind: 'external'; id: string; deliver: (s: Terminated) => void };
 
 /** A system signal travelling through the mailbox, so it is ordered with messages. */
 export class SignalMessage {
@@ -57,10 +58,6 @@ export class SignalMessage {
 
 type Status = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 
-interface Delivery {
-  message: unknown;
-  meta: Meta | undefined;
-}
 
 const NAME_RE = /^[A-Za-z0-9._~:@+-]{1,200}$/;
 let nactNames = 0;
@@ -81,11 +78,17 @@ export class Cell {
   readonly watchers = new Set<Watcher>();
   /** Cells this one watches, to unwatch on stop. */
   readonly watching = new Set<Cell>();
+  /** Watches this cell placed on actors of other nodes: target address -> watch id. */
+  readonly remoteWatches = new Map<string, string>();
   status: Status = 'starting';
   state: any;
   incarnation = 0;
   private nact: NactRef | undefined;
+  /** Admitted user messages not yet started (the bounded mailbox's fill level). */
   private depth = 0;
+  /** Everything dispatched to the current nact incarnation and not yet started. */
+  private readonly queue = new DeliveryQueue();
+  /** Messages kept while there is no incarnation (starting, restarting, backing off). */
   private stash: Delivery[] = [];
   private stopRequested = false;
   private restartTimer: unknown;
@@ -98,6 +101,7 @@ export class Cell {
   private currentMessage: unknown = undefined;
   private currentMeta: Meta | undefined = undefined;
   private handling = false;
+  private lastFailed: unknown = undefined;
   private _log?: Logger;
   private childSeq = 0;
 
@@ -166,14 +170,14 @@ export class Cell {
     if (schema !== undefined) {
       const r = schema.safeParse(message);
       if (!r.success) {
+        this.host.deadLetter('invalid', this.ref.address, message, meta);
         throw new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `invalid message for ${this.ref.address}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
       }
       message = r.data;
     }
     if (this.status === 'running') {
       if (this.depth >= this.capacity) this.overflow(message, meta);
-      this.depth++;
-      dispatch(this.nact!, message, meta);
+      this.admit(message, meta);
     } else if (this.status === 'restarting' || this.status === 'starting') {
       if (this.stash.length >= this.capacity) this.overflow(message, meta);
       this.stash.push({ message, meta });
@@ -189,10 +193,17 @@ export class Cell {
     throw new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', `mailbox of ${this.ref.address} is full (${this.capacity})`, { details: { capacity: this.capacity } });
   }
 
+  /** Hand an already admitted message to nact (no checks: validation and capacity were done). */
+  private admit(message: unknown, meta: Meta | undefined): void {
+    if (!(message instanceof SignalMessage)) this.depth++;
+    this.queue.push(message, meta);
+    dispatch(this.nact!, message);
+  }
+
   /** Signals bypass the capacity check: a full mailbox must still learn that a watched actor died. */
   signal(signal: Signal): void {
     if (this.status === 'running') {
-      dispatch(this.nact!, new SignalMessage(signal), undefined);
+      this.admit(new SignalMessage(signal), undefined);
     } else if (this.status === 'restarting' || this.status === 'starting') {
       this.stash.push({ message: new SignalMessage(signal), meta: undefined });
     }
@@ -200,16 +211,14 @@ export class Cell {
 
   // ---- message handling (runs inside nact) ----------------------------------------------
 
-  private readonly nactFn = (_state: unknown, message: unknown, nctx: { sender: unknown }): unknown => {
-    const meta = nctx.sender instanceof Meta ? nctx.sender : undefined;
-    return this.handle(message, meta);
-  };
+  private readonly nactFn = (_state: unknown, message: unknown): unknown => this.handle(message, this.queue.shift());
 
   private handle(message: unknown, meta: Meta | undefined): unknown {
     const inc = this.incarnation;
     const ctx = new MessageContext(this, meta);
     let result: unknown;
     this.handling = true;
+    this.lastFailed = undefined;
     this.currentMessage = message;
     this.currentMeta = meta;
     try {
@@ -244,21 +253,27 @@ export class Cell {
     }
   }
 
-  /** The current incarnation failed (inside a handler, or from outside, e.g. a failed commit). */
-  crashed(error: unknown, message: unknown, meta: Meta | undefined, inc: number): void {
+  /**
+   * The current incarnation failed (inside a handler, or from outside, e.g. a failed commit).
+   * `unresumable`: state may hold what never reached disk, so a resume is turned into a restart.
+   */
+  crashed(error: unknown, message: unknown, meta: Meta | undefined, inc: number, unresumable = false): void {
     if (inc !== this.incarnation || this.status !== 'running') return;
     if (message === undefined && this.handling && !(this.currentMessage instanceof SignalMessage)) {
       // e.g. a failed commit while the handler awaits it: the message in hand failed too
       message = this.currentMessage;
       meta = this.currentMeta;
     }
+    // one failure of one message is one decision (a failed commit also rejects its handler)
+    if (message !== undefined && message === this.lastFailed) return;
+    this.lastFailed = message;
     this.clearCurrent();
     const serialized = serializeError(error);
     this.host.emit({ type: 'actor.failed', address: this.ref.address, error: serialized });
     this.log.warn({ err: error, correlationId: meta?.correlationId }, 'actor failed');
     const failing = message === undefined ? undefined : { message, meta: meta ?? new Meta(undefined, undefined, undefined) };
     if (!this.parent) return;
-    this.parent.childExited(this, 'crash', error, failing);
+    this.parent.childExited(this, 'crash', error, failing, unresumable);
   }
 
   /** The message an async handler was working on when the incarnation went away, if any. */
@@ -268,6 +283,14 @@ export class Cell {
       : undefined;
     this.clearCurrent();
     return d;
+  }
+
+  /** Stop the nact incarnation; returns what it had not started yet, in order. */
+  private stopNact(): Delivery[] {
+    if (this.nact) stopIncarnation(this.nact);
+    this.nact = undefined;
+    this.depth = 0;
+    return this.queue.drain();
   }
 
   private clearCurrent(): void {
@@ -295,6 +318,12 @@ export class Cell {
     return p;
   }
 
+  /** A child is gone for good: its restart window and backoff go with it. */
+  forgetChild(name: string): void {
+    this.plannersPerChild?.delete(name);
+    this.planner?.forget(name);
+  }
+
   private childInfos(): ChildInfo[] {
     const out: ChildInfo[] = [];
     for (const c of this.children.values()) out.push({ id: c.name, restart: c.spec.restart ?? 'permanent' });
@@ -302,9 +331,9 @@ export class Cell {
   }
 
   /** A child crashed or exited normally: plan and carry out the supervision decision. */
-  childExited(child: Cell, exit: ExitKind, error: unknown, failing: Delivery | undefined): void {
+  childExited(child: Cell, exit: ExitKind, error: unknown, failing: Delivery | undefined, unresumable = false): void {
     const planner = this.plannerFor(child.name);
-    const plan = planner.plan(this.childInfos(), child.name, exit, error, this.host.clock.now(), this.host.random());
+    const plan = planner.plan(this.childInfos(), child.name, exit, error, this.host.clock.now(), this.host.random(), unresumable);
     const serialized = error === undefined ? undefined : serializeError(error);
     const affected = plan.kind === 'restart' ? plan.restart : plan.kind === 'remove' ? [plan.child] : plan.kind === 'escalate' ? [...this.children.keys()] : [child.name];
     this.host.emit({
@@ -322,7 +351,6 @@ export class Cell {
         if (failing) this.host.deadLetter('poison', child.ref.address, failing.message, failing.meta, error);
         return;
       case 'remove':
-        planner.forget(child.name);
         child.terminate(exit === 'crash' ? 'crashed' : 'stopped', error, failing);
         return;
       case 'restart': {
@@ -342,7 +370,6 @@ export class Cell {
           : error;
         if (this.guardian || !this.parent) {
           // The top of a tree cannot fail: it stops the failed child for good and says so.
-          planner.forget(child.name);
           this.host.emit({ type: 'supervisor.escalated', supervisor: this.ref.address, error: serializeError(err) });
           this.log.error({ child: child.path, err }, 'failure escalated to the top of the tree; child stopped');
           child.terminate('crashed', err, failing);
@@ -378,15 +405,14 @@ export class Cell {
     this.state = state;
     this.nact = spawnIncarnation(this.host.system, `a${(nactNames++).toString(36)}`, this.nactFn);
     this.depth = 0;
+    this.stopRequested = false;
     this.status = 'running';
     for (const c of this.spec.children ?? []) this.spawnChild(c);
     if (this.behaviour.signal) this.signal({ type: 'signal.started' });
     const stash = this.stash;
     this.stash = [];
-    for (const d of stash) {
-      if (d.message instanceof SignalMessage) this.signal(d.message.signal);
-      else this.tell(d.message, d.meta);
-    }
+    // already admitted (validated, counted): replayed as they are, never refused
+    for (const d of stash) this.admit(d.message, d.meta);
   }
 
   /** Stop the current incarnation for a restart, keeping queued messages (and the failing one, unless poison). */
@@ -402,9 +428,7 @@ export class Cell {
       }
     }
     this.stopChildren('supervisor-stopped');
-    const pending = this.nact ? drainAndStop(this.nact) : [];
-    this.nact = undefined;
-    this.depth = 0;
+    const pending = this.stopNact();
     const kept: Delivery[] = [];
     const inHand = this.takeCurrent();
     if (inHand) kept.push(inHand); // interrupted mid-handler (a sibling's restart): handled again
@@ -418,8 +442,7 @@ export class Cell {
         kept.push({ message: failing.message, meta });
       }
     }
-    for (const p of pending) kept.push({ message: p.message, meta: p.sender instanceof Meta ? p.sender : undefined });
-    this.stash = kept.concat(this.stash);
+    this.stash = kept.concat(pending, this.stash);
   }
 
   /** Restart after the backoff delay; the timer is this cell's, so stopping it cancels the restart. */
@@ -473,8 +496,7 @@ export class Cell {
       }
     }
     this.stopChildren('supervisor-stopped');
-    const pending = this.nact ? drainAndStop(this.nact) : [];
-    this.nact = undefined;
+    const pending = this.stopNact();
     this.status = 'stopped';
     const inHand = this.takeCurrent();
     if (inHand) this.stash.unshift(inHand);
@@ -486,17 +508,21 @@ export class Cell {
       this.host.deadLetter('stopped', this.ref.address, failing.message, failing.meta, error);
       failing.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${this.ref.address} failed: ${serializeError(error).message}`, { cause: error }));
     }
-    const queued = [...pending.map((p) => ({ message: p.message, meta: p.sender instanceof Meta ? p.sender : undefined })), ...this.stash];
+    const queued = [...pending, ...this.stash];
     this.stash = [];
     for (const d of queued) {
       if (d.message instanceof SignalMessage) continue;
       this.host.deadLetter('stopped', this.ref.address, d.message, d.meta, error);
       d.meta?.replyTo?.error(replyErr());
     }
-    if (this.parent && this.parent.children.get(this.name) === this) this.parent.children.delete(this.name);
+    if (this.parent && this.parent.children.get(this.name) === this) {
+      this.parent.children.delete(this.name);
+      this.parent.forgetChild(this.name);
+    }
     this.host.unregister(this);
     for (const w of this.watching) w.watchers.delete(this);
     this.watching.clear();
+    for (const target of [...this.remoteWatches.keys()]) this.host.context.unwatch(this, target);
     const serialized: SerializedError | undefined = error === undefined ? undefined : serializeError(error);
     const sig = { type: 'signal.terminated' as const, ref: this.ref.address, reason, ...(serialized ? { error: serialized } : {}) };
     for (const w of this.watchers) {
@@ -526,7 +552,7 @@ export class Cell {
       (err: unknown) => {
         this.inflightPersists--;
         // State now holds an event that is not durable: crash so the supervisor recovers from disk.
-        this.crashed(err, undefined, undefined, inc);
+        this.crashed(err, undefined, undefined, inc, true);
         throw err;
       },
     );

@@ -15,18 +15,12 @@ const require = createRequire(import.meta.url);
 const nact = require('nact') as {
   start: (...ext: unknown[]) => NactRef;
   spawn: (parent: NactRef, f: NactFn, name?: string, props?: Record<string, unknown>) => NactRef;
-  dispatch: (ref: NactRef, msg: unknown, sender?: unknown) => void;
+  dispatch: (ref: NactRef, msg: unknown) => void;
   stop: (ref: NactRef) => void;
 };
-const systemMap = require('nact/lib/system-map') as { find: (systemName: string, ref: NactRef) => NactActor | undefined };
 
 export type NactRef = { system: { name: string }; path?: unknown; name?: string };
-export type NactFn = (state: unknown, msg: unknown, ctx: { sender: unknown }) => unknown;
-
-interface NactActor {
-  mailbox: { toArray(): Array<{ message: unknown; sender: unknown }> };
-  stopped: boolean;
-}
+export type NactFn = (state: unknown, msg: unknown) => unknown;
 
 /** A nact actor system. */
 export function startSystem(name: string): NactRef {
@@ -45,13 +39,9 @@ export function spawnIncarnation(system: NactRef, name: string, f: NactFn): Nact
 export const dispatch = nact.dispatch;
 
 /**
- * Stop an incarnation and return the messages still in its mailbox, in order. nact's public
- * API only exposes the mailbox to its own crash handler; troupe needs it whenever it stops an
- * incarnation (restart, escalation, stop), so that nothing queued is silently dropped.
+ * Stop an incarnation. What it had not started yet is not read from nact (an idle actor's
+ * next message is parked in a setImmediate that stop cancels): the cell keeps that record.
  */
-export function drainAndStop(ref: NactRef): Array<{ message: unknown; sender: unknown }> {
-  const actor = systemMap.find(ref.system.name, ref);
-  const pending = actor && !actor.stopped ? actor.mailbox.toArray() : [];
+export function stopIncarnation(ref: NactRef): void {
   nact.stop(ref);
-  return pending;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, newId, parseAddress, serializeError, systemClock, type Clock, type Envelope, type Signal,
+  TroupeError, newId, parseAddress, serializeError, systemClock, type Clock, type Envelope, type Terminated,
 } from '../../protocol/index.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
 import { Cell, type ActorJournal, type CellHost, type ContextServices, type DeadLetterReason, type Watcher } from './cell.js';
@@ -50,7 +50,9 @@ export interface RemoteRouter {
   tell(env: Envelope): void;
   /** Ask a remote actor; the router tracks the reply. */
   ask(env: Envelope, timeoutMs: number): Promise<unknown>;
-  watch(watcherId: string, target: string, deliver: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): void;
+  /** Watch an actor on another node; returns the watch id to unwatch with. */
+  watch(target: string, deliver: (s: Terminated) => void): string;
+  unwatch(watchId: string): void;
 }
 
 /** One node of the supervision tree as `actors()` reports it. */
@@ -166,6 +168,12 @@ export class Kernel {
       ask: (_from, ref, message, options) => kernel.ask(ref, message, options),
       watch: (watcher, ref) => kernel.watchFrom(watcher, ref),
       unwatch: (watcher, ref) => {
+        const address = kernel.toRef(ref).address;
+        const remoteId = watcher.remoteWatches.get(address);
+        if (remoteId !== undefined) {
+          watcher.remoteWatches.delete(address);
+          kernel.remote?.unwatch(remoteId);
+        }
         const target = kernel.localCell(ref);
         if (target) {
           target.watchers.delete(watcher);
@@ -354,6 +362,9 @@ export class Kernel {
     try {
       cell.tell(env.payload, meta);
     } catch (e) {
+      // refused (full mailbox, invalid message): dead-lettered by the cell, so a durable one is
+      // done too; otherwise the inbox would hand it back at every start
+      onHandled?.();
       replyTo?.error(e);
       if (!replyTo) this.logger.warn({ err: e, to: env.to }, 'remote tell rejected');
     }
@@ -364,7 +375,15 @@ export class Kernel {
   private watchFrom(watcher: Cell, target: ActorRef | string): void {
     const ref = this.toRef(target);
     if (ref.node !== this.id) {
-      this.remote?.watch(watcher.ref.address, ref.address, (sig) => watcher.signal(sig));
+      if (!this.remote || watcher.remoteWatches.has(ref.address)) {
+        if (!this.remote) watcher.signal({ type: 'signal.terminated', ref: ref.address, reason: 'node-down' });
+        return;
+      }
+      const id = this.remote.watch(ref.address, (sig) => {
+        watcher.remoteWatches.delete(ref.address);
+        watcher.signal(sig);
+      });
+      watcher.remoteWatches.set(ref.address, id);
       return;
     }
     const cell = this.cells.get(ref.path);
@@ -380,14 +399,17 @@ export class Kernel {
    * Watch an actor from outside the tree; `onTerminated` runs once when it stops for any
    * reason (at once, with reason not-found, if it is not alive). Returns an unwatch function.
    */
-  watch(target: ActorRef | string, onTerminated: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): () => void {
+  watch(target: ActorRef | string, onTerminated: (s: Terminated) => void): () => void {
     const ref = this.toRef(target);
     const w: Watcher = { kind: 'external', id: newId(), deliver: onTerminated };
     if (ref.node !== this.id) {
-      let active = true;
-      this.remote?.watch(w.id, ref.address, (s) => { if (active) onTerminated(s); });
-      if (!this.remote) onTerminated({ type: 'signal.terminated', ref: ref.address, reason: 'node-down' });
-      return () => { active = false; };
+      if (!this.remote) {
+        onTerminated({ type: 'signal.terminated', ref: ref.address, reason: 'node-down' });
+        return () => undefined;
+      }
+      const remote = this.remote;
+      const id = remote.watch(ref.address, onTerminated);
+      return () => remote.unwatch(id);
     }
     const cell = this.cells.get(ref.path);
     if (!cell || !cell.alive) {

@@ -106,6 +106,27 @@ describe('cluster of real processes', () => {
     expect(replies).toEqual([{ node: 'w-b', echo: 'told' }]);
   });
 
+  it('unwatching a remote actor removes the watch on both nodes; a watcher that stops unwatches too', async () => {
+    const a = await localNode('u-a', []);
+    const b = await localNode('u-b', [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'u-b') === 'up' && statusOf(b.clusterInfo(), 'u-a') === 'up', 10_000, 'u-a and u-b up');
+    b.spawn(() => undefined, { name: 'target' });
+    const fired: string[] = [];
+    const unwatch = a.watch('troupe://u-b/user/target', (s) => fired.push(s.reason));
+    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'watch served on u-b');
+    unwatch();
+    await until(() => b.cluster!.stats().servedWatches === 0, 5_000, 'watch removed on u-b');
+    expect(a.cluster!.stats().remoteWatches).toBe(0);
+    // an actor watching a remote actor unwatches when it stops
+    const watcher = a.spawn<null, never>({ initial: (ctx) => { ctx.watch('troupe://u-b/user/target'); return null; }, receive: () => undefined }, { name: 'watcher' });
+    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'actor watch served on u-b');
+    await a.stop(watcher);
+    await until(() => b.cluster!.stats().servedWatches === 0, 5_000, 'actor watch removed on u-b');
+    await b.stop('user/target');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fired).toEqual([]);
+  });
+
   it('finds a named actor anywhere in the cluster', async () => {
     const a = await localNode('r-a', []);
     const b = await fixture('r-b', dir(), [a.peer!.url]);

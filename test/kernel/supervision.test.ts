@@ -121,6 +121,91 @@ describe('messages in hand', () => {
   });
 });
 
+describe('nothing admitted is lost', () => {
+  it('ask, ask, stop: both asks fail at once and both messages are dead letters', async () => {
+    const k = node();
+    const ref = k.spawn(worker([], 'w'), { name: 'w' });
+    await settle();
+    const a = k.ask(ref, { type: 'get' }, { timeoutMs: 60_000 });
+    const b = k.ask(ref, { type: 'get' }, { timeoutMs: 60_000 });
+    await k.stop(ref);
+    await expect(a).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_STOPPED' });
+    await expect(b).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_STOPPED' });
+    expect(k.deadLetters.list({ reason: 'stopped' })).toHaveLength(2);
+  });
+
+  it('a message sent to a sibling in the same tick as a one-for-all restart reaches the new incarnation', async () => {
+    const k = node();
+    k.spawnSupervisor({ name: 'sup', supervision: { strategy: 'one-for-all' }, children: children([], ['bad', 'w']) });
+    await settle();
+    k.tell('user/sup/bad', { type: 'crash' });
+    k.tell('user/sup/w', { type: 'put', v: 1 });
+    await settle();
+    expect(await k.ask('user/sup/w', { type: 'get' })).toEqual([1]);
+  });
+
+  it('the failing message plus a full mailbox are all redelivered after a restart, none refused', async () => {
+    const k = node();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let failures = 0;
+    const got: number[] = [];
+    k.spawn<null, { type: 'slow-crash' } | { type: 'put'; v: number } | { type: 'get' }>(async (_s, m, ctx) => {
+      if (m.type === 'slow-crash') {
+        if (failures++ === 0) {
+          await gate;
+          throw new Error('late failure');
+        }
+        return;
+      }
+      if (m.type === 'put') got.push(m.v);
+      else ctx.reply(got);
+    }, { name: 'small', mailboxCapacity: 3 });
+    k.tell('user/small', { type: 'slow-crash' });
+    await settle();
+    for (let v = 1; v <= 3; v++) k.tell('user/small', { type: 'put', v }); // the mailbox is full now
+    release();
+    await settle(10);
+    expect(await k.ask('user/small', { type: 'get' })).toEqual([1, 2, 3]);
+    expect(k.actors()[1]!.children[0]!.incarnation).toBe(1); // one restart, not two
+  });
+
+  it('ctx.stop() followed by a crash does not make the next incarnation exit', async () => {
+    const k = node();
+    k.spawn<null, string>((_s, m, ctx) => {
+      if (m === 'stop-then-throw') {
+        ctx.stop();
+        throw new Error('after stop');
+      }
+      ctx.reply('alive');
+    }, { name: 't', restart: 'transient', poisonAfter: 1 });
+    k.tell('user/t', 'stop-then-throw');
+    await settle();
+    expect(await k.ask('user/t', 'ping')).toBe('alive');
+    await settle();
+    expect(k.lookup('user/t')).toBeDefined();
+    expect(await k.ask('user/t', 'ping')).toBe('alive');
+  });
+
+  it('a top-level actor spawned again under a used name starts with a fresh restart budget', async () => {
+    const k = node();
+    const events: InspectionEvent[] = [];
+    k.inspect((e) => events.push(e));
+    const crashy = { name: 'again', poisonAfter: 1 };
+    k.spawn(worker([], 'a'), crashy);
+    for (let i = 0; i < 5; i++) {
+      k.tell('user/again', { type: 'crash' });
+      await settle();
+    }
+    await k.stop('user/again');
+    k.spawn(worker([], 'a'), crashy);
+    k.tell('user/again', { type: 'crash' });
+    await settle();
+    expect(events.filter((e) => e.type === 'supervisor.escalated')).toHaveLength(0);
+    expect(k.lookup('user/again')).toBeDefined();
+  });
+});
+
 describe('restart types', () => {
   async function exitWith(restart: 'permanent' | 'transient' | 'temporary', how: 'crash' | 'exit'): Promise<{ restarted: boolean; terminated?: string }> {
     const k = node();
@@ -424,6 +509,7 @@ describe('mailboxes, asks and dead letters', () => {
     const k = node();
     const ref = k.spawn<null, { type: 'n'; n: number }>({ messages: z.object({ type: z.literal('n'), n: z.number() }), receive: () => undefined }, { name: 'typed' });
     expect(() => k.tell(ref, { type: 'n', n: 'x' } as never)).toThrowError(expect.objectContaining({ code: 'TROUPE_ERR_ACTOR_INVALID_MESSAGE' }));
+    expect(k.deadLetters.list({ reason: 'invalid' })).toHaveLength(1);
   });
 
   it('every supervision decision is an inspection event', async () => {

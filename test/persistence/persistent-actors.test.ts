@@ -168,6 +168,27 @@ describe('persistent actors', () => {
     expect(await n.ask('user/sup/w', 'get')).toEqual([1]);
   });
 
+  it('a failed commit is one failure, and a resume decider cannot keep the unwritten event', async () => {
+    const n = await node(dir());
+    const decisions: string[] = [];
+    n.inspect((e) => { if (e.type === 'supervisor.decision') decisions.push(`${e.directive}:${e.plan}`); });
+    const writer = behaviour<number[], { v: unknown } | 'get', { v: unknown }>({
+      initial: () => [],
+      persistence: { apply: (s, e) => [...s, e.v as number] },
+      receive: async (s, m, ctx) => {
+        if (m === 'get') return void ctx.reply(s);
+        await ctx.persist({ v: m.v });
+        ctx.reply('ok');
+      },
+    });
+    n.spawnSupervisor({ name: 'sup', supervision: { decider: () => 'resume' }, children: [{ name: 'w', behaviour: writer, poisonAfter: 1 }] });
+    await n.ask('user/sup/w', { v: 1 });
+    await expect(n.ask('user/sup/w', { v: 2n ** 70n })).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_FAILED' });
+    await settle();
+    expect(decisions).toEqual(['restart:restart']);
+    expect(await n.ask('user/sup/w', 'get')).toEqual([1]);
+  });
+
   it('dead letters are persisted and survive a restart', async () => {
     const d = dir();
     let n = await node(d);
