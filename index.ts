@@ -8,14 +8,11 @@
  * console.log(await node.ask(echo, 'hi'));
  * await node.close();
  */
-import pino from 'pino';
 import { createNode, type ClusterOptionsInput, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
 import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
 import type { AgentSpecInput, AgentTool } from './actors/agent/index.js';
 
 export * from './actors/index.js';
-export { TroupeNode, createNode } from './actors/troupe-node.js';
-export type { NodeOptionsInput } from './actors/troupe-node.js';
 export * from './supervisors/index.js';
 export { TroupeError, errorCatalog, isTroupeError, ManualClock } from './protocol/index.js';
 export type { ErrorCode, Envelope, Signal, Clock } from './protocol/index.js';
@@ -40,39 +37,23 @@ export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: s
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
   const { http, cluster, agents, tools, ...nodeOptions } = options;
-  const logger = nodeOptions.logger ?? pino({ level: nodeOptions.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
-  const node = (await createNode({ ...nodeOptions, logger })) as RunningNode;
+  const node = (await createNode(nodeOptions)) as RunningNode;
   try {
     // Agents first: durable messages and requests that arrive once peers and HTTP are up find them.
     for (const t of tools ?? []) node.agents.registerTool(t);
     node.agents.restore();
     for (const spec of agents ?? []) {
       if (spec && typeof spec === 'object' && typeof spec.name === 'string' && node.agents.get(spec.name)) {
-        logger.warn({ agent: spec.name }, 'an agent created over HTTP has the name of a config agent; keeping the persisted one');
+        node.logger.warn({ agent: spec.name }, 'an agent created over HTTP has the name of a config agent; keeping the persisted one');
         continue;
       }
       node.agents.spawn(spec);
     }
+    if (cluster) node.peer = await node.startCluster(cluster);
+    if (http !== false) node.http = { url: (await startGateway(node, http ?? {})).url };
   } catch (e) {
     await node.close();
     throw e;
-  }
-  if (cluster) {
-    try {
-      node.peer = await node.startCluster(cluster);
-    } catch (e) {
-      await node.close();
-      throw e;
-    }
-  }
-  if (http !== false) {
-    try {
-      const gw = await startGateway(node, http ?? {});
-      node.http = { url: gw.url };
-    } catch (e) {
-      await node.close();
-      throw e;
-    }
   }
   return node;
 }

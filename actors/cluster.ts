@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, deserializeError, formatAddress, newId, parseAddress, serializeError, serializedErrorSchema,
+  TroupeError, deserializeError, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
   terminatedSchema, type Envelope, type Terminated,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
@@ -78,11 +78,7 @@ export class Cluster implements RemoteRouter {
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
-    const parsed = clusterOptionsSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid cluster options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    this.options = Object.freeze(parsed.data);
+    this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
     this.log = kernel.logger.child({ component: 'cluster' });
     const o = this.options;
     this.transport = new PeerTransport({

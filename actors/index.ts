@@ -1,11 +1,14 @@
-export { Kernel, kernelOptionsSchema, defaultNodeId } from './kernel/node.js';
+export { Kernel, kernelOptionsSchema, defaultNodeId, defaultLogger } from './kernel/node.js';
 export type { KernelOptionsInput, KernelStorage, RemoteRouter, ActorTreeNode } from './kernel/node.js';
 export { ActorRef } from './kernel/ref.js';
 export { behaviour } from './kernel/behaviour.js';
 export type { Behaviour, Receive, Context, ActorSpec, AskOptions, TellOptions, PersistenceSpec } from './kernel/behaviour.js';
 export type { InspectionEvent, InspectionListener } from './kernel/inspection.js';
-export type { DeadLetterRecord, DeadLetterStore, DeadLetterQuery } from './kernel/dead-letters.js';
-export type { ActorJournal, DeadLetterReason } from './kernel/cell.js';
+export type { DeadLetterRecord, DeadLetterStore, DeadLetterQuery, DeadLetterReason } from '../storage/index.js';
+export type { ActorJournal } from './kernel/cell.js';
 export type { ReplyChannel } from './kernel/meta.js';
 export { runPhases, Once } from './kernel/lifecycle.js';
+export { TroupeNode, createNode } from './troupe-node.js';
+export type { NodeOptionsInput, ClusterOptionsInput } from './troupe-node.js';
+export { Cluster } from './cluster.js';
 export * from './agent/index.js';

@@ -1,8 +1,7 @@
-import pino from 'pino';
 import { LmdbDeadLetterStore, NodeStore, PersistentLog } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
+import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
 import { ActorRef } from './kernel/ref.js';
 import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 
@@ -105,11 +104,13 @@ export class TroupeNode extends Kernel {
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
   const { dataDir, model, modelProvider, ...kernelOptions } = options;
+  // one logger for the node and its store
+  const logger = kernelOptions.logger ?? defaultLogger(options.logLevel);
+  kernelOptions.logger = logger;
   let store: NodeStore | undefined;
   let storage: KernelStorage | undefined;
   if (dataDir !== undefined) {
-    const log = options.logger ?? pino({ level: options.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
-    store = await NodeStore.open({ dir: dataDir, logger: log });
+    store = await NodeStore.open({ dir: dataDir, logger: logger.child({ node: options.id ?? defaultNodeId() }) });
     const s = store;
     // One log per key for the node's lifetime: an actor stopped and spawned again under the
     // same key continues the same sequence, in-flight commits included.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import pino from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startNode } from '../index.js';
+import { startNode, type RunningNode } from '../index.js';
 import { note, round } from './util.js';
 
 const TELLS = 200_000;
@@ -102,7 +102,7 @@ async function remote(): Promise<{ tell: number; ask: number }> {
       return s + 1;
     }, { name: 'counter', initialState: 0, mailboxCapacity: TELLS + 10 });
     b.spawn((_s, m, ctx) => ctx.reply(m), { name: 'echo' });
-    while (!a.clusterInfo().members.some((m) => m.node === 'b' && m.status === 'up')) await new Promise((r) => setTimeout(r, 10));
+    await memberUp(a, 'b');
     const t = performance.now();
     for (let i = 0; i < TELLS; i += CHUNK) {
       for (let j = i; j < i + CHUNK; j++) a.tell('troupe://b/user/counter', message(j));
@@ -130,10 +130,9 @@ async function failureDetection(): Promise<{ ms: number; heartbeatMs: number }> 
   const a = await startNode({ id: 'fd-a', logger, http: false, cluster: { port: 0, heartbeatMs } });
   const dir = mkdtempSync(join(tmpdir(), 'troupe-fd-'));
   const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'cluster-node.mjs');
-  const child = spawn(process.execPath, [fixture, 'fd-b', dir, '0', a.peer!.url, String(heartbeatMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [fixture, 'fd-b', dir, '0', a.peer!.url, String(heartbeatMs)], { stdio: 'ignore' });
   try {
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('troupe ready')) resolve(); }));
-    while (!a.clusterInfo().members.some((m) => m.node === 'fd-b' && m.status === 'up')) await new Promise((r) => setTimeout(r, 10));
+    await memberUp(a, 'fd-b');
     const down = new Promise<number>((resolve) => a.inspect((e) => { if (e.type === 'member.down' && e.node === 'fd-b') resolve(performance.now()); }));
     const t = performance.now();
     child.kill('SIGKILL');
@@ -142,6 +141,15 @@ async function failureDetection(): Promise<{ ms: number; heartbeatMs: number }> 
     child.kill('SIGKILL');
     await a.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Wait (at most 15 s) until `node` sees `member` up. */
+async function memberUp(node: RunningNode, member: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!node.clusterInfo().members.some((m) => m.node === member && m.status === 'up')) {
+    if (Date.now() > end) throw new Error(`${member} did not come up`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

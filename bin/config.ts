@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, parseOrThrow } from '../protocol/index.js';
 
 /**
  * The CLI's configuration: defaults < config file < environment < flags. One schema,
@@ -91,9 +91,5 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: values['log-level'],
     heartbeatMs: values['heartbeat-ms'],
   });
-  const r = cliConfigSchema.safeParse({ ...file, ...fromEnv, ...fromFlags });
-  if (!r.success) {
-    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid configuration: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
+  return parseOrThrow(cliConfigSchema, { ...file, ...fromEnv, ...fromFlags }, 'TROUPE_ERR_CONFIG_INVALID', 'invalid configuration');
 }

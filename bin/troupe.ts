@@ -19,7 +19,32 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = loadConfig(rest);
   const logger = pino({ level: config.logLevel });
-  const node = await startNode({
+  // Installed before start-up: a signal while LMDB opens or agents are restored still shuts
+  // down gracefully, once the node exists.
+  let node: Awaited<ReturnType<typeof startNode>> | undefined;
+  let stopSignal: string | undefined;
+  const stop = (signal: string): void => {
+    if (stopSignal !== undefined && node === undefined) return;
+    stopSignal ??= signal;
+    if (node === undefined) return; // start-up finishes first, then this runs again
+    const n = node;
+    node = undefined;
+    logger.info({ node: n.id, signal }, 'troupe stopping');
+    n.close().then(
+      () => {
+        logger.info({ node: n.id }, 'troupe stopped');
+        logger.flush?.();
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  node = await startNode({
     ...(config.node ? { id: config.node } : {}),
     dataDir: config.data,
     logger,
@@ -34,25 +59,10 @@ async function main(argv: string[]): Promise<void> {
       ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
     },
   });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ node: node.id, signal }, 'troupe stopping');
-    node.close().then(
-      () => {
-        logger.info({ node: node.id }, 'troupe stopped');
-        logger.flush?.();
-        process.exit(0);
-      },
-      (e: unknown) => {
-        logger.error({ err: e }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (stopSignal !== undefined) {
+    stop(stopSignal);
+    return;
+  }
   logger.info({ node: node.id, http: node.http?.url, peer: node.peer?.url }, 'troupe ready');
 }
 

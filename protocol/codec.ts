@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { envelopeSchema, type Envelope } from './envelope.js';
 import { TroupeError } from './errors.js';
+import { describeIssues } from './validate.js';
 
 /**
  * The wire codec: msgpack (msgpackr) with plain maps, so any msgpack peer can read it.
@@ -50,7 +51,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_B
 export function validateEnvelope(value: unknown): Envelope {
   const r = envelopeSchema.safeParse(value);
   if (!r.success) {
-    throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `invalid envelope: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `invalid envelope: ${describeIssues(r.error)}`);
   }
   return r.data;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Addresses look like `troupe://<node>/<path>`, path starting with `system` or `user`. */
+/** Addresses look like `troupe://<node>/<path>`, path under `system`, `user` or `temp` (ask replies). */
 export const ADDRESS_RE = /^troupe:\/\/([^/\s]+)\/((?:system|user|temp)(?:\/[^/\s]+)*)$/;
 
 export const addressSchema = z.string().max(1024).regex(ADDRESS_RE, 'expected troupe://<node>/<path>');

@@ -6,3 +6,4 @@ export * from './ids.js';
 export * from './openai.js';
 export * from './backoff.js';
 export * from './net.js';
+export * from './validate.js';

@@ -1,24 +1,9 @@
-import { exponentialDelay } from '../protocol/index.js';
+import { exponentialDelay, type ExponentialBackoff } from '../protocol/index.js';
 
-/** Exponential backoff with jitter between restarts of one child. */
-export interface BackoffOptions {
-  /** Delay before the first restart. 0 restarts at once. */
-  minMs: number;
-  /** Upper bound of the delay. */
-  maxMs: number;
-  /** Jitter: the delay is multiplied by 1 + random * randomFactor. */
-  randomFactor: number;
+/** Restart backoff: the shared exponential formula plus a reset window. */
+export interface BackoffOptions extends ExponentialBackoff {
   /** After this long without a failure the attempt count resets to zero. */
   resetAfterMs: number;
-}
-
-/**
- * The delay before restart number `attempt` (0-based): the shared exponential formula.
- *
- * @example backoffDelay(2, { minMs: 10, maxMs: 1000, randomFactor: 0, resetAfterMs: 5000 }, 0) // 40
- */
-export function backoffDelay(attempt: number, o: BackoffOptions, random: number): number {
-  return exponentialDelay(attempt, o, random);
 }
 
 /**
@@ -35,12 +20,8 @@ export class BackoffState {
   next(now: number, random: number): number {
     if (now - this.lastFailureAt >= this.options.resetAfterMs) this.attempt = 0;
     this.lastFailureAt = now;
-    const delay = backoffDelay(this.attempt, this.options, random);
+    const delay = exponentialDelay(this.attempt, this.options, random);
     this.attempt += 1;
     return delay;
-  }
-
-  get attempts(): number {
-    return this.attempt;
   }
 }

@@ -21,7 +21,7 @@ export type Plan =
    * and may already be dead), then after `delayMs` start `restart` in start order. Children
    * in `stop` but not in `restart` (temporary ones) are removed.
    */
-  | { kind: 'restart'; directive: Directive; stop: string[]; restart: string[]; delayMs: number; attempt: number }
+  | { kind: 'restart'; directive: Directive; stop: string[]; restart: string[]; delayMs: number }
   /** Stop every child (reverse start order) and fail the supervisor itself. */
   | { kind: 'escalate'; directive: Directive; reason: 'decider' | 'intensity' };
 
@@ -79,7 +79,6 @@ export class SupervisorPlanner {
       // temporary siblings are stopped with the rest but never brought back
       restart: affected.filter((id) => id === failed || children.find((c) => c.id === id)?.restart !== 'temporary'),
       delayMs,
-      attempt: backoff.attempts,
     };
   }
 

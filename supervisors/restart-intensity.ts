@@ -20,14 +20,4 @@ export class RestartIntensity {
     this.stamps.push(now);
     return true;
   }
-
-  /** Restarts counted in the current window. */
-  count(now: number): number {
-    const from = now - this.withinMs;
-    return this.stamps.filter((t) => t > from).length;
-  }
-
-  reset(): void {
-    this.stamps.length = 0;
-  }
 }

@@ -22,4 +22,3 @@ export { computeProof, verifyProof, isLoopbackAddress, type ProofInput } from '.
 export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
 export { emptyStats, type TransportEvent, type TransportStats, type MemberStatus, type DownReason } from './events.js';
 export { reconnectDelay, type ReconnectBackoff } from './backoff.js';
-export { benchRemoteTell, benchRawWsBatched, compareRemoteTell, type TellBenchOptions, type TellBenchResult } from './bench.js';

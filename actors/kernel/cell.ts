@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import {
-  TroupeError, serializeError, type Clock, type SerializedError, type Signal, type Terminated, type TerminatedReason,
+  TroupeError, describeIssues, serializeError, type Clock, type SerializedError, type Signal, type Terminated, type TerminatedReason,
 } from '../../protocol/index.js';
 import {
   SupervisorPlanner, supervision, type ChildInfo, type ExitKind, type SupervisionPolicy,
 } from '../../supervisors/index.js';
-import type { ActorSpec, Behaviour, Context } from './behaviour.js';
+import type { ActorSpec, Behaviour } from './behaviour.js';
 import type { InspectionEvent } from './inspection.js';
 import { Meta } from './meta.js';
 import { dispatch, spawnIncarnation, stopIncarnation, type NactRef } from './nact-bridge.js';
@@ -21,8 +21,7 @@ export interface ActorJournal {
   drain(): Promise<void>;
 }
 
-import type { DeadLetterReason } from './dead-letters.js';
-export type { DeadLetterReason } from './dead-letters.js';
+import type { DeadLetterReason } from '../../storage/index.js';
 
 /** What a cell needs from its node: a narrow interface, so cells never see the node's internals. */
 export interface CellHost {
@@ -171,7 +170,7 @@ export class Cell {
       const r = schema.safeParse(message);
       if (!r.success) {
         this.host.deadLetter('invalid', this.ref.address, message, meta);
-        throw new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `invalid message for ${this.ref.address}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+        throw new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `invalid message for ${this.ref.address}: ${describeIssues(r.error)}`);
       }
       message = r.data;
     }
@@ -335,7 +334,8 @@ export class Cell {
     const planner = this.plannerFor(child.name);
     const plan = planner.plan(this.childInfos(), child.name, exit, error, this.host.clock.now(), this.host.random(), unresumable);
     const serialized = error === undefined ? undefined : serializeError(error);
-    const affected = plan.kind === 'restart' ? plan.restart : plan.kind === 'remove' ? [plan.child] : plan.kind === 'escalate' ? [...this.children.keys()] : [child.name];
+    const stopsAll = plan.kind === 'escalate' && !this.guardian && this.parent !== undefined;
+    const affected = plan.kind === 'restart' ? plan.restart : plan.kind === 'remove' ? [plan.child] : stopsAll ? [...this.children.keys()] : [child.name];
     this.host.emit({
       type: 'supervisor.decision', supervisor: this.ref.address, child: child.ref.address, directive: plan.directive,
       plan: plan.kind, strategy: planner.policy.strategy, affected,
@@ -500,10 +500,9 @@ export class Cell {
     this.status = 'stopped';
     const inHand = this.takeCurrent();
     if (inHand) this.stash.unshift(inHand);
-    const cause = error === undefined ? undefined : error;
-    const replyErr = (): TroupeError => cause instanceof TroupeError
-      ? cause
-      : new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `${this.ref.address} stopped (${reason})`, cause === undefined ? {} : { cause });
+    const replyErr = (): TroupeError => error instanceof TroupeError
+      ? error
+      : new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `${this.ref.address} stopped (${reason})`, error === undefined ? {} : { cause: error });
     if (failing) {
       this.host.deadLetter('stopped', this.ref.address, failing.message, failing.meta, error);
       failing.meta?.replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_FAILED', `${this.ref.address} failed: ${serializeError(error).message}`, { cause: error }));
@@ -556,10 +555,5 @@ export class Cell {
         throw err;
       },
     );
-  }
-
-  /** The context handed to `initial` (no message). */
-  bareContext(): Context {
-    return new MessageContext(this, undefined);
   }
 }

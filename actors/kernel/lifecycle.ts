@@ -33,7 +33,4 @@ export class Once {
   run(fn: () => Promise<void>): Promise<void> {
     return (this.promise ??= fn());
   }
-  get started(): boolean {
-    return this.promise !== undefined;
-  }
 }

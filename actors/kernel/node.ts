@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, newId, parseAddress, serializeError, systemClock, type Clock, type Envelope, type Terminated,
+  TroupeError, newId, parseAddress, parseOrThrow, serializeError, systemClock, type Clock, type Envelope, type Terminated,
 } from '../../protocol/index.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
-import { Cell, type ActorJournal, type CellHost, type ContextServices, type DeadLetterReason, type Watcher } from './cell.js';
+import { Cell, type ActorJournal, type CellHost, type ContextServices, type Watcher } from './cell.js';
 import { MemoryDeadLetterStore } from '../../storage/index.js';
-import type { DeadLetterQuery, DeadLetterRecord, DeadLetterStore } from './dead-letters.js';
+import type { DeadLetterQuery, DeadLetterReason, DeadLetterRecord, DeadLetterStore } from '../../storage/index.js';
 import { Inspector, type InspectionEvent, type InspectionListener } from './inspection.js';
 import { Once, runPhases } from './lifecycle.js';
 import { Meta, type ReplyChannel } from './meta.js';
@@ -15,6 +15,11 @@ import { startSystem, stopSystem, type NactRef } from './nact-bridge.js';
 import { ActorRef } from './ref.js';
 
 const NODE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The logger a node makes when given none: pino JSON on stdout, level from TROUPE_LOG_LEVEL. */
+export function defaultLogger(level?: string): Logger {
+  return pino({ level: level ?? process.env.TROUPE_LOG_LEVEL ?? 'info' });
+}
 
 export function defaultNodeId(): string {
   const h = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
@@ -125,17 +130,14 @@ export class Kernel {
   private closing = false;
 
   constructor(input: KernelOptionsInput = {}) {
-    const parsed = kernelOptionsSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid node options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    this.options = Object.freeze(parsed.data);
-    this.id = parsed.data.id;
+    const options = parseOrThrow(kernelOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid node options');
+    this.options = Object.freeze(options);
+    this.id = options.id;
     this.clock = input.clock ?? systemClock;
     this.random = input.random ?? Math.random;
-    this.logger = (input.logger ?? pino({ level: parsed.data.logLevel ?? process.env.TROUPE_LOG_LEVEL ?? 'info' })).child({ node: this.id });
+    this.logger = (input.logger ?? defaultLogger(options.logLevel)).child({ node: this.id });
     this.storage = input.storage;
-    this.deadLetterStore = input.storage?.deadLetters ?? new MemoryDeadLetterStore({ maxCount: parsed.data.deadLetterLimit });
+    this.deadLetterStore = input.storage?.deadLetters ?? new MemoryDeadLetterStore({ maxCount: options.deadLetterLimit });
     this.system = startSystem(`troupe-${this.id}-${newId()}`);
     const host = this.host();
     this.systemGuardian = new Cell(host, undefined, { name: 'system', supervision: { maxRestarts: 10, withinMs: 10_000 } }, 'system', true);
