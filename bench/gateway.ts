@@ -22,13 +22,14 @@ const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
 
 const REQUEST = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Hello from the load generator' }] });
 
+/** One load run in a child process; settles however the child ends. */
 function load(job: LoadJob): Promise<LoadResult> {
   const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'loadgen.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (r) => resolve(r as LoadResult));
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
-    });
+    child.once('error', reject);
+    // After a result this is a no-op; without one (a crash, or exit 0 with nothing sent) it fails the round.
+    child.once('exit', (code, signal) => reject(new Error(`load generator exited (code ${code}, signal ${signal}) without a result`)));
     child.send(job);
   });
 }
@@ -41,53 +42,56 @@ export async function benchGateway(): Promise<Record<string, number>> {
     model: { provider: 'offline' },
     http: { port: 0, rateLimitPerMinute: 1_000_000 },
   });
-  node.spawnAgent({ name: 'bench', instructions: 'Be brief.', limits: { maxConcurrentRuns: 256, maxQueuedRuns: 10_000 } });
-  const url = `${node.http!.url}/v1/chat/completions`;
-
-  // The baseline answers with a completion of exactly the gateway's size.
-  const sample = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
-  if (sample.status !== 200) throw new Error(`gateway answered ${sample.status}: ${await sample.text()}`);
-  const completion = await sample.json() as Record<string, unknown>;
-  const size = JSON.stringify(completion).length;
-
   const raw = Fastify({ logger: false });
-  let seq = 0;
-  raw.post('/v1/chat/completions', async (req) => {
-    const body = req.body as { model: string };
-    return { ...completion, id: `chatcmpl-${String(++seq).padStart(12, '0')}`.slice(0, (completion.id as string).length), model: body.model };
-  });
-  await raw.listen({ host: '127.0.0.1', port: 0 });
-  const rawAddr = raw.server.address();
-  const rawUrl = `http://127.0.0.1:${typeof rawAddr === 'object' && rawAddr ? rawAddr.port : 0}/v1/chat/completions`;
+  // Whatever fails (the sample request, a load round), both servers are closed.
+  try {
+    node.spawnAgent({ name: 'bench', instructions: 'Be brief.', limits: { maxConcurrentRuns: 256, maxQueuedRuns: 10_000 } });
+    const url = `${node.http!.url}/v1/chat/completions`;
 
-  const job = (target: string): LoadJob => ({ url: target, method: 'POST', body: REQUEST, connections: CONNECTIONS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, expectStatus: 200 });
-  note(`gateway: ${CONNECTIONS} keep-alive connections, ${ROUNDS} x ${DURATION_MS} ms after ${WARMUP_MS} ms warm-up, ${size}-byte completions`);
-  let rawResult: LoadResult | undefined;
-  let gwResult: LoadResult | undefined;
-  const best = (a: LoadResult | undefined, b: LoadResult): LoadResult => (a && a.reqPerS >= b.reqPerS ? a : b);
-  for (let i = 0; i < ROUNDS; i++) {
-    const r = await load(job(rawUrl));
-    note(`gateway: raw fastify ${r.reqPerS} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.errors} errors)`);
-    rawResult = best(rawResult, r);
-    const g = await load(job(url));
-    note(`gateway: troupe     ${g.reqPerS} req/s, p50 ${g.p50Ms} ms, p99 ${g.p99Ms} ms (${g.errors} errors)`);
-    gwResult = best(gwResult, g);
+    // The baseline answers with a completion of exactly the gateway's size.
+    const sample = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
+    if (sample.status !== 200) throw new Error(`gateway answered ${sample.status}: ${await sample.text()}`);
+    const completion = await sample.json() as Record<string, unknown>;
+    const size = JSON.stringify(completion).length;
+
+    let seq = 0;
+    raw.post('/v1/chat/completions', async (req) => {
+      const body = req.body as { model: string };
+      return { ...completion, id: `chatcmpl-${String(++seq).padStart(12, '0')}`.slice(0, (completion.id as string).length), model: body.model };
+    });
+    await raw.listen({ host: '127.0.0.1', port: 0 });
+    const rawAddr = raw.server.address();
+    const rawUrl = `http://127.0.0.1:${typeof rawAddr === 'object' && rawAddr ? rawAddr.port : 0}/v1/chat/completions`;
+
+    const job = (target: string): LoadJob => ({ url: target, method: 'POST', body: REQUEST, connections: CONNECTIONS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, expectStatus: 200 });
+    note(`gateway: ${CONNECTIONS} keep-alive connections, ${ROUNDS} x ${DURATION_MS} ms after ${WARMUP_MS} ms warm-up, ${size}-byte completions`);
+    let rawResult: LoadResult | undefined;
+    let gwResult: LoadResult | undefined;
+    const best = (a: LoadResult | undefined, b: LoadResult): LoadResult => (a && a.reqPerS >= b.reqPerS ? a : b);
+    for (let i = 0; i < ROUNDS; i++) {
+      const r = await load(job(rawUrl));
+      note(`gateway: raw fastify ${r.reqPerS} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.errors} errors)`);
+      rawResult = best(rawResult, r);
+      const g = await load(job(url));
+      note(`gateway: troupe     ${g.reqPerS} req/s, p50 ${g.p50Ms} ms, p99 ${g.p99Ms} ms (${g.errors} errors)`);
+      gwResult = best(gwResult, g);
+    }
+    if (!rawResult || !gwResult) throw new Error('no rounds');
+    return {
+      gateway_chat_req_per_s: gwResult.reqPerS,
+      gateway_chat_p50_ms: gwResult.p50Ms,
+      gateway_chat_p99_ms: gwResult.p99Ms,
+      gateway_chat_errors: gwResult.errors,
+      raw_fastify_req_per_s: rawResult.reqPerS,
+      raw_fastify_p50_ms: rawResult.p50Ms,
+      raw_fastify_p99_ms: rawResult.p99Ms,
+      gateway_vs_raw_throughput: round(gwResult.reqPerS / rawResult.reqPerS, 3),
+      gateway_vs_raw_p99: round(gwResult.p99Ms / rawResult.p99Ms, 3),
+    };
+  } finally {
+    await raw.close();
+    await node.close();
   }
-  if (!rawResult || !gwResult) throw new Error('no rounds');
-
-  await raw.close();
-  await node.close();
-  return {
-    gateway_chat_req_per_s: gwResult.reqPerS,
-    gateway_chat_p50_ms: gwResult.p50Ms,
-    gateway_chat_p99_ms: gwResult.p99Ms,
-    gateway_chat_errors: gwResult.errors,
-    raw_fastify_req_per_s: rawResult.reqPerS,
-    raw_fastify_p50_ms: rawResult.p50Ms,
-    raw_fastify_p99_ms: rawResult.p99Ms,
-    gateway_vs_raw_throughput: round(gwResult.reqPerS / rawResult.reqPerS, 3),
-    gateway_vs_raw_p99: round(gwResult.p99Ms / rawResult.p99Ms, 3),
-  };
 }
 
 // `node dist/bench/gateway.js` runs this section alone.

@@ -6,6 +6,7 @@
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './util.js';
 
 export interface LoadJob {
   url: string;
@@ -26,11 +27,6 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 export async function runLoad(job: LoadJob): Promise<LoadResult> {
@@ -72,7 +68,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: job.connections }, loop));
   agent.destroy();
-  const sorted = Float64Array.from(latencies).sort();
+  const sorted = latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
     errors,

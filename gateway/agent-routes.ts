@@ -2,19 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentRegistry, RunResult, TraceHop } from '../actors/agent/index.js';
 import { TroupeError, newId } from '../protocol/index.js';
-import { bindRun, type CancelWhy } from './openai-routes.js';
 import {
-  fromWireMessages, fromWireToolChoice, fromWireTools, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema,
-  type ChatMessage,
+  fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
 } from '../protocol/openai.js';
-
-const CONVERSATION_ID_RE = /^[A-Za-z0-9._:@+-]{1,200}$/;
+import { bindRun, type TrackRun } from './run-binding.js';
+import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 
 /** Body of `POST /api/v1/agents/:name/run`. */
 export const runBodySchema = z.looseObject({
   /** A user message, or messages in the OpenAI wire format. */
   input: z.union([z.string().min(1), z.array(wireMessageSchema).min(1)]),
-  conversation_id: z.string().regex(CONVERSATION_ID_RE, 'conversation ids: 1-200 of [A-Za-z0-9._:@+-]').optional(),
+  conversation_id: z.string().regex(CONVERSATION_ID_RE, CONVERSATION_ID_RULE).optional(),
   tools: z.array(wireToolSchema).max(128).optional(),
   tool_choice: wireToolChoiceSchema.optional(),
   temperature: z.number().min(0).max(2).optional(),
@@ -25,8 +23,27 @@ export const runBodySchema = z.looseObject({
 export interface AgentRoutesDeps {
   agents: AgentRegistry;
   nodeId: string;
-  track: (cancel: (why: CancelWhy) => void) => () => void;
+  track: TrackRun;
   runTimeoutMs: number;
+  /** Whether `POST /api/v1/agents` may give an agent its own upstream (baseURL, apiKey, headers). */
+  allowAgentProviders: boolean;
+}
+
+/** Provider fields that point an agent at another upstream or carry credentials. */
+const PROVIDER_OVERRIDES = ['baseURL', 'apiKey', 'headers'] as const;
+
+/**
+ * Refuse a spec that gives the agent its own upstream: over HTTP that would let any caller
+ * make the node send requests (and stored keys) wherever it likes.
+ */
+function refuseProviderOverride(body: Record<string, unknown>): void {
+  const provider = body['provider'];
+  if (provider === undefined || provider === null || typeof provider !== 'object') return;
+  const field = PROVIDER_OVERRIDES.find((f) => (provider as Record<string, unknown>)[f] !== undefined);
+  if (field === undefined) return;
+  throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `provider.${field}: agents created over HTTP use the node's upstream; start the gateway with allowAgentProviders to allow provider overrides`, {
+    details: { param: `provider.${field}` },
+  });
 }
 
 function invalid(error: z.ZodError, code: 'TROUPE_ERR_GATEWAY_BAD_REQUEST' | 'TROUPE_ERR_AGENT_INVALID_SPEC' = 'TROUPE_ERR_GATEWAY_BAD_REQUEST'): TroupeError {
@@ -77,6 +94,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
 
   app.post('/api/v1/agents', async (req, reply) => {
     if (typeof req.body !== 'object' || req.body === null) throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'the body must be an agent spec (a JSON object)');
+    if (!deps.allowAgentProviders) refuseProviderOverride(req.body as Record<string, unknown>);
     const info = await agents.create(req.body);
     return reply.code(201).header('location', `/api/v1/agents/${encodeURIComponent(info.name)}`).send(info);
   });
@@ -99,20 +117,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     const b = r.data;
     const ref = agents.require(req.params.name);
     const input: ChatMessage[] = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : fromWireMessages(b.input);
-    const params = {
-      ...(b.temperature !== undefined ? { temperature: b.temperature } : {}),
-      ...(b.max_tokens !== undefined ? { maxTokens: b.max_tokens } : {}),
-      ...(b.response_format ? { responseFormat: b.response_format } : {}),
-    };
     const runId = `run_${newId()}`;
     const binding = bindRun(reply, agents, runId, deps.track);
     try {
       const result = await agents.client.run(ref, {
         input,
         ...(b.conversation_id !== undefined ? { conversationId: b.conversation_id } : {}),
-        ...(b.tools && b.tools.length > 0 ? { clientTools: fromWireTools(b.tools) } : {}),
-        ...(b.tools && b.tools.length > 0 && b.tool_choice !== undefined ? { toolChoice: fromWireToolChoice(b.tool_choice) } : {}),
-        ...(Object.keys(params).length > 0 ? { params } : {}),
+        // Only the fields runBodySchema validated: the body is a loose object.
+        ...runKnobsFromWire({ tools: b.tools, tool_choice: b.tool_choice, temperature: b.temperature, max_tokens: b.max_tokens, response_format: b.response_format }),
       }, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs });
       return runResponse(result, deps.nodeId);
     } finally {

@@ -5,7 +5,8 @@ import { registerClusterRoutes } from './cluster-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerAuth, registerRateLimit } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
-import { registerOpenAIRoutes, type CancelWhy } from './openai-routes.js';
+import { registerOpenAIRoutes } from './openai-routes.js';
+import type { CancelWhy } from './run-binding.js';
 
 export { gatewayOptionsSchema } from './server.js';
 export type { GatewayOptionsInput, GatewayOptions } from './server.js';
@@ -61,8 +62,8 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   const runTimeoutMs = options.requestTimeoutMs;
 
   registerClusterRoutes(app, node);
-  registerOpenAIRoutes(app, { agents: node.agents, track, runTimeoutMs });
-  registerAgentRoutes(app, { agents: node.agents, nodeId: node.id, track, runTimeoutMs });
+  registerOpenAIRoutes(app, { agents: node.agents, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes });
+  registerAgentRoutes(app, { agents: node.agents, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();

@@ -5,6 +5,8 @@ import type { AgentEvent } from '../actors/agent/index.js';
 
 /** Mailbox gauges are per actor; past this many actors only the deepest mailboxes are reported. */
 const MAX_MAILBOX_SERIES = 500;
+const RUN_OUTCOMES = ['ok', 'error', 'cancelled'] as const satisfies ReadonlyArray<Extract<AgentEvent, { type: 'agent.run.finished' }>['outcome']>;
+const TOKEN_KINDS = ['prompt', 'completion'] as const;
 
 /**
  * The node's Prometheus metrics, on a Registry of its own (never prom-client's global one,
@@ -109,6 +111,20 @@ export class GatewayMetrics {
       },
     });
 
+    // Codes seen per agent, so that its failure series can be removed with it.
+    const failureCodes = new Map<string, Set<string>>();
+    const forget = (agent: string): void => {
+      for (const outcome of RUN_OUTCOMES) {
+        runs.remove({ agent, outcome });
+        runDuration.remove({ agent, outcome });
+      }
+      for (const kind of TOKEN_KINDS) tokens.remove({ agent, kind });
+      for (const code of failureCodes.get(agent) ?? []) modelFailures.remove({ agent, code });
+      failureCodes.delete(agent);
+      inFlight.remove({ agent });
+      agentStops.remove({ agent });
+    };
+
     this.unsubscribe.push(node.agents.events.subscribe((e: AgentEvent) => {
       switch (e.type) {
         case 'agent.run.started': inFlight.inc({ agent: e.agent }); break;
@@ -121,8 +137,16 @@ export class GatewayMetrics {
             tokens.inc({ agent: e.agent, kind: 'completion' }, e.usage.completion_tokens);
           }
           break;
-        case 'agent.model.failed': modelFailures.inc({ agent: e.agent, code: e.code }); break;
+        case 'agent.model.failed': {
+          let codes = failureCodes.get(e.agent);
+          if (!codes) failureCodes.set(e.agent, (codes = new Set()));
+          codes.add(e.code);
+          modelFailures.inc({ agent: e.agent, code: e.code });
+          break;
+        }
         case 'agent.stopped': agentStops.inc({ agent: e.agent }); break;
+        // A removed agent's series go with it: names come and go over HTTP, series must not pile up.
+        case 'agent.removed': forget(e.agent); break;
         default: break;
       }
     }));

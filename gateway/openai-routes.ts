@@ -2,49 +2,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry, RunRequest } from '../actors/agent/index.js';
 import { newMessages } from '../actors/agent/index.js';
 import { TroupeError, newId } from '../protocol/index.js';
-import {
-  chatCompletionRequestSchema, fromWireMessages, fromWireToolChoice, fromWireTools, zodErrorToOpenAIParam, type ChatCompletionRequest,
-} from '../protocol/openai.js';
+import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/openai.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
-
-const CONVERSATION_ID_RE = /^[A-Za-z0-9._:@+-]{1,200}$/;
+import { bindRun, type TrackRun } from './run-binding.js';
+import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
+import { SseStream } from './sse.js';
 
 /** What the OpenAI routes need from the gateway. */
 export interface OpenAIRoutesDeps {
   agents: AgentRegistry;
   /** Runs in flight are tracked so shutdown can drain or cancel them. */
-  track: (cancel: (why: CancelWhy) => void) => () => void;
+  track: TrackRun;
   /** Time limit of a run seen from the gateway. */
   runTimeoutMs: number;
-}
-
-/** Why the gateway cancels a run: its client went away, or the node is shutting down. */
-export type CancelWhy = 'client' | 'shutdown';
-
-/**
- * Tie a run to its HTTP exchange: a client that goes away, or a shutdown past its drain
- * time, cancels it (and the agent aborts the upstream request). A run cancelled for
- * shutdown fails with 503 for a client that is still there. Returns `gone()` (the client
- * left) and `done()` to call when the exchange is over.
- */
-export function bindRun(reply: FastifyReply, agents: AgentRegistry, runId: string, track: OpenAIRoutesDeps['track']): { gone: () => boolean; done: () => void } {
-  let left = false;
-  const cancel = (why: CancelWhy): void => {
-    if (why === 'client') left = true;
-    agents.client.cancel(runId, why === 'client'
-      ? new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'the client disconnected')
-      : new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', 'the node is shutting down; the run was cancelled'));
-  };
-  const untrack = track(cancel);
-  // 'close' before the response finished: the client is gone, so is the run.
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) cancel('client');
-  };
-  reply.raw.once('close', onClose);
-  // Gone already (while the body was read): cancel as soon as the run is registered.
-  if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
-  return { gone: () => left, done: untrack };
+  /** Unsent SSE output past which a slow client's run is cancelled. */
+  sseMaxBufferedBytes: number;
 }
 
 function badRequest(message: string, param: string | null): TroupeError {
@@ -61,7 +34,7 @@ function conversationOf(req: FastifyRequest): string | undefined {
   if (h === undefined) return undefined;
   const v = Array.isArray(h) ? h[0] : h;
   if (v === undefined || !CONVERSATION_ID_RE.test(v)) {
-    throw badRequest('x-conversation-id must be 1-200 of [A-Za-z0-9._:@+-]', 'x-conversation-id');
+    throw badRequest(`x-conversation-id: ${CONVERSATION_ID_RULE}`, 'x-conversation-id');
   }
   return v;
 }
@@ -73,21 +46,11 @@ export function runRequestOf(body: ChatCompletionRequest, conversationId: string
   // A stored conversation already holds the earlier turns: add only what is new.
   if (conversationId !== undefined) input = newMessages(input);
   if (input.length === 0) throw badRequest('no new message after the last assistant message', 'messages');
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const params = {
-    ...(body.temperature != null ? { temperature: body.temperature } : {}),
-    ...(maxTokens != null ? { maxTokens } : {}),
-    ...(body.stop != null ? { stop: body.stop } : {}),
-    ...(body.seed != null ? { seed: body.seed } : {}),
-    ...(body.response_format ? { responseFormat: body.response_format } : {}),
-  };
   return {
     ...(conversationId !== undefined ? { conversationId } : {}),
     input,
     stream: body.stream === true,
-    ...(body.tools && body.tools.length > 0 ? { clientTools: fromWireTools(body.tools) } : {}),
-    ...(body.tools && body.tools.length > 0 && body.tool_choice !== undefined ? { toolChoice: fromWireToolChoice(body.tool_choice) } : {}),
-    ...(Object.keys(params).length > 0 ? { params } : {}),
+    ...runKnobsFromWire({ ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }),
   };
 }
 
@@ -152,10 +115,14 @@ async function stream(
 ): Promise<void> {
   const chunks = new ChunkWriter(`chatcmpl-${runId}`, body.model, created, body.stream_options?.include_usage === true);
   const raw = reply.raw;
+  const limit = deps.sseMaxBufferedBytes;
+  // A client that reads slower than the model writes would otherwise grow this buffer
+  // without bound: past the limit its run is cancelled and the stream ends with the error.
+  const sse = new SseStream(raw, limit, () => deps.agents.client.cancel(runId, new TroupeError(
+    'TROUPE_ERR_AGENT_CANCELLED', `the client read the stream too slowly (over ${limit} bytes were waiting); the run was cancelled`,
+    { details: { sseMaxBufferedBytes: limit } },
+  )));
   let open = false;
-  const write = (data: string): void => {
-    if (!raw.writableEnded && !raw.destroyed) raw.write(`data: ${data}\n\n`);
-  };
   // Headers go out with the first piece of output: a failure before it is a plain HTTP error.
   const begin = (): void => {
     if (open) return;
@@ -168,7 +135,7 @@ async function stream(
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    write(chunks.role());
+    sse.send(chunks.role());
   };
   try {
     const result = await deps.agents.client.run(ref, run, {
@@ -177,18 +144,16 @@ async function stream(
       timeoutMs: deps.runTimeoutMs,
       onDelta: (d) => {
         begin();
-        write(chunks.delta(d));
+        sse.send(chunks.delta(d));
       },
     });
     begin();
-    write(chunks.finish(result.finishReason));
-    if (body.stream_options?.include_usage === true) write(chunks.usage(result.usage));
-    write('[DONE]');
-    raw.end();
+    sse.send(chunks.finish(result.finishReason));
+    if (body.stream_options?.include_usage === true) sse.send(chunks.usage(result.usage));
+    sse.end('[DONE]');
   } catch (e) {
     if (!open) throw e;
     // Mid-stream: OpenAI sends an error event and ends the stream (no [DONE]).
-    if (!gone()) write(JSON.stringify(toOpenAIError(e).body));
-    raw.end();
+    sse.end(gone() ? undefined : JSON.stringify(toOpenAIError(e).body));
   }
 }

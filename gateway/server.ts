@@ -15,6 +15,14 @@ export const gatewayOptionsSchema = z.object({
   rateLimitPerMinute: z.number().int().positive().max(1_000_000).default(600),
   requestTimeoutMs: z.number().int().positive().max(3_600_000).default(300_000),
   drainTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  /** Unsent SSE output (bytes) past which a slow client's run is cancelled and its stream ended. */
+  sseMaxBufferedBytes: z.number().int().positive().max(256 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Let `POST /api/v1/agents` give an agent its own upstream (`provider.baseURL`, `apiKey`,
+   * `headers`). Off by default: it lets any API-key holder point the node at any URL and
+   * store keys in plain text.
+   */
+  allowAgentProviders: z.boolean().default(false),
 });
 export type GatewayOptionsInput = z.input<typeof gatewayOptionsSchema>;
 export type GatewayOptions = z.output<typeof gatewayOptionsSchema>;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { TroupeError, serializeError, type Clock, type SerializedError } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
@@ -8,6 +9,7 @@ import {
   agentMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
 } from './messages.js';
 import type { ModelProvider } from './model/index.js';
+import { RunFinished } from './run-finished.js';
 import { TIMEOUT_REASON, cancelled, executeRun } from './run.js';
 import type { AgentLimits } from './spec.js';
 import type { AgentTool } from './tools.js';
@@ -32,6 +34,32 @@ export interface AgentDeps {
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
 const HEALTH_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']);
 const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
+
+/** Attempts to hand a run's outcome to the agent's own full mailbox before giving up. */
+const FINISH_ATTEMPTS = 100;
+/** Attempts to tell a requester whose mailbox is full that its run failed. */
+const ERROR_DELIVERY_ATTEMPTS = 20;
+/** Attempt n waits n times this long (on the node's clock). */
+const RETRY_STEP_MS = 10;
+/** Abort reason of a run whose requester can no longer take its deltas. */
+const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
+
+/** What an agent actor's mailbox takes: the protocol, and its own runs' outcomes. */
+export type AgentInbox = AgentMessage | RunFinished;
+
+/**
+ * The protocol schema, letting RunFinished instances through as they are. Not a zod union:
+ * its error would say "Invalid input" where the protocol's names the bad field.
+ */
+const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): AgentInbox => {
+  if (v instanceof RunFinished) return v;
+  const r = agentMessageSchema.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
+const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
 
 interface Queued {
   msg: RunMessage;
@@ -58,38 +86,63 @@ class Runtime {
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
  * events. A run never blocks the mailbox: `agent.run` queues it, up to
  * `maxConcurrentRuns` execute at once (one per conversation), and each run's outcome comes
- * back as an `agent.run-finished` message that is journaled before the requester gets the
- * result. `agent.cancel` aborts a run and its upstream request. `maxConsecutiveFailures`
- * failed model calls in a row crash the actor (TROUPE_ERR_AGENT_UNHEALTHY), so its
- * supervisor restarts it with backoff, or gives up past its restart intensity.
+ * back through the mailbox as an internal RunFinished (which no other actor can send) and
+ * is journaled before the requester gets the result. `agent.cancel` aborts a run and its
+ * upstream request. `maxConsecutiveFailures` failed model calls in a row crash the actor
+ * (TROUPE_ERR_AGENT_UNHEALTHY), so its supervisor restarts it with backoff, or gives up
+ * past its restart intensity.
  */
-export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMessage, MemoryEvent> {
+export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
   const { limits, clock, events, name } = deps;
   const apply = memoryReducer(limits);
   const persistent = deps.journalKey !== undefined;
   let rt = new Runtime();
 
-  // The correlation id is the run's, not that of whichever message the handler is on.
-  const toRequester = (ctx: Context<AgentMessage>, to: string, msg: RequesterMessage, correlationId?: string): void => {
+  /**
+   * Tell the requester (with the run's correlation id, not that of whichever message the
+   * handler is on); false when it could not be told. A result that cannot be delivered
+   * becomes an error, so the caller is not left waiting for its own timeout; an error that
+   * meets a full mailbox is tried again on the clock for a while.
+   */
+  const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string, attempt = 0): boolean => {
     try {
       ctx.tell(to, msg, correlationId === undefined ? undefined : { correlationId });
+      return true;
     } catch (e) {
-      ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not reach the requester');
+      if (msg.type === 'agent.result') {
+        ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not deliver the result; failing the run');
+        const why = serializeError(e);
+        toRequester(ctx, to, { type: 'agent.error', runId: msg.runId, error: { ...why, message: `the run finished but its result could not be delivered: ${why.message}` } }, correlationId);
+      } else if (msg.type === 'agent.error' && isMailboxFull(e) && attempt + 1 < ERROR_DELIVERY_ATTEMPTS) {
+        clock.setTimeout(() => toRequester(ctx, to, msg, correlationId, attempt + 1), RETRY_STEP_MS * (attempt + 1));
+      } else {
+        ctx.log.warn({ err: e, to, runId: msg.runId, type: msg.type }, 'could not reach the requester');
+      }
+      return false;
     }
   };
-  const fail = (ctx: Context<AgentMessage>, to: string, runId: string, error: SerializedError | TroupeError, correlationId?: string): void => {
+  const fail = (ctx: Context<AgentInbox>, to: string, runId: string, error: SerializedError | TroupeError, correlationId?: string): void => {
     toRequester(ctx, to, { type: 'agent.error', runId, error: error instanceof TroupeError ? error.toJSON() : error }, correlationId);
   };
 
+  /** Free a run's slot and its conversation; false when the run is no longer this incarnation's. */
+  const release = (a: Active): boolean => {
+    if (rt.active.get(a.msg.runId) !== a) return false;
+    rt.active.delete(a.msg.runId);
+    clock.clearTimeout(a.timer);
+    if (a.msg.conversationId !== undefined) rt.busy.delete(a.msg.conversationId);
+    return true;
+  };
+
   /** Journal (or, without storage, just fold) one event; resolves once it is durable. */
-  const commit = (state: AgentMemory, event: MemoryEvent, ctx: Context<AgentMessage>): { next: AgentMemory; durable: Promise<void> } => {
+  const commit = (state: AgentMemory, event: MemoryEvent, ctx: Context<AgentInbox>): { next: AgentMemory; durable: Promise<void> } => {
     if (!persistent) return { next: apply(state, event), durable: Promise.resolve() };
     const durable = ctx.persist(event);
     // The handler's return value is ignored for persistent actors; the fold is the same.
     return { next: apply(state, event), durable };
   };
 
-  const start = (state: AgentMemory, q: Queued, ctx: Context<AgentMessage>): void => {
+  const start = (state: AgentMemory, q: Queued, ctx: Context<AgentInbox>): void => {
     const { msg } = q;
     const history = msg.conversationId === undefined ? [] : state.conversations[msg.conversationId]?.messages ?? [];
     const messages: ChatMessage[] = [
@@ -106,17 +159,24 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
 
     const self = ctx.self;
-    const finish = (m: AgentMessage, attempt = 0): void => {
+    const finish = (m: RunFinished, attempt = 0): void => {
+      // The incarnation ended meanwhile: abandon() has told the requester already.
+      if (rt.active.get(msg.runId) !== active) return;
       try {
         ctx.tell(self, m, q.correlationId === undefined ? undefined : { correlationId: q.correlationId });
       } catch (e) {
-        // A full mailbox: the outcome must still land, or the conversation stays busy.
-        if (attempt < 100 && !(e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_INVALID_MESSAGE')) {
-          setTimeout(() => finish(m, attempt + 1), 10 * (attempt + 1)).unref();
+        // A full mailbox: the outcome must still land, so it is tried again for a while.
+        if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {
+          clock.setTimeout(() => finish(m, attempt + 1), RETRY_STEP_MS * (attempt + 1));
           return;
         }
+        // Lost for good: the requester hears so, and the run gives back its slot and its
+        // conversation (queued runs start at the next message the agent handles).
         ctx.log.error({ err: e, runId: msg.runId }, 'run outcome lost');
-        fail(ctx, msg.replyTo, msg.runId, serializeError(e), q.correlationId);
+        release(active);
+        const error = serializeError(e);
+        events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - startedAt });
+        fail(ctx, msg.replyTo, msg.runId, error, q.correlationId);
       }
     };
     let toolLog: Logger | undefined;
@@ -133,7 +193,15 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
       maxTurns: limits.maxTurns,
       ...(limits.maxTokens !== undefined ? { maxTokens: limits.maxTokens } : {}),
       signal: controller.signal,
-      ...(msg.stream ? { onDelta: (delta) => toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId) } : {}),
+      ...(msg.stream
+        ? {
+            onDelta: (delta) => {
+              // A stream with a hole in it is worse than an error: stop the run instead.
+              if (controller.signal.aborted) return;
+              if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
+            },
+          }
+        : {}),
       toolContext: {
         agent: name,
         runId: msg.runId,
@@ -164,16 +232,16 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
             chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
           },
         };
-        finish({ type: 'agent.run-finished', runId: msg.runId, ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });
+        finish(new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } }));
       },
       (e: unknown) => {
         const err = controller.signal.aborted ? cancelled(controller.signal, e) : e;
-        finish({ type: 'agent.run-finished', runId: msg.runId, ok: false, error: serializeError(err) });
+        finish(new RunFinished(active, msg.runId, { ok: false, error: serializeError(err) }));
       },
     );
   };
 
-  const pump = (state: AgentMemory, ctx: Context<AgentMessage>): void => {
+  const pump = (state: AgentMemory, ctx: Context<AgentInbox>): void => {
     while (rt.active.size < limits.maxConcurrentRuns) {
       const i = rt.queue.findIndex((q) => q.msg.conversationId === undefined || !rt.busy.has(q.msg.conversationId));
       if (i < 0) return;
@@ -182,7 +250,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
     }
   };
 
-  const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentMessage>): void => {
+  const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
     const refuse = (e: TroupeError): void => {
       if (ctx.expectsReply) ctx.replyError(e);
       else fail(ctx, msg.replyTo, msg.runId, e);
@@ -202,7 +270,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
     pump(state, ctx);
   };
 
-  const onCancel = (runId: string, reason: string | undefined, ctx: Context<AgentMessage>): void => {
+  const onCancel = (runId: string, reason: string | undefined, ctx: Context<AgentInbox>): void => {
     const i = rt.queue.findIndex((q) => q.msg.runId === runId);
     if (i >= 0) {
       const [q] = rt.queue.splice(i, 1);
@@ -212,21 +280,19 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
     rt.active.get(runId)?.controller.abort(reason ?? 'cancelled by the requester');
   };
 
-  const onFinished = (state: AgentMemory, msg: Extract<AgentMessage, { type: 'agent.run-finished' }>, ctx: Context<AgentMessage>): AgentMemory => {
+  const onFinished = (state: AgentMemory, msg: RunFinished, ctx: Context<AgentInbox>): AgentMemory => {
     const active = rt.active.get(msg.runId);
-    // Unknown: a run of an earlier incarnation, whose requester already got an error.
-    if (!active) return state;
-    rt.active.delete(msg.runId);
-    clock.clearTimeout(active.timer);
+    // Not this incarnation's run (an earlier one's, whose requester already got an error).
+    if (!active || !msg.isFor(active) || !release(active)) return state;
     const conv = active.msg.conversationId;
-    if (conv !== undefined) rt.busy.delete(conv);
     const durationMs = clock.now() - active.startedAt;
     const replyTo = active.msg.replyTo;
     const cid = active.correlationId;
 
-    if (msg.ok) {
+    const settled = msg.settlement;
+    if (settled.ok) {
       rt.failures = 0;
-      const { result, messages } = msg.outcome;
+      const { result, messages } = settled.outcome;
       events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'ok', durationMs, turns: result.turns, usage: result.usage });
       let next = state;
       if (conv !== undefined) {
@@ -244,17 +310,17 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
       return next;
     }
 
-    const code = msg.error.code;
+    const code = settled.error.code;
     const outcome = CANCEL_CODES.has(code) ? 'cancelled' : 'error';
     events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome, code, durationMs });
-    fail(ctx, replyTo, msg.runId, msg.error, cid);
+    fail(ctx, replyTo, msg.runId, settled.error, cid);
     if (HEALTH_CODES.has(code)) {
       rt.failures += 1;
       events.emit({ type: 'agent.model.failed', agent: name, code, consecutive: rt.failures });
       if (rt.failures >= limits.maxConsecutiveFailures) {
         events.emit({ type: 'agent.unhealthy', agent: name, consecutive: rt.failures });
         // Crash: the supervisor decides (restart with backoff, or give up past its intensity).
-        throw new TroupeError('TROUPE_ERR_AGENT_UNHEALTHY', `agent ${name}: ${rt.failures} consecutive model failures (last: ${code}: ${msg.error.message})`, {
+        throw new TroupeError('TROUPE_ERR_AGENT_UNHEALTHY', `agent ${name}: ${rt.failures} consecutive model failures (last: ${code}: ${settled.error.message})`, {
           details: { consecutive: rt.failures, last: code },
         });
       }
@@ -264,7 +330,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
   };
 
   /** The incarnation ends: abort its runs and tell their requesters. */
-  const abandon = (ctx: Context<AgentMessage>, error: TroupeError): void => {
+  const abandon = (ctx: Context<AgentInbox>, error: TroupeError): void => {
     const old = rt;
     rt = new Runtime();
     for (const a of old.active.values()) {
@@ -277,13 +343,14 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
   };
 
   return {
-    messages: agentMessageSchema,
+    messages: agentInboxSchema,
     initial: () => {
       rt = new Runtime();
       return emptyMemory();
     },
     ...(persistent ? { persistence: { key: deps.journalKey!, apply, snapshotEvery: 100 } } : {}),
     receive: (state, msg, ctx) => {
+      if (msg instanceof RunFinished) return onFinished(state, msg, ctx);
       switch (msg.type) {
         case 'agent.run':
           onRun(state, msg, ctx);
@@ -291,8 +358,6 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentMes
         case 'agent.cancel':
           onCancel(msg.runId, msg.reason, ctx);
           return;
-        case 'agent.run-finished':
-          return onFinished(state, msg, ctx);
         case 'agent.status': {
           const s: AgentStatus = {
             name,

@@ -69,7 +69,6 @@ export class AgentClient {
   /** Observer of the actor's traffic (metrics count messages with it). */
   traffic?: (direction: 'in' | 'out', type: string) => void;
   private readonly pending = new Map<string, Pending>();
-  private idle: Array<() => void> = [];
 
   constructor(private readonly host: ClientHost, name = 'gateway') {
     const b: Behaviour<undefined, RequesterMessage> = {
@@ -164,27 +163,6 @@ export class AgentClient {
     }
   }
 
-  /** Cancel every run in flight (shutdown past its drain time). */
-  cancelAll(reason: string): void {
-    for (const id of [...this.pending.keys()]) this.cancel(id, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', reason));
-  }
-
-  /** Resolves true once no run is in flight, or false after `timeoutMs`. */
-  whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.pending.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        resolve(true);
-      };
-      const t = setTimeout(() => {
-        this.idle = this.idle.filter((w) => w !== done);
-        resolve(false);
-      }, timeoutMs);
-      this.idle.push(done);
-    });
-  }
-
   private onMessage(m: RequesterMessage): void {
     this.traffic?.('in', m.type);
     const p = this.pending.get(m.runId);
@@ -218,10 +196,5 @@ export class AgentClient {
     p.detach?.();
     if (result) p.resolve(result);
     else p.reject(error);
-    if (this.pending.size === 0 && this.idle.length > 0) {
-      const waiters = this.idle;
-      this.idle = [];
-      for (const w of waiters) w();
-    }
   }
 }

@@ -75,30 +75,6 @@ export const runResultSchema = z.object({
   trace: z.object({ correlationId: z.string().optional(), chain: z.array(traceHopSchema) }),
 });
 
-/** What a finished run hands back to its agent (and the agent journals). */
-export const runOutcomeSchema = z.object({
-  result: runResultSchema,
-  /** The messages this run adds to its conversation: input, assistant and tool messages. */
-  messages: z.array(chatMessageSchema),
-});
-
-/**
- * Internal: a run's promise settled; the agent records it from its mailbox. Only the agent
- * sends it, to itself, from an outcome it built and typed (`runOutcomeSchema`), so the
- * check here is structural: re-validating every message of every run would cost the hot
- * path for nothing. A forged one could only name a run id the agent is running.
- */
-export const runFinishedMessageSchema = z.discriminatedUnion('ok', [
-  z.object({
-    type: z.literal('agent.run-finished'),
-    runId: id,
-    ok: z.literal(true),
-    outcome: z.custom<RunOutcome>((o) => typeof o === 'object' && o !== null
-      && typeof (o as RunOutcome).result === 'object' && (o as RunOutcome).result !== null && Array.isArray((o as RunOutcome).messages), 'a run outcome'),
-  }),
-  z.object({ type: z.literal('agent.run-finished'), runId: id, ok: z.literal(false), error: serializedErrorSchema }),
-]);
-
 /** Ask: `{ name, activeRuns, queuedRuns, conversations, consecutiveFailures }`. */
 export const statusMessageSchema = z.object({ type: z.literal('agent.status') });
 /** Ask: the stored history of one conversation, or null. */
@@ -106,11 +82,14 @@ export const conversationMessageSchema = z.object({ type: z.literal('agent.conve
 /** Ask: forget one conversation (journaled). Replies true when it existed. */
 export const forgetMessageSchema = z.object({ type: z.literal('agent.forget'), conversationId: id });
 
-/** Everything an agent actor accepts. */
+/**
+ * Everything an agent actor accepts from other actors. A run's outcome reaches the agent
+ * by another way (an internal message no other actor can make), so no message here can
+ * settle a run.
+ */
 export const agentMessageSchema = z.discriminatedUnion('type', [
   runMessageSchema,
   cancelMessageSchema,
-  runFinishedMessageSchema,
   statusMessageSchema,
   conversationMessageSchema,
   forgetMessageSchema,
@@ -128,7 +107,6 @@ export type RunMessageInput = z.input<typeof runMessageSchema>;
 export type RunParams = z.infer<typeof runParamsSchema>;
 export type TraceHop = z.infer<typeof traceHopSchema>;
 export type RunResult = z.infer<typeof runResultSchema>;
-export type RunOutcome = z.infer<typeof runOutcomeSchema>;
 export type AgentMessage = z.output<typeof agentMessageSchema>;
 export type RequesterMessage = z.infer<typeof requesterMessageSchema>;
 

@@ -152,7 +152,10 @@ export class AgentRegistry {
   spawn(input: AgentSpecInput): AgentInfo {
     const parsed = parseAgentSpec(input);
     const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
-    return this.info(this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() }));
+    const replaced = this.entries.get(parsed.data.name);
+    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() });
+    if (replaced) void this.discardReplaced(replaced, entry);
+    return this.info(entry);
   }
 
   /**
@@ -170,13 +173,17 @@ export class AgentRegistry {
     if (!store) return this.spawn(parsed.data);
     const createdAt = this.host.clock.now();
     const journalKey = `agent/${parsed.data.name}/${newId()}`;
+    const replaced = this.entries.get(parsed.data.name);
     const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
+    const discarded = replaced ? this.discardReplaced(replaced, entry) : Promise.resolve();
     const record: SpecRecord = { v: 1, spec: parsed.data, journalKey, createdAt };
     try {
       await store.put(store.db(SPEC_DB), parsed.data.name, record);
     } catch (e) {
-      this.stopEntry(parsed.data.name, entry);
+      await this.retire(parsed.data.name, entry);
       throw e;
+    } finally {
+      await discarded;
     }
     return this.info(entry);
   }
@@ -201,16 +208,21 @@ export class AgentRegistry {
   }
 
   /**
-   * Stop and forget an agent; a durable one loses its persisted spec and journal too.
-   * Resolves false when there is no such agent.
+   * Stop and forget an agent; a durable one loses its persisted spec and journal too, purged
+   * only once the agent is stopped and its last commits have settled. Resolves false when
+   * there is no such agent.
    */
   async remove(name: string): Promise<boolean> {
     const e = this.entries.get(name);
     if (!e) return false;
-    this.stopEntry(name, e);
     const store = this.host.store;
-    if (e.durable && store && !store.closed) {
-      await store.remove(store.db(SPEC_DB), name);
+    const durable = e.durable && store !== undefined && !store.closed;
+    // Issued before anything is awaited, so an agent created again under this name meanwhile
+    // writes its spec after this removal, never before it.
+    const specGone = durable ? store.remove(store.db(SPEC_DB), name) : Promise.resolve();
+    await this.retire(name, e);
+    if (durable) {
+      await specGone;
       if (e.journalKey) await this.purgeJournal(store, e.journalKey);
     }
     this.events.emit({ type: 'agent.removed', agent: name });
@@ -387,10 +399,39 @@ export class AgentRegistry {
     return entry;
   }
 
-  private stopEntry(name: string, e: Entry): void {
+  /**
+   * Forget an entry and stop its actors, resolving once nothing of it can still write: the
+   * agent is stopped (so no new commit starts) and the commits it issued have settled. The
+   * journal's own drain is not reachable from here, so the store's flush stands in for it:
+   * it settles every write issued so far, the agent's included.
+   */
+  private async retire(name: string, e: Entry): Promise<void> {
     e.unwatch();
-    void this.host.stop(e.supervisor);
     if (this.entries.get(name) === e) this.entries.delete(name);
+    await this.host.stop(e.supervisor);
+    const store = this.host.store;
+    if (e.journalKey !== undefined && store && !store.closed) {
+      await store.flushed().catch((err: unknown) => this.host.logger.warn({ err, agent: name }, 'could not settle the commits of a stopped agent'));
+    }
+  }
+
+  /**
+   * An agent stopped for good was replaced by a new one of the same name: drop its watch,
+   * and when it was durable its journal (and its spec, unless the new agent stores its own).
+   */
+  private async discardReplaced(old: Entry, by: Entry): Promise<void> {
+    old.unwatch();
+    const store = this.host.store;
+    if (!old.durable || !store || store.closed) return;
+    try {
+      if (!by.durable) await store.remove(store.db(SPEC_DB), old.data.name);
+      if (old.journalKey !== undefined && old.journalKey !== by.journalKey) {
+        await store.flushed();
+        await this.purgeJournal(store, old.journalKey);
+      }
+    } catch (err) {
+      this.host.logger.warn({ err, agent: old.data.name }, 'could not discard the stored state of a replaced agent');
+    }
   }
 
   private async purgeJournal(store: NodeStore, key: string): Promise<void> {

@@ -57,6 +57,8 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   // The caller's tools shadow the agent's tools of the same name.
   const offered = [...plan.toolSpecs.filter((t) => !clientNames.has(t.name)), ...plan.clientTools];
   const isServerTool = (name: string): boolean => !clientNames.has(name) && plan.tools.has(name);
+  // One filter for the whole run: the caller's tool-call indices never restart.
+  const filter = plan.onDelta ? new DeltaFilter(clientNames, plan.onDelta) : undefined;
   const convo = [...plan.messages];
   const produced: ChatMessage[] = [];
   const hops: TraceHop[] = [];
@@ -67,7 +69,7 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
 
   for (let turn = 1; turn <= plan.maxTurns; turn++) {
     if (signal.aborted) throw cancelled(signal);
-    const filter = plan.onDelta ? new DeltaFilter(isServerTool, plan.onDelta, content !== null && content.length > 0) : undefined;
+    filter?.nextCall(content !== null && content.length > 0);
     const startedAt = clock.now();
     let result: ModelResult;
     try {
@@ -154,26 +156,31 @@ export function cancelled(signal: AbortSignal, cause?: unknown): TroupeError {
 }
 
 /**
- * Decides which of a model call's deltas the caller sees: text always (with a separator
- * between the texts of two model calls), tool-call deltas only for the caller's own tools,
- * renumbered from 0 in order of appearance. A tool call's name arrives in its first delta;
+ * Decides which of a run's deltas the caller sees: text always (with a separator between
+ * the texts of two model calls), tool-call deltas only for calls to the caller's own tools
+ * (a call to the agent's tools, or to a name nobody offered, stays inside the run). Those
+ * are renumbered from 0 in order of appearance across the whole run, so a client that
+ * assembles calls by index never merges two. A call's name arrives in its first delta;
  * deltas of an index whose name is still unknown wait until it is.
  */
 class DeltaFilter {
-  private readonly indexes = new Map<number, number | 'server' | ToolCallDelta[]>();
+  /** Per model call: the model's index -> the caller's index, 'hidden', or deltas waiting for a name. */
+  private indexes = new Map<number, number | 'hidden' | ToolCallDelta[]>();
   private next = 0;
-  private separated: boolean;
+  private separated = true;
 
   constructor(
-    private readonly isServerTool: (name: string) => boolean,
-    private readonly emit: ((d: ModelDelta) => void) | undefined,
-    needsSeparator: boolean,
-  ) {
+    private readonly clientNames: ReadonlySet<string>,
+    private readonly emit: (d: ModelDelta) => void,
+  ) {}
+
+  /** A new model call starts; its text needs a separator when earlier calls produced text. */
+  nextCall(needsSeparator: boolean): void {
+    this.indexes = new Map();
     this.separated = !needsSeparator;
   }
 
   push(d: ModelDelta): void {
-    if (!this.emit) return;
     if (d.type === 'content') {
       if (!this.separated) {
         this.separated = true;
@@ -183,7 +190,7 @@ class DeltaFilter {
       return;
     }
     const seen = this.indexes.get(d.index);
-    if (seen === 'server') return;
+    if (seen === 'hidden') return;
     if (typeof seen === 'number') {
       this.emit({ ...d, index: seen });
       return;
@@ -194,8 +201,8 @@ class DeltaFilter {
       this.indexes.set(d.index, waiting);
       return;
     }
-    if (this.isServerTool(d.name)) {
-      this.indexes.set(d.index, 'server');
+    if (!this.clientNames.has(d.name)) {
+      this.indexes.set(d.index, 'hidden');
       return;
     }
     const mine = this.next++;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TroupeError } from '../../protocol/index.js';
+import { TOOL_NAME_RE } from '../../protocol/openai.js';
 import { validateTool, type AgentTool } from './tools.js';
 
 /** Agent names are model ids and actor names: keep them to a safe, URL-friendly set. */
@@ -71,7 +72,7 @@ export const agentSpecSchema = z.strictObject({
   /** Upstream model id; default: the provider's (TROUPE_MODEL, or troupe-offline). */
   model: z.string().min(1).max(256).optional(),
   provider: agentProviderSchema.optional(),
-  tools: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/)).max(64).default([]),
+  tools: z.array(z.string().regex(TOOL_NAME_RE)).max(64).default([]),
   skills: z.array(skillSchema).max(64).default([]),
   supervision: agentSupervisionSchema.prefault({}),
   limits: agentLimitsSchema.prefault({}),

@@ -3,22 +3,9 @@ import { z } from 'zod';
 import type { AgentEvent, AgentTool, ModelDelta, RunResult } from '../../actors/agent/index.js';
 import type { InspectionEvent } from '../../actors/index.js';
 import { TroupeError } from '../../protocol/index.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
-import { cleanup, dataDir, fakeProvider, lastUser, onCleanup, testNode } from './harness.js';
+import { cleanup, dataDir, failure, fakeProvider, fakeUpstream, lastUser, testNode } from './harness.js';
 
 afterEach(cleanup);
-
-async function fakeUpstream(script: FakeScript): Promise<FakeOpenAI> {
-  const fake = await startFakeOpenAI(script);
-  onCleanup(() => fake.close());
-  return fake;
-}
-
-async function failure(p: Promise<unknown>): Promise<TroupeError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(TroupeError);
-  return e as TroupeError;
-}
 
 const user = (content: string) => ({ role: 'user' as const, content });
 
@@ -92,6 +79,30 @@ describe('agent actor against a real HTTP upstream', () => {
     expect(calls[0]).toMatchObject({ id: 'cli', name: 'get_weather' });
     expect(calls.map((d) => (d.type === 'tool_call' ? d.argumentsDelta : '')).join('')).toBe('{"city":"Paris"}');
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it('streams no call to a tool nobody offered, and numbers the caller\'s calls from 0 across the whole run', async () => {
+    const fake = await fakeUpstream([
+      { kind: 'tool_calls', calls: [{ id: 'srv', name: 'add', arguments: '{"a":1,"b":1}' }, { id: 'ghost', name: 'nope', arguments: '{"x":1}' }] },
+      { kind: 'tool_calls', calls: [{ id: 'cli', name: 'get_weather', arguments: '{"city":"Oslo"}' }] },
+    ]);
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'phantom', tools: [add] });
+    const deltas: ModelDelta[] = [];
+    const r = await node.agents.run('phantom', {
+      input: [user('weather?')],
+      stream: true,
+      clientTools: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
+    }, { onDelta: (d) => deltas.push(d) });
+    expect(r.turns).toBe(2);
+    expect(r.toolCalls).toEqual([{ id: 'cli', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
+    const calls = deltas.filter((d) => d.type === 'tool_call');
+    expect(calls.filter((d) => d.type === 'tool_call' && d.name !== undefined).map((d) => d.type === 'tool_call' && d.name)).toEqual(['get_weather']);
+    expect(calls.every((d) => d.type === 'tool_call' && d.index === 0)).toBe(true);
+    // The arguments a client assembles at index 0 are those of the call it must run, unmixed.
+    expect(calls.map((d) => (d.type === 'tool_call' ? d.argumentsDelta : '')).join('')).toBe('{"city":"Oslo"}');
+    // The phantom call went back to the model as a failed tool result.
+    expect(JSON.parse(fake.calls[1]!.body.messages.at(-1).content).error.message).toContain('no tool named nope');
   });
 
   it('journals finished turns: after a restart the history is intact and the model is not called again for it', async () => {
@@ -286,6 +297,46 @@ describe('agent specs and the registry', () => {
     expect(node.agents.get('keeper')).toBeUndefined();
     await node.agents.create({ name: 'keeper' });
     expect(await node.agents.conversation('keeper', 'k')).toBeNull();
+  });
+
+  it('remove() waits for the stopped agent\'s last commit before purging: nothing of it is left in LMDB', async () => {
+    const node = await testNode({ dataDir: dataDir() });
+    await node.agents.create({ name: 'gone' });
+    let removing: Promise<boolean> | undefined;
+    // Remove while the turn's commit is still in flight (issued, not yet acknowledged).
+    node.agents.events.subscribe((e) => {
+      if (e.type === 'agent.run.finished' && e.agent === 'gone') queueMicrotask(() => void (removing = node.agents.remove('gone')));
+    });
+    await node.agents.run('gone', { input: [user('last words')], conversationId: 'c' }).catch(() => undefined);
+    await expect.poll(() => removing).toBeDefined();
+    expect(await removing).toBe(true);
+    const store = node.store!;
+    expect([...store.journal.getKeys({})].filter((k) => String((k as unknown[])[0]).startsWith('agent/gone'))).toEqual([]);
+    expect(store.db('agents').get('gone')).toBeUndefined();
+    expect(node.agents.get('gone')).toBeUndefined();
+  });
+
+  it('creating an agent again after its supervisor gave up drops the old journal, so nothing is orphaned', async () => {
+    const fake = await fakeUpstream((call) => (call.index === 0 ? { kind: 'text', text: 'remembered' } : { kind: 'error', status: 500 }));
+    const dir = dataDir();
+    let node = await testNode({ dataDir: dir, modelProvider: fakeProvider(fake) });
+    const spec = { name: 'phoenix', limits: { maxConsecutiveFailures: 1 }, supervision: { maxRestarts: 0, backoff: { minMs: 0, maxMs: 0 } } };
+    await node.agents.create(spec);
+    await node.agents.run('phoenix', { input: [user('keep this')], conversationId: 'c' });
+    await failure(node.agents.run('phoenix', { input: [user('fail')] }));
+    await expect.poll(() => node.agents.get('phoenix')?.status).toBe('stopped');
+    const journalKeys = (): string[] => [...new Set([...node.store!.journal.getKeys({})].map((k) => String((k as unknown[])[0])).filter((k) => k.startsWith('agent/phoenix/')))];
+    const [old] = journalKeys();
+    expect(old).toBeDefined();
+
+    expect(await node.agents.create(spec)).toMatchObject({ status: 'running', durable: true });
+    expect(journalKeys()).not.toContain(old);
+    expect(await node.agents.conversation('phoenix', 'c')).toBeNull();
+    await node.close();
+
+    node = await testNode({ dataDir: dir, modelProvider: fakeProvider(fake) });
+    expect(node.agents.get('phoenix')).toMatchObject({ status: 'running', durable: true });
+    expect(await node.agents.conversation('phoenix', 'c')).toBeNull();
   });
 
   it('keeps memory in the actor when the node has no data dir', async () => {

@@ -1,6 +1,8 @@
+import { expect } from 'vitest';
 import { startNode, type RunningNode, type StartNodeOptions } from '../../index.js';
 import { OpenAIProvider, type ModelProvider, type OpenAIProviderOptions } from '../../actors/agent/index.js';
-import type { FakeOpenAI } from '../fixtures/fake-openai.js';
+import { TroupeError } from '../../protocol/index.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
 import { silent, tempDir } from '../helpers.js';
 
 /** A provider on the fake upstream with short waits, so failure paths run fast. */
@@ -50,4 +52,18 @@ export function onCleanup(fn: () => Promise<void> | void): void {
 export function lastUser(body: any): string {
   const m = [...(body?.messages ?? [])].reverse().find((x: any) => x.role === 'user');
   return typeof m?.content === 'string' ? m.content : '';
+}
+
+/** A fake OpenAI upstream closed at cleanup. */
+export async function fakeUpstream(script: FakeScript): Promise<FakeOpenAI> {
+  const fake = await startFakeOpenAI(script);
+  onCleanup(() => fake.close());
+  return fake;
+}
+
+/** The TroupeError a promise rejects with (the test fails if it resolves or throws anything else). */
+export async function failure(p: Promise<unknown>): Promise<TroupeError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(e).toBeInstanceOf(TroupeError);
+  return e as TroupeError;
 }

@@ -82,6 +82,25 @@ describe('OfflineModel', () => {
     expect(new Set(result.toolCalls.map((c) => c.id)).size).toBe(2);
   });
 
+  it('takes the first JSON object after the call: the outer one, else one inside or after text that is not JSON', async () => {
+    const args = async (tail: string) => (await run({ model: 'm', messages: [{ role: 'user', content: `call add ${tail}` }], tools })).result.toolCalls[0]!.arguments;
+    expect(await args('{"a": {"b": 1}}')).toBe('{"a":{"b":1}}');
+    expect(await args('{not json {"a": 1}} {"b": 2}')).toBe('{"a":1}');
+    expect(await args('{ never closed {"a": 1}')).toBe('{"a":1}');
+    expect(await args('it\'s "{" then {"a": 1}')).toBe('{"a":1}');
+    expect(await args('{"s": "}{"}')).toBe('{"s":"}{"}');
+  });
+
+  it('scans adversarial braces in linear time: 200k of them answer at once, not after minutes', async () => {
+    const model = new OfflineModel({ tokensPerDelta: 1_000 });
+    const args = async (tail: string) =>
+      (await model.complete({ model: 'm', messages: [{ role: 'user', content: `call add ${tail}` }], tools })).toolCalls[0]!.arguments;
+    expect(await args('{'.repeat(200_000))).toBe('{}');
+    expect(await args(`${'{'.repeat(100_000)}${'}'.repeat(100_000)} {"a": 1}`)).toBe('{"a":1}');
+    expect(await args('{"a":'.repeat(50_000))).toBe('{}');
+    expect(await args(`${'{x}'.repeat(100_000)} {"a": 1}`)).toBe('{}');
+  });
+
   it('calls a tool the message merely mentions, with {} when there is no JSON', async () => {
     const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'use get_weather for me' }], tools });
     expect(result.toolCalls).toEqual([expect.objectContaining({ name: 'get_weather', arguments: '{}' })]);

@@ -1,8 +1,10 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAIProvider, createProvider, describeProvider, providerConfigFromEnv, OfflineModel, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
-import { TroupeError, isTroupeError } from '../../protocol/index.js';
+import { ManualClock, isTroupeError } from '../../protocol/index.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
+import { until } from '../helpers.js';
+import { failure } from './harness.js';
 
 const hello: ModelRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }] };
 
@@ -19,15 +21,6 @@ async function setup(script: FakeScript, options: ConstructorParameters<typeof O
     sleeps ? { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } : {},
   );
   return { fake, provider };
-}
-
-async function failure(p: Promise<unknown>): Promise<TroupeError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(TroupeError);
-  return e as TroupeError;
 }
 
 describe('OpenAIProvider against the fake OpenAI server', () => {
@@ -160,6 +153,40 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
     expect(JSON.stringify(lines)).not.toContain('not-needed');
   });
 
+  it('waits to retry on the clock it was given, not on real timers', async () => {
+    fake = await startFakeOpenAI([{ kind: 'error', status: 503, headers: { 'retry-after-ms': '5000' } }, { kind: 'text', text: 'back' }]);
+    const clock = new ManualClock(1_000_000);
+    const provider = new OpenAIProvider({ baseURL: fake.url, maxRetryAfterMs: 10_000 }, { clock });
+    const started = Date.now();
+    const result = provider.complete(hello);
+    await until(() => fake!.calls.length === 1 && fake!.calls[0]!.completed, 5_000, 'the first attempt');
+    // Time moves only when the test moves it; the retry goes out once 5 s of it have passed.
+    await until(() => {
+      if (fake!.calls.length < 2) clock.advance(500);
+      return fake!.calls.length === 2;
+    }, 5_000, 'the retry');
+    expect(clock.now() - 1_000_000).toBeGreaterThanOrEqual(5_000);
+    expect((await result).content).toBe('back');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('maps a 401 or 403 to MODEL_UPSTREAM without retrying; the upstream message (it may quote the key) goes to the logs only', async () => {
+    for (const status of [401, 403]) {
+      fake = await startFakeOpenAI({ kind: 'error', status, message: 'Incorrect API key provided: sk-live-abc1****wxyz', code: 'invalid_api_key' });
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+      const provider = new OpenAIProvider({ baseURL: fake.url, apiKey: 'sk-live-abc123', maxRetries: 3 }, { logger, sleep: async () => {} });
+      const err = await failure(provider.complete(hello));
+      expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+      expect(err.status).toBe(502);
+      expect(err.message).toContain(`HTTP ${status}`);
+      expect(JSON.stringify({ message: err.message, details: err.details, cause: String(err.cause ?? '') })).not.toContain('sk-');
+      expect(fake.calls).toHaveLength(1);
+      expect(JSON.stringify(lines)).toContain('Incorrect API key provided');
+      await fake.close();
+    }
+  });
+
   it('maps another 4xx to MODEL_BAD_REQUEST without retrying', async () => {
     const { fake, provider } = await setup({ kind: 'error', status: 400, message: 'bad messages', param: 'messages', code: 'invalid_value' }, {}, []);
     const err = await failure(provider.complete(hello));
@@ -239,6 +266,12 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
     expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
     expect(deltas.length).toBeGreaterThan(0);
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it('retries a stream that dropped mid-answer when nobody was listening to its deltas', async () => {
+    const { fake, provider } = await setup([{ kind: 'drop', text: 'half an answer' }, { kind: 'text', text: 'the whole answer' }], {}, []);
+    expect((await provider.complete(hello)).content).toBe('the whole answer');
+    expect(fake.calls).toHaveLength(2);
   });
 
   it('retries a stream that dropped before any output reached the caller', async () => {

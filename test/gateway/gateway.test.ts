@@ -1,16 +1,10 @@
+import { request } from 'node:http';
 import OpenAI, { APIError, InternalServerError, RateLimitError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../index.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
-import { cleanup, fakeProvider, onCleanup, testNode } from '../agent/harness.js';
+import { cleanup, fakeProvider, fakeUpstream, testNode } from '../agent/harness.js';
 
 afterEach(cleanup);
-
-async function fakeUpstream(script: FakeScript): Promise<FakeOpenAI> {
-  const fake = await startFakeOpenAI(script);
-  onCleanup(() => fake.close());
-  return fake;
-}
 
 async function gateway(options: Parameters<typeof testNode>[0] = {}): Promise<{ node: RunningNode; url: string; client: OpenAI }> {
   const node = await testNode({ http: { port: 0 }, ...options });
@@ -80,6 +74,28 @@ describe('agents API', () => {
     expect((await v1route.json() as any).error).toMatchObject({ type: 'invalid_request_error', code: 'unknown_url', param: null });
   });
 
+  it('refuses agent specs that bring their own upstream (baseURL, apiKey, headers) unless allowAgentProviders is set', async () => {
+    const { node, url } = await gateway();
+    const overrides: Array<[string, unknown]> = [['baseURL', 'http://169.254.169.254/latest/v1'], ['apiKey', 'sk-stolen'], ['headers', { 'x-internal': '1' }]];
+    for (const [field, value] of overrides) {
+      const r = await json(`${url}/api/v1/agents`, 'POST', { name: 'ssrf', provider: { kind: 'openai', [field]: value } });
+      expect(r.status).toBe(400);
+      expect((await r.json() as any).error).toMatchObject({
+        code: 'TROUPE_ERR_AGENT_INVALID_SPEC', message: expect.stringContaining(`provider.${field}`), details: { param: `provider.${field}` },
+      });
+    }
+    expect(node.agents.get('ssrf')).toBeUndefined();
+    // Choosing the offline model points nowhere: allowed.
+    expect((await json(`${url}/api/v1/agents`, 'POST', { name: 'plain', provider: { kind: 'offline' } })).status).toBe(201);
+    // Library code keeps the choice.
+    expect(node.spawnAgent({ name: 'lib', provider: { kind: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-lib' } }).address).toContain('lib');
+
+    const open = await gateway({ http: { port: 0, allowAgentProviders: true } });
+    const r = await json(`${open.url}/api/v1/agents`, 'POST', { name: 'own', provider: { kind: 'openai', baseURL: 'http://127.0.0.1:9/v1' } });
+    expect(r.status).toBe(201);
+    expect((await r.json() as any).provider).toMatchObject({ name: 'openai', baseURL: 'http://127.0.0.1:9/v1' });
+  });
+
   it('refuses bodies over the limit with 413 in the route\'s envelope', async () => {
     const { url } = await gateway({ http: { port: 0, bodyLimitBytes: 1024 } });
     const big = 'x'.repeat(4096);
@@ -111,6 +127,47 @@ describe('upstream failures through the gateway', () => {
     const e504 = await ask();
     expect((e504 as APIError).status).toBe(504);
     expect((e504 as APIError).error).toMatchObject({ code: 'TROUPE_ERR_MODEL_TIMEOUT' });
+  });
+
+  it('answers 502 without the upstream\'s message when the upstream refuses our key', async () => {
+    const fake = await fakeUpstream({ kind: 'error', status: 401, message: 'Incorrect API key provided: sk-proj-abcd****wxyz', code: 'invalid_api_key' });
+    const { node, url } = await gateway({ modelProvider: fakeProvider(fake, { maxRetries: 3 }) });
+    node.spawnAgent({ name: 'up' });
+    const r = await json(`${url}/v1/chat/completions`, 'POST', { model: 'up', messages: [{ role: 'user', content: 'x' }] });
+    expect(r.status).toBe(502);
+    const text = await r.text();
+    expect(JSON.parse(text).error).toMatchObject({ type: 'server_error', code: 'TROUPE_ERR_MODEL_UPSTREAM' });
+    expect(text).not.toContain('sk-');
+    expect(text).not.toContain('Incorrect API key');
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('cancels the run of a streaming client that stops reading, once the unsent output passes the limit', async () => {
+    const piece = 'y'.repeat(64 * 1024);
+    const fake = await fakeUpstream({ kind: 'text', chunks: Array.from({ length: 640 }, () => piece), delayMs: 2 });
+    const { node, url } = await gateway({ modelProvider: fakeProvider(fake), http: { port: 0, sseMaxBufferedBytes: 256 * 1024 } });
+    node.spawnAgent({ name: 'firehose' });
+    const target = new URL(`${url}/v1/chat/completions`);
+    const body = JSON.stringify({ model: 'firehose', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(res.statusCode).toBe(200);
+    res.pause(); // a client that stops reading
+    // The run is cancelled and its upstream request aborted, though the client is still connected.
+    expect((await fake.waitForEnd(0, 20_000)).disconnected).toBe(true);
+    await expect.poll(async () => (await node.agents.status('firehose')).activeRuns).toBe(0);
+    // Reading again, the client finds the stream ended by an error event saying why.
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => void (text += c));
+    res.resume();
+    await new Promise((r) => res.once('end', r));
+    expect(text).not.toContain('[DONE]');
+    expect(text).toContain('too slowly');
+    expect(text.length).toBeLessThan(640 * piece.length);
   });
 
   it('cancels the run, and the upstream request, when a streaming client disconnects', async () => {
@@ -175,6 +232,21 @@ describe('metrics', () => {
     expect(text).toMatch(/troupe_actor_restarts_total\{actor="user\/crashy",node="t"\} 1/);
     expect(text).toMatch(/troupe_dead_letters_total\{reason="not-found",node="t"\} 1/);
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('metrics of removed agents', () => {
+  it('drops an agent\'s series when the agent is removed', async () => {
+    const { url, client } = await gateway();
+    expect((await json(`${url}/api/v1/agents`, 'POST', { name: 'ephemeral' })).status).toBe(201);
+    await client.chat.completions.create({ model: 'ephemeral', messages: [{ role: 'user', content: 'hi' }] });
+    const before = await (await fetch(`${url}/metrics`)).text();
+    expect(before).toMatch(/troupe_agent_runs_total\{agent="ephemeral",outcome="ok",node="t"\} 1/);
+    expect(before).toMatch(/troupe_agent_tokens_total\{agent="ephemeral",kind="prompt",node="t"\}/);
+    expect(before).toMatch(/troupe_agent_runs_in_flight\{agent="ephemeral",node="t"\} 0/);
+    expect((await json(`${url}/api/v1/agents/ephemeral`, 'DELETE')).status).toBe(200);
+    const after = await (await fetch(`${url}/metrics`)).text();
+    expect(after).not.toContain('agent="ephemeral"');
   });
 });
 

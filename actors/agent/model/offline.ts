@@ -144,14 +144,10 @@ function checkCancelled(signal: AbortSignal | undefined): void {
 }
 
 /**
- * Decide what to answer. Exported for tests and for tools that want to preview the
- * offline model's choice.
- *
- * @example
- * planAnswer({ model: 'm', messages: [{ role: 'user', content: 'call add {"a":1}' }], tools: [{ name: 'add' }] });
- * // { kind: 'tools', calls: [{ name: 'add', arguments: '{"a":1}' }] }
+ * Decide what to answer, e.g. `call add {"a":1}` with a tool `add` offered plans
+ * `{ kind: 'tools', calls: [{ name: 'add', arguments: '{"a":1}' }] }`.
  */
-export function planAnswer(req: ModelRequest): Plan {
+function planAnswer(req: ModelRequest): Plan {
   const { messages } = req;
   const last = messages[messages.length - 1];
   if (last?.role === 'tool') return { kind: 'text', text: answerToolResults(messages) };
@@ -220,34 +216,83 @@ function pickToolCalls(said: string, tools: ReadonlyArray<ToolSpec>, choice: Non
   return [];
 }
 
-/** The first `{...}` in the text that parses as a JSON object, re-serialized canonically. */
-export function firstJsonObject(text: string): string | undefined {
-  for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
-    const end = matchingBrace(text, start);
-    if (end === -1) continue;
-    try {
-      const v: unknown = JSON.parse(text.slice(start, end + 1));
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(v);
-    } catch {
-      // not JSON; try the next brace
-    }
+/**
+ * The first `{...}` in the text that parses as a JSON object, re-serialized canonically.
+ * "First" is by opening brace: an outer object wins over the objects inside it, and when
+ * the outer span is not JSON the ones inside it are tried, in order.
+ *
+ * A scan finds the balanced spans (skipping strings, so braces inside them do not count);
+ * a brace that never closes makes the scan start again just after it. Rescans and the
+ * parsing of nested spans share a budget proportional to the text, and parse attempts are
+ * capped (a failed JSON.parse is slow), so the search is linear whatever the input: a
+ * message of 200k `{` costs a few passes, not 200k of them.
+ */
+function firstJsonObject(text: string): string | undefined {
+  const budget: Budget = { left: 4 * text.length + 1024, parses: MAX_PARSE_ATTEMPTS };
+  for (let from = 0; from < text.length && budget.left > 0;) {
+    const r = scanSpans(text, from, budget);
+    if (r.found !== undefined || r.unclosedAt === undefined) return r.found;
+    from = r.unclosedAt + 1;
   }
   return undefined;
 }
 
-function matchingBrace(text: string, start: number): number {
-  let depth = 0;
+/** One scan from `from`: the first span that parses, or where an unclosed brace began. */
+function scanSpans(text: string, from: number, budget: Budget): { found?: string; unclosedAt?: number } {
+  budget.left -= text.length - from;
+  const open: number[] = [];
+  // Balanced spans inside the current outermost one, tried when it closes.
+  const spans: Array<[number, number]> = [];
   let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-    } else if (ch === '"') inString = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}' && --depth === 0) return i;
+  for (let i = from; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (open.length === 0) {
+      // Outside any brace, quotes are prose rather than JSON strings.
+      if (ch === OPEN) open.push(i);
+    } else if (inString) {
+      if (ch === BACKSLASH) i++;
+      else if (ch === QUOTE) inString = false;
+    } else if (ch === QUOTE) inString = true;
+    else if (ch === OPEN) open.push(i);
+    else if (ch === CLOSE) {
+      spans.push([open.pop()!, i]);
+      if (open.length > 0) continue;
+      spans.sort((a, b) => a[0] - b[0]);
+      for (const [k, [s, e]] of spans.entries()) {
+        // The outermost span is always tried (outermost spans never overlap, so that stays
+        // linear); the ones inside it only while the budget lasts.
+        if (k > 0 && (budget.left -= e - s + 1) < 0) break;
+        if (--budget.parses < 0) return {};
+        const found = parseObject(text.slice(s, e + 1));
+        if (found !== undefined) return { found };
+      }
+      spans.length = 0;
+    }
   }
-  return -1;
+  return open.length > 0 ? { unclosedAt: open[0]! } : {};
+}
+
+/** Characters left for rescans and nested spans, and JSON.parse calls left. */
+interface Budget {
+  left: number;
+  parses: number;
+}
+
+/** No sensible message holds this many brace spans before its arguments. */
+const MAX_PARSE_ATTEMPTS = 1_000;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function parseObject(candidate: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(candidate);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(v);
+  } catch {
+    // not JSON (or too deep to re-serialize)
+  }
+  return undefined;
 }
 
 function escapeRegExp(s: string): string {

@@ -5,7 +5,7 @@ import { systemClock, TroupeError, type Clock } from '../../../protocol/index.js
 import { toWireMessages, toWireToolChoice, toWireTools, type ModelResult } from '../../../protocol/openai.js';
 import { StreamAccumulator, type ChunkLike } from './accumulator.js';
 import type { CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
-import { backoffDelay, parseRetryAfter, realSleep, type Sleep } from './retry.js';
+import { backoffDelay, clockSleep, parseRetryAfter, type Sleep } from './retry.js';
 import { estimatePromptTokens, estimateTokens } from './tokens.js';
 
 const ms = (def: number) => z.number().int().positive().max(24 * 60 * 60 * 1000).default(def);
@@ -119,7 +119,7 @@ export class OpenAIProvider implements ModelProvider {
     this.baseURL = this.options.baseURL;
     this.logger = deps.logger?.child({ provider: this.name });
     this.clock = deps.clock ?? systemClock;
-    this.sleep = deps.sleep ?? realSleep;
+    this.sleep = deps.sleep ?? clockSleep(this.clock);
     this.random = deps.random ?? Math.random;
     const field = this.options.maxTokensField;
     this.maxTokensField =
@@ -142,7 +142,8 @@ export class OpenAIProvider implements ModelProvider {
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const deadline = this.clock.now() + timeoutMs;
     const body = this.buildBody(req);
-    // Once a delta reached the caller, a retry would stream the answer twice.
+    // Once a delta reached the caller, a retry would stream the answer twice. Without a
+    // caller listening nothing is shown, so a dropped stream can always be retried.
     let emitted = false;
     const onDelta = opts.onDelta;
     const emit = onDelta
@@ -154,9 +155,7 @@ export class OpenAIProvider implements ModelProvider {
             throw new CallbackError(e);
           }
         }
-      : () => {
-          emitted = true;
-        };
+      : noop;
 
     for (let attempt = 0; ; attempt++) {
       let failure: Failure;
@@ -348,6 +347,15 @@ export class OpenAIProvider implements ModelProvider {
       }
       if (status === 408) {
         return { error: new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `upstream model timed out: ${e.message}`, { cause: e, details }), retryable: true, ...withWait };
+      }
+      if (status === 401 || status === 403) {
+        // Our own credentials were refused: nothing the caller can fix, and the upstream's
+        // message may quote part of the key, so it goes to the logs only.
+        this.logger?.error({ status, upstreamMessage: e.message, ...details }, 'upstream model refused the credentials');
+        return {
+          error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `upstream model refused troupe's credentials (HTTP ${status}); see the node's logs`, { details: { status } }),
+          retryable: false,
+        };
       }
       if (status === undefined || status >= 500) {
         return { error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `upstream model failed: ${e.message}`, { cause: e, details }), retryable: true, ...withWait };

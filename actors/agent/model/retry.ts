@@ -1,3 +1,5 @@
+import type { Clock } from '../../../protocol/index.js';
+
 /**
  * Retry timing for upstream model calls: what the server asked for (`retry-after-ms`,
  * `retry-after`) and exponential backoff with jitter when it asked for nothing.
@@ -46,24 +48,28 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**
- * The default sleep, on real timers.
+ * A sleep on a clock's timers: the provider's default, on the clock it was given, so a
+ * test clock drives retry waits too.
  *
  * @example
- * await realSleep(100, signal);
+ * const sleep = clockSleep(systemClock);
+ * await sleep(100, signal);
  */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export function clockSleep(clock: Clock): Sleep {
+  return (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = (): void => {
+        clock.clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      const timer = clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
