@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { TroupeError, envelopeSchema, serializedErrorSchema, type Envelope, type SerializedError } from '../protocol/index.js';
+import { TroupeError, describeIssues, envelopeSchema, parseOrThrow, serializedErrorSchema, type Envelope, type SerializedError } from '../protocol/index.js';
 import type { NodeStore, StoreDb } from './node-store.js';
-import { RECORD_VERSION, corruptRecord, describeIssues } from './records.js';
+import { RECORD_VERSION, readRecord } from './records.js';
 import { scanRange } from './scan.js';
 
 /** Default bound on stored dead letters; the oldest are dropped past it. */
@@ -79,16 +79,12 @@ const optionsSchema = z.strictObject({
 export type DeadLetterStoreOptions = z.input<typeof optionsSchema>;
 
 function parseOptions(options: DeadLetterStoreOptions): number {
-  const r = optionsSchema.safeParse(options);
-  if (!r.success) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid dead letter store options: ${describeIssues(r.error)}`);
-  return r.data.maxCount;
+  return parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', 'invalid dead letter store options').maxCount;
 }
 
 /** Validate on the way in: a record that cannot be read back must never be written. */
 function validateIncoming(r: DeadLetterRecord): DeadLetterRecord {
-  const p = deadLetterRecordSchema.safeParse(r);
-  if (!p.success) throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `invalid dead letter: ${describeIssues(p.error)}`);
-  return p.data;
+  return parseOrThrow(deadLetterRecordSchema, r, 'TROUPE_ERR_PROTOCOL_INVALID', 'invalid dead letter');
 }
 
 function pageSize(limit: number | undefined, max: number): number {
@@ -264,16 +260,8 @@ export class LmdbDeadLetterStore implements DeadLetterStore {
     this.store.assertOpen();
     const n = this.index.get(id);
     if (n === undefined) return undefined;
-    let raw: unknown;
-    try {
-      raw = this.db.get([n, id]);
-    } catch (cause) {
-      throw corruptRecord('deadLetters', id, n, `undecodable: ${(cause as Error).message}`, cause);
-    }
-    if (raw === undefined) return undefined; // added, commit pending
-    const r = storedSchema.safeParse(raw);
-    if (!r.success) throw corruptRecord('deadLetters', id, n, describeIssues(r.error));
-    return strip(r.data);
+    const rec = readRecord(this.db, [n, id], storedSchema, { db: 'deadLetters', key: id }, n);
+    return rec === undefined ? undefined : strip(rec); // undefined: added, commit pending
   }
 
   remove(id: string): Promise<void> {

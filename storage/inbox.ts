@@ -1,11 +1,15 @@
 import { z } from 'zod';
-import { TroupeError, systemClock, type Clock } from '../protocol/index.js';
+import { TroupeError, describeIssues, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
+import type { Key } from 'lmdb';
 import type { NodeStore, StoreDb } from './node-store.js';
-import { RECORD_VERSION, describeIssues } from './records.js';
+import { RECORD_VERSION } from './records.js';
 import { scanRange } from './scan.js';
 
 /** Longest inbox id accepted, in UTF-8 bytes (LMDB keys are limited to ~2KB). */
 export const INBOX_ID_MAX_BYTES = 1024;
+
+/** Default bound on done ids one {@link InboxStore.prune} call forgets. */
+export const DEFAULT_INBOX_PRUNE_PER_PASS = 10_000;
 
 /**
  * The receiver's side of durable delivery: an id is put (committed) before it is
@@ -13,25 +17,43 @@ export const INBOX_ID_MAX_BYTES = 1024;
  * recognised as a duplicate until pruned.
  *
  * @example
- * if (!inbox.has(id)) { await inbox.put(id, bytes); ack(id); deliver(); }
+ * const stored = await inbox.put(id, bytes); // false: a duplicate
+ * ack(id);
+ * if (stored) deliver();
  */
 export interface InboxStore {
-  /** True when `id` was put and not yet pruned (pending or done). */
+  /** True when `id` was put and not yet pruned (pending, done, or its put still committing). */
   has(id: string): boolean;
-  /** Commit `bytes` under `id` as pending; resolves once durable. An id already seen is left as it is. */
-  put(id: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Commit `bytes` under `id` as pending. Resolves `true` once durable, or `false` when the
+   * id was already seen (left as it is; a copy arriving while the first put commits resolves
+   * after that put, and rejects if it fails).
+   */
+  put(id: string, bytes: Uint8Array): Promise<boolean>;
   /** Mark `id` processed: no longer pending, still deduplicated. Unknown or done ids are ignored. */
   done(id: string): Promise<void>;
   /** Entries put and not yet done, oldest first (re-delivered when the node starts). */
   pending(): Array<{ id: string; bytes: Uint8Array }>;
-  /** Forget done ids whose `done` is at least `olderThanMs` old; resolves with how many. */
+  /**
+   * Forget done ids whose `done` is at least `olderThanMs` old, at most `prunePerPass` of
+   * them (the rest go on the next call); resolves with how many.
+   */
   prune(olderThanMs: number): Promise<number>;
 }
 
-/** Options shared by both inbox implementations. */
-export interface InboxOptions {
-  /** Clock for done times and prune cutoffs (default: the store's clock, or wall clock). */
-  clock?: Pick<Clock, 'now'>;
+const optionsSchema = z.strictObject({
+  clock: z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+  prunePerPass: z.number().int().positive().default(DEFAULT_INBOX_PRUNE_PER_PASS),
+});
+
+/**
+ * Options for both inbox implementations: `clock` for done times and prune cutoffs (default:
+ * the store's clock, or wall clock); `prunePerPass` (default 10 000) bounds each prune.
+ */
+export type InboxOptions = z.input<typeof optionsSchema>;
+
+function parseOptions(options: InboxOptions): z.output<typeof optionsSchema> {
+  return parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', 'invalid inbox options');
 }
 
 interface MemoryEntry {
@@ -50,18 +72,22 @@ interface MemoryEntry {
 export class MemoryInboxStore implements InboxStore {
   private readonly entries = new Map<string, MemoryEntry>();
   private readonly clock: Pick<Clock, 'now'>;
+  private readonly prunePerPass: number;
 
   constructor(options: InboxOptions = {}) {
-    this.clock = options.clock ?? systemClock;
+    const o = parseOptions(options);
+    this.clock = o.clock ?? systemClock;
+    this.prunePerPass = o.prunePerPass;
   }
 
   has(id: string): boolean {
     return this.entries.has(id);
   }
 
-  put(id: string, bytes: Uint8Array): Promise<void> {
-    if (!this.entries.has(id)) this.entries.set(id, { bytes: Uint8Array.prototype.slice.call(bytes), doneAt: undefined });
-    return Promise.resolve();
+  put(id: string, bytes: Uint8Array): Promise<boolean> {
+    if (this.entries.has(id)) return Promise.resolve(false);
+    this.entries.set(id, { bytes: Uint8Array.prototype.slice.call(bytes), doneAt: undefined });
+    return Promise.resolve(true);
   }
 
   done(id: string): Promise<void> {
@@ -83,6 +109,7 @@ export class MemoryInboxStore implements InboxStore {
     const cutoff = this.clock.now() - olderThanMs;
     let n = 0;
     for (const [id, e] of this.entries) {
+      if (n >= this.prunePerPass) break;
       if (e.doneAt !== undefined && e.doneAt <= cutoff) {
         this.entries.delete(id);
         n++;
@@ -94,6 +121,13 @@ export class MemoryInboxStore implements InboxStore {
 
 const pendingSchema = z.object({ v: z.literal(RECORD_VERSION), n: z.number().int().nonnegative(), at: z.number(), bytes: z.instanceof(Uint8Array) });
 const doneSchema = z.object({ v: z.literal(RECORD_VERSION), doneAt: z.number() });
+
+/** An `inbox.doneAt` key: `[doneAt, id]`. */
+type DoneAtKey = [doneAt: number, id: string];
+
+function isDoneAtKey(k: unknown): k is DoneAtKey {
+  return Array.isArray(k) && k.length === 2 && typeof k[0] === 'number' && typeof k[1] === 'string';
+}
 
 /**
  * {@link InboxStore} on LMDB. Pending entries live in `inbox` (id -> bytes), done ids in
@@ -108,22 +142,27 @@ const doneSchema = z.object({ v: z.literal(RECORD_VERSION), doneAt: z.number() }
 export class LmdbInboxStore implements InboxStore {
   private readonly store: NodeStore;
   private readonly clock: Pick<Clock, 'now'>;
+  private readonly prunePerPass: number;
   private readonly inbox: StoreDb;
   private readonly doneDb: StoreDb;
   private readonly doneAtDb: StoreDb;
-  /** Puts issued but not committed: already "seen" for has(). */
-  private readonly putting = new Set<string>();
-  /** Insertion counter for pending(): recovered on open. */
-  private counter = 0;
+  /** Puts issued but not committed, by id: already "seen" for has(), and what a copy waits for. */
+  private readonly putting = new Map<string, Promise<boolean>>();
+  /**
+   * Insertion counter for pending(). Recovered from the pending entries by whichever comes
+   * first, pending() (at start, to re-deliver) or put(), so that start reads them once.
+   */
+  private counter: number | undefined;
 
   constructor(store: NodeStore, options: InboxOptions = {}) {
+    const o = parseOptions(options);
     store.assertOpen();
     this.store = store;
-    this.clock = options.clock ?? store.clock;
+    this.clock = o.clock ?? store.clock;
+    this.prunePerPass = o.prunePerPass;
     this.inbox = store.inbox;
     this.doneDb = store.db('inbox.done');
     this.doneAtDb = store.db('inbox.doneAt');
-    for (const e of this.readPending()) this.counter = Math.max(this.counter, e.n + 1);
   }
 
   has(id: string): boolean {
@@ -131,23 +170,28 @@ export class LmdbInboxStore implements InboxStore {
     return this.putting.has(id) || this.inbox.doesExist(id) || this.doneDb.doesExist(id);
   }
 
-  put(id: string, bytes: Uint8Array): Promise<void> {
+  put(id: string, bytes: Uint8Array): Promise<boolean> {
     if (this.store.closed) return Promise.reject(this.store.closedError());
     if (Buffer.byteLength(id) > INBOX_ID_MAX_BYTES) {
       return Promise.reject(new TroupeError('TROUPE_ERR_STORAGE_WRITE', `inbox id over ${INBOX_ID_MAX_BYTES} bytes`, { details: { id: id.slice(0, 64) } }));
     }
-    if (this.has(id)) return Promise.resolve();
-    this.putting.add(id);
-    const rec = { v: RECORD_VERSION, n: this.counter++, at: this.clock.now(), bytes };
-    return this.store.write(() => this.inbox.put(id, rec), 'inbox put').then(
+    const inFlight = this.putting.get(id);
+    if (inFlight) return inFlight.then(() => false);
+    if (this.inbox.doesExist(id) || this.doneDb.doesExist(id)) return Promise.resolve(false);
+    if (this.counter === undefined) this.readPending();
+    const rec = { v: RECORD_VERSION, n: this.counter!++, at: this.clock.now(), bytes };
+    const written = this.store.write(() => this.inbox.put(id, rec), 'inbox put').then(
       () => {
         this.putting.delete(id);
+        return true;
       },
       (e: unknown) => {
         this.putting.delete(id);
         throw e;
       },
     );
+    this.putting.set(id, written);
+    return written;
   }
 
   done(id: string): Promise<void> {
@@ -167,18 +211,26 @@ export class LmdbInboxStore implements InboxStore {
   prune(olderThanMs: number): Promise<number> {
     if (this.store.closed) return Promise.reject(this.store.closedError());
     const cutoff = this.clock.now() - olderThanMs;
-    const stale: Array<[number, string]> = [];
+    const stale: DoneAtKey[] = [];
+    const malformed: unknown[] = [];
     for (const k of this.doneAtDb.getKeys({})) {
-      const key = k as [number, string];
-      if (!Array.isArray(key) || typeof key[0] !== 'number' || key[0] > cutoff) break;
-      stale.push(key);
+      if (stale.length + malformed.length >= this.prunePerPass) break;
+      if (!isDoneAtKey(k)) {
+        // Not ours to interpret, but left in place it would sit in the way of every pass.
+        malformed.push(k);
+        continue;
+      }
+      if (k[0] > cutoff) break;
+      stale.push(k);
     }
-    if (stale.length === 0) return Promise.resolve(0);
+    if (malformed.length > 0) this.store.logger.error({ db: 'inbox.doneAt', count: malformed.length, key: malformed[0] }, 'removing malformed inbox prune index keys');
+    if (stale.length === 0 && malformed.length === 0) return Promise.resolve(0);
     let n = 0;
     return this.store
       .write(
         () =>
           this.inbox.batch(() => {
+            for (const k of malformed) this.doneAtDb.remove(k as Key);
             for (const [doneAt, id] of stale) {
               const rec = doneSchema.safeParse(safeGet(this.doneDb, id));
               // A later done() of the same id re-indexed it; only the matching index entry owns it.
@@ -194,17 +246,21 @@ export class LmdbInboxStore implements InboxStore {
       .then(() => n);
   }
 
+  /** Every valid pending entry, unordered; recovers the insertion counter on first use. */
   private readPending(): Array<{ id: string; n: number; bytes: Uint8Array }> {
     const out: Array<{ id: string; n: number; bytes: Uint8Array }> = [];
     const skipped = (key: unknown, err: unknown): void => this.store.logger.error({ db: 'inbox', key, err }, 'skipped an undecodable inbox record');
+    let next = 0;
     for (const { key, value } of scanRange(this.inbox, {}, skipped)) {
       const r = pendingSchema.safeParse(value);
       if (!r.success || typeof key !== 'string') {
         this.store.logger.error({ db: 'inbox', key, why: r.success ? 'key is not a string' : describeIssues(r.error) }, 'skipped a corrupt inbox record');
         continue;
       }
+      next = Math.max(next, r.data.n + 1);
       out.push({ id: key, n: r.data.n, bytes: r.data.bytes });
     }
+    this.counter ??= next;
     return out;
   }
 }

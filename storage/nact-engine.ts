@@ -1,10 +1,15 @@
 import { createRequire } from 'node:module';
+import type { Key } from 'lmdb';
 import { z } from 'zod';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, parseOrThrow } from '../protocol/index.js';
 import type { NodeStore } from './node-store.js';
 import {
-  RECORD_VERSION, corruptRecord, describeIssues, journalRecordSchema, parseRecord, snapshotRecordSchema,
+  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, readRecord, snapshotRecordSchema,
 } from './records.js';
+import { scanRange } from './scan.js';
+
+/** A key the engine writes: `['nact', persistenceKey, seq]`. */
+type NactKey = [prefix: string, key: string, seq: number];
 
 /**
  * First element of every key the nact engine writes: nact keys are `['nact', key, seq]`,
@@ -65,11 +70,10 @@ export class LmdbPersistenceEngine extends nact.AbstractPersistenceEngine {
 
   constructor(store: NodeStore, options: LmdbPersistenceEngineOptions = {}) {
     super();
-    const o = optionsSchema.safeParse(options);
-    if (!o.success) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid nact engine options: ${describeIssues(o.error)}`);
+    const o = parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', 'invalid nact engine options');
     store.assertOpen();
     this.store = store;
-    this.keep = o.data.keepSnapshots;
+    this.keep = o.keepSnapshots;
   }
 
   /**
@@ -81,26 +85,19 @@ export class LmdbPersistenceEngine extends nact.AbstractPersistenceEngine {
   events(persistenceKey: string, offset = 0, limit?: number, tags?: string[]): NactPersistedEvent[] {
     this.store.assertOpen();
     const out: NactPersistedEvent[] = [];
-    const it = this.store.journal.getRange({ start: [NACT_KEY_PREFIX, persistenceKey, offset + 1], end: [NACT_KEY_PREFIX, persistenceKey, SEQ_MAX] })[Symbol.iterator]();
-    let seq = offset;
-    try {
-      for (;;) {
-        if (limit !== undefined && out.length >= limit) break;
-        let step: IteratorResult<{ key: unknown; value: unknown }>;
-        try {
-          step = it.next();
-        } catch (cause) {
-          throw corruptRecord('journal', `${NACT_KEY_PREFIX}:${persistenceKey}`, seq + 1, `undecodable: ${(cause as Error).message}`, cause);
-        }
-        if (step.done) break;
-        seq = (step.value.key as [string, string, number])[2];
-        const rec = parseRecord(journalRecordSchema, step.value.value, 'journal', `${NACT_KEY_PREFIX}:${persistenceKey}`, seq);
-        const ev = parseRecord(nactEventSchema, rec.event, 'journal', `${NACT_KEY_PREFIX}:${persistenceKey}`, seq);
-        if (tags && tags.length > 0 && !tags.every((t) => ev.tags.includes(t))) continue;
-        out.push(new nact.PersistedEvent(ev.data, rec.seq, persistenceKey, ev.tags, rec.at, ev.isDeleted ?? false));
-      }
-    } finally {
-      it.return?.();
+    if (limit !== undefined && limit <= 0) return out;
+    const label = `${NACT_KEY_PREFIX}:${persistenceKey}`;
+    const range = { start: [NACT_KEY_PREFIX, persistenceKey, offset + 1], end: [NACT_KEY_PREFIX, persistenceKey, SEQ_MAX] };
+    const undecodable = (key: Key, cause: unknown): never => {
+      throw corruptRecord('journal', label, (key as NactKey)[2], `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    };
+    for (const { key, value } of scanRange(this.store.journal, range, undecodable)) {
+      const seq = (key as NactKey)[2];
+      const rec = parseRecord(journalRecordSchema, value, 'journal', label, seq);
+      const ev = parseRecord(nactEventSchema, rec.event, 'journal', label, seq);
+      if (tags && tags.length > 0 && !tags.every((t) => ev.tags.includes(t))) continue;
+      out.push(new nact.PersistedEvent(ev.data, rec.seq, persistenceKey, ev.tags, rec.at, ev.isDeleted ?? false));
+      if (limit !== undefined && out.length >= limit) break;
     }
     return out;
   }
@@ -126,16 +123,10 @@ export class LmdbPersistenceEngine extends nact.AbstractPersistenceEngine {
     if (this.store.closed) return Promise.reject(this.store.closedError());
     const snapshots = this.store.snapshots;
     for (const k of snapshots.getKeys({ start: [NACT_KEY_PREFIX, persistenceKey, SEQ_MAX], end: [NACT_KEY_PREFIX, persistenceKey, 0], reverse: true })) {
-      const seq = (k as [string, string, number])[2];
+      const seq = (k as NactKey)[2];
       try {
-        let raw: unknown;
-        try {
-          raw = snapshots.get(k);
-        } catch (cause) {
-          throw corruptRecord('snapshots', `${NACT_KEY_PREFIX}:${persistenceKey}`, seq, `undecodable: ${(cause as Error).message}`, cause);
-        }
-        const rec = parseRecord(snapshotRecordSchema, raw, 'snapshots', `${NACT_KEY_PREFIX}:${persistenceKey}`, seq);
-        return Promise.resolve(new nact.PersistedSnapshot(rec.state, rec.seq, persistenceKey, rec.at));
+        const rec = readRecord(snapshots, k, snapshotRecordSchema, { db: 'snapshots', key: `${NACT_KEY_PREFIX}:${persistenceKey}` }, seq);
+        if (rec !== undefined) return Promise.resolve(new nact.PersistedSnapshot(rec.state, rec.seq, persistenceKey, rec.at));
       } catch (e) {
         if (!(e instanceof TroupeError)) return Promise.reject(e);
         this.store.logger.error({ key: persistenceKey, seq, err: e }, 'skipped a corrupt nact snapshot');
@@ -150,7 +141,7 @@ export class LmdbPersistenceEngine extends nact.AbstractPersistenceEngine {
     const { key, sequenceNumber: seq } = persistedSnapshot;
     const snapshots = this.store.snapshots;
     const older: number[] = [];
-    for (const k of snapshots.getKeys({ start: [NACT_KEY_PREFIX, key, 0], end: [NACT_KEY_PREFIX, key, seq] })) older.push((k as [string, string, number])[2]);
+    for (const k of snapshots.getKeys({ start: [NACT_KEY_PREFIX, key, 0], end: [NACT_KEY_PREFIX, key, seq] })) older.push((k as NactKey)[2]);
     const drop = older.slice(0, Math.max(0, older.length - (this.keep - 1)));
     const rec = { v: RECORD_VERSION, seq, at: persistedSnapshot.createdAt, state: persistedSnapshot.data };
     return this.store.batch(() => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { z } from 'zod';
-import { TroupeError, systemClock, type Clock } from '../protocol/index.js';
+import { TroupeError, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
 import { DirLock } from './lock.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 
@@ -105,11 +105,7 @@ export class NodeStore {
    * const store = await NodeStore.open({ dir: '/var/lib/troupe/node-a' });
    */
   static async open(options: NodeStoreOptions): Promise<NodeStore> {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid store options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const o = parsed.data;
+    const o = parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', 'invalid store options');
     const logger = o.logger ?? silentLogger;
     const lock = DirLock.acquire(o.dir, logger);
     let root: RootDatabase;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { TroupeError, systemClock, type Clock } from '../protocol/index.js';
+import { TroupeError, describeIssues, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
 import type { NodeStore, StoreDb } from './node-store.js';
-import { RECORD_VERSION, describeIssues } from './records.js';
+import { RECORD_VERSION } from './records.js';
 import { scanRange } from './scan.js';
 
 /** Default bound on unacknowledged entries per peer. */
@@ -23,10 +23,20 @@ export interface OutboxStore {
   add(peer: string, id: string, bytes: Uint8Array): Promise<void>;
   /** Forget `id` (the receiver persisted it). Unknown ids are ignored. */
   ack(id: string): Promise<void>;
-  /** Entries for `peer` not yet acknowledged, in insertion order. */
-  pending(peer: string): Array<{ id: string; bytes: Uint8Array }>;
+  /**
+   * Entries for `peer` not yet acknowledged, in insertion order: the oldest `limit` of them
+   * (default: all, at most `maxPerPeer`). Reads cost their bytes, so a sender reads a page
+   * at a time.
+   */
+  pending(peer: string, options?: PendingOptions): Array<{ id: string; bytes: Uint8Array }>;
   /** Number of unacknowledged entries, for one peer or all. */
   size(peer?: string): number;
+}
+
+/** Paging of {@link OutboxStore.pending}. */
+export interface PendingOptions {
+  /** At most this many entries (the oldest). */
+  limit?: number;
 }
 
 const optionsSchema = z.strictObject({
@@ -41,9 +51,7 @@ const optionsSchema = z.strictObject({
 export type OutboxOptions = z.input<typeof optionsSchema>;
 
 function parseOptions(options: OutboxOptions): z.output<typeof optionsSchema> {
-  const r = optionsSchema.safeParse(options);
-  if (!r.success) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid outbox options: ${describeIssues(r.error)}`);
-  return r.data;
+  return parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', 'invalid outbox options');
 }
 
 function fullError(peer: string, max: number): TroupeError {
@@ -69,7 +77,7 @@ export class MemoryOutboxStore implements OutboxStore {
   add(peer: string, id: string, bytes: Uint8Array): Promise<void> {
     const prev = this.peerOf.get(id);
     if (prev !== peer && (this.byPeer.get(peer)?.size ?? 0) >= this.max) return Promise.reject(fullError(peer, this.max));
-    if (prev !== undefined && prev !== peer) this.byPeer.get(prev)?.delete(id);
+    if (prev !== undefined && prev !== peer) this.forget(prev, id);
     let m = this.byPeer.get(peer);
     if (!m) this.byPeer.set(peer, (m = new Map()));
     m.set(id, Uint8Array.prototype.slice.call(bytes));
@@ -81,21 +89,31 @@ export class MemoryOutboxStore implements OutboxStore {
     const peer = this.peerOf.get(id);
     if (peer !== undefined) {
       this.peerOf.delete(id);
-      const m = this.byPeer.get(peer);
-      m?.delete(id);
-      if (m && m.size === 0) this.byPeer.delete(peer);
+      this.forget(peer, id);
     }
     return Promise.resolve();
   }
 
-  pending(peer: string): Array<{ id: string; bytes: Uint8Array }> {
+  pending(peer: string, options: PendingOptions = {}): Array<{ id: string; bytes: Uint8Array }> {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const out: Array<{ id: string; bytes: Uint8Array }> = [];
-    for (const [id, bytes] of this.byPeer.get(peer) ?? []) out.push({ id, bytes });
+    for (const [id, bytes] of this.byPeer.get(peer) ?? []) {
+      if (out.length >= limit) break;
+      out.push({ id, bytes });
+    }
     return out;
   }
 
   size(peer?: string): number {
     return peer === undefined ? this.peerOf.size : (this.byPeer.get(peer)?.size ?? 0);
+  }
+
+  /** Drop `id` from `peer`'s queue, and the queue once empty (peers come and go). */
+  private forget(peer: string, id: string): void {
+    const m = this.byPeer.get(peer);
+    if (!m) return;
+    m.delete(id);
+    if (m.size === 0) this.byPeer.delete(peer);
   }
 }
 
@@ -187,9 +205,11 @@ export class LmdbOutboxStore implements OutboxStore {
     );
   }
 
-  pending(peer: string): Array<{ id: string; bytes: Uint8Array }> {
+  pending(peer: string, options: PendingOptions = {}): Array<{ id: string; bytes: Uint8Array }> {
     this.store.assertOpen();
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const out: Array<{ id: string; bytes: Uint8Array }> = [];
+    if (limit <= 0) return out;
     const range = { start: [peer, 0], end: [peer, Number.MAX_SAFE_INTEGER] };
     const skipped = (key: unknown, err: unknown): void => this.store.logger.error({ db: 'outbox', key, err }, 'skipped an undecodable outbox record');
     for (const { key, value } of scanRange(this.db, range, skipped)) {
@@ -202,6 +222,7 @@ export class LmdbOutboxStore implements OutboxStore {
         continue;
       }
       out.push({ id: slot[2], bytes: r.data.bytes });
+      if (out.length >= limit) break;
     }
     return out;
   }

@@ -1,11 +1,12 @@
-import { asBinary } from 'lmdb';
+import { asBinary, type Key } from 'lmdb';
 import { z } from 'zod';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, parseOrThrow } from '../protocol/index.js';
 import { queueInboxDone, INBOX_ID_MAX_BYTES } from './inbox.js';
 import type { NodeStore, StoreDb } from './node-store.js';
 import {
-  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, snapshotRecordSchema, type JournalRecord,
+  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, readRecord, snapshotRecordSchema, type JournalRecord,
 } from './records.js';
+import { scanRange } from './scan.js';
 
 /** Longest persistence key, in UTF-8 bytes (LMDB keys are limited to ~2KB). */
 export const PERSISTENCE_KEY_MAX_BYTES = 1024;
@@ -92,10 +93,7 @@ export class PersistentLog<S, E> {
   }
 
   constructor(store: NodeStore, key: string, options: PersistenceOptions = {}) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid persistence options for ${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
+    const parsed = parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', `invalid persistence options for ${key}`);
     if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > PERSISTENCE_KEY_MAX_BYTES) {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `persistence key must be a non-empty string of at most ${PERSISTENCE_KEY_MAX_BYTES} bytes`);
     }
@@ -104,8 +102,8 @@ export class PersistentLog<S, E> {
     this.key = key;
     this.journal = store.journal;
     this.snapshots = store.snapshots;
-    this.every = parsed.data.snapshotEvery;
-    this.keep = parsed.data.keepSnapshots;
+    this.every = parsed.snapshotEvery;
+    this.keep = parsed.keepSnapshots;
     this.scanHead();
   }
 
@@ -134,29 +132,21 @@ export class PersistentLog<S, E> {
     let state = baseState;
     let seq = base;
     let replayed = 0;
-    const it = this.journal.getRange({ start: [this.key, base + 1], end: [this.key, SEQ_MAX] })[Symbol.iterator]();
-    try {
-      for (;;) {
-        let step: IteratorResult<{ key: unknown; value: unknown }>;
-        try {
-          step = it.next();
-        } catch (cause) {
-          throw this.undecodable(seq + 1, cause);
-        }
-        if (step.done) break;
-        const k = step.value.key as [string, number];
-        const expected = seq + 1;
-        if (k[1] !== expected) {
-          throw corruptRecord('journal', this.key, expected, `missing; the journal jumps from seq ${seq} to ${k[1]}`);
-        }
-        const rec: JournalRecord = parseRecord(journalRecordSchema, step.value.value, 'journal', this.key, expected);
-        if (rec.seq !== expected) throw corruptRecord('journal', this.key, expected, `record says seq ${rec.seq}`);
-        state = apply(state, rec.event as RE);
-        seq = expected;
-        replayed++;
+    const range = { start: [this.key, base + 1], end: [this.key, SEQ_MAX] };
+    const undecodable = (key: Key, cause: unknown): never => {
+      throw corruptRecord('journal', this.key, (key as [string, number])[1], `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    };
+    for (const { key, value } of scanRange(this.journal, range, undecodable)) {
+      const k = key as [string, number];
+      const expected = seq + 1;
+      if (k[1] !== expected) {
+        throw corruptRecord('journal', this.key, expected, `missing; the journal jumps from seq ${seq} to ${k[1]}`);
       }
-    } finally {
-      it.return?.();
+      const rec: JournalRecord = parseRecord(journalRecordSchema, value, 'journal', this.key, expected);
+      if (rec.seq !== expected) throw corruptRecord('journal', this.key, expected, `record says seq ${rec.seq}`);
+      state = apply(state, rec.event as RE);
+      seq = expected;
+      replayed++;
     }
     if (seq < lastOnDisk) {
       throw corruptRecord('journal', this.key, seq + 1, `missing; snapshots or events reach seq ${lastOnDisk}`);
@@ -346,13 +336,8 @@ export class PersistentLog<S, E> {
       // An older snapshot only helps if the journal still holds every event after it.
       if (i < this.snaps.length - 1 && !journalCovers(s)) break;
       try {
-        let raw: unknown;
-        try {
-          raw = this.snapshots.get([this.key, s]);
-        } catch (cause) {
-          throw corruptRecord('snapshots', this.key, s, `undecodable: ${(cause as Error).message}`, cause);
-        }
-        const rec = parseRecord(snapshotRecordSchema, raw, 'snapshots', this.key, s);
+        const rec = readRecord(this.snapshots, [this.key, s], snapshotRecordSchema, { db: 'snapshots', key: this.key }, s);
+        if (rec === undefined) throw corruptRecord('snapshots', this.key, s, 'missing');
         if (rec.seq !== s) throw corruptRecord('snapshots', this.key, s, `record says seq ${rec.seq}`);
         return { base: s, state: rec.state as RS, firstError, corrupt };
       } catch (e) {
@@ -365,13 +350,6 @@ export class PersistentLog<S, E> {
     if (journalCovers(0)) return { base: 0, state: initial, firstError, corrupt };
     throw firstError ?? corruptRecord('snapshots', this.key, this.low - 1, `no snapshot covers events up to seq ${this.low - 1}, which were compacted`);
   }
-
-  /** A value lmdb-js could not decode: find which key it was (keys decode without values). */
-  private undecodable(from: number, cause: unknown): TroupeError {
-    let seq = from;
-    for (const k of this.journal.getKeys({ start: [this.key, from], end: [this.key, SEQ_MAX], limit: 1 })) seq = (k as [string, number])[1];
-    return corruptRecord('journal', this.key, seq, `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
-  }
 }
 
 /** Persists that share one lmdb-js commit promise. */
@@ -383,7 +361,7 @@ interface CommitGroup {
 }
 
 /** Encode with `db`'s own encoder into a private copy (lmdb-js may reuse its buffer). */
-export function encodeFor(db: StoreDb, value: unknown): Buffer {
+function encodeFor(db: StoreDb, value: unknown): Buffer {
   const encoder = (db as unknown as { encoder: { encode(v: unknown): Uint8Array } }).encoder;
   return Buffer.from(encoder.encode(value));
 }

@@ -1,5 +1,7 @@
+import type { Key } from 'lmdb';
 import { z } from 'zod';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, describeIssues } from '../protocol/index.js';
+import type { StoreDb } from './node-store.js';
 
 /**
  * Schema version written into every record. A later release that changes a record's shape
@@ -55,11 +57,6 @@ export function corruptRecord(db: string, key: unknown, seq: number | undefined,
   });
 }
 
-/** One line describing why a zod parse failed. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
 /**
  * Validate `value` against `schema`, throwing the coded corrupt-record error on failure.
  *
@@ -70,4 +67,28 @@ export function parseRecord<T>(schema: z.ZodType<T>, value: unknown, db: string,
   const r = schema.safeParse(value);
   if (!r.success) throw corruptRecord(db, key, seq, describeIssues(r.error));
   return r.data;
+}
+
+/** How a record is named in errors: its db and the key callers know it by. */
+export interface RecordLabel {
+  db: string;
+  key: unknown;
+}
+
+/**
+ * Read the record under `key` in `db` and validate it against `schema`; undefined when there
+ * is none. A value lmdb-js cannot decode, or one of the wrong shape, throws the coded
+ * corrupt-record error named by `label` and `seq`.
+ *
+ * @example
+ * const rec = readRecord(store.snapshots, [key, 7], snapshotRecordSchema, { db: 'snapshots', key }, 7);
+ */
+export function readRecord<T>(db: StoreDb, key: Key, schema: z.ZodType<T>, label: RecordLabel, seq: number | undefined): T | undefined {
+  let raw: unknown;
+  try {
+    raw = db.get(key);
+  } catch (cause) {
+    throw corruptRecord(label.db, label.key, seq, `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+  }
+  return raw === undefined ? undefined : parseRecord(schema, raw, label.db, label.key, seq);
 }

@@ -107,3 +107,34 @@ export function encodeBatch(parts: readonly Uint8Array[], from: number, to: numb
   }
   return out;
 }
+
+// Upper bounds of what msgpack adds around the items of a `durable` and an `ack` frame.
+// Frame: fixmap(2), 't' and its value, the array key, a header of at most 5 bytes.
+// Durable item: fixmap(2), 'id', a string header of at most 3 bytes (ids are at most 128
+// chars), 'bytes', a bin header of at most 5. Ack id: a string header of at most 3.
+
+/** Upper bound of the bytes a `durable` frame adds around its items. */
+export const DURABLE_OVERHEAD = 1 + 2 + 8 + 6 + 5;
+
+/** Upper bound of the bytes an `ack` frame adds around its ids. */
+export const ACK_OVERHEAD = 1 + 2 + 4 + 4 + 5;
+
+/**
+ * Upper bound of one `{ id, bytes }` item inside a `durable` frame.
+ *
+ * @example
+ * DURABLE_OVERHEAD + durableItemBytes(env.id, bytes) <= maxFrameBytes; // it can be sent
+ */
+export function durableItemBytes(id: string, bytes: Uint8Array): number {
+  return Buffer.byteLength(id) + bytes.byteLength + 1 + 3 + 3 + 6 + 5;
+}
+
+/**
+ * Upper bound of one id inside an `ack` frame.
+ *
+ * @example
+ * ACK_OVERHEAD + ids.reduce((n, id) => n + ackIdBytes(id), 0) <= maxFrameBytes;
+ */
+export function ackIdBytes(id: string): number {
+  return Buffer.byteLength(id) + 3;
+}

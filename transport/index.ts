@@ -8,7 +8,6 @@ export { PeerTransport } from './peer-transport.js';
 export type { MemberView } from './membership.js';
 export type { LinkView } from './links.js';
 export {
-  peerTransportOptionsSchema,
   resolvePeerTransportOptions,
   type PeerTransportOptions,
   type ResolvedPeerTransportOptions,
@@ -16,9 +15,8 @@ export {
   type EnvelopeHandler,
   type UndeliveredHandler,
 } from './options.js';
-export { CLOSE_CODES, closeCodeName, type CloseCode } from './close-codes.js';
+export { CLOSE_CODES, type CloseCode } from './close-codes.js';
 export { PROTOCOL_VERSION } from './frames.js';
-export { computeProof, verifyProof, isLoopbackAddress, type ProofInput } from './handshake.js';
+export { computeProof, isLoopbackAddress, type ProofInput } from './handshake.js';
 export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
-export { emptyStats, type TransportEvent, type TransportStats, type MemberStatus, type DownReason } from './events.js';
-export { reconnectDelay, type ReconnectBackoff } from './backoff.js';
+export type { TransportEvent, TransportStats, MemberStatus, DownReason } from './events.js';

@@ -1,6 +1,6 @@
 import { encode } from '../protocol/index.js';
 import type { MemberStatus, TransportStats } from './events.js';
-import { BATCH_OVERHEAD, encodeBatch } from './frames.js';
+import { ACK_OVERHEAD, BATCH_OVERHEAD, DURABLE_OVERHEAD, ackIdBytes, durableItemBytes, encodeBatch } from './frames.js';
 import type { Link } from './link.js';
 
 /** A member's state: `joining` means known (from gossip) but never reached yet. */
@@ -46,8 +46,14 @@ export class Member {
   /** A page of the outbox being sent, and how far into it we are. */
   snapshot: DurableItem[] = [];
   cursor = 0;
-  /** The outbox may hold entries not in `snapshot`. */
+  /**
+   * The outbox may hold entries not in `snapshot`. While false, `snapshot[cursor..]` is
+   * exactly what the outbox holds beyond what is in flight, so new entries are appended to
+   * it instead of re-reading the outbox.
+   */
   outboxDirty = true;
+  /** Outbox reads so far: a send that saw a read happen while it committed cannot append. */
+  outboxReads = 0;
 
   constructor(node: string, peer: string, incarnation: string, status: MemberState, now: number) {
     this.node = node;
@@ -89,6 +95,8 @@ export interface FlushContext {
   readonly stats: TransportStats;
   /** A packed envelope too large for the peer's frame limit: reported, never silently dropped. */
   tooLarge(m: Member, bytes: Uint8Array): void;
+  /** The same for a durable envelope: reported, and dropped from the outbox (no re-send could fit). */
+  durableTooLarge(m: Member, item: DurableItem): void;
 }
 
 /**
@@ -99,28 +107,49 @@ export interface FlushContext {
 export function flushMember(m: Member, ctx: FlushContext): void {
   const link = m.link;
   if (link === undefined || !link.isOpen || link.overHighWater()) return;
-  const limit = Math.min(ctx.maxFrameBytes, link.peerMaxFrame || ctx.maxFrameBytes) - BATCH_OVERHEAD;
+  // A frame over what the peer accepts would close the link (1009), and a durable one
+  // would come first again after every reconnect: nothing larger is ever written.
+  const frame = Math.min(ctx.maxFrameBytes, link.peerMaxFrame || ctx.maxFrameBytes);
   if (m.acks.length > 0) {
     const ids = m.acks;
     m.acks = [];
-    // An id is at most 128 chars; 4096 of them stay far below any frame limit.
-    for (let i = 0; i < ids.length; i += 4096) link.send(encode({ t: 'ack', ids: ids.slice(i, i + 4096) }));
-  }
-  if (m.durableOut.length > 0) {
-    const items = m.durableOut;
-    m.durableOut = [];
+    const room = frame - ACK_OVERHEAD;
     let from = 0;
     let bytes = 0;
-    for (let i = 0; i <= items.length; i++) {
-      const size = i < items.length ? items[i]!.bytes.byteLength + items[i]!.id.length + 16 : 0;
-      if (i === items.length || (bytes + size > limit && i > from)) {
-        link.send(encode({ t: 'durable', items: items.slice(from, i) }));
+    for (let i = 0; i < ids.length; i++) {
+      const size = ackIdBytes(ids[i]!);
+      if (bytes + size > room && i > from) {
+        link.send(encode({ t: 'ack', ids: ids.slice(from, i) }));
         from = i;
         bytes = 0;
       }
       bytes += size;
     }
+    link.send(encode({ t: 'ack', ids: from === 0 ? ids : ids.slice(from) }));
   }
+  if (m.durableOut.length > 0) {
+    const items = m.durableOut;
+    m.durableOut = [];
+    const room = frame - DURABLE_OVERHEAD;
+    let batch: DurableItem[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = durableItemBytes(item.id, item.bytes);
+      if (size > room) {
+        ctx.durableTooLarge(m, item);
+        continue;
+      }
+      if (bytes + size > room) {
+        link.send(encode({ t: 'durable', items: batch }));
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(item);
+      bytes += size;
+    }
+    if (batch.length > 0) link.send(encode({ t: 'durable', items: batch }));
+  }
+  const limit = frame - BATCH_OVERHEAD;
   const parts = m.parts;
   while (m.head < parts.length) {
     const start = m.head;

@@ -24,8 +24,10 @@ export type EnvelopeHandler = (env: Envelope, meta: EnvelopeMeta) => void;
 
 /**
  * Called with envelopes that were queued for a node but can no longer be sent because the
- * node went down, restarted, or the transport closed: the node dead-letters them, so no
- * loss is silent.
+ * node went down, restarted, or the transport closed (`error` TROUPE_ERR_TRANSPORT_NODE_DOWN),
+ * or because they are too large for that node's frame limit, durable ones included (they
+ * are dropped from the outbox; TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE): the node dead-letters
+ * them, so no loss is silent.
  */
 export type UndeliveredHandler = (node: string, envs: Envelope[], error: TroupeError) => void;
 

@@ -109,11 +109,13 @@ export class PeerTransport {
       stats: this.#stats,
       window: o.durableWindow,
       retryMs: o.durableRetryMs,
-      maxEnvelopeBytes: this.#maxEnvelopeBytes,
+      maxFrameBytes: o.maxFrameBytes,
       now: () => this.#clock.now(),
+      running: () => this.#state === 'running',
       member: (node) => this.#membership.get(node),
       markDirty: (m) => this.#markDirty(m),
       deliver: (env, meta) => this.#deliver(env, meta),
+      undelivered: (node, parts, error) => this.#undelivered(node, parts, error.message, error),
     });
     this.#links = new LinkSet({
       log: this.#log,
@@ -142,7 +144,9 @@ export class PeerTransport {
       maxBatch: o.maxBatch,
       maxFrameBytes: o.maxFrameBytes,
       stats: this.#stats,
-      tooLarge: (m, bytes) => this.#undelivered(m.node, [bytes], 'envelope larger than the peer frame limit'),
+      tooLarge: (m, bytes) =>
+        this.#undelivered(m.node, [bytes], 'envelope larger than the peer frame limit', new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope too large for the frame limit of '${m.node}'`, { details: { node: m.node } })),
+      durableTooLarge: (m, item) => this.#durable.tooLarge(m, item),
     };
   }
 
@@ -262,7 +266,14 @@ export class PeerTransport {
    * Commit `env` to the outbox for `node`, then deliver it: re-sent after every reconnect
    * (and after a restart, from a persisted outbox) until the receiver acknowledges having
    * persisted it; the receiver hands it to its node exactly once. Resolves once committed.
-   * Works for a node that is down or not yet known; it is sent when a link comes up.
+   * Works for a node that is down or not yet known; it is sent when a link comes up. One
+   * that turns out too large for that node's (smaller) frame limit is dropped from the
+   * outbox and reported to `onUndelivered`.
+   *
+   * @throws TroupeError (as a rejection, with nothing committed) TROUPE_ERR_PROTOCOL_INVALID
+   *   for an envelope that fails validation, TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE when it
+   *   cannot fit a `durable` frame of `maxFrameBytes`, TROUPE_ERR_TRANSPORT_CLOSED when
+   *   closing, TROUPE_ERR_STORAGE_FULL when the outbox for `node` is full.
    *
    * @example
    * await transport.sendDurable('b', { ...env, durable: true });
@@ -430,7 +441,8 @@ export class PeerTransport {
     this.#scheduleFlush();
   }
 
-  #undelivered(node: string, parts: Uint8Array[], reason: string): void {
+  /** Report envelopes that will not be sent; `error` (default NODE_DOWN) says why to onUndelivered. */
+  #undelivered(node: string, parts: Uint8Array[], reason: string, error?: TroupeError): void {
     if (parts.length === 0) return;
     this.#stats.undelivered += parts.length;
     this.#emit({ type: 'envelopes.undelivered', node, count: parts.length, reason });
@@ -440,7 +452,7 @@ export class PeerTransport {
       return;
     }
     try {
-      cb(node, parts.map((p) => decode(p) as Envelope), new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `not delivered to '${node}': ${reason}`, { details: { node } }));
+      cb(node, parts.map((p) => decode(p, Number.MAX_SAFE_INTEGER) as Envelope), error ?? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `not delivered to '${node}': ${reason}`, { details: { node } }));
     } catch (err) {
       this.#log.error({ err }, 'onUndelivered threw');
     }

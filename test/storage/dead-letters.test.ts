@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTroupeError, type Envelope } from '../../protocol/index.js';
+import type { Envelope } from '../../protocol/index.js';
 import {
   LmdbDeadLetterStore, MemoryDeadLetterStore, type DeadLetterRecord, type DeadLetterStore, type DeadLetterStoreOptions,
 } from '../../storage/index.js';
-import { RecordingLogger, StoreFixture } from './helpers.js';
+import { RecordingLogger, StoreFixture, rejection } from './helpers.js';
 
 /** How the shared suite gets a store; `reopen` (durable implementations) simulates a restart. */
 interface Harness {
@@ -57,13 +57,7 @@ function deadLetterContract(name: string, harness: () => Harness): void {
     it('refuses an unknown cursor with TROUPE_ERR_DEAD_LETTER_NOT_FOUND', async () => {
       const dl = await make();
       await dl.add(letter('d1'));
-      let err: unknown;
-      try {
-        dl.list({ after: 'gone' });
-      } catch (e) {
-        err = e;
-      }
-      expect(isTroupeError(err, 'TROUPE_ERR_DEAD_LETTER_NOT_FOUND')).toBe(true);
+      expect((await rejection(() => dl.list({ after: 'gone' }))).code).toBe('TROUPE_ERR_DEAD_LETTER_NOT_FOUND');
     });
 
     it('drops the oldest past maxCount', async () => {
@@ -102,15 +96,7 @@ function deadLetterContract(name: string, harness: () => Harness): void {
         { ...letter('d2'), envelope: { ...envelope(2), to: 'not-an-address' } },
         { ...letter('d3'), attempts: -1 },
       ] as DeadLetterRecord[];
-      for (const r of bad) {
-        let err: unknown;
-        try {
-          await dl.add(r);
-        } catch (e) {
-          err = e;
-        }
-        expect(isTroupeError(err, 'TROUPE_ERR_PROTOCOL_INVALID')).toBe(true);
-      }
+      for (const r of bad) expect((await rejection(() => dl.add(r))).code).toBe('TROUPE_ERR_PROTOCOL_INVALID');
       expect(dl.count()).toBe(0);
     });
 
@@ -168,15 +154,10 @@ describe('LmdbDeadLetterStore', () => {
     expect(ids(again.list())).toEqual(['d1', 'd4']);
     expect(logger.at('error').length).toBe(2);
     for (const id of ['d2', 'd3']) {
-      let err: unknown;
-      try {
-        again.get(id);
-      } catch (e) {
-        err = e;
-      }
-      expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_CORRUPT_RECORD')).toBe(true);
-      expect((err as Error).message).toContain(id);
-      expect((err as { details: { db: string } }).details.db).toBe('deadLetters');
+      const err = await rejection(() => again.get(id));
+      expect(err.code).toBe('TROUPE_ERR_STORAGE_CORRUPT_RECORD');
+      expect(err.message).toContain(id);
+      expect((err.details as { db: string }).db).toBe('deadLetters');
     }
     expect(again.get('d4')).toEqual(letter('d4'));
   });

@@ -15,6 +15,15 @@ export function tempDir(prefix = 'troupe-storage-'): { dir: string; cleanup: () 
   return baseTempDir(prefix);
 }
 
+/** UTF-8 bytes of `s`. */
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The string `b` holds. */
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Stored entries as `[id, text]` pairs, for readable assertions. */
+export const view = (entries: Array<{ id: string; bytes: Uint8Array }>): Array<[string, string]> => entries.map((e) => [e.id, text(e.bytes)]);
+
 /** The coded error a promise (or function) rejects with; fails the test when it resolves. */
 export async function rejection(p: Promise<unknown> | (() => unknown)): Promise<TroupeError> {
   try {

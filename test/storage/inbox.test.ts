@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { isTroupeError } from '../../protocol/index.js';
-import { LmdbInboxStore, MemoryInboxStore, type InboxStore } from '../../storage/index.js';
-import { ManualClock, RecordingLogger, StoreFixture } from './helpers.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LmdbInboxStore, MemoryInboxStore, type InboxOptions, type InboxStore } from '../../storage/index.js';
+import { ManualClock, RecordingLogger, StoreFixture, bytes, rejection, text, view } from './helpers.js';
 
 /** How the shared suite gets a store on a clock it drives; `reopen` simulates a restart. */
 interface Harness {
-  make(clock: ManualClock): Promise<InboxStore>;
+  make(clock: ManualClock, options?: Omit<InboxOptions, 'clock'>): Promise<InboxStore>;
   reopen?: () => Promise<InboxStore>;
   dispose(): Promise<void>;
 }
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const view = (entries: Array<{ id: string; bytes: Uint8Array }>): Array<[string, string]> => entries.map((e) => [e.id, text(e.bytes)]);
 
 function inboxContract(name: string, harness: () => Harness): void {
   describe(`${name} (InboxStore contract)`, () => {
@@ -20,10 +15,10 @@ function inboxContract(name: string, harness: () => Harness): void {
     let clock: ManualClock;
     afterEach(async () => h.dispose());
 
-    async function make(): Promise<InboxStore> {
+    async function make(options?: Omit<InboxOptions, 'clock'>): Promise<InboxStore> {
       h = harness();
       clock = new ManualClock();
-      return h.make(clock);
+      return h.make(clock, options);
     }
 
     it('has an id once it is put, and lists it as pending', async () => {
@@ -48,6 +43,20 @@ function inboxContract(name: string, harness: () => Harness): void {
       await inbox.done('m1');
       await inbox.put('m1', bytes('third'));
       expect(inbox.pending()).toEqual([]);
+    });
+
+    it('resolves put with true when it stored the entry, false for an id already seen', async () => {
+      const inbox = await make();
+      expect(await inbox.put('m1', bytes('first'))).toBe(true);
+      expect(await inbox.put('m1', bytes('second'))).toBe(false);
+      await inbox.done('m1');
+      expect(await inbox.put('m1', bytes('third'))).toBe(false);
+    });
+
+    it('stores a copy put while the first put commits only once', async () => {
+      const inbox = await make();
+      expect(await Promise.all([inbox.put('m1', bytes('a')), inbox.put('m1', bytes('b'))])).toEqual([true, false]);
+      expect(view(inbox.pending())).toEqual([['m1', 'a']]);
     });
 
     it('keeps a done id for dedup but no longer lists it', async () => {
@@ -85,6 +94,24 @@ function inboxContract(name: string, harness: () => Harness): void {
       expect(view(inbox.pending())).toEqual([['waiting', 'w']]);
     });
 
+    it('prunes at most prunePerPass ids per call, the rest on later calls', async () => {
+      const inbox = await make({ prunePerPass: 2 });
+      for (const id of ['a', 'b', 'c', 'd', 'e']) {
+        await inbox.put(id, bytes(id));
+        await inbox.done(id);
+      }
+      clock.advance(10);
+      expect(await inbox.prune(5)).toBe(2);
+      expect(await inbox.prune(5)).toBe(2);
+      expect(await inbox.prune(5)).toBe(1);
+      expect(await inbox.prune(5)).toBe(0);
+      expect(['a', 'b', 'c', 'd', 'e'].some((id) => inbox.has(id))).toBe(false);
+    });
+
+    it('refuses invalid options with TROUPE_ERR_CONFIG_INVALID', async () => {
+      expect((await rejection(() => make({ prunePerPass: 0 }))).code).toBe('TROUPE_ERR_CONFIG_INVALID');
+    });
+
     it('keeps its own copy of the bytes', async () => {
       const inbox = await make();
       const b = bytes('abc');
@@ -115,16 +142,16 @@ function inboxContract(name: string, harness: () => Harness): void {
 }
 
 inboxContract('MemoryInboxStore', () => ({
-  make: async (clock) => new MemoryInboxStore({ clock }),
+  make: async (clock, options) => new MemoryInboxStore({ ...options, clock }),
   dispose: async () => {},
 }));
 
 inboxContract('LmdbInboxStore', () => {
   let f: StoreFixture | undefined;
   return {
-    make: async (clock) => {
+    make: async (clock, options) => {
       f = await StoreFixture.create({ clock });
-      return new LmdbInboxStore(f.store);
+      return new LmdbInboxStore(f.store, options);
     },
     reopen: async () => new LmdbInboxStore(await f!.reopen()),
     dispose: async () => f?.dispose(),
@@ -147,8 +174,7 @@ describe('LmdbInboxStore', () => {
   it('refuses an id longer than LMDB could index with TROUPE_ERR_STORAGE_WRITE', async () => {
     f = await StoreFixture.create();
     const inbox = new LmdbInboxStore(f.store);
-    const err = await inbox.put('i'.repeat(5000), bytes('x')).catch((e: unknown) => e);
-    expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_WRITE')).toBe(true);
+    expect((await rejection(inbox.put('i'.repeat(5000), bytes('x')))).code).toBe('TROUPE_ERR_STORAGE_WRITE');
   });
 
   it('skips and logs corrupt pending entries', async () => {
@@ -169,7 +195,37 @@ describe('LmdbInboxStore', () => {
     f = await StoreFixture.create();
     const inbox = new LmdbInboxStore(f.store);
     await f.store.close();
-    const err = await inbox.put('m', bytes('x')).catch((e: unknown) => e);
-    expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_CLOSED')).toBe(true);
+    expect((await rejection(inbox.put('m', bytes('x')))).code).toBe('TROUPE_ERR_STORAGE_CLOSED');
+  });
+
+  it('reads the pending entries once when a node starts: pending() also recovers the insertion order', async () => {
+    f = await StoreFixture.create();
+    const first = new LmdbInboxStore(f.store);
+    for (const id of ['z', 'a', 'm']) await first.put(id, bytes(id));
+    const store = await f.reopen();
+    const reads = vi.spyOn(store.inbox, 'getRange');
+    const inbox = new LmdbInboxStore(store);
+    expect(inbox.pending().map((e) => e.id)).toEqual(['z', 'a', 'm']);
+    expect(await inbox.put('b', bytes('b'))).toBe(true);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(inbox.pending().map((e) => e.id)).toEqual(['z', 'a', 'm', 'b']);
+  });
+
+  it('removes a malformed prune-index key instead of stopping at it', async () => {
+    const logger = new RecordingLogger();
+    const clock = new ManualClock();
+    f = await StoreFixture.create({ logger, clock });
+    const inbox = new LmdbInboxStore(f.store);
+    await inbox.put('m1', bytes('1'));
+    await inbox.done('m1');
+    // `true` sorts before every [doneAt, id] key: a pass that stopped there would never prune.
+    const doneAt = f.store.db('inbox.doneAt');
+    await f.store.put(doneAt, true, true);
+    await f.store.put(doneAt, [true, 'x'], true);
+    clock.advance(10);
+    expect(await inbox.prune(5)).toBe(1);
+    expect(inbox.has('m1')).toBe(false);
+    expect([...doneAt.getKeys({})]).toEqual([]);
+    expect(logger.at('error')).toHaveLength(1);
   });
 });

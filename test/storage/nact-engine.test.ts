@@ -1,8 +1,7 @@
 import nact from 'nact';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTroupeError } from '../../protocol/index.js';
 import { LmdbPersistenceEngine, NACT_KEY_PREFIX, PersistentLog, type NactPersistedEvent } from '../../storage/index.js';
-import { StoreFixture } from './helpers.js';
+import { StoreFixture, rejection } from './helpers.js';
 
 type Msg = { type: 'add'; n: number } | { type: 'get'; sender: nact.Ref<number> };
 
@@ -92,14 +91,9 @@ describe('LmdbPersistenceEngine', () => {
     const engine = new LmdbPersistenceEngine(f.store);
     await engine.persist(event('k', 1, 'a'));
     await f.store.put(f.store.journal, [NACT_KEY_PREFIX, 'k', 2], { v: 1, seq: 2, at: 0, event: { tags: 'no' } });
-    let err: unknown;
-    try {
-      engine.events('k');
-    } catch (e) {
-      err = e;
-    }
-    expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_CORRUPT_RECORD')).toBe(true);
-    expect((err as { details: unknown }).details).toEqual({ db: 'journal', key: `${NACT_KEY_PREFIX}:k`, seq: 2 });
+    const err = await rejection(() => engine.events('k'));
+    expect(err.code).toBe('TROUPE_ERR_STORAGE_CORRUPT_RECORD');
+    expect(err.details).toEqual({ db: 'journal', key: `${NACT_KEY_PREFIX}:k`, seq: 2 });
   });
 
   it('shares the journal with PersistentLog without either seeing the other\'s records', async () => {

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { LOCK_FILE, LmdbInboxStore, NodeStore, PersistentLog, type NodeStoreOptions } from '../../storage/index.js';
 import { Child, RecordingLogger, StoreFixture, distStorageUrl, tempDir, rejection } from './helpers.js';
 

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTroupeError } from '../../protocol/index.js';
 import { LmdbOutboxStore, MemoryOutboxStore, type OutboxOptions, type OutboxStore } from '../../storage/index.js';
-import { RecordingLogger, StoreFixture } from './helpers.js';
+import { RecordingLogger, StoreFixture, bytes, rejection, text, view } from './helpers.js';
 
 /** How the shared suite gets a store; `reopen` (durable implementations) simulates a restart. */
 interface Harness {
@@ -9,10 +8,6 @@ interface Harness {
   reopen?: () => Promise<OutboxStore>;
   dispose(): Promise<void>;
 }
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const view = (entries: Array<{ id: string; bytes: Uint8Array }>): Array<[string, string]> => entries.map((e) => [e.id, text(e.bytes)]);
 
 function outboxContract(name: string, harness: () => Harness): void {
   describe(`${name} (OutboxStore contract)`, () => {
@@ -29,6 +24,19 @@ function outboxContract(name: string, harness: () => Harness): void {
       expect(view(o.pending('b'))).toEqual([['m3', 'three'], ['m1', 'one'], ['m2', 'two']]);
       expect(view(o.pending('c'))).toEqual([['x', 'other peer']]);
       expect(o.pending('nobody')).toEqual([]);
+    });
+
+    it('reads a page: the oldest `limit` pending entries of a peer', async () => {
+      h = harness();
+      const o = await h.make();
+      for (const id of ['m1', 'm2', 'm3', 'm4']) await o.add('b', id, bytes(id));
+      await o.add('c', 'x', bytes('x'));
+      expect(view(o.pending('b', { limit: 2 }))).toEqual([['m1', 'm1'], ['m2', 'm2']]);
+      expect(o.pending('b', { limit: 10 }).map((e) => e.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
+      expect(o.pending('b', { limit: 0 })).toEqual([]);
+      await o.ack('m1');
+      await o.ack('m3');
+      expect(o.pending('b', { limit: 2 }).map((e) => e.id)).toEqual(['m2', 'm4']);
     });
 
     it('forgets acknowledged entries and ignores unknown acks', async () => {
@@ -89,8 +97,7 @@ function outboxContract(name: string, harness: () => Harness): void {
       const o = await h.make({ maxPerPeer: 2 });
       await o.add('b', '1', bytes('1'));
       await o.add('b', '2', bytes('2'));
-      const err = await o.add('b', '3', bytes('3')).catch((e: unknown) => e);
-      expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_FULL')).toBe(true);
+      expect((await rejection(o.add('b', '3', bytes('3')))).code).toBe('TROUPE_ERR_STORAGE_FULL');
       await o.add('b', '2', bytes('2 again')); // replacing is not growing
       await o.add('c', '3', bytes('3')); // other peers have their own bound
       await o.ack('1');
@@ -147,8 +154,7 @@ describe('LmdbOutboxStore', () => {
   it('surfaces an LMDB write failure as TROUPE_ERR_STORAGE_WRITE and leaves the index as it was', async () => {
     f = await StoreFixture.create();
     const o = new LmdbOutboxStore(f.store);
-    const err = await o.add('p'.repeat(3000), 'm1', bytes('x')).catch((e: unknown) => e);
-    expect(isTroupeError(err, 'TROUPE_ERR_STORAGE_WRITE')).toBe(true);
+    expect((await rejection(o.add('p'.repeat(3000), 'm1', bytes('x')))).code).toBe('TROUPE_ERR_STORAGE_WRITE');
     expect(o.size()).toBe(0);
     await o.add('b', 'm1', bytes('x'));
     expect(o.size('b')).toBe(1);

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isTroupeError, type TroupeError } from '../../protocol/index.js';
 import { LmdbInboxStore, PersistentLog, type NodeStore, type PersistenceOptions } from '../../storage/index.js';
 import { RecordingLogger, StoreFixture, rejection } from './helpers.js';
 

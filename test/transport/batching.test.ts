@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../protocol/index.js';
-import { allUp, closeAll, envelope, rawHandshake, startNode, tick, waitFor, type TestNode } from './helpers.js';
+import { settle, until } from '../helpers.js';
+import { allUp, closeAll, envelope, rawHandshake, startNode, type TestNode } from './helpers.js';
 
 describe('batching, ordering and bounded queues', () => {
   const nodes: TestNode[] = [];
@@ -12,7 +13,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { record: false });
     const b = await startNode('b', { record: false, seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 3_000, 'a and b up');
     const total = 100_000;
     let next = 0;
     let outOfOrder = 0;
@@ -24,9 +25,9 @@ describe('batching, ordering and bounded queues', () => {
     const started = Date.now();
     for (let i = 0; i < total; i++) {
       a.t.send('b', { id: `m${i}`, to: 'troupe://b/user/sink', type: 'bench.ping', createdAt: 1, payload: { n: i } });
-      if (i % 2_000 === 1_999) await tick(); // a producer that yields, as actors do
+      if (i % 2_000 === 1_999) await settle(1); // a producer that yields, as actors do
     }
-    await waitFor(() => next === total, 15_000, 'all envelopes delivered');
+    await until(() => next === total, 15_000, 'all envelopes delivered');
     const ms = Date.now() - started;
     expect(outOfOrder).toBe(0);
     const s = a.t.stats();
@@ -42,15 +43,15 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { maxQueue: 100, maxBatch: 50, onUndelivered: (_node, envs) => undelivered.push(...envs) });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 3_000, 'a and b up');
     await b.t.close({ abrupt: true });
-    await waitFor(() => a.t.links().length === 0, 2_000, 'link gone');
+    await until(() => a.t.links().length === 0, 2_000, 'link gone');
     expect(a.t.status('b')).not.toBe('down'); // not yet: the failure detector has not fired
     for (let i = 0; i < 100; i++) a.t.send('b', envelope('b', { i }));
     expect(a.t.queued('b')).toBe(100);
     expect(() => a.t.send('b', envelope('b'))).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_TRANSPORT_QUEUE_FULL' }));
     expect(a.t.stats().queueFull).toBe(1);
-    await waitFor(() => a.t.status('b') === 'down', 2_000, 'b down');
+    await until(() => a.t.status('b') === 'down', 2_000, 'b down');
     expect(undelivered.map((e) => (e.payload as { i: number }).i)).toEqual([...Array(100).keys()]);
     expect(a.t.stats().undelivered).toBe(100);
     expect(() => a.t.send('b', envelope('b'))).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' }));
@@ -60,7 +61,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { maxQueue: 2_000, maxBatch: 500, highWaterBytes: 256 * 1024, heartbeatMs: 5_000 });
     nodes.push(a);
     const peer = await rawHandshake(a.url, { nodeId: 'stalled' });
-    await waitFor(() => a.t.status('stalled') === 'up', 2_000, 'stalled peer up');
+    await until(() => a.t.status('stalled') === 'up', 2_000, 'stalled peer up');
     // Stop reading: the kernel buffers fill, then ws buffers, then our queue.
     (peer.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const payload = 'x'.repeat(1_024);
@@ -75,7 +76,7 @@ describe('batching, ordering and bounded queues', () => {
       } catch (e) {
         full = e;
       }
-      await tick();
+      await settle(1);
     }
     expect(full).toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_QUEUE_FULL' });
     expect(a.t.queued('stalled')).toBe(2_000);
@@ -89,7 +90,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { onUndelivered: (_n, envs) => undelivered.push(...envs) }); // 4 MiB frames
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 64 * 1024 });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 3_000, 'a and b up');
     expect(() => a.t.send('b', envelope('b', 'y'.repeat(5 * 1024 * 1024)))).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' }),
     );
@@ -98,7 +99,7 @@ describe('batching, ordering and bounded queues', () => {
     a.t.send('b', big);
     // Many envelopes that fit one by one are split across frames under b's limit.
     for (let i = 0; i < 200; i++) a.t.send('b', envelope('b', 'z'.repeat(1_000)));
-    await waitFor(() => b.received.length === 200, 3_000, '200 delivered');
+    await until(() => b.received.length === 200, 3_000, '200 delivered');
     expect(undelivered.map((e) => e.id)).toEqual([big.id]);
     expect(b.t.stats().protocolErrors).toBe(0);
     expect(b.t.stats().framesIn).toBeGreaterThan(3);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportEvent } from '../../transport/index.js';
-import { allUp, closeAll, FAST, sleep, startNode, waitFor, type TestNode } from './helpers.js';
+import { until } from '../helpers.js';
+import { allUp, closeAll, FAST, sleep, startNode, type TestNode } from './helpers.js';
 
 const hb = FAST.heartbeatMs;
 
@@ -19,14 +20,14 @@ describe('failure detection and restarts', () => {
     const b = await startNode('b', { seeds: [a.url] });
     const c = await startNode('c', { seeds: [a.url] });
     nodes.push(a, b, c);
-    await waitFor(() => allUp([a, b, c]), 5_000, 'mesh up');
+    await until(() => allUp([a, b, c]), 5_000, 'mesh up');
     const oldIncarnation = c.t.incarnation;
     const port = Number(new URL(c.url).port);
 
     const killedAt = Date.now();
     await c.t.close({ abrupt: true }); // no goodbye: indistinguishable from a crash
     for (const n of [a, b]) {
-      await waitFor(() => n.t.status('c') === 'down', 2_000, `${n.t.nodeId} sees c down`);
+      await until(() => n.t.status('c') === 'down', 2_000, `${n.t.nodeId} sees c down`);
       const suspectAt = firstAt(n, (e) => e.type === 'member.suspect' && e.node === 'c')!;
       const downAt = firstAt(n, (e) => e.type === 'member.down' && e.node === 'c')!;
       expect(suspectAt).toBeLessThanOrEqual(downAt);
@@ -45,7 +46,7 @@ describe('failure detection and restarts', () => {
     const c2 = await startNode('c', { port, seeds: [a.url] });
     nodes.push(c2);
     expect(c2.t.incarnation).not.toBe(oldIncarnation);
-    await waitFor(() => allUp([a, b, c2]), 5_000, 'c up again everywhere');
+    await until(() => allUp([a, b, c2]), 5_000, 'c up again everywhere');
     for (const n of [a, b]) {
       expect(n.t.members().find((m) => m.node === 'c')).toMatchObject({ status: 'up', incarnation: c2.t.incarnation });
       expect(n.events).toContainEqual(expect.objectContaining({ type: 'member.up', node: 'c', incarnation: c2.t.incarnation }));
@@ -56,13 +57,13 @@ describe('failure detection and restarts', () => {
     const a = await startNode('a', { heartbeatMs: 1_000 });
     const b = await startNode('b', { heartbeatMs: 1_000, seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b]), 5_000, 'a and b up');
+    await until(() => allUp([a, b]), 5_000, 'a and b up');
     const old = b.t.incarnation;
     const port = Number(new URL(b.url).port);
     await b.t.close({ abrupt: true });
     const b2 = await startNode('b', { heartbeatMs: 1_000, port, seeds: [a.url] });
     nodes.push(b2);
-    await waitFor(() => a.t.members().find((m) => m.node === 'b')?.incarnation === b2.t.incarnation, 3_000, 'new incarnation seen');
+    await until(() => a.t.members().find((m) => m.node === 'b')?.incarnation === b2.t.incarnation, 3_000, 'new incarnation seen');
     expect(a.t.status('b')).toBe('up');
     const downIdx = a.events.findIndex((e) => e.type === 'member.down' && e.node === 'b');
     const upIdx = a.events.findIndex((e) => e.type === 'member.up' && e.node === 'b' && e.incarnation === b2.t.incarnation);
@@ -74,10 +75,10 @@ describe('failure detection and restarts', () => {
     const a = await startNode('a', { heartbeatMs: 1_000 });
     const b = await startNode('b', { heartbeatMs: 1_000, seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b]), 5_000, 'a and b up');
+    await until(() => allUp([a, b]), 5_000, 'a and b up');
     const started = Date.now();
     await b.t.close();
-    await waitFor(() => a.t.status('b') === 'down', 1_000, 'b down');
+    await until(() => a.t.status('b') === 'down', 1_000, 'b down');
     expect(Date.now() - started).toBeLessThan(500);
     expect(a.events).toContainEqual(expect.objectContaining({ type: 'member.down', node: 'b', reason: 'left' }));
   });
@@ -87,11 +88,11 @@ describe('failure detection and restarts', () => {
     const b = await startNode('b', { seeds: [a.url] });
     const c = await startNode('c', { seeds: [a.url] });
     nodes.push(a, b, c);
-    await waitFor(() => allUp([a, b, c]), 5_000, 'mesh up');
+    await until(() => allUp([a, b, c]), 5_000, 'mesh up');
     for (let i = 0; i < 3; i++) {
       const before = b.t.stats().reconnects;
       expect(b.t.dropLinks()).toBeGreaterThanOrEqual(2);
-      await waitFor(() => b.t.stats().reconnects >= before + 2 && b.t.links().filter((l) => l.active).length === 2, 2_000, 'b relinked');
+      await until(() => b.t.stats().reconnects >= before + 2 && b.t.links().filter((l) => l.active).length === 2, 2_000, 'b relinked');
     }
     await sleep(hb);
     expect(allUp([a, b, c])).toBe(true);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, computeProof, isLoopbackAddress, PROTOCOL_VERSION } from '../../transport/index.js';
-import { allUp, closeAll, rawConnect, rawHandshake, sleep, startNode, waitFor, type TestNode } from './helpers.js';
+import { until } from '../helpers.js';
+import { allUp, closeAll, rawConnect, rawHandshake, sleep, startNode, type TestNode } from './helpers.js';
 
 const rejected = (n: TestNode, code: number) => n.events.some((e) => e.type === 'link.rejected' && e.code === code);
 
@@ -16,14 +17,14 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 's3cret' });
     const b = await startNode('b', { secret: 's3cret', seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => allUp([a, b], 2), 3_000, 'a and b up');
+    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
   });
 
   it('rejects a wrong secret with the auth close code, and no membership', async () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { secret: 'wrong', seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
+    await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
     await sleep(200);
     expect(a.t.members().map((m) => m.node)).toEqual(['a']);
     expect(b.t.members().map((m) => m.node)).toEqual(['b']);
@@ -37,7 +38,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => rejected(a, CLOSE_CODES.auth), 3_000, 'auth rejection');
+    await until(() => rejected(a, CLOSE_CODES.auth), 3_000, 'auth rejection');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -45,7 +46,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { clusterName: 'blue' });
     const b = await startNode('b', { clusterName: 'green', seeds: [a.url] });
     nodes.push(a, b);
-    await waitFor(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 3_000, 'cluster rejection');
+    await until(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 3_000, 'cluster rejection');
     expect(a.t.members()).toHaveLength(1);
     expect(b.t.members()).toHaveLength(1);
   });
@@ -80,7 +81,7 @@ describe('peer handshake', () => {
     nodes.push(a);
     const c = await rawHandshake(a.url, { nodeId: 'x', secret: 'k' });
     await c.next((f) => (f as { t?: string }).t === 'proof');
-    await waitFor(() => a.t.status('x') === 'up', 2_000, 'x up');
+    await until(() => a.t.status('x') === 'up', 2_000, 'x up');
     c.ws.terminate();
   });
 
@@ -109,7 +110,7 @@ describe('peer handshake', () => {
     await probe.t.close();
     const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`] });
     nodes.push(a);
-    await waitFor(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
     await sleep(100); // both ends of that link are this node: each side reports it
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
     await sleep(400);
@@ -121,7 +122,7 @@ describe('peer handshake', () => {
     const a = await startNode('a');
     const twin = await startNode('a', { seeds: [a.url] });
     nodes.push(a, twin);
-    await waitFor(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'duplicate id refused');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'duplicate id refused');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -132,8 +133,8 @@ describe('peer handshake', () => {
       nodes.push(a, b);
       a.t.addSeed(b.url);
       b.t.addSeed(a.url);
-      await waitFor(() => allUp([a, b], 2), 3_000, 'a and b up');
-      await waitFor(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
+      await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+      await until(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
       expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
       expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });
       // The survivor is the same socket seen from both ends.

@@ -48,21 +48,8 @@ export function envelope(toNode: string, payload: unknown = {}, type = 'test.msg
   return { id: newId(), to: `troupe://${toNode}/user/sink`, type, createdAt: Date.now(), payload };
 }
 
-/** Poll `cond` until true or fail after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export function tick(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }
 
 export function allUp(nodes: TestNode[], count = nodes.length): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryInboxStore, MemoryOutboxStore, PeerTransport, resolvePeerTransportOptions } from '../../transport/index.js';
+import { PeerTransport, resolvePeerTransportOptions } from '../../transport/index.js';
 import { envelope } from './helpers.js';
 
 const noop = () => undefined;
@@ -76,36 +76,5 @@ describe('lifecycle', () => {
     await expect(t2.start()).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_LISTEN' });
     await t2.close();
     await t1.close();
-  });
-});
-
-describe('in-memory stores', () => {
-  it('outbox keeps entries per peer in order until acked', async () => {
-    const o = new MemoryOutboxStore();
-    await o.add('b', '1', Buffer.from([1]));
-    await o.add('b', '2', Buffer.from([2]));
-    await o.add('c', '3', Buffer.from([3]));
-    expect(o.size()).toBe(3);
-    expect(o.pending('b').map((e) => e.id)).toEqual(['1', '2']);
-    await o.ack('1');
-    await o.ack('nope');
-    expect(o.size('b')).toBe(1);
-    expect([...o.pending('c')[0]!.bytes]).toEqual([3]);
-  });
-
-  it('inbox deduplicates, re-delivers only pending entries, and prunes old done ones', async () => {
-    let now = 1_000;
-    const i = new MemoryInboxStore({ clock: { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined } });
-    await i.put('x', Buffer.from([1]));
-    await i.put('y', Buffer.from([2]));
-    expect(i.has('x')).toBe(true);
-    await i.done('x');
-    expect(i.pending().map((e) => e.id)).toEqual(['y']);
-    now += 500;
-    expect(await i.prune(1_000)).toBe(0);
-    now += 1_000;
-    expect(await i.prune(1_000)).toBe(1);
-    expect(i.has('x')).toBe(false);
-    expect(i.has('y')).toBe(true);
   });
 });

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode, encodeEnvelope } from '../../protocol/index.js';
 import { CLOSE_CODES } from '../../transport/index.js';
-import { allUp, envelope, rawConnect, rawHandshake, startNode, waitFor, type TestNode } from './helpers.js';
+import { until } from '../helpers.js';
+import { allUp, envelope, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
 
 const kinds = fc.constantFrom('hello', 'proof', 'batch', 'durable', 'ack', 'hb', 'gossip', 'bye', 'nope', '');
 
@@ -124,11 +125,11 @@ describe('malformed input never takes the node down', () => {
   it('still accepts a proper peer afterwards and carries its envelopes', async () => {
     const b = await startNode('b', { seeds: [a.url], heartbeatMs: 1_000 });
     try {
-      await waitFor(() => a.t.status('b') === 'up' && b.t.status('a') === 'up', 3_000, 'a and b up');
+      await until(() => a.t.status('b') === 'up' && b.t.status('a') === 'up', 3_000, 'a and b up');
       expect(allUp([b], b.t.members().length)).toBe(true);
       const before = a.received.length;
       b.t.send('a', envelope('a', 'after the storm'));
-      await waitFor(() => a.received.length === before + 1, 2_000, 'delivered');
+      await until(() => a.received.length === before + 1, 2_000, 'delivered');
       expect(a.received.at(-1)!.env.payload).toBe('after the storm');
     } finally {
       await b.t.close();
