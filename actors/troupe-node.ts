@@ -124,6 +124,11 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
         }
         return log;
       },
+      dropJournal: async (key) => {
+        const log = logs.get(key) ?? new PersistentLog(s, key);
+        logs.delete(key);
+        await log.purge();
+      },
       deadLetters: new LmdbDeadLetterStore(s),
     };
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { gatewayOptionsSchema } from '../gateway/index.js';
 import { TroupeError, parseOrThrow } from '../protocol/index.js';
 
 /**
@@ -20,6 +21,8 @@ export const cliConfigSchema = z.object({
   insecure: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   heartbeatMs: z.coerce.number().int().positive().max(60_000).default(500),
+  /** Further gateway options (limits, rate, SSE buffer, allowAgentProviders); host, port, keys and insecure have their own keys. */
+  gateway: gatewayOptionsSchema.omit({ host: true, port: true, apiKeys: true, insecure: true }).partial().strict().default({}),
   /** Agents to spawn at start (the demo config ships some). */
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
 }).strict();

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
     ...(config.node ? { id: config.node } : {}),
     dataDir: config.data,
     logger,
-    http: { host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
+    http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
     agents: config.agents as AgentSpecInput[],
     cluster: {
       host: config.host,

@@ -268,6 +268,23 @@ export class PersistentLog<S, E> {
     );
   }
 
+  /**
+   * Delete every event and snapshot of this key, once the persists issued so far settled
+   * (for an actor removed for good). The log must not be used afterwards.
+   *
+   * @example await log.purge();
+   */
+  async purge(): Promise<void> {
+    await this.drain();
+    const range = { start: [this.key], end: [this.key, SEQ_MAX] };
+    const events = [...this.journal.getKeys(range)];
+    const snaps = [...this.snapshots.getKeys(range)];
+    await this.store.batch(() => {
+      for (const k of events) void this.journal.remove(k);
+      for (const k of snaps) void this.snapshots.remove(k);
+    });
+  }
+
   /** Snapshot (and maybe inbox) writes: one atomic batch, with every value encoded first. */
   private persistAtomically(seq: number, rec: JournalRecord, snapshot: { state: S } | undefined, inboxDone: string | undefined): Promise<unknown> {
     if (inboxDone !== undefined && Buffer.byteLength(inboxDone) > INBOX_ID_MAX_BYTES) {

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { runTroupe, startTroupe, type TroupeProcess } from './process.js';
@@ -51,6 +53,25 @@ describe('troupe start', () => {
     const r = await fetch(`${p.ready.http}/health`, { headers: { 'x-request-id': 'abc-123' } });
     expect(r.headers.get('x-request-id')).toBe('abc-123');
     await p.stop();
+  });
+
+  it('takes further gateway options from the config file', async () => {
+    const dir = data();
+    const config = join(dir, 'troupe.json');
+    writeFileSync(config, JSON.stringify({ gateway: { bodyLimitBytes: 1024 } }));
+    const p = await startTroupe(['--config', config, '--http-port', '0', '--peer-port', '0', '--data', join(dir, 'data')]);
+    procs.push(p);
+    const r = await fetch(`${p.ready.http}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'y'.repeat(4096) }] }),
+    });
+    expect(r.status).toBe(413);
+    await p.stop();
+    writeFileSync(config, JSON.stringify({ gateway: { bodyLimitByte: 1024 } }));
+    const bad = await runTroupe(['start', '--config', config, '--data', join(dir, 'data')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('TROUPE_ERR_CONFIG_INVALID');
+    expect(bad.stderr).toContain('gateway');
   });
 
   it('refuses a bad flag value with a coded error', async () => {

@@ -1,3 +1,4 @@
+import { EventBus } from '../kernel/inspection.js';
 import type { Usage } from '../../protocol/openai.js';
 
 /**
@@ -24,24 +25,5 @@ export type AgentEvent =
 
 export type AgentEventListener = (e: AgentEvent) => void;
 
-/** A synchronous bus; a throwing listener cannot break an agent. */
-export class AgentEvents {
-  private listeners: AgentEventListener[] = [];
-
-  subscribe(l: AgentEventListener): () => void {
-    this.listeners = [...this.listeners, l];
-    return () => {
-      this.listeners = this.listeners.filter((x) => x !== l);
-    };
-  }
-
-  emit(e: AgentEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch {
-        // an observer's bug must not break the runtime
-      }
-    }
-  }
-}
+/** Agent events ride the kernel's event bus: a throwing listener cannot break an agent. */
+export class AgentEvents extends EventBus<AgentEvent> {}

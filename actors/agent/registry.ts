@@ -26,6 +26,7 @@ export interface AgentHost {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly store: NodeStore | undefined;
+  dropJournal(key: string): Promise<void>;
   readonly isClosing: boolean;
   spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
   tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
@@ -223,7 +224,7 @@ export class AgentRegistry {
     await this.retire(name, e);
     if (durable) {
       await specGone;
-      if (e.journalKey) await this.purgeJournal(store, e.journalKey);
+      if (e.journalKey) await this.dropJournal(e.journalKey, name);
     }
     this.events.emit({ type: 'agent.removed', agent: name });
     return true;
@@ -400,19 +401,13 @@ export class AgentRegistry {
   }
 
   /**
-   * Forget an entry and stop its actors, resolving once nothing of it can still write: the
-   * agent is stopped (so no new commit starts) and the commits it issued have settled. The
-   * journal's own drain is not reachable from here, so the store's flush stands in for it:
-   * it settles every write issued so far, the agent's included.
+   * Forget an entry and stop its actors, so no new commit starts; commits already issued are
+   * settled by the node's dropJournal before a purge.
    */
   private async retire(name: string, e: Entry): Promise<void> {
     e.unwatch();
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);
-    const store = this.host.store;
-    if (e.journalKey !== undefined && store && !store.closed) {
-      await store.flushed().catch((err: unknown) => this.host.logger.warn({ err, agent: name }, 'could not settle the commits of a stopped agent'));
-    }
   }
 
   /**
@@ -425,28 +420,21 @@ export class AgentRegistry {
     if (!old.durable || !store || store.closed) return;
     try {
       if (!by.durable) await store.remove(store.db(SPEC_DB), old.data.name);
-      if (old.journalKey !== undefined && old.journalKey !== by.journalKey) {
-        await store.flushed();
-        await this.purgeJournal(store, old.journalKey);
-      }
+      if (old.journalKey !== undefined && old.journalKey !== by.journalKey) await this.dropJournal(old.journalKey, old.data.name);
     } catch (err) {
       this.host.logger.warn({ err, agent: old.data.name }, 'could not discard the stored state of a replaced agent');
     }
   }
 
-  private async purgeJournal(store: NodeStore, key: string): Promise<void> {
+  /** The node drains the journal's pending commits, deletes it and forgets its log. */
+  private async dropJournal(key: string, agent: string): Promise<void> {
     try {
-      const range = { start: [key], end: [key, Number.MAX_SAFE_INTEGER] };
-      const j = [...store.journal.getKeys(range)];
-      const s = [...store.snapshots.getKeys(range)];
-      await store.batch(() => {
-        for (const k of j) void store.journal.remove(k);
-        for (const k of s) void store.snapshots.remove(k);
-      });
+      await this.host.dropJournal(key);
     } catch (e) {
-      this.host.logger.warn({ err: e, key }, 'could not purge the journal of a removed agent');
+      this.host.logger.warn({ err: e, key, agent }, 'could not purge the journal of a removed agent');
     }
   }
+
 
   private info(e: Entry): AgentInfo {
     const d = describeProvider(e.provider);

@@ -34,17 +34,17 @@ export type InspectionEvent =
 export type InspectionListener = (event: InspectionEvent) => void;
 
 /** A minimal synchronous event bus; a throwing listener cannot break the emitter. */
-export class Inspector {
-  private listeners: InspectionListener[] = [];
+export class EventBus<E> {
+  private listeners: Array<(event: E) => void> = [];
 
-  subscribe(listener: InspectionListener): () => void {
+  subscribe(listener: (event: E) => void): () => void {
     this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
 
-  emit(event: InspectionEvent): void {
+  emit(event: E): void {
     for (const l of this.listeners) {
       try {
         l(event);
@@ -58,3 +58,6 @@ export class Inspector {
     return this.listeners.length > 0;
   }
 }
+
+/** The node's inspection stream. */
+export class Inspector extends EventBus<InspectionEvent> {}

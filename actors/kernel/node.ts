@@ -47,6 +47,8 @@ export type KernelOptionsInput = z.input<typeof kernelOptionsSchema> & {
 /** What the kernel needs from storage/, kept narrow. */
 export interface KernelStorage {
   openJournal(key: string, spec: { snapshotEvery?: number; keepSnapshots?: number }): ActorJournal;
+  /** Settle, delete and forget a key's journal (its actor is gone for good). */
+  dropJournal(key: string): Promise<void>;
   deadLetters: DeadLetterStore;
 }
 
@@ -427,6 +429,14 @@ export class Kernel {
     const cell = this.localCell(target);
     if (!cell) return;
     cell.terminate('stopped', undefined, undefined);
+  }
+
+  /**
+   * Delete a persistence key's events and snapshots once its pending commits settled, and
+   * forget its log; for an actor removed for good. A no-op without a data dir.
+   */
+  async dropJournal(key: string): Promise<void> {
+    await this.storage?.dropJournal(key);
   }
 
   // ---- dead letters -----------------------------------------------------------------------

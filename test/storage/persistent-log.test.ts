@@ -69,6 +69,22 @@ describe('PersistentLog', () => {
     expect(again.seq).toBe(25);
   });
 
+  it('purges every event and snapshot of its key once pending persists settled, and no other key', async () => {
+    const f = await fixture();
+    const log = new PersistentLog<number, Ev>(f.store, 'a', { snapshotEvery: 10 });
+    const other = new PersistentLog<number, Ev>(f.store, 'b');
+    const st = { v: 0 };
+    await persistRange(log, 1, 24, st);
+    await other.persist({ add: 5 }, () => 5);
+    const inFlight = log.persist({ add: 25 }, () => triangle(25)); // not awaited: purge waits for it
+    await log.purge();
+    await inFlight;
+    expect(keysOf(f.store.journal, 'a')).toEqual([]);
+    expect(keysOf(f.store.snapshots, 'a')).toEqual([]);
+    expect(new PersistentLog<number, Ev>(f.store, 'a').recover(0, sum)).toEqual({ state: 0, seq: 0, replayed: 0 });
+    expect(new PersistentLog<number, Ev>(f.store, 'b').recover(0, sum)).toEqual({ state: 5, seq: 1, replayed: 1 });
+  });
+
   it('compacts: keeps the last keepSnapshots snapshots and only the events after the oldest kept one', async () => {
     const f = await fixture();
     const log = new PersistentLog<number, Ev>(f.store, 'a', { snapshotEvery: 10, keepSnapshots: 2 });
