@@ -65,6 +65,8 @@ export interface ActorSpec<S = any, M = any, E = any> {
   mailboxCapacity?: number;
   /** Redeliveries of a message that crashes the actor before it becomes a poison dead letter (default 3). */
   poisonAfter?: number;
+  /** Messages handled per scheduling turn before other actors and I/O get theirs (default 64). */
+  throughput?: number;
 }
 
 export interface AskOptions {

@@ -59,6 +59,10 @@ type Status = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 
 
 const NAME_RE = /^[A-Za-z0-9._~:@+-]{1,200}$/;
+/** What a cell dispatches to its nact incarnation: "take a turn"; the messages stay in the cell's queue. */
+const TURN = Symbol('turn');
+/** Messages per turn by default: enough to amortise a turn, few enough that one busy actor does not starve the rest. */
+const DEFAULT_THROUGHPUT = 64;
 let nactNames = 0;
 
 /**
@@ -73,6 +77,8 @@ export class Cell {
   readonly behaviour: Behaviour<any, any, any>;
   readonly capacity: number;
   readonly poisonAfter: number;
+  /** Messages handled per scheduling turn. */
+  readonly throughput: number;
   readonly children = new Map<string, Cell>();
   readonly watchers = new Set<Watcher>();
   /** Cells this one watches, to unwatch on stop. */
@@ -85,8 +91,10 @@ export class Cell {
   private nact: NactRef | undefined;
   /** Admitted user messages not yet started (the bounded mailbox's fill level). */
   private depth = 0;
-  /** Everything dispatched to the current nact incarnation and not yet started. */
+  /** Admitted messages the current incarnation has not started yet. */
   private readonly queue = new DeliveryQueue();
+  /** A turn is dispatched to nact (or running): new messages join it. */
+  private scheduled = false;
   /** Messages kept while there is no incarnation (starting, restarting, backing off). */
   private stash: Delivery[] = [];
   private stopRequested = false;
@@ -96,7 +104,7 @@ export class Cell {
   private policy?: SupervisionPolicy;
   private journal?: ActorJournal;
   private inflightPersists = 0;
-  /** The message being handled (nact runs one at a time per actor): a crash from outside the handler still accounts for it. */
+  /** The message being handled (one at a time per actor): a crash from outside the handler still accounts for it. */
   private currentMessage: unknown = undefined;
   private currentMeta: Meta | undefined = undefined;
   private handling = false;
@@ -122,6 +130,10 @@ export class Cell {
     this.behaviour = typeof b === 'function' ? { receive: b } : (b ?? { receive: () => undefined });
     this.capacity = spec.mailboxCapacity ?? host.defaultMailboxCapacity;
     this.poisonAfter = spec.poisonAfter ?? 3;
+    this.throughput = spec.throughput ?? DEFAULT_THROUGHPUT;
+    if (!Number.isInteger(this.throughput) || this.throughput < 1) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid throughput ${String(spec.throughput)} for ${this.path}: a positive integer`);
+    }
   }
 
   get log(): Logger {
@@ -192,11 +204,14 @@ export class Cell {
     throw new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', `mailbox of ${this.ref.address} is full (${this.capacity})`, { details: { capacity: this.capacity } });
   }
 
-  /** Hand an already admitted message to nact (no checks: validation and capacity were done). */
+  /** Queue an already admitted message (no checks: validation and capacity were done) and make sure a turn is coming. */
   private admit(message: unknown, meta: Meta | undefined): void {
     if (!(message instanceof SignalMessage)) this.depth++;
     this.queue.push(message, meta);
-    dispatch(this.nact!, message);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      dispatch(this.nact!, TURN);
+    }
   }
 
   /** Signals bypass the capacity check: a full mailbox must still learn that a watched actor died. */
@@ -210,9 +225,33 @@ export class Cell {
 
   // ---- message handling (runs inside nact) ----------------------------------------------
 
-  private readonly nactFn = (_state: unknown, message: unknown): unknown => this.handle(message, this.queue.shift());
+  private readonly nactFn = (): unknown => this.turn(this.incarnation, this.throughput);
 
-  private handle(message: unknown, meta: Meta | undefined): unknown {
+  /**
+   * One nact turn: handle up to `budget` queued messages, one at a time and in order (an
+   * async handler is awaited before the next message starts), then hand the rest to the
+   * next turn so other actors and I/O run in between. A message that ends the incarnation
+   * (crash, stop, restart) ends the turn; the queue is then the cell's to redeliver.
+   */
+  private turn(inc: number, budget: number): unknown {
+    for (; budget > 0; budget--) {
+      if (inc !== this.incarnation || this.status !== 'running') return undefined;
+      if (this.queue.length === 0) {
+        this.scheduled = false;
+        return undefined;
+      }
+      const message = this.queue.peek();
+      const pending = this.handle(message, this.queue.shift());
+      if (pending !== undefined) return pending.then(() => this.turn(inc, budget - 1));
+    }
+    if (inc !== this.incarnation || this.status !== 'running') return undefined;
+    if (this.queue.length > 0) dispatch(this.nact!, TURN);
+    else this.scheduled = false;
+    return undefined;
+  }
+
+  /** Handle one message; returns a promise when the handler is async. */
+  private handle(message: unknown, meta: Meta | undefined): Promise<void> | undefined {
     const inc = this.incarnation;
     const ctx = new MessageContext(this, meta);
     let result: unknown;
@@ -288,6 +327,7 @@ export class Cell {
   private stopNact(): Delivery[] {
     if (this.nact) stopIncarnation(this.nact);
     this.nact = undefined;
+    this.scheduled = false;
     this.depth = 0;
     return this.queue.drain();
   }

@@ -7,9 +7,8 @@ export interface Delivery {
 }
 
 /**
- * The cell's own record of what it handed to nact and nact has not started yet, in order.
- * nact does not keep every admitted message in its mailbox (an idle actor's next message
- * waits in a setImmediate that `stop` cancels), so this, not nact's mailbox, is what a
+ * A cell's mailbox: admitted messages not started yet, in order. nact schedules the cell's
+ * turns and the cell takes messages from here, so this, not nact's mailbox, is what a
  * restart redelivers and a stop dead-letters. Two parallel arrays and a head index: no
  * allocation per message beyond the array slots.
  */
@@ -23,7 +22,16 @@ export class DeliveryQueue {
     this.metas.push(meta);
   }
 
-  /** Take the oldest entry (nact starts messages in the order they were dispatched); returns its meta. */
+  get length(): number {
+    return this.messages.length - this.head;
+  }
+
+  /** The oldest message (read it before `shift`). */
+  peek(): unknown {
+    return this.messages[this.head];
+  }
+
+  /** Take the oldest entry; returns its meta. */
   shift(): Meta | undefined {
     const i = this.head++;
     const meta = this.metas[i];

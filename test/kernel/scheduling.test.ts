@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Kernel } from '../../actors/index.js';
+import { TroupeError } from '../../protocol/index.js';
+import { settle, silent, until } from '../helpers.js';
+
+/**
+ * A cell handles up to `throughput` queued messages per nact turn. These pin what batching
+ * must not change: order, exactly-once handling, redelivery after a crash mid-turn, stops
+ * taking effect at once, and other actors getting their turns.
+ */
+let nodes: Kernel[] = [];
+function node(): Kernel {
+  const k = new Kernel({ id: 'sched', logger: silent });
+  nodes.push(k);
+  return k;
+}
+afterEach(async () => {
+  await Promise.all(nodes.map((n) => n.close()));
+  nodes = [];
+});
+
+describe('turns of several messages', () => {
+  it('handles a flood in order, exactly once, awaiting async handlers between messages', async () => {
+    const k = node();
+    const seen: number[] = [];
+    let inHandler = false;
+    let overlapped = false;
+    k.spawn<undefined, number>(async (_s, n) => {
+      if (inHandler) overlapped = true;
+      inHandler = true;
+      if (n % 7 === 0) await new Promise((r) => setImmediate(r));
+      seen.push(n);
+      inHandler = false;
+    }, { name: 'flood', throughput: 16, mailboxCapacity: 5_000 });
+    for (let i = 0; i < 2_000; i++) k.tell('user/flood', i);
+    await until(() => seen.length === 2_000, 10_000, 'every message handled');
+    expect(seen).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+    expect(overlapped).toBe(false);
+  });
+
+  it('lets another actor run between the turns of a busy one', async () => {
+    const k = node();
+    const order: string[] = [];
+    k.spawn<undefined, number>((_s, n) => { order.push(`busy:${n}`); }, { name: 'busy', throughput: 10, mailboxCapacity: 1_000 });
+    k.spawn<undefined, string>((_s, m) => { order.push(m); }, { name: 'other' });
+    for (let i = 0; i < 500; i++) k.tell('user/busy', i);
+    k.tell('user/other', 'other');
+    await until(() => order.length === 501, 10_000, 'both actors done');
+    // with 10 messages a turn, the other actor's one message is handled long before the 500th
+    expect(order.indexOf('other')).toBeLessThan(100);
+    expect(order.filter((o) => o.startsWith('busy:'))).toEqual(Array.from({ length: 500 }, (_, i) => `busy:${i}`));
+  });
+
+  it('a crash mid-turn redelivers the crashing message and the rest of the turn, in order, after the restart', async () => {
+    const k = node();
+    const seen: number[] = [];
+    let crashed = false;
+    k.spawn<undefined, number>((_s, n) => {
+      if (n === 50 && !crashed) {
+        crashed = true;
+        throw new Error('boom at 50');
+      }
+      seen.push(n);
+    }, { name: 'crashy', throughput: 64 });
+    for (let i = 0; i < 100; i++) k.tell('user/crashy', i);
+    await until(() => seen.length === 100, 10_000, 'every message handled');
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('ctx.stop() mid-turn: the rest of the queue is dead-lettered, not handled', async () => {
+    const k = node();
+    const seen: number[] = [];
+    k.spawn<undefined, number>((_s, n, ctx) => {
+      seen.push(n);
+      if (n === 10) ctx.stop();
+    }, { name: 'quitter', restart: 'temporary', throughput: 64 });
+    for (let i = 0; i < 30; i++) k.tell('user/quitter', i);
+    await settle();
+    expect(seen).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    const dead = k.deadLetters.list({ limit: 100 }).map((d) => d.envelope).filter((e) => e.to.endsWith('/user/quitter'));
+    expect(dead.map((e) => e.payload)).toEqual(Array.from({ length: 19 }, (_, i) => i + 11));
+  });
+
+  it('messages sent during a turn join it or the next one; none waits for a later send', async () => {
+    const k = node();
+    const seen: number[] = [];
+    k.spawn<undefined, number>((_s, n, ctx) => {
+      seen.push(n);
+      if (n < 200) ctx.tell(ctx.self, n + 1);
+    }, { name: 'self-feeder', throughput: 8 });
+    k.tell('user/self-feeder', 0);
+    await until(() => seen.length === 201, 10_000, 'the chain to finish');
+    expect(seen.at(-1)).toBe(200);
+  });
+
+  it('refuses a throughput that is not a positive integer', () => {
+    const k = node();
+    for (const throughput of [0, -1, 1.5]) {
+      let err: unknown;
+      try {
+        k.spawn(() => undefined, { throughput });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TroupeError);
+      expect((err as TroupeError).code).toBe('TROUPE_ERR_CONFIG_INVALID');
+    }
+  });
+});
