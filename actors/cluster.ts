@@ -47,9 +47,15 @@ interface PendingAsk {
   node: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  bucket: number;
+  bucket: Bucket;
   to: string;
   timeoutMs: number;
+}
+
+interface Bucket {
+  at: number;
+  ids: Set<number>;
+  timer: unknown;
 }
 
 /** Ask deadlines are rounded up to buckets of this many ms: one timer per bucket, not per ask. */
@@ -68,18 +74,23 @@ interface RemoteWatch {
  */
 export class Cluster implements RemoteRouter {
   readonly transport: PeerTransport;
-  private readonly pending = new Map<string, PendingAsk>();
-  private readonly buckets = new Map<number, { ids: Set<string>; timer: unknown }>();
+  /** Asks waiting for a reply, by ask number (numbers: cheaper map keys than strings on this hot path). */
+  private readonly pending = new Map<number, PendingAsk>();
+  private readonly buckets = new Map<number, Bucket>();
+  private askSeq = 0;
   /** Watches this node placed on actors elsewhere, by watch id. */
   private readonly remoteWatches = new Map<string, RemoteWatch>();
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
   private readonly servedWatches = new Map<string, { node: string; unwatch: () => void }>();
   private readonly log: Logger;
+  /** Reply addresses of this node's asks: this prefix (unique to this process) and the ask number. */
+  private readonly tempPrefix: string;
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
     this.log = kernel.logger.child({ component: 'cluster' });
+    this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
     const o = this.options;
     this.transport = new PeerTransport({
       nodeId: kernel.id,
@@ -143,19 +154,21 @@ export class Cluster implements RemoteRouter {
 
   ask(env: Envelope, timeoutMs: number): Promise<unknown> {
     const node = this.nodeOf(env.to);
-    const askId = newId();
-    const replyTo = formatAddress(this.kernel.id, `temp/${askId}`);
+    const askId = ++this.askSeq;
+    env.replyTo = this.tempPrefix + askId;
+    env.correlationId ??= env.id;
     return new Promise((resolve, reject) => {
-      const bucket = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
-      let b = this.buckets.get(bucket);
-      if (!b) {
-        b = { ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(bucket), bucket - this.kernel.clock.now()) };
-        this.buckets.set(bucket, b);
+      const at = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
+      let bucket = this.buckets.get(at);
+      if (!bucket) {
+        const b: Bucket = { at, ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(b), at - this.kernel.clock.now()) };
+        this.buckets.set(at, b);
+        bucket = b;
       }
-      b.ids.add(askId);
+      bucket.ids.add(askId);
       this.pending.set(askId, { node, resolve, reject, bucket, to: env.to, timeoutMs });
       try {
-        this.transport.send(node, { ...env, replyTo, correlationId: env.correlationId ?? askId });
+        this.transport.send(node, env);
       } catch (e) {
         this.settle(askId);
         reject(e);
@@ -164,18 +177,17 @@ export class Cluster implements RemoteRouter {
   }
 
   /** Forget a pending ask (answered, failed or timed out); returns it. */
-  private settle(askId: string): PendingAsk | undefined {
+  private settle(askId: number): PendingAsk | undefined {
     const p = this.pending.get(askId);
     if (!p) return undefined;
     this.pending.delete(askId);
-    this.buckets.get(p.bucket)?.ids.delete(askId);
+    p.bucket.ids.delete(askId);
     return p;
   }
 
-  private expire(bucket: number): void {
-    const b = this.buckets.get(bucket);
-    this.buckets.delete(bucket);
-    for (const id of b?.ids ?? []) {
+  private expire(b: Bucket): void {
+    this.buckets.delete(b.at);
+    for (const id of b.ids) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
@@ -233,37 +245,39 @@ export class Cluster implements RemoteRouter {
       case WATCH: return this.onWatch(env, fromNode);
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
-      case LOOKUP: return this.onLookup(env);
+      case LOOKUP: return this.onLookup(env, fromNode);
       default: break;
     }
-    const replyTo = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
+    const replyTo = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId, fromNode) : undefined;
     const onHandled = durable ? (): void => { void durable.done().catch((e: unknown) => this.log.warn({ err: e, id: durable.id }, 'inbox done failed')); } : undefined;
     this.kernel.deliverLocal(durable ? { ...env, durable: true, id: durable.id } : env, replyTo, onHandled);
   }
 
-  private replyChannel(replyTo: string, correlationId: string | undefined): ReplyChannel {
-    let done = false;
-    const send = (payload: unknown): void => {
-      if (done) return;
-      done = true;
-      try {
-        this.transport.send(this.nodeOf(replyTo), {
-          id: newId(), to: replyTo, type: REPLY, createdAt: this.kernel.clock.now(), payload,
-          ...(correlationId ? { correlationId } : {}),
-        });
-      } catch (e) {
-        this.log.warn({ err: e, replyTo }, 'reply could not be sent');
-      }
-    };
-    return {
-      reply: (value) => send({ ok: true, value }),
-      error: (e) => send({ ok: false, error: serializeError(e) }),
-    };
+  private replyChannel(replyTo: string, correlationId: string | undefined, fromNode: string): ReplyChannel {
+    return new RemoteReply(this, replyTo, correlationId, fromNode);
+  }
+
+  /** Send a reply envelope (at most once per ask: {@link RemoteReply} sees to that). */
+  sendReply(node: string, to: string, correlationId: string | undefined, payload: unknown): void {
+    const env: Envelope = { id: newId(), to, type: REPLY, createdAt: this.kernel.clock.now(), payload };
+    if (correlationId) env.correlationId = correlationId;
+    try {
+      this.transport.send(node, env);
+    } catch (e) {
+      this.log.warn({ err: e, replyTo: to }, 'reply could not be sent');
+    }
+  }
+
+  /** The ask an address `troupe://<this node>/temp/<this process>.<ask number>` answers, if it is one. */
+  private askIdOf(address: string): number | undefined {
+    if (!address.startsWith(this.tempPrefix)) return undefined;
+    const n = Number(address.slice(this.tempPrefix.length));
+    return Number.isSafeInteger(n) ? n : undefined;
   }
 
   private onReply(env: Envelope): void {
-    const askId = parseAddress(env.to)?.path.replace(/^temp\//, '');
-    const p = askId ? this.settle(askId) : undefined;
+    const askId = this.askIdOf(env.to);
+    const p = askId !== undefined ? this.settle(askId) : undefined;
     if (!p) return; // late reply after a timeout
     const r = replyPayload.safeParse(env.payload);
     if (!r.success) p.reject(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed reply'));
@@ -302,9 +316,9 @@ export class Cluster implements RemoteRouter {
     w.deliver(r.data.signal);
   }
 
-  private onLookup(env: Envelope): void {
+  private onLookup(env: Envelope, fromNode: string): void {
     const r = lookupPayload.safeParse(env.payload);
-    const reply = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId) : undefined;
+    const reply = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId, fromNode) : undefined;
     if (!r.success || !reply) return;
     reply.reply(this.kernel.lookup(r.data.path)?.address ?? null);
   }
@@ -345,8 +359,8 @@ export class Cluster implements RemoteRouter {
   private undeliverable(node: string, env: Envelope, error: TroupeError): void {
     if (env.type === REPLY || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
     this.kernel.deadLetterEnvelope(env, 'node-down', error);
-    const askId = env.replyTo ? parseAddress(env.replyTo)?.path.replace(/^temp\//, '') : undefined;
-    const p = askId ? this.settle(askId) : undefined;
+    const askId = env.replyTo ? this.askIdOf(env.replyTo) : undefined;
+    const p = askId !== undefined ? this.settle(askId) : undefined;
     if (p) {
       p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error }));
     }
@@ -360,5 +374,29 @@ export class Cluster implements RemoteRouter {
 
   private control(to: string, type: string, payload: unknown): Envelope {
     return { id: newId(), to, type, createdAt: this.kernel.clock.now(), payload, from: formatAddress(this.kernel.id, 'system') };
+  }
+}
+
+/** The way back to an asker on another node: one reply or error, then nothing. */
+class RemoteReply implements ReplyChannel {
+  private done = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly to: string,
+    private readonly correlationId: string | undefined,
+    private readonly node: string,
+  ) {}
+
+  reply(value: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.cluster.sendReply(this.node, this.to, this.correlationId, { ok: true, value });
+  }
+
+  error(e: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.cluster.sendReply(this.node, this.to, this.correlationId, { ok: false, error: serializeError(e) });
   }
 }

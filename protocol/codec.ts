@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { envelopeSchema, type Envelope } from './envelope.js';
+import { envelopeSchema, isCleanEnvelope, type Envelope } from './envelope.js';
 import { TroupeError } from './errors.js';
 import { describeIssues } from './validate.js';
 
@@ -49,6 +49,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_B
 }
 
 export function validateEnvelope(value: unknown): Envelope {
+  if (isCleanEnvelope(value)) return value;
   const r = envelopeSchema.safeParse(value);
   if (!r.success) {
     throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `invalid envelope: ${describeIssues(r.error)}`);

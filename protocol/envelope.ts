@@ -32,6 +32,37 @@ export const envelopeSchema = z.object({
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 
+const ENVELOPE_KEYS = new Set(Object.keys(envelopeSchema.shape));
+const isAddress = (v: unknown): boolean => typeof v === 'string' && v.length <= 1024 && ADDRESS_RE.test(v);
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isText = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
+
+/**
+ * The fast path of envelope validation (every envelope from a peer goes through it): true
+ * when `v` is a plain object that {@link envelopeSchema} accepts and would return unchanged
+ * (no extra keys, every field valid), so the object itself can be used. False means "not
+ * sure": run the schema, which has the last word and gives the error. A property test holds
+ * the two together.
+ */
+export function isCleanEnvelope(v: unknown): v is Envelope {
+  if (typeof v !== 'object' || v === null) return false;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (!ENVELOPE_KEYS.has(k)) return false;
+  const { id, type } = o;
+  return typeof id === 'string' && id.length >= 1 && id.length <= 128
+    && isAddress(o.to)
+    && typeof type === 'string' && type.length >= 1 && type.length <= 256
+    && isCount(o.createdAt)
+    && 'payload' in o
+    && (o.from === undefined || isAddress(o.from))
+    && (o.replyTo === undefined || isAddress(o.replyTo))
+    && (o.correlationId === undefined || isText(o.correlationId, 256))
+    && (o.traceparent === undefined || isText(o.traceparent, 256))
+    && (o.expiresAt === undefined || isCount(o.expiresAt))
+    && (o.durable === undefined || typeof o.durable === 'boolean');
+}
+
 /** Parse `troupe://node/path` into its parts; undefined when it is not an address. */
 export function parseAddress(address: string): { node: string; path: string } | undefined {
   const m = ADDRESS_RE.exec(address);

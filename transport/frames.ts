@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { encode, envelopeSchema } from '../protocol/index.js';
+import { encode, envelopeSchema, isCleanEnvelope } from '../protocol/index.js';
 import { nodeIdSchema, peerUrlSchema } from './options.js';
 
 /** Version of the peer wire protocol; a peer with another version is refused (4003). */
@@ -60,6 +60,22 @@ export const frameSchema = z.discriminatedUnion('t', [
 
 /** A validated frame. */
 export type Frame = z.infer<typeof frameSchema>;
+
+/**
+ * Validate a decoded frame against {@link frameSchema}. A batch whose envelopes are all
+ * clean ({@link isCleanEnvelope}) is used as it is; anything else gets the full schema.
+ *
+ * @example
+ * const r = parseFrame(decode(bytes));
+ * if (!r.success) link.protocolError(r.error.message);
+ */
+export function parseFrame(raw: unknown): z.ZodSafeParseResult<Frame> {
+  if (typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'batch' && Object.keys(raw).length === 2) {
+    const envs = (raw as { envs?: unknown }).envs;
+    if (Array.isArray(envs) && envs.length > 0 && envs.every(isCleanEnvelope)) return { success: true, data: raw as Frame };
+  }
+  return frameSchema.safeParse(raw);
+}
 /** A validated hello. */
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 

@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { decode, encode } from '../protocol/index.js';
 import { CLOSE_CODES, closeCodeName } from './close-codes.js';
-import { frameSchema, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
+import { parseFrame, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
 import { computeProof, isLoopbackAddress, newNonce, verifyProof } from './handshake.js';
 import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
@@ -213,7 +213,7 @@ export class Link {
       return this.#protocolError((e as Error).message);
     }
     if (this.state === 'handshake') return this.#onHandshakeFrame(raw);
-    const r = frameSchema.safeParse(raw);
+    const r = parseFrame(raw);
     if (!r.success) return this.#protocolError(`invalid frame: ${summarize(r.error.issues)}`);
     const frame = r.data;
     if (frame.t === 'hello' || frame.t === 'proof') return this.#protocolError(`unexpected ${frame.t} after handshake`);

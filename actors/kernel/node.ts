@@ -55,7 +55,7 @@ export interface KernelStorage {
 /** How the kernel reaches actors on other nodes (transport/ implements it via the node). */
 export interface RemoteRouter {
   tell(env: Envelope): void;
-  /** Ask a remote actor; the router tracks the reply. */
+  /** Ask a remote actor; the router tracks the reply (and owns `env`: it sets the reply address on it). */
   ask(env: Envelope, timeoutMs: number): Promise<unknown>;
   /** Watch an actor on another node; returns the watch id to unwatch with. */
   watch(target: string, deliver: (s: Terminated) => void): string;
@@ -321,15 +321,11 @@ export class Kernel {
 
   /** A new envelope for `message` to `ref` (for sends that leave this node). */
   envelopeFor(ref: ActorRef, message: unknown, options?: { sender?: ActorRef; correlationId?: string }): Envelope {
-    return {
-      id: newId(),
-      to: ref.address,
-      type: messageType(message),
-      createdAt: this.clock.now(),
-      payload: message,
-      ...(options?.sender ? { from: options.sender.address } : {}),
-      ...(options?.correlationId ? { correlationId: options.correlationId } : {}),
-    };
+    // one literal, optional fields assigned after: every envelope has a fast, shared shape
+    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: this.clock.now(), payload: message };
+    if (options?.sender) env.from = options.sender.address;
+    if (options?.correlationId) env.correlationId = options.correlationId;
+    return env;
   }
 
   private tellRemote(ref: ActorRef, message: unknown, options?: TellOptions): void {

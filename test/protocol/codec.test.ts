@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decode, decodeEnvelope, encode, encodeEnvelope, isTroupeError, type Envelope } from '../../protocol/index.js';
+import { decode, decodeEnvelope, encode, encodeEnvelope, envelopeSchema, isCleanEnvelope, isTroupeError, type Envelope } from '../../protocol/index.js';
+import { frameSchema, parseFrame } from '../../transport/frames.js';
 
 const seg = fc.stringMatching(/^[a-z0-9._~:@+-]{1,12}$/);
 const address = fc.tuple(fc.stringMatching(/^[A-Za-z0-9._-]{1,16}$/), fc.constantFrom('user', 'system'), fc.array(seg, { maxLength: 3 }))
@@ -83,5 +84,64 @@ describe('loopback checks', () => {
     for (const h of ['127.0.0.1', '127.9.8.7', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(h), h).toBe(true);
     for (const h of ['127.evil.example', '127.0.0.1.nip.io', '127.0.0.300', '0.0.0.0', '10.0.0.1', '::', 'example.com']) expect(isLoopbackHost(h), h).toBe(false);
     expect(isLoopbackAddress(undefined)).toBe(false);
+  });
+});
+
+/** A valid envelope with one thing changed: a field dropped, replaced by anything, stretched, or a key added. */
+const keys = Object.keys(envelopeSchema.shape);
+const edge = fc.oneof(
+  fc.anything(),
+  fc.constantFrom(undefined, null, -0, 0.5, -1, NaN, Infinity, 2 ** 53, '', 'x'.repeat(129), 'x'.repeat(257), 'x'.repeat(1025), '😀'.repeat(70), true, [], {}),
+  address,
+);
+const mutated = fc.tuple(envelope, fc.constantFrom('drop', 'set', 'add'), fc.constantFrom(...keys), edge, fc.string({ minLength: 1, maxLength: 12 }))
+  .map(([env, op, key, value, extra]) => {
+    const o: Record<string, unknown> = { ...env };
+    if (op === 'drop') delete o[key];
+    else if (op === 'set') o[key] = value;
+    else o[extra] = value;
+    return o;
+  });
+const proto = fc.constantFrom<object | null>(Object.prototype, null, Array.prototype, Date.prototype, { payload: 1 });
+
+describe('envelope fast path (isCleanEnvelope) agrees with the schema', () => {
+  it('accepts only what the schema accepts, and exactly as the schema would return it', () => {
+    fc.assert(fc.property(fc.oneof(envelope, mutated, fc.anything()), (v) => {
+      if (!isCleanEnvelope(v)) return;
+      const r = envelopeSchema.safeParse(v);
+      expect(r.success).toBe(true);
+      expect(r.data).toStrictEqual(v);
+    }), { numRuns: 3_000 });
+  });
+
+  it('takes the fast path for the envelopes nodes send (so the schema runs only on odd ones)', () => {
+    fc.assert(fc.property(envelope, (generated) => {
+      const env = { ...generated }; // fast-check may build null-prototype records; code builds plain ones
+      expect(isCleanEnvelope(env)).toBe(true);
+      expect(isCleanEnvelope(decode(encodeEnvelope(env)))).toBe(true);
+    }), { numRuns: 300 });
+  });
+
+  it('never takes the fast path for an object of another prototype', () => {
+    fc.assert(fc.property(envelope, proto, (env, p) => {
+      const o = Object.assign(Object.create(p) as object, env);
+      expect(isCleanEnvelope(o)).toBe(p === Object.prototype);
+    }), { numRuns: 200 });
+  });
+
+  it('parseFrame gives what frameSchema gives, batches of clean envelopes included', () => {
+    const frame = fc.oneof(
+      fc.array(envelope, { minLength: 1, maxLength: 4 }).map((envs) => ({ t: 'batch', envs })),
+      fc.array(fc.oneof(envelope, mutated), { maxLength: 4 }).map((envs) => ({ t: 'batch', envs })),
+      fc.tuple(fc.array(envelope, { minLength: 1, maxLength: 2 }), fc.string(), fc.anything()).map(([envs, k, v]) => ({ t: 'batch', envs, [k]: v })),
+      fc.record({ t: fc.constantFrom('batch', 'ack', 'hb', 'bye', 'durable'), envs: fc.anything(), ids: fc.anything() }, { requiredKeys: ['t'] }),
+      fc.anything(),
+    );
+    fc.assert(fc.property(frame, (f) => {
+      const fast = parseFrame(f);
+      const slow = frameSchema.safeParse(f);
+      expect(fast.success).toBe(slow.success);
+      if (fast.success) expect(fast.data).toEqual(slow.data);
+    }), { numRuns: 2_000 });
   });
 });
