@@ -8,7 +8,7 @@ import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from '
 import {
   agentMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
 } from './messages.js';
-import type { ModelProvider } from './model/index.js';
+import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { TIMEOUT_REASON, cancelled, executeRun } from './run.js';
 import type { AgentLimits } from './spec.js';
@@ -68,7 +68,7 @@ interface Queued {
 }
 
 interface Active extends Queued {
-  controller: AbortController;
+  controller: RunAbort;
   timer: unknown;
   startedAt: number;
 }
@@ -150,7 +150,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       ...history,
       ...msg.input,
     ];
-    const controller = new AbortController();
+    const controller = new RunAbort();
     const startedAt = clock.now();
     const timer = clock.setTimeout(() => controller.abort(TIMEOUT_REASON), limits.timeoutMs);
     const active: Active = { ...q, controller, timer, startedAt };
@@ -192,12 +192,12 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       params,
       maxTurns: limits.maxTurns,
       ...(limits.maxTokens !== undefined ? { maxTokens: limits.maxTokens } : {}),
-      signal: controller.signal,
+      signal: controller,
       ...(msg.stream
         ? {
             onDelta: (delta) => {
               // A stream with a hole in it is worse than an error: stop the run instead.
-              if (controller.signal.aborted) return;
+              if (controller.aborted) return;
               if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
             },
           }
@@ -235,7 +235,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         finish(new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } }));
       },
       (e: unknown) => {
-        const err = controller.signal.aborted ? cancelled(controller.signal, e) : e;
+        const err = controller.aborted ? cancelled(controller, e) : e;
         finish(new RunFinished(active, msg.runId, { ok: false, error: serializeError(err) }));
       },
     );

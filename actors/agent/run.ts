@@ -1,7 +1,7 @@
 import { TroupeError, type Clock } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/openai.js';
 import type { RunParams, TraceHop } from './messages.js';
-import type { ModelProvider } from './model/index.js';
+import type { CancelSignal, ModelProvider, RunAbort } from './model/index.js';
 import { runTool, type AgentTool, type ToolContext } from './tools.js';
 
 /** Everything one run needs; built by the agent actor from its spec and the run message. */
@@ -20,7 +20,7 @@ export interface RunPlan {
   maxTurns: number;
   /** The agent's per-call token limit (a request may lower it). */
   maxTokens?: number;
-  signal: AbortSignal;
+  signal: RunAbort;
   /** Deltas the caller may see: text, and tool calls to the caller's own tools (renumbered). */
   onDelta?: (d: ModelDelta) => void;
   toolContext: Omit<ToolContext, 'signal'>;
@@ -114,7 +114,8 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
 
     produced.push(assistant(result.content, calls, result.refusal));
     convo.push(produced[produced.length - 1]!);
-    const ctx: ToolContext = { ...plan.toolContext, signal };
+    // tools get a real AbortSignal (they may hand it to fetch): made here, on the first tool call
+    const ctx: ToolContext = { ...plan.toolContext, signal: signal.signal };
     const outcomes = await Promise.all(calls.map(async (call) => {
       const tool = plan.tools.get(call.name);
       const t0 = clock.now();
@@ -147,7 +148,7 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 export const TIMEOUT_REASON = 'troupe:run-timeout';
 
 /** The coded error for an aborted run: a timeout or a cancellation. */
-export function cancelled(signal: AbortSignal, cause?: unknown): TroupeError {
+export function cancelled(signal: CancelSignal, cause?: unknown): TroupeError {
   if (signal.reason === TIMEOUT_REASON) {
     return new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', 'the run exceeded its time limit', { ...(cause === undefined ? {} : { cause }) });
   }

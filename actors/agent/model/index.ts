@@ -2,7 +2,8 @@
  * Model providers: one small interface (ModelProvider) with an OpenAI-compatible HTTP
  * implementation and a deterministic offline one.
  */
-export type { ModelProvider, ModelRequest, CompleteOptions } from './provider.js';
+export type { ModelProvider, ModelRequest, CompleteOptions, CancelSignal } from './provider.js';
+export { RunAbort } from './provider.js';
 export { OpenAIProvider, type OpenAIProviderOptions, type OpenAIProviderDeps } from './openai.js';
 export { OfflineModel, OFFLINE_MODEL_NAME, type OfflineModelOptions } from './offline.js';
 export { createProvider, providerConfigFromEnv, describeProvider, type ProviderConfig } from './create.js';

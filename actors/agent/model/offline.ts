@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/openai.js';
-import type { CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
+import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { estimatePromptTokens, messageText, splitTokens } from './tokens.js';
 
 /** Name of the built-in model, also the model id it reports. */
@@ -71,7 +71,11 @@ export class OfflineModel implements ModelProvider {
     const toolCalls: ToolCall[] = [];
     let completionTokens = 0;
 
+    // Pieces come one turn (or deltaDelayMs) apart, so a cancel from onDelta lands before the
+    // next; a plain call with no simulated delay has nobody to hand them to and answers at once.
+    const paced = onDelta !== undefined || this.deltaDelayMs > 0;
     const stream = async (delta: ModelDelta): Promise<void> => {
+      if (!paced) return;
       await this.pause(signal);
       onDelta?.(delta);
     };
@@ -129,7 +133,7 @@ export class OfflineModel implements ModelProvider {
     };
   }
 
-  private async pause(signal: AbortSignal | undefined): Promise<void> {
+  private async pause(signal: CancelSignal | undefined): Promise<void> {
     // Yield even with no delay, so a cancel issued from onDelta lands before the next piece.
     await new Promise<void>((resolve) => {
       if (this.deltaDelayMs > 0) setTimeout(resolve, this.deltaDelayMs);
@@ -139,7 +143,7 @@ export class OfflineModel implements ModelProvider {
   }
 }
 
-function checkCancelled(signal: AbortSignal | undefined): void {
+function checkCancelled(signal: CancelSignal | undefined): void {
   if (signal?.aborted) throw new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'model call cancelled', { cause: signal.reason });
 }
 

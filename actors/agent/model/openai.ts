@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { systemClock, TroupeError, type Clock } from '../../../protocol/index.js';
 import { toWireMessages, toWireToolChoice, toWireTools, type ModelResult } from '../../../protocol/openai.js';
 import { StreamAccumulator, type ChunkLike } from './accumulator.js';
-import type { CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
+import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { backoffDelay, clockSleep, parseRetryAfter, type Sleep } from './retry.js';
 import { estimatePromptTokens, estimateTokens } from './tokens.js';
 
@@ -220,7 +220,7 @@ export class OpenAIProvider implements ModelProvider {
   private async attempt(
     req: ModelRequest,
     body: OpenAI.ChatCompletionCreateParamsStreaming,
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     deadline: number,
     timeoutMs: number,
     emit: (d: Parameters<NonNullable<CompleteOptions['onDelta']>>[0]) => void,
@@ -295,7 +295,7 @@ export class OpenAIProvider implements ModelProvider {
     }
   }
 
-  private classify(e: unknown, why: Why | undefined, signal: AbortSignal | undefined, timeoutMs: number): Failure {
+  private classify(e: unknown, why: Why | undefined, signal: CancelSignal | undefined, timeoutMs: number): Failure {
     const o = this.options;
     if (why === 'cancel' || (e instanceof APIUserAbortError && signal?.aborted)) {
       return { error: new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'model call cancelled', { cause: signal?.reason ?? e }), retryable: false };

@@ -18,10 +18,69 @@ export interface ModelRequest {
   responseFormat?: ResponseFormat;
 }
 
+/**
+ * The part of an AbortSignal a model call and a retry wait use, so a real AbortSignal fits
+ * and so does a {@link RunAbort}, which makes its AbortSignal only when one is asked for.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A run's cancellation. Node's AbortController is costly to make (microseconds, and garbage
+ * the GC keeps a while), and most runs never need one: the offline model only asks whether
+ * the run was aborted. `signal` makes a real AbortSignal on demand (an upstream HTTP
+ * request, a tool), aborted already if the run was.
+ *
+ * @example
+ * const abort = new RunAbort();
+ * abort.addEventListener('abort', () => stop());
+ * abort.abort('cancelled by the requester'); // stop() runs; abort.aborted === true
+ */
+export class RunAbort implements CancelSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  #listeners: Array<() => void> | undefined;
+  #controller: AbortController | undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    for (const l of listeners ?? []) l();
+    this.#controller?.abort(reason);
+  }
+
+  /** Every listener runs once, at the abort (or never). */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#listeners!.splice(i, 1);
+  }
+
+  /** A real AbortSignal that follows this one. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.reason);
+    }
+    return this.#controller.signal;
+  }
+}
+
 /** Per-call options: cancellation, streaming callback, overall time limit. */
 export interface CompleteOptions {
   /** Aborting it cancels the call (TROUPE_ERR_AGENT_CANCELLED) and the upstream request. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Called once per streamed piece, in order, before `complete` resolves. */
   onDelta?: (delta: ModelDelta) => void;
   /** Overall limit for this call, retries included (TROUPE_ERR_MODEL_TIMEOUT). */

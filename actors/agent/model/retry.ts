@@ -1,4 +1,5 @@
 import type { Clock } from '../../../protocol/index.js';
+import type { CancelSignal } from './provider.js';
 
 /**
  * Retry timing for upstream model calls: what the server asked for (`retry-after-ms`,
@@ -45,7 +46,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 }
 
 /** Sleep that an AbortSignal can cut short (it then rejects with the signal's reason). */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type Sleep = (ms: number, signal?: CancelSignal) => Promise<void>;
 
 /**
  * A sleep on a clock's timers: the provider's default, on the clock it was given, so a
