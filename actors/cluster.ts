@@ -142,8 +142,7 @@ export class Cluster implements RemoteRouter {
 
   // ---- RemoteRouter -----------------------------------------------------------------------
 
-  tell(env: Envelope): void {
-    const node = this.nodeOf(env.to);
+  tell(env: Envelope, node: string): void {
     try {
       this.transport.send(node, env);
     } catch (e) {
@@ -152,8 +151,7 @@ export class Cluster implements RemoteRouter {
     }
   }
 
-  ask(env: Envelope, timeoutMs: number): Promise<unknown> {
-    const node = this.nodeOf(env.to);
+  ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown> {
     const askId = ++this.askSeq;
     env.replyTo = this.tempPrefix + askId;
     env.correlationId ??= env.id;
@@ -229,7 +227,7 @@ export class Cluster implements RemoteRouter {
   async locate(path: string): Promise<ActorRef | undefined> {
     const others = this.transport.members().filter((m) => m.node !== this.kernel.id && m.status === 'up');
     const answers = await Promise.all(others.map((m) =>
-      this.ask(this.control(formatAddress(m.node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs)
+      this.ask(this.control(formatAddress(m.node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, m.node)
         .then((a) => (typeof a === 'string' ? a : undefined), () => undefined)));
     const hit = answers.find((a) => a !== undefined);
     if (!hit) return undefined;

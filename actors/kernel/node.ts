@@ -15,6 +15,8 @@ import { startSystem, stopSystem, type NactRef } from './nact-bridge.js';
 import { ActorRef } from './ref.js';
 
 const NODE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+/** Parsed addresses kept by {@link Kernel.toRef} (the table is emptied when full). */
+const REF_CACHE_SIZE = 4_096;
 
 /** The logger a node makes when given none: pino JSON on stdout, level from TROUPE_LOG_LEVEL. */
 export function defaultLogger(level?: string): Logger {
@@ -54,9 +56,10 @@ export interface KernelStorage {
 
 /** How the kernel reaches actors on other nodes (transport/ implements it via the node). */
 export interface RemoteRouter {
-  tell(env: Envelope): void;
-  /** Ask a remote actor; the router tracks the reply (and owns `env`: it sets the reply address on it). */
-  ask(env: Envelope, timeoutMs: number): Promise<unknown>;
+  /** Send `env` to `node` (the node its `to` names). */
+  tell(env: Envelope, node: string): void;
+  /** Ask a remote actor on `node`; the router tracks the reply (and owns `env`: it sets the reply address on it). */
+  ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown>;
   /** Watch an actor on another node; returns the watch id to unwatch with. */
   watch(target: string, deliver: (s: Terminated) => void): string;
   unwatch(watchId: string): void;
@@ -121,6 +124,7 @@ export class Kernel {
   readonly deadLetterStore: DeadLetterStore;
   private readonly system: NactRef;
   private readonly cells = new Map<string, Cell>();
+  private readonly refs = new Map<string, ActorRef>();
   private readonly systemGuardian: Cell;
   private readonly userGuardian: Cell;
   private readonly random: () => number;
@@ -246,8 +250,16 @@ export class Kernel {
   /** Normalize a ref, an address, a path (`user/x`, `/user/x`) or a bare name (`x` -> `user/x`). */
   toRef(target: ActorRef | string): ActorRef {
     if (target instanceof ActorRef) return target;
+    // refs are immutable: addresses seen again (a peer's sender, an actor asked in a loop) are parsed once
+    const known = this.refs.get(target);
+    if (known !== undefined) return known;
     const a = parseAddress(target);
-    if (a) return new ActorRef(a.node, a.path);
+    if (a) {
+      if (this.refs.size >= REF_CACHE_SIZE) this.refs.clear();
+      const ref = new ActorRef(a.node, a.path);
+      this.refs.set(target, ref);
+      return ref;
+    }
     const p = target.replace(/^\/+/, '');
     if (/^(user|system|temp)(\/|$)/.test(p)) return new ActorRef(this.id, p);
     return new ActorRef(this.id, `user/${p}`);
@@ -334,14 +346,14 @@ export class Kernel {
       this.recordDeadLetter('node-down', ref.address, message, undefined);
       throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`);
     }
-    this.remote.tell(env);
+    this.remote.tell(env, ref.node);
   }
 
   private askRemote(ref: ActorRef, message: unknown, timeoutMs: number, correlationId?: string): Promise<unknown> {
     if (!this.remote) {
       return Promise.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`));
     }
-    return this.remote.ask(this.envelopeFor(ref, message, { correlationId }), timeoutMs);
+    return this.remote.ask(this.envelopeFor(ref, message, { correlationId }), timeoutMs, ref.node);
   }
 
   /**
