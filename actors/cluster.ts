@@ -154,7 +154,6 @@ export class Cluster implements RemoteRouter {
   ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown> {
     const askId = ++this.askSeq;
     env.replyTo = this.tempPrefix + askId;
-    env.correlationId ??= env.id;
     return new Promise((resolve, reject) => {
       const at = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
       let bucket = this.buckets.get(at);
@@ -246,19 +245,17 @@ export class Cluster implements RemoteRouter {
       case LOOKUP: return this.onLookup(env, fromNode);
       default: break;
     }
-    const replyTo = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId, fromNode) : undefined;
+    const replyTo = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
     const onHandled = durable ? (): void => { void durable.done().catch((e: unknown) => this.log.warn({ err: e, id: durable.id }, 'inbox done failed')); } : undefined;
     this.kernel.deliverLocal(durable ? { ...env, durable: true, id: durable.id } : env, replyTo, onHandled);
   }
 
-  private replyChannel(replyTo: string, correlationId: string | undefined, fromNode: string): ReplyChannel {
-    return new RemoteReply(this, replyTo, correlationId, fromNode);
-  }
-
-  /** Send a reply envelope (at most once per ask: {@link RemoteReply} sees to that). */
-  sendReply(node: string, to: string, correlationId: string | undefined, payload: unknown): void {
+  /**
+   * Send a reply envelope (at most once per ask: {@link RemoteReply} sees to that). Its
+   * address names the ask; the asker needs nothing else, so no correlation id rides along.
+   */
+  sendReply(node: string, to: string, payload: unknown): void {
     const env: Envelope = { id: newId(), to, type: REPLY, createdAt: this.kernel.clock.now(), payload };
-    if (correlationId) env.correlationId = correlationId;
     try {
       this.transport.send(node, env);
     } catch (e) {
@@ -316,7 +313,7 @@ export class Cluster implements RemoteRouter {
 
   private onLookup(env: Envelope, fromNode: string): void {
     const r = lookupPayload.safeParse(env.payload);
-    const reply = env.replyTo ? this.replyChannel(env.replyTo, env.correlationId, fromNode) : undefined;
+    const reply = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
     if (!r.success || !reply) return;
     reply.reply(this.kernel.lookup(r.data.path)?.address ?? null);
   }
@@ -382,19 +379,18 @@ class RemoteReply implements ReplyChannel {
   constructor(
     private readonly cluster: Cluster,
     private readonly to: string,
-    private readonly correlationId: string | undefined,
     private readonly node: string,
   ) {}
 
   reply(value: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.cluster.sendReply(this.node, this.to, this.correlationId, { ok: true, value });
+    this.cluster.sendReply(this.node, this.to, { ok: true, value });
   }
 
   error(e: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.cluster.sendReply(this.node, this.to, this.correlationId, { ok: false, error: serializeError(e) });
+    this.cluster.sendReply(this.node, this.to, { ok: false, error: serializeError(e) });
   }
 }
