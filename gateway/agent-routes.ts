@@ -125,7 +125,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
         ...(b.conversation_id !== undefined ? { conversationId: b.conversation_id } : {}),
         // Only the fields runBodySchema validated: the body is a loose object.
         ...runKnobsFromWire({ tools: b.tools, tool_choice: b.tool_choice, temperature: b.temperature, max_tokens: b.max_tokens, response_format: b.response_format }),
-      }, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs });
+      }, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs, trusted: true });
       return runResponse(result, deps.nodeId);
     } finally {
       binding.done();

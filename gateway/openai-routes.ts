@@ -91,7 +91,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     const created = Math.floor(Date.now() / 1000);
     try {
       if (!run.stream) {
-        const result = await agents.client.run(ref, run, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs });
+        const result = await agents.client.run(ref, run, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs, trusted: true });
         return toCompletion(result, `chatcmpl-${runId}`, body.model, created);
       }
       await stream(req, reply, body, run, ref, runId, binding.gone, created, deps);
@@ -140,6 +140,7 @@ async function stream(
   try {
     const result = await deps.agents.client.run(ref, run, {
       runId,
+      trusted: true,
       correlationId: req.id,
       timeoutMs: deps.runTimeoutMs,
       onDelta: (d) => {

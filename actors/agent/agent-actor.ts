@@ -59,6 +59,9 @@ const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): 
   return z.NEVER;
 });
 
+/** Tell options of the messages the agent builds itself (see TellOptions.trusted). */
+const TRUSTED = Object.freeze({ trusted: true });
+
 const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
 
 interface Queued {
@@ -106,7 +109,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
    */
   const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string, attempt = 0): boolean => {
     try {
-      ctx.tell(to, msg, correlationId === undefined ? undefined : { correlationId });
+      // built here from the run's own state: held to the requester protocol by construction
+      ctx.tell(to, msg, correlationId === undefined ? TRUSTED : { correlationId, trusted: true });
       return true;
     } catch (e) {
       if (msg.type === 'agent.result') {
@@ -163,7 +167,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       // The incarnation ended meanwhile: abandon() has told the requester already.
       if (rt.active.get(msg.runId) !== active) return;
       try {
-        ctx.tell(self, m, q.correlationId === undefined ? undefined : { correlationId: q.correlationId });
+        ctx.tell(self, m, q.correlationId === undefined ? TRUSTED : { correlationId: q.correlationId, trusted: true });
       } catch (e) {
         // A full mailbox: the outcome must still land, so it is tried again for a while.
         if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {

@@ -26,6 +26,12 @@ export interface RunOptions {
   timeoutMs?: number;
   correlationId?: string;
   runId?: string;
+  /**
+   * The request was built from input already validated (the gateway's routes validate the
+   * HTTP body), so the agent.run message is not checked again by an agent on this node
+   * (see TellOptions.trusted). Leave it unset for input of unknown shape.
+   */
+  trusted?: boolean;
 }
 
 /** The part of a node the client needs. */
@@ -134,7 +140,10 @@ export class AgentClient {
           return;
         }
         try {
-          this.host.tell(ref, msg, { sender: this.ref, ...(opts.correlationId ? { correlationId: opts.correlationId } : {}) });
+          const o: TellOptions = { sender: this.ref };
+          if (opts.correlationId) o.correlationId = opts.correlationId;
+          if (opts.trusted === true) o.trusted = true;
+          this.host.tell(ref, msg, o);
         } catch (e) {
           this.settle(runId, e);
         }

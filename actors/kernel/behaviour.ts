@@ -79,6 +79,15 @@ export interface TellOptions {
   correlationId?: string;
   /** Sender shown to the receiver as `ctx.sender`. */
   sender?: ActorRef;
+  /**
+   * The sender made `message` from parts already held to the receiver's `messages` schema
+   * (troupe's agent protocol does, for the messages it builds from validated input), so a
+   * receiver on this node skips the check. Never for data from outside the process; what
+   * comes from another node is always checked. With TROUPE_CHECK_TRUSTED=1 (the test suite
+   * sets it) trusted messages are checked too, and one that fails is reported as the
+   * sender's bug.
+   */
+  trusted?: boolean;
 }
 
 /** What a handler can do. */

@@ -29,10 +29,11 @@ export class MessageContext implements Context {
   }
 
   tell<M2>(ref: ActorRef<M2> | string, message: M2, options?: TellOptions): void {
-    this.cell.host.context.tell(this.cell, ref, message, {
-      correlationId: options?.correlationId ?? this.meta?.correlationId,
-      sender: options?.sender ?? this.cell.ref,
-    });
+    const o: TellOptions = { sender: options?.sender ?? this.cell.ref };
+    const correlationId = options?.correlationId ?? this.meta?.correlationId;
+    if (correlationId !== undefined) o.correlationId = correlationId;
+    if (options?.trusted === true) o.trusted = true;
+    this.cell.host.context.tell(this.cell, ref, message, o);
   }
 
   ask<R = unknown, M2 = unknown>(ref: ActorRef<M2> | string, message: M2, options?: AskOptions): Promise<R> {

@@ -172,7 +172,7 @@ export class Kernel {
   private host(): CellHost {
     const kernel = this;
     const services: ContextServices = {
-      tell: (from, ref, message, options) => kernel.tell(ref, message, { ...options, sender: options?.sender ?? from.ref }),
+      tell: (_from, ref, message, options) => kernel.tell(ref, message, options),
       ask: (_from, ref, message, options) => kernel.ask(ref, message, options),
       watch: (watcher, ref) => kernel.watchFrom(watcher, ref),
       unwatch: (watcher, ref) => {
@@ -302,7 +302,7 @@ export class Kernel {
       this.recordDeadLetter('not-found', ref.address, message, meta);
       return;
     }
-    cell.tell(message, meta);
+    cell.tell(message, meta, options?.trusted === true);
   }
 
   /**

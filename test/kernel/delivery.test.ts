@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { Kernel } from '../../actors/index.js';
 import { TroupeError } from '../../protocol/index.js';
 import { settle, silent, until } from '../helpers.js';
+import { ROOT } from '../process.js';
 
 /**
  * A cell handles up to `throughput` queued messages per nact turn. These pin what batching
@@ -105,5 +109,42 @@ describe('turns of several messages', () => {
       expect(err).toBeInstanceOf(TroupeError);
       expect((err as TroupeError).code).toBe('TROUPE_ERR_CONFIG_INVALID');
     }
+  });
+});
+
+describe('trusted tells', () => {
+  const schema = z.object({ n: z.number() });
+
+  it('under TROUPE_CHECK_TRUSTED (the suite sets it) a trusted message is still checked, and a bad one blames its sender', () => {
+    expect(process.env.TROUPE_CHECK_TRUSTED).toBe('1');
+    const k = node();
+    k.spawn<undefined, { n: number }>({ messages: schema, receive: () => undefined }, { name: 'strict' });
+    let err: unknown;
+    try {
+      k.tell('user/strict', { n: 'one' } as never, { trusted: true });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as TroupeError).code).toBe('TROUPE_ERR_ACTOR_INVALID_MESSAGE');
+    expect((err as TroupeError).message).toMatch(/trusted message \(a bug in its sender\)/);
+  });
+
+  it('without it, a trusted message skips the schema while an untrusted one is refused', () => {
+    const script = `
+      import { Kernel } from ${JSON.stringify(join(ROOT, 'dist', 'actors', 'index.js'))};
+      import { z } from 'zod';
+      import pino from 'pino';
+      const k = new Kernel({ id: 't', logger: pino({ level: 'silent' }) });
+      const got = [];
+      k.spawn({ messages: z.object({ n: z.number() }), receive: (_s, m) => { got.push(m); } }, { name: 'strict' });
+      k.tell('user/strict', { n: 'raw' }, { trusted: true });
+      let refused = '';
+      try { k.tell('user/strict', { n: 'raw' }); } catch (e) { refused = e.code; }
+      setTimeout(async () => { process.stdout.write(JSON.stringify({ got, refused })); await k.close(); }, 20);
+    `;
+    const env = { ...process.env };
+    delete env.TROUPE_CHECK_TRUSTED;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ got: [{ n: 'raw' }], refused: 'TROUPE_ERR_ACTOR_INVALID_MESSAGE' });
   });
 });
