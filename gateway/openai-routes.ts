@@ -46,12 +46,12 @@ export function runRequestOf(body: ChatCompletionRequest, conversationId: string
   // A stored conversation already holds the earlier turns: add only what is new.
   if (conversationId !== undefined) input = newMessages(input);
   if (input.length === 0) throw badRequest('no new message after the last assistant message', 'messages');
-  return {
-    ...(conversationId !== undefined ? { conversationId } : {}),
-    input,
-    stream: body.stream === true,
-    ...runKnobsFromWire({ ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }),
-  };
+  const run: RunRequest = { input, stream: body.stream === true };
+  if (conversationId !== undefined) run.conversationId = conversationId;
+  return Object.assign(run, runKnobsFromWire({
+    tools: body.tools, tool_choice: body.tool_choice, temperature: body.temperature, max_tokens: body.max_completion_tokens ?? body.max_tokens,
+    stop: body.stop, seed: body.seed, response_format: body.response_format,
+  }));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RunRequest } from '../actors/agent/index.js';
+import type { RunParams, RunRequest } from '../actors/agent/index.js';
 import {
   fromWireToolChoice, fromWireTools, type ResponseFormat, type WireTool, type WireToolChoice,
 } from '../protocol/openai.js';
@@ -27,17 +27,17 @@ export interface WireRunKnobs {
  * // { clientTools: [{ name: 'get_weather', ... }], params: { temperature: 0.2 } }
  */
 export function runKnobsFromWire(w: WireRunKnobs): Pick<RunRequest, 'clientTools' | 'toolChoice' | 'params'> {
-  const hasTools = w.tools !== undefined && w.tools.length > 0;
-  const params = {
-    ...(w.temperature != null ? { temperature: w.temperature } : {}),
-    ...(w.max_tokens != null ? { maxTokens: w.max_tokens } : {}),
-    ...(w.stop != null ? { stop: w.stop } : {}),
-    ...(w.seed != null ? { seed: w.seed } : {}),
-    ...(w.response_format ? { responseFormat: w.response_format } : {}),
-  };
-  return {
-    ...(hasTools ? { clientTools: fromWireTools(w.tools!) } : {}),
-    ...(hasTools && w.tool_choice !== undefined ? { toolChoice: fromWireToolChoice(w.tool_choice) } : {}),
-    ...(Object.keys(params).length > 0 ? { params } : {}),
-  };
+  const out: Pick<RunRequest, 'clientTools' | 'toolChoice' | 'params'> = {};
+  if (w.tools !== undefined && w.tools.length > 0) {
+    out.clientTools = fromWireTools(w.tools);
+    if (w.tool_choice !== undefined) out.toolChoice = fromWireToolChoice(w.tool_choice);
+  }
+  let params: RunParams | undefined;
+  if (w.temperature != null) (params ??= {}).temperature = w.temperature;
+  if (w.max_tokens != null) (params ??= {}).maxTokens = w.max_tokens;
+  if (w.stop != null) (params ??= {}).stop = w.stop;
+  if (w.seed != null) (params ??= {}).seed = w.seed;
+  if (w.response_format) (params ??= {}).responseFormat = w.response_format;
+  if (params !== undefined) out.params = params;
+  return out;
 }

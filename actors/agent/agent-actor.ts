@@ -10,9 +10,9 @@ import {
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
-import { TIMEOUT_REASON, cancelled, executeRun } from './run.js';
+import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
-import type { AgentTool } from './tools.js';
+import type { AgentTool, ToolContext } from './tools.js';
 
 /** Everything an agent actor is built from; fixed for the agent's lifetime. */
 export interface AgentDeps {
@@ -146,18 +146,36 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     return { next: apply(state, event), durable };
   };
 
+  /** What a run's tools see besides the signal (made on the run's first tool call). */
+  const toolContext = (ctx: Context<AgentInbox>, q: Queued): Omit<ToolContext, 'signal'> => {
+    const { msg, correlationId } = q;
+    let toolLog: Logger | undefined;
+    return {
+      agent: name,
+      runId: msg.runId,
+      ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+      // pino children are not free: made only when a tool logs
+      get log() {
+        return (toolLog ??= ctx.log.child({ runId: msg.runId, ...(correlationId !== undefined ? { correlationId } : {}) }));
+      },
+      tell: (target, message) => ctx.tell(target, message),
+      ask: (target, message, options) => ctx.ask(target, message, options),
+    };
+  };
+
   const start = (state: AgentMemory, q: Queued, ctx: Context<AgentInbox>): void => {
     const { msg } = q;
-    const history = msg.conversationId === undefined ? [] : state.conversations[msg.conversationId]?.messages ?? [];
-    const messages: ChatMessage[] = [
-      ...(deps.instructions ? [{ role: 'system' as const, content: deps.instructions }] : []),
-      ...history,
-      ...msg.input,
-    ];
+    const messages: ChatMessage[] = deps.instructions ? [{ role: 'system', content: deps.instructions }] : [];
+    if (msg.conversationId !== undefined) {
+      const history = state.conversations[msg.conversationId]?.messages;
+      if (history) for (const m of history) messages.push(m);
+    }
+    for (const m of msg.input) messages.push(m);
     const controller = new RunAbort();
     const startedAt = clock.now();
     const timer = clock.setTimeout(() => controller.abort(TIMEOUT_REASON), limits.timeoutMs);
-    const active: Active = { ...q, controller, timer, startedAt };
+    const active: Active = { msg, at: q.at, correlationId: q.correlationId, controller, timer, startedAt };
     rt.active.set(msg.runId, active);
     if (msg.conversationId !== undefined) rt.busy.add(msg.conversationId);
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
@@ -183,43 +201,29 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         fail(ctx, msg.replyTo, msg.runId, error, q.correlationId);
       }
     };
-    let toolLog: Logger | undefined;
-    const params = { ...(deps.temperature !== undefined ? { temperature: deps.temperature } : {}), ...msg.params };
-    executeRun({
+    const plan: RunPlan = {
       provider: deps.provider,
       model: deps.model,
       messages,
       tools: deps.tools,
       toolSpecs: deps.toolSpecs,
       clientTools: msg.clientTools ?? [],
-      ...(msg.toolChoice !== undefined ? { toolChoice: msg.toolChoice } : {}),
-      params,
+      params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,
-      ...(limits.maxTokens !== undefined ? { maxTokens: limits.maxTokens } : {}),
       signal: controller,
-      ...(msg.stream
-        ? {
-            onDelta: (delta) => {
-              // A stream with a hole in it is worse than an error: stop the run instead.
-              if (controller.aborted) return;
-              if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
-            },
-          }
-        : {}),
-      toolContext: {
-        agent: name,
-        runId: msg.runId,
-        ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
-        ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
-        // pino children are not free: made only when a tool logs
-        get log() {
-          return (toolLog ??= ctx.log.child({ runId: msg.runId, ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}) }));
-        },
-        tell: (target, message) => ctx.tell(target, message),
-        ask: (target, message, options) => ctx.ask(target, message, options),
-      },
+      toolContext: () => toolContext(ctx, q),
       clock,
-    }).then(
+    };
+    if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;
+    if (limits.maxTokens !== undefined) plan.maxTokens = limits.maxTokens;
+    if (msg.stream) {
+      plan.onDelta = (delta) => {
+        // A stream with a hole in it is worse than an error: stop the run instead.
+        if (controller.aborted) return;
+        if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
+      };
+    }
+    executeRun(plan).then(
       (p) => {
         const result: RunResult = {
           runId: msg.runId,

@@ -119,17 +119,11 @@ export class AgentClient {
         p.detach = () => signal.removeEventListener('abort', onAbort);
       }
       this.pending.set(runId, p);
-      const msg: RunMessageInput = {
-        type: 'agent.run',
-        runId,
-        replyTo: this.ref.address,
-        input: req.input,
-        stream: req.stream === true,
-        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-        ...(req.clientTools && req.clientTools.length > 0 ? { clientTools: req.clientTools } : {}),
-        ...(req.toolChoice !== undefined ? { toolChoice: req.toolChoice } : {}),
-        ...(req.params ? { params: req.params } : {}),
-      };
+      const msg: RunMessageInput = { type: 'agent.run', runId, replyTo: this.ref.address, input: req.input, stream: req.stream === true };
+      if (req.conversationId !== undefined) msg.conversationId = req.conversationId;
+      if (req.clientTools && req.clientTools.length > 0) msg.clientTools = req.clientTools;
+      if (req.toolChoice !== undefined) msg.toolChoice = req.toolChoice;
+      if (req.params) msg.params = req.params;
       this.traffic?.('out', msg.type);
       const ref = this.host.toRef(agent);
       if (ref.node === this.host.id) {

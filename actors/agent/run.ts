@@ -1,14 +1,14 @@
 import { TroupeError, type Clock } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/openai.js';
 import type { RunParams, TraceHop } from './messages.js';
-import type { CancelSignal, ModelProvider, RunAbort } from './model/index.js';
+import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest, RunAbort } from './model/index.js';
 import { runTool, type AgentTool, type ToolContext } from './tools.js';
 
 /** Everything one run needs; built by the agent actor from its spec and the run message. */
 export interface RunPlan {
   provider: ModelProvider;
   model: string;
-  /** Full context: instructions, history, new input. */
+  /** Full context: instructions, history, new input (the run appends its turns to this array). */
   messages: ChatMessage[];
   /** The agent's code tools, run here. */
   tools: ReadonlyMap<string, AgentTool>;
@@ -23,7 +23,8 @@ export interface RunPlan {
   signal: RunAbort;
   /** Deltas the caller may see: text, and tool calls to the caller's own tools (renumbered). */
   onDelta?: (d: ModelDelta) => void;
-  toolContext: Omit<ToolContext, 'signal'>;
+  /** Made on the first call to an agent tool (most runs make none). */
+  toolContext: () => Omit<ToolContext, 'signal'>;
   clock: Clock;
 }
 
@@ -59,13 +60,17 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   const isServerTool = (name: string): boolean => !clientNames.has(name) && plan.tools.has(name);
   // One filter for the whole run: the caller's tool-call indices never restart.
   const filter = plan.onDelta ? new DeltaFilter(clientNames, plan.onDelta) : undefined;
-  const convo = [...plan.messages];
+  const convo = plan.messages; // the plan's own array: the loop appends to it
   const produced: ChatMessage[] = [];
   const hops: TraceHop[] = [];
   const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
   let content: string | null = null;
   let model = plan.model;
   const maxTokens = minDefined(plan.maxTokens, plan.params.maxTokens);
+  const { temperature, stop, seed, responseFormat } = plan.params;
+  const opts: CompleteOptions = { signal };
+  if (filter) opts.onDelta = (d) => filter.push(d);
+  let toolCtx: ToolContext | undefined;
 
   for (let turn = 1; turn <= plan.maxTurns; turn++) {
     if (signal.aborted) throw cancelled(signal);
@@ -73,21 +78,18 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     const startedAt = clock.now();
     let result: ModelResult;
     try {
-      result = await plan.provider.complete(
-        {
-          model: plan.model,
-          messages: convo,
-          ...(offered.length > 0 ? { tools: offered } : {}),
-          // A forced choice applies to the first call only, or the loop could never end.
-          ...(offered.length > 0 && plan.toolChoice !== undefined && turn === 1 ? { toolChoice: plan.toolChoice } : {}),
-          ...(plan.params.temperature !== undefined ? { temperature: plan.params.temperature } : {}),
-          ...(maxTokens !== undefined ? { maxTokens } : {}),
-          ...(plan.params.stop !== undefined ? { stop: plan.params.stop } : {}),
-          ...(plan.params.seed !== undefined ? { seed: plan.params.seed } : {}),
-          ...(plan.params.responseFormat !== undefined ? { responseFormat: plan.params.responseFormat } : {}),
-        },
-        filter ? { signal, onDelta: (d) => filter.push(d) } : { signal },
-      );
+      const req: ModelRequest = { model: plan.model, messages: convo };
+      if (offered.length > 0) {
+        req.tools = offered;
+        // A forced choice applies to the first call only, or the loop could never end.
+        if (plan.toolChoice !== undefined && turn === 1) req.toolChoice = plan.toolChoice;
+      }
+      if (temperature !== undefined) req.temperature = temperature;
+      if (maxTokens !== undefined) req.maxTokens = maxTokens;
+      if (stop !== undefined) req.stop = stop;
+      if (seed !== undefined) req.seed = seed;
+      if (responseFormat !== undefined) req.responseFormat = responseFormat;
+      result = await plan.provider.complete(req, opts);
     } catch (e) {
       hops.push({ kind: 'model', name: plan.model, startedAt, durationMs: clock.now() - startedAt, ok: false, error: (e as { code?: string }).code ?? String(e) });
       throw signal.aborted ? cancelled(signal, e) : e;
@@ -115,7 +117,7 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     produced.push(assistant(result.content, calls, result.refusal));
     convo.push(produced[produced.length - 1]!);
     // tools get a real AbortSignal (they may hand it to fetch): made here, on the first tool call
-    const ctx: ToolContext = { ...plan.toolContext, signal: signal.signal };
+    const ctx: ToolContext = (toolCtx ??= { ...plan.toolContext(), signal: signal.signal });
     const outcomes = await Promise.all(calls.map(async (call) => {
       const tool = plan.tools.get(call.name);
       const t0 = clock.now();

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OfflineModel, estimateTokens, splitTokens, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
 import { isTroupeError } from '../../protocol/index.js';
@@ -180,5 +181,41 @@ describe('OfflineModel', () => {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'describe ' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'text', text: 'this' }] }],
     });
     expect(result.content).toBe('[troupe-offline] You said: describe this');
+  });
+});
+
+describe('token counting', () => {
+  const text = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 60 }),
+    fc.array(fc.constantFrom('a', 'bcd', 'efghij', ' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028', '😀', 'é', '\u200b'), { maxLength: 30 }).map((p) => p.join('')),
+  );
+
+  it('estimateTokens counts exactly the pieces of the tokenizer regex, without making them', () => {
+    fc.assert(fc.property(text, (t) => {
+      expect(estimateTokens(t)).toBe((t.match(/\s*\S{1,4}/g) ?? []).length);
+    }), { numRuns: 2_000 });
+  });
+
+  it('splitTokens keeps every character and makes a piece per counted token (one for bare whitespace)', () => {
+    fc.assert(fc.property(text, (t) => {
+      const pieces = splitTokens(t);
+      expect(pieces.join('')).toBe(t);
+      expect(pieces.length).toBe(estimateTokens(t) || (t.length > 0 ? 1 : 0));
+    }), { numRuns: 2_000 });
+  });
+
+  it('a plain call and a streamed one answer the same content and usage', async () => {
+    const model = new OfflineModel();
+    const req: ModelRequest = { model: 'x', messages: [{ role: 'user', content: 'tell me   something\twith  spaces ' }], maxTokens: 100 };
+    const plain = await model.complete(req);
+    const pieces: string[] = [];
+    const streamed = await model.complete(req, { onDelta: (d) => { if (d.type === 'content') pieces.push(d.text); } });
+    expect(plain.content).toBe(streamed.content);
+    expect(pieces.join('')).toBe(plain.content);
+    expect(plain.usage).toEqual(streamed.usage);
+    const cut = await model.complete({ ...req, maxTokens: 3 });
+    const cutStreamed = await model.complete({ ...req, maxTokens: 3 }, { onDelta: () => undefined });
+    expect(cut).toEqual(cutStreamed);
+    expect(cut.finishReason).toBe('length');
   });
 });

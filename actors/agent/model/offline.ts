@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/openai.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
-import { estimatePromptTokens, messageText, splitTokens } from './tokens.js';
+import { estimatePromptTokens, estimateTokens, messageText, splitTokens } from './tokens.js';
 
 /** Name of the built-in model, also the model id it reports. */
 export const OFFLINE_MODEL_NAME = 'troupe-offline';
@@ -82,15 +82,23 @@ export class OfflineModel implements ModelProvider {
 
     if (plan.kind === 'text') {
       const text = applyStop(plan.text, req.stop);
-      const tokens = splitTokens(text);
-      const kept = tokens.slice(0, Math.min(tokens.length, budget));
-      finishReason = kept.length < tokens.length ? 'length' : 'stop';
-      completionTokens = kept.length;
-      content = '';
-      for (let i = 0; i < kept.length; i += this.tokensPerDelta) {
-        const piece = kept.slice(i, i + this.tokensPerDelta).join('');
-        content += piece;
-        await stream({ type: 'content', text: piece });
+      const count = estimateTokens(text) || (text.length > 0 ? 1 : 0); // as many as splitTokens makes
+      if (!paced && count <= budget) {
+        // all of it at once: nobody takes pieces, nothing is cut
+        finishReason = 'stop';
+        completionTokens = count;
+        content = text;
+      } else {
+        const tokens = splitTokens(text);
+        const kept = tokens.slice(0, Math.min(tokens.length, budget));
+        finishReason = kept.length < tokens.length ? 'length' : 'stop';
+        completionTokens = kept.length;
+        content = '';
+        for (let i = 0; i < kept.length; i += this.tokensPerDelta) {
+          const piece = kept.slice(i, i + this.tokensPerDelta).join('');
+          content += piece;
+          await stream({ type: 'content', text: piece });
+        }
       }
     } else {
       finishReason = 'tool_calls';
@@ -156,7 +164,13 @@ function planAnswer(req: ModelRequest): Plan {
   const last = messages[messages.length - 1];
   if (last?.role === 'tool') return { kind: 'text', text: answerToolResults(messages) };
 
-  const lastUser = [...messages].reverse().find((m) => m.role === 'user') ?? last;
+  let lastUser: ChatMessage | undefined = last;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!.role === 'user') {
+      lastUser = messages[i];
+      break;
+    }
+  }
   const said = lastUser ? messageText(lastUser) : '';
   const tools = req.tools ?? [];
   const choice = req.toolChoice ?? 'auto';

@@ -32,7 +32,27 @@ export function splitTokens(text: string): string[] {
  * estimateTokens('hello world'); // 4
  */
 export function estimateTokens(text: string): number {
-  return (text.match(TOKEN_RE) ?? []).length;
+  // What splitTokens would count, without making the pieces: each run of non-space
+  // characters is ceil(length / 4) tokens (leading whitespace rides along).
+  let n = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (isSpace(text.charCodeAt(i))) {
+      n += Math.ceil(run / 4);
+      run = 0;
+    } else {
+      run++;
+    }
+  }
+  return n + Math.ceil(run / 4);
+}
+
+/** Exactly the code units regex `\s` matches. */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029
+    || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Per-message framing overhead, as chat formats add a few tokens per message. */
