@@ -247,6 +247,12 @@ describe('metrics of removed agents', () => {
     expect((await json(`${url}/api/v1/agents/ephemeral`, 'DELETE')).status).toBe(200);
     const after = await (await fetch(`${url}/metrics`)).text();
     expect(after).not.toContain('agent="ephemeral"');
+    // the same name again starts fresh series (no stale cached ones)
+    expect((await json(`${url}/api/v1/agents`, 'POST', { name: 'ephemeral' })).status).toBe(201);
+    await client.chat.completions.create({ model: 'ephemeral', messages: [{ role: 'user', content: 'again' }] });
+    const again = await (await fetch(`${url}/metrics`)).text();
+    expect(again).toMatch(/troupe_agent_runs_total\{agent="ephemeral",outcome="ok",node="t"\} 1/);
+    expect(again).toMatch(/troupe_agent_tokens_total\{agent="ephemeral",kind="completion",node="t"\} [1-9]/);
   });
 });
 
