@@ -146,7 +146,7 @@ export class Cluster implements RemoteRouter {
     try {
       this.transport.send(node, env);
     } catch (e) {
-      this.kernel.deadLetterEnvelope(env, (e as TroupeError).code === 'TROUPE_ERR_TRANSPORT_QUEUE_FULL' ? 'queue-full' : 'node-down', e);
+      this.refused(env, e);
       throw e;
     }
   }
@@ -168,9 +168,19 @@ export class Cluster implements RemoteRouter {
         this.transport.send(node, env);
       } catch (e) {
         this.settle(askId);
+        this.refused(env, e);
         reject(e);
       }
     });
+  }
+
+  /** A send the transport refused is a dead letter, with the reason it was refused. */
+  private refused(env: Envelope, e: unknown): void {
+    const code = (e as TroupeError).code;
+    const reason = code === 'TROUPE_ERR_TRANSPORT_QUEUE_FULL' ? 'queue-full'
+      : code === 'TROUPE_ERR_PROTOCOL_INVALID' || code === 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' ? 'invalid'
+        : 'node-down';
+    this.kernel.deadLetterEnvelope(env, reason, e);
   }
 
   /** Forget a pending ask (answered, failed or timed out); returns it. */

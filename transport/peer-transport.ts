@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { decode, encodeEnvelope, isLoopbackHost, systemClock, TroupeError, type Clock, type Envelope } from '../protocol/index.js';
+import { decode, encodeEnvelope, isCleanEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
 import { Dialer } from './dialer.js';
 import { DurableDelivery } from './durable.js';
 import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
@@ -232,7 +232,9 @@ export class PeerTransport {
    * everything else queued for that node. Delivery is at most once (use
    * {@link PeerTransport.sendDurable} for at least once, deduplicated).
    *
-   * @throws TroupeError TROUPE_ERR_TRANSPORT_NODE_DOWN when `node` is unknown or down,
+   * @throws TroupeError TROUPE_ERR_PROTOCOL_INVALID for an envelope the peer would refuse
+   *   (checked here, so one bad envelope never costs the link and the batch it rides in),
+   *   TROUPE_ERR_TRANSPORT_NODE_DOWN when `node` is unknown or down,
    *   TROUPE_ERR_TRANSPORT_QUEUE_FULL past `maxQueue`/`maxQueueBytes`,
    *   TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE when the envelope alone exceeds a frame,
    *   TROUPE_ERR_TRANSPORT_CLOSED when not running.
@@ -249,7 +251,7 @@ export class PeerTransport {
       this.#stats.queueFull++;
       throw new TroupeError('TROUPE_ERR_TRANSPORT_QUEUE_FULL', `outbound queue to '${node}' is full (${m.queued} envelopes, ${m.queuedBytes} bytes)`, { details: { node } });
     }
-    const bytes = encodeEnvelope(env);
+    const bytes = encodeEnvelope(isCleanEnvelope(env) ? env : validateEnvelope(env));
     if (bytes.byteLength > this.#maxEnvelopeBytes) {
       throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
     }

@@ -102,7 +102,9 @@ class AskChannel implements ReplyChannel {
 }
 
 export function messageType(m: unknown): string {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as { type: string }).type : typeof m;
+  const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  // an envelope's type is 1-256 characters: a message whose own `type` does not fit is just an object
+  return typeof t === 'string' && t.length >= 1 && t.length <= 256 ? t : typeof m;
 }
 
 /**
@@ -467,7 +469,8 @@ export class Kernel {
         type: messageType(message),
         createdAt: this.clock.now(),
         payload: message,
-        ...(meta?.correlationId ? { correlationId: meta.correlationId } : {}),
+        // clipped to what an envelope holds: the record of a refused message must still be storable
+        ...(meta?.correlationId ? { correlationId: meta.correlationId.slice(0, 256) } : {}),
         ...(meta?.sender ? { from: meta.sender.address } : {}),
       },
       ...(error === undefined ? {} : { error: serializeError(error) }),

@@ -127,6 +127,27 @@ describe('cluster of real processes', () => {
     expect(fired).toEqual([]);
   });
 
+  it('a message that cannot make a valid envelope is refused to its sender; the link and the rest of the batch live on', async () => {
+    const a = await localNode('v-a', []);
+    const b = await localNode('v-b', [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'v-b') === 'up', 10_000, 'v-b up');
+    const got: unknown[] = [];
+    b.spawn<null, unknown>((_s, m) => { got.push(m); }, { name: 'sink' });
+    const linksBefore = a.cluster!.transport.links().filter((l) => l.active).length;
+    a.tell('troupe://v-b/user/sink', { type: 'ok', n: 1 });
+    // an envelope's correlation id is at most 256 characters: these cannot cross
+    const long = { correlationId: 'c'.repeat(300) };
+    expect(() => a.tell('troupe://v-b/user/sink', { type: 'bad' }, long)).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_PROTOCOL_INVALID' }));
+    await expect(a.ask('troupe://v-b/user/sink', { type: 'bad' }, long)).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_INVALID' });
+    // a message whose own `type` is too long for an envelope's still crosses (typed as an object)
+    a.tell('troupe://v-b/user/sink', { type: 'x'.repeat(300) });
+    a.tell('troupe://v-b/user/sink', { type: 'ok', n: 2 });
+    await until(() => got.length === 3, 5_000, 'the valid messages delivered');
+    expect(got).toEqual([{ type: 'ok', n: 1 }, { type: 'x'.repeat(300) }, { type: 'ok', n: 2 }]);
+    expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
+    expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(['troupe://v-b/user/sink', 'troupe://v-b/user/sink']);
+  });
+
   it('finds a named actor anywhere in the cluster', async () => {
     const a = await localNode('r-a', []);
     const b = await fixture('r-b', dir(), [a.peer!.url]);
