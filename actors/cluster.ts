@@ -155,10 +155,11 @@ export class Cluster implements RemoteRouter {
     const askId = ++this.askSeq;
     env.replyTo = this.tempPrefix + askId;
     return new Promise((resolve, reject) => {
-      const at = Math.ceil((this.kernel.clock.now() + timeoutMs) / BUCKET_MS) * BUCKET_MS;
+      const now = this.kernel.clock.now();
+      const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;
       let bucket = this.buckets.get(at);
       if (!bucket) {
-        const b: Bucket = { at, ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(b), at - this.kernel.clock.now()) };
+        const b: Bucket = { at, ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(b), at - now) };
         this.buckets.set(at, b);
         bucket = b;
       }
@@ -267,7 +268,8 @@ export class Cluster implements RemoteRouter {
   sendReply(node: string, to: string, payload: unknown): void {
     const env: Envelope = { id: newId(), to, type: REPLY, createdAt: this.kernel.clock.now(), payload };
     try {
-      this.transport.send(node, env);
+      // valid by construction: `to` came in a checked envelope, the rest is ours
+      this.transport.send(node, env, true);
     } catch (e) {
       this.log.warn({ err: e, replyTo: to }, 'reply could not be sent');
     }
@@ -284,6 +286,12 @@ export class Cluster implements RemoteRouter {
     const askId = this.askIdOf(env.to);
     const p = askId !== undefined ? this.settle(askId) : undefined;
     if (!p) return; // late reply after a timeout
+    const v = env.payload as { ok?: unknown; value?: unknown } | undefined;
+    // the common answer, checked by hand: exactly { ok: true, value }
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && v.ok === true && 'value' in v && Object.keys(v).length === 2) {
+      p.resolve(v.value);
+      return;
+    }
     const r = replyPayload.safeParse(env.payload);
     if (!r.success) p.reject(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed reply'));
     else if (r.data.ok) p.resolve(r.data.value);

@@ -238,10 +238,13 @@ export class PeerTransport {
    *   TROUPE_ERR_TRANSPORT_QUEUE_FULL past `maxQueue`/`maxQueueBytes`,
    *   TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE when the envelope alone exceeds a frame,
    *   TROUPE_ERR_TRANSPORT_CLOSED when not running.
+   * `checked`: the caller built `env` from parts already validated (a reply to an address
+   * that arrived in a checked envelope), so the check is skipped.
+   *
    * @example
    * transport.send('b', env);
    */
-  send(node: string, env: Envelope): void {
+  send(node: string, env: Envelope, checked = false): void {
     if (this.#state !== 'running') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
     const m = this.#membership.get(node);
     if (m === undefined || m.status === 'down' || m.status === 'joining' || m === this.#membership.self) {
@@ -251,7 +254,7 @@ export class PeerTransport {
       this.#stats.queueFull++;
       throw new TroupeError('TROUPE_ERR_TRANSPORT_QUEUE_FULL', `outbound queue to '${node}' is full (${m.queued} envelopes, ${m.queuedBytes} bytes)`, { details: { node } });
     }
-    const bytes = encodeEnvelope(isCleanEnvelope(env) ? env : validateEnvelope(env));
+    const bytes = encodeEnvelope(checked || isCleanEnvelope(env) ? env : validateEnvelope(env));
     if (bytes.byteLength > this.#maxEnvelopeBytes) {
       throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
     }
