@@ -26,16 +26,15 @@ export const clusterOptionsSchema = z.object({
 export type ClusterOptionsInput = z.input<typeof clusterOptionsSchema>;
 
 // Control envelopes between nodes; user messages never use these types.
+/** An answer: the payload is the value itself. */
 const REPLY = 'troupe.reply';
+/** A failed ask: the payload is the serialized error. */
+const REPLY_ERROR = 'troupe.reply.error';
 const WATCH = 'troupe.watch';
 const UNWATCH = 'troupe.unwatch';
 const TERMINATED = 'troupe.terminated';
 const LOOKUP = 'troupe.lookup';
 
-const replyPayload = z.union([
-  z.object({ ok: z.literal(true), value: z.unknown() }),
-  z.object({ ok: z.literal(false), error: serializedErrorSchema }),
-]);
 const watchPayload = z.object({ watchId: z.string().min(1).max(128) });
 const terminatedPayload = z.object({
   watchId: z.string().min(1).max(128),
@@ -249,7 +248,8 @@ export class Cluster implements RemoteRouter {
 
   private inbound(env: Envelope, fromNode: string, durable?: { id: string; done: () => Promise<void> }): void {
     switch (env.type) {
-      case REPLY: return this.onReply(env);
+      case REPLY:
+      case REPLY_ERROR: return this.onReply(env);
       case WATCH: return this.onWatch(env, fromNode);
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
@@ -265,8 +265,8 @@ export class Cluster implements RemoteRouter {
    * Send a reply envelope (at most once per ask: {@link RemoteReply} sees to that). Its
    * address names the ask; the asker needs nothing else, so no correlation id rides along.
    */
-  sendReply(node: string, to: string, payload: unknown): void {
-    const env: Envelope = { id: newId(), to, type: REPLY, createdAt: this.kernel.clock.now(), payload };
+  sendReply(node: string, to: string, type: typeof REPLY | typeof REPLY_ERROR, payload: unknown): void {
+    const env: Envelope = { id: newId(), to, type, createdAt: this.kernel.clock.now(), payload };
     try {
       // valid by construction: `to` came in a checked envelope, the rest is ours
       this.transport.send(node, env, true);
@@ -286,16 +286,12 @@ export class Cluster implements RemoteRouter {
     const askId = this.askIdOf(env.to);
     const p = askId !== undefined ? this.settle(askId) : undefined;
     if (!p) return; // late reply after a timeout
-    const v = env.payload as { ok?: unknown; value?: unknown } | undefined;
-    // the common answer, checked by hand: exactly { ok: true, value }
-    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && v.ok === true && 'value' in v && Object.keys(v).length === 2) {
-      p.resolve(v.value);
+    if (env.type === REPLY) {
+      p.resolve(env.payload);
       return;
     }
-    const r = replyPayload.safeParse(env.payload);
-    if (!r.success) p.reject(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed reply'));
-    else if (r.data.ok) p.resolve(r.data.value);
-    else p.reject(deserializeError(r.data.error));
+    const r = serializedErrorSchema.safeParse(env.payload);
+    p.reject(r.success ? deserializeError(r.data) : new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed error reply'));
   }
 
   private onWatch(env: Envelope, fromNode: string): void {
@@ -370,7 +366,7 @@ export class Cluster implements RemoteRouter {
   }
 
   private undeliverable(node: string, env: Envelope, error: TroupeError): void {
-    if (env.type === REPLY || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
+    if (env.type === REPLY || env.type === REPLY_ERROR || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
     this.kernel.deadLetterEnvelope(env, 'node-down', error);
     const askId = env.replyTo ? this.askIdOf(env.replyTo) : undefined;
     const p = askId !== undefined ? this.settle(askId) : undefined;
@@ -403,12 +399,12 @@ class RemoteReply implements ReplyChannel {
   reply(value: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.cluster.sendReply(this.node, this.to, { ok: true, value });
+    this.cluster.sendReply(this.node, this.to, REPLY, value);
   }
 
   error(e: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.cluster.sendReply(this.node, this.to, { ok: false, error: serializeError(e) });
+    this.cluster.sendReply(this.node, this.to, REPLY_ERROR, serializeError(e));
   }
 }

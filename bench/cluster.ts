@@ -114,7 +114,7 @@ async function remote(): Promise<{ tell: number; ask: number }> {
     if (got !== TELLS) throw new Error(`remote tell lost messages: ${String(got)}`);
     const tell = TELLS / ((performance.now() - t) / 1000);
     const lanes = (): Promise<unknown> => Promise.all(Array.from({ length: LANES }, async (_, lane) => {
-      for (let i = 0; i < ASKS / LANES; i++) await a.ask('troupe://b/user/echo', { lane, i });
+      for (let i = 0; i < ASKS / LANES; i++) await a.ask('troupe://b/user/echo', message(lane * ASKS + i));
     }));
     await lanes(); // warm-up: both sides measure code the JIT has seen
     const t2 = performance.now();

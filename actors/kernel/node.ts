@@ -103,8 +103,10 @@ class AskChannel implements ReplyChannel {
 
 export function messageType(m: unknown): string {
   const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
-  // an envelope's type is 1-256 characters: a message whose own `type` does not fit is just an object
-  return typeof t === 'string' && t.length >= 1 && t.length <= 256 ? t : typeof m;
+  // An envelope's type is 1-256 characters: a message whose own `type` does not fit is just an
+  // object. `troupe.*` is kept for the cluster's control envelopes (replies, watches), which
+  // a user message must never pass for.
+  return typeof t === 'string' && t.length >= 1 && t.length <= 256 && !t.startsWith('troupe.') ? t : typeof m;
 }
 
 /**

@@ -141,9 +141,13 @@ describe('cluster of real processes', () => {
     await expect(a.ask('troupe://v-b/user/sink', { type: 'bad' }, long)).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_INVALID' });
     // a message whose own `type` is too long for an envelope's still crosses (typed as an object)
     a.tell('troupe://v-b/user/sink', { type: 'x'.repeat(300) });
+    // nor can a message pass for a control envelope (replies, watches) by its type
+    a.tell('troupe://v-b/user/sink', { type: 'troupe.reply', n: 3 });
+    a.tell('troupe://v-b/user/sink', { type: 'troupe.watch', watchId: 'w' });
     a.tell('troupe://v-b/user/sink', { type: 'ok', n: 2 });
-    await until(() => got.length === 3, 5_000, 'the valid messages delivered');
-    expect(got).toEqual([{ type: 'ok', n: 1 }, { type: 'x'.repeat(300) }, { type: 'ok', n: 2 }]);
+    await until(() => got.length === 5, 5_000, 'the valid messages delivered');
+    expect(got).toEqual([{ type: 'ok', n: 1 }, { type: 'x'.repeat(300) }, { type: 'troupe.reply', n: 3 }, { type: 'troupe.watch', watchId: 'w' }, { type: 'ok', n: 2 }]);
+    expect(b.cluster!.stats().servedWatches).toBe(0);
     expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
     expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(['troupe://v-b/user/sink', 'troupe://v-b/user/sink']);
   });
