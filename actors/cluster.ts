@@ -43,6 +43,7 @@ const terminatedPayload = z.object({
 const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
 
 interface PendingAsk {
+  id: number;
   node: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -51,9 +52,11 @@ interface PendingAsk {
   timeoutMs: number;
 }
 
+/** Asks whose deadlines fall in one window: the timer fires once for all, and goes once none is left. */
 interface Bucket {
   at: number;
-  ids: Set<number>;
+  asks: PendingAsk[];
+  live: number;
   timer: unknown;
 }
 
@@ -158,12 +161,14 @@ export class Cluster implements RemoteRouter {
       const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;
       let bucket = this.buckets.get(at);
       if (!bucket) {
-        const b: Bucket = { at, ids: new Set(), timer: this.kernel.clock.setTimeout(() => this.expire(b), at - now) };
+        const b: Bucket = { at, asks: [], live: 0, timer: this.kernel.clock.setTimeout(() => this.expire(b), at - now) };
         this.buckets.set(at, b);
         bucket = b;
       }
-      bucket.ids.add(askId);
-      this.pending.set(askId, { node, resolve, reject, bucket, to: env.to, timeoutMs });
+      const p: PendingAsk = { id: askId, node, resolve, reject, bucket, to: env.to, timeoutMs };
+      bucket.asks.push(p);
+      bucket.live++;
+      this.pending.set(askId, p);
       try {
         this.transport.send(node, env);
       } catch (e) {
@@ -188,16 +193,20 @@ export class Cluster implements RemoteRouter {
     const p = this.pending.get(askId);
     if (!p) return undefined;
     this.pending.delete(askId);
-    p.bucket.ids.delete(askId);
+    const b = p.bucket;
+    if (--b.live === 0 && this.buckets.get(b.at) === b) {
+      // every ask of the window answered: its timer and list go now, not at the deadline
+      this.kernel.clock.clearTimeout(b.timer);
+      this.buckets.delete(b.at);
+    }
     return p;
   }
 
   private expire(b: Bucket): void {
-    this.buckets.delete(b.at);
-    for (const id of b.ids) {
-      const p = this.pending.get(id);
-      if (!p) continue;
-      this.pending.delete(id);
+    if (this.buckets.get(b.at) === b) this.buckets.delete(b.at);
+    for (const p of b.asks) {
+      if (this.pending.get(p.id) !== p) continue;
+      this.pending.delete(p.id);
       p.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${p.to} timed out after ${p.timeoutMs}ms`, { details: { timeoutMs: p.timeoutMs } }));
     }
   }
@@ -367,11 +376,13 @@ export class Cluster implements RemoteRouter {
 
   private undeliverable(node: string, env: Envelope, error: TroupeError): void {
     if (env.type === REPLY || env.type === REPLY_ERROR || env.type === TERMINATED || env.type === WATCH || env.type === UNWATCH) return;
-    this.kernel.deadLetterEnvelope(env, 'node-down', error);
+    this.refused(env, error);
     const askId = env.replyTo ? this.askIdOf(env.replyTo) : undefined;
     const p = askId !== undefined ? this.settle(askId) : undefined;
     if (p) {
-      p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error }));
+      p.reject(error.code === 'TROUPE_ERR_TRANSPORT_NODE_DOWN'
+        ? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error })
+        : error);
     }
   }
 

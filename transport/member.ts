@@ -1,4 +1,4 @@
-import { encode } from '../protocol/index.js';
+import { encode, encodeEnvelope, type Envelope } from '../protocol/index.js';
 import type { MemberStatus, TransportStats } from './events.js';
 import { ACK_OVERHEAD, BATCH_OVERHEAD, DURABLE_OVERHEAD, ackIdBytes, durableItemBytes, encodeBatch } from './frames.js';
 import type { Link } from './link.js';
@@ -13,8 +13,14 @@ export interface DurableItem {
 }
 
 /**
+ * An envelope waiting to be written: packed already (bytes), or, on a link that is flowing,
+ * the checked envelope itself, packed with the rest of its batch in one go at the flush.
+ */
+export type QueuedEnvelope = Uint8Array | Envelope;
+
+/**
  * What this node knows about another node, and what it owes it: the outbound queue of
- * packed envelopes (kept across reconnects, bounded), acks to send, and the durable window.
+ * envelopes (kept across reconnects, bounded), acks to send, and the durable window.
  * The queue belongs to the member, not the link, so a cut link loses nothing still queued.
  */
 export class Member {
@@ -35,9 +41,10 @@ export class Member {
   /** Autocork: when the current wait for more envelopes began (ms), and the queue length then. */
   corkSince: number | undefined = undefined;
   corkSeen = 0;
-  /** Packed envelopes; `parts[head..]` are still to send. */
-  parts: Uint8Array[] = [];
+  /** Queued envelopes; `parts[head..]` are still to send. */
+  parts: QueuedEnvelope[] = [];
   head = 0;
+  /** Bytes of the packed ones (envelopes not packed yet leave with the next flush). */
   queuedBytes = 0;
   acks: string[] = [];
   durableOut: DurableItem[] = [];
@@ -70,7 +77,7 @@ export class Member {
   }
 
   /** Take every queued envelope out (the member went down): the caller reports them. */
-  drain(): Uint8Array[] {
+  drain(): QueuedEnvelope[] {
     const out = this.head === 0 ? this.parts : this.parts.slice(this.head);
     this.parts = [];
     this.head = 0;
@@ -155,20 +162,42 @@ export function flushMember(m: Member, ctx: FlushContext): void {
     const start = m.head;
     const stop = Math.min(parts.length, start + ctx.maxBatch);
     let end = start;
+    while (end < stop && !(parts[end] instanceof Uint8Array)) end++;
+    if (end > start) {
+      // Envelopes not packed yet: one frame, packed in one call (the common case)...
+      const bytes = encode({ t: 'batch', envs: parts.slice(start, end) });
+      if (bytes.byteLength <= frame) {
+        link.send(bytes);
+        ctx.stats.envelopesOut += end - start;
+        m.head = end;
+        if (link.overHighWater()) break;
+        continue;
+      }
+      // ...unless they do not fit one: packed one by one, and split below.
+      for (let i = start; i < end; i++) {
+        const packed = encodeEnvelope(parts[i] as Envelope);
+        parts[i] = packed;
+        m.queuedBytes += packed.byteLength;
+      }
+    }
+    end = start;
     let bytes = 0;
     while (end < stop) {
-      const n = parts[end]!.byteLength;
+      const p = parts[end];
+      if (!(p instanceof Uint8Array)) break;
+      const n = p.byteLength;
       if (bytes + n > limit) break;
       bytes += n;
       end++;
     }
     if (end === start) {
-      ctx.tooLarge(m, parts[start]!);
+      const p = parts[start] as Uint8Array;
+      ctx.tooLarge(m, p);
       m.head++;
-      m.queuedBytes -= parts[start]!.byteLength;
+      m.queuedBytes -= p.byteLength;
       continue;
     }
-    link.send(encodeBatch(parts, start, end, bytes));
+    link.send(encodeBatch(parts as Uint8Array[], start, end, bytes));
     ctx.stats.envelopesOut += end - start;
     m.head = end;
     m.queuedBytes -= bytes;

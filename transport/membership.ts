@@ -5,7 +5,7 @@ import type { Dialer } from './dialer.js';
 import type { DownReason, MemberStatus, TransportEvent, TransportStats } from './events.js';
 import type { MemberInfo } from './frames.js';
 import type { Link } from './link.js';
-import { Member } from './member.js';
+import { Member, type QueuedEnvelope } from './member.js';
 
 /** A member as {@link PeerTransport.members} reports it. */
 export interface MemberView {
@@ -29,7 +29,7 @@ export interface MembershipHost {
   now(): number;
   emit(e: TransportEvent): void;
   /** Queued envelopes that will not be sent: report them. */
-  undelivered(node: string, parts: Uint8Array[], reason: string): void;
+  undelivered(node: string, parts: QueuedEnvelope[], reason: string): void;
   /** Membership changed: gossip at the end of this tick. */
   gossipSoon(): void;
 }

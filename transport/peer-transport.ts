@@ -10,7 +10,7 @@ import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats
 import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames.js';
 import type { Link, LocalIdentity } from './link.js';
 import { LinkSet, type LinkView } from './links.js';
-import { flushMember, type FlushContext, type Member } from './member.js';
+import { flushMember, type FlushContext, type Member, type QueuedEnvelope } from './member.js';
 import { Membership, type MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type EnvelopeMeta, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
 import { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
@@ -236,10 +236,13 @@ export class PeerTransport {
    *   (checked here, so one bad envelope never costs the link and the batch it rides in),
    *   TROUPE_ERR_TRANSPORT_NODE_DOWN when `node` is unknown or down,
    *   TROUPE_ERR_TRANSPORT_QUEUE_FULL past `maxQueue`/`maxQueueBytes`,
-   *   TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE when the envelope alone exceeds a frame,
+   *   TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE when the envelope alone exceeds a frame (found
+   *   here for an envelope packed at once; one packed with its batch at the flush that turns
+   *   out too large is reported to `onUndelivered` instead),
    *   TROUPE_ERR_TRANSPORT_CLOSED when not running.
    * `checked`: the caller built `env` from parts already validated (a reply to an address
-   * that arrived in a checked envelope), so the check is skipped.
+   * that arrived in a checked envelope), so the check is skipped. On a flowing link `env` is
+   * packed at the flush, later in this tick: do not change it after sending.
    *
    * @example
    * transport.send('b', env);
@@ -254,12 +257,20 @@ export class PeerTransport {
       this.#stats.queueFull++;
       throw new TroupeError('TROUPE_ERR_TRANSPORT_QUEUE_FULL', `outbound queue to '${node}' is full (${m.queued} envelopes, ${m.queuedBytes} bytes)`, { details: { node } });
     }
-    const bytes = encodeEnvelope(checked || isCleanEnvelope(env) ? env : validateEnvelope(env));
-    if (bytes.byteLength > this.#maxEnvelopeBytes) {
-      throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
+    const valid = checked || isCleanEnvelope(env) ? env : validateEnvelope(env);
+    const link = m.link;
+    if (link !== undefined && link.isOpen && !link.paused) {
+      // flowing: it leaves with this tick's batch, packed with it in one call
+      m.parts.push(valid);
+    } else {
+      // backed up or not linked: packed now, so the queue's bytes are known and bounded
+      const bytes = encodeEnvelope(valid);
+      if (bytes.byteLength > this.#maxEnvelopeBytes) {
+        throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
+      }
+      m.parts.push(bytes);
+      m.queuedBytes += bytes.byteLength;
     }
-    m.parts.push(bytes);
-    m.queuedBytes += bytes.byteLength;
     if (m.parts.length - m.head >= this.options.maxBatch && m.link !== undefined && !m.link.paused) {
       // A full batch need not wait for the tick: keeps frames bounded and the queue short.
       flushMember(m, this.#flushCtx);
@@ -447,7 +458,7 @@ export class PeerTransport {
   }
 
   /** Report envelopes that will not be sent; `error` (default NODE_DOWN) says why to onUndelivered. */
-  #undelivered(node: string, parts: Uint8Array[], reason: string, error?: TroupeError): void {
+  #undelivered(node: string, parts: QueuedEnvelope[], reason: string, error?: TroupeError): void {
     if (parts.length === 0) return;
     this.#stats.undelivered += parts.length;
     this.#emit({ type: 'envelopes.undelivered', node, count: parts.length, reason });
@@ -457,7 +468,7 @@ export class PeerTransport {
       return;
     }
     try {
-      cb(node, parts.map((p) => decode(p, Number.MAX_SAFE_INTEGER) as Envelope), error ?? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `not delivered to '${node}': ${reason}`, { details: { node } }));
+      cb(node, parts.map((p) => (p instanceof Uint8Array ? decode(p, Number.MAX_SAFE_INTEGER) as Envelope : p)), error ?? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `not delivered to '${node}': ${reason}`, { details: { node } }));
     } catch (err) {
       this.#log.error({ err }, 'onUndelivered threw');
     }

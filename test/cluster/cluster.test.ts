@@ -148,8 +148,16 @@ describe('cluster of real processes', () => {
     await until(() => got.length === 5, 5_000, 'the valid messages delivered');
     expect(got).toEqual([{ type: 'ok', n: 1 }, { type: 'x'.repeat(300) }, { type: 'troupe.reply', n: 3 }, { type: 'troupe.watch', watchId: 'w' }, { type: 'ok', n: 2 }]);
     expect(b.cluster!.stats().servedWatches).toBe(0);
+    // larger than a frame: the ask fails with the coded error, the tell is dead-lettered, the link stays
+    const huge = { type: 'huge', s: 'y'.repeat(5 * 1024 * 1024) };
+    await expect(a.ask('troupe://v-b/user/sink', huge)).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' });
+    a.tell('troupe://v-b/user/sink', huge);
+    a.tell('troupe://v-b/user/sink', { type: 'ok', n: 3 });
+    await until(() => got.length === 6, 5_000, 'the message after the huge one');
+    expect(got.at(-1)).toEqual({ type: 'ok', n: 3 });
+    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 4, 5_000, 'the huge ones dead-lettered');
     expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
-    expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(['troupe://v-b/user/sink', 'troupe://v-b/user/sink']);
+    expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(Array(4).fill('troupe://v-b/user/sink'));
   });
 
   it('finds a named actor anywhere in the cluster', async () => {
