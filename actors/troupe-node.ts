@@ -70,6 +70,12 @@ export class TroupeNode extends Kernel {
     return { self: this.id, members };
   }
 
+  /** The other members of the cluster that are up (none without a cluster). */
+  peers(): string[] {
+    if (!this.clusterLink) return [];
+    return this.clusterLink.members().filter((m) => m.node !== this.id && m.status === 'up').map((m) => m.node);
+  }
+
   /** Find a live actor by path or name on this node or, failing that, anywhere in the cluster. */
   async locate(target: string): Promise<ActorRef | undefined> {
     const local = this.lookup(target);

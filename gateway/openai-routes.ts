@@ -62,10 +62,11 @@ export function runRequestOf(body: ChatCompletionRequest, conversationId: string
 export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDeps): void {
   const { agents } = deps;
 
-  app.get('/v1/models', async () => ({ object: 'list', data: agents.list().map(toModel) }));
+  // agents anywhere in the cluster, since `model` may name any of them
+  app.get('/v1/models', async () => ({ object: 'list', data: (await agents.listCluster()).map(toModel) }));
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
-    const a = agents.get(req.params.id);
+    const a = await agents.getAnywhere(req.params.id);
     if (!a) throw modelNotFound(req.params.id);
     return toModel(a);
   });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { TroupeError, newId, type Clock, type Signal } from '../../protocol/index.js';
+import { z } from 'zod';
+import { TroupeError, addressSchema, newId, type Clock, type Signal } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
 import type { NodeStore } from '../../storage/index.js';
 import type { ActorSpec, AskOptions, Context, TellOptions } from '../kernel/behaviour.js';
@@ -9,7 +10,10 @@ import { AgentClient, type RunOptions, type RunRequest } from './client.js';
 import { AgentEvents } from './events.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
-import { parseAgentSpec, type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits } from './spec.js';
+import {
+  AGENT_NAME_RE, agentLimitsSchema, agentSupervisionSchema, parseAgentSpec, skillSchema,
+  type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits,
+} from './spec.js';
 import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
@@ -33,6 +37,8 @@ export interface AgentHost {
   ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
   /** Find a live actor anywhere in the cluster (absent on a node without one). */
   locate?(path: string): Promise<ActorRef | undefined>;
+  /** The other nodes of the cluster that are up (absent on a node without one). */
+  peers?(): string[];
   stop(target: ActorRef | string): Promise<void>;
   toRef(target: ActorRef | string): ActorRef;
   lookup(target: string): ActorRef | undefined;
@@ -71,6 +77,37 @@ export interface AgentInfo {
   persistent: boolean;
   createdAt: number;
 }
+
+/** An AgentInfo from another node's directory, checked on arrival. */
+const agentInfoSchema = z.object({
+  name: z.string().regex(AGENT_NAME_RE),
+  description: z.string(),
+  instructions: z.string(),
+  model: z.string(),
+  provider: z.object({ name: z.string(), offline: z.boolean(), baseURL: z.string().optional() }),
+  tools: z.array(z.string()),
+  skills: z.array(skillSchema),
+  limits: agentLimitsSchema,
+  supervision: agentSupervisionSchema,
+  temperature: z.number().optional(),
+  address: addressSchema,
+  node: z.string().min(1),
+  status: z.enum(['running', 'stopped']),
+  stoppedReason: z.string().optional(),
+  durable: z.boolean(),
+  persistent: z.boolean(),
+  createdAt: z.number(),
+});
+
+/** What the agent directory (`/system/agents`, one per node) answers. */
+const directoryMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('agents.list') }),
+  z.object({ type: z.literal('agents.get'), name: z.string().max(64) }),
+]);
+type DirectoryMessage = z.infer<typeof directoryMessageSchema>;
+
+/** How long a cluster-wide listing waits for each other node's directory. */
+const DIRECTORY_TIMEOUT_MS = 1_000;
 
 interface Entry {
   data: AgentSpecData;
@@ -127,6 +164,57 @@ export class AgentRegistry {
       log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
     }
     for (const t of builtinTools) this.tools.set(t.name, t);
+    // The directory: how other nodes learn this node's agents (`/v1/models` lists the cluster's).
+    host.spawnSpec({
+      name: 'agents',
+      behaviour: {
+        messages: directoryMessageSchema,
+        receive: (_s: unknown, m: DirectoryMessage, ctx: Context<DirectoryMessage>) => {
+          ctx.reply(m.type === 'agents.list' ? this.list() : this.get(m.name) ?? null);
+        },
+      },
+    }, 'system');
+  }
+
+  /**
+   * Every agent of the cluster: this node's, then those of the other nodes that are up and
+   * answer within a second (a name on several nodes is listed once, this node's first).
+   */
+  async listCluster(): Promise<AgentInfo[]> {
+    const own = this.list();
+    const peers = this.host.peers?.() ?? [];
+    if (peers.length === 0) return own;
+    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.list' })));
+    const seen = new Set(own.map((a) => a.name));
+    const out = [...own];
+    for (const list of theirs) {
+      const infos = z.array(agentInfoSchema).safeParse(list);
+      if (!infos.success) continue;
+      for (const a of infos.data as AgentInfo[]) {
+        if (seen.has(a.name)) continue;
+        seen.add(a.name);
+        out.push(a);
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** One agent of the cluster: this node's, or the one `locate` finds elsewhere. */
+  async getAnywhere(name: string): Promise<AgentInfo | undefined> {
+    const own = this.get(name);
+    if (own) return own;
+    const ref = AGENT_NAME_RE.test(name) ? await this.locate(name) : undefined;
+    if (!ref) return undefined;
+    const info = agentInfoSchema.safeParse(await this.askDirectory(ref.node, { type: 'agents.get', name }));
+    return info.success ? info.data as AgentInfo : undefined;
+  }
+
+  /** Ask another node's directory; undefined when it does not answer in time. */
+  private askDirectory(node: string, message: DirectoryMessage): Promise<unknown> {
+    return this.host.ask(`troupe://${node}/system/agents`, message, { timeoutMs: DIRECTORY_TIMEOUT_MS }).catch((e: unknown) => {
+      this.host.logger.debug({ err: e, node }, 'agent directory did not answer');
+      return undefined;
+    });
   }
 
   /** The requester actor (`/system/gateway`), spawned on first use. */

@@ -38,5 +38,14 @@ describe('agents across nodes', () => {
     expect(final.usage?.total_tokens).toBeGreaterThan(0);
 
     await expect(client.chat.completions.create({ model: 'nowhere', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+
+    // the models A lists are the cluster's agents, each with the node it runs on
+    a.spawnAgent({ name: 'local-one' });
+    const models = [];
+    for await (const m of client.models.list()) models.push(m as unknown as { id: string; troupe: { node: string } });
+    expect(models.map((m) => [m.id, m.troupe.node])).toEqual([['assistant', 'x-b'], ['echo', 'x-b'], ['local-one', 'x-a']]);
+    const echo = await client.models.retrieve('echo') as unknown as { id: string; troupe: { node: string } };
+    expect(echo.troupe.node).toBe('x-b');
+    await expect(client.models.retrieve('nowhere')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 });
