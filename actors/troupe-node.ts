@@ -14,6 +14,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   model?: ProviderConfig;
   /** A ready model provider for the agents (wins over `model`). */
   modelProvider?: ModelProvider;
+  /** Seals durable agents' provider secrets at rest (TROUPE_DATA_KEY; at least 16 characters; never stored). */
+  dataKey?: string;
 };
 
 /**
@@ -109,7 +111,7 @@ export class TroupeNode extends Kernel {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, ...kernelOptions } = options;
   // one logger for the node and its store
   const logger = kernelOptions.logger ?? defaultLogger(options.logLevel);
   kernelOptions.logger = logger;
@@ -143,6 +145,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
     node = new TroupeNode({ ...kernelOptions, ...(storage ? { storage } : {}) }, store, {
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
+      ...(dataKey !== undefined ? { dataKey } : {}),
     });
   } catch (e) {
     await store?.close();

@@ -16,6 +16,8 @@ export const cliConfigSchema = z.object({
   peers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'peer URLs look like ws://host:port')).default([]),
   data: z.string().min(1).default('./data'),
   clusterSecret: z.string().min(1).optional(),
+  /** Seals durable agents' provider secrets at rest; TROUPE_DATA_KEY (kept out of flags: argv is visible to other users). */
+  dataKey: z.string().min(16, 'the data key must be at least 16 characters').optional(),
   clusterName: z.string().min(1).max(64).default('troupe'),
   apiKeys: z.array(z.string().min(8)).default([]),
   insecure: z.boolean().default(false),
@@ -75,6 +77,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     peers: list(env.TROUPE_PEERS),
     data: env.TROUPE_DATA,
     clusterSecret: env.TROUPE_CLUSTER_SECRET,
+    dataKey: env.TROUPE_DATA_KEY,
     clusterName: env.TROUPE_CLUSTER_NAME,
     apiKeys: list(env.TROUPE_API_KEYS),
     logLevel: env.TROUPE_LOG_LEVEL,

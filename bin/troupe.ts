@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
   node = await startNode({
     ...(config.node ? { id: config.node } : {}),
     dataDir: config.data,
+    ...(config.dataKey ? { dataKey: config.dataKey } : {}),
     logger,
     http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
     agents: config.agents as AgentSpecInput[],

@@ -33,6 +33,7 @@ export const errorCatalog = {
   TROUPE_ERR_STORAGE_LOCKED: { status: 409, description: 'another live process holds the data dir' },
   TROUPE_ERR_STORAGE_CLOSED: { status: 503, description: 'the store is closed' },
   TROUPE_ERR_STORAGE_FULL: { status: 503, description: 'a bounded durable queue (outbox) is at its limit; nothing was added' },
+  TROUPE_ERR_STORAGE_SECRET: { status: 500, description: 'a secret kept encrypted at rest could not be opened (wrong or missing data key, or a changed record)' },
   // transport
   TROUPE_ERR_TRANSPORT_AUTH: { status: 401, description: 'peer handshake failed: wrong secret, cluster or protocol version' },
   TROUPE_ERR_TRANSPORT_NODE_DOWN: { status: 503, description: 'the target node is down or unreachable' },

@@ -9,6 +9,8 @@
  */
 export { NodeStore, ENV_FILE, type NodeStoreOptions, type StoreDb } from './node-store.js';
 export { LOCK_FILE } from './lock.js';
+export { SecretBox, sealedSchema, MIN_DATA_KEY_LENGTH, type Sealed } from './secrets.js';
+export { corruptRecord } from './records.js';
 export type { StoreLogger } from './logger.js';
 export { PersistentLog, type PersistenceOptions, type Recovered } from './persistent-log.js';
 export {

@@ -97,3 +97,33 @@ describe('troupe start', () => {
     await p.stop();
   });
 });
+
+describe('troupe start with TROUPE_DATA_KEY', () => {
+  it('keeps a durable agent with its own upstream key across a restart; without the key such an agent is refused', async () => {
+    const dir = data();
+    const config = join(dir, 'troupe.json');
+    writeFileSync(config, JSON.stringify({ gateway: { allowAgentProviders: true } }));
+    const args = ['--config', config, '--http-port', '0', '--peer-port', '0', '--data', join(dir, 'node')];
+    const spec = { name: 'keyed', provider: { kind: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-cli-secret-value' } };
+    const post = (http: string): Promise<Response> => fetch(`${http}/api/v1/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+
+    let p = await startTroupe(args);
+    procs.push(p);
+    const refused = await post(p.ready.http);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain('TROUPE_DATA_KEY');
+    await p.stop();
+
+    const env = { TROUPE_DATA_KEY: 'cli-data-key-0123456789' };
+    p = await startTroupe(args, env);
+    procs.push(p);
+    expect((await post(p.ready.http)).status).toBe(201);
+    await p.stop();
+    p = await startTroupe(args, env);
+    procs.push(p);
+    const listed = await (await fetch(`${p.ready.http}/api/v1/agents/keyed`)).json() as { name: string; durable: boolean };
+    expect(listed).toMatchObject({ name: 'keyed', durable: true });
+    expect(JSON.stringify(listed)).not.toContain('sk-cli-secret-value');
+    await p.stop();
+  });
+});

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError, addressSchema, newId, type Clock, type Signal } from '../../protocol/index.js';
+import { TroupeError, addressSchema, describeIssues, newId, type Clock, type Signal } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
-import type { NodeStore } from '../../storage/index.js';
+import { SecretBox, corruptRecord, sealedSchema, type NodeStore } from '../../storage/index.js';
 import type { ActorSpec, AskOptions, Context, TellOptions } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
 import { agentBehaviour } from './agent-actor.js';
@@ -51,6 +51,11 @@ export interface AgentRegistryOptions {
   provider?: ModelProvider;
   /** Provider config; default: OPENAI_BASE_URL / OPENAI_API_KEY / TROUPE_MODEL from the environment. */
   model?: ProviderConfig;
+  /**
+   * Key that seals durable agents' provider secrets (apiKey, headers) at rest
+   * (TROUPE_DATA_KEY; at least 16 characters; never stored). Without it such agents are refused.
+   */
+  dataKey?: string;
 }
 
 /** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
@@ -123,13 +128,38 @@ interface Entry {
   unwatch: () => void;
 }
 
-/** A persisted spec (the `agents` database, keyed by name). */
-interface SpecRecord {
-  v: 1;
-  spec: AgentSpecData;
-  journalKey: string;
-  createdAt: number;
+/**
+ * A persisted spec (the `agents` database, keyed by name), checked on read. Version 2 keeps
+ * the provider's apiKey and headers out of `spec`, sealed in `secrets` with the data key;
+ * version 1 (before) held them in the clear and is still read.
+ */
+const specRecordSchema = z.object({
+  v: z.union([z.literal(1), z.literal(2)]),
+  spec: z.record(z.string(), z.unknown()),
+  secrets: sealedSchema.optional(),
+  journalKey: z.string().min(1).max(512),
+  createdAt: z.number(),
+});
+type SpecRecord = z.infer<typeof specRecordSchema>;
+
+/** The secrets of a provider: what must not sit in the clear on disk. */
+interface ProviderSecrets {
+  apiKey?: string;
+  headers?: Record<string, string>;
 }
+
+/** A spec without its provider secrets, and those secrets (undefined when there are none). */
+function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secrets: ProviderSecrets | undefined } {
+  const p = spec.provider;
+  if (!p || (p.apiKey === undefined && p.headers === undefined)) return { spec, secrets: undefined };
+  const { apiKey, headers, ...rest } = p;
+  return {
+    spec: { ...spec, provider: rest },
+    secrets: { ...(apiKey !== undefined ? { apiKey } : {}), ...(headers !== undefined ? { headers } : {}) },
+  };
+}
+
+const secretContext = (name: string): string => `agent:${name}`;
 
 const SPEC_DB = 'agents';
 
@@ -153,8 +183,10 @@ export class AgentRegistry {
   private readonly tools = new Map<string, AgentTool>();
   private root?: Context;
   private _client?: AgentClient;
+  private readonly box: SecretBox | undefined;
 
   constructor(private readonly host: AgentHost, options: AgentRegistryOptions = {}) {
+    this.box = options.dataKey === undefined ? undefined : new SecretBox(options.dataKey);
     const log = host.logger.child({ component: 'agents' });
     this.provider = options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log });
     const d = describeProvider(this.provider);
@@ -260,12 +292,18 @@ export class AgentRegistry {
     }
     const store = this.host.store;
     if (!store) return this.spawn(parsed.data);
+    const name = parsed.data.name;
+    const { spec: stored, secrets } = splitSecrets(parsed.data);
+    if (secrets && !this.box) {
+      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: a durable agent's provider apiKey and headers are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
+    }
+    const sealed = secrets ? this.box!.seal(secrets, secretContext(name)) : undefined;
     const createdAt = this.host.clock.now();
     const journalKey = `agent/${parsed.data.name}/${newId()}`;
     const replaced = this.entries.get(parsed.data.name);
     const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
     const discarded = replaced ? this.discardReplaced(replaced, entry) : Promise.resolve();
-    const record: SpecRecord = { v: 1, spec: parsed.data, journalKey, createdAt };
+    const record: SpecRecord = { v: 2, spec: stored as unknown as Record<string, unknown>, ...(sealed ? { secrets: sealed } : {}), journalKey, createdAt };
     try {
       await store.put(store.db(SPEC_DB), parsed.data.name, record);
     } catch (e) {
@@ -284,8 +322,10 @@ export class AgentRegistry {
     let n = 0;
     for (const { key, value } of store.db(SPEC_DB).getRange({})) {
       try {
-        const rec = value as SpecRecord;
-        const parsed = parseAgentSpec(rec.spec);
+        const r = specRecordSchema.safeParse(value);
+        if (!r.success) throw corruptRecord(SPEC_DB, key, undefined, describeIssues(r.error));
+        const rec = r.data;
+        const parsed = parseAgentSpec(this.unseal(String(key), rec));
         this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
         n++;
       } catch (e) {
@@ -294,6 +334,16 @@ export class AgentRegistry {
     }
     if (n > 0) this.host.logger.info({ agents: n }, 'persisted agents restored');
     return n;
+  }
+
+  /** A stored spec with its provider secrets opened again (version 2 records). */
+  private unseal(name: string, rec: SpecRecord): Record<string, unknown> {
+    if (rec.secrets === undefined) return rec.spec;
+    if (!this.box) {
+      throw new TroupeError('TROUPE_ERR_STORAGE_SECRET', `agent ${name} keeps its provider secrets encrypted and this node has no data key (set TROUPE_DATA_KEY)`);
+    }
+    const secrets = this.box.open(rec.secrets, secretContext(name)) as ProviderSecrets;
+    return { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } };
   }
 
   /**

@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AgentEvent, AgentTool, ModelDelta, RunResult } from '../../actors/agent/index.js';
@@ -297,6 +299,44 @@ describe('agent specs and the registry', () => {
     expect(node.agents.get('keeper')).toBeUndefined();
     await node.agents.create({ name: 'keeper' });
     expect(await node.agents.conversation('keeper', 'k')).toBeNull();
+  });
+
+  it('keeps a durable agent\'s provider apiKey and headers sealed at rest: never in the clear on disk, back after a restart with the data key, refused without one', async () => {
+    const fake = await fakeUpstream({ kind: 'text', text: 'authorised' });
+    const dir = dataDir();
+    const dataKey = 'a-data-key-of-some-length';
+    const secret = 'sk-live-very-secret-0123456789';
+    const spec = { name: 'paid', provider: { kind: 'openai' as const, baseURL: fake.url, apiKey: secret, headers: { 'x-org': 'org-secret-header' } } };
+    // no data key: a durable agent with secrets is refused, nothing stored
+    let node = await testNode({ dataDir: dir });
+    await expect(node.agents.create(spec)).rejects.toMatchObject({ code: 'TROUPE_ERR_AGENT_INVALID_SPEC' });
+    expect(node.agents.get('paid')).toBeUndefined();
+    await node.close();
+
+    node = await testNode({ dataDir: dir, dataKey });
+    await node.agents.create(spec);
+    expect(JSON.stringify(node.agents.get('paid'))).not.toContain(secret);
+    await node.close();
+    const onDisk = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1')).join('');
+    expect(onDisk).toContain('paid');
+    expect(onDisk).not.toContain(secret);
+    expect(onDisk).not.toContain('org-secret-header');
+
+    // the same key: restored, and the upstream sees the key and header again
+    node = await testNode({ dataDir: dir, dataKey });
+    expect((await node.agents.run('paid', { input: [user('hi')] })).content).toBe('authorised');
+    expect(fake.calls.at(-1)!.headers.authorization).toBe(`Bearer ${secret}`);
+    expect(fake.calls.at(-1)!.headers['x-org']).toBe('org-secret-header');
+    await node.close();
+
+    // another key, or none: not restored (its record stays for the right key)
+    for (const other of [{ dataKey: 'another-data-key-entirely' }, {}]) {
+      node = await testNode({ dataDir: dir, ...other });
+      expect(node.agents.get('paid')).toBeUndefined();
+      await node.close();
+    }
+    node = await testNode({ dataDir: dir, dataKey });
+    expect(node.agents.get('paid')?.status).toBe('running');
   });
 
   it('remove() waits for the stopped agent\'s last commit before purging: nothing of it is left in LMDB', async () => {
