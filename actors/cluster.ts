@@ -80,6 +80,7 @@ export class Cluster implements RemoteRouter {
   private readonly pending = new Map<number, PendingAsk>();
   private readonly buckets = new Map<number, Bucket>();
   private askSeq = 0;
+  private lastBucket: Bucket | undefined;
   /** Watches this node placed on actors elsewhere, by watch id. */
   private readonly remoteWatches = new Map<string, RemoteWatch>();
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
@@ -159,7 +160,8 @@ export class Cluster implements RemoteRouter {
     return new Promise((resolve, reject) => {
       const now = this.kernel.clock.now();
       const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;
-      let bucket = this.buckets.get(at);
+      // asks in a burst share a deadline window: the last one's bucket is usually it
+      let bucket = this.lastBucket !== undefined && this.lastBucket.at === at && this.lastBucket.live > 0 ? this.lastBucket : this.buckets.get(at);
       if (!bucket) {
         const b: Bucket = { at, asks: [], live: 0, timer: this.kernel.clock.setTimeout(() => this.expire(b), at - now) };
         this.buckets.set(at, b);
@@ -168,6 +170,7 @@ export class Cluster implements RemoteRouter {
       const p: PendingAsk = { id: askId, node, resolve, reject, bucket, to: env.to, timeoutMs };
       bucket.asks.push(p);
       bucket.live++;
+      this.lastBucket = bucket;
       this.pending.set(askId, p);
       try {
         this.transport.send(node, env);

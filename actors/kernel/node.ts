@@ -357,7 +357,9 @@ export class Kernel {
     if (!this.remote) {
       return Promise.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`));
     }
-    return this.remote.ask(this.envelopeFor(ref, message, { correlationId }), timeoutMs, ref.node);
+    const env = this.envelopeFor(ref, message);
+    if (correlationId) env.correlationId = correlationId;
+    return this.remote.ask(env, timeoutMs, ref.node);
   }
 
   /**
