@@ -206,6 +206,8 @@ export class Cluster implements RemoteRouter {
   }
 
   private expire(b: Bucket): void {
+    b.live = 0; // no later ask may join it
+    if (this.lastBucket === b) this.lastBucket = undefined;
     if (this.buckets.get(b.at) === b) this.buckets.delete(b.at);
     for (const p of b.asks) {
       if (this.pending.get(p.id) !== p) continue;
@@ -261,7 +263,7 @@ export class Cluster implements RemoteRouter {
   private inbound(env: Envelope, fromNode: string, durable?: { id: string; done: () => Promise<void> }): void {
     switch (env.type) {
       case REPLY:
-      case REPLY_ERROR: return this.onReply(env);
+      case REPLY_ERROR: return this.onReply(env, fromNode);
       case WATCH: return this.onWatch(env, fromNode);
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
@@ -278,7 +280,7 @@ export class Cluster implements RemoteRouter {
    * address names the ask; the asker needs nothing else, so no correlation id rides along.
    */
   sendReply(node: string, to: string, type: typeof REPLY | typeof REPLY_ERROR, payload: unknown): void {
-    const env: Envelope = { id: newId(), to, type, createdAt: this.kernel.clock.now(), payload };
+    const env: Envelope = { id: newId(), to, type, createdAt: Math.floor(this.kernel.clock.now()), payload };
     try {
       // valid by construction: `to` came in a checked envelope, the rest is ours
       this.transport.send(node, env, true);
@@ -294,10 +296,12 @@ export class Cluster implements RemoteRouter {
     return Number.isSafeInteger(n) ? n : undefined;
   }
 
-  private onReply(env: Envelope): void {
+  /** An answer counts only from the node that was asked: no other peer can settle an ask. */
+  private onReply(env: Envelope, fromNode: string): void {
     const askId = this.askIdOf(env.to);
-    const p = askId !== undefined ? this.settle(askId) : undefined;
-    if (!p) return; // late reply after a timeout
+    const waiting = askId !== undefined ? this.pending.get(askId) : undefined;
+    if (waiting === undefined || waiting.node !== fromNode) return; // late (timed out), or not theirs to answer
+    const p = this.settle(askId!)!;
     if (env.type === REPLY) {
       p.resolve(env.payload);
       return;
@@ -396,7 +400,7 @@ export class Cluster implements RemoteRouter {
   }
 
   private control(to: string, type: string, payload: unknown): Envelope {
-    return { id: newId(), to, type, createdAt: this.kernel.clock.now(), payload, from: formatAddress(this.kernel.id, 'system') };
+    return { id: newId(), to, type, createdAt: Math.floor(this.kernel.clock.now()), payload, from: formatAddress(this.kernel.id, 'system') };
   }
 }
 

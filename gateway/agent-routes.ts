@@ -11,7 +11,7 @@ import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './ru
 /** Body of `POST /api/v1/agents/:name/run`. */
 export const runBodySchema = z.looseObject({
   /** A user message, or messages in the OpenAI wire format. */
-  input: z.union([z.string().min(1), z.array(wireMessageSchema).min(1)]),
+  input: z.union([z.string().min(1), z.array(wireMessageSchema).min(1).max(10_000)]),
   conversation_id: z.string().regex(CONVERSATION_ID_RE, CONVERSATION_ID_RULE).optional(),
   tools: z.array(wireToolSchema).max(128).optional(),
   tool_choice: wireToolChoiceSchema.optional(),

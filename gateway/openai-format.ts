@@ -1,4 +1,4 @@
-import type { AgentInfo, RunResult } from '../actors/agent/index.js';
+import type { AgentSummary, RunResult } from '../actors/agent/index.js';
 import type { ModelDelta, ToolCall, Usage } from '../protocol/openai.js';
 
 /**
@@ -90,7 +90,7 @@ export class ChunkWriter {
  * An agent as an OpenAI model object. `owned_by` says where its answers come from:
  * `troupe-offline` for the built-in deterministic model, `troupe` for a real upstream.
  */
-export function toModel(a: AgentInfo): Record<string, unknown> {
+export function toModel(a: AgentSummary): Record<string, unknown> {
   return {
     id: a.name,
     object: 'model',

@@ -140,7 +140,7 @@ const int = () => z.number().int();
  */
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
-  messages: z.array(wireMessageSchema).min(1),
+  messages: z.array(wireMessageSchema).min(1).max(10_000),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -284,6 +284,32 @@ export const modelDeltaSchema = z.discriminatedUnion('type', [
 ]);
 
 export const finishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']);
+
+/**
+ * One streamed chunk from an OpenAI-compatible upstream, as far as troupe reads it (other
+ * fields pass through): checked on arrival, so what the agents build from it holds.
+ */
+export const upstreamChunkSchema = z.looseObject({
+  model: z.string().nullish(),
+  usage: z.looseObject({
+    prompt_tokens: z.number().int().nonnegative().nullish(),
+    completion_tokens: z.number().int().nonnegative().nullish(),
+    total_tokens: z.number().int().nonnegative().nullish(),
+  }).nullish(),
+  choices: z.array(z.looseObject({
+    index: z.number().int().nonnegative().nullish(),
+    delta: z.looseObject({
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      tool_calls: z.array(z.looseObject({
+        index: z.number().int().nonnegative().nullish(),
+        id: z.string().nullish(),
+        function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+      })).nullish(),
+    }).nullish(),
+    finish_reason: z.string().nullish(),
+  })).optional(),
+});
 
 /** A model's complete answer to one request. */
 export const modelResultSchema = z.object({

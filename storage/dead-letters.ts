@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TroupeError, describeIssues, envelopeSchema, parseOrThrow, serializedErrorSchema, type Envelope, type SerializedError } from '../protocol/index.js';
+import { TroupeError, describeIssues, encode, envelopeSchema, parseOrThrow, serializedErrorSchema, type Envelope, type SerializedError } from '../protocol/index.js';
 import type { NodeStore, StoreDb } from './node-store.js';
 import { RECORD_VERSION, readRecord } from './records.js';
 import { scanRange } from './scan.js';
@@ -85,6 +85,20 @@ function parseOptions(options: DeadLetterStoreOptions): number {
 /** Validate on the way in: a record that cannot be read back must never be written. */
 function validateIncoming(r: DeadLetterRecord): DeadLetterRecord {
   return parseOrThrow(deadLetterRecordSchema, r, 'TROUPE_ERR_PROTOCOL_INVALID', 'invalid dead letter');
+}
+
+/**
+ * A record whose payload msgpack cannot encode (a circular object, an out-of-range BigInt:
+ * often why it is a dead letter at all) is kept with a note in place of the payload, so the
+ * envelope, the reason and the error are not lost with it.
+ */
+function storable(r: DeadLetterRecord): DeadLetterRecord {
+  try {
+    encode(r.envelope.payload);
+    return r;
+  } catch (e) {
+    return { ...r, envelope: { ...r.envelope, payload: { unencodable: ((e as Error)?.message ?? String(e)).slice(0, 200) } } };
+  }
 }
 
 function pageSize(limit: number | undefined, max: number): number {
@@ -189,7 +203,7 @@ export class LmdbDeadLetterStore implements DeadLetterStore {
     if (this.store.closed) return Promise.reject(this.store.closedError());
     let rec: DeadLetterRecord;
     try {
-      rec = validateIncoming(r);
+      rec = storable(validateIncoming(r));
     } catch (e) {
       return Promise.reject(e);
     }

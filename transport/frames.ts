@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { encode, envelopeSchema, isCleanEnvelope } from '../protocol/index.js';
 import { nodeIdSchema, peerUrlSchema } from './options.js';
 
-/** Version of the peer wire protocol; a peer with another version is refused (4003). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the peer wire protocol; a peer with another version is refused (4003).
+ * 2: typed ask replies (`troupe.reply` carries the value, `troupe.reply.error` the error).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Bytes in a handshake nonce and in an HMAC-SHA256 proof. */
 export const NONCE_BYTES = 32;

@@ -102,6 +102,8 @@ export interface FlushContext {
   readonly stats: TransportStats;
   /** A packed envelope too large for the peer's frame limit: reported, never silently dropped. */
   tooLarge(m: Member, bytes: Uint8Array): void;
+  /** An envelope msgpack cannot encode (a circular payload, an out-of-range BigInt): reported, dropped. */
+  unencodable(m: Member, env: Envelope, error: unknown): void;
   /** The same for a durable envelope: reported, and dropped from the outbox (no re-send could fit). */
   durableTooLarge(m: Member, item: DurableItem): void;
 }
@@ -158,6 +160,9 @@ export function flushMember(m: Member, ctx: FlushContext): void {
   }
   const limit = frame - BATCH_OVERHEAD;
   const parts = m.parts;
+  // What is refused is reported once the queue is consistent again: a report runs outside
+  // code, which may send to this member meanwhile.
+  const refused: Array<() => void> = [];
   while (m.head < parts.length) {
     const start = m.head;
     const stop = Math.min(parts.length, start + ctx.maxBatch);
@@ -165,22 +170,35 @@ export function flushMember(m: Member, ctx: FlushContext): void {
     while (end < stop && !(parts[end] instanceof Uint8Array)) end++;
     if (end > start) {
       // Envelopes not packed yet: one frame, packed in one call (the common case)...
-      const bytes = encode({ t: 'batch', envs: parts.slice(start, end) });
-      if (bytes.byteLength <= frame) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = encode({ t: 'batch', envs: parts.slice(start, end) });
+      } catch {
+        bytes = undefined; // one of them cannot be encoded: found below
+      }
+      if (bytes !== undefined && bytes.byteLength <= frame) {
         link.send(bytes);
         ctx.stats.envelopesOut += end - start;
         m.head = end;
         if (link.overHighWater()) break;
         continue;
       }
-      // ...unless they do not fit one: packed one by one, and split below.
+      // ...unless they do not fit one frame, or one cannot be encoded: packed one by one
+      // (the unencodable taken out and reported), then split by the byte path below.
+      const packed: Uint8Array[] = [];
       for (let i = start; i < end; i++) {
-        const packed = encodeEnvelope(parts[i] as Envelope);
-        parts[i] = packed;
-        m.queuedBytes += packed.byteLength;
+        const env = parts[i] as Envelope;
+        try {
+          const p = encodeEnvelope(env);
+          packed.push(p);
+          m.queuedBytes += p.byteLength;
+        } catch (e) {
+          refused.push(() => ctx.unencodable(m, env, e));
+        }
       }
+      parts.splice(start, end - start, ...packed);
+      continue;
     }
-    end = start;
     let bytes = 0;
     while (end < stop) {
       const p = parts[end];
@@ -192,9 +210,9 @@ export function flushMember(m: Member, ctx: FlushContext): void {
     }
     if (end === start) {
       const p = parts[start] as Uint8Array;
-      ctx.tooLarge(m, p);
       m.head++;
       m.queuedBytes -= p.byteLength;
+      refused.push(() => ctx.tooLarge(m, p));
       continue;
     }
     link.send(encodeBatch(parts as Uint8Array[], start, end, bytes));
@@ -210,4 +228,5 @@ export function flushMember(m: Member, ctx: FlushContext): void {
     parts.splice(0, m.head);
     m.head = 0;
   }
+  for (const report of refused) report();
 }

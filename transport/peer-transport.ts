@@ -147,6 +147,8 @@ export class PeerTransport {
       tooLarge: (m, bytes) =>
         this.#undelivered(m.node, [bytes], 'envelope larger than the peer frame limit', new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope too large for the frame limit of '${m.node}'`, { details: { node: m.node } })),
       durableTooLarge: (m, item) => this.#durable.tooLarge(m, item),
+      unencodable: (m, env, error) =>
+        this.#undelivered(m.node, [env], 'envelope could not be encoded', new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `cannot encode a message to '${m.node}': ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { node: m.node } })),
     };
   }
 
@@ -264,7 +266,12 @@ export class PeerTransport {
       m.parts.push(valid);
     } else {
       // backed up or not linked: packed now, so the queue's bytes are known and bounded
-      const bytes = encodeEnvelope(valid);
+      let bytes: Buffer;
+      try {
+        bytes = encodeEnvelope(valid);
+      } catch (cause) {
+        throw new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `cannot encode a message to '${node}': ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      }
       if (bytes.byteLength > this.#maxEnvelopeBytes) {
         throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
       }
@@ -550,7 +557,12 @@ export class PeerTransport {
       }
       m.dirty = false;
       m.corkSince = undefined;
-      flushMember(m, this.#flushCtx);
+      try {
+        flushMember(m, this.#flushCtx);
+      } catch (err) {
+        // a bug of ours must not stop the other members' flushes
+        this.#log.error({ err, peer: m.node }, 'flushing a peer queue failed');
+      }
     }
     if (this.#dirty.length > 0) this.#scheduleFlush();
   };

@@ -6,7 +6,7 @@ import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  agentMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
+  agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
@@ -51,7 +51,7 @@ export type AgentInbox = AgentMessage | RunFinished;
  * The protocol schema, letting RunFinished instances through as they are. Not a zod union:
  * its error would say "Invalid input" where the protocol's names the bad field.
  */
-const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): AgentInbox => {
+export const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): AgentInbox => {
   if (v instanceof RunFinished) return v;
   const r = agentMessageSchema.safeParse(v);
   if (r.success) return r.data;
@@ -59,8 +59,14 @@ const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): 
   return z.NEVER;
 });
 
-/** Tell options of the messages the agent builds itself (see TellOptions.trusted). */
-const TRUSTED = Object.freeze({ trusted: true });
+/**
+ * Tell options of what the agent builds itself (see TellOptions.trusted): results and
+ * deltas from checked model output and its own state, held to the requester protocol; its
+ * runs' outcomes, to its own inbox.
+ */
+const TO_REQUESTER = Object.freeze({ trusted: requesterMessageSchema });
+const TO_SELF = Object.freeze({ trusted: agentInboxSchema });
+
 
 const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
 
@@ -110,7 +116,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string, attempt = 0): boolean => {
     try {
       // built here from the run's own state: held to the requester protocol by construction
-      ctx.tell(to, msg, correlationId === undefined ? TRUSTED : { correlationId, trusted: true });
+      ctx.tell(to, msg, correlationId === undefined ? TO_REQUESTER : { correlationId, trusted: requesterMessageSchema });
       return true;
     } catch (e) {
       if (msg.type === 'agent.result') {
@@ -146,12 +152,13 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     return { next: apply(state, event), durable };
   };
 
-  /** What a run's tools see besides the signal (made on the run's first tool call). */
-  const toolContext = (ctx: Context<AgentInbox>, q: Queued): Omit<ToolContext, 'signal'> => {
+  /** What a run's tools see (made on the run's first tool call). */
+  const toolContext = (ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal): ToolContext => {
     const { msg, correlationId } = q;
     let toolLog: Logger | undefined;
     return {
       agent: name,
+      signal,
       runId: msg.runId,
       ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
@@ -185,7 +192,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       // The incarnation ended meanwhile: abandon() has told the requester already.
       if (rt.active.get(msg.runId) !== active) return;
       try {
-        ctx.tell(self, m, q.correlationId === undefined ? TRUSTED : { correlationId: q.correlationId, trusted: true });
+        ctx.tell(self, m, q.correlationId === undefined ? TO_SELF : { correlationId: q.correlationId, trusted: agentInboxSchema });
       } catch (e) {
         // A full mailbox: the outcome must still land, so it is tried again for a while.
         if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {
@@ -211,7 +218,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,
       signal: controller,
-      toolContext: () => toolContext(ctx, q),
+      toolContext: (signal) => toolContext(ctx, q, signal),
       clock,
     };
     if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;

@@ -4,6 +4,7 @@ import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protoc
 import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
 import { requesterMessageSchema, type RequesterMessage, type RunMessageInput, type RunParams, type RunResult } from './messages.js';
+import { agentInboxSchema } from './agent-actor.js';
 
 /** What a caller asks of an agent. */
 export interface RunRequest {
@@ -136,7 +137,7 @@ export class AgentClient {
         try {
           const o: TellOptions = { sender: this.ref };
           if (opts.correlationId) o.correlationId = opts.correlationId;
-          if (opts.trusted === true) o.trusted = true;
+          if (opts.trusted === true) o.trusted = agentInboxSchema;
           this.host.tell(ref, msg, o);
         } catch (e) {
           this.settle(runId, e);

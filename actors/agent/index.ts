@@ -3,7 +3,7 @@
  * becomes a supervised, persistent actor that runs a tool loop against a model provider and
  * streams its answer back to whoever asked, as messages.
  */
-export { AgentRegistry, type ConversationView, type AgentInfo, type AgentHost, type AgentRegistryOptions } from './registry.js';
+export { AgentRegistry, type ConversationView, type AgentInfo, type AgentSummary, type AgentHost, type AgentRegistryOptions } from './registry.js';
 export { AgentClient, type RunRequest, type RunOptions } from './client.js';
 export { agentBehaviour, type AgentDeps } from './agent-actor.js';
 export { AgentEvents, type AgentEvent, type AgentEventListener } from './events.js';

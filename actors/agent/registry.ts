@@ -10,10 +10,7 @@ import { AgentClient, type RunOptions, type RunRequest } from './client.js';
 import { AgentEvents } from './events.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
-import {
-  AGENT_NAME_RE, agentLimitsSchema, agentSupervisionSchema, parseAgentSpec, skillSchema,
-  type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits,
-} from './spec.js';
+import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits } from './spec.js';
 import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
@@ -83,26 +80,30 @@ export interface AgentInfo {
   createdAt: number;
 }
 
-/** An AgentInfo from another node's directory, checked on arrival. */
-const agentInfoSchema = z.object({
+/**
+ * An agent as the cluster directory reports it: what `/v1/models` shows (not the
+ * instructions, limits or skills, so a node's whole list stays small), checked on arrival.
+ */
+const agentSummarySchema = z.object({
   name: z.string().regex(AGENT_NAME_RE),
-  description: z.string(),
-  instructions: z.string(),
-  model: z.string(),
-  provider: z.object({ name: z.string(), offline: z.boolean(), baseURL: z.string().optional() }),
-  tools: z.array(z.string()),
-  skills: z.array(skillSchema),
-  limits: agentLimitsSchema,
-  supervision: agentSupervisionSchema,
-  temperature: z.number().optional(),
+  description: z.string().max(4_096),
+  model: z.string().max(256),
+  provider: z.object({ name: z.string().max(128), offline: z.boolean() }),
+  tools: z.array(z.string().max(128)).max(256),
   address: addressSchema,
-  node: z.string().min(1),
+  node: z.string().min(1).max(128),
   status: z.enum(['running', 'stopped']),
-  stoppedReason: z.string().optional(),
-  durable: z.boolean(),
-  persistent: z.boolean(),
   createdAt: z.number(),
 });
+export type AgentSummary = z.infer<typeof agentSummarySchema>;
+
+/** The summary of an agent of this node. */
+function summaryOf(a: AgentInfo): AgentSummary {
+  return {
+    name: a.name, description: a.description.slice(0, 4_096), model: a.model, provider: { name: a.provider.name, offline: a.provider.offline },
+    tools: a.tools, address: a.address, node: a.node, status: a.status, createdAt: a.createdAt,
+  };
+}
 
 /** What the agent directory (`/system/agents`, one per node) answers. */
 const directoryMessageSchema = z.discriminatedUnion('type', [
@@ -159,7 +160,14 @@ function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secrets: Prov
   };
 }
 
-const secretContext = (name: string): string => `agent:${name}`;
+/**
+ * What a sealed key is bound to: the agent, and where its key may go (provider kind, base
+ * URL, token field). A record edited to send the key elsewhere no longer opens.
+ */
+function secretContext(name: string, spec: Record<string, unknown>): string {
+  const p = (spec.provider ?? {}) as Record<string, unknown>;
+  return JSON.stringify(['agent', name, p.kind ?? null, p.baseURL ?? null, p.maxTokensField ?? null]);
+}
 
 const SPEC_DB = 'agents';
 
@@ -202,7 +210,9 @@ export class AgentRegistry {
       behaviour: {
         messages: directoryMessageSchema,
         receive: (_s: unknown, m: DirectoryMessage, ctx: Context<DirectoryMessage>) => {
-          ctx.reply(m.type === 'agents.list' ? this.list() : this.get(m.name) ?? null);
+          if (m.type === 'agents.list') return void ctx.reply(this.list().map(summaryOf));
+          const a = this.get(m.name);
+          ctx.reply(a ? summaryOf(a) : null);
         },
       },
     }, 'system');
@@ -212,17 +222,17 @@ export class AgentRegistry {
    * Every agent of the cluster: this node's, then those of the other nodes that are up and
    * answer within a second (a name on several nodes is listed once, this node's first).
    */
-  async listCluster(): Promise<AgentInfo[]> {
-    const own = this.list();
+  async listCluster(): Promise<AgentSummary[]> {
+    const own = this.list().map(summaryOf);
     const peers = this.host.peers?.() ?? [];
     if (peers.length === 0) return own;
     const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.list' })));
     const seen = new Set(own.map((a) => a.name));
     const out = [...own];
     for (const list of theirs) {
-      const infos = z.array(agentInfoSchema).safeParse(list);
+      const infos = z.array(agentSummarySchema).max(10_000).safeParse(list);
       if (!infos.success) continue;
-      for (const a of infos.data as AgentInfo[]) {
+      for (const a of infos.data) {
         if (seen.has(a.name)) continue;
         seen.add(a.name);
         out.push(a);
@@ -232,13 +242,13 @@ export class AgentRegistry {
   }
 
   /** One agent of the cluster: this node's, or the one `locate` finds elsewhere. */
-  async getAnywhere(name: string): Promise<AgentInfo | undefined> {
+  async getAnywhere(name: string): Promise<AgentSummary | undefined> {
     const own = this.get(name);
-    if (own) return own;
+    if (own) return summaryOf(own);
     const ref = AGENT_NAME_RE.test(name) ? await this.locate(name) : undefined;
     if (!ref) return undefined;
-    const info = agentInfoSchema.safeParse(await this.askDirectory(ref.node, { type: 'agents.get', name }));
-    return info.success ? info.data as AgentInfo : undefined;
+    const info = agentSummarySchema.safeParse(await this.askDirectory(ref.node, { type: 'agents.get', name }));
+    return info.success ? info.data : undefined;
   }
 
   /** Ask another node's directory; undefined when it does not answer in time. */
@@ -297,7 +307,7 @@ export class AgentRegistry {
     if (secrets && !this.box) {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: a durable agent's provider apiKey and headers are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
     }
-    const sealed = secrets ? this.box!.seal(secrets, secretContext(name)) : undefined;
+    const sealed = secrets ? this.box!.seal(secrets, secretContext(name, stored as unknown as Record<string, unknown>)) : undefined;
     const createdAt = this.host.clock.now();
     const journalKey = `agent/${parsed.data.name}/${newId()}`;
     const replaced = this.entries.get(parsed.data.name);
@@ -328,6 +338,7 @@ export class AgentRegistry {
         const parsed = parseAgentSpec(this.unseal(String(key), rec));
         this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
         n++;
+        if (rec.v === 1) this.upgrade(store, parsed.data, rec);
       } catch (e) {
         this.host.logger.error({ err: e, agent: key }, 'could not restore a persisted agent');
       }
@@ -336,13 +347,28 @@ export class AgentRegistry {
     return n;
   }
 
+  /**
+   * A version 1 record (secrets in the clear, from before they were sealed) is written again
+   * as version 2 once a data key can seal them; without one the node says so at every start.
+   */
+  private upgrade(store: NodeStore, data: AgentSpecData, rec: SpecRecord): void {
+    const { spec: stored, secrets } = splitSecrets(data);
+    if (secrets && !this.box) {
+      this.host.logger.warn({ agent: data.name }, 'this agent\'s provider secrets are stored in the clear (an older record); set TROUPE_DATA_KEY to seal them');
+      return;
+    }
+    const spec = stored as unknown as Record<string, unknown>;
+    const next: SpecRecord = { v: 2, spec, ...(secrets ? { secrets: this.box!.seal(secrets, secretContext(data.name, spec)) } : {}), journalKey: rec.journalKey, createdAt: rec.createdAt };
+    store.put(store.db(SPEC_DB), data.name, next).catch((e: unknown) => this.host.logger.warn({ err: e, agent: data.name }, 'could not rewrite an agent record sealed'));
+  }
+
   /** A stored spec with its provider secrets opened again (version 2 records). */
   private unseal(name: string, rec: SpecRecord): Record<string, unknown> {
     if (rec.secrets === undefined) return rec.spec;
     if (!this.box) {
       throw new TroupeError('TROUPE_ERR_STORAGE_SECRET', `agent ${name} keeps its provider secrets encrypted and this node has no data key (set TROUPE_DATA_KEY)`);
     }
-    const secrets = this.box.open(rec.secrets, secretContext(name)) as ProviderSecrets;
+    const secrets = this.box.open(rec.secrets, secretContext(name, rec.spec)) as ProviderSecrets;
     return { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } };
   }
 

@@ -1,5 +1,6 @@
-import { TroupeError, type Clock } from '../../protocol/index.js';
-import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/openai.js';
+import type { z } from 'zod';
+import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
+import { modelDeltaSchema, modelResultSchema, type ChatMessage, type ModelDelta, type ModelResult, type ToolCall, type ToolChoice, type ToolSpec, type Usage } from '../../protocol/openai.js';
 import type { RunParams, TraceHop } from './messages.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest, RunAbort } from './model/index.js';
 import { runTool, type AgentTool, type ToolContext } from './tools.js';
@@ -24,7 +25,7 @@ export interface RunPlan {
   /** Deltas the caller may see: text, and tool calls to the caller's own tools (renumbered). */
   onDelta?: (d: ModelDelta) => void;
   /** Made on the first call to an agent tool (most runs make none). */
-  toolContext: () => Omit<ToolContext, 'signal'>;
+  toolContext: (signal: AbortSignal) => ToolContext;
   clock: Clock;
 }
 
@@ -69,10 +70,15 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   const maxTokens = minDefined(plan.maxTokens, plan.params.maxTokens);
   const { temperature, stop, seed, responseFormat } = plan.params;
   const opts: CompleteOptions = { signal };
-  if (filter) opts.onDelta = (d) => filter.push(d);
+  // a provider that does not check its own output has it checked here: it is data from outside
+  const unchecked = plan.provider.checked !== true;
+  if (filter) opts.onDelta = unchecked ? (d) => filter.push(checked(modelDeltaSchema, d, plan.provider.name, 'delta')) : (d) => filter.push(d);
   let toolCtx: ToolContext | undefined;
 
   for (let turn = 1; turn <= plan.maxTurns; turn++) {
+    // Later calls of the tool loop wait a turn first: a model and tools that never yield
+    // would otherwise keep the event loop (and the run's timeout and cancels) waiting.
+    if (turn > 1) await new Promise<void>((resolve) => setImmediate(resolve));
     if (signal.aborted) throw cancelled(signal);
     filter?.nextCall(content !== null && content.length > 0);
     const startedAt = clock.now();
@@ -90,6 +96,7 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
       if (seed !== undefined) req.seed = seed;
       if (responseFormat !== undefined) req.responseFormat = responseFormat;
       result = await plan.provider.complete(req, opts);
+      if (unchecked) result = checked(modelResultSchema, result, plan.provider.name, 'result');
     } catch (e) {
       hops.push({ kind: 'model', name: plan.model, startedAt, durationMs: clock.now() - startedAt, ok: false, error: (e as { code?: string }).code ?? String(e) });
       throw signal.aborted ? cancelled(signal, e) : e;
@@ -117,7 +124,7 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     produced.push(assistant(result.content, calls, result.refusal));
     convo.push(produced[produced.length - 1]!);
     // tools get a real AbortSignal (they may hand it to fetch): made here, on the first tool call
-    const ctx: ToolContext = (toolCtx ??= { ...plan.toolContext(), signal: signal.signal });
+    const ctx: ToolContext = (toolCtx ??= plan.toolContext(signal.signal));
     const outcomes = await Promise.all(calls.map(async (call) => {
       const tool = plan.tools.get(call.name);
       const t0 = clock.now();
@@ -134,6 +141,13 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     }
   }
   throw new TroupeError('TROUPE_ERR_AGENT_MAX_TURNS', `the tool loop reached maxTurns (${plan.maxTurns}) without a final answer`, { details: { maxTurns: plan.maxTurns } });
+}
+
+/** `value` held to `schema`, or TROUPE_ERR_MODEL_UPSTREAM naming the provider. */
+function checked<T>(schema: z.ZodType<T>, value: unknown, provider: string, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `model provider '${provider}' gave a malformed ${what}: ${describeIssues(r.error)}`);
 }
 
 function assistant(content: string | null, calls: ToolCall[], refusal: string | undefined): ChatMessage {

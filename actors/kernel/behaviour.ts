@@ -80,14 +80,14 @@ export interface TellOptions {
   /** Sender shown to the receiver as `ctx.sender`. */
   sender?: ActorRef;
   /**
-   * The sender made `message` from parts already held to the receiver's `messages` schema
-   * (troupe's agent protocol does, for the messages it builds from validated input), so a
-   * receiver on this node skips the check. Never for data from outside the process; what
-   * comes from another node is always checked. With TROUPE_CHECK_TRUSTED=1 (the test suite
-   * sets it) trusted messages are checked too, and one that fails is reported as the
-   * sender's bug.
+   * The schema the sender built `message` to, from parts already checked (troupe's agent
+   * protocol does this for the messages it builds from validated input). A receiver on this
+   * node whose `messages` is that very schema skips its check; any other receiver checks as
+   * usual, and what comes from another node is always checked. Never for data from outside
+   * the process. With TROUPE_CHECK_TRUSTED=1 (the test suite sets it) trusted messages are
+   * checked too, and one that fails is reported as the sender's bug.
    */
-  trusted?: boolean;
+  trusted?: ZodType;
 }
 
 /** What a handler can do. */

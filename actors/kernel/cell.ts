@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
 import {
   TroupeError, describeIssues, serializeError, type Clock, type SerializedError, type Signal, type Terminated, type TerminatedReason,
 } from '../../protocol/index.js';
@@ -179,18 +180,20 @@ export class Cell {
 
   /**
    * Enqueue a message. Throws on overflow or an invalid message; dead-letters when stopped.
-   * A `trusted` message was built to the schema by its sender and is not checked again.
+   * A message its sender built to this actor's own schema (`trusted` is that schema) is not
+   * checked again.
    */
-  tell(message: unknown, meta: Meta | undefined, trusted = false): void {
+  tell(message: unknown, meta: Meta | undefined, trusted?: ZodType): void {
     const schema = this.behaviour.messages;
-    if (schema !== undefined && (!trusted || CHECK_TRUSTED)) {
+    const skip = trusted !== undefined && trusted === schema;
+    if (schema !== undefined && (!skip || CHECK_TRUSTED)) {
       const r = schema.safeParse(message);
       if (!r.success) {
         this.host.deadLetter('invalid', this.ref.address, message, meta);
-        const what = trusted ? 'a trusted message (a bug in its sender) failed the schema of' : 'invalid message for';
+        const what = skip ? 'a trusted message (a bug in its sender) failed the schema of' : 'invalid message for';
         throw new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `${what} ${this.ref.address}: ${describeIssues(r.error)}`);
       }
-      if (!trusted) message = r.data;
+      if (!skip) message = r.data;
     }
     if (this.status === 'running') {
       if (this.depth >= this.capacity) this.overflow(message, meta);
@@ -240,20 +243,43 @@ export class Cell {
    * (crash, stop, restart) ends the turn; the queue is then the cell's to redeliver.
    */
   private turn(inc: number, budget: number): unknown {
-    for (; budget > 0; budget--) {
-      if (inc !== this.incarnation || this.status !== 'running') return undefined;
-      if (this.queue.length === 0) {
-        this.scheduled = false;
-        return undefined;
+    try {
+      for (; budget > 0; budget--) {
+        if (inc !== this.incarnation || this.status !== 'running') return undefined;
+        if (this.queue.length === 0) {
+          this.scheduled = false;
+          return undefined;
+        }
+        const message = this.queue.peek();
+        const pending = this.handle(message, this.queue.shift());
+        if (pending !== undefined) {
+          const left = budget - 1;
+          return pending.then(() => this.turn(inc, left), (e: unknown) => this.turnFault(e, inc, left));
+        }
       }
-      const message = this.queue.peek();
-      const pending = this.handle(message, this.queue.shift());
-      if (pending !== undefined) return pending.then(() => this.turn(inc, budget - 1));
+    } catch (e) {
+      return this.turnFault(e, inc, 0);
     }
-    if (inc !== this.incarnation || this.status !== 'running') return undefined;
+    this.nextTurn(inc);
+    return undefined;
+  }
+
+  /**
+   * Something outside the handler threw (a completion callback, a supervisor): a bug to log,
+   * not a reason to stop scheduling this actor, or its queue would wait forever.
+   */
+  private turnFault(error: unknown, inc: number, budget: number): unknown {
+    this.log.error({ err: error }, 'actor turn failed outside its handler');
+    if (budget > 0) return this.turn(inc, budget);
+    this.nextTurn(inc);
+    return undefined;
+  }
+
+  /** End of a turn: another one if messages are waiting, else none until the next admit. */
+  private nextTurn(inc: number): void {
+    if (inc !== this.incarnation || this.status !== 'running') return;
     if (this.queue.length > 0) dispatch(this.nact!, TURN);
     else this.scheduled = false;
-    return undefined;
   }
 
   /** Handle one message; returns a promise when the handler is async. */

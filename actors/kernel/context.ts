@@ -32,7 +32,7 @@ export class MessageContext implements Context {
     const o: TellOptions = { sender: options?.sender ?? this.cell.ref };
     const correlationId = options?.correlationId ?? this.meta?.correlationId;
     if (correlationId !== undefined) o.correlationId = correlationId;
-    if (options?.trusted === true) o.trusted = true;
+    if (options?.trusted !== undefined) o.trusted = options.trusted;
     this.cell.host.context.tell(this.cell, ref, message, o);
   }
 

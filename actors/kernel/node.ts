@@ -306,7 +306,7 @@ export class Kernel {
       this.recordDeadLetter('not-found', ref.address, message, meta);
       return;
     }
-    cell.tell(message, meta, options?.trusted === true);
+    cell.tell(message, meta, options?.trusted);
   }
 
   /**
@@ -338,7 +338,8 @@ export class Kernel {
   /** A new envelope for `message` to `ref` (for sends that leave this node). */
   envelopeFor(ref: ActorRef, message: unknown, options?: { sender?: ActorRef; correlationId?: string }): Envelope {
     // one literal, optional fields assigned after: every envelope has a fast, shared shape
-    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: this.clock.now(), payload: message };
+    // whole milliseconds, whatever the clock gives: an envelope's createdAt is an integer
+    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: Math.floor(this.clock.now()), payload: message };
     if (options?.sender) env.from = options.sender.address;
     if (options?.correlationId) env.correlationId = options.correlationId;
     return env;

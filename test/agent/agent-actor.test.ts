@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AgentEvent, AgentTool, ModelDelta, RunResult } from '../../actors/agent/index.js';
+import type { AgentEvent, AgentTool, ModelDelta, ModelProvider, RunResult } from '../../actors/agent/index.js';
 import type { InspectionEvent } from '../../actors/index.js';
 import { TroupeError } from '../../protocol/index.js';
 import { cleanup, dataDir, failure, fakeProvider, fakeUpstream, lastUser, testNode } from './harness.js';
@@ -211,6 +211,35 @@ describe('agent actor against a real HTTP upstream', () => {
     expect((await node.agents.run('bystander', { input: [user('still here')] })).content).toContain('still here');
   });
 
+  it('checks what the upstream streams: a malformed chunk fails the run with TROUPE_ERR_MODEL_UPSTREAM, nothing of it reaches the requester', async () => {
+    const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }], ...extra });
+    const fake = await fakeUpstream([
+      { kind: 'raw_chunks', chunks: [chunk({ role: 'assistant', content: 'hi' }), chunk({}, { usage: { prompt_tokens: '7', completion_tokens: 1, total_tokens: 8 } })] },
+      { kind: 'raw_chunks', chunks: [chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'x', arguments: 5 } }] })] },
+    ]);
+    const node = await testNode({ modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'strict-upstream' });
+    for (let i = 0; i < 2; i++) {
+      const deltas: ModelDelta[] = [];
+      const err = await failure(node.agents.run('strict-upstream', { input: [user('x')], stream: true }, { onDelta: (d) => deltas.push(d) }));
+      expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+      expect(err.message).toContain('malformed chunk');
+      expect(deltas.every((d) => d.type === 'content' && typeof d.text === 'string')).toBe(true);
+    }
+  });
+
+  it('checks the output of a provider that does not check its own', async () => {
+    const sloppy = {
+      name: 'sloppy', offline: true, defaultModel: 'sloppy',
+      complete: async () => ({ content: 'hi', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: '7', completion_tokens: 1, total_tokens: 8 }, model: 'sloppy' }),
+    } as unknown as ModelProvider;
+    const node = await testNode({ modelProvider: sloppy });
+    node.spawnAgent({ name: 'checked' });
+    const err = await failure(node.agents.run('checked', { input: [user('x')] }));
+    expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+    expect(err.message).toContain("model provider 'sloppy' gave a malformed result");
+  });
+
   it('a stalled stream fails with TROUPE_ERR_MODEL_TIMEOUT and the upstream request is closed', async () => {
     const fake = await fakeUpstream({ kind: 'stall', chunks: 1 });
     const node = await testNode({ modelProvider: fakeProvider(fake, { idleTimeoutMs: 150 }) });
@@ -337,6 +366,29 @@ describe('agent specs and the registry', () => {
     }
     node = await testNode({ dataDir: dir, dataKey });
     expect(node.agents.get('paid')?.status).toBe('running');
+    // a record edited to send the key elsewhere does not open: the sealed key is bound to its base URL
+    const db = node.store!.db('agents');
+    const rec = db.get('paid') as { spec: { provider: Record<string, unknown> } };
+    await node.store!.put(db, 'paid', { ...rec, spec: { ...rec.spec, provider: { ...rec.spec.provider, baseURL: 'http://attacker.invalid/v1' } } });
+    await node.close();
+    node = await testNode({ dataDir: dir, dataKey });
+    expect(node.agents.get('paid')).toBeUndefined();
+  });
+
+  it('rewrites an older record that held provider secrets in the clear, sealed, once a data key is set', async () => {
+    const dir = dataDir();
+    let node = await testNode({ dataDir: dir });
+    const spec = { name: 'legacy', description: 'old', tools: [], skills: [], provider: { kind: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-legacy-clear-text-key' } };
+    await node.store!.put(node.store!.db('agents'), 'legacy', { v: 1, spec, journalKey: 'agent/legacy/x', createdAt: 1 });
+    await node.close();
+    node = await testNode({ dataDir: dir, dataKey: 'a-data-key-of-some-length' });
+    expect(node.agents.get('legacy')?.durable).toBe(true);
+    await expect.poll(() => (node.store!.db('agents').get('legacy') as { v: number }).v).toBe(2);
+    // the record itself no longer holds the key (LMDB may keep the old bytes in free pages until it reuses them)
+    expect(JSON.stringify(node.store!.db('agents').get('legacy'))).not.toContain('sk-legacy-clear-text-key');
+    await node.close();
+    node = await testNode({ dataDir: dir, dataKey: 'a-data-key-of-some-length' });
+    expect(node.agents.get('legacy')?.status).toBe('running');
   });
 
   it('remove() waits for the stopped agent\'s last commit before purging: nothing of it is left in LMDB', async () => {

@@ -156,8 +156,18 @@ describe('cluster of real processes', () => {
     await until(() => got.length === 6, 5_000, 'the message after the huge one');
     expect(got.at(-1)).toEqual({ type: 'ok', n: 3 });
     await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 4, 5_000, 'the huge ones dead-lettered');
+    // what msgpack cannot encode (a BigInt past 64 bits, a circular object): refused the same way
+    const circular: Record<string, unknown> = { type: 'loop' };
+    circular.self = circular;
+    await expect(a.ask('troupe://v-b/user/sink', { type: 'big', n: 10n ** 30n })).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_INVALID' });
+    a.tell('troupe://v-b/user/sink', circular);
+    a.tell('troupe://v-b/user/sink', { type: 'ok', n: 4 });
+    await until(() => got.length === 7, 5_000, 'the message after the unencodable ones');
+    expect(got.at(-1)).toEqual({ type: 'ok', n: 4 });
+    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 6, 5_000, 'the unencodable ones dead-lettered');
+    expect(a.deadLetters.list({ reason: 'invalid' }).at(-1)!.envelope.payload).toMatchObject({ unencodable: expect.any(String) });
     expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
-    expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(Array(4).fill('troupe://v-b/user/sink'));
+    expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(Array(6).fill('troupe://v-b/user/sink'));
   });
 
   it('finds a named actor anywhere in the cluster', async () => {

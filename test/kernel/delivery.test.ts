@@ -97,6 +97,18 @@ describe('turns of several messages', () => {
     expect(seen.at(-1)).toBe(200);
   });
 
+  it('a completion callback that throws outside the handler is logged and the actor keeps being scheduled', async () => {
+    const k = node();
+    const seen: number[] = [];
+    k.spawn<undefined, number>((_s, n) => { seen.push(n); }, { name: 'robust', throughput: 4 });
+    const env = (n: number) => ({ id: `e${n}`, to: 'troupe://sched/user/robust', type: 'number', createdAt: 0, payload: n });
+    for (let n = 0; n < 10; n++) k.deliverLocal(env(n), undefined, n === 2 ? () => { throw new Error('callback bug'); } : undefined);
+    await until(() => seen.length === 10, 5_000, 'every message handled');
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    k.tell('user/robust', 10);
+    await until(() => seen.length === 11, 5_000, 'a later message handled too');
+  });
+
   it('refuses a throughput that is not a positive integer', () => {
     const k = node();
     for (const throughput of [0, -1, 1.5]) {
@@ -121,7 +133,7 @@ describe('trusted tells', () => {
     k.spawn<undefined, { n: number }>({ messages: schema, receive: () => undefined }, { name: 'strict' });
     let err: unknown;
     try {
-      k.tell('user/strict', { n: 'one' } as never, { trusted: true });
+      k.tell('user/strict', { n: 'one' } as never, { trusted: schema });
     } catch (e) {
       err = e;
     }
@@ -129,22 +141,25 @@ describe('trusted tells', () => {
     expect((err as TroupeError).message).toMatch(/trusted message \(a bug in its sender\)/);
   });
 
-  it('without it, a trusted message skips the schema while an untrusted one is refused', () => {
+  it('without it, a message trusted to the receiver\'s own schema skips it; untrusted, or trusted to another schema, it is refused', () => {
     const script = `
       import { Kernel } from ${JSON.stringify(join(ROOT, 'dist', 'actors', 'index.js'))};
       import { z } from 'zod';
       import pino from 'pino';
       const k = new Kernel({ id: 't', logger: pino({ level: 'silent' }) });
       const got = [];
-      k.spawn({ messages: z.object({ n: z.number() }), receive: (_s, m) => { got.push(m); } }, { name: 'strict' });
-      k.tell('user/strict', { n: 'raw' }, { trusted: true });
-      let refused = '';
-      try { k.tell('user/strict', { n: 'raw' }); } catch (e) { refused = e.code; }
+      const schema = z.object({ n: z.number() });
+      k.spawn({ messages: schema, receive: (_s, m) => { got.push(m); } }, { name: 'strict' });
+      k.tell('user/strict', { n: 'raw' }, { trusted: schema });
+      const refused = [];
+      for (const options of [undefined, { trusted: z.object({ n: z.string() }) }]) {
+        try { k.tell('user/strict', { n: 'raw' }, options); } catch (e) { refused.push(e.code); }
+      }
       setTimeout(async () => { process.stdout.write(JSON.stringify({ got, refused })); await k.close(); }, 20);
     `;
     const env = { ...process.env };
     delete env.TROUPE_CHECK_TRUSTED;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ got: [{ n: 'raw' }], refused: 'TROUPE_ERR_ACTOR_INVALID_MESSAGE' });
+    expect(JSON.parse(out)).toEqual({ got: [{ n: 'raw' }], refused: ['TROUPE_ERR_ACTOR_INVALID_MESSAGE', 'TROUPE_ERR_ACTOR_INVALID_MESSAGE'] });
   });
 });

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode, encodeEnvelope } from '../../protocol/index.js';
-import { CLOSE_CODES } from '../../transport/index.js';
+import { CLOSE_CODES, PROTOCOL_VERSION } from '../../transport/index.js';
 import { until } from '../helpers.js';
 import { allUp, envelope, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
 
@@ -16,7 +16,7 @@ const malformedFrame: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ t: fc.constant('durable'), items: fc.array(fc.record({ id: fc.string({ maxLength: 200 }), bytes: fc.uint8Array({ maxLength: 64 }) }), { maxLength: 3 }) }),
   fc.record({ t: fc.constant('ack'), ids: fc.oneof(fc.anything(), fc.array(fc.anything(), { maxLength: 3 })) }),
   fc.record({ t: fc.constant('gossip'), members: fc.array(fc.record({ node: fc.string(), peer: fc.string(), incarnation: fc.anything(), status: fc.string() }), { maxLength: 3 }) }),
-  fc.record({ t: fc.constant('hello'), nodeId: fc.anything(), cluster: fc.anything(), protocolVersion: fc.constant(1), incarnation: fc.anything(), peerUrl: fc.anything(), nonce: fc.uint8Array({ maxLength: 40 }) }),
+  fc.record({ t: fc.constant('hello'), nodeId: fc.anything(), cluster: fc.anything(), protocolVersion: fc.constant(PROTOCOL_VERSION), incarnation: fc.anything(), peerUrl: fc.anything(), nonce: fc.uint8Array({ maxLength: 40 }) }),
   fc.record({ t: fc.constant('proof'), mac: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.anything()) }),
 );
 

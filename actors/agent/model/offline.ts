@@ -44,6 +44,7 @@ type Plan = { kind: 'text'; text: string } | { kind: 'tools'; calls: Array<{ nam
 export class OfflineModel implements ModelProvider {
   readonly name = OFFLINE_MODEL_NAME;
   readonly offline = true;
+  readonly checked = true;
   readonly defaultModel = OFFLINE_MODEL_NAME;
   private readonly tokensPerDelta: number;
   private readonly deltaDelayMs: number;

@@ -1,8 +1,8 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { systemClock, TroupeError, type Clock } from '../../../protocol/index.js';
-import { toWireMessages, toWireToolChoice, toWireTools, type ModelResult } from '../../../protocol/openai.js';
+import { describeIssues, systemClock, TroupeError, type Clock } from '../../../protocol/index.js';
+import { toWireMessages, toWireToolChoice, toWireTools, upstreamChunkSchema, type ModelResult } from '../../../protocol/openai.js';
 import { StreamAccumulator, type ChunkLike } from './accumulator.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { backoffDelay, clockSleep, parseRetryAfter, type Sleep } from './retry.js';
@@ -97,6 +97,7 @@ function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParam
 export class OpenAIProvider implements ModelProvider {
   readonly name = 'openai';
   readonly offline = false;
+  readonly checked = true;
   readonly defaultModel: string;
   readonly baseURL: string;
   private readonly options: Readonly<z.output<typeof openAIProviderOptionsSchema>>;
@@ -268,7 +269,9 @@ export class OpenAIProvider implements ModelProvider {
         const r = await Promise.race([next, aborted]);
         if (r.done) break;
         armIdle();
-        acc.push(r.value, emit);
+        const chunk = upstreamChunkSchema.safeParse(r.value);
+        if (!chunk.success) throw new Error(`malformed chunk from the upstream: ${describeIssues(chunk.error)}`);
+        acc.push(chunk.data, emit);
       }
       // The package ends the iteration quietly when its request is aborted.
       if (why !== undefined) throw new Aborted();

@@ -52,14 +52,22 @@ export class RunAbort implements CancelSignal {
     this.reason = reason;
     const listeners = this.#listeners;
     this.#listeners = undefined;
-    for (const l of listeners ?? []) l();
+    // as with AbortSignal, one listener's throw neither stops the others nor reaches the aborter
+    for (const l of listeners ?? []) {
+      try {
+        l();
+      } catch {
+        // nothing to report to: the abort goes on
+      }
+    }
     this.#controller?.abort(reason);
   }
 
-  /** Every listener runs once, at the abort (or never). */
+  /** Every listener runs once, at the abort (or never); adding one twice adds it once. */
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.aborted) return;
-    (this.#listeners ??= []).push(listener);
+    const ls = (this.#listeners ??= []);
+    if (!ls.includes(listener)) ls.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
@@ -99,6 +107,12 @@ export interface ModelProvider {
   readonly name: string;
   /** True when no network is involved. */
   readonly offline: boolean;
+  /**
+   * The provider holds its results and deltas to modelResultSchema / modelDeltaSchema
+   * itself (the built-in ones do: the OpenAI provider checks every upstream chunk). Any
+   * other provider's output is checked by the run, since it is data from outside.
+   */
+  readonly checked?: boolean;
   /** The model used when an agent names none. */
   readonly defaultModel: string;
   complete(req: ModelRequest, opts?: CompleteOptions): Promise<ModelResult>;
