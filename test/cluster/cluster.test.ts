@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
 import { startFixture, startTroupe, type TroupeProcess } from '../process.js';
+import { rawHandshake } from '../transport/helpers.js';
+import { encode } from '../../protocol/index.js';
 
 const HB = 150;
 const procs: TroupeProcess[] = [];
@@ -168,6 +170,22 @@ describe('cluster of real processes', () => {
     expect(a.deadLetters.list({ reason: 'invalid' }).at(-1)!.envelope.payload).toMatchObject({ unencodable: expect.any(String) });
     expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
     expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(Array(6).fill('troupe://v-b/user/sink'));
+  });
+
+  it('an answer counts only from the node that was asked: another peer cannot settle the ask', async () => {
+    const a = await localNode('f-a', []);
+    const b = await localNode('f-b', [a.peer!.url]);
+    await until(() => statusOf(a.clusterInfo(), 'f-b') === 'up', 10_000, 'f-b up');
+    b.spawn(() => undefined, { name: 'mute' });
+    const pending = a.ask('troupe://f-b/user/mute', 'hello?', { timeoutMs: 600 });
+    // a third peer that knows (or guesses) the reply address answers in f-b's place
+    const x = await rawHandshake(a.peer!.url, { nodeId: 'f-x' });
+    await until(() => statusOf(a.clusterInfo(), 'f-x') === 'up', 5_000, 'f-x up');
+    const prefix = (a.cluster as unknown as { tempPrefix: string }).tempPrefix;
+    const forged = Array.from({ length: 20 }, (_, i) => ({ id: `forged-${i}`, to: `${prefix}${i + 1}`, type: 'troupe.reply', createdAt: 0, payload: 'forged' }));
+    x.send(encode({ t: 'batch', envs: forged }));
+    await expect(pending).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_ASK_TIMEOUT' });
+    x.ws.terminate();
   });
 
   it('finds a named actor anywhere in the cluster', async () => {
