@@ -44,6 +44,8 @@ const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
 
 interface PendingAsk {
   id: number;
+  /** Its place in its bucket's list (cleared when it settles, so nothing keeps it alive). */
+  slot: number;
   node: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -55,7 +57,7 @@ interface PendingAsk {
 /** Asks whose deadlines fall in one window: the timer fires once for all, and goes once none is left. */
 interface Bucket {
   at: number;
-  asks: PendingAsk[];
+  asks: Array<PendingAsk | undefined>;
   live: number;
   timer: unknown;
 }
@@ -167,7 +169,7 @@ export class Cluster implements RemoteRouter {
         this.buckets.set(at, b);
         bucket = b;
       }
-      const p: PendingAsk = { id: askId, node, resolve, reject, bucket, to: env.to, timeoutMs };
+      const p: PendingAsk = { id: askId, slot: bucket.asks.length, node, resolve, reject, bucket, to: env.to, timeoutMs };
       bucket.asks.push(p);
       bucket.live++;
       this.lastBucket = bucket;
@@ -197,6 +199,7 @@ export class Cluster implements RemoteRouter {
     if (!p) return undefined;
     this.pending.delete(askId);
     const b = p.bucket;
+    b.asks[p.slot] = undefined;
     if (--b.live === 0 && this.buckets.get(b.at) === b) {
       // every ask of the window answered: its timer and list go now, not at the deadline
       this.kernel.clock.clearTimeout(b.timer);
@@ -210,7 +213,7 @@ export class Cluster implements RemoteRouter {
     if (this.lastBucket === b) this.lastBucket = undefined;
     if (this.buckets.get(b.at) === b) this.buckets.delete(b.at);
     for (const p of b.asks) {
-      if (this.pending.get(p.id) !== p) continue;
+      if (p === undefined || this.pending.get(p.id) !== p) continue;
       this.pending.delete(p.id);
       p.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${p.to} timed out after ${p.timeoutMs}ms`, { details: { timeoutMs: p.timeoutMs } }));
     }
