@@ -43,6 +43,7 @@ export interface RunProduct {
 }
 
 const TURN_SEPARATOR = '\n\n';
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 type ToolCallDelta = Extract<ModelDelta, { type: 'tool_call' }>;
 
@@ -55,9 +56,9 @@ type ToolCallDelta = Extract<ModelDelta, { type: 'tool_call' }>;
  */
 export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   const { clock, signal } = plan;
-  const clientNames = new Set(plan.clientTools.map((t) => t.name));
+  const clientNames = plan.clientTools.length === 0 ? NO_NAMES : new Set(plan.clientTools.map((t) => t.name));
   // The caller's tools shadow the agent's tools of the same name.
-  const offered = [...plan.toolSpecs.filter((t) => !clientNames.has(t.name)), ...plan.clientTools];
+  const offered = clientNames.size === 0 ? plan.toolSpecs : [...plan.toolSpecs.filter((t) => !clientNames.has(t.name)), ...plan.clientTools];
   const isServerTool = (name: string): boolean => !clientNames.has(name) && plan.tools.has(name);
   // One filter for the whole run: the caller's tool-call indices never restart.
   const filter = plan.onDelta ? new DeltaFilter(clientNames, plan.onDelta) : undefined;

@@ -9,7 +9,7 @@ import type { ChatMessage, ModelDelta, ModelResult, ResponseFormat, ToolChoice, 
 export interface ModelRequest {
   model: string;
   messages: ChatMessage[];
-  tools?: ToolSpec[];
+  tools?: ReadonlyArray<ToolSpec>;
   toolChoice?: ToolChoice;
   temperature?: number;
   maxTokens?: number;
