@@ -160,7 +160,7 @@ export class Cluster implements RemoteRouter {
     const askId = ++this.askSeq;
     env.replyTo = this.tempPrefix + askId;
     return new Promise((resolve, reject) => {
-      const now = this.kernel.clock.now();
+      const now = env.createdAt; // the clock was just read for it
       const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;
       // asks in a burst share a deadline window: the last one's bucket is usually it
       let bucket = this.lastBucket !== undefined && this.lastBucket.at === at && this.lastBucket.live > 0 ? this.lastBucket : this.buckets.get(at);
@@ -294,9 +294,16 @@ export class Cluster implements RemoteRouter {
 
   /** The ask an address `troupe://<this node>/temp/<this process>.<ask number>` answers, if it is one. */
   private askIdOf(address: string): number | undefined {
-    if (!address.startsWith(this.tempPrefix)) return undefined;
-    const n = Number(address.slice(this.tempPrefix.length));
-    return Number.isSafeInteger(n) ? n : undefined;
+    const from = this.tempPrefix.length;
+    // decimal digits, read in place (no substring, no string-to-number conversion)
+    if (address.length === from || address.length - from > 15 || !address.startsWith(this.tempPrefix)) return undefined;
+    let n = 0;
+    for (let i = from; i < address.length; i++) {
+      const d = address.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+    }
+    return n;
   }
 
   /** An answer counts only from the node that was asked: no other peer can settle an ask. */
