@@ -472,7 +472,7 @@ export class Kernel {
         id: meta?.id ?? newId(),
         to,
         type: messageType(message),
-        createdAt: this.clock.now(),
+        createdAt: Math.floor(this.clock.now()),
         payload: message,
         // clipped to what an envelope holds: the record of a refused message must still be storable
         ...(meta?.correlationId ? { correlationId: meta.correlationId.slice(0, 256) } : {}),
