@@ -1,7 +1,8 @@
 /**
- * The one file that talks to nact. nact owns each actor incarnation's mailbox and schedules
- * its messages; troupe keeps the actor's identity (address, state, supervision) in its cell
- * across incarnations.
+ * The one file that talks to nact. nact runs each actor incarnation and schedules its turns
+ * (a cell dispatches a turn token; nact runs it on its own schedule, one turn at a time per
+ * actor); troupe keeps the actor's identity (address, state, supervision) and its mailbox in
+ * its cell across incarnations.
  *
  * Incarnations are spawned flat under the nact system root with unique names: troupe keeps
  * its own tree (it must stop children first and tell watchers), and a flat nact tree keeps
