@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, deserializeError, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
+  TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
   terminatedSchema, type Envelope, type Terminated,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
@@ -158,7 +158,7 @@ export class Cluster implements RemoteRouter {
 
   ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown> {
     const askId = ++this.askSeq;
-    env.replyTo = this.tempPrefix + askId;
+    env.replyTo = flat(this.tempPrefix, String(askId));
     return new Promise((resolve, reject) => {
       const now = env.createdAt; // the clock was just read for it
       const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;

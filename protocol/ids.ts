@@ -20,7 +20,17 @@ const prefix = randomBytes(6).toString('base64url');
 /** Fast unique ids: a random per-process prefix plus a counter (monotonic, sortable within a process). */
 export function newId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-  return `${prefix}-${counter.toString(36)}`;
+  return flat(prefix, counter.toString(36), '-');
+}
+
+/**
+ * `a + sep + b` as one flat string. A plain concatenation of 13 or more characters is a
+ * rope (V8 ConsString) that is flattened later, when it is packed or matched, and those
+ * flattenings of per-message strings cost the young-generation GC dearly (the copies
+ * survive into old space). Ids and reply addresses are made flat from the start.
+ */
+export function flat(a: string, b: string, sep = ''): string {
+  return [a, b].join(sep);
 }
 
 /**
