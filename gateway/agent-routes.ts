@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentRegistry, RunResult, TraceHop } from '../actors/agent/index.js';
-import { TroupeError, newId } from '../protocol/index.js';
+import { TroupeError, prefixedId } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
 } from '../protocol/openai.js';
@@ -117,7 +117,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     const b = r.data;
     const ref = agents.require(req.params.name);
     const input: ChatMessage[] = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : fromWireMessages(b.input);
-    const runId = `run_${newId()}`;
+    const runId = prefixedId('run_');
     const binding = bindRun(reply, agents, runId, deps.track);
     try {
       const result = await agents.client.run(ref, {

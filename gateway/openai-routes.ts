@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry, RunRequest } from '../actors/agent/index.js';
 import { newMessages } from '../actors/agent/index.js';
-import { TroupeError, newId } from '../protocol/index.js';
+import { TroupeError, prefixedId } from '../protocol/index.js';
 import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/openai.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
@@ -87,7 +87,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
         : modelNotFound(body.model);
     }
 
-    const runId = `run_${newId()}`;
+    const runId = prefixedId('run_');
     const binding = bindRun(reply, agents, runId, deps.track);
     const created = Math.floor(Date.now() / 1000);
     try {

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError, isLoopbackHost, newId } from '../protocol/index.js';
+import { TroupeError, flat, isLoopbackHost, newId } from '../protocol/index.js';
 
 /** A caller's `x-request-id` is kept when it looks like this. */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,7 +50,7 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       // ours: unique per process start (random prefix) and cheap (a counter), unlike a UUID
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : `req_${newId()}`;
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : flat("req_", newId());
     },
     forceCloseConnections: true,
   });

@@ -24,6 +24,16 @@ export function newId(): string {
 }
 
 /**
+ * A fresh id with a prefix (`run_…`), as one flat string (see {@link flat}).
+ *
+ * @example
+ * prefixedId('run_'); // 'run_Xy3_ab12-1a'
+ */
+export function prefixedId(prefix: string): string {
+  return flat(prefix, newId());
+}
+
+/**
  * `a + sep + b` as one flat string. A plain concatenation of 13 or more characters is a
  * rope (V8 ConsString) that is flattened later, when it is packed or matched, and those
  * flattenings of per-message strings cost the young-generation GC dearly (the copies

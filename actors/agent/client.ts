@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TroupeError, deserializeError, newId, type Clock } from '../../protocol/index.js';
+import { TroupeError, deserializeError, prefixedId, type Clock } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/openai.js';
 import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
@@ -98,7 +98,7 @@ export class AgentClient {
    */
   run(agent: ActorRef | string, req: RunRequest, opts: RunOptions = {}): Promise<RunResult> {
     const { clock } = this.host;
-    const runId = opts.runId ?? `run_${newId()}`;
+    const runId = opts.runId ?? prefixedId('run_');
     return new Promise<RunResult>((resolve, reject) => {
       if (opts.signal?.aborted) {
         reject(new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled before it started'));
