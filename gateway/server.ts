@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { z } from 'zod';
 import { TroupeError, flat, isLoopbackHost, newId } from '../protocol/index.js';
 
@@ -34,6 +34,45 @@ export type GatewayOptions = z.output<typeof gatewayOptionsSchema>;
 export type Readiness = 'starting' | 'ready' | 'draining';
 
 /**
+ * A child logger made on first use. fastify gives every request a pino child (bindings
+ * serialized, an object per request); with request logging off, most requests never log.
+ */
+class LazyChildLogger {
+  #real: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly opts: ChildLoggerOptions,
+  ) {}
+
+  #log(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent', args: unknown[]): void {
+    const real = (this.#real ??= this.parent.child(this.bindings, this.opts));
+    (real[level] as (...a: unknown[]) => void).apply(real, args);
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    (this.#real ??= this.parent.child(this.bindings, this.opts)).level = level;
+  }
+
+  fatal(...args: unknown[]): void { this.#log('fatal', args); }
+  error(...args: unknown[]): void { this.#log('error', args); }
+  warn(...args: unknown[]): void { this.#log('warn', args); }
+  info(...args: unknown[]): void { this.#log('info', args); }
+  debug(...args: unknown[]): void { this.#log('debug', args); }
+  trace(...args: unknown[]): void { this.#log('trace', args); }
+  silent(...args: unknown[]): void { this.#log('silent', args); }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return (this.#real ??= this.parent.child(this.bindings, this.opts)).child(bindings, options);
+  }
+}
+
+/**
  * The fastify app with the cross-cutting parts every route shares: request ids, the error
  * envelope, body limits, readiness. Route modules register on top.
  */
@@ -50,8 +89,10 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       // ours: unique per process start (random prefix) and cheap (a counter), unlike a UUID
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : flat("req_", newId());
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : flat('req_', newId());
     },
+    // a request's logger (with its reqId) is made when something logs, not for every request
+    childLoggerFactory: (parent, bindings, opts) => new LazyChildLogger(parent, bindings, opts) as unknown as FastifyBaseLogger,
     forceCloseConnections: true,
   });
   const readiness = { state: 'starting' as Readiness };
