@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, flat } from '../protocol/index.js';
 
 /** Routes anyone may call: liveness, readiness and A2A agent cards. */
 const PUBLIC_RE = /^\/(health|ready|\.well-known\/agent-card\.json|a2a\/[^/?]+\/\.well-known\/agent-card\.json)(\?.*)?$/;
@@ -63,7 +63,7 @@ export async function registerRateLimit(app: FastifyInstance, perMinute: number,
     max: perMinute,
     timeWindow: windowMs,
     cache: 10_000,
-    keyGenerator: (req) => (req.apiKeyId !== undefined ? `key:${req.apiKeyId}` : `ip:${req.ip}`),
+    keyGenerator: (req) => (req.apiKeyId !== undefined ? flat('key:', req.apiKeyId) : flat('ip:', req.ip)),
     errorResponseBuilder: (_req, ctx) => new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', `Rate limit reached: ${ctx.max} requests per ${Math.round(windowMs / 1000)}s. Retry in ${ctx.after}.`, {
       details: { retryAfterMs: ctx.ttl, limit: ctx.max },
     }),
