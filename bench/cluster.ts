@@ -9,7 +9,7 @@ import { Packr } from 'msgpackr';
 import pino from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startNode, type RunningNode } from '../index.js';
-import { note, round } from './util.js';
+import { bestRate, note, round } from './util.js';
 
 const TELLS = 200_000;
 const CHUNK = 2_000;
@@ -25,12 +25,6 @@ const envelope = (i: number): Record<string, unknown> => ({
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Measured rounds (tells, and asks after a warm-up), for troupe and raw alike: the best counts (a GC or a noisy neighbour hits both). */
 const ROUNDS = 3;
-/** `n` operations done by `work`, per second. */
-async function rate(n: number, work: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await work();
-  return n / ((performance.now() - t) / 1000);
-}
 
 /** Raw ws + msgpackr: envelopes batched per tick into one binary frame, decoded and counted. */
 async function rawWs(): Promise<{ tell: number; roundtrips: number }> {
@@ -61,18 +55,17 @@ async function rawWs(): Promise<{ tell: number; roundtrips: number }> {
   const client = new WebSocket(`ws://127.0.0.1:${port}`);
   await new Promise<void>((r) => client.once('open', () => r()));
   // tells: the best of ROUNDS rounds, as for troupe
-  let tell = 0;
-  for (let round = 1; round <= ROUNDS; round++) {
-    tell = Math.max(tell, await rate(TELLS, async () => {
-      for (let i = 0; i < TELLS; i += CHUNK) {
-        const batch = [];
-        for (let j = i; j < i + CHUNK; j++) batch.push(envelope(j));
-        client.send(packr.pack(batch));
-        await turn();
-      }
-      await new Promise<void>((r) => { onCount = () => { if (received >= TELLS * round) r(); }; onCount(); });
-    }));
-  }
+  let sent = 0;
+  const tell = await bestRate(ROUNDS, TELLS, async () => {
+    for (let i = 0; i < TELLS; i += CHUNK) {
+      const batch = [];
+      for (let j = i; j < i + CHUNK; j++) batch.push(envelope(j));
+      client.send(packr.pack(batch));
+      await turn();
+    }
+    sent += TELLS;
+    await new Promise<void>((r) => { onCount = () => { if (received >= sent) r(); }; onCount(); });
+  });
   // round trips: LANES concurrent requesters, requests and replies batched per tick
   const waiting = new Map<string, () => void>();
   client.on('message', (data: Buffer) => {
@@ -96,11 +89,11 @@ async function rawWs(): Promise<{ tell: number; roundtrips: number }> {
     for (let i = 0; i < ASKS / LANES; i++) await request(`${round}-${lane}-${i}`);
   }));
   await lanes(0); // warm-up, as for troupe below
-  let roundtrips = 0;
-  for (let r = 1; r <= ROUNDS; r++) roundtrips = Math.max(roundtrips, await rate(ASKS, () => lanes(r)));
+  let measured = 0;
+  const roundtrips = await bestRate(ROUNDS, ASKS, async () => { await lanes(++measured); });
   client.close();
   await new Promise<void>((r) => wss.close(() => r()));
-  return { tell: Math.round(tell), roundtrips: Math.round(roundtrips) };
+  return { tell, roundtrips };
 }
 
 /** The same workloads through two troupe nodes: tells to a counter on the other node, asks to an echo. */
@@ -115,24 +108,22 @@ async function remote(): Promise<{ tell: number; ask: number }> {
     }, { name: 'counter', initialState: 0, mailboxCapacity: TELLS * ROUNDS + 10 });
     b.spawn((_s, m, ctx) => ctx.reply(m), { name: 'echo' });
     await memberUp(a, 'b');
-    let tell = 0;
-    for (let round = 1; round <= ROUNDS; round++) {
-      tell = Math.max(tell, await rate(TELLS, async () => {
-        for (let i = 0; i < TELLS; i += CHUNK) {
-          for (let j = i; j < i + CHUNK; j++) a.tell('troupe://b/user/counter', message(j));
-          await turn();
-        }
-        const got = await a.ask('troupe://b/user/counter', { type: 'get' }, { timeoutMs: 60_000 });
-        if (got !== TELLS * round) throw new Error(`remote tell lost messages: ${String(got)} of ${TELLS * round}`);
-      }));
-    }
+    let sent = 0;
+    const tell = await bestRate(ROUNDS, TELLS, async () => {
+      for (let i = 0; i < TELLS; i += CHUNK) {
+        for (let j = i; j < i + CHUNK; j++) a.tell('troupe://b/user/counter', message(j));
+        await turn();
+      }
+      sent += TELLS;
+      const got = await a.ask('troupe://b/user/counter', { type: 'get' }, { timeoutMs: 60_000 });
+      if (got !== sent) throw new Error(`remote tell lost messages: ${String(got)} of ${sent}`);
+    });
     const lanes = (): Promise<unknown> => Promise.all(Array.from({ length: LANES }, async (_, lane) => {
       for (let i = 0; i < ASKS / LANES; i++) await a.ask('troupe://b/user/echo', message(lane * ASKS + i));
     }));
     await lanes(); // warm-up: both sides measure code the JIT has seen
-    let ask = 0;
-    for (let r = 0; r < ROUNDS; r++) ask = Math.max(ask, await rate(ASKS, lanes));
-    return { tell: Math.round(tell), ask: Math.round(ask) };
+    const ask = await bestRate(ROUNDS, ASKS, async () => { await lanes(); });
+    return { tell, ask };
   } finally {
     await a.close();
     await b.close();

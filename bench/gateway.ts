@@ -18,7 +18,7 @@ const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 64);
 const DURATION_MS = Number(process.env.BENCH_GATEWAY_DURATION_MS ?? 3_000);
 const WARMUP_MS = Number(process.env.BENCH_GATEWAY_WARMUP_MS ?? 750);
 /** Rounds per target, interleaved (raw, troupe, raw, troupe): the best of each is kept, so a noisy neighbour hurts both alike. */
-const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
 
 const REQUEST = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Hello from the load generator' }] });
 
@@ -94,9 +94,3 @@ export async function benchGateway(): Promise<Record<string, number>> {
   }
 }
 
-// `node dist/bench/gateway.js` runs this section alone.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const r = await benchGateway();
-  process.stdout.write(`${JSON.stringify(r)}\n`);
-  process.exit(0);
-}
