@@ -24,7 +24,7 @@ const envelope = (i: number): Record<string, unknown> => ({
 });
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Measured rounds (tells, and asks after a warm-up), for troupe and raw alike: the best counts (a GC or a noisy neighbour hits both). */
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 /** Raw ws + msgpackr: envelopes batched per tick into one binary frame, decoded and counted. */
 async function rawWs(): Promise<{ tell: number; roundtrips: number }> {
