@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
-  terminatedSchema, type Envelope, type Terminated,
+  Deadlines, TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
+  terminatedSchema, type Deadline, type Envelope, type Terminated,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
 import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
@@ -43,27 +43,11 @@ const terminatedPayload = z.object({
 const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
 
 interface PendingAsk {
-  id: number;
-  /** Its place in its bucket's list (cleared when it settles, so nothing keeps it alive). */
-  slot: number;
   node: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  bucket: Bucket;
-  to: string;
-  timeoutMs: number;
+  deadline: Deadline;
 }
-
-/** Asks whose deadlines fall in one window: the timer fires once for all, and goes once none is left. */
-interface Bucket {
-  at: number;
-  asks: Array<PendingAsk | undefined>;
-  live: number;
-  timer: unknown;
-}
-
-/** Ask deadlines are rounded up to buckets of this many ms: one timer per bucket, not per ask. */
-const BUCKET_MS = 10;
 
 interface RemoteWatch {
   node: string;
@@ -80,9 +64,9 @@ export class Cluster implements RemoteRouter {
   readonly transport: PeerTransport;
   /** Asks waiting for a reply, by ask number (numbers: cheaper map keys than strings on this hot path). */
   private readonly pending = new Map<number, PendingAsk>();
-  private readonly buckets = new Map<number, Bucket>();
   private askSeq = 0;
-  private lastBucket: Bucket | undefined;
+  /** Ask timeouts: one timer per 10 ms window, not per ask. */
+  private readonly deadlines: Deadlines;
   /** Watches this node placed on actors elsewhere, by watch id. */
   private readonly remoteWatches = new Map<string, RemoteWatch>();
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
@@ -96,6 +80,7 @@ export class Cluster implements RemoteRouter {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
     this.log = kernel.logger.child({ component: 'cluster' });
     this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
+    this.deadlines = new Deadlines(kernel.clock);
     const o = this.options;
     this.transport = new PeerTransport({
       nodeId: kernel.id,
@@ -126,8 +111,7 @@ export class Cluster implements RemoteRouter {
       this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
     }
-    for (const b of this.buckets.values()) this.kernel.clock.clearTimeout(b.timer);
-    this.buckets.clear();
+    this.deadlines.clear();
     return this.transport.close();
   }
 
@@ -159,20 +143,15 @@ export class Cluster implements RemoteRouter {
   ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown> {
     const askId = ++this.askSeq;
     env.replyTo = flat(this.tempPrefix, String(askId));
+    const to = env.to;
     return new Promise((resolve, reject) => {
-      const now = env.createdAt; // the clock was just read for it
-      const at = Math.ceil((now + timeoutMs) / BUCKET_MS) * BUCKET_MS;
-      // asks in a burst share a deadline window: the last one's bucket is usually it
-      let bucket = this.lastBucket !== undefined && this.lastBucket.at === at && this.lastBucket.live > 0 ? this.lastBucket : this.buckets.get(at);
-      if (!bucket) {
-        const b: Bucket = { at, asks: [], live: 0, timer: this.kernel.clock.setTimeout(() => this.expire(b), at - now) };
-        this.buckets.set(at, b);
-        bucket = b;
-      }
-      const p: PendingAsk = { id: askId, slot: bucket.asks.length, node, resolve, reject, bucket, to: env.to, timeoutMs };
-      bucket.asks.push(p);
-      bucket.live++;
-      this.lastBucket = bucket;
+      // the clock was just read for the envelope's timestamp
+      const deadline = this.deadlines.add(timeoutMs, () => {
+        if (this.pending.get(askId) !== p) return;
+        this.pending.delete(askId);
+        reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${to} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
+      }, env.createdAt);
+      const p: PendingAsk = { node, resolve, reject, deadline };
       this.pending.set(askId, p);
       try {
         this.transport.send(node, env);
@@ -198,25 +177,8 @@ export class Cluster implements RemoteRouter {
     const p = this.pending.get(askId);
     if (!p) return undefined;
     this.pending.delete(askId);
-    const b = p.bucket;
-    b.asks[p.slot] = undefined;
-    if (--b.live === 0 && this.buckets.get(b.at) === b) {
-      // every ask of the window answered: its timer and list go now, not at the deadline
-      this.kernel.clock.clearTimeout(b.timer);
-      this.buckets.delete(b.at);
-    }
+    this.deadlines.cancel(p.deadline);
     return p;
-  }
-
-  private expire(b: Bucket): void {
-    b.live = 0; // no later ask may join it
-    if (this.lastBucket === b) this.lastBucket = undefined;
-    if (this.buckets.get(b.at) === b) this.buckets.delete(b.at);
-    for (const p of b.asks) {
-      if (p === undefined || this.pending.get(p.id) !== p) continue;
-      this.pending.delete(p.id);
-      p.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${p.to} timed out after ${p.timeoutMs}ms`, { details: { timeoutMs: p.timeoutMs } }));
-    }
   }
 
   watch(target: string, deliver: (s: Terminated) => void): string {

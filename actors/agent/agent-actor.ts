@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError, serializeError, type Clock, type SerializedError } from '../../protocol/index.js';
+import { Deadlines, TroupeError, serializeError, type Clock, type Deadline, type SerializedError } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
@@ -78,7 +78,7 @@ interface Queued {
 
 interface Active extends Queued {
   controller: RunAbort;
-  timer: unknown;
+  timer: Deadline;
   startedAt: number;
 }
 
@@ -106,6 +106,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const apply = memoryReducer(limits);
   const persistent = deps.journalKey !== undefined;
   let rt = new Runtime();
+  /** Run timeouts: one timer per 10 ms window, not per run. */
+  const deadlines = new Deadlines(clock);
 
   /**
    * Tell the requester (with the run's correlation id, not that of whichever message the
@@ -139,7 +141,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const release = (a: Active): boolean => {
     if (rt.active.get(a.msg.runId) !== a) return false;
     rt.active.delete(a.msg.runId);
-    clock.clearTimeout(a.timer);
+    deadlines.cancel(a.timer);
     if (a.msg.conversationId !== undefined) rt.busy.delete(a.msg.conversationId);
     return true;
   };
@@ -181,7 +183,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     for (const m of msg.input) messages.push(m);
     const controller = new RunAbort();
     const startedAt = clock.now();
-    const timer = clock.setTimeout(() => controller.abort(TIMEOUT_REASON), limits.timeoutMs);
+    const timer = deadlines.add(limits.timeoutMs, () => controller.abort(TIMEOUT_REASON), startedAt);
     const active: Active = { msg, at: q.at, correlationId: q.correlationId, controller, timer, startedAt };
     rt.active.set(msg.runId, active);
     if (msg.conversationId !== undefined) rt.busy.add(msg.conversationId);
@@ -349,7 +351,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     const old = rt;
     rt = new Runtime();
     for (const a of old.active.values()) {
-      clock.clearTimeout(a.timer);
+      deadlines.cancel(a.timer);
       a.controller.abort(error.message);
       fail(ctx, a.msg.replyTo, a.msg.runId, error, a.correlationId);
       events.emit({ type: 'agent.run.finished', agent: name, runId: a.msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - a.startedAt });

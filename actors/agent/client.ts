@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TroupeError, deserializeError, prefixedId, type Clock } from '../../protocol/index.js';
+import { Deadlines, TroupeError, deserializeError, prefixedId, type Clock, type Deadline } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/openai.js';
 import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
@@ -53,7 +53,7 @@ interface Pending {
   onDelta?: (d: ModelDelta) => void;
   resolve: (r: RunResult) => void;
   reject: (e: unknown) => void;
-  timer: unknown;
+  timer: Deadline;
   detach?: () => void;
 }
 
@@ -76,8 +76,11 @@ export class AgentClient {
   /** Observer of the actor's traffic (metrics count messages with it). */
   traffic?: (direction: 'in' | 'out', type: string) => void;
   private readonly pending = new Map<string, Pending>();
+  /** Run timeouts: one timer per 10 ms window, not per run. */
+  private readonly deadlines: Deadlines;
 
   constructor(private readonly host: ClientHost, name = 'gateway') {
+    this.deadlines = new Deadlines(host.clock);
     const b: Behaviour<undefined, RequesterMessage> = {
       messages: requesterMessageSchema,
       receive: (_s, m) => {
@@ -105,13 +108,14 @@ export class AgentClient {
         return;
       }
       const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+      const startedAt = clock.now();
       const p: Pending = {
         agent,
-        startedAt: clock.now(),
+        startedAt,
         ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
         resolve,
         reject,
-        timer: clock.setTimeout(() => this.cancel(runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${timeoutMs}ms`)), timeoutMs),
+        timer: this.deadlines.add(timeoutMs, () => this.cancel(runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${timeoutMs}ms`)), startedAt),
       };
       if (opts.signal) {
         const signal = opts.signal;
@@ -196,7 +200,7 @@ export class AgentClient {
     const p = this.pending.get(runId);
     if (!p) return;
     this.pending.delete(runId);
-    this.host.clock.clearTimeout(p.timer);
+    this.deadlines.cancel(p.timer);
     p.detach?.();
     if (result) p.resolve(result);
     else p.reject(error);
