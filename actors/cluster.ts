@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
   Deadlines, TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
-  terminatedSchema, type Deadline, type Envelope, type Terminated,
+  terminatedSchema, type Envelope, type Terminated, type Timed,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
 import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
@@ -42,11 +42,24 @@ const terminatedPayload = z.object({
 });
 const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
 
-interface PendingAsk {
-  node: string;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  deadline: Deadline;
+/** An ask waiting for its reply; its own deadline entry (nothing else is allocated for the timeout). */
+class PendingAsk implements Timed {
+  deadlineWindow?: unknown;
+  deadlineSlot?: number;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly id: number,
+    readonly node: string,
+    readonly resolve: (v: unknown) => void,
+    readonly reject: (e: unknown) => void,
+    readonly to: string,
+    readonly timeoutMs: number,
+  ) {}
+
+  onDeadline(): void {
+    this.cluster.timedOut(this);
+  }
 }
 
 interface RemoteWatch {
@@ -143,15 +156,9 @@ export class Cluster implements RemoteRouter {
   ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown> {
     const askId = ++this.askSeq;
     env.replyTo = flat(this.tempPrefix, String(askId));
-    const to = env.to;
     return new Promise((resolve, reject) => {
-      // the clock was just read for the envelope's timestamp
-      const deadline = this.deadlines.add(timeoutMs, () => {
-        if (this.pending.get(askId) !== p) return;
-        this.pending.delete(askId);
-        reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${to} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
-      }, env.createdAt);
-      const p: PendingAsk = { node, resolve, reject, deadline };
+      const p = new PendingAsk(this, askId, node, resolve, reject, env.to, timeoutMs);
+      this.deadlines.add(timeoutMs, p, env.createdAt); // the clock was just read for the envelope
       this.pending.set(askId, p);
       try {
         this.transport.send(node, env);
@@ -177,8 +184,15 @@ export class Cluster implements RemoteRouter {
     const p = this.pending.get(askId);
     if (!p) return undefined;
     this.pending.delete(askId);
-    this.deadlines.cancel(p.deadline);
+    this.deadlines.cancel(p);
     return p;
+  }
+
+  /** An ask's deadline passed with no answer. */
+  timedOut(p: PendingAsk): void {
+    if (this.pending.get(p.id) !== p) return;
+    this.pending.delete(p.id);
+    p.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${p.to} timed out after ${p.timeoutMs}ms`, { details: { timeoutMs: p.timeoutMs } }));
   }
 
   watch(target: string, deliver: (s: Terminated) => void): string {

@@ -3,27 +3,32 @@ import type { Clock } from './ids.js';
 /** A window of deadlines sharing one clock timer. */
 interface Window {
   at: number;
-  entries: Array<Deadline | undefined>;
+  entries: Array<Timed | undefined>;
   live: number;
   timer: unknown;
 }
 
-/** A pending deadline: pass it to {@link Deadlines.cancel}. */
-export interface Deadline {
-  readonly window: Window;
-  readonly slot: number;
-  fire: (() => void) | undefined;
+/**
+ * Something with a deadline: {@link Deadlines} keeps its place in these two fields (so a
+ * caller's own record can be the entry, with nothing allocated besides), and calls
+ * `onDeadline` when it passes.
+ */
+export interface Timed {
+  onDeadline(): void;
+  /** Set by Deadlines: the window it waits in (undefined once fired or cancelled). */
+  deadlineWindow?: unknown;
+  deadlineSlot?: number;
 }
 
 /**
  * Many deadlines on few timers, for work that sets one per request (asks, runs): deadlines
  * are rounded up to windows of `windowMs`, one clock timer per window. A cancel is O(1) and
- * lets go of its callback at once; a window whose deadlines are all cancelled gives its
- * timer back.
+ * lets go of its entry at once; a window whose deadlines are all cancelled gives its timer
+ * back.
  *
  * @example
  * const deadlines = new Deadlines(systemClock);
- * const d = deadlines.add(5_000, () => reject(timeout()));
+ * const d = deadlines.after(5_000, () => reject(timeout()));
  * deadlines.cancel(d); // answered in time
  */
 export class Deadlines {
@@ -33,8 +38,8 @@ export class Deadlines {
 
   constructor(private readonly clock: Clock, private readonly windowMs = 10) {}
 
-  /** Call `fire` once `delayMs` has passed (at most `windowMs` late), unless cancelled first. */
-  add(delayMs: number, fire: () => void, now: number = this.clock.now()): Deadline {
+  /** Call `t.onDeadline()` once `delayMs` has passed (at most `windowMs` late), unless cancelled first. */
+  add(delayMs: number, t: Timed, now: number = this.clock.now()): void {
     const at = Math.ceil((now + delayMs) / this.windowMs) * this.windowMs;
     let w = this.#last !== undefined && this.#last.at === at && this.#last.live > 0 ? this.#last : this.#windows.get(at);
     if (w === undefined) {
@@ -43,19 +48,26 @@ export class Deadlines {
       this.#windows.set(at, created);
       w = created;
     }
-    const d: Deadline = { window: w, slot: w.entries.length, fire };
-    w.entries.push(d);
+    t.deadlineWindow = w;
+    t.deadlineSlot = w.entries.length;
+    w.entries.push(t);
     w.live++;
     this.#last = w;
-    return d;
+  }
+
+  /** `add` for a plain callback; returns what to cancel. */
+  after(delayMs: number, fire: () => void, now?: number): Timed {
+    const t: Timed = { onDeadline: fire };
+    this.add(delayMs, t, now);
+    return t;
   }
 
   /** Forget a deadline that has not fired; a no-op for one that fired or was cancelled. */
-  cancel(d: Deadline): void {
-    if (d.fire === undefined) return;
-    d.fire = undefined;
-    const w = d.window;
-    w.entries[d.slot] = undefined;
+  cancel(t: Timed): void {
+    const w = t.deadlineWindow as Window | undefined;
+    if (w === undefined) return;
+    t.deadlineWindow = undefined;
+    w.entries[t.deadlineSlot!] = undefined;
     if (--w.live === 0 && this.#windows.get(w.at) === w) {
       this.clock.clearTimeout(w.timer);
       this.#drop(w);
@@ -66,7 +78,7 @@ export class Deadlines {
   clear(): void {
     for (const w of this.#windows.values()) {
       this.clock.clearTimeout(w.timer);
-      for (const d of w.entries) if (d !== undefined) d.fire = undefined;
+      for (const t of w.entries) if (t !== undefined) t.deadlineWindow = undefined;
       w.live = 0;
     }
     this.#windows.clear();
@@ -89,11 +101,10 @@ export class Deadlines {
   #expire(w: Window): void {
     if (this.#windows.get(w.at) !== w) return;
     this.#drop(w);
-    for (const d of w.entries) {
-      const fire = d?.fire;
-      if (fire === undefined) continue;
-      d!.fire = undefined;
-      fire();
+    for (const t of w.entries) {
+      if (t === undefined || t.deadlineWindow !== w) continue;
+      t.deadlineWindow = undefined;
+      t.onDeadline();
     }
   }
 }

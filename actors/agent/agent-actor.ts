@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { Deadlines, TroupeError, serializeError, type Clock, type Deadline, type SerializedError } from '../../protocol/index.js';
+import { Deadlines, TroupeError, serializeError, type Clock, type SerializedError, type Timed } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
@@ -78,7 +78,7 @@ interface Queued {
 
 interface Active extends Queued {
   controller: RunAbort;
-  timer: Deadline;
+  timer: Timed;
   startedAt: number;
 }
 
@@ -183,7 +183,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     for (const m of msg.input) messages.push(m);
     const controller = new RunAbort();
     const startedAt = clock.now();
-    const timer = deadlines.add(limits.timeoutMs, () => controller.abort(TIMEOUT_REASON), startedAt);
+    const timer = deadlines.after(limits.timeoutMs, () => controller.abort(TIMEOUT_REASON), startedAt);
     const active: Active = { msg, at: q.at, correlationId: q.correlationId, controller, timer, startedAt };
     rt.active.set(msg.runId, active);
     if (msg.conversationId !== undefined) rt.busy.add(msg.conversationId);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Deadlines, TroupeError, deserializeError, prefixedId, type Clock, type Deadline } from '../../protocol/index.js';
+import { Deadlines, TroupeError, deserializeError, prefixedId, type Clock, type Timed } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/openai.js';
 import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
@@ -53,7 +53,7 @@ interface Pending {
   onDelta?: (d: ModelDelta) => void;
   resolve: (r: RunResult) => void;
   reject: (e: unknown) => void;
-  timer: Deadline;
+  timer: Timed;
   detach?: () => void;
 }
 
@@ -115,7 +115,7 @@ export class AgentClient {
         ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
         resolve,
         reject,
-        timer: this.deadlines.add(timeoutMs, () => this.cancel(runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${timeoutMs}ms`)), startedAt),
+        timer: this.deadlines.after(timeoutMs, () => this.cancel(runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${timeoutMs}ms`)), startedAt),
       };
       if (opts.signal) {
         const signal = opts.signal;

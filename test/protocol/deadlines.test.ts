@@ -10,7 +10,7 @@ describe('Deadlines (many deadlines on few timers)', () => {
         const clock = new ManualClock(1_000);
         const deadlines = new Deadlines(clock, 10);
         const fired: Array<{ i: number; at: number }> = [];
-        const handles = specs.map((s, i) => deadlines.add(s.delay, () => fired.push({ i, at: clock.now() })));
+        const handles = specs.map((s, i) => deadlines.after(s.delay, () => fired.push({ i, at: clock.now() })));
         for (let t = 0; t <= 260; t++) {
           specs.forEach((s, i) => { if (s.cancelAt === t) deadlines.cancel(handles[i]!); });
           clock.advance(1);
@@ -36,13 +36,13 @@ describe('Deadlines (many deadlines on few timers)', () => {
     let timers = 0;
     const counting = { ...clock, now: () => clock.now(), setTimeout: (fn: () => void, ms: number) => { timers++; return clock.setTimeout(fn, ms); }, clearTimeout: (h: unknown) => clock.clearTimeout(h) };
     const deadlines = new Deadlines(counting, 10);
-    const hs = Array.from({ length: 100 }, () => deadlines.add(5_000, () => { throw new Error('must not fire'); }));
+    const hs = Array.from({ length: 100 }, () => deadlines.after(5_000, () => { throw new Error('must not fire'); }));
     expect(timers).toBe(1);
     expect(deadlines.size).toBe(100);
     for (const h of hs) deadlines.cancel(h);
     expect(deadlines.size).toBe(0);
     clock.advance(10_000);
-    deadlines.add(5, () => undefined);
+    deadlines.after(5, () => undefined);
     expect(timers).toBe(2);
     deadlines.clear();
     expect(deadlines.size).toBe(0);
