@@ -5,21 +5,23 @@ import {
   terminatedSchema, type Envelope, type Terminated, type Timed,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
-import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
+import { PeerTransport, peerTransportOptionsSchema, type MemberView, type TransportEvent } from '../transport/index.js';
 import type { Kernel, RemoteRouter } from './kernel/node.js';
 import type { ReplyChannel } from './kernel/meta.js';
 import { ActorRef } from './kernel/ref.js';
 
 
-/** Cluster options of a node (all but the port have defaults). */
+const transportOption = peerTransportOptionsSchema.shape;
+
+/** Cluster options of a node: the transport's own rules and defaults, but port 7700. */
 export const clusterOptionsSchema = z.object({
-  host: z.string().min(1).default('127.0.0.1'),
+  host: transportOption.host,
   port: z.number().int().min(0).max(65_535).default(7700),
-  seeds: z.array(z.string()).default([]),
-  secret: z.string().min(1).optional(),
-  clusterName: z.string().min(1).max(128).default('troupe'),
-  heartbeatMs: z.number().int().positive().max(60_000).default(500),
-  publicUrl: z.string().optional(),
+  seeds: transportOption.seeds,
+  secret: transportOption.secret,
+  clusterName: transportOption.clusterName,
+  heartbeatMs: transportOption.heartbeatMs,
+  publicUrl: transportOption.publicUrl,
   /** Time a cluster-wide lookup waits for the other nodes' answers. */
   lookupTimeoutMs: z.number().int().positive().max(60_000).default(1_000),
 });
@@ -85,6 +87,8 @@ export class Cluster implements RemoteRouter {
   /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
   private readonly servedWatches = new Map<string, { node: string; unwatch: () => void }>();
   private readonly log: Logger;
+  /** This node's system address, the sender of its control envelopes. */
+  private readonly systemAddress: string;
   /** Reply addresses of this node's asks: this prefix (unique to this process) and the ask number. */
   private readonly tempPrefix: string;
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
@@ -93,6 +97,7 @@ export class Cluster implements RemoteRouter {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
     this.log = kernel.logger.child({ component: 'cluster' });
     this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
+    this.systemAddress = formatAddress(kernel.id, 'system');
     this.deadlines = new Deadlines(kernel.clock);
     const o = this.options;
     this.transport = new PeerTransport({
@@ -220,9 +225,9 @@ export class Cluster implements RemoteRouter {
   }
 
 
-  /** A durable tell: resolves once the envelope is committed to the outbox. */
-  tellDurable(env: Envelope): Promise<void> {
-    return this.transport.sendDurable(this.nodeOf(env.to), { ...env, durable: true });
+  /** A durable tell (`env.durable` set) to `node`: resolves once the envelope is committed to the outbox. */
+  tellDurable(env: Envelope, node: string): Promise<void> {
+    return this.transport.sendDurable(node, env);
   }
 
   /** Ask every up member whether it has a live actor at `path`; the first yes wins. */
@@ -386,7 +391,7 @@ export class Cluster implements RemoteRouter {
   }
 
   private control(to: string, type: string, payload: unknown): Envelope {
-    return { id: newId(), to, type, createdAt: Math.floor(this.kernel.clock.now()), payload, from: formatAddress(this.kernel.id, 'system') };
+    return { id: newId(), to, type, createdAt: Math.floor(this.kernel.clock.now()), payload, from: this.systemAddress };
   }
 }
 

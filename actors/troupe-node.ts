@@ -99,7 +99,7 @@ export class TroupeNode extends Kernel {
       return env.id;
     }
     if (!this.clusterLink) throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`);
-    await this.clusterLink.tellDurable(env);
+    await this.clusterLink.tellDurable(env, ref.node);
     return env.id;
   }
 }

@@ -1,4 +1,4 @@
-import { reconnectDelay, type ReconnectBackoff } from './backoff.js';
+import { exponentialDelay, type ExponentialBackoff } from '../protocol/index.js';
 
 /** One URL this node keeps a link to: a seed, or a member's advertised peer URL. */
 export interface DialTarget {
@@ -18,7 +18,7 @@ export interface DialTarget {
 /** What the {@link Dialer} needs from the transport. */
 export interface DialerHost {
   readonly selfNode: string;
-  readonly backoff: ReconnectBackoff;
+  readonly backoff: ExponentialBackoff;
   /** Extra wait before the first dial to a known node with a lower id (it dials us instead). */
   readonly deferMs: number;
   setTimer(fn: () => void, ms: number): unknown;
@@ -43,9 +43,6 @@ export class Dialer {
     this.#h = host;
   }
 
-  get targets(): ReadonlyMap<string, DialTarget> {
-    return this.#targets;
-  }
 
   /** Want a link to `url` (idempotent); `node` when known. */
   want(url: string, options: { seed?: boolean; node?: string } = {}): DialTarget {
@@ -101,7 +98,7 @@ export class Dialer {
 
   #schedule(t: DialTarget): void {
     if (this.#stopped || t.self || t.dialing || t.timer !== undefined || this.#h.satisfied(t)) return;
-    let delay = t.attempt === 0 ? 0 : reconnectDelay(this.#h.backoff, t.attempt - 1);
+    let delay = t.attempt === 0 ? 0 : exponentialDelay(t.attempt - 1, this.#h.backoff, Math.random());
     if (t.attempt === 0 && t.node !== undefined && t.node < this.#h.selfNode) {
       // Not our turn: the lower id dials. If it does not within deferMs, we do.
       delay += this.#h.deferMs;

@@ -59,4 +59,3 @@ export function verifyProof(secret: string | undefined, p: ProofInput, mac: Uint
   return mac.byteLength === expected.byteLength && timingSafeEqual(expected, mac);
 }
 
-export { isLoopbackAddress } from '../protocol/index.js';

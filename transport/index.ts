@@ -8,6 +8,7 @@ export { PeerTransport } from './peer-transport.js';
 export type { MemberView } from './membership.js';
 export type { LinkView } from './links.js';
 export {
+  peerTransportOptionsSchema,
   resolvePeerTransportOptions,
   type PeerTransportOptions,
   type ResolvedPeerTransportOptions,
@@ -17,6 +18,6 @@ export {
 } from './options.js';
 export { CLOSE_CODES, type CloseCode } from './close-codes.js';
 export { PROTOCOL_VERSION } from './frames.js';
-export { computeProof, isLoopbackAddress, type ProofInput } from './handshake.js';
+export { computeProof, type ProofInput } from './handshake.js';
 export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
 export type { TransportEvent, TransportStats, MemberStatus, DownReason } from './events.js';

@@ -1,9 +1,9 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { decode, encode } from '../protocol/index.js';
+import { decode, describeIssues, encode, isLoopbackAddress } from '../protocol/index.js';
 import { CLOSE_CODES, closeCodeName } from './close-codes.js';
 import { parseFrame, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
-import { computeProof, isLoopbackAddress, newNonce, verifyProof } from './handshake.js';
+import { computeProof, newNonce, verifyProof } from './handshake.js';
 import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
 import type { Member } from './member.js';
@@ -315,10 +315,7 @@ export class Link {
   }
 }
 
+/** The first few issues of a refused frame, short enough for a close reason and a log line. */
 function summarize(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
-  return issues
-    .slice(0, 3)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ')
-    .slice(0, 300);
+  return describeIssues({ issues: issues.slice(0, 3) }).slice(0, 300);
 }

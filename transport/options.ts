@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Clock, Envelope } from '../protocol/index.js';
-import { DEFAULT_MAX_FRAME_BYTES, TroupeError } from '../protocol/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, TroupeError, parseOrThrow } from '../protocol/index.js';
 import type { InboxStore, OutboxStore } from './stores.js';
 import type { TransportEvent } from './events.js';
 
@@ -130,12 +130,8 @@ export type ResolvedPeerTransportOptions = Readonly<z.output<typeof peerTranspor
  * o.heartbeatMs; // 500
  */
 export function resolvePeerTransportOptions(input: PeerTransportOptions): ResolvedPeerTransportOptions {
-  const r = peerTransportOptionsSchema.safeParse(input);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid transport options: ${issues.join('; ')}`, { details: { issues } });
-  }
-  Object.freeze(r.data.reconnect);
-  Object.freeze(r.data.seeds);
-  return Object.freeze(r.data);
+  const o = parseOrThrow(peerTransportOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid transport options');
+  Object.freeze(o.reconnect);
+  Object.freeze(o.seeds);
+  return Object.freeze(o);
 }

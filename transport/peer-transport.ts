@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { decode, encodeEnvelope, isCleanEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
+import { decode, encodeEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
 import { Dialer } from './dialer.js';
 import { DurableDelivery } from './durable.js';
 import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
@@ -259,7 +259,7 @@ export class PeerTransport {
       this.#stats.queueFull++;
       throw new TroupeError('TROUPE_ERR_TRANSPORT_QUEUE_FULL', `outbound queue to '${node}' is full (${m.queued} envelopes, ${m.queuedBytes} bytes)`, { details: { node } });
     }
-    const valid = checked || isCleanEnvelope(env) ? env : validateEnvelope(env);
+    const valid = checked ? env : validateEnvelope(env); // its fast path first
     const link = m.link;
     if (link !== undefined && link.isOpen && !link.paused) {
       // flowing: it leaves with this tick's batch, packed with it in one call
@@ -429,15 +429,8 @@ export class PeerTransport {
       case 'batch': {
         const envs = frame.envs;
         const meta = link.meta!;
-        const handler = this.options.onEnvelope;
         this.#stats.envelopesIn += envs.length;
-        for (let i = 0; i < envs.length; i++) {
-          try {
-            handler(envs[i]!, meta);
-          } catch (err) {
-            this.#log.error({ err, id: envs[i]!.id }, 'onEnvelope threw');
-          }
-        }
+        for (let i = 0; i < envs.length; i++) this.#deliver(envs[i]!, meta);
         return;
       }
       case 'durable': {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, computeProof, isLoopbackAddress, PROTOCOL_VERSION } from '../../transport/index.js';
+import { CLOSE_CODES, computeProof, PROTOCOL_VERSION } from '../../transport/index.js';
+import { isLoopbackAddress } from '../../protocol/index.js';
 import { until } from '../helpers.js';
 import { allUp, closeAll, rawConnect, rawHandshake, sleep, startNode, type TestNode } from './helpers.js';
 
