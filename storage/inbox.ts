@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
 import type { Key } from 'lmdb';
-import type { NodeStore, StoreDb } from './node-store.js';
+import { clockOptionSchema, type NodeStore, type StoreDb } from './node-store.js';
 import { RECORD_VERSION } from './records.js';
 import { scanRange } from './scan.js';
 
@@ -42,7 +42,7 @@ export interface InboxStore {
 }
 
 const optionsSchema = z.strictObject({
-  clock: z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+  clock: clockOptionSchema,
   prunePerPass: z.number().int().positive().default(DEFAULT_INBOX_PRUNE_PER_PASS),
 });
 
@@ -161,8 +161,8 @@ export class LmdbInboxStore implements InboxStore {
     this.clock = o.clock ?? store.clock;
     this.prunePerPass = o.prunePerPass;
     this.inbox = store.inbox;
-    this.doneDb = store.db('inbox.done');
-    this.doneAtDb = store.db('inbox.doneAt');
+    this.doneDb = store.inboxDone;
+    this.doneAtDb = store.inboxDoneAt;
   }
 
   has(id: string): boolean {
@@ -279,10 +279,10 @@ function safeGet(db: StoreDb, key: string): unknown {
  * internals (`LmdbInboxStore.done`, `PersistentLog.persist`).
  */
 export function queueInboxDone(store: NodeStore, id: string, doneAt: number): void {
-  const doneDb = store.db('inbox.done');
+  const doneDb = store.inboxDone;
   if (doneDb.doesExist(id)) return;
   // Longest key first: if LMDB rejects a key, it rejects this one before anything is queued.
-  store.db('inbox.doneAt').put([doneAt, id], true);
+  store.inboxDoneAt.put([doneAt, id], true);
   doneDb.put(id, { v: RECORD_VERSION, doneAt });
   store.inbox.remove(id);
 }

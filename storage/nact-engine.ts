@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TroupeError, parseOrThrow } from '../protocol/index.js';
 import type { NodeStore } from './node-store.js';
 import {
-  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, readRecord, snapshotRecordSchema,
+  RECORD_VERSION, journalRecordSchema, parseRecord, readRecord, snapshotRecordSchema, undecodableRecord,
 } from './records.js';
 import { scanRange } from './scan.js';
 
@@ -89,7 +89,7 @@ export class LmdbPersistenceEngine extends nact.AbstractPersistenceEngine {
     const label = `${NACT_KEY_PREFIX}:${persistenceKey}`;
     const range = { start: [NACT_KEY_PREFIX, persistenceKey, offset + 1], end: [NACT_KEY_PREFIX, persistenceKey, SEQ_MAX] };
     const undecodable = (key: Key, cause: unknown): never => {
-      throw corruptRecord('journal', label, (key as NactKey)[2], `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+      throw undecodableRecord('journal', label, (key as NactKey)[2], cause);
     };
     for (const { key, value } of scanRange(this.store.journal, range, undecodable)) {
       const seq = (key as NactKey)[2];

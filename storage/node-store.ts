@@ -12,6 +12,9 @@ export type StoreDb = Database<any, Key>;
 export const ENV_FILE = 'troupe.mdb';
 
 /** The named databases every node opens. */
+/** A `clock` option: anything with `now()` (the node's clock, or a test's). */
+export const clockOptionSchema = z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional();
+
 export const CORE_DBS = ['journal', 'snapshots', 'state', 'deadLetters', 'outbox', 'inbox', 'inbox.done', 'inbox.doneAt'] as const;
 
 const optionsSchema = z.strictObject({
@@ -20,7 +23,7 @@ const optionsSchema = z.strictObject({
   noSync: z.boolean().default(false),
   maxDbs: z.number().int().min(CORE_DBS.length).max(1024).default(64),
   logger: z.custom<StoreLogger>((v) => typeof v === 'object' && v !== null && typeof (v as StoreLogger).warn === 'function').optional(),
-  clock: z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+  clock: clockOptionSchema,
 });
 
 /**
@@ -72,6 +75,9 @@ export class NodeStore {
   readonly outbox: StoreDb;
   /** Durable inbound dedup and redelivery (see `LmdbInboxStore`). */
   readonly inbox: StoreDb;
+  /** Done inbox ids, and the same by the time they were done (for pruning). */
+  readonly inboxDone: StoreDb;
+  readonly inboxDoneAt: StoreDb;
   /** The logger storage reports to. */
   readonly logger: StoreLogger;
   /** Clock for record timestamps. */
@@ -94,6 +100,8 @@ export class NodeStore {
     this.deadLetters = this.db('deadLetters');
     this.outbox = this.db('outbox');
     this.inbox = this.db('inbox');
+    this.inboxDone = this.db('inbox.done');
+    this.inboxDoneAt = this.db('inbox.doneAt');
   }
 
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
-import type { NodeStore, StoreDb } from './node-store.js';
+import { clockOptionSchema, type NodeStore, type StoreDb } from './node-store.js';
 import { RECORD_VERSION } from './records.js';
 import { scanRange } from './scan.js';
 
@@ -41,7 +41,7 @@ export interface PendingOptions {
 
 const optionsSchema = z.strictObject({
   maxPerPeer: z.number().int().positive().default(DEFAULT_OUTBOX_MAX_PER_PEER),
-  clock: z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+  clock: clockOptionSchema,
 });
 
 /**

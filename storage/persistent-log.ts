@@ -4,7 +4,7 @@ import { TroupeError, parseOrThrow } from '../protocol/index.js';
 import { queueInboxDone, INBOX_ID_MAX_BYTES } from './inbox.js';
 import type { NodeStore, StoreDb } from './node-store.js';
 import {
-  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, readRecord, snapshotRecordSchema, type JournalRecord,
+  RECORD_VERSION, corruptRecord, journalRecordSchema, undecodableRecord, parseRecord, readRecord, snapshotRecordSchema, type JournalRecord,
 } from './records.js';
 import { scanRange } from './scan.js';
 
@@ -134,7 +134,7 @@ export class PersistentLog<S, E> {
     let replayed = 0;
     const range = { start: [this.key, base + 1], end: [this.key, SEQ_MAX] };
     const undecodable = (key: Key, cause: unknown): never => {
-      throw corruptRecord('journal', this.key, (key as [string, number])[1], `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+      throw undecodableRecord('journal', this.key, (key as [string, number])[1], cause);
     };
     for (const { key, value } of scanRange(this.journal, range, undecodable)) {
       const k = key as [string, number];

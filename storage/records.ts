@@ -42,6 +42,11 @@ export const snapshotRecordSchema = z.object({
 /** A stored snapshot. */
 export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
 
+/** The coded error for a record lmdb-js could not decode at all. */
+export function undecodableRecord(db: string, key: unknown, seq: number | undefined, cause: unknown): TroupeError {
+  return corruptRecord(db, key, seq, `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+}
+
 /**
  * The coded error for a record that failed to decode or validate. Names the db, the key
  * and the sequence number (when the record has one) in both message and details.
@@ -88,7 +93,7 @@ export function readRecord<T>(db: StoreDb, key: Key, schema: z.ZodType<T>, label
   try {
     raw = db.get(key);
   } catch (cause) {
-    throw corruptRecord(label.db, label.key, seq, `undecodable: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    throw undecodableRecord(label.db, label.key, seq, cause);
   }
   return raw === undefined ? undefined : parseRecord(schema, raw, label.db, label.key, seq);
 }

@@ -608,6 +608,9 @@ export class Cell {
 
   // ---- persistence ------------------------------------------------------------------------
 
+  /** The state as it stands (a snapshot reads it); made once, not per persisted event. */
+  private readonly stateNow = (): unknown => this.state;
+
   persist(event: unknown, meta: Meta | undefined): Promise<void> {
     const p = this.behaviour.persistence;
     if (!p || !this.journal) {
@@ -618,7 +621,7 @@ export class Cell {
     const extra = meta?.id !== undefined && meta.onHandled ? { inboxDone: meta.id } : undefined;
     if (extra && meta) meta.onHandled = undefined; // the commit itself marks the durable message done
     this.inflightPersists++;
-    return this.journal.persist(event, () => this.state, extra).then(
+    return this.journal.persist(event, this.stateNow, extra).then(
       () => { this.inflightPersists--; },
       (err: unknown) => {
         this.inflightPersists--;

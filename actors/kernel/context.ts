@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { TroupeError } from '../../protocol/index.js';
 import type { ActorSpec, AskOptions, Context, TellOptions } from './behaviour.js';
 import type { Cell } from './cell.js';
 import type { Meta } from './meta.js';
@@ -71,9 +70,6 @@ export class MessageContext implements Context {
   }
 
   persist(event: unknown): Promise<void> {
-    if (!this.cell.behaviour.persistence) {
-      return Promise.reject(new TroupeError('TROUPE_ERR_CONFIG_INVALID', `${this.cell.ref.address} has no persistence spec`));
-    }
     return this.cell.persist(event, this.meta);
   }
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, newId, parseAddress, parseOrThrow, serializeError, systemClock, type Clock, type Envelope, type Terminated,
+  Deadlines, TroupeError, newId, parseAddress, parseOrThrow, serializeError, systemClock, type Clock, type Envelope, type Terminated, type Timed,
 } from '../../protocol/index.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
 import { Cell, type ActorJournal, type CellHost, type ContextServices, type Watcher } from './cell.js';
@@ -77,27 +77,37 @@ export interface ActorTreeNode {
   children: ActorTreeNode[];
 }
 
-/** The reply side of a local ask: one object per ask, no closures, settles once. */
-class AskChannel implements ReplyChannel {
-  timer: unknown;
+/**
+ * The reply side of a local ask, and its own deadline entry: one object per ask, no
+ * closures, no timer of its own; settles once.
+ */
+class AskChannel implements ReplyChannel, Timed {
+  deadlineWindow?: unknown;
+  deadlineSlot?: number;
   private done = false;
-  constructor(private readonly clock: Clock, private readonly resolve: (v: unknown) => void, private readonly reject: (e: unknown) => void) {}
+  constructor(
+    private readonly deadlines: Deadlines,
+    private readonly address: string,
+    private readonly timeoutMs: number,
+    private readonly resolve: (v: unknown) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
   reply(v: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.clock.clearTimeout(this.timer);
+    this.deadlines.cancel(this);
     this.resolve(v);
   }
   error(e: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.clock.clearTimeout(this.timer);
+    this.deadlines.cancel(this);
     this.reject(e);
   }
-  timeout(address: string, timeoutMs: number): void {
+  onDeadline(): void {
     if (this.done) return;
     this.done = true;
-    this.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${address} timed out after ${timeoutMs}ms`, { details: { timeoutMs } }));
+    this.reject(new TroupeError('TROUPE_ERR_ACTOR_ASK_TIMEOUT', `ask to ${this.address} timed out after ${this.timeoutMs}ms`, { details: { timeoutMs: this.timeoutMs } }));
   }
 }
 
@@ -129,6 +139,8 @@ export class Kernel {
   private readonly system: NactRef;
   private readonly cells = new Map<string, Cell>();
   private readonly refs = new Map<string, ActorRef>();
+  /** Local ask timeouts: one timer per 10 ms window (as remote asks and agent runs). */
+  private readonly askDeadlines: Deadlines;
   private readonly systemGuardian: Cell;
   private readonly userGuardian: Cell;
   private readonly random: () => number;
@@ -144,6 +156,7 @@ export class Kernel {
     this.options = Object.freeze(options);
     this.id = options.id;
     this.clock = input.clock ?? systemClock;
+    this.askDeadlines = new Deadlines(this.clock);
     this.random = input.random ?? Math.random;
     this.logger = (input.logger ?? defaultLogger(options.logLevel)).child({ node: this.id });
     this.storage = input.storage;
@@ -264,9 +277,12 @@ export class Kernel {
       this.refs.set(target, ref);
       return ref;
     }
+    // a path or a bare name is this node's, and this node's id never changes: cached too
     const p = target.replace(/^\/+/, '');
-    if (/^(user|system|temp)(\/|$)/.test(p)) return new ActorRef(this.id, p);
-    return new ActorRef(this.id, `user/${p}`);
+    const ref = new ActorRef(this.id, /^(user|system|temp)(\/|$)/.test(p) ? p : `user/${p}`);
+    if (this.refs.size >= REF_CACHE_SIZE) this.refs.clear();
+    this.refs.set(target, ref);
+    return ref;
   }
 
   private localCell(target: ActorRef | string): Cell | undefined {
@@ -318,8 +334,8 @@ export class Kernel {
     const timeoutMs = options?.timeoutMs ?? this.options.askTimeoutMs;
     if (ref.node !== this.id) return this.askRemote(ref, message, timeoutMs, options?.correlationId) as Promise<R>;
     return new Promise<R>((resolve, reject) => {
-      const channel = new AskChannel(this.clock, resolve as (v: unknown) => void, reject);
-      channel.timer = this.clock.setTimeout(() => channel.timeout(ref.address, timeoutMs), timeoutMs);
+      const channel = new AskChannel(this.askDeadlines, ref.address, timeoutMs, resolve as (v: unknown) => void, reject);
+      this.askDeadlines.add(timeoutMs, channel);
       const meta = new Meta(channel, undefined, options?.correlationId);
       const cell = this.cells.get(ref.path);
       if (cell === undefined) {
