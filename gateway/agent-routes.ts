@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentRegistry, RunResult, TraceHop } from '../actors/agent/index.js';
-import { TroupeError, prefixedId } from '../protocol/index.js';
+import { TroupeError, describeIssues } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
+  toWireToolCalls,
 } from '../protocol/openai.js';
 import { bindRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
@@ -46,8 +47,8 @@ function refuseProviderOverride(body: Record<string, unknown>): void {
   });
 }
 
-function invalid(error: z.ZodError, code: 'TROUPE_ERR_GATEWAY_BAD_REQUEST' | 'TROUPE_ERR_AGENT_INVALID_SPEC' = 'TROUPE_ERR_GATEWAY_BAD_REQUEST'): TroupeError {
-  return new TroupeError(code, error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+function invalid(error: z.ZodError): TroupeError {
+  return new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', describeIssues(error, '(body)'));
 }
 
 function hop(h: TraceHop): Record<string, unknown> {
@@ -74,7 +75,7 @@ export function runResponse(r: RunResult, node: string): Record<string, unknown>
     result: {
       content: r.content,
       finish_reason: r.finishReason,
-      tool_calls: r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+      tool_calls: toWireToolCalls(r.toolCalls),
       usage: r.usage,
     },
     metadata: { model: r.model, turns: r.turns, node, duration_ms: gateway?.durationMs ?? null },
@@ -117,15 +118,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     const b = r.data;
     const ref = agents.require(req.params.name);
     const input: ChatMessage[] = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : fromWireMessages(b.input);
-    const runId = prefixedId('run_');
-    const binding = bindRun(reply, agents, runId, deps.track);
+    const binding = bindRun(reply, agents, deps.track, deps.runTimeoutMs);
     try {
-      const result = await agents.client.run(ref, {
+      const result = await binding.run(ref, {
         input,
         ...(b.conversation_id !== undefined ? { conversationId: b.conversation_id } : {}),
         // Only the fields runBodySchema validated: the body is a loose object.
         ...runKnobsFromWire({ tools: b.tools, tool_choice: b.tool_choice, temperature: b.temperature, max_tokens: b.max_tokens, response_format: b.response_format }),
-      }, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs, trusted: true });
+      });
       return runResponse(result, deps.nodeId);
     } finally {
       binding.done();

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { TroupeError, errorCatalog, type ErrorCode } from '../protocol/index.js';
+import { TroupeError, type ErrorCode } from '../protocol/index.js';
 
 /** Routes under `/v1/` answer errors in the OpenAI envelope; everything else in troupe's. */
 export function isOpenAIPath(url: string): boolean {
@@ -24,10 +24,6 @@ export function toTroupeError(e: unknown): TroupeError {
   if (fe?.statusCode === 429) return new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', fe.message, { cause: e });
   if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', fe.message ?? 'bad request', { cause: e });
   return new TroupeError('TROUPE_ERR_ACTOR_FAILED', (e as Error)?.message ?? String(e), { cause: e });
-}
-
-export function statusOf(code: ErrorCode): number {
-  return errorCatalog[code].status;
 }
 
 /** The OpenAI error object: `{ message, type, param, code }`. */

@@ -1,6 +1,6 @@
 import type { TroupeNode } from '../actors/troupe-node.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, parseOrThrow } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerAuth, registerRateLimit } from './auth.js';
@@ -28,11 +28,7 @@ export interface Gateway {
  * drain before actors stop).
  */
 export async function startGateway(node: TroupeNode, input: GatewayOptionsInput = {}): Promise<Gateway> {
-  const parsed = gatewayOptionsSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid gateway options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const options = Object.freeze(parsed.data);
+  const options = Object.freeze(parseOrThrow(gatewayOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid gateway options'));
   const { app, readiness } = createServer(options, node.logger, node.id);
   const metrics = new GatewayMetrics(node);
   node.agents.client.traffic = (direction, type) => metrics.countMessage(direction, type);

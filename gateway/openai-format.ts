@@ -1,14 +1,11 @@
 import type { AgentSummary, RunResult } from '../actors/agent/index.js';
-import type { ModelDelta, ToolCall, Usage } from '../protocol/openai.js';
+import { toWireToolCalls, type ModelDelta, type Usage } from '../protocol/openai.js';
 
 /**
  * The OpenAI Chat Completions response shapes, built from a run's result and deltas:
  * `chat.completion` objects, `chat.completion.chunk` SSE chunks, and model objects.
  */
 
-function wireCalls(calls: ReadonlyArray<ToolCall>): Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> {
-  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
-}
 
 /** A non-streaming `chat.completion`. `model` is what the client asked for (the agent's name). */
 export function toCompletion(result: RunResult, id: string, model: string, created: number): Record<string, unknown> {
@@ -24,7 +21,7 @@ export function toCompletion(result: RunResult, id: string, model: string, creat
         content: result.content,
         refusal: null,
         annotations: [],
-        ...(result.toolCalls.length > 0 ? { tool_calls: wireCalls(result.toolCalls) } : {}),
+        ...(result.toolCalls.length > 0 ? { tool_calls: toWireToolCalls(result.toolCalls) } : {}),
       },
       logprobs: null,
       finish_reason: result.finishReason,

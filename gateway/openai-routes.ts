@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry, RunRequest } from '../actors/agent/index.js';
 import { newMessages } from '../actors/agent/index.js';
-import { TroupeError, prefixedId } from '../protocol/index.js';
+import { TroupeError } from '../protocol/index.js';
 import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/openai.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
-import { bindRun, type TrackRun } from './run-binding.js';
+import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 import { SseStream } from './sse.js';
 
@@ -87,15 +87,14 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
         : modelNotFound(body.model);
     }
 
-    const runId = prefixedId('run_');
-    const binding = bindRun(reply, agents, runId, deps.track);
+    const binding = bindRun(reply, agents, deps.track, deps.runTimeoutMs);
     const created = Math.floor(Date.now() / 1000);
     try {
       if (!run.stream) {
-        const result = await agents.client.run(ref, run, { runId, correlationId: req.id, timeoutMs: deps.runTimeoutMs, trusted: true });
-        return toCompletion(result, `chatcmpl-${runId}`, body.model, created);
+        const result = await binding.run(ref, run);
+        return toCompletion(result, `chatcmpl-${binding.runId}`, body.model, created);
       }
-      await stream(req, reply, body, run, ref, runId, binding.gone, created, deps);
+      await stream(reply, body, run, ref, binding, created, deps);
       return reply;
     } finally {
       binding.done();
@@ -104,16 +103,15 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
 }
 
 async function stream(
-  req: FastifyRequest,
   reply: FastifyReply,
   body: ChatCompletionRequest,
   run: RunRequest,
   ref: Parameters<AgentRegistry['client']['run']>[0],
-  runId: string,
-  gone: () => boolean,
+  binding: BoundRun,
   created: number,
   deps: OpenAIRoutesDeps,
 ): Promise<void> {
+  const { runId } = binding;
   const chunks = new ChunkWriter(`chatcmpl-${runId}`, body.model, created, body.stream_options?.include_usage === true);
   const raw = reply.raw;
   const limit = deps.sseMaxBufferedBytes;
@@ -139,15 +137,9 @@ async function stream(
     sse.send(chunks.role());
   };
   try {
-    const result = await deps.agents.client.run(ref, run, {
-      runId,
-      trusted: true,
-      correlationId: req.id,
-      timeoutMs: deps.runTimeoutMs,
-      onDelta: (d) => {
-        begin();
-        sse.send(chunks.delta(d));
-      },
+    const result = await binding.run(ref, run, (d) => {
+      begin();
+      sse.send(chunks.delta(d));
     });
     begin();
     sse.send(chunks.finish(result.finishReason));
@@ -156,6 +148,6 @@ async function stream(
   } catch (e) {
     if (!open) throw e;
     // Mid-stream: OpenAI sends an error event and ends the stream (no [DONE]).
-    sse.end(gone() ? undefined : JSON.stringify(toOpenAIError(e).body));
+    sse.end(binding.gone() ? undefined : JSON.stringify(toOpenAIError(e).body));
   }
 }

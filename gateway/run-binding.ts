@@ -1,6 +1,8 @@
 import type { FastifyReply } from 'fastify';
-import type { AgentRegistry } from '../actors/agent/index.js';
-import { TroupeError } from '../protocol/index.js';
+import type { ActorRef } from '../actors/index.js';
+import type { AgentRegistry, RunRequest, RunResult } from '../actors/agent/index.js';
+import type { ModelDelta } from '../protocol/openai.js';
+import { TroupeError, prefixedId } from '../protocol/index.js';
 
 /** Why the gateway cancels a run: its client went away, or the node is shutting down. */
 export type CancelWhy = 'client' | 'shutdown';
@@ -8,17 +10,29 @@ export type CancelWhy = 'client' | 'shutdown';
 /** Registers a run in flight with the gateway (for draining); returns the unregister. */
 export type TrackRun = (cancel: (why: CancelWhy) => void) => () => void;
 
+/** A run tied to its HTTP exchange (see {@link bindRun}). */
+export interface BoundRun {
+  runId: string;
+  /** Start it: the request's id is its correlation id; the routes built it from a validated body (trusted). */
+  run(ref: ActorRef | string, req: RunRequest, onDelta?: (d: ModelDelta) => void): Promise<RunResult>;
+  /** The client went away. */
+  gone(): boolean;
+  /** The exchange is over. */
+  done(): void;
+}
+
 /**
  * Tie a run to its HTTP exchange: a client that goes away, or a shutdown past its drain
  * time, cancels it (and the agent aborts the upstream request). A run cancelled for
- * shutdown fails with 503 for a client that is still there. Returns `gone()` (the client
- * left) and `done()` to call when the exchange is over.
+ * shutdown fails with 503 for a client that is still there. The one way the routes start
+ * runs.
  *
  * @example
- * const binding = bindRun(reply, agents, runId, track);
- * try { return await agents.client.run(ref, req, { runId }); } finally { binding.done(); }
+ * const binding = bindRun(reply, agents, track, runTimeoutMs);
+ * try { return await binding.run(ref, req); } finally { binding.done(); }
  */
-export function bindRun(reply: FastifyReply, agents: AgentRegistry, runId: string, track: TrackRun): { gone: () => boolean; done: () => void } {
+export function bindRun(reply: FastifyReply, agents: AgentRegistry, track: TrackRun, timeoutMs: number): BoundRun {
+  const runId = prefixedId('run_');
   let left = false;
   const cancel = (why: CancelWhy): void => {
     if (why === 'client') left = true;
@@ -34,5 +48,10 @@ export function bindRun(reply: FastifyReply, agents: AgentRegistry, runId: strin
   reply.raw.once('close', onClose);
   // Gone already (while the body was read): cancel as soon as the run is registered.
   if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
-  return { gone: () => left, done: untrack };
+  return {
+    runId,
+    run: (ref, req, onDelta) => agents.client.run(ref, req, { runId, correlationId: reply.request.id, timeoutMs, trusted: true, ...(onDelta ? { onDelta } : {}) }),
+    gone: () => left,
+    done: untrack,
+  };
 }

@@ -330,6 +330,11 @@ export type ModelDelta = z.infer<typeof modelDeltaSchema>;
 export type FinishReason = z.infer<typeof finishReasonSchema>;
 export type ModelResult = z.infer<typeof modelResultSchema>;
 
+/** Tool calls in the OpenAI wire shape: `{ id, type: 'function', function: { name, arguments } }`. */
+export function toWireToolCalls(calls: ReadonlyArray<ToolCall>): Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> {
+  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+}
+
 // ---------------------------------------------------------------------------------------
 // Conversions between the two
 // ---------------------------------------------------------------------------------------
@@ -392,7 +397,7 @@ export function toWireMessages(messages: ReadonlyArray<ChatMessage>): WireMessag
           ...(m.name ? { name: m.name } : {}),
           ...(m.refusal ? { refusal: m.refusal } : {}),
           ...(m.toolCalls && m.toolCalls.length > 0
-            ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+            ? { tool_calls: toWireToolCalls(m.toolCalls) }
             : {}),
         };
       case 'tool':

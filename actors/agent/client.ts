@@ -42,7 +42,7 @@ export interface ClientHost {
   readonly logger: Logger;
   spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
   toRef(target: ActorRef | string): ActorRef;
-  lookup(target: string): ActorRef | undefined;
+  lookup(target: ActorRef | string): ActorRef | undefined;
   tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
   ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
 }
@@ -134,7 +134,7 @@ export class AgentClient {
       if (ref.node === this.host.id) {
         // Local: a tell fails at once on a full mailbox or a bad message; a missing agent is
         // checked first. A refused run comes back as `agent.error`.
-        if (!this.host.lookup(ref.path)) {
+        if (!this.host.lookup(ref)) {
           this.settle(runId, new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no live agent at ${ref.address}`));
           return;
         }

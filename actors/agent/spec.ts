@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TroupeError } from '../../protocol/index.js';
+import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE } from '../../protocol/openai.js';
 import { validateTool, type AgentTool } from './tools.js';
 
@@ -128,7 +128,7 @@ export function parseAgentSpec(input: unknown): ParsedAgentSpec {
   if (!r.success) {
     const first = r.error.issues[0];
     const where = first && first.path.length > 0 ? first.path.join('.') : '(root)';
-    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `invalid agent spec: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `invalid agent spec: ${describeIssues(r.error)}`, {
       details: { param: where },
     });
   }

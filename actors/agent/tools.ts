@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
-import { TroupeError } from '../../protocol/index.js';
+import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE, type ToolCall, type ToolSpec } from '../../protocol/openai.js';
 
 /** What a tool's `execute` gets besides its arguments. */
@@ -96,8 +96,7 @@ export async function runTool(tool: AgentTool, call: ToolCall, ctx: ToolContext)
   }
   const parsed = tool.parameters.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return failure('TROUPE_ERR_TOOL_FAILED', `invalid arguments for ${tool.name}: ${issues}`);
+    return failure('TROUPE_ERR_TOOL_FAILED', `invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`);
   }
   const limit = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;

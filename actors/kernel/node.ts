@@ -291,7 +291,7 @@ export class Kernel {
   }
 
   /** A ref to a live local actor, by path, address or name; undefined when none. */
-  lookup(target: string): ActorRef | undefined {
+  lookup(target: ActorRef | string): ActorRef | undefined {
     const c = this.localCell(target);
     return c?.alive ? c.ref : undefined;
   }

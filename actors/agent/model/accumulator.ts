@@ -80,11 +80,6 @@ export class StreamAccumulator {
     }
   }
 
-  /** True once a finish_reason arrived. */
-  get finished(): boolean {
-    return this.finish !== undefined;
-  }
-
   /** The assembled result; `estimateUsage` fills in when the server sent no usage chunk. */
   result(estimateUsage: (completionText: string) => Usage): ModelResult {
     const toolCalls = [...this.calls.entries()]

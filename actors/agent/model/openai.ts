@@ -276,8 +276,9 @@ export class OpenAIProvider implements ModelProvider {
       // The package ends the iteration quietly when its request is aborted.
       if (why !== undefined) throw new Aborted();
       done = true;
-      const promptTokens = estimatePromptTokens(req.messages, req.tools);
+      // only needed when the server sent no usage: the estimate walks the whole conversation
       const result = acc.result((text) => {
+        const promptTokens = estimatePromptTokens(req.messages, req.tools);
         const completion = estimateTokens(text);
         return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
       });
