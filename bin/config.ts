@@ -2,25 +2,31 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { gatewayOptionsSchema } from '../gateway/index.js';
-import { TroupeError, parseOrThrow } from '../protocol/index.js';
+import { TroupeError, parseOrThrow, withoutUndefined } from '../protocol/index.js';
+import { clusterOptionsSchema } from '../actors/cluster.js';
+import { MIN_DATA_KEY_LENGTH } from '../storage/index.js';
 
 /**
  * The CLI's configuration: defaults < config file < environment < flags. One schema,
  * validated once; a bad value is TROUPE_ERR_CONFIG_INVALID naming the field.
  */
+const gatewayOption = gatewayOptionsSchema.shape;
+const clusterOption = clusterOptionsSchema.shape;
+
 export const cliConfigSchema = z.object({
   node: z.string().optional(),
-  host: z.string().min(1).default('127.0.0.1'),
+  // the layers' own rules and defaults, so the CLI cannot drift from them
+  host: gatewayOption.host,
   httpPort: z.coerce.number().int().min(0).max(65_535).default(8787),
   peerPort: z.coerce.number().int().min(0).max(65_535).default(7700),
-  peers: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'peer URLs look like ws://host:port')).default([]),
+  peers: clusterOption.seeds,
   data: z.string().min(1).default('./data'),
   clusterSecret: z.string().min(1).optional(),
   /** Seals durable agents' provider secrets at rest; TROUPE_DATA_KEY (kept out of flags: argv is visible to other users). */
-  dataKey: z.string().min(16, 'the data key must be at least 16 characters').optional(),
-  clusterName: z.string().min(1).max(64).default('troupe'),
-  apiKeys: z.array(z.string().min(8)).default([]),
-  insecure: z.boolean().default(false),
+  dataKey: z.string().min(MIN_DATA_KEY_LENGTH, `the data key must be at least ${MIN_DATA_KEY_LENGTH} characters`).optional(),
+  clusterName: clusterOption.clusterName,
+  apiKeys: gatewayOption.apiKeys,
+  insecure: gatewayOption.insecure,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   heartbeatMs: z.coerce.number().int().positive().max(60_000).default(500),
   /** Further gateway options (limits, rate, SSE buffer, allowAgentProviders); host, port, keys and insecure have their own keys. */
@@ -34,9 +40,6 @@ export type CliConfig = z.output<typeof cliConfigSchema>;
 const list = (v: string | undefined): string[] | undefined =>
   v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 
-function clean<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Parse `troupe start ...` arguments plus the environment into a validated config. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -69,7 +72,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `cannot read config file ${configPath}: ${(cause as Error).message}`, { cause });
     }
   }
-  const fromEnv = clean({
+  const fromEnv = withoutUndefined({
     node: env.TROUPE_NODE,
     host: env.TROUPE_HOST,
     httpPort: env.TROUPE_HTTP_PORT,
@@ -83,7 +86,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: env.TROUPE_LOG_LEVEL,
     heartbeatMs: env.TROUPE_HEARTBEAT_MS,
   });
-  const fromFlags = clean({
+  const fromFlags = withoutUndefined({
     node: values.node,
     host: values.host,
     httpPort: values['http-port'],

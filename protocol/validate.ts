@@ -7,6 +7,16 @@ export function describeIssues(error: { issues: ReadonlyArray<{ path: ReadonlyAr
 }
 
 /**
+ * `o` without its undefined fields, so that merging option layers (`{ ...defaults, ...env }`)
+ * lets an unset value fall through.
+ *
+ * @example withoutUndefined({ a: 1, b: undefined }); // { a: 1 }
+ */
+export function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
  * Parse `input` with `schema` or throw a coded error naming every bad field: the one way
  * options, configs and messages are validated at a boundary.
  *

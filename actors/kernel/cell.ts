@@ -42,8 +42,8 @@ export interface CellHost {
 
 /** Services a handler's context forwards to the node. */
 export interface ContextServices {
-  tell(from: Cell, ref: ActorRef | string, message: unknown, options?: TellOptions): void;
-  ask<R>(from: Cell, ref: ActorRef | string, message: unknown, options?: { timeoutMs?: number; correlationId?: string }): Promise<R>;
+  tell(ref: ActorRef | string, message: unknown, options?: TellOptions): void;
+  ask<R>(ref: ActorRef | string, message: unknown, options?: { timeoutMs?: number; correlationId?: string }): Promise<R>;
   watch(watcher: Cell, ref: ActorRef | string): void;
   unwatch(watcher: Cell, ref: ActorRef | string): void;
 }

@@ -32,11 +32,11 @@ export class MessageContext implements Context {
     const correlationId = options?.correlationId ?? this.meta?.correlationId;
     if (correlationId !== undefined) o.correlationId = correlationId;
     if (options?.trusted !== undefined) o.trusted = options.trusted;
-    this.cell.host.context.tell(this.cell, ref, message, o);
+    this.cell.host.context.tell(ref, message, o);
   }
 
   ask<R = unknown, M2 = unknown>(ref: ActorRef<M2> | string, message: M2, options?: AskOptions): Promise<R> {
-    return this.cell.host.context.ask<R>(this.cell, ref, message, {
+    return this.cell.host.context.ask<R>(ref, message, {
       ...options,
       correlationId: options?.correlationId ?? this.meta?.correlationId,
     });

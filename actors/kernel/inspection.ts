@@ -53,10 +53,6 @@ export class EventBus<E> {
       }
     }
   }
-
-  get active(): boolean {
-    return this.listeners.length > 0;
-  }
 }
 
 /** The node's inspection stream. */

@@ -111,7 +111,7 @@ class AskChannel implements ReplyChannel, Timed {
   }
 }
 
-export function messageType(m: unknown): string {
+function messageType(m: unknown): string {
   const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
   // An envelope's type is 1-256 characters: a message whose own `type` does not fit is just an
   // object. `troupe.*` is kept for the cluster's control envelopes (replies, watches), which
@@ -189,8 +189,8 @@ export class Kernel {
   private host(): CellHost {
     const kernel = this;
     const services: ContextServices = {
-      tell: (_from, ref, message, options) => kernel.tell(ref, message, options),
-      ask: (_from, ref, message, options) => kernel.ask(ref, message, options),
+      tell: (ref, message, options) => kernel.tell(ref, message, options),
+      ask: (ref, message, options) => kernel.ask(ref, message, options),
       watch: (watcher, ref) => kernel.watchFrom(watcher, ref),
       unwatch: (watcher, ref) => {
         const address = kernel.toRef(ref).address;

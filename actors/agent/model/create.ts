@@ -1,4 +1,4 @@
-import { TroupeError } from '../../../protocol/index.js';
+import { TroupeError, withoutUndefined } from '../../../protocol/index.js';
 import { OfflineModel, type OfflineModelOptions } from './offline.js';
 import { OpenAIProvider, type OpenAIProviderDeps, type OpenAIProviderOptions } from './openai.js';
 import type { ModelProvider } from './provider.js';
@@ -56,7 +56,7 @@ export function createProvider(config: ProviderConfig = {}, deps: OpenAIProvider
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', "model provider 'openai' needs a baseURL (OPENAI_BASE_URL) or an apiKey (OPENAI_API_KEY)");
   }
   const { provider: _mode, model, offline: _offline, ...rest } = config;
-  const options: OpenAIProviderOptions = { ...dropUndefined(rest), ...(model ? { defaultModel: model } : {}) };
+  const options: OpenAIProviderOptions = { ...withoutUndefined(rest), ...(model ? { defaultModel: model } : {}) };
   return new OpenAIProvider(options, deps);
 }
 
@@ -75,6 +75,3 @@ export function describeProvider(p: ModelProvider): { provider: string; offline:
   };
 }
 
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
