@@ -1,6 +1,6 @@
 import type { TroupeNode } from '../actors/troupe-node.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
-import { TroupeError, parseOrThrow } from '../protocol/index.js';
+import { parseOrThrow } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerAuth, registerRateLimit } from './auth.js';
@@ -33,12 +33,6 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   const metrics = new GatewayMetrics(node);
   node.agents.client.traffic = (direction, type) => metrics.countMessage(direction, type);
 
-  // While starting or draining, only /health and /ready answer.
-  app.addHook('onRequest', async (req, reply) => {
-    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') return;
-    reply.header('connection', 'close');
-    throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${node.id} is ${readiness.state}`);
-  });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });

@@ -98,6 +98,10 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
   const readiness = { state: 'starting' as Readiness };
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // While starting or draining, only /health and /ready answer.
+    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') return;
+    reply.header('connection', 'close');
+    throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${nodeId} is ${readiness.state}`);
   });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) => sendError(reply, new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `no route ${req.method} ${req.url}`)));

@@ -8,7 +8,8 @@ describe('request loggers', () => {
     const lines: Array<Record<string, unknown>> = [];
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
     const logger = pino({ level: 'info' }, sink);
-    const { app } = createServer(gatewayOptionsSchema.parse({ port: 0 }), logger, 'n1');
+    const { app, readiness } = createServer(gatewayOptionsSchema.parse({ port: 0 }), logger, 'n1');
+    readiness.state = 'ready';
     let children = 0;
     const real = app.log.child.bind(app.log);
     app.log.child = ((b: never, o: never) => { children++; return real(b, o); }) as typeof app.log.child;
