@@ -46,6 +46,8 @@ export class PeerTransport {
   readonly #flushCtx: FlushContext;
   readonly #tickMs: number;
   readonly #maxEnvelopeBytes: number;
+  /** Autocork limit in ms (the option is in µs). */
+  readonly #corkMaxMs: number;
   #state: State = 'new';
   #identity: LocalIdentity = { nodeId: '', cluster: '', incarnation: '', peerUrl: '', secret: undefined, maxFrameBytes: 0 };
   #incarnation = '';
@@ -74,6 +76,7 @@ export class PeerTransport {
     this.#inbox = o.inbox ?? new MemoryInboxStore({ clock: this.#clock });
     this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 8));
     this.#maxEnvelopeBytes = o.maxFrameBytes - BATCH_OVERHEAD;
+    this.#corkMaxMs = o.corkMaxUs / 1000;
     const setTimer = (fn: () => void, ms: number) => this.#clock.setTimeout(fn, ms);
     const clearTimer = (h: unknown) => {
       if (h !== undefined) this.#clock.clearTimeout(h);
@@ -562,7 +565,7 @@ export class PeerTransport {
 
   /** Wait one more turn for this member? Only while its queue grows each turn, up to corkMaxUs. */
   #corked(m: Member, now: number): boolean {
-    const max = this.options.corkMaxUs / 1000;
+    const max = this.#corkMaxMs;
     const queued = m.parts.length - m.head;
     if (max === 0 || queued === 0 || queued >= this.options.maxBatch || m.link === undefined || m.link.paused || this.#state !== 'running') return false;
     if (m.corkSince === undefined) {
