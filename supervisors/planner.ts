@@ -14,7 +14,7 @@ export interface ChildInfo {
 /** What the supervisor must do about one child exit. The kernel carries it out. */
 export type Plan =
   | { kind: 'resume'; directive: Directive }
-  /** Remove the child for good (not restarted): temporary, transient normal exit, or decider stop. */
+  /** Remove the child for good (not restarted): temporary, transient normal exit or shutdown, or decider stop. */
   | { kind: 'remove'; directive: Directive; child: string }
   /**
    * Stop `stop` (already in stop order: reverse start order; the failed child is included
