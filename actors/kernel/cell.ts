@@ -330,6 +330,17 @@ export class Cell implements Watcher, Watchable {
     this.parent?.supervisor().childExited(this, exit, error, failing, unresumable);
   }
 
+  /**
+   * A failure outside any message (a pipeToSelf rejection with no onErr): the message in
+   * hand, if any, is not blamed; a restart interrupts it and it is handled again.
+   */
+  failOutside(error: unknown, inc: number): void {
+    if (inc !== this.incarnation || this.status !== 'running') return;
+    this.host.emit({ type: 'actor.failed', address: this.ref.address, error: serializeError(error) });
+    this.log.warn({ err: error }, 'actor failed outside a message');
+    this.parent?.supervisor().childExited(this, 'crash', error, undefined);
+  }
+
   clearCurrent(): void {
     this.handling = false;
     this.currentMessage = undefined;

@@ -10,7 +10,7 @@ import type { Cell } from './cell.js';
  */
 export function pipeToSelf<T>(cell: Cell, inc: number, promise: PromiseLike<T>, onOk: (value: T) => unknown, onErr?: (error: unknown) => unknown): void {
   const fail = (error: unknown): void => {
-    if (inc === cell.incarnation && cell.status === 'running') cell.crashed(error, undefined, undefined, inc);
+    if (inc === cell.incarnation && cell.status === 'running') cell.failOutside(error, inc);
     else cell.log.warn({ err: error }, 'pipeToSelf failed after the incarnation that piped ended');
   };
   const deliver = (map: () => unknown): void => {

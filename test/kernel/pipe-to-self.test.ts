@@ -83,6 +83,29 @@ describe('ctx.pipeToSelf', () => {
     expect(events.filter((e) => e.type === 'actor.restarted')).toHaveLength(1);
   });
 
+  it('a failed pipe does not blame the message in hand: it is handled again after the restart', async () => {
+    const k = node();
+    const work = deferred<string>();
+    const gate = deferred<void>();
+    let slowCalls = 0;
+    k.spawn<null, Msg>(async (_s, m, ctx) => {
+      if (m.type === 'start') ctx.pipeToSelf(work.promise, (v) => ({ type: 'piped', v }));
+      if (m.type === 'fill') {
+        slowCalls++;
+        await gate.promise;
+      }
+    }, { name: 'a', poisonAfter: 1 });
+    k.tell('user/a', { type: 'start' });
+    k.tell('user/a', { type: 'fill', n: 1 });
+    await settle();
+    work.reject(new Error('lost'));
+    await settle();
+    gate.resolve();
+    await settle();
+    expect(slowCalls).toBe(2);
+    expect(k.deadLetters.list()).toEqual([]);
+  });
+
   it('goes to the new incarnation when the actor restarted meanwhile', async () => {
     const k = node();
     const work = deferred<string>();
