@@ -13,7 +13,7 @@ import { terminate } from './incarnation.js';
 import { Inspector, type InspectionEvent, type InspectionListener } from './inspection.js';
 import { Meta, type ReplyChannel } from './meta.js';
 import { defaultLogger, kernelOptionsSchema, type KernelOptions, type KernelOptionsInput, type KernelStorage } from './options.js';
-import type { ActorRef } from './ref.js';
+import { ActorRef } from './ref.js';
 import { Refs } from './refs.js';
 import { RemoteGlue, type RemoteRouter } from './remote.js';
 import { Once, runPhases } from './shutdown.js';
@@ -79,7 +79,7 @@ export class Kernel {
     this.deadLetters = this.letters;
     this.remote = new RemoteGlue({ clock: this.clock, toRef, local: (p) => this.cells.get(p), deadLetters: this.letters, logger: this.logger });
     this.deathWatch = new DeathWatch({ id: this.id, local: (p) => this.cells.get(p), remote: () => this.remote.router });
-    this.dispatcher = new NactDispatcher(`troupe-${this.id}-${newId()}`);
+    this.dispatcher = input.dispatcher ?? new NactDispatcher(`troupe-${this.id}-${newId()}`);
     const host = this.host();
     this.systemGuardian = new Cell(host, undefined, resolveSpec({ name: 'system', supervision: { maxRestarts: 10, withinMs: 10_000 } }), 'system', true);
     this.userGuardian = new Cell(host, undefined, resolveSpec({ name: 'user' }), 'user', true);
@@ -188,7 +188,7 @@ export class Kernel {
    * or unknown actor becomes a dead letter.
    */
   tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void {
-    const ref = this.refs.toRef(target);
+    const ref = target instanceof ActorRef ? target : this.refs.toRef(target);
     if (ref.node !== this.id) {
       this.remote.tell(ref, message, options);
       return;

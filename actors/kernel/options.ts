@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../protocol/index.js';
 import type { DeadLetterStore } from '../../storage/index.js';
+import type { Dispatcher, NactDispatcher } from './dispatcher.js';
 import type { ActorJournal } from './persistence.js';
 
 const NODE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -36,6 +37,8 @@ export type KernelOptionsInput = z.input<typeof kernelOptionsSchema> & {
   random?: () => number;
   /** Persistence and dead-letter backends (storage/); in-memory dead letters without. */
   storage?: KernelStorage;
+  /** What schedules actor turns (default: a {@link NactDispatcher} of the node's own). */
+  dispatcher?: Dispatcher;
 };
 
 /** What the kernel needs from storage/, kept narrow. */

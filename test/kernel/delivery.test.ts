@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Kernel } from '../../actors/index.js';
+import type { Dispatcher, TurnSlot } from '../../actors/kernel/index.js';
 import { TroupeError } from '../../protocol/index.js';
 import { settle, silent, until } from '../helpers.js';
 
@@ -153,5 +154,36 @@ describe('schema checks have no public bypass', () => {
     k.tell('user/coerce', { n: '7' } as never);
     await until(() => got.length === 1, 5_000, 'the message');
     expect(got).toEqual([{ n: 7 }]);
+  });
+});
+
+describe('the dispatcher only schedules turns', () => {
+  /** A dispatcher of a few lines: turns run in microtasks. The cell keeps mailbox, order and delivery. */
+  class MicrotaskDispatcher implements Dispatcher {
+    schedules = 0;
+    attach(turn: () => unknown): TurnSlot {
+      return { turn, live: true };
+    }
+    schedule(slot: TurnSlot): void {
+      this.schedules++;
+      const s = slot as { turn: () => unknown; live: boolean };
+      queueMicrotask(() => { if (s.live) void s.turn(); });
+    }
+    detach(slot: TurnSlot): void {
+      (slot as { live: boolean }).live = false;
+    }
+    close(): void {}
+  }
+
+  it('a kernel runs on any Dispatcher: in order, a turn per batch, not per message', async () => {
+    const dispatcher = new MicrotaskDispatcher();
+    const k = new Kernel({ id: 'micro', logger: silent, dispatcher });
+    nodes.push(k);
+    const seen: number[] = [];
+    k.spawn<undefined, number | 'get'>((_s, m, ctx) => { if (m === 'get') ctx.reply(seen); else seen.push(m); }, { name: 'w', throughput: 10 });
+    const before = dispatcher.schedules;
+    for (let n = 0; n < 100; n++) k.tell('user/w', n);
+    expect(await k.ask('user/w', 'get')).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(dispatcher.schedules - before).toBeLessThanOrEqual(12); // 101 messages, 10 per turn
   });
 });
