@@ -26,7 +26,9 @@ STALE_TIMERS.close();
 /**
  * One actor's identity across incarnations: address, state, bounded mailbox (with the stash
  * kept while it restarts), children in start order, watchers, and, as a supervisor, its
- * {@link Supervision}. This file is the hot path: intake and the turn loop. Starting,
+ * {@link Supervision}. nact schedules turns (through the {@link Dispatcher}); troupe's cells
+ * own the mailbox, the stash, supervision, persistence and delivery. This file is the hot
+ * path: intake and the turn loop. Starting,
  * suspending and stopping incarnations live in incarnation.ts; fields those functions share
  * are internal to the kernel (cells are never exported).
  */
