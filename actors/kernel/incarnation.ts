@@ -85,7 +85,8 @@ export function suspend(cell: Cell, failing: Delivery | undefined, error: unknow
   const kept: Delivery[] = [];
   const inHand = takeCurrent(cell);
   if (inHand) kept.push(inHand); // interrupted mid-handler (a sibling's restart): handled again
-  if (failing) {
+  // an ask answered before the crash is done for its asker: handling it again would redo its work
+  if (failing && failing.meta?.answered !== true) {
     const meta = failing.meta ?? new Meta(undefined, undefined, undefined);
     meta.attempts += 1;
     if (meta.attempts >= cell.spec.poisonAfter) {

@@ -131,6 +131,20 @@ describe('messages in hand', () => {
     expect(k.deadLetters.list({ reason: 'stopped' })).toHaveLength(0);
   });
 
+  it('an ask answered before its handler crashed is not redelivered after the restart', async () => {
+    const k = node();
+    let calls = 0;
+    k.spawn<null, string>((_s, m, ctx) => {
+      calls++;
+      ctx.reply(`done ${m}`);
+      throw new Error('after the reply');
+    }, { name: 'a', poisonAfter: 3 });
+    expect(await k.ask('user/a', 'job')).toBe('done job');
+    await settle();
+    expect(calls).toBe(1);
+    expect(k.deadLetters.list()).toEqual([]);
+  });
+
   it('an answered ask in hand is not handled again after a sibling restart', async () => {
     const k = node();
     let release!: () => void;
