@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/index.js';
 import type { DeadLetterReason } from '../../storage/index.js';
 import type { AskOptions, TellOptions } from './behaviour.js';
+import type { Cell } from './cell.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { InspectionEvent } from './inspection.js';
 import type { Meta } from './meta.js';
@@ -18,8 +19,8 @@ export interface CellHost {
   readonly defaultMailboxCapacity: number;
   random(): number;
   emit(event: InspectionEvent): void;
-  register(cell: { readonly path: string }): void;
-  unregister(cell: { readonly path: string }): void;
+  register(cell: Cell): void;
+  unregister(cell: Cell): void;
   deadLetter(reason: DeadLetterReason, to: string, message: unknown, meta: Meta | undefined, error?: unknown): void;
   openJournal(key: string, spec: { snapshotEvery?: number; keepSnapshots?: number }): ActorJournal;
   tell(ref: ActorRef | string, message: unknown, options?: TellOptions): void;

@@ -125,10 +125,11 @@ function resume(cell: Cell, delayMs: number): void {
   try {
     startIncarnation(cell);
   } catch (e) {
-    // failing to start (e.g. a corrupt journal) is a crash of the new incarnation
+    // failing to start (e.g. a corrupt journal) is a crash of the new incarnation, one that
+    // cannot be resumed: it never got a dispatcher slot to run in
     cell.status = 'running';
     cell.log.error({ err: e }, 'actor failed to start');
-    cell.crashed(e, undefined, undefined, cell.incarnation);
+    cell.crashed(e, undefined, undefined, cell.incarnation, true);
     return;
   }
   cell.host.emit({ type: 'actor.restarted', address: cell.ref.address, incarnation: cell.incarnation, delayMs });

@@ -103,7 +103,7 @@ export class Kernel {
       defaultMailboxCapacity: this.options.mailboxCapacity,
       random: () => this.random(),
       emit: (e) => this.inspector.emit(e),
-      register: (c) => this.cells.set(c.path, c as Cell),
+      register: (c) => this.cells.set(c.path, c),
       unregister: (c) => {
         if (this.cells.get(c.path) === c) this.cells.delete(c.path);
       },
