@@ -500,6 +500,33 @@ describe('deciders', () => {
     expect(k.lookup('user/top/mid/w')).toBeDefined();
   });
 
+  it('an incarnation that fails to start is restarted even when the decider would resume', async () => {
+    const k = node();
+    let starts = 0;
+    k.spawnSupervisor({
+      name: 'sup',
+      supervision: { decider: (e) => ((e as Error).message === 'bad start' ? 'resume' : 'restart') },
+      children: [{
+        name: 'w', poisonAfter: 1,
+        behaviour: {
+          initial: () => {
+            starts++;
+            if (starts === 2) throw new Error('bad start');
+            return starts;
+          },
+          receive: (s: number, m: string, ctx) => {
+            if (m === 'crash') throw new Error('crash');
+            ctx.reply(s);
+            return s;
+          },
+        },
+      }],
+    });
+    k.tell('user/sup/w', 'crash');
+    await settle();
+    expect(await k.ask('user/sup/w', 'get')).toBe(3);
+  });
+
   it('a failing ask is answered with a coded error when the decider resumes', async () => {
     const k = node();
     k.spawnSupervisor({ name: 'sup', supervision: { decider: () => 'resume' }, children: children([], ['w']) });
