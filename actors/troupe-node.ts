@@ -1,8 +1,8 @@
 import { LmdbDeadLetterStore, NodeStore, PersistentLog } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput, type KernelStorage } from './kernel/node.js';
-import { ActorRef } from './kernel/ref.js';
+import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput, type KernelStorage } from './kernel/index.js';
+import { ActorRef } from './kernel/index.js';
 import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives. */

@@ -23,6 +23,9 @@ export const errorCatalog = {
   TROUPE_ERR_ACTOR_INVALID_MESSAGE: { status: 400, description: "a message failed the actor's zod schema" },
   TROUPE_ERR_ACTOR_STOPPED: { status: 410, description: 'the actor stopped before it replied' },
   TROUPE_ERR_ACTOR_FAILED: { status: 500, description: 'the actor crashed while handling the asked message' },
+  TROUPE_ERR_ACTOR_NOT_PERSISTENT: { status: 409, description: 'ctx.persist was called by an actor whose behaviour has no persistence spec' },
+  TROUPE_ERR_ACTOR_TIMER_INVALID: { status: 400, description: 'an actor timer was given a key, delay or interval out of bounds' },
+  TROUPE_ERR_ACTOR_TIMER_LIMIT: { status: 503, description: 'an actor already holds the maximum number of active timers' },
   TROUPE_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, description: 'no dead letter with that id' },
   // supervision
   TROUPE_ERR_SUPERVISOR_INTENSITY: { status: 500, description: 'restart intensity exceeded; the supervisor failed and escalated' },

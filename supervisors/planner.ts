@@ -14,7 +14,7 @@ export interface ChildInfo {
 /** What the supervisor must do about one child exit. The kernel carries it out. */
 export type Plan =
   | { kind: 'resume'; directive: Directive }
-  /** Remove the child for good (not restarted): temporary, transient normal exit, or decider stop. */
+  /** Remove the child for good (not restarted): temporary, transient normal exit or shutdown, or decider stop. */
   | { kind: 'remove'; directive: Directive; child: string }
   /**
    * Stop `stop` (already in stop order: reverse start order; the failed child is included
@@ -44,19 +44,22 @@ export class SupervisorPlanner {
 
   /**
    * `unresumable`: the child's state may not match what it acknowledged (a failed commit), so
-   * a `resume` from the decider becomes a `restart`.
+   * a `resume` from the decider becomes a `restart`. The decider sees crashes and shutdowns
+   * (a child supervisor past its intensity); a `restart` it decides still follows the child's
+   * restart type, so a transient child that shut down is removed, as in OTP.
    */
   plan(children: readonly ChildInfo[], failed: string, exit: ExitKind, error: unknown, now: number, random: number, unresumable = false): Plan {
     const child = children.find((c) => c.id === failed);
     const restartType: RestartType = child?.restart ?? 'temporary';
     let directive: Directive = 'restart';
-    if (exit === 'crash') {
+    if (exit !== 'normal') {
       try {
         directive = this.policy.decider(error);
       } catch {
         directive = 'escalate';
       }
-      if (directive === 'resume' && unresumable) directive = 'restart';
+      // a shut-down supervisor has stopped its children: there is nothing left to resume
+      if (directive === 'resume' && (unresumable || exit === 'shutdown')) directive = 'restart';
       if (directive === 'resume') return { kind: 'resume', directive };
       if (directive === 'stop') return { kind: 'remove', directive, child: failed };
       if (directive === 'escalate') return { kind: 'escalate', directive, reason: 'decider' };

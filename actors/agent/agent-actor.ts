@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Deadlines, TroupeError, serializeError, type Clock, type SerializedError, type Timed } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
-import type { Behaviour, Context } from '../kernel/behaviour.js';
+import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
@@ -59,13 +59,9 @@ export const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v,
   return z.NEVER;
 });
 
-/**
- * Tell options of what the agent builds itself (see TellOptions.trusted): results and
- * deltas from checked model output and its own state, held to the requester protocol; its
- * runs' outcomes, to its own inbox.
- */
-const TO_REQUESTER = Object.freeze({ trusted: requesterMessageSchema });
-const TO_SELF = Object.freeze({ trusted: agentInboxSchema });
+/** Tell options of what the agent sends without a correlation id (shared: no object per send). */
+const TO_REQUESTER = undefined;
+const TO_SELF = undefined;
 
 
 const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
@@ -118,7 +114,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string, attempt = 0): boolean => {
     try {
       // built here from the run's own state: held to the requester protocol by construction
-      ctx.tell(to, msg, correlationId === undefined ? TO_REQUESTER : { correlationId, trusted: requesterMessageSchema });
+      ctx.tell(to, msg, correlationId === undefined ? TO_REQUESTER : { correlationId });
       return true;
     } catch (e) {
       if (msg.type === 'agent.result') {
@@ -194,7 +190,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       // The incarnation ended meanwhile: abandon() has told the requester already.
       if (rt.active.get(msg.runId) !== active) return;
       try {
-        ctx.tell(self, m, q.correlationId === undefined ? TO_SELF : { correlationId: q.correlationId, trusted: agentInboxSchema });
+        ctx.tell(self, m, q.correlationId === undefined ? TO_SELF : { correlationId: q.correlationId });
       } catch (e) {
         // A full mailbox: the outcome must still land, so it is tried again for a while.
         if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Deadlines, TroupeError, deserializeError, prefixedId, type Clock, type Timed } from '../../protocol/index.js';
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/openai.js';
-import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/behaviour.js';
-import type { ActorRef } from '../kernel/ref.js';
+import type { ActorSpec, AskOptions, Behaviour, TellOptions } from '../kernel/index.js';
+import type { ActorRef } from '../kernel/index.js';
 import { requesterMessageSchema, type RequesterMessage, type RunMessageInput, type RunParams, type RunResult } from './messages.js';
 import { agentInboxSchema } from './agent-actor.js';
 
@@ -141,7 +141,6 @@ export class AgentClient {
         try {
           const o: TellOptions = { sender: this.ref };
           if (opts.correlationId) o.correlationId = opts.correlationId;
-          if (opts.trusted === true) o.trusted = agentInboxSchema;
           this.host.tell(ref, msg, o);
         } catch (e) {
           this.settle(runId, e);

@@ -1,4 +1,4 @@
-import { EventBus } from '../kernel/inspection.js';
+import { EventBus } from '../kernel/index.js';
 import type { Usage } from '../../protocol/openai.js';
 
 /**

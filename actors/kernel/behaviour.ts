@@ -79,15 +79,30 @@ export interface TellOptions {
   correlationId?: string;
   /** Sender shown to the receiver as `ctx.sender`. */
   sender?: ActorRef;
-  /**
-   * The schema the sender built `message` to, from parts already checked (troupe's agent
-   * protocol does this for the messages it builds from validated input). A receiver on this
-   * node whose `messages` is that very schema skips its check; any other receiver checks as
-   * usual, and what comes from another node is always checked. Never for data from outside
-   * the process. With TROUPE_CHECK_TRUSTED=1 (the test suite sets it) trusted messages are
-   * checked too, and one that fails is reported as the sender's bug.
-   */
-  trusted?: ZodType;
+}
+
+/**
+ * An actor's timers (`ctx.timers`), keyed, on the node's injected clock. Starting a key again
+ * replaces its timer, and a message of the replaced (or cancelled) timer is never delivered,
+ * even one already queued. Every timer is cancelled when the actor restarts or stops. Timer
+ * messages bypass the mailbox capacity (like signals) and are checked against the actor's
+ * `messages` schema when the timer is started. A periodic timer whose last tick is still
+ * queued skips a tick rather than pile them up.
+ *
+ * @example
+ * ctx.timers.startSingle('retry', 500, { type: 'retry' });
+ * ctx.timers.startPeriodic('tick', 1_000, { type: 'tick' });
+ * ctx.timers.cancel('tick');
+ */
+export interface Timers<M = unknown> {
+  /** Deliver `message` once after `delayMs` (0 to 2^31-1 ms). */
+  startSingle(key: string, delayMs: number, message: M): void;
+  /** Deliver `message` every `intervalMs` (1 to 2^31-1 ms), the first after one interval. */
+  startPeriodic(key: string, intervalMs: number, message: M): void;
+  /** Cancel the key's timer; its queued message, if any, is dropped. No-op for an unknown key. */
+  cancel(key: string): void;
+  cancelAll(): void;
+  isActive(key: string): boolean;
 }
 
 /** What a handler can do. */
@@ -117,6 +132,21 @@ export interface Context<M = unknown> {
   unwatch(ref: ActorRef | string): void;
   /** Stop self (a normal exit: restarted only if permanent). */
   stop(): void;
-  /** Persistent actors: journal an event; resolves after the LMDB commit. */
+  /** Persistent actors: journal an event; resolves after the commit. */
   persist(event: unknown): Promise<void>;
+  /**
+   * When `promise` settles, deliver `onOk(value)` (or `onErr(error)`) to this actor as a
+   * message. It bypasses the mailbox capacity (never refused for a full mailbox) and is
+   * ordered like any other message once enqueued. It goes to the actor, not to this
+   * incarnation: after a restart the new incarnation receives it (as in Akka); once the actor
+   * stopped it is a dead letter. A mapped `undefined` delivers nothing. Without `onErr` a
+   * rejection fails the actor, as a throw in its handler would, if the incarnation that piped
+   * is still running (after a restart it is only logged: that work belonged to the old one).
+   * The mappers run outside the actor's turn: they must not touch its state.
+   *
+   * @example ctx.pipeToSelf(fetchUser(id), (u) => ({ type: 'user', u }), (e) => ({ type: 'failed', e: String(e) }));
+   */
+  pipeToSelf<T>(promise: PromiseLike<T>, onOk: (value: T) => M | undefined, onErr?: (error: unknown) => M | undefined): void;
+  /** This incarnation's timers: see {@link Timers}. */
+  readonly timers: Timers<M>;
 }

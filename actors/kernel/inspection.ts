@@ -22,7 +22,8 @@ export type InspectionEvent =
       reason?: string;
       error?: SerializedError;
     }
-  | { type: 'supervisor.escalated'; supervisor: string; error: SerializedError }
+  /** A failure reached the top of a tree (a guardian): `child` was stopped for good with `error` (TROUPE_ERR_SUPERVISOR_ESCALATED); `cause` is what it failed with. */
+  | { type: 'supervisor.escalated'; supervisor: string; child: string; error: SerializedError; cause: SerializedError }
   | { type: 'message.dead-lettered'; id: string; reason: string; to: string; messageType: string }
   | { type: 'mailbox.overflow'; address: string; capacity: number }
   | { type: 'member.up'; node: string; peer: string }

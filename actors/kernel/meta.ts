@@ -7,11 +7,13 @@ export interface ReplyChannel {
 }
 
 /**
- * Per-message metadata, carried as nact's `sender`. Plain tells without metadata carry none,
+ * Per-message metadata, queued beside the message in the cell's mailbox. Plain tells without metadata carry none,
  * so the hot path allocates nothing extra.
  */
 export class Meta {
   attempts = 0;
+  /** The handler replied (or replied with an error): the message counts as handled even if the actor stops before its handler returns. */
+  answered = false;
   constructor(
     public replyTo: ReplyChannel | undefined,
     public sender: ActorRef | undefined,

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Kernel } from '../../actors/index.js';
+import type { Dispatcher, TurnSlot } from '../../actors/kernel/index.js';
 import { TroupeError } from '../../protocol/index.js';
 import { settle, silent, until } from '../helpers.js';
-import { ROOT } from '../process.js';
 
 /**
  * A cell handles up to `throughput` queued messages per nact turn. These pin what batching
@@ -124,42 +122,68 @@ describe('turns of several messages', () => {
   });
 });
 
-describe('trusted tells', () => {
+describe('schema checks have no public bypass', () => {
   const schema = z.object({ n: z.number() });
 
-  it('under TROUPE_CHECK_TRUSTED (the suite sets it) a trusted message is still checked, and a bad one blames its sender', () => {
-    expect(process.env.TROUPE_CHECK_TRUSTED).toBe('1');
-    const k = node();
-    k.spawn<undefined, { n: number }>({ messages: schema, receive: () => undefined }, { name: 'strict' });
-    let err: unknown;
+  it('a tell is checked against the receiver\'s schema whatever options it carries, and the environment changes nothing', () => {
+    process.env.TROUPE_CHECK_TRUSTED = '0';
     try {
-      k.tell('user/strict', { n: 'one' } as never, { trusted: schema });
-    } catch (e) {
-      err = e;
+      const k = node();
+      const got: unknown[] = [];
+      k.spawn<undefined, { n: number }>({ messages: schema, receive: (_s, m) => { got.push(m); } }, { name: 'strict' });
+      for (const options of [undefined, { trusted: schema }, { trusted: schema, correlationId: 'c' }]) {
+        let err: unknown;
+        try {
+          k.tell('user/strict', { n: 'raw' } as never, options as never);
+        } catch (e) {
+          err = e;
+        }
+        expect((err as TroupeError).code).toBe('TROUPE_ERR_ACTOR_INVALID_MESSAGE');
+      }
+      expect(k.deadLetters.list({ reason: 'invalid' })).toHaveLength(3);
+      expect(got).toEqual([]);
+    } finally {
+      delete process.env.TROUPE_CHECK_TRUSTED;
     }
-    expect((err as TroupeError).code).toBe('TROUPE_ERR_ACTOR_INVALID_MESSAGE');
-    expect((err as TroupeError).message).toMatch(/trusted message \(a bug in its sender\)/);
   });
 
-  it('without it, a message trusted to the receiver\'s own schema skips it; untrusted, or trusted to another schema, it is refused', () => {
-    const script = `
-      import { Kernel } from ${JSON.stringify(join(ROOT, 'dist', 'actors', 'index.js'))};
-      import { z } from 'zod';
-      import pino from 'pino';
-      const k = new Kernel({ id: 't', logger: pino({ level: 'silent' }) });
-      const got = [];
-      const schema = z.object({ n: z.number() });
-      k.spawn({ messages: schema, receive: (_s, m) => { got.push(m); } }, { name: 'strict' });
-      k.tell('user/strict', { n: 'raw' }, { trusted: schema });
-      const refused = [];
-      for (const options of [undefined, { trusted: z.object({ n: z.string() }) }]) {
-        try { k.tell('user/strict', { n: 'raw' }, options); } catch (e) { refused.push(e.code); }
-      }
-      setTimeout(async () => { process.stdout.write(JSON.stringify({ got, refused })); await k.close(); }, 20);
-    `;
-    const env = { ...process.env };
-    delete env.TROUPE_CHECK_TRUSTED;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ got: [{ n: 'raw' }], refused: ['TROUPE_ERR_ACTOR_INVALID_MESSAGE', 'TROUPE_ERR_ACTOR_INVALID_MESSAGE'] });
+  it('a message the receiver\'s schema transforms arrives transformed', async () => {
+    const k = node();
+    const got: unknown[] = [];
+    k.spawn<undefined, { n: number }>({ messages: z.object({ n: z.coerce.number() }), receive: (_s, m) => { got.push(m); } }, { name: 'coerce' });
+    k.tell('user/coerce', { n: '7' } as never);
+    await until(() => got.length === 1, 5_000, 'the message');
+    expect(got).toEqual([{ n: 7 }]);
+  });
+});
+
+describe('the dispatcher only schedules turns', () => {
+  /** A dispatcher of a few lines: turns run in microtasks. The cell keeps mailbox, order and delivery. */
+  class MicrotaskDispatcher implements Dispatcher {
+    schedules = 0;
+    attach(turn: () => unknown): TurnSlot {
+      return { turn, live: true };
+    }
+    schedule(slot: TurnSlot): void {
+      this.schedules++;
+      const s = slot as { turn: () => unknown; live: boolean };
+      queueMicrotask(() => { if (s.live) void s.turn(); });
+    }
+    detach(slot: TurnSlot): void {
+      (slot as { live: boolean }).live = false;
+    }
+    close(): void {}
+  }
+
+  it('a kernel runs on any Dispatcher: in order, a turn per batch, not per message', async () => {
+    const dispatcher = new MicrotaskDispatcher();
+    const k = new Kernel({ id: 'micro', logger: silent, dispatcher });
+    nodes.push(k);
+    const seen: number[] = [];
+    k.spawn<undefined, number | 'get'>((_s, m, ctx) => { if (m === 'get') ctx.reply(seen); else seen.push(m); }, { name: 'w', throughput: 10 });
+    const before = dispatcher.schedules;
+    for (let n = 0; n < 100; n++) k.tell('user/w', n);
+    expect(await k.ask('user/w', 'get')).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(dispatcher.schedules - before).toBeLessThanOrEqual(12); // 101 messages, 10 per turn
   });
 });

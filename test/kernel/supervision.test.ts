@@ -29,8 +29,9 @@ function worker(log: string[], name: string): Behaviour<number[], Msg> {
 }
 
 let nodes: Kernel[] = [];
+/** Nodes run on a ManualClock: restart windows, backoff and ask timeouts move only when a test says so. */
 function node(opts: ConstructorParameters<typeof Kernel>[0] = {}): Kernel {
-  const k = new Kernel({ id: 'spec', logger: silent, ...opts });
+  const k = new Kernel({ id: 'spec', logger: silent, clock: new ManualClock(1_000), ...opts });
   nodes.push(k);
   return k;
 }
@@ -118,6 +119,50 @@ describe('messages in hand', () => {
     await k.stop('user/stuck');
     await expect(answer).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_STOPPED' });
     expect(k.deadLetters.list({ reason: 'stopped' })).toHaveLength(1);
+  });
+
+  it('an ask already answered by an async handler is not a dead letter when the actor stops right after replying', async () => {
+    const k = node();
+    for (let i = 0; i < 200; i++) {
+      const ref = k.spawn<null, string>(async (_s, m, ctx) => { ctx.reply(`ok ${m}`); }, { name: `replier-${i}` });
+      expect(await k.ask(ref, 'job')).toBe('ok job');
+      await k.stop(ref);
+    }
+    expect(k.deadLetters.list({ reason: 'stopped' })).toHaveLength(0);
+  });
+
+  it('an ask answered before its handler crashed is not redelivered after the restart', async () => {
+    const k = node();
+    let calls = 0;
+    k.spawn<null, string>((_s, m, ctx) => {
+      calls++;
+      ctx.reply(`done ${m}`);
+      throw new Error('after the reply');
+    }, { name: 'a', poisonAfter: 3 });
+    expect(await k.ask('user/a', 'job')).toBe('done job');
+    await settle();
+    expect(calls).toBe(1);
+    expect(k.deadLetters.list()).toEqual([]);
+  });
+
+  it('an answered ask in hand is not handled again after a sibling restart', async () => {
+    const k = node();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let calls = 0;
+    k.spawnSupervisor({
+      name: 'sup', supervision: { strategy: 'one-for-all' },
+      children: [
+        { name: 'slow', behaviour: async (_s: null, m: string, ctx) => { calls++; ctx.reply(`done ${m}`); await gate; } },
+        { name: 'bad', poisonAfter: 1, behaviour: () => { throw new Error('bad'); } },
+      ],
+    });
+    expect(await k.ask('user/sup/slow', 'job')).toBe('done job');
+    k.tell('user/sup/bad', 'x');
+    await settle();
+    release();
+    await settle();
+    expect(calls).toBe(1);
   });
 });
 
@@ -282,8 +327,70 @@ describe('restart intensity', () => {
     await settle(40);
     // the /user guardian allows 5 restarts in 10 s per child; the 6th failure escalates past the top
     expect(events.filter((e) => e.type === 'actor.restarted')).toHaveLength(5);
-    expect(events.find((e) => e.type === 'supervisor.escalated')).toMatchObject({ supervisor: 'troupe://spec/user', error: { code: 'TROUPE_ERR_SUPERVISOR_INTENSITY' } });
+    expect(events.find((e) => e.type === 'supervisor.escalated')).toMatchObject({
+      supervisor: 'troupe://spec/user', child: 'troupe://spec/user/w',
+      error: { code: 'TROUPE_ERR_SUPERVISOR_ESCALATED' }, cause: { code: 'TROUPE_ERR_SUPERVISOR_INTENSITY' },
+    });
     expect(k.lookup('user/w')).toBeUndefined();
+  });
+
+  it('a failure escalated past the top reaches watchers and the asker as TROUPE_ERR_SUPERVISOR_ESCALATED', async () => {
+    const k = node();
+    k.spawnSupervisor({ name: 'sup', supervision: { decider: () => 'escalate' }, children: children([], ['w']) });
+    let terminated: { reason: string; code?: string } | undefined;
+    k.watch('user/sup', (s) => { terminated = { reason: s.reason, ...(s.error ? { code: s.error.code } : {}) }; });
+    // the /user guardian lets the failing supervisor restart 5 times, then stops it for good
+    for (let i = 0; i < 6; i++) {
+      k.tell('user/sup/w', { type: 'crash' });
+      await settle();
+    }
+    expect(terminated).toEqual({ reason: 'crashed', code: 'TROUPE_ERR_SUPERVISOR_ESCALATED' });
+    expect(k.lookup('user/sup')).toBeUndefined();
+  });
+
+  it('a transient supervisor past its restart intensity shuts down and is not restarted by its parent (OTP)', async () => {
+    const k = node();
+    const events: InspectionEvent[] = [];
+    k.inspect((e) => events.push(e));
+    const log: string[] = [];
+    k.spawnSupervisor({
+      name: 'top',
+      children: [
+        { name: 'mid', restart: 'transient', supervision: { maxRestarts: 1, withinMs: 60_000 }, children: children(log, ['w']) },
+        { name: 'other', behaviour: worker(log, 'other') },
+      ],
+    });
+    let terminated: { reason: string; code?: string } | undefined;
+    k.watch('user/top/mid', (s) => { terminated = { reason: s.reason, ...(s.error ? { code: s.error.code } : {}) }; });
+    k.tell('user/top/mid/w', { type: 'crash' });
+    await settle();
+    k.tell('user/top/mid/w', { type: 'crash' });
+    await settle();
+    // mid's second restart is past its intensity: mid exits with shutdown, and top, for a
+    // transient child, removes it instead of restarting it
+    const atTop = events.filter((e) => e.type === 'supervisor.decision' && e.supervisor === 'troupe://spec/user/top');
+    expect(atTop).toHaveLength(1);
+    expect(atTop[0]).toMatchObject({ child: 'troupe://spec/user/top/mid', plan: 'remove', error: { code: 'TROUPE_ERR_SUPERVISOR_INTENSITY' } });
+    expect(terminated).toEqual({ reason: 'crashed', code: 'TROUPE_ERR_SUPERVISOR_INTENSITY' });
+    expect(k.lookup('user/top/mid')).toBeUndefined();
+    expect(k.lookup('user/top/mid/w')).toBeUndefined();
+    expect(k.lookup('user/top')).toBeDefined();
+    expect(await k.ask('user/top/other', { type: 'get' })).toEqual([]);
+  });
+
+  it('a permanent supervisor past its restart intensity is restarted by its parent', async () => {
+    const k = node();
+    const events: InspectionEvent[] = [];
+    k.inspect((e) => events.push(e));
+    k.spawnSupervisor({ name: 'top', children: [{ name: 'mid', supervision: { maxRestarts: 1, withinMs: 60_000 }, children: children([], ['w']) }] });
+    for (let i = 0; i < 2; i++) {
+      k.tell('user/top/mid/w', { type: 'crash' });
+      await settle();
+    }
+    const atTop = events.filter((e) => e.type === 'supervisor.decision' && e.supervisor === 'troupe://spec/user/top');
+    expect(atTop).toHaveLength(1);
+    expect(atTop[0]).toMatchObject({ child: 'troupe://spec/user/top/mid', plan: 'restart' });
+    expect(k.lookup('user/top/mid/w')).toBeDefined();
   });
 
   it('restarts again once old restarts leave the window', async () => {
@@ -391,6 +498,33 @@ describe('deciders', () => {
     await settle();
     expect(log).toEqual(['halt:w', 'start:w']);
     expect(k.lookup('user/top/mid/w')).toBeDefined();
+  });
+
+  it('an incarnation that fails to start is restarted even when the decider would resume', async () => {
+    const k = node();
+    let starts = 0;
+    k.spawnSupervisor({
+      name: 'sup',
+      supervision: { decider: (e) => ((e as Error).message === 'bad start' ? 'resume' : 'restart') },
+      children: [{
+        name: 'w', poisonAfter: 1,
+        behaviour: {
+          initial: () => {
+            starts++;
+            if (starts === 2) throw new Error('bad start');
+            return starts;
+          },
+          receive: (s: number, m: string, ctx) => {
+            if (m === 'crash') throw new Error('crash');
+            ctx.reply(s);
+            return s;
+          },
+        },
+      }],
+    });
+    k.tell('user/sup/w', 'crash');
+    await settle();
+    expect(await k.ask('user/sup/w', 'get')).toBe(3);
   });
 
   it('a failing ask is answered with a coded error when the decider resumes', async () => {
