@@ -19,6 +19,3 @@ export {
 } from './dead-letters.js';
 export { MemoryOutboxStore, LmdbOutboxStore, type OutboxStore, type OutboxOptions, type PendingOptions } from './outbox.js';
 export { MemoryInboxStore, LmdbInboxStore, type InboxStore, type InboxOptions } from './inbox.js';
-export {
-  LmdbPersistenceEngine, NACT_KEY_PREFIX, type LmdbPersistenceEngineOptions, type NactPersistedEvent, type NactPersistedSnapshot,
-} from './nact-engine.js';

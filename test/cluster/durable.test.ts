@@ -23,7 +23,7 @@ describe('durable delivery', () => {
     a = await startNode({ id: 'd-a', dataDir: dir(), logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB } });
     const bData = dir();
     const startB = async (port: number): Promise<TroupeProcess> => {
-      const p = await startFixture('cluster-node.mjs', ['d-b', bData, String(port), a!.peer!.url, String(HB)]);
+      const p = await startFixture('durable-node.mjs', ['d-b', bData, String(port), a!.peer!.url, String(HB), 'open']);
       procs.push(p);
       return p;
     };
@@ -34,13 +34,15 @@ describe('durable delivery', () => {
     const N = 5_000;
     let cuts = 0;
     let restart: Promise<TroupeProcess> | undefined;
-    for (let n = 0; n < N; n++) {
-      await a.tellDurable('troupe://d-b/user/sink', { type: 'd', n });
+    // 100 at a time: sends overlap, and links are still cut every 400
+    for (let from = 0; from < N; from += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => a!.tellDurable('troupe://d-b/user/sink', { type: 'd', n: from + i })));
+      const n = from + 99;
       if (n % 400 === 399) {
         cuts += a.cluster!.transport.dropLinks('d-b') > 0 ? 1 : 0;
         await new Promise((r) => setTimeout(r, 20));
       }
-      if (n === 2_500) {
+      if (n === 2_499) {
         await b.kill();
         restart = startB(bPort);
       }
@@ -52,18 +54,57 @@ describe('durable delivery', () => {
       if (a.cluster!.transport.dropLinks('d-b') > 0) cuts++;
       await new Promise((r) => setTimeout(r, 50));
     }
-    let stats: { total: number; distinct: number; dups: number } = { total: 0, distinct: 0, dups: 0 };
-    await until(async () => {
-      try {
-        stats = await a!.ask('troupe://d-b/user/sink', { type: 'stats' }, { timeoutMs: 2_000 });
-      } catch {
-        return false;
-      }
-      return stats.total >= N && a!.cluster!.transport.pendingDurable() === 0;
-    }, 60_000, 'all durable messages processed');
+    const stats = await sinkStats(N, 60_000);
     expect(cuts).toBeGreaterThanOrEqual(10);
     expect(stats).toEqual({ total: N, distinct: N, dups: 0 });
     expect(a.cluster!.transport.stats().reconnects).toBeGreaterThanOrEqual(10);
     await b.stop();
   }, 120_000);
+
+  it('a backlog of 5x the default mailbox (50,000) through a stalled, then SIGKILLed and restarted receiver: nothing lost, nothing twice', async () => {
+    await a?.close();
+    a = await startNode({ id: 'd-a', dataDir: dir(), logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB } });
+    const bData = dir();
+    const startB = async (port: number, gate: 'open' | 'closed'): Promise<TroupeProcess> => {
+      const p = await startFixture('durable-node.mjs', ['d-b', bData, String(port), a!.peer!.url, String(HB), gate]);
+      procs.push(p);
+      return p;
+    };
+    let b = await startB(0, 'closed');
+    const bPort = Number(new URL(b.ready.peer!).port);
+    await until(() => a!.clusterInfo().members.some((m) => m.node === 'd-b' && m.status === 'up'), 10_000, 'd-b up');
+
+    // The sink's first message waits at the gate: everything else piles up at the receiver.
+    const N = 50_000;
+    const BATCH = 1_000;
+    for (let from = 0; from < N; from += BATCH) {
+      await Promise.all(Array.from({ length: BATCH }, (_, i) => a!.tellDurable('troupe://d-b/user/sink', { type: 'd', n: from + i })));
+    }
+    // Every one acknowledged: the receiver's inbox committed all 50,000 while the sink was stalled.
+    await until(() => a!.cluster!.transport.pendingDurable() === 0, 60_000, 'all acknowledged by the stalled receiver');
+
+    a.tell('troupe://d-b/user/gate', 'open');
+    await sinkStats(N / 4, 60_000);
+    // Crash mid-backlog: what was journaled stays done, the rest is re-delivered from the inbox.
+    await b.kill();
+    b = await startB(bPort, 'open');
+    const stats = await sinkStats(N, 90_000);
+    expect(stats).toEqual({ total: N, distinct: N, dups: 0 });
+    expect(a.cluster!.transport.pendingDurable()).toBe(0);
+    await b.stop();
+  }, 180_000);
 });
+
+/** Poll the sink (a polled condition, not a sleep) until it has handled at least `n`; its counts. */
+async function sinkStats(n: number, timeoutMs: number): Promise<{ total: number; distinct: number; dups: number }> {
+  let stats = { total: 0, distinct: 0, dups: 0 };
+  await until(async () => {
+    try {
+      stats = await a!.ask('troupe://d-b/user/sink', { type: 'stats' }, { timeoutMs: 2_000 });
+    } catch {
+      return false;
+    }
+    return stats.total >= n && a!.cluster!.transport.pendingDurable() === 0;
+  }, timeoutMs, `the sink to handle ${n}`);
+  return stats;
+}
