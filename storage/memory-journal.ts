@@ -1,11 +1,28 @@
+import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { TroupeError, parseOrThrow, systemClock, type Clock } from '../protocol/index.js';
 import { checkKey, type Journal, type JournalBatch } from './journal.js';
 import { clockOptionSchema } from './node-store.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 import {
-  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, snapshotRecordSchema, type JournalRecord, type SnapshotRecord,
+  RECORD_VERSION, corruptRecord, journalRecordSchema, parseRecord, snapshotRecordSchema, undecodableRecord, type JournalRecord, type SnapshotRecord,
 } from './records.js';
+
+/** The same codec family as lmdb-js (msgpackr with records): what LMDB cannot store, this refuses too. */
+const codec = new Packr();
+
+/** Encode into a private copy (msgpackr reuses its buffer). */
+function encode(value: unknown): Buffer {
+  return Buffer.from(codec.pack(value));
+}
+
+function decode(bytes: Buffer, db: string, key: string, seq: number): unknown {
+  try {
+    return codec.unpack(bytes);
+  } catch (cause) {
+    throw undecodableRecord(db, key, seq, cause);
+  }
+}
 
 const optionsSchema = z.strictObject({
   clock: clockOptionSchema,
@@ -20,19 +37,19 @@ const optionsSchema = z.strictObject({
  */
 export type MemoryJournalOptions = z.input<typeof optionsSchema>;
 
-/** One key's records. Records are copies: what a caller does to its objects later changes nothing here. */
+/** One key's records, encoded: what a caller does to its objects later changes nothing here. */
 interface KeyLog {
-  events: Map<number, JournalRecord>;
-  snapshots: Map<number, SnapshotRecord>;
+  events: Map<number, Buffer>;
+  snapshots: Map<number, Buffer>;
   highest: number;
 }
 
 /**
  * In-memory {@link Journal}: the twin of `LmdbJournal`, passing the same contract suite, for
  * nodes without a data dir and for tests. NOT DURABLE: everything is gone when the process
- * ends. Values are structured-cloned on the way in and out, as LMDB would encode and decode
- * them, so a value that cannot be stored (a function, a symbol) is refused at once and a
- * recovered state is never the caller's own object. Appends of one tick share a commit.
+ * ends. Records are encoded with msgpackr as lmdb-js encodes them, so a value LMDB could not
+ * store is refused here too, at once, and a recovered state is never the caller's own
+ * object. Appends of one tick share a commit.
  *
  * @example
  * const journal = new MemoryJournal();
@@ -72,14 +89,14 @@ export class MemoryJournal implements Journal {
 
   append(key: string, seq: number, event: unknown): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.closedError());
-    let rec: JournalRecord;
+    let bytes: Buffer;
     try {
       checkKey(key);
-      rec = { v: RECORD_VERSION, seq, at: this.#clock.now(), event: structuredClone(event) };
+      bytes = encode({ v: RECORD_VERSION, seq, at: this.#clock.now(), event });
     } catch (cause) {
       throw this.writeError(`append ${JSON.stringify(key)} seq ${seq}`, cause);
     }
-    this.#log(key).events.set(seq, rec);
+    this.#log(key).events.set(seq, bytes);
     this.#bump(key, seq);
     return this.#shared();
   }
@@ -87,24 +104,24 @@ export class MemoryJournal implements Journal {
   write(key: string, batch: JournalBatch): Promise<void> {
     if (this.#closed) return Promise.reject(this.closedError());
     const at = this.#clock.now();
-    let events: JournalRecord[];
-    let snap: SnapshotRecord | undefined;
+    let events: Array<[number, Buffer]>;
+    let snap: [number, Buffer] | undefined;
     try {
       checkKey(key);
-      // every copy made before anything changes: all or nothing
-      events = batch.events.map((e) => ({ v: RECORD_VERSION, seq: e.seq, at, event: structuredClone(e.event) }));
-      snap = batch.snapshot ? { v: RECORD_VERSION, seq: batch.snapshot.seq, at, state: structuredClone(batch.snapshot.state) } : undefined;
+      // everything encoded before anything changes: all or nothing
+      events = batch.events.map((e) => [e.seq, encode({ v: RECORD_VERSION, seq: e.seq, at, event: e.event })]);
+      snap = batch.snapshot ? [batch.snapshot.seq, encode({ v: RECORD_VERSION, seq: batch.snapshot.seq, at, state: batch.snapshot.state })] : undefined;
     } catch (cause) {
       throw this.writeError(`write ${JSON.stringify(key)}`, cause);
     }
     const log = this.#log(key);
-    for (const e of events) {
-      log.events.set(e.seq, e);
-      this.#bump(key, e.seq);
+    for (const [seq, bytes] of events) {
+      log.events.set(seq, bytes);
+      this.#bump(key, seq);
     }
     if (snap) {
-      log.snapshots.set(snap.seq, snap);
-      this.#bump(key, snap.seq);
+      log.snapshots.set(snap[0], snap[1]);
+      this.#bump(key, snap[0]);
     }
     for (const s of batch.deleteSnapshots ?? []) log.snapshots.delete(s);
     if (batch.deleteEventsTo !== undefined) {
@@ -126,9 +143,9 @@ export class MemoryJournal implements Journal {
     for (const seq of seqs) {
       const stored = log.events.get(seq);
       if (stored === undefined) continue; // deleted while the caller iterated
-      const rec = parseRecord(journalRecordSchema, stored, 'journal', key, seq);
+      const rec = parseRecord(journalRecordSchema, decode(stored, 'journal', key, seq), 'journal', key, seq);
       if (rec.seq !== seq) throw corruptRecord('journal', key, seq, `record says seq ${rec.seq}`);
-      yield { ...rec, event: structuredClone(rec.event) };
+      yield rec;
     }
   }
 
@@ -152,9 +169,9 @@ export class MemoryJournal implements Journal {
   loadSnapshot(key: string, seq: number): SnapshotRecord | undefined {
     const stored = this.#keys.get(key)?.snapshots.get(seq);
     if (stored === undefined) return undefined;
-    const rec = parseRecord(snapshotRecordSchema, stored, 'snapshots', key, seq);
+    const rec = parseRecord(snapshotRecordSchema, decode(stored, 'snapshots', key, seq), 'snapshots', key, seq);
     if (rec.seq !== seq) throw corruptRecord('snapshots', key, seq, `record says seq ${rec.seq}`);
-    return { ...rec, state: structuredClone(rec.state) };
+    return rec;
   }
 
   deleteEventsTo(key: string, toSeq: number): Promise<void> {
@@ -180,12 +197,13 @@ export class MemoryJournal implements Journal {
   }
 
   /**
-   * Put a raw record in place of whatever `key` holds at `seq` (tests only: this is how the
-   * contract suite stores a corrupt record in either journal).
+   * Put raw bytes (or an encoded value) in place of whatever `key` holds at `seq` (tests only:
+   * this is how the contract suite stores a corrupt record in either journal).
    */
   putRaw(db: 'journal' | 'snapshots', key: string, seq: number, value: unknown): void {
     const log = this.#log(key);
-    (db === 'journal' ? log.events : log.snapshots).set(seq, value as never);
+    (db === 'journal' ? log.events : log.snapshots).set(seq, Buffer.isBuffer(value) ? value : encode(value));
+    this.#bump(key, seq);
   }
 
   #log(key: string): KeyLog {
