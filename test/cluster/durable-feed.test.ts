@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Kernel } from '../../actors/kernel/node.js';
+import { Kernel } from '../../actors/index.js';
 import { DURABLE_FEED_RETRY_MS, DURABLE_FEED_WINDOW, DurableFeed } from '../../actors/durable-feed.js';
 import { ManualClock, newId, type Envelope } from '../../protocol/index.js';
 import { settle, silent } from '../helpers.js';
