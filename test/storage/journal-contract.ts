@@ -222,13 +222,13 @@ export function journalContract(name: string, make: () => Promise<JournalUnderTe
           const key = `p${round++}`;
           const opts = { snapshotEvery: every, keepSnapshots: keep };
           const log = new PersistentLog<number[], number>(journal, key, opts);
-          let state = log.recover([], (s, e) => [...s, e]).state;
+          let state = log.recover<number[], number>([], (s, e) => [...s, e]).state;
           await Promise.all(events.map((e) => {
             state = [...state, e];
             const after = state;
             return log.persist(e, () => after);
           }));
-          const recovered = new PersistentLog<number[], number>(journal, key, opts).recover([], (s, e) => [...s, e]);
+          const recovered = new PersistentLog<number[], number>(journal, key, opts).recover<number[], number>([], (s, e) => [...s, e]);
           expect(recovered.state).toEqual(events);
           expect(recovered.seq).toBe(events.length);
           expect(journal.snapshotSeqs(key).length).toBeLessThanOrEqual(keep);

@@ -183,7 +183,7 @@ describe('durability', () => {
     const store = await NodeStore.open({ dir: d });
     cleanups.push(() => store.close());
     const log = new PersistentLog<number[], { n: number; id: string }>(new LmdbJournal(store), 'counter', { snapshotEvery: 1e9 });
-    const { state, seq } = log.recover([], (s, e) => (s.push(e.n), s));
+    const { state, seq } = log.recover<number[], { n: number; id: string }>([], (s, e) => (s.push(e.n), s));
     expect(seq).toBeGreaterThanOrEqual(acked);
     expect(state).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
 
