@@ -7,7 +7,7 @@ import type { InspectionListener } from './kernel/inspection.js';
 /** How often a blocked feed looks at its actors' mailboxes again, in ms (on the node's clock). */
 export const DURABLE_FEED_RETRY_MS = 10;
 
-/** Most durable messages a feed keeps in one actor's mailbox at a time (less when its capacity is lower). */
+/** Most durable messages a feed keeps in one actor's mailbox at a time (at most half its capacity). */
 export const DURABLE_FEED_WINDOW = 1_000;
 
 /** What a {@link DurableFeed} needs from the node: the kernel's public face, nothing more. */
@@ -43,7 +43,8 @@ class Backlog {
 /**
  * Backpressure between the durable inbox and the actors it is for. The inbox has committed
  * (and acknowledged) every envelope handed here; the feed admits an envelope into its actor's
- * mailbox only while that mailbox holds fewer than the window (at most the mailbox capacity),
+ * mailbox only while that mailbox holds fewer than the window (at most half its capacity, so
+ * the actor's other traffic still finds room),
  * and keeps the rest, in order, until the actor has handled enough: a handled message makes
  * room at once, and a blocked feed looks again every {@link DURABLE_FEED_RETRY_MS} on the
  * node's clock (persistent actors mark their inbox entries done in the event's commit, and
@@ -141,7 +142,8 @@ export class DurableFeed {
       h.deliverLocal(w.env, w.replyTo, w.done);
       return true;
     }
-    const window = Math.min(DURABLE_FEED_WINDOW, this.#capacity.get(to) ?? h.options.mailboxCapacity);
+    // Half the mailbox at most: the other half stays free for the actor's other traffic.
+    const window = Math.max(1, Math.min(DURABLE_FEED_WINDOW, Math.floor((this.#capacity.get(to) ?? h.options.mailboxCapacity) / 2)));
     if (h.mailboxDepth(ref) >= window) return false;
     // The kernel calls onHandled at once when it refuses a message; later when the actor
     // handled it. A refusal for a full mailbox (an actor with a smaller capacity than we

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../index.js';
+import { behaviour, startNode, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
 import { startFixture, type TroupeProcess } from '../process.js';
 
@@ -93,6 +93,38 @@ describe('durable delivery', () => {
     expect(a.cluster!.transport.pendingDurable()).toBe(0);
     await b.stop();
   }, 180_000);
+});
+
+describe('durable delivery to a node without a data dir', () => {
+  it('feeds a persistent actor on the memory journal past its mailbox capacity; each message handled once', async () => {
+    const b = await startNode({ id: 'm-b', logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB } });
+    const sender = await startNode({ id: 'm-a', logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB, seeds: [b.peer!.url] } });
+    try {
+      const seen = new Map<number, number>();
+      b.spawn(behaviour<number, { n: number } | { type: 'count' }, number>({
+        initial: () => 0,
+        persistence: { apply: (s) => s + 1 },
+        receive: async (s, m, ctx) => {
+          if ('type' in m) return void ctx.reply(s);
+          seen.set(m.n, (seen.get(m.n) ?? 0) + 1);
+          await ctx.persist(m.n);
+        },
+      }), { name: 'counter', mailboxCapacity: 50 });
+      await until(() => sender.clusterInfo().members.some((m) => m.node === 'm-b' && m.status === 'up'), 10_000, 'm-b up');
+      const N = 500; // ten times the mailbox
+      await Promise.all(Array.from({ length: N }, (_, n) => sender.tellDurable('troupe://m-b/user/counter', { n })));
+      await until(async () => (await b.ask<number>('counter', { type: 'count' })) === N && sender.cluster!.transport.pendingDurable() === 0, 20_000, 'all handled');
+      expect(seen.size).toBe(N);
+      expect([...seen.values()].every((c) => c === 1)).toBe(true);
+      // The feed learns a mailbox smaller than the node default from its first overflow: the
+      // kernel records that one refusal as a dead letter before the feed takes the message back.
+      expect((await b.deadLetters.list({})).filter((d) => d.reason !== 'mailbox-full')).toEqual([]);
+      expect((await b.deadLetters.list({})).length).toBeLessThanOrEqual(1);
+    } finally {
+      await sender.close();
+      await b.close();
+    }
+  }, 60_000);
 });
 
 /** Poll the sink (a polled condition, not a sleep) until it has handled at least `n`; its counts. */
