@@ -95,8 +95,6 @@ export class Cluster implements RemoteRouter {
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
   /** Durable envelopes wait here for room in their actors' mailboxes. */
   private readonly feed: DurableFeed;
-  /** A data dir: persistent actors can mark inbox entries done in their events' commits. */
-  private readonly atomicDone: boolean;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
@@ -104,8 +102,7 @@ export class Cluster implements RemoteRouter {
     this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
     this.systemAddress = formatAddress(kernel.id, 'system');
     this.deadlines = new Deadlines(kernel.clock);
-    this.feed = new DurableFeed(kernel);
-    this.atomicDone = store !== undefined;
+    this.feed = new DurableFeed(kernel, { atomicDone: store !== undefined });
     const o = this.options;
     this.transport = new PeerTransport({
       nodeId: kernel.id,
@@ -263,20 +260,9 @@ export class Cluster implements RemoteRouter {
       default: break;
     }
     const replyTo = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
-    if (durable) this.inboundDurable(env, replyTo, durable);
+    // durable: fed to its actor as the mailbox admits it, never dropped for a full one
+    if (durable) this.feed.inbound(env, replyTo, durable);
     else this.kernel.deliverLocal(env, replyTo);
-  }
-
-  /**
-   * A durable envelope the inbox committed: fed to its actor as the mailbox admits it (see
-   * {@link DurableFeed}), done once handled. With a data dir it stays flagged durable, so a
-   * persistent actor marks it done in its event's own commit (exactly once across a crash);
-   * without one, the in-memory inbox is marked when the handler returns.
-   */
-  private inboundDurable(env: Envelope, replyTo: RemoteReply | undefined, durable: { id: string; done: () => Promise<void> }): void {
-    const done = (): void => { void durable.done().catch((e: unknown) => this.log.warn({ err: e, id: durable.id }, 'inbox done failed')); };
-    const { durable: _flag, ...plain } = env;
-    this.feed.offer(this.atomicDone ? { ...env, durable: true, id: durable.id } : { ...plain, id: durable.id }, replyTo, done);
   }
 
   /**

@@ -53,7 +53,7 @@ class Backlog {
  * good (no such actor, a message its schema rejects).
  *
  * @example
- * const feed = new DurableFeed(kernel);
+ * const feed = new DurableFeed(kernel, { atomicDone: true });
  * feed.offer(env, undefined, () => void inbox.done(env.id));
  */
 export class DurableFeed {
@@ -69,8 +69,16 @@ export class DurableFeed {
   #delivering: string | undefined;
   #overflowed = false;
 
-  constructor(host: DurableFeedHost) {
+  readonly #atomicDone: boolean;
+
+  /**
+   * `atomicDone`: the node has a data dir, so a persistent actor marks an inbox entry done in
+   * its event's own commit (exactly once across a crash); without one, entries are marked
+   * when the handler returns.
+   */
+  constructor(host: DurableFeedHost, options: { atomicDone: boolean }) {
     this.#host = host;
+    this.#atomicDone = options.atomicDone;
     this.#unsubscribe = host.inspect((e) => {
       if (e.type !== 'mailbox.overflow' || e.address !== this.#delivering) return;
       this.#overflowed = true;
@@ -86,6 +94,19 @@ export class DurableFeed {
     let n = 0;
     for (const b of this.#backlogs.values()) n += b.size;
     return n;
+  }
+
+  /**
+   * A durable envelope from the transport, with its inbox entry: flagged durable (so a
+   * persistent actor's commit marks it done) when the node has a data dir, plain otherwise.
+   *
+   * @example feed.inbound(env, replyTo, { id: env.id, done: () => inbox.done(env.id) });
+   */
+  inbound(env: Envelope, replyTo: ReplyChannel | undefined, entry: { id: string; done: () => Promise<void> }): void {
+    const log = this.#host.logger;
+    const done = (): void => { void entry.done().catch((e: unknown) => log.warn({ err: e, id: entry.id }, 'inbox done failed')); };
+    const { durable: _flag, ...plain } = env;
+    this.offer(this.#atomicDone ? { ...env, durable: true, id: entry.id } : { ...plain, id: entry.id }, replyTo, done);
   }
 
   /**

@@ -22,7 +22,7 @@ function setup(mailboxCapacity = 50): { k: Kernel; clock: ManualClock; feed: Dur
     got.push(m.n);
     if (!opened) await gate;
   }, { name: 'slow' });
-  return { k, clock, feed: new DurableFeed(k), got, open: () => { opened = true; release(); }, done: [] };
+  return { k, clock, feed: new DurableFeed(k, { atomicDone: true }), got, open: () => { opened = true; release(); }, done: [] };
 }
 
 function env(n: number): Envelope {
@@ -80,7 +80,7 @@ describe('DurableFeed: durable messages wait for room in the mailbox', () => {
     const gate = new Promise<void>((r) => { release = r; });
     const got: number[] = [];
     k.spawn<null, { n: number }>(async (_s, m) => { got.push(m.n); await gate; }, { name: 'slow', mailboxCapacity: 5 });
-    const feed = new DurableFeed(k);
+    const feed = new DurableFeed(k, { atomicDone: true });
     const done: number[] = [];
     for (let n = 0; n < 30; n++) feed.offer(env(n), undefined, () => done.push(n));
     await settle();
