@@ -33,15 +33,19 @@ describe('durable delivery', () => {
 
     const N = 5_000;
     let cuts = 0;
+    /** Cut the link to d-b (if there is one) and wait for its reconnect, so every cut counts. */
+    const cut = async (): Promise<void> => {
+      const before = a!.cluster!.transport.stats().reconnects;
+      if (a!.cluster!.transport.dropLinks('d-b') === 0) return;
+      cuts++;
+      await until(() => a!.cluster!.transport.stats().reconnects > before, 10_000, 'relinked after a cut');
+    };
     let restart: Promise<TroupeProcess> | undefined;
     // 100 at a time: sends overlap, and links are still cut every 400
     for (let from = 0; from < N; from += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, i) => a!.tellDurable('troupe://d-b/user/sink', { type: 'd', n: from + i })));
       const n = from + 99;
-      if (n % 400 === 399) {
-        cuts += a.cluster!.transport.dropLinks('d-b') > 0 ? 1 : 0;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      if (n % 400 === 399) await cut();
       if (n === 2_499) {
         await b.kill();
         restart = startB(bPort);
@@ -50,9 +54,8 @@ describe('durable delivery', () => {
     b = await restart!;
     // keep cutting while the backlog drains
     while (cuts < 10) {
-      await until(() => a!.clusterInfo().members.some((m) => m.node === 'd-b' && m.status === 'up'), 10_000, 'd-b up');
-      if (a.cluster!.transport.dropLinks('d-b') > 0) cuts++;
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => a!.cluster!.transport.links().some((l) => l.node === 'd-b' && l.active), 10_000, 'linked to d-b');
+      await cut();
     }
     const stats = await sinkStats(N, 60_000);
     expect(cuts).toBeGreaterThanOrEqual(10);
