@@ -10,6 +10,7 @@ import type { Kernel, RemoteRouter } from './kernel/node.js';
 import type { ReplyChannel } from './kernel/meta.js';
 import { ActorRef } from './kernel/ref.js';
 import { DurableFeed } from './durable-feed.js';
+import { DURABLE_UNDELIVERABLE, onUndeliverableNotice, tellSender } from './durable-notice.js';
 
 
 const transportOption = peerTransportOptionsSchema.shape;
@@ -102,7 +103,10 @@ export class Cluster implements RemoteRouter {
     this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
     this.systemAddress = formatAddress(kernel.id, 'system');
     this.deadlines = new Deadlines(kernel.clock);
-    this.feed = new DurableFeed(kernel, { atomicDone: store !== undefined });
+    this.feed = new DurableFeed(kernel, {
+      atomicDone: store !== undefined,
+      onFinal: tellSender(kernel, (node, env) => this.transport.send(node, env, true), this.log),
+    });
     const o = this.options;
     this.transport = new PeerTransport({
       nodeId: kernel.id,
@@ -257,11 +261,12 @@ export class Cluster implements RemoteRouter {
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
       case LOOKUP: return this.onLookup(env, fromNode);
+      case DURABLE_UNDELIVERABLE: return onUndeliverableNotice(this.kernel, env, fromNode);
       default: break;
     }
     const replyTo = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
     // durable: fed to its actor as the mailbox admits it, never dropped for a full one
-    if (durable) this.feed.inbound(env, replyTo, durable);
+    if (durable) this.feed.inbound(env, fromNode, replyTo, durable);
     else this.kernel.deliverLocal(env, replyTo);
   }
 

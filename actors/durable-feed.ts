@@ -26,6 +26,8 @@ export interface DurableFeedHost {
 /** One durable envelope waiting for room in its actor's mailbox. */
 interface Waiting {
   env: Envelope;
+  /** The node it came from ('' when unknown), told if it is dead-lettered here. */
+  fromNode: string;
   replyTo: ReplyChannel | undefined;
   /** Marks the inbox entry done; after this the sender's copy is never delivered again. */
   done: () => void;
@@ -70,15 +72,18 @@ export class DurableFeed {
   #overflowed = false;
 
   readonly #atomicDone: boolean;
+  readonly #onFinal: ((env: Envelope, reason: 'not-found' | 'invalid', fromNode: string) => void) | undefined;
 
   /**
    * `atomicDone`: the node has a data dir, so a persistent actor marks an inbox entry done in
    * its event's own commit (exactly once across a crash); without one, entries are marked
-   * when the handler returns.
+   * when the handler returns. `onFinal`: an envelope the kernel refused for good (no such
+   * actor, or its schema rejects the message) and dead-lettered; the cluster tells its sender.
    */
-  constructor(host: DurableFeedHost, options: { atomicDone: boolean }) {
+  constructor(host: DurableFeedHost, options: { atomicDone: boolean; onFinal?: (env: Envelope, reason: 'not-found' | 'invalid', fromNode: string) => void }) {
     this.#host = host;
     this.#atomicDone = options.atomicDone;
+    this.#onFinal = options.onFinal;
     this.#unsubscribe = host.inspect((e) => {
       if (e.type !== 'mailbox.overflow' || e.address !== this.#delivering) return;
       this.#overflowed = true;
@@ -100,22 +105,22 @@ export class DurableFeed {
    * A durable envelope from the transport, with its inbox entry: flagged durable (so a
    * persistent actor's commit marks it done) when the node has a data dir, plain otherwise.
    *
-   * @example feed.inbound(env, replyTo, { id: env.id, done: () => inbox.done(env.id) });
+   * @example feed.inbound(env, 'a', replyTo, { id: env.id, done: () => inbox.done(env.id) });
    */
-  inbound(env: Envelope, replyTo: ReplyChannel | undefined, entry: { id: string; done: () => Promise<void> }): void {
+  inbound(env: Envelope, fromNode: string, replyTo: ReplyChannel | undefined, entry: { id: string; done: () => Promise<void> }): void {
     const log = this.#host.logger;
     const done = (): void => { void entry.done().catch((e: unknown) => log.warn({ err: e, id: entry.id }, 'inbox done failed')); };
     const { durable: _flag, ...plain } = env;
-    this.offer(this.#atomicDone ? { ...env, durable: true, id: entry.id } : { ...plain, id: entry.id }, replyTo, done);
+    this.offer(this.#atomicDone ? { ...env, durable: true, id: entry.id } : { ...plain, id: entry.id }, replyTo, done, fromNode);
   }
 
   /**
    * Hand over a durable envelope the inbox has committed: admitted now if its actor has
    * room and nothing older is waiting for it, else kept in order until it has.
    */
-  offer(env: Envelope, replyTo: ReplyChannel | undefined, done: () => void): void {
+  offer(env: Envelope, replyTo: ReplyChannel | undefined, done: () => void, fromNode = ''): void {
     if (this.#closed || this.#host.isClosing) return; // still pending in the inbox: re-delivered at the next start
-    const w: Waiting = { env, replyTo, done };
+    const w: Waiting = { env, fromNode, replyTo, done };
     const b = this.#backlogs.get(env.to);
     if (b === undefined && this.#tryDeliver(w)) return;
     const backlog = b ?? new Backlog();
@@ -161,6 +166,7 @@ export class DurableFeed {
     if (ref === undefined) {
       // No live actor: the kernel dead-letters it as not-found, a final answer.
       h.deliverLocal(w.env, w.replyTo, w.done);
+      this.#onFinal?.(w.env, 'not-found', w.fromNode);
       return true;
     }
     // Half the mailbox at most: the other half stays free for the actor's other traffic.
@@ -189,6 +195,7 @@ export class DurableFeed {
     if (!refused) return true;
     if (this.#overflowed) return false;
     w.done();
+    this.#onFinal?.(w.env, 'invalid', w.fromNode);
     return true;
   }
 

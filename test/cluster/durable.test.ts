@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { behaviour, startNode, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
 import { startFixture, type TroupeProcess } from '../process.js';
@@ -128,6 +129,33 @@ describe('durable delivery to a node without a data dir', () => {
       await b.close();
     }
   }, 60_000);
+});
+
+describe('a durable envelope the receiver gives up on', () => {
+  it('is a dead letter on the sender too, with the receiver\'s reason (no such actor, a message its schema rejects)', async () => {
+    const b = await startNode({ id: 'n-b', logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB } });
+    const sender = await startNode({ id: 'n-a', logger: silent, http: false, cluster: { port: 0, heartbeatMs: HB, seeds: [b.peer!.url] } });
+    try {
+      b.spawn(behaviour<null, { n: number }>({ messages: z.object({ n: z.number() }), receive: () => undefined }), { name: 'strict' });
+      await until(() => sender.clusterInfo().members.some((m) => m.node === 'n-b' && m.status === 'up'), 10_000, 'n-b up');
+      const lost = await sender.tellDurable('troupe://n-b/user/nobody', { n: 1 });
+      const bad = await sender.tellDurable('troupe://n-b/user/strict', { n: 'one' });
+      const good = await sender.tellDurable('troupe://n-b/user/strict', { n: 2 });
+      let letters: Array<{ reason: string; envelope: { id: string; to: string } }> = [];
+      await until(async () => {
+        letters = await sender.deadLetters.list({});
+        return letters.length >= 2;
+      }, 10_000, 'the sender to hear of both');
+      expect(letters.map((d) => [d.envelope.id, d.reason, d.envelope.to]).sort()).toEqual([
+        [bad, 'invalid', 'troupe://n-b/user/strict'],
+        [lost, 'not-found', 'troupe://n-b/user/nobody'],
+      ].sort());
+      expect(letters.map((d) => d.envelope.id)).not.toContain(good);
+    } finally {
+      await sender.close();
+      await b.close();
+    }
+  }, 30_000);
 });
 
 /** Poll the sink (a polled condition, not a sleep) until it has handled at least `n`; its counts. */
