@@ -9,6 +9,8 @@ import { PeerTransport, peerTransportOptionsSchema, type MemberView, type Transp
 import type { Kernel, RemoteRouter } from './kernel/index.js';
 import type { ReplyChannel } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
+import { DurableFeed } from './durable-feed.js';
+import { DURABLE_UNDELIVERABLE, onUndeliverableNotice, tellSender } from './durable-notice.js';
 
 
 const transportOption = peerTransportOptionsSchema.shape;
@@ -92,6 +94,8 @@ export class Cluster implements RemoteRouter {
   /** Reply addresses of this node's asks: this prefix (unique to this process) and the ask number. */
   private readonly tempPrefix: string;
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
+  /** Durable envelopes wait here for room in their actors' mailboxes. */
+  private readonly feed: DurableFeed;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
@@ -99,6 +103,10 @@ export class Cluster implements RemoteRouter {
     this.tempPrefix = formatAddress(kernel.id, `temp/${newId()}.`);
     this.systemAddress = formatAddress(kernel.id, 'system');
     this.deadlines = new Deadlines(kernel.clock);
+    this.feed = new DurableFeed(kernel, {
+      atomicDone: store !== undefined,
+      onFinal: tellSender(kernel, (node, env) => this.transport.send(node, env, true), this.log),
+    });
     const o = this.options;
     this.transport = new PeerTransport({
       nodeId: kernel.id,
@@ -130,6 +138,7 @@ export class Cluster implements RemoteRouter {
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
     }
     this.deadlines.clear();
+    this.feed.close();
     return this.transport.close();
   }
 
@@ -252,11 +261,13 @@ export class Cluster implements RemoteRouter {
       case UNWATCH: return this.onUnwatch(env);
       case TERMINATED: return this.onTerminated(env);
       case LOOKUP: return this.onLookup(env, fromNode);
+      case DURABLE_UNDELIVERABLE: return onUndeliverableNotice(this.kernel, env, fromNode);
       default: break;
     }
     const replyTo = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
-    const onHandled = durable ? (): void => { void durable.done().catch((e: unknown) => this.log.warn({ err: e, id: durable.id }, 'inbox done failed')); } : undefined;
-    this.kernel.deliverLocal(durable ? { ...env, durable: true, id: durable.id } : env, replyTo, onHandled);
+    // durable: fed to its actor as the mailbox admits it, never dropped for a full one
+    if (durable) this.feed.inbound(env, fromNode, replyTo, durable);
+    else this.kernel.deliverLocal(env, replyTo);
   }
 
   /**

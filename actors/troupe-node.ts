@@ -1,14 +1,14 @@
-import { LmdbDeadLetterStore, NodeStore, PersistentLog } from '../storage/index.js';
+import { openNodeStorage, type NodeStore } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput, type KernelStorage } from './kernel/index.js';
+import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives. */
 export type { ClusterOptionsInput } from './cluster.js';
 export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
-  /** LMDB data dir. Without one the node keeps dead letters in memory and refuses persistent actors. */
+  /** LMDB data dir. Without one, dead letters and persistent actors' journals live in memory (not durable). */
   dataDir?: string;
   /** The agents' default model: provider config (default: OPENAI_BASE_URL / OPENAI_API_KEY / TROUPE_MODEL, else offline). */
   model?: ProviderConfig;
@@ -115,45 +115,22 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
   // one logger for the node and its store
   const logger = kernelOptions.logger ?? defaultLogger(options.logLevel);
   kernelOptions.logger = logger;
-  let store: NodeStore | undefined;
-  let storage: KernelStorage | undefined;
-  if (dataDir !== undefined) {
-    store = await NodeStore.open({ dir: dataDir, logger: logger.child({ node: options.id ?? defaultNodeId() }) });
-    const s = store;
-    // One log per key for the node's lifetime: an actor stopped and spawned again under the
-    // same key continues the same sequence, in-flight commits included.
-    const logs = new Map<string, PersistentLog<unknown, unknown>>();
-    storage = {
-      openJournal: (key, spec) => {
-        let log = logs.get(key);
-        if (!log) {
-          log = new PersistentLog(s, key, { ...(spec.snapshotEvery ? { snapshotEvery: spec.snapshotEvery } : {}), ...(spec.keepSnapshots ? { keepSnapshots: spec.keepSnapshots } : {}) });
-          logs.set(key, log);
-        }
-        return log;
-      },
-      dropJournal: async (key) => {
-        const log = logs.get(key) ?? new PersistentLog(s, key);
-        logs.delete(key);
-        await log.purge();
-      },
-      deadLetters: new LmdbDeadLetterStore(s),
-    };
-  }
+  // LMDB under the data dir; without one, persistent actors run on the in-memory journal (not durable)
+  const storage = await openNodeStorage({
+    dataDir, logger: logger.child({ node: options.id ?? defaultNodeId() }), clock: kernelOptions.clock, deadLetterLimit: kernelOptions.deadLetterLimit,
+  });
+  const store = storage.store;
   let node: TroupeNode;
   try {
-    node = new TroupeNode({ ...kernelOptions, ...(storage ? { storage } : {}) }, store, {
+    node = new TroupeNode({ ...kernelOptions, storage }, store, {
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
     });
   } catch (e) {
-    await store?.close();
+    await storage.close();
     throw e;
   }
-  if (store) {
-    const s = store;
-    node.onClosed('storage', () => s.close());
-  }
+  node.onClosed('storage', () => storage.close());
   return node;
 }

@@ -1,24 +1,26 @@
 /**
  * troupe storage: one LMDB environment per node (journal, snapshots, state, dead letters,
  * outbox, inbox, and any further named databases), behind small interfaces with in-memory
- * twins. Other layers import from here only.
+ * twins (the journal's: `MemoryJournal`, not durable). Other layers import from here only.
  *
  * @example
- * import { NodeStore, PersistentLog, LmdbOutboxStore } from '../storage/index.js';
- * const store = await NodeStore.open({ dir: './data/node-a', logger });
+ * import { openNodeStorage } from '../storage/index.js';
+ * const storage = await openNodeStorage({ dataDir: './data/node-a', logger });
  */
 export { NodeStore, ENV_FILE, type NodeStoreOptions, type StoreDb } from './node-store.js';
 export { LOCK_FILE } from './lock.js';
 export { SecretBox, sealedSchema, MIN_DATA_KEY_LENGTH, type Sealed } from './secrets.js';
 export { corruptRecord } from './records.js';
 export type { StoreLogger } from './logger.js';
-export { PersistentLog, type PersistenceOptions, type Recovered } from './persistent-log.js';
+export { PersistentLog, type PersistenceOptions, type Recovered, type LogHooks } from './persistent-log.js';
+export { checkKey, PERSISTENCE_KEY_MAX_BYTES, type Journal, type JournalBatch } from './journal.js';
+export { LmdbJournal } from './lmdb-journal.js';
+export { MemoryJournal, type MemoryJournalOptions } from './memory-journal.js';
+export { JournalRegistry } from './journal-registry.js';
+export { openNodeStorage, type NodeStorage, type NodeStorageOptions } from './node-storage.js';
 export {
   MemoryDeadLetterStore, LmdbDeadLetterStore,
   type DeadLetterStore, type DeadLetterRecord, type DeadLetterReason, type DeadLetterQuery, type DeadLetterStoreOptions,
 } from './dead-letters.js';
 export { MemoryOutboxStore, LmdbOutboxStore, type OutboxStore, type OutboxOptions, type PendingOptions } from './outbox.js';
 export { MemoryInboxStore, LmdbInboxStore, type InboxStore, type InboxOptions } from './inbox.js';
-export {
-  LmdbPersistenceEngine, NACT_KEY_PREFIX, type LmdbPersistenceEngineOptions, type NactPersistedEvent, type NactPersistedSnapshot,
-} from './nact-engine.js';

@@ -1,18 +1,7 @@
-import { asBinary, type Key } from 'lmdb';
 import { z } from 'zod';
 import { TroupeError, parseOrThrow } from '../protocol/index.js';
-import { queueInboxDone, INBOX_ID_MAX_BYTES } from './inbox.js';
-import type { NodeStore, StoreDb } from './node-store.js';
-import {
-  RECORD_VERSION, corruptRecord, journalRecordSchema, undecodableRecord, parseRecord, readRecord, snapshotRecordSchema, type JournalRecord,
-} from './records.js';
-import { scanRange } from './scan.js';
-
-/** Longest persistence key, in UTF-8 bytes (LMDB keys are limited to ~2KB). */
-export const PERSISTENCE_KEY_MAX_BYTES = 1024;
-
-/** Highest sequence number usable in a key range. */
-const SEQ_MAX = Number.MAX_SAFE_INTEGER;
+import { checkKey, type Journal } from './journal.js';
+import { corruptRecord } from './records.js';
 
 const optionsSchema = z.strictObject({
   snapshotEvery: z.number().int().min(1).max(1_000_000_000).default(1000),
@@ -39,8 +28,8 @@ export interface Recovered<S> {
 }
 
 /**
- * The event-sourcing log of one persistent actor: a journal of events under
- * `[key, seq]` plus periodic snapshots, in the node's LMDB environment.
+ * The event-sourcing log of one persistent actor over a {@link Journal} (LMDB, or the
+ * in-memory twin): events under `(key, seq)` plus periodic snapshots, compacted after each.
  *
  * `persist` is pipelined: it assigns the next sequence number at once and resolves after the
  * commit, so a caller can issue many without awaiting each; they commit, and resolve, in
@@ -48,7 +37,7 @@ export interface Recovered<S> {
  * {@link PersistentLog.drain} of the old one before making a new one).
  *
  * @example
- * const log = new PersistentLog<number, { add: number }>(store, 'user/counter', { snapshotEvery: 500 });
+ * const log = new PersistentLog<number, { add: number }>(new LmdbJournal(store), 'user/counter', { snapshotEvery: 500 });
  * let { state } = log.recover(0, (s, e) => s + e.add);
  * state += 2;
  * await log.persist({ add: 2 }, () => state);
@@ -56,9 +45,8 @@ export interface Recovered<S> {
 export class PersistentLog<S, E> {
   /** The persistence key (first element of every journal and snapshot key). */
   readonly key: string;
-  private readonly store: NodeStore;
-  private readonly journal: StoreDb;
-  private readonly snapshots: StoreDb;
+  private readonly journal: Journal;
+  private readonly hooks: LogHooks | undefined;
   private readonly every: number;
   private readonly keep: number;
 
@@ -92,16 +80,13 @@ export class PersistentLog<S, E> {
     return this.last;
   }
 
-  constructor(store: NodeStore, key: string, options: PersistenceOptions = {}) {
+  constructor(journal: Journal, key: string, options: PersistenceOptions = {}, hooks?: LogHooks) {
     const parsed = parseOrThrow(optionsSchema, options, 'TROUPE_ERR_CONFIG_INVALID', `invalid persistence options for ${key}`);
-    if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > PERSISTENCE_KEY_MAX_BYTES) {
-      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `persistence key must be a non-empty string of at most ${PERSISTENCE_KEY_MAX_BYTES} bytes`);
-    }
-    store.assertOpen();
-    this.store = store;
+    checkKey(key);
+    if (journal.closed) throw journal.closedError();
+    this.journal = journal;
+    this.hooks = hooks;
     this.key = key;
-    this.journal = store.journal;
-    this.snapshots = store.snapshots;
     this.every = parsed.snapshotEvery;
     this.keep = parsed.keepSnapshots;
     this.scanHead();
@@ -120,30 +105,23 @@ export class PersistentLog<S, E> {
    * const { state, seq } = log.recover({ items: [] }, (s, e) => ({ items: [...s.items, e] }));
    */
   recover<RS = S, RE = E>(initial: RS, apply: (s: RS, e: RE) => RS): Recovered<RS> {
-    this.store.assertOpen();
+    if (this.journal.closed) throw this.journal.closedError();
     const { lastOnDisk } = this.scanHead();
     const { base, state: baseState, firstError, corrupt } = this.pickBase<RS>(initial);
     // A corrupt snapshot must not count as kept, or compaction could cut the journal back to it.
     this.corruptSnaps = corrupt;
     this.snaps = this.snaps.filter((x) => !corrupt.includes(x));
     if (firstError) {
-      this.store.logger.warn({ key: this.key, err: firstError, fallbackSeq: base }, 'skipped a corrupt snapshot; recovering from an older one');
+      this.journal.logger.warn({ key: this.key, err: firstError, fallbackSeq: base }, 'skipped a corrupt snapshot; recovering from an older one');
     }
     let state = baseState;
     let seq = base;
     let replayed = 0;
-    const range = { start: [this.key, base + 1], end: [this.key, SEQ_MAX] };
-    const undecodable = (key: Key, cause: unknown): never => {
-      throw undecodableRecord('journal', this.key, (key as [string, number])[1], cause);
-    };
-    for (const { key, value } of scanRange(this.journal, range, undecodable)) {
-      const k = key as [string, number];
+    for (const rec of this.journal.replay(this.key, base + 1)) {
       const expected = seq + 1;
-      if (k[1] !== expected) {
-        throw corruptRecord('journal', this.key, expected, `missing; the journal jumps from seq ${seq} to ${k[1]}`);
+      if (rec.seq !== expected) {
+        throw corruptRecord('journal', this.key, expected, `missing; the journal jumps from seq ${seq} to ${rec.seq}`);
       }
-      const rec: JournalRecord = parseRecord(journalRecordSchema, value, 'journal', this.key, expected);
-      if (rec.seq !== expected) throw corruptRecord('journal', this.key, expected, `record says seq ${rec.seq}`);
       state = apply(state, rec.event as RE);
       seq = expected;
       replayed++;
@@ -185,10 +163,9 @@ export class PersistentLog<S, E> {
    * const seq = await log.persist({ type: 'item.added', item }, () => state, { inboxDone: envelope.id });
    */
   persist(event: E, stateAfter: () => S, extra?: { inboxDone?: string }): Promise<number> {
-    if (this.store.closed) return Promise.reject(this.store.closedError());
+    if (this.journal.closed) return Promise.reject(this.journal.closedError());
     if (this.failed) return Promise.reject(this.failed);
     const seq = this.last + 1;
-    const rec: JournalRecord = { v: RECORD_VERSION, seq, at: this.store.clock.now(), event };
     let snapshot: { state: S } | undefined;
     if (seq - this.lastSnap >= this.every) {
       try {
@@ -200,12 +177,14 @@ export class PersistentLog<S, E> {
     let written: Promise<unknown>;
     try {
       written = snapshot || extra?.inboxDone !== undefined
-        ? this.persistAtomically(seq, rec, snapshot, extra?.inboxDone)
-        : this.journal.put([this.key, seq], rec);
+        ? this.persistAtomically(seq, event, snapshot, extra?.inboxDone)
+        : this.journal.append(this.key, seq, event);
     } catch (cause) {
-      // Nothing was queued (see persistAtomically), so the sequence number is not used up.
-      return Promise.reject(this.store.writeError(`persist ${JSON.stringify(this.key)} seq ${seq}`, cause));
+      // Nothing was written (the journal refuses at once what it cannot store), so the
+      // sequence number is not used up.
+      return Promise.reject(this.journal.writeError(`persist ${JSON.stringify(this.key)} seq ${seq}`, cause));
     }
+    if (this.head === this.inflight.length) this.hooks?.busy(this);
     this.last = seq;
     this.inflight.push(event);
     // lmdb-js hands every plain put of one transaction the same commit promise; such persists
@@ -235,7 +214,7 @@ export class PersistentLog<S, E> {
       },
       (cause: unknown) => {
         this.advance(g.count);
-        const err = this.store.writeError(`commit of ${JSON.stringify(this.key)} from seq ${firstSeq}`, cause);
+        const err = this.journal.writeError(`commit of ${JSON.stringify(this.key)} from seq ${firstSeq}`, cause);
         // Refuse new events until recover(): later ones would leave a gap.
         this.failed ??= err;
         throw err;
@@ -249,6 +228,7 @@ export class PersistentLog<S, E> {
     if (this.head === this.inflight.length) {
       this.inflight = [];
       this.head = 0;
+      this.hooks?.idle(this);
     } else if (this.head >= 4096 && this.head * 2 >= this.inflight.length) {
       this.inflight = this.inflight.slice(this.head);
       this.head = 0;
@@ -276,69 +256,43 @@ export class PersistentLog<S, E> {
    */
   async purge(): Promise<void> {
     await this.drain();
-    const range = { start: [this.key], end: [this.key, SEQ_MAX] };
-    const events = [...this.journal.getKeys(range)];
-    const snaps = [...this.snapshots.getKeys(range)];
-    await this.store.batch(() => {
-      for (const k of events) void this.journal.remove(k);
-      for (const k of snaps) void this.snapshots.remove(k);
-    });
+    await this.journal.purge(this.key);
   }
 
-  /** Snapshot (and maybe inbox) writes: one atomic batch, with every value encoded first. */
-  private persistAtomically(seq: number, rec: JournalRecord, snapshot: { state: S } | undefined, inboxDone: string | undefined): Promise<unknown> {
-    if (inboxDone !== undefined && Buffer.byteLength(inboxDone) > INBOX_ID_MAX_BYTES) {
-      throw new Error(`inbox id over ${INBOX_ID_MAX_BYTES} bytes`);
-    }
-    // Encoding user data is what can throw; do it before the batch starts so a failure leaves
-    // nothing half-written (lmdb-js commits whatever a batch callback wrote before it threw).
-    const eventBytes = encodeFor(this.journal, rec);
-    const snapBytes = snapshot ? encodeFor(this.snapshots, { v: RECORD_VERSION, seq, at: rec.at, state: snapshot.state }) : undefined;
+  /** Snapshot (and maybe inbox) writes: one atomic journal write, compaction included. */
+  private persistAtomically(seq: number, event: E, snapshot: { state: S } | undefined, inboxDone: string | undefined): Promise<unknown> {
     let kept = this.snaps;
     let pruned: number[] = [];
     let cutoff = 0;
-    if (snapBytes) {
+    if (snapshot) {
       const all = [...this.snaps, seq];
       pruned = all.slice(0, Math.max(0, all.length - this.keep));
       kept = all.slice(pruned.length);
       cutoff = kept[0]!;
       pruned.push(...this.corruptSnaps);
     }
-    const key = this.key;
-    const low = this.low;
-    // Throws (to persist) only from the first put, before anything is queued: the journal
-    // key is checked first, and the later keys are no longer than it or the inbox id check.
-    const p = this.journal.batch(() => {
-      this.journal.put([key, seq], asBinary(eventBytes));
-      if (snapBytes) {
-        this.snapshots.put([key, seq], asBinary(snapBytes));
-        for (const s of pruned) this.snapshots.remove([key, s]);
-        for (let s = low; s <= cutoff; s++) this.journal.remove([key, s]);
-      }
-      if (inboxDone !== undefined) queueInboxDone(this.store, inboxDone, rec.at);
+    // Throws (to persist) before anything is written when a value cannot be stored.
+    const p = this.journal.write(this.key, {
+      events: [{ seq, event }],
+      ...(snapshot ? { snapshot: { seq, state: snapshot.state }, deleteSnapshots: pruned } : {}),
+      ...(snapshot && cutoff >= this.low ? { deleteEventsTo: cutoff } : {}),
+      ...(inboxDone !== undefined ? { inboxDone } : {}),
     });
-    if (snapBytes) {
+    if (snapshot) {
       this.snaps = kept;
       this.corruptSnaps = [];
       this.lastSnap = seq;
-      if (cutoff >= low) this.low = cutoff + 1;
+      if (cutoff >= this.low) this.low = cutoff + 1;
     }
     return p;
   }
 
-  /** Read what is on disk for this key: snapshot seqs, journal bounds. Keys only, no values. */
+  /** Read what the journal holds for this key: snapshot seqs, event bounds. Keys only, no values. */
   private scanHead(): { lastOnDisk: number } {
-    const range = { start: [this.key, 0], end: [this.key, SEQ_MAX] };
-    this.snaps = [];
-    for (const k of this.snapshots.getKeys(range)) this.snaps.push((k as [string, number])[1]);
-    let first: number | undefined;
-    let lastJournal = 0;
-    for (const k of this.journal.getKeys({ ...range, limit: 1 })) first = (k as [string, number])[1];
-    for (const k of this.journal.getKeys({ start: [this.key, SEQ_MAX], end: [this.key, 0], reverse: true, limit: 1 })) lastJournal = (k as [string, number])[1];
-    const lastSnap = this.snaps.length > 0 ? this.snaps[this.snaps.length - 1]! : 0;
-    const lastOnDisk = Math.max(lastJournal, lastSnap);
-    this.low = first ?? lastOnDisk + 1;
-    this.lastSnap = lastSnap;
+    this.snaps = this.journal.snapshotSeqs(this.key);
+    const lastOnDisk = this.journal.highestSeq(this.key);
+    this.low = this.journal.lowestSeq(this.key) ?? lastOnDisk + 1;
+    this.lastSnap = this.snaps.length > 0 ? this.snaps[this.snaps.length - 1]! : 0;
     this.last = Math.max(this.last, lastOnDisk);
     return { lastOnDisk };
   }
@@ -353,15 +307,14 @@ export class PersistentLog<S, E> {
       // An older snapshot only helps if the journal still holds every event after it.
       if (i < this.snaps.length - 1 && !journalCovers(s)) break;
       try {
-        const rec = readRecord(this.snapshots, [this.key, s], snapshotRecordSchema, { db: 'snapshots', key: this.key }, s);
+        const rec = this.journal.loadSnapshot(this.key, s);
         if (rec === undefined) throw corruptRecord('snapshots', this.key, s, 'missing');
-        if (rec.seq !== s) throw corruptRecord('snapshots', this.key, s, `record says seq ${rec.seq}`);
         return { base: s, state: rec.state as RS, firstError, corrupt };
       } catch (e) {
         if (!(e instanceof TroupeError)) throw e;
         firstError ??= e;
         corrupt.push(s);
-        this.store.logger.error({ key: this.key, seq: s, err: e }, 'corrupt snapshot');
+        this.journal.logger.error({ key: this.key, seq: s, err: e }, 'corrupt snapshot');
       }
     }
     if (journalCovers(0)) return { base: 0, state: initial, firstError, corrupt };
@@ -369,16 +322,19 @@ export class PersistentLog<S, E> {
   }
 }
 
-/** Persists that share one lmdb-js commit promise. */
+/**
+ * Told when a log gets its first commit in flight and when its last one settled, so that a
+ * registry of logs keeps a log only while it has commits in flight (see `JournalRegistry`).
+ */
+export interface LogHooks {
+  busy(log: PersistentLog<unknown, unknown>): void;
+  idle(log: PersistentLog<unknown, unknown>): void;
+}
+
+/** Persists that share one commit promise. */
 interface CommitGroup {
   commit: Promise<unknown>;
   count: number;
   /** Settles after `commit` and after the previous group. */
   ordered: Promise<void>;
-}
-
-/** Encode with `db`'s own encoder into a private copy (lmdb-js may reuse its buffer). */
-function encodeFor(db: StoreDb, value: unknown): Buffer {
-  const encoder = (db as unknown as { encoder: { encode(v: unknown): Uint8Array } }).encoder;
-  return Buffer.from(encoder.encode(value));
 }

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AgentEvents, OfflineModel, agentBehaviour, parseAgentSpec, type AgentEvent, type AgentStatus, type RequesterMessage,
 } from '../../actors/agent/index.js';
-import type { Context } from '../../actors/kernel/behaviour.js';
-import type { ActorRef } from '../../actors/kernel/ref.js';
+import type { Context } from '../../actors/kernel/index.js';
+import type { ActorRef } from '../../actors/kernel/index.js';
 import { ManualClock, TroupeError } from '../../protocol/index.js';
 import { settle, silent } from '../helpers.js';
 import { cleanup, failure, fakeProvider, fakeUpstream, testNode } from './harness.js';

@@ -201,9 +201,22 @@ describe('persistent actors', () => {
     expect(dl).toMatchObject({ reason: 'not-found', envelope: { to: 'troupe://p1/user/nobody', payload: { type: 'hello', n: 1 } } });
   });
 
-  it('persistent actors need a data dir: a coded error without one', async () => {
+  it('without a data dir, persistent actors run on the memory journal: recovered after a crash and a respawn, gone with the node', async () => {
     const n = await createNode({ id: 'nodata', logger: silent });
     nodes.push(n);
-    expect(() => n.spawn(list, { name: 'l' })).toThrowError(expect.objectContaining({ code: 'TROUPE_ERR_CONFIG_INVALID' }));
+    const ref = n.spawn(list, { name: 'l' });
+    for (let v = 1; v <= 12; v++) expect(await n.ask(ref, { type: 'add', v })).toBe('ok');
+    n.tell(ref, { type: 'crash' });
+    expect(await n.ask(ref, { type: 'get' })).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    await n.stop(ref);
+    await settle();
+    const again = n.spawn(list, { name: 'l' });
+    expect(await n.ask(again, { type: 'add', v: 13 })).toBe('ok');
+    expect(await n.ask(again, { type: 'get' })).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+
+    // not durable: a new node (a new process) starts empty
+    const fresh = await createNode({ id: 'nodata', logger: silent });
+    nodes.push(fresh);
+    expect(await fresh.ask(fresh.spawn(list, { name: 'l' }), { type: 'get' })).toEqual([]);
   });
 });

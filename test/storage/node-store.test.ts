@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOCK_FILE, LmdbInboxStore, NodeStore, PersistentLog, type NodeStoreOptions } from '../../storage/index.js';
+import { LOCK_FILE, LmdbInboxStore, NodeStore, PersistentLog, type NodeStoreOptions, LmdbJournal } from '../../storage/index.js';
 import { Child, RecordingLogger, StoreFixture, distStorageUrl, tempDir, rejection } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -72,7 +72,7 @@ describe('NodeStore', () => {
     await f.store.close();
     expect((await rejection(f.store.put(f.store.state, 'x', 1))).code).toBe('TROUPE_ERR_STORAGE_CLOSED');
     expect((await rejection(() => f.store.db('x'))).code).toBe('TROUPE_ERR_STORAGE_CLOSED');
-    expect((await rejection(() => new PersistentLog(f.store, 'k'))).code).toBe('TROUPE_ERR_STORAGE_CLOSED');
+    expect((await rejection(() => new PersistentLog(new LmdbJournal(f.store), 'k'))).code).toBe('TROUPE_ERR_STORAGE_CLOSED');
   });
 
   it('rejects invalid options with TROUPE_ERR_CONFIG_INVALID', async () => {
@@ -154,7 +154,7 @@ describe('data dir lock', () => {
 
 const PERSIST_SCRIPT = `
 const [url, dir] = process.argv.slice(1);
-const { NodeStore, PersistentLog, LmdbInboxStore } = await import(url);
+const { NodeStore, PersistentLog, LmdbInboxStore, LmdbJournal } = await import(url);
 const store = await NodeStore.open({ dir });
 const inbox = new LmdbInboxStore(store);
 const N = 100000;
@@ -162,7 +162,7 @@ const ids = [];
 for (let i = 1; i <= 20000; i++) ids.push(inbox.put('m' + i, Buffer.from([i & 255])));
 await Promise.all(ids);
 process.stdout.write('inbox\\n');
-const log = new PersistentLog(store, 'counter', { snapshotEvery: 1e9 });
+const log = new PersistentLog(new LmdbJournal(store), 'counter', { snapshotEvery: 1e9 });
 for (let i = 1; i <= N; i += 200) {
   const batch = [];
   for (let j = i; j < i + 200; j++) batch.push(log.persist({ n: j, id: 'm' + j }, () => null, j <= 20000 ? { inboxDone: 'm' + j } : undefined));
@@ -182,8 +182,8 @@ describe('durability', () => {
 
     const store = await NodeStore.open({ dir: d });
     cleanups.push(() => store.close());
-    const log = new PersistentLog<number[], { n: number; id: string }>(store, 'counter', { snapshotEvery: 1e9 });
-    const { state, seq } = log.recover([], (s, e) => (s.push(e.n), s));
+    const log = new PersistentLog<number[], { n: number; id: string }>(new LmdbJournal(store), 'counter', { snapshotEvery: 1e9 });
+    const { state, seq } = log.recover<number[], { n: number; id: string }>([], (s, e) => (s.push(e.n), s));
     expect(seq).toBeGreaterThanOrEqual(acked);
     expect(state).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeEnvelope, type Envelope, type TroupeError } from '../../protocol/index.js';
+import { ManualClock, encodeEnvelope, type Envelope, type TroupeError } from '../../protocol/index.js';
 import { MemoryInboxStore, MemoryOutboxStore } from '../../transport/index.js';
 import { settle, until } from '../helpers.js';
-import { allUp, closeAll, envelope, sleep, startNode, type TestNode } from './helpers.js';
+import { allUp, closeAll, envelope, startNode, type TestNode } from './helpers.js';
 
 describe('durable delivery', () => {
   const nodes: TestNode[] = [];
@@ -35,7 +35,17 @@ describe('durable delivery', () => {
     }
     expect(drops).toBeGreaterThanOrEqual(5);
     await until(() => seen.size === total && outbox.size() === 0, 15_000, 'all delivered and acked');
-    await sleep(100);
+    // Nothing is left to re-send; copies still on the wire reach b before a fence sent after
+    // them on the same (ordered) link, so once b has the fence every copy was dealt with.
+    let fenced = false;
+    const deliver = b.onEnvelope;
+    b.onEnvelope = (env, meta) => {
+      if (env.payload === 'fence') fenced = true;
+      else deliver(env, meta);
+    };
+    await until(() => a.t.links().some((l) => l.active), 3_000, 'linked');
+    a.t.send('b', envelope('b', 'fence'));
+    await until(() => fenced, 3_000, 'the fence at b');
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(seen.size).toBe(total);
     expect(a.t.pendingDurable('b')).toBe(0);
@@ -177,10 +187,12 @@ describe('durable delivery', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let puts = 0;
+    let lastPut: Promise<boolean> | undefined;
     class GatedInbox extends MemoryInboxStore {
       override put(id: string, bytes: Uint8Array): Promise<boolean> {
         puts++;
-        return gate.then(() => super.put(id, bytes));
+        lastPut = gate.then(() => super.put(id, bytes));
+        return lastPut;
       }
     }
     const inbox = new GatedInbox();
@@ -193,7 +205,8 @@ describe('durable delivery', () => {
     await until(() => puts === 1, 3_000, 'the put started');
     await b1.t.close();
     release();
-    await sleep(50);
+    // The transport's own callback on the put was attached first, so it has run by now.
+    await lastPut;
     expect(b1.received).toHaveLength(0);
     expect(inbox.pending()).toHaveLength(1);
     expect(outbox.size()).toBe(1); // never acked
@@ -234,5 +247,41 @@ describe('durable delivery', () => {
     // Each read yields at least half a window; sends while the window has room append.
     expect(limits.length - readsBefore).toBeLessThanOrEqual((2 * total) / 50);
     expect(limits.every((l) => l === 50)).toBe(true);
+  });
+
+  it('re-sends an unacknowledged durable envelope once durableRetryMs has passed on the injected clock, not before', async () => {
+    const clock = new ManualClock(1_000_000);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const puts: Array<Promise<boolean>> = [];
+    // b stores (and so acknowledges) nothing until the gate opens.
+    class GatedInbox extends MemoryInboxStore {
+      override put(id: string, bytes: Uint8Array): Promise<boolean> {
+        const p = gate.then(() => super.put(id, bytes));
+        puts.push(p);
+        return p;
+      }
+    }
+    const outbox = new MemoryOutboxStore();
+    // Failure detection far slower than the retry (ticks every 100 ms of a's clock).
+    const a = await startNode('a', { outbox, clock, heartbeatMs: 800, suspectAfterMisses: 4, downAfterMisses: 5, durableRetryMs: 1_000 });
+    const b = await startNode('b', { seeds: [a.url], inbox: new GatedInbox() });
+    nodes.push(a, b);
+    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await a.t.sendDurable('b', { ...envelope('b', 'once'), durable: true });
+    expect(a.t.stats().durableOut).toBe(1);
+    await until(() => puts.length === 1, 3_000, 'the first copy at b');
+
+    clock.advance(999);
+    expect(a.t.stats().durableOut).toBe(1);
+    expect(a.t.pendingDurable('b')).toBe(1);
+    clock.advance(101);
+    expect(a.t.stats().durableOut).toBe(2);
+    await until(() => puts.length === 2, 3_000, 'the re-sent copy at b');
+
+    release();
+    await until(() => outbox.size() === 0, 3_000, 'acked');
+    expect(b.received.map((r) => r.env.payload)).toEqual(['once']);
+    expect(b.t.stats().durableDuplicates).toBe(1);
   });
 });
