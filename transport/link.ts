@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { decode, describeIssues, encode, isLoopbackAddress } from '../protocol/index.js';
 import { CLOSE_CODES, closeCodeName } from './close-codes.js';
 import { parseFrame, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
-import { computeProof, newNonce, verifyProof } from './handshake.js';
+import { computeProof, newNonce, verifyProof, type HandshakeRole, type ProofInput } from './handshake.js';
 import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
 import type { Member } from './member.js';
@@ -45,8 +45,9 @@ export interface LinkHost {
 type LinkState = 'handshake' | 'open' | 'closed';
 
 /**
- * One WebSocket to one peer: runs the handshake (hello both ways, then an HMAC proof over
- * the other side's nonce both ways), validates every inbound frame, and counts traffic.
+ * One WebSocket to one peer: runs the handshake (hello both ways; then the dialer's HMAC
+ * proof, checked by the acceptor before it sends its own), validates every inbound frame,
+ * and counts traffic.
  * Membership, queues and routing live in the transport; a link is only the pipe.
  */
 export class Link {
@@ -232,8 +233,7 @@ export class Link {
   }
 
   #onHandshakeFrame(raw: unknown): void {
-    const host = this.#host;
-    const id = host.identity;
+    const id = this.#host.identity;
     const t = typeof raw === 'object' && raw !== null ? (raw as { t?: unknown }).t : undefined;
     if (this.peer === undefined) {
       if (t !== 'hello') return this.#protocolError(`expected hello, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
@@ -251,40 +251,34 @@ export class Link {
       }
       this.peer = hello;
       this.peerMaxFrame = Math.min(hello.maxFrame ?? id.maxFrameBytes, id.maxFrameBytes);
-      this.send(
-        encode({
-          t: 'proof',
-          mac: computeProof(id.secret, {
-            cluster: id.cluster,
-            prover: id.nodeId,
-            proverIncarnation: id.incarnation,
-            proverNonce: this.nonce,
-            verifier: hello.nodeId,
-            verifierIncarnation: hello.incarnation,
-            verifierNonce: hello.nonce,
-          }),
-        }),
-      );
+      // The dialer proves first; the acceptor answers only once that proof checked out.
+      if (this.direction === 'out') this.send(encode({ t: 'proof', mac: computeProof(id.secret, this.#transcript('dialer')) }));
       return;
     }
     if (t !== 'proof') return this.#protocolError(`expected proof, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
     const r = proofFrameSchema.safeParse(raw);
     if (!r.success) return this.#protocolError(`invalid proof: ${summarize(r.error.issues)}`);
-    const peer = this.peer;
-    const ok = verifyProof(
-      id.secret,
-      {
-        cluster: id.cluster,
-        prover: peer.nodeId,
-        proverIncarnation: peer.incarnation,
-        proverNonce: peer.nonce,
-        verifier: id.nodeId,
-        verifierIncarnation: id.incarnation,
-        verifierNonce: this.nonce,
-      },
-      r.data.mac,
-    );
-    if (!ok) return this.reject(CLOSE_CODES.auth, `node '${peer.nodeId}' failed the cluster secret proof`);
+    const peerRole = this.direction === 'in' ? 'dialer' : 'acceptor';
+    if (!verifyProof(id.secret, this.#transcript(peerRole), r.data.mac)) {
+      return this.reject(CLOSE_CODES.auth, `node '${this.peer.nodeId}' failed the cluster secret proof`);
+    }
+    if (this.direction === 'in') this.send(encode({ t: 'proof', mac: computeProof(id.secret, this.#transcript('acceptor')) }));
+    this.#opened();
+  }
+
+  /** This link's handshake transcript, as the side in `role` proves it. */
+  #transcript(role: HandshakeRole): ProofInput {
+    const id = this.#host.identity;
+    const peer = this.peer!;
+    const self = { node: id.nodeId, incarnation: id.incarnation, nonce: this.nonce };
+    const other = { node: peer.nodeId, incarnation: peer.incarnation, nonce: peer.nonce };
+    return this.direction === 'out'
+      ? { cluster: id.cluster, role, dialer: self, acceptor: other }
+      : { cluster: id.cluster, role, dialer: other, acceptor: self };
+  }
+
+  #opened(): void {
+    const host = this.#host;
     this.state = 'open';
     this.lastSeen = host.now();
     host.clearTimer(this.#timer);
