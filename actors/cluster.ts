@@ -9,6 +9,7 @@ import { PeerTransport, peerTransportOptionsSchema, type MemberView, type Transp
 import type { Kernel, RemoteRouter } from './kernel/node.js';
 import type { ReplyChannel } from './kernel/meta.js';
 import { ActorRef } from './kernel/ref.js';
+import { Locations } from './cluster-locations.js';
 
 
 const transportOption = peerTransportOptionsSchema.shape;
@@ -22,8 +23,10 @@ export const clusterOptionsSchema = z.object({
   clusterName: transportOption.clusterName,
   heartbeatMs: transportOption.heartbeatMs,
   publicUrl: transportOption.publicUrl,
-  /** Time a cluster-wide lookup waits for the other nodes' answers. */
+  /** Time a cluster-wide lookup waits for the other nodes' answers (the first yes answers at once). */
   lookupTimeoutMs: z.number().int().positive().max(60_000).default(1_000),
+  /** Locations of remote actors kept (each with a death watch on its actor); 0 turns the cache off. */
+  locationCacheMax: z.number().int().min(0).max(1_000_000).default(4_096),
 });
 export type ClusterOptionsInput = z.input<typeof clusterOptionsSchema>;
 
@@ -92,6 +95,8 @@ export class Cluster implements RemoteRouter {
   /** Reply addresses of this node's asks: this prefix (unique to this process) and the ask number. */
   private readonly tempPrefix: string;
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
+  /** Where remote actors live, cached until they stop or their node goes down. */
+  private readonly locations: Locations;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
@@ -118,6 +123,12 @@ export class Cluster implements RemoteRouter {
         for (const env of envs) this.undeliverable(node, env, error);
       },
     });
+    this.locations = new Locations({
+      members: () => this.transport.members().filter((m) => m.node !== kernel.id),
+      lookup: (node, path) => this.ask(this.control(formatAddress(node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, node),
+      watch: (address, deliver) => this.watch(address, deliver),
+      unwatch: (watchId) => this.unwatch(watchId),
+    }, o.locationCacheMax);
   }
 
   start(): Promise<{ url: string }> {
@@ -125,6 +136,7 @@ export class Cluster implements RemoteRouter {
   }
 
   close(): Promise<void> {
+    this.locations.clear();
     for (const [id, p] of this.pending) {
       this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
@@ -137,9 +149,18 @@ export class Cluster implements RemoteRouter {
     return this.transport.url;
   }
 
-  /** Bookkeeping sizes: asks waiting on other nodes, watches placed there, watches served here. */
-  stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number } {
-    return { pendingAsks: this.pending.size, remoteWatches: this.remoteWatches.size, servedWatches: this.servedWatches.size };
+  /**
+   * Bookkeeping sizes: asks waiting on other nodes, watches placed there, watches served
+   * here, remote actor locations cached, and lookups sent to other nodes so far.
+   */
+  stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number; locations: number; lookups: number } {
+    return {
+      pendingAsks: this.pending.size,
+      remoteWatches: this.remoteWatches.size,
+      servedWatches: this.servedWatches.size,
+      locations: this.locations.size,
+      lookups: this.locations.lookups,
+    };
   }
 
   /** Members as `GET /api/v1/cluster` reports them (self included). */
@@ -230,14 +251,14 @@ export class Cluster implements RemoteRouter {
     return this.transport.sendDurable(node, env);
   }
 
-  /** Ask every up member whether it has a live actor at `path`; the first yes wins. */
+  /**
+   * A live actor at `path` on another node: from the cache, or by asking every up member at
+   * once and taking the first yes (a slow or silent member does not hold it up). Cached until
+   * the actor stops or its node goes down or restarts.
+   */
   async locate(path: string): Promise<ActorRef | undefined> {
-    const others = this.transport.members().filter((m) => m.node !== this.kernel.id && m.status === 'up');
-    const answers = await Promise.all(others.map((m) =>
-      this.ask(this.control(formatAddress(m.node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, m.node)
-        .then((a) => (typeof a === 'string' ? a : undefined), () => undefined)));
-    const hit = answers.find((a) => a !== undefined);
-    if (!hit) return undefined;
+    const hit = await this.locations.locate(path);
+    if (hit === undefined) return undefined;
     const p = parseAddress(hit)!;
     return new ActorRef(p.node, p.path);
   }
@@ -298,7 +319,10 @@ export class Cluster implements RemoteRouter {
       return;
     }
     const r = serializedErrorSchema.safeParse(env.payload);
-    p.reject(r.success ? deserializeError(r.data) : new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed error reply'));
+    const err = r.success ? deserializeError(r.data) : new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed error reply');
+    // its node says the actor is gone: a cached location of it is stale
+    if (err.code === 'TROUPE_ERR_ACTOR_NOT_FOUND' || err.code === 'TROUPE_ERR_ACTOR_STOPPED') this.locations.forgetAddress(p.to);
+    p.reject(err);
   }
 
   private onWatch(env: Envelope, fromNode: string): void {
@@ -349,6 +373,7 @@ export class Cluster implements RemoteRouter {
       this.kernel.inspector.emit({ type: 'member.suspect', node: e.node, peer: '' });
     } else if (e.type === 'member.down') {
       this.kernel.inspector.emit({ type: 'member.down', node: e.node, peer: '' });
+      this.locations.forgetNode(e.node);
       this.memberDown(e.node);
     }
   }
