@@ -74,6 +74,9 @@ export class Link {
   isSelf = false;
   /** Largest frame the peer accepts (from its hello). */
   peerMaxFrame = 0;
+  /** Frames written to and read from this socket (both ends of one socket agree once it is idle). */
+  framesOut = 0;
+  framesIn = 0;
   #host: LinkHost;
   #timer: unknown;
   #onWritten: (err?: Error) => void;
@@ -117,6 +120,7 @@ export class Link {
   send(bytes: Buffer): boolean {
     if (this.ws.readyState !== 1) return false;
     this.ws.send(bytes, this.#onWritten);
+    this.framesOut++;
     this.#host.stats.framesOut++;
     this.#host.stats.bytesOut += bytes.byteLength;
     return true;
@@ -203,6 +207,7 @@ export class Link {
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     const host = this.#host;
+    this.framesIn++;
     host.stats.framesIn++;
     host.stats.bytesIn += data.byteLength;
     if (!isBinary) return this.#protocolError('text frame');

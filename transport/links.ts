@@ -15,6 +15,9 @@ export interface LinkView {
   state: 'handshake' | 'open' | 'closing';
   /** The link its member currently uses (one per peer once settled). */
   active: boolean;
+  /** Frames written and read on this socket so far. */
+  framesOut: number;
+  framesIn: number;
 }
 
 /** What a {@link LinkSet} needs from the transport. */
@@ -144,6 +147,8 @@ export class LinkSet {
       direction: l.direction,
       state: l.state === 'closed' || l.closeCode !== undefined ? 'closing' : l.state,
       active: l.member !== undefined && l.member.link === l,
+      framesOut: l.framesOut,
+      framesIn: l.framesIn,
     }));
   }
 
