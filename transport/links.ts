@@ -7,6 +7,23 @@ import type { Dialer, DialTarget } from './dialer.js';
 import type { TransportEvent, TransportStats } from './events.js';
 import type { Frame } from './frames.js';
 import { Link, type LinkHost, type LocalIdentity } from './link.js';
+import type { PeerTls } from './options.js';
+
+/**
+ * Largest frame a link reads before it is authenticated: a hello or a proof is well under
+ * 1 KiB, so an unauthenticated connection cannot make this node buffer a full frame.
+ */
+export const HANDSHAKE_MAX_FRAME_BYTES = 4 * 1024;
+
+/**
+ * ws fixes `maxPayload` when a socket is made and has no API to change it; its receiver
+ * reads the limit from this field on every frame. Guarded: should a ws release rename it,
+ * the limit stays at `maxFrameBytes` (test/transport/pending.test.ts notices).
+ */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
+  if (receiver != null && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
 
 /** One socket as {@link PeerTransport.links} reports it. */
 export interface LinkView {
@@ -31,6 +48,7 @@ export interface LinkSetHost {
   readonly handshakeTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly highWaterBytes: number;
+  readonly tls: PeerTls | undefined;
   identity(): LocalIdentity;
   running(): boolean;
   emit(e: TransportEvent): void;
@@ -40,6 +58,8 @@ export interface LinkSetHost {
   lost(link: Link, code: number, reason: string, byPeer: boolean): void;
   /** A paused link drained below its low-water mark: flush it again. */
   drained(link: Link): void;
+  /** An inbound link authenticated: its connection is no longer pending. */
+  settled(req: IncomingMessage): void;
 }
 
 /**
@@ -51,6 +71,8 @@ export class LinkSet {
   readonly #h: LinkSetHost;
   readonly #links = new Set<Link>();
   readonly #targets = new Map<Link, DialTarget>();
+  /** The upgrade request of each inbound link still in its handshake. */
+  readonly #requests = new Map<Link, IncomingMessage>();
   readonly #linkHost: LinkHost;
   #emptied: (() => void) | undefined;
 
@@ -72,6 +94,12 @@ export class LinkSet {
         if (t !== undefined) h.clock.clearTimeout(t);
       },
       authenticated: (link) => {
+        setMaxPayload(link.ws, h.maxFrameBytes);
+        const req = this.#requests.get(link);
+        if (req !== undefined) {
+          this.#requests.delete(link);
+          h.settled(req);
+        }
         const t = this.#targets.get(link);
         if (t !== undefined) t.node = link.peer!.nodeId;
         if (!h.running()) return link.close(CLOSE_CODES.goingAway, 'node shutting down');
@@ -110,20 +138,39 @@ export class LinkSet {
       ws.close(CLOSE_CODES.tryAgainLater, 'too many pending handshakes');
       return;
     }
-    this.#links.add(new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress));
+    setMaxPayload(ws, HANDSHAKE_MAX_FRAME_BYTES);
+    const link = new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress);
+    this.#links.add(link);
+    this.#requests.set(link, req);
   }
 
   /** Dial `t.url`; the dialer hears back through {@link Dialer.ended} when the link ends. */
   dial(t: DialTarget): void {
     const h = this.#h;
     if (!h.running()) return h.dialer.ended(t, false);
+    const tls = h.tls;
+    if (tls !== undefined && !t.url.startsWith('wss://')) {
+      // a TLS node never speaks in clear: a plain-ws peer (heard of by gossip) is not dialed
+      h.log.warn({ url: t.url }, 'not dialing a plain ws:// peer: this node uses TLS');
+      return h.dialer.ended(t, false);
+    }
     let ws: WebSocket;
     try {
-      ws = new WebSocket(t.url, { maxPayload: h.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: h.handshakeTimeoutMs });
+      ws = new WebSocket(t.url, {
+        maxPayload: h.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: h.handshakeTimeoutMs,
+        // wss: the peer's certificate is checked against `ca` (or the system roots); ours
+        // goes along for a peer port that requires client certificates
+        ...(tls !== undefined ? { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) } : {}),
+        minVersion: 'TLSv1.2',
+      });
     } catch (err) {
       h.log.error({ err, url: t.url }, 'cannot dial peer url');
       return h.dialer.ended(t, false);
     }
+    // a client socket has its receiver once connected, before it reads a byte
+    ws.once('open', () => setMaxPayload(ws, HANDSHAKE_MAX_FRAME_BYTES));
     const link = new Link(this.#linkHost, ws, 'out', undefined, t.url);
     this.#links.add(link);
     this.#targets.set(link, t);
@@ -168,6 +215,7 @@ export class LinkSet {
   #closed(link: Link, code: number, reason: string): void {
     const h = this.#h;
     this.#links.delete(link);
+    this.#requests.delete(link);
     const t = this.#targets.get(link);
     this.#targets.delete(link);
     const authenticated = link.member !== undefined;

@@ -1,8 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer } from 'ws';
 import { decode, encodeEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
 import { Dialer } from './dialer.js';
 import { DurableDelivery } from './durable.js';
@@ -10,6 +8,7 @@ import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats
 import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames.js';
 import type { Link, LocalIdentity } from './link.js';
 import { LinkSet, type LinkView } from './links.js';
+import { PeerListener } from './listener.js';
 import { flushMember, type FlushContext, type Member, type QueuedEnvelope } from './member.js';
 import { Membership, type MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type EnvelopeMeta, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
@@ -52,7 +51,7 @@ export class PeerTransport {
   #identity: LocalIdentity = { nodeId: '', cluster: '', incarnation: '', peerUrl: '', secret: undefined, maxFrameBytes: 0 };
   #incarnation = '';
   #url = '';
-  #wss: WebSocketServer | undefined;
+  #listener: PeerListener | undefined;
   #startPromise: Promise<{ url: string }> | undefined;
   #closePromise: Promise<void> | undefined;
   #dirty: Member[] = [];
@@ -130,6 +129,7 @@ export class PeerTransport {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       closeTimeoutMs: o.closeTimeoutMs,
       highWaterBytes: o.highWaterBytes,
+      tls: o.tls,
       identity: () => this.#identity,
       running: () => this.#state === 'running',
       emit: (e) => this.#emit(e),
@@ -142,6 +142,7 @@ export class PeerTransport {
       drained: (link) => {
         if (link.member !== undefined && link.member.link === link) this.#markDirty(link.member);
       },
+      settled: (req) => this.#listener?.settled(req),
     });
     this.#flushCtx = {
       maxBatch: o.maxBatch,
@@ -184,27 +185,28 @@ export class PeerTransport {
     const o = this.options;
     this.#state = 'starting';
     this.#incarnation = randomBytes(12).toString('base64url');
-    const wss = new WebSocketServer({
+    const listener = new PeerListener({
       host: o.host,
       port: o.port,
-      maxPayload: o.maxFrameBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
+      tls: o.tls,
+      maxFrameBytes: o.maxFrameBytes,
+      maxPending: o.maxPendingHandshakes,
+      timeoutMs: o.handshakeTimeoutMs,
+      clock: this.#clock,
+      log: this.#log,
+      stats: this.#stats,
+      accept: (ws, req) => this.#links.accept(ws, req),
     });
-    this.#wss = wss;
+    this.#listener = listener;
+    let port: number;
     try {
-      await new Promise<void>((resolve, reject) => {
-        wss.once('listening', resolve);
-        wss.once('error', reject);
-      });
+      port = await listener.listen();
     } catch (cause) {
       this.#state = 'closed';
       throw new TroupeError('TROUPE_ERR_TRANSPORT_LISTEN', `cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
     }
-    wss.on('error', (err) => this.#log.error({ err }, 'peer server error'));
-    wss.on('connection', (ws, req) => this.#links.accept(ws, req));
-    const port = (wss.address() as AddressInfo).port;
-    this.#url = o.publicUrl ?? `ws://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+    const scheme = o.tls !== undefined ? 'wss' : 'ws';
+    this.#url = o.publicUrl ?? `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
     this.#identity = Object.freeze({
       nodeId: o.nodeId,
       cluster: o.clusterName,
@@ -348,6 +350,14 @@ export class PeerTransport {
     return this.#links.views();
   }
 
+  /**
+   * Connections to the peer port accepted and not yet authenticated (at most
+   * `maxPendingHandshakes`; each dropped after `handshakeTimeoutMs` without an upgrade).
+   */
+  pendingConnections(): number {
+    return this.#listener?.pending ?? 0;
+  }
+
   /** A snapshot of the counters. */
   stats(): TransportStats {
     return { ...this.#stats };
@@ -406,11 +416,7 @@ export class PeerTransport {
     for (const m of this.#membership.values()) {
       if (m !== this.#membership.self) this.#undelivered(m.node, m.drain(), 'transport closed');
     }
-    const wss = this.#wss;
-    await Promise.all([
-      linksClosed,
-      wss === undefined ? undefined : new Promise<void>((resolve) => wss.close(() => resolve())),
-    ]);
+    await Promise.all([linksClosed, this.#listener?.close()]);
     this.#state = 'closed';
     this.#log.info('peer transport closed');
   }
