@@ -20,6 +20,8 @@ export const clusterOptionsSchema = z.object({
   port: z.number().int().min(0).max(65_535).default(7700),
   seeds: transportOption.seeds,
   secret: transportOption.secret,
+  /** Peer links over TLS (wss): `{ cert, key, ca?, mutual? }`, PEM text. */
+  tls: transportOption.tls,
   clusterName: transportOption.clusterName,
   heartbeatMs: transportOption.heartbeatMs,
   publicUrl: transportOption.publicUrl,
@@ -109,6 +111,7 @@ export class Cluster implements RemoteRouter {
       nodeId: kernel.id,
       clusterName: o.clusterName,
       ...(o.secret ? { secret: o.secret } : {}),
+      ...(o.tls ? { tls: o.tls } : {}),
       host: o.host,
       port: o.port,
       seeds: o.seeds,
