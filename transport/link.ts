@@ -7,6 +7,7 @@ import { computeProof, newNonce, verifyProof, type HandshakeRole, type ProofInpu
 import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
 import type { Member } from './member.js';
+import { MAX_FRAME_DEPTH, msgpackDepthExceeds } from './depth.js';
 
 /** Who this node is, as a link presents it in its hello. */
 export interface LocalIdentity {
@@ -212,6 +213,9 @@ export class Link {
     host.stats.bytesIn += data.byteLength;
     if (!isBinary) return this.#protocolError('text frame');
     if (this.state === 'handshake' && this.closeCode !== undefined) return;
+    // Before decoding: a payload nested thousands deep decodes fine, then overflows the
+    // stack wherever it is walked again (re-encoding, the journal, JSON).
+    if (msgpackDepthExceeds(data, MAX_FRAME_DEPTH)) return this.#protocolError(`frame nests arrays or maps deeper than ${MAX_FRAME_DEPTH} levels`);
     let raw: unknown;
     try {
       raw = decode(data, Number.MAX_SAFE_INTEGER);
@@ -223,6 +227,12 @@ export class Link {
     if (!r.success) return this.#protocolError(`invalid frame: ${summarize(r.error.issues)}`);
     const frame = r.data;
     if (frame.t === 'hello' || frame.t === 'proof') return this.#protocolError(`unexpected ${frame.t} after handshake`);
+    if (frame.t === 'durable') {
+      // durable envelopes travel packed inside the frame: their depth is checked on their own bytes
+      for (const item of frame.items) {
+        if (msgpackDepthExceeds(item.bytes, MAX_FRAME_DEPTH)) return this.#protocolError(`durable envelope nests deeper than ${MAX_FRAME_DEPTH} levels`);
+      }
+    }
     this.lastSeen = host.now();
     try {
       host.frame(this, frame);

@@ -114,7 +114,7 @@ export class LinkSet {
       },
       protocolError: (link, reason) => {
         h.stats.protocolErrors++;
-        h.log.warn({ reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
+        h.log.warn({ code: 'TROUPE_ERR_PROTOCOL_INVALID', reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
         h.emit({ type: 'link.protocol-error', node: link.node, reason, remote: link.remote });
       },
       drained: (link) => h.drained(link),

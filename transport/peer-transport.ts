@@ -9,6 +9,7 @@ import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames
 import type { Link, LocalIdentity } from './link.js';
 import { LinkSet, type LinkView } from './links.js';
 import { PeerListener } from './listener.js';
+import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, valueDepthExceeds } from './depth.js';
 import { flushMember, type FlushContext, type Member, type QueuedEnvelope } from './member.js';
 import { Membership, type MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type EnvelopeMeta, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
@@ -280,6 +281,7 @@ export class PeerTransport {
       if (bytes.byteLength > this.#maxEnvelopeBytes) {
         throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
       }
+      if (msgpackDepthExceeds(bytes, MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS)) throw tooDeep(node);
       m.parts.push(bytes);
       m.queuedBytes += bytes.byteLength;
     }
@@ -309,6 +311,8 @@ export class PeerTransport {
   async sendDurable(node: string, env: Envelope): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
     if (node === this.nodeId) throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `cannot send to self (${node}) over the transport`);
+    // refused here, or the peer would refuse it after every reconnect, forever
+    if (valueDepthExceeds(env, MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS)) throw tooDeep(node);
     await this.#durable.send(node, env);
   }
 
@@ -603,4 +607,8 @@ export class PeerTransport {
       this.#log.error({ err, event: e.type }, 'onEvent threw');
     }
   }
+}
+
+function tooDeep(node: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `a message to '${node}' nests arrays or objects deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`, { details: { node } });
 }
