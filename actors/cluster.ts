@@ -166,6 +166,18 @@ export class Cluster implements RemoteRouter {
     };
   }
 
+  /**
+   * Dial a peer and wait until it is linked: resolves with its node id; rejects with
+   * TROUPE_ERR_TRANSPORT_AUTH when the handshake fails on the secret, cluster name or
+   * protocol version, TROUPE_ERR_TRANSPORT_NODE_DOWN when nothing links in time.
+   *
+   * @example
+   * await node.cluster!.connect('wss://10.0.0.2:7700'); // 'b'
+   */
+  connect(url: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    return this.transport.connect(url, options);
+  }
+
   /** Members as `GET /api/v1/cluster` reports them (self included). */
   members(): MemberView[] {
     return this.transport.members();

@@ -8,6 +8,7 @@ import type { TransportEvent, TransportStats } from './events.js';
 import type { Frame } from './frames.js';
 import { Link, type LinkHost, type LocalIdentity } from './link.js';
 import type { PeerTls } from './options.js';
+import { isAuthFailure } from './connects.js';
 
 /**
  * Largest frame a link reads before it is authenticated: a hello or a proof is well under
@@ -60,6 +61,10 @@ export interface LinkSetHost {
   drained(link: Link): void;
   /** An inbound link authenticated: its connection is no longer pending. */
   settled(req: IncomingMessage): void;
+  /** A dial to `url` authenticated as `node`. */
+  dialLinked(url: string, node: string): void;
+  /** A dial to `url` ended before it authenticated, with the close code and reason of whichever side closed. */
+  dialFailed(url: string, code: number, reason: string): void;
 }
 
 /**
@@ -103,13 +108,19 @@ export class LinkSet {
         const t = this.#targets.get(link);
         if (t !== undefined) t.node = link.peer!.nodeId;
         if (!h.running()) return link.close(CLOSE_CODES.goingAway, 'node shutting down');
+        if (link.dialUrl !== undefined) h.dialLinked(link.dialUrl, link.peer!.nodeId);
         h.authenticated(link);
       },
       frame: (link, frame) => h.frame(link, frame),
       closed: (link, code, reason) => this.#closed(link, code, reason),
       rejected: (link, code, reason) => {
         h.stats.rejectedLinks++;
-        h.log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
+        if (isAuthFailure(code)) {
+          // a misconfiguration (secret, cluster name, version), not a network fault: say so loudly
+          h.log.error({ code: 'TROUPE_ERR_TRANSPORT_AUTH', closeCode: code, reason, peer: link.node, remote: link.remote, direction: link.direction, url: link.dialUrl }, 'peer handshake failed');
+        } else {
+          h.log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
+        }
         h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
       },
       protocolError: (link, reason) => {
@@ -224,6 +235,7 @@ export class LinkSet {
       h.log.warn({ code, reason, url: link.dialUrl, remote: link.remote }, 'peer refused the link');
       h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
     }
+    if (!authenticated && link.dialUrl !== undefined) h.dialFailed(link.dialUrl, code, reason);
     h.emit({ type: 'link.closed', node: link.node, code, reason, direction: link.direction });
     if (link.member !== undefined && link.member.link === link) h.lost(link, code, reason, link.closeCode === undefined);
     if (t !== undefined) {

@@ -9,6 +9,7 @@ import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames
 import type { Link, LocalIdentity } from './link.js';
 import { LinkSet, type LinkView } from './links.js';
 import { PeerListener } from './listener.js';
+import { ConnectWaits } from './connects.js';
 import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, valueDepthExceeds } from './depth.js';
 import { flushMember, type FlushContext, type Member, type QueuedEnvelope } from './member.js';
 import { Membership, type MemberView } from './membership.js';
@@ -44,6 +45,7 @@ export class PeerTransport {
   readonly #dialer: Dialer;
   readonly #durable: DurableDelivery;
   readonly #flushCtx: FlushContext;
+  readonly #connects: ConnectWaits;
   readonly #tickMs: number;
   readonly #maxEnvelopeBytes: number;
   /** Autocork limit in ms (the option is in µs). */
@@ -77,6 +79,7 @@ export class PeerTransport {
     this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 8));
     this.#maxEnvelopeBytes = o.maxFrameBytes - BATCH_OVERHEAD;
     this.#corkMaxMs = o.corkMaxUs / 1000;
+    this.#connects = new ConnectWaits(this.#clock);
     const setTimer = (fn: () => void, ms: number) => this.#clock.setTimeout(fn, ms);
     const clearTimer = (h: unknown) => {
       if (h !== undefined) this.#clock.clearTimeout(h);
@@ -144,6 +147,8 @@ export class PeerTransport {
         if (link.member !== undefined && link.member.link === link) this.#markDirty(link.member);
       },
       settled: (req) => this.#listener?.settled(req),
+      dialLinked: (url, node) => this.#connects.linked(url, node),
+      dialFailed: (url, code, reason) => this.#connects.failed(url, code, reason),
     });
     this.#flushCtx = {
       maxBatch: o.maxBatch,
@@ -347,6 +352,33 @@ export class PeerTransport {
   }
 
   /**
+   * Dial `url` (kept as a seed, like {@link PeerTransport.addSeed}) and wait for the outcome:
+   * resolves with the node id behind it once a link authenticates.
+   *
+   * @throws TroupeError (as a rejection) TROUPE_ERR_TRANSPORT_AUTH when the handshake fails
+   *   on the cluster secret, the cluster name or the protocol version (refused by either
+   *   side: a configuration to fix, not a fault to wait out), TROUPE_ERR_TRANSPORT_NODE_DOWN
+   *   when no link came up within `timeoutMs` (default: twice the handshake timeout),
+   *   TROUPE_ERR_CONFIG_INVALID for a bad URL, TROUPE_ERR_TRANSPORT_CLOSED when not running.
+   *
+   * @example
+   * const node = await transport.connect('wss://10.0.0.3:7700'); // 'b'
+   */
+  connect(url: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    try {
+      this.addSeed(url);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (url === this.#url) return Promise.reject(new TroupeError('TROUPE_ERR_CONFIG_INVALID', `${url} is this node's own address`));
+    const linked = this.#membership.values();
+    for (const m of linked) {
+      if (m !== this.#membership.self && m.peer === url && m.link?.isOpen === true) return Promise.resolve(m.node);
+    }
+    return this.#connects.wait(url, options.timeoutMs ?? 2 * this.options.handshakeTimeoutMs);
+  }
+
+  /**
    * The sockets this node holds, for inspection: one `open` link per peer once settled;
    * others are handshaking or on their way out (duplicates, superseded).
    */
@@ -412,6 +444,7 @@ export class PeerTransport {
     this.#clock.clearTimeout(this.#tickTimer);
     this.#tickTimer = undefined;
     this.#dialer.stop();
+    this.#connects.closeAll();
     if (!abrupt) {
       this.#flushAll();
       for (const m of this.#membership.values()) m.link?.send(BYE_BYTES);
