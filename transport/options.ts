@@ -48,7 +48,7 @@ const pem = (what: string, max: number) =>
  * port speaks only wss, this node dials only wss:// peers, verifying their certificate
  * against `ca` (or the system roots without one), and presents `cert` when a peer asks for
  * a client certificate. `mutual`: the peer port also requires a client certificate signed
- * by `ca` (or a system root). The HMAC proof of the cluster secret still runs inside TLS.
+ * by `ca` (required then). The HMAC proof of the cluster secret still runs inside TLS.
  */
 export const peerTlsSchema = z.object({
   cert: pem('tls.cert', 1024 * 1024),
@@ -136,6 +136,10 @@ export const peerTransportOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['reconnect', 'minMs'], message: 'must not exceed reconnect.maxMs' });
     }
     if (o.maxBatch > o.maxQueue) ctx.addIssue({ code: 'custom', path: ['maxBatch'], message: 'must not exceed maxQueue' });
+    if (o.tls?.mutual === true && o.tls.ca === undefined) {
+      // the system roots would admit any client certificate a public CA ever issued
+      ctx.addIssue({ code: 'custom', path: ['tls', 'ca'], message: 'mutual TLS needs the CA that signs the peers\' certificates' });
+    }
     if (o.tls !== undefined) {
       // a TLS node never speaks plain ws: not to its seeds, not in what it advertises
       o.seeds.forEach((s, i) => {

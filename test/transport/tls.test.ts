@@ -78,12 +78,15 @@ describe('peer links over TLS (wss)', () => {
     await until(() => allUp([a, b]), 5_000, 'b joins with its certificate');
   });
 
-  it('refuses plain ws:// seeds and publicUrl when tls is set', () => {
+  it('refuses plain ws:// seeds and publicUrl with tls, mutual TLS without a CA, and text that is not PEM', () => {
     expect(() => new PeerTransport({ nodeId: 'a', tls: tls(), seeds: ['ws://127.0.0.1:7700'], onEnvelope: () => undefined })).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_CONFIG_INVALID' }),
     );
     expect(() => new PeerTransport({ nodeId: 'a', tls: tls(), publicUrl: 'ws://10.0.0.1:7700', onEnvelope: () => undefined })).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_CONFIG_INVALID' }),
+    );
+    expect(() => new PeerTransport({ nodeId: 'a', tls: { cert: certs.cert, key: certs.key, mutual: true }, onEnvelope: () => undefined })).toThrow(
+      expect.objectContaining({ code: 'TROUPE_ERR_CONFIG_INVALID', message: expect.stringMatching(/tls\.ca/) }),
     );
     expect(() => new PeerTransport({ nodeId: 'a', tls: { cert: 'not pem', key: certs.key }, onEnvelope: () => undefined })).toThrow(
       expect.objectContaining({ code: 'TROUPE_ERR_CONFIG_INVALID' }),
