@@ -129,7 +129,7 @@ export class PeerListener {
     const entry: Pending = { socket, timer: undefined };
     entry.timer = h.clock.setTimeout(() => {
       entry.timer = undefined;
-      this.#forget(key);
+      if (this.#pending.get(key) === entry) this.#forget(key);
       h.log.debug({ remote: socket.remoteAddress }, 'peer connection did not upgrade in time');
       socket.destroy();
     }, h.timeoutMs);
