@@ -11,6 +11,7 @@ import type { ReplyChannel } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { DurableFeed } from './durable-feed.js';
 import { DURABLE_UNDELIVERABLE, onUndeliverableNotice, tellSender } from './durable-notice.js';
+import { Locations } from './cluster-locations.js';
 
 
 const transportOption = peerTransportOptionsSchema.shape;
@@ -21,11 +22,15 @@ export const clusterOptionsSchema = z.object({
   port: z.number().int().min(0).max(65_535).default(7700),
   seeds: transportOption.seeds,
   secret: transportOption.secret,
+  /** Peer links over TLS (wss): `{ cert, key, ca?, mutual? }`, PEM text. */
+  tls: transportOption.tls,
   clusterName: transportOption.clusterName,
   heartbeatMs: transportOption.heartbeatMs,
   publicUrl: transportOption.publicUrl,
-  /** Time a cluster-wide lookup waits for the other nodes' answers. */
+  /** Time a cluster-wide lookup waits for the other nodes' answers (the first yes answers at once). */
   lookupTimeoutMs: z.number().int().positive().max(60_000).default(1_000),
+  /** Locations of remote actors kept (each with a death watch on its actor); 0 turns the cache off. */
+  locationCacheMax: z.number().int().min(0).max(1_000_000).default(4_096),
 });
 export type ClusterOptionsInput = z.input<typeof clusterOptionsSchema>;
 
@@ -96,6 +101,8 @@ export class Cluster implements RemoteRouter {
   readonly options: Readonly<z.output<typeof clusterOptionsSchema>>;
   /** Durable envelopes wait here for room in their actors' mailboxes. */
   private readonly feed: DurableFeed;
+  /** Where remote actors live, cached until they stop or their node goes down. */
+  private readonly locations: Locations;
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
@@ -112,6 +119,7 @@ export class Cluster implements RemoteRouter {
       nodeId: kernel.id,
       clusterName: o.clusterName,
       ...(o.secret ? { secret: o.secret } : {}),
+      ...(o.tls ? { tls: o.tls } : {}),
       host: o.host,
       port: o.port,
       seeds: o.seeds,
@@ -126,6 +134,12 @@ export class Cluster implements RemoteRouter {
         for (const env of envs) this.undeliverable(node, env, error);
       },
     });
+    this.locations = new Locations({
+      members: () => this.transport.members().filter((m) => m.node !== kernel.id),
+      lookup: (node, path) => this.ask(this.control(formatAddress(node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, node),
+      watch: (address, deliver) => this.watch(address, deliver),
+      unwatch: (watchId) => this.unwatch(watchId),
+    }, o.locationCacheMax);
   }
 
   start(): Promise<{ url: string }> {
@@ -133,6 +147,7 @@ export class Cluster implements RemoteRouter {
   }
 
   close(): Promise<void> {
+    this.locations.clear();
     for (const [id, p] of this.pending) {
       this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'node closing'));
@@ -146,9 +161,30 @@ export class Cluster implements RemoteRouter {
     return this.transport.url;
   }
 
-  /** Bookkeeping sizes: asks waiting on other nodes, watches placed there, watches served here. */
-  stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number } {
-    return { pendingAsks: this.pending.size, remoteWatches: this.remoteWatches.size, servedWatches: this.servedWatches.size };
+  /**
+   * Bookkeeping sizes: asks waiting on other nodes, watches placed there, watches served
+   * here, remote actor locations cached, and lookups sent to other nodes so far.
+   */
+  stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number; locations: number; lookups: number } {
+    return {
+      pendingAsks: this.pending.size,
+      remoteWatches: this.remoteWatches.size,
+      servedWatches: this.servedWatches.size,
+      locations: this.locations.size,
+      lookups: this.locations.lookups,
+    };
+  }
+
+  /**
+   * Dial a peer and wait until it is linked: resolves with its node id; rejects with
+   * TROUPE_ERR_TRANSPORT_AUTH when the handshake fails on the secret, cluster name or
+   * protocol version, TROUPE_ERR_TRANSPORT_NODE_DOWN when nothing links in time.
+   *
+   * @example
+   * await node.cluster!.connect('wss://10.0.0.2:7700'); // 'b'
+   */
+  connect(url: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    return this.transport.connect(url, options);
   }
 
   /** Members as `GET /api/v1/cluster` reports them (self included). */
@@ -239,14 +275,14 @@ export class Cluster implements RemoteRouter {
     return this.transport.sendDurable(node, env);
   }
 
-  /** Ask every up member whether it has a live actor at `path`; the first yes wins. */
+  /**
+   * A live actor at `path` on another node: from the cache, or by asking every up member at
+   * once and taking the first yes (a slow or silent member does not hold it up). Cached until
+   * the actor stops or its node goes down or restarts.
+   */
   async locate(path: string): Promise<ActorRef | undefined> {
-    const others = this.transport.members().filter((m) => m.node !== this.kernel.id && m.status === 'up');
-    const answers = await Promise.all(others.map((m) =>
-      this.ask(this.control(formatAddress(m.node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, m.node)
-        .then((a) => (typeof a === 'string' ? a : undefined), () => undefined)));
-    const hit = answers.find((a) => a !== undefined);
-    if (!hit) return undefined;
+    const hit = await this.locations.locate(path);
+    if (hit === undefined) return undefined;
     const p = parseAddress(hit)!;
     return new ActorRef(p.node, p.path);
   }
@@ -309,7 +345,10 @@ export class Cluster implements RemoteRouter {
       return;
     }
     const r = serializedErrorSchema.safeParse(env.payload);
-    p.reject(r.success ? deserializeError(r.data) : new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed error reply'));
+    const err = r.success ? deserializeError(r.data) : new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', 'malformed error reply');
+    // its node says the actor is gone: a cached location of it is stale
+    if (err.code === 'TROUPE_ERR_ACTOR_NOT_FOUND' || err.code === 'TROUPE_ERR_ACTOR_STOPPED') this.locations.forgetAddress(p.to);
+    p.reject(err);
   }
 
   private onWatch(env: Envelope, fromNode: string): void {
@@ -360,6 +399,7 @@ export class Cluster implements RemoteRouter {
       this.kernel.inspector.emit({ type: 'member.suspect', node: e.node, peer: '' });
     } else if (e.type === 'member.down') {
       this.kernel.inspector.emit({ type: 'member.down', node: e.node, peer: '' });
+      this.locations.forgetNode(e.node);
       this.memberDown(e.node);
     }
   }

@@ -23,6 +23,8 @@ export interface DialerHost {
   readonly deferMs: number;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(h: unknown): void;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
   /** True when the target's node already has a live link. */
   satisfied(t: DialTarget): boolean;
   /** Open an outbound link for `t`; the transport reports back with {@link Dialer.ended}. */
@@ -42,7 +44,6 @@ export class Dialer {
   constructor(host: DialerHost) {
     this.#h = host;
   }
-
 
   /** Want a link to `url` (idempotent); `node` when known. */
   want(url: string, options: { seed?: boolean; node?: string } = {}): DialTarget {
@@ -98,7 +99,7 @@ export class Dialer {
 
   #schedule(t: DialTarget): void {
     if (this.#stopped || t.self || t.dialing || t.timer !== undefined || this.#h.satisfied(t)) return;
-    let delay = t.attempt === 0 ? 0 : exponentialDelay(t.attempt - 1, this.#h.backoff, Math.random());
+    let delay = t.attempt === 0 ? 0 : exponentialDelay(t.attempt - 1, this.#h.backoff, (this.#h.random ?? Math.random)());
     if (t.attempt === 0 && t.node !== undefined && t.node < this.#h.selfNode) {
       // Not our turn: the lower id dials. If it does not within deferMs, we do.
       delay += this.#h.deferMs;

@@ -5,8 +5,10 @@ import { nodeIdSchema, peerUrlSchema } from './options.js';
 /**
  * Version of the peer wire protocol; a peer with another version is refused (4003).
  * 2: typed ask replies (`troupe.reply` carries the value, `troupe.reply.error` the error).
+ * 3: the proof binds the prover's role and both sides' ids, incarnations and nonces; the
+ *    dialer proves first and the acceptor answers only after checking it.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Bytes in a handshake nonce and in an HMAC-SHA256 proof. */
 export const NONCE_BYTES = 32;
@@ -40,7 +42,7 @@ export const helloFrameSchema = z.object({
   maxFrame: z.number().int().min(1_024).optional(),
 });
 
-/** Second frame each way: HMAC of the cluster secret over the transcript, including your nonce. */
+/** After the hellos: the dialer's HMAC of the cluster secret over the transcript, then (once checked) the acceptor's. */
 export const proofFrameSchema = z.object({ t: z.literal('proof'), mac: bytes(32, 32) });
 
 /**

@@ -12,26 +12,42 @@ export function newNonce(): Buffer {
   return randomBytes(NONCE_BYTES);
 }
 
-/** What a proof binds: who proves to whom, in which cluster, over whose fresh nonce. */
-export interface ProofInput {
-  cluster: string;
-  /** The node sending the proof. */
-  prover: string;
-  proverIncarnation: string;
-  proverNonce: Uint8Array;
-  /** The node checking it; its nonce is what makes the proof fresh (no replay). */
-  verifier: string;
-  verifierIncarnation: string;
-  verifierNonce: Uint8Array;
+/** Which end of a link a node is: the one that dialed, or the one that accepted. */
+export type HandshakeRole = 'dialer' | 'acceptor';
+
+/** One end of a handshake as its hello presented it. */
+export interface HandshakeSide {
+  node: string;
+  incarnation: string;
+  nonce: Uint8Array;
 }
 
 /**
- * HMAC-SHA256 over the handshake transcript, keyed with the cluster secret. The verifier's
- * own fresh nonce is in it, so a recorded proof is useless on another link, and prover and
- * verifier are in a fixed order, so a proof cannot be reflected back to its sender.
+ * What a proof binds: the whole handshake transcript (cluster, protocol version, both ids,
+ * both incarnations, both fresh nonces) and the role of the side that proves. Both sides
+ * compute the same transcript; only the role differs between the two proofs.
+ */
+export interface ProofInput {
+  cluster: string;
+  /** The role of the side sending this proof. */
+  role: HandshakeRole;
+  dialer: HandshakeSide;
+  acceptor: HandshakeSide;
+}
+
+/**
+ * HMAC-SHA256 over the handshake transcript, keyed with the cluster secret.
+ *
+ * Why each part is there: both nonces make a proof good for one link only (no replay);
+ * both ids and incarnations make it good between these two nodes only; the role makes a
+ * dialer's proof useless as an acceptor's and the other way round, so an outsider that
+ * connects to two nodes and hands each the other's hello cannot pass one node's proof off
+ * as the other's (both would be acceptors, each waiting for a dialer's proof). The acceptor
+ * also checks the dialer's proof before it sends its own, so a party that cannot prove the
+ * secret never gets a proof out of a node at all.
  *
  * @example
- * const mac = computeProof(secret, { cluster, prover: 'a', verifier: 'b', ... });
+ * const mac = computeProof(secret, { cluster, role: 'dialer', dialer: { node: 'a', incarnation, nonce }, acceptor: { ... } });
  */
 export function computeProof(secret: string | undefined, p: ProofInput): Buffer {
   const h = createHmac('sha256', secret ?? NO_SECRET_KEY);
@@ -43,13 +59,14 @@ export function computeProof(secret: string | undefined, p: ProofInput): Buffer 
     h.update(b);
   };
   field(`troupe-peer-proof/v${PROTOCOL_VERSION}`);
+  field(p.role);
   field(p.cluster);
-  field(p.prover);
-  field(p.proverIncarnation);
-  field(p.proverNonce);
-  field(p.verifier);
-  field(p.verifierIncarnation);
-  field(p.verifierNonce);
+  field(p.dialer.node);
+  field(p.dialer.incarnation);
+  field(p.dialer.nonce);
+  field(p.acceptor.node);
+  field(p.acceptor.incarnation);
+  field(p.acceptor.nonce);
   return h.digest();
 }
 
@@ -58,4 +75,3 @@ export function verifyProof(secret: string | undefined, p: ProofInput, mac: Uint
   const expected = computeProof(secret, p);
   return mac.byteLength === expected.byteLength && timingSafeEqual(expected, mac);
 }
-

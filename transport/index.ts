@@ -18,6 +18,6 @@ export {
 } from './options.js';
 export { CLOSE_CODES, type CloseCode } from './close-codes.js';
 export { PROTOCOL_VERSION } from './frames.js';
-export { computeProof, type ProofInput } from './handshake.js';
+export { computeProof, type ProofInput, type HandshakeRole, type HandshakeSide } from './handshake.js';
 export { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
 export type { TransportEvent, TransportStats, MemberStatus, DownReason } from './events.js';

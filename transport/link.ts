@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import { decode, describeIssues, encode, isLoopbackAddress } from '../protocol/index.js';
 import { CLOSE_CODES, closeCodeName } from './close-codes.js';
 import { parseFrame, helloFrameSchema, proofFrameSchema, PROTOCOL_VERSION, type Frame, type HelloFrame } from './frames.js';
-import { computeProof, newNonce, verifyProof } from './handshake.js';
+import { computeProof, newNonce, verifyProof, type HandshakeRole, type ProofInput } from './handshake.js';
 import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
 import type { Member } from './member.js';
+import { MAX_FRAME_DEPTH, msgpackDepthExceeds } from './depth.js';
 
 /** Who this node is, as a link presents it in its hello. */
 export interface LocalIdentity {
@@ -45,8 +46,9 @@ export interface LinkHost {
 type LinkState = 'handshake' | 'open' | 'closed';
 
 /**
- * One WebSocket to one peer: runs the handshake (hello both ways, then an HMAC proof over
- * the other side's nonce both ways), validates every inbound frame, and counts traffic.
+ * One WebSocket to one peer: runs the handshake (hello both ways; then the dialer's HMAC
+ * proof, checked by the acceptor before it sends its own), validates every inbound frame,
+ * and counts traffic.
  * Membership, queues and routing live in the transport; a link is only the pipe.
  */
 export class Link {
@@ -73,6 +75,9 @@ export class Link {
   isSelf = false;
   /** Largest frame the peer accepts (from its hello). */
   peerMaxFrame = 0;
+  /** Frames written to and read from this socket (both ends of one socket agree once it is idle). */
+  framesOut = 0;
+  framesIn = 0;
   #host: LinkHost;
   #timer: unknown;
   #onWritten: (err?: Error) => void;
@@ -116,6 +121,7 @@ export class Link {
   send(bytes: Buffer): boolean {
     if (this.ws.readyState !== 1) return false;
     this.ws.send(bytes, this.#onWritten);
+    this.framesOut++;
     this.#host.stats.framesOut++;
     this.#host.stats.bytesOut += bytes.byteLength;
     return true;
@@ -202,10 +208,14 @@ export class Link {
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     const host = this.#host;
+    this.framesIn++;
     host.stats.framesIn++;
     host.stats.bytesIn += data.byteLength;
     if (!isBinary) return this.#protocolError('text frame');
     if (this.state === 'handshake' && this.closeCode !== undefined) return;
+    // Before decoding: a payload nested thousands deep decodes fine, then overflows the
+    // stack wherever it is walked again (re-encoding, the journal, JSON).
+    if (msgpackDepthExceeds(data, MAX_FRAME_DEPTH)) return this.#protocolError(`frame nests arrays or maps deeper than ${MAX_FRAME_DEPTH} levels`);
     let raw: unknown;
     try {
       raw = decode(data, Number.MAX_SAFE_INTEGER);
@@ -217,6 +227,12 @@ export class Link {
     if (!r.success) return this.#protocolError(`invalid frame: ${summarize(r.error.issues)}`);
     const frame = r.data;
     if (frame.t === 'hello' || frame.t === 'proof') return this.#protocolError(`unexpected ${frame.t} after handshake`);
+    if (frame.t === 'durable') {
+      // durable envelopes travel packed inside the frame: their depth is checked on their own bytes
+      for (const item of frame.items) {
+        if (msgpackDepthExceeds(item.bytes, MAX_FRAME_DEPTH)) return this.#protocolError(`durable envelope nests deeper than ${MAX_FRAME_DEPTH} levels`);
+      }
+    }
     this.lastSeen = host.now();
     try {
       host.frame(this, frame);
@@ -232,8 +248,7 @@ export class Link {
   }
 
   #onHandshakeFrame(raw: unknown): void {
-    const host = this.#host;
-    const id = host.identity;
+    const id = this.#host.identity;
     const t = typeof raw === 'object' && raw !== null ? (raw as { t?: unknown }).t : undefined;
     if (this.peer === undefined) {
       if (t !== 'hello') return this.#protocolError(`expected hello, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
@@ -251,40 +266,34 @@ export class Link {
       }
       this.peer = hello;
       this.peerMaxFrame = Math.min(hello.maxFrame ?? id.maxFrameBytes, id.maxFrameBytes);
-      this.send(
-        encode({
-          t: 'proof',
-          mac: computeProof(id.secret, {
-            cluster: id.cluster,
-            prover: id.nodeId,
-            proverIncarnation: id.incarnation,
-            proverNonce: this.nonce,
-            verifier: hello.nodeId,
-            verifierIncarnation: hello.incarnation,
-            verifierNonce: hello.nonce,
-          }),
-        }),
-      );
+      // The dialer proves first; the acceptor answers only once that proof checked out.
+      if (this.direction === 'out') this.send(encode({ t: 'proof', mac: computeProof(id.secret, this.#transcript('dialer')) }));
       return;
     }
     if (t !== 'proof') return this.#protocolError(`expected proof, got ${typeof t === 'string' ? t.slice(0, 32) : typeof raw}`);
     const r = proofFrameSchema.safeParse(raw);
     if (!r.success) return this.#protocolError(`invalid proof: ${summarize(r.error.issues)}`);
-    const peer = this.peer;
-    const ok = verifyProof(
-      id.secret,
-      {
-        cluster: id.cluster,
-        prover: peer.nodeId,
-        proverIncarnation: peer.incarnation,
-        proverNonce: peer.nonce,
-        verifier: id.nodeId,
-        verifierIncarnation: id.incarnation,
-        verifierNonce: this.nonce,
-      },
-      r.data.mac,
-    );
-    if (!ok) return this.reject(CLOSE_CODES.auth, `node '${peer.nodeId}' failed the cluster secret proof`);
+    const peerRole = this.direction === 'in' ? 'dialer' : 'acceptor';
+    if (!verifyProof(id.secret, this.#transcript(peerRole), r.data.mac)) {
+      return this.reject(CLOSE_CODES.auth, `node '${this.peer.nodeId}' failed the cluster secret proof`);
+    }
+    if (this.direction === 'in') this.send(encode({ t: 'proof', mac: computeProof(id.secret, this.#transcript('acceptor')) }));
+    this.#opened();
+  }
+
+  /** This link's handshake transcript, as the side in `role` proves it. */
+  #transcript(role: HandshakeRole): ProofInput {
+    const id = this.#host.identity;
+    const peer = this.peer!;
+    const self = { node: id.nodeId, incarnation: id.incarnation, nonce: this.nonce };
+    const other = { node: peer.nodeId, incarnation: peer.incarnation, nonce: peer.nonce };
+    return this.direction === 'out'
+      ? { cluster: id.cluster, role, dialer: self, acceptor: other }
+      : { cluster: id.cluster, role, dialer: other, acceptor: self };
+  }
+
+  #opened(): void {
+    const host = this.#host;
     this.state = 'open';
     this.lastSeen = host.now();
     host.clearTimer(this.#timer);

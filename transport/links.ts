@@ -7,6 +7,24 @@ import type { Dialer, DialTarget } from './dialer.js';
 import type { TransportEvent, TransportStats } from './events.js';
 import type { Frame } from './frames.js';
 import { Link, type LinkHost, type LocalIdentity } from './link.js';
+import type { PeerTls } from './options.js';
+import { isAuthFailure } from './connects.js';
+
+/**
+ * Largest frame a link reads before it is authenticated: a hello or a proof is well under
+ * 1 KiB, so an unauthenticated connection cannot make this node buffer a full frame.
+ */
+export const HANDSHAKE_MAX_FRAME_BYTES = 4 * 1024;
+
+/**
+ * ws fixes `maxPayload` when a socket is made and has no API to change it; its receiver
+ * reads the limit from this field on every frame. Guarded: should a ws release rename it,
+ * the limit stays at `maxFrameBytes` (test/transport/pending.test.ts notices).
+ */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
+  if (receiver != null && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
 
 /** One socket as {@link PeerTransport.links} reports it. */
 export interface LinkView {
@@ -15,6 +33,9 @@ export interface LinkView {
   state: 'handshake' | 'open' | 'closing';
   /** The link its member currently uses (one per peer once settled). */
   active: boolean;
+  /** Frames written and read on this socket so far. */
+  framesOut: number;
+  framesIn: number;
 }
 
 /** What a {@link LinkSet} needs from the transport. */
@@ -28,6 +49,7 @@ export interface LinkSetHost {
   readonly handshakeTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly highWaterBytes: number;
+  readonly tls: PeerTls | undefined;
   identity(): LocalIdentity;
   running(): boolean;
   emit(e: TransportEvent): void;
@@ -37,6 +59,12 @@ export interface LinkSetHost {
   lost(link: Link, code: number, reason: string, byPeer: boolean): void;
   /** A paused link drained below its low-water mark: flush it again. */
   drained(link: Link): void;
+  /** An inbound link authenticated: its connection is no longer pending. */
+  settled(req: IncomingMessage): void;
+  /** A dial to `url` authenticated as `node`. */
+  dialLinked(url: string, node: string): void;
+  /** A dial to `url` ended before it authenticated, with the close code and reason of whichever side closed. */
+  dialFailed(url: string, code: number, reason: string): void;
 }
 
 /**
@@ -48,6 +76,8 @@ export class LinkSet {
   readonly #h: LinkSetHost;
   readonly #links = new Set<Link>();
   readonly #targets = new Map<Link, DialTarget>();
+  /** The upgrade request of each inbound link still in its handshake. */
+  readonly #requests = new Map<Link, IncomingMessage>();
   readonly #linkHost: LinkHost;
   #emptied: (() => void) | undefined;
 
@@ -69,21 +99,33 @@ export class LinkSet {
         if (t !== undefined) h.clock.clearTimeout(t);
       },
       authenticated: (link) => {
+        setMaxPayload(link.ws, h.maxFrameBytes);
+        const req = this.#requests.get(link);
+        if (req !== undefined) {
+          this.#requests.delete(link);
+          h.settled(req);
+        }
         const t = this.#targets.get(link);
         if (t !== undefined) t.node = link.peer!.nodeId;
         if (!h.running()) return link.close(CLOSE_CODES.goingAway, 'node shutting down');
+        if (link.dialUrl !== undefined) h.dialLinked(link.dialUrl, link.peer!.nodeId);
         h.authenticated(link);
       },
       frame: (link, frame) => h.frame(link, frame),
       closed: (link, code, reason) => this.#closed(link, code, reason),
       rejected: (link, code, reason) => {
         h.stats.rejectedLinks++;
-        h.log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
+        if (isAuthFailure(code)) {
+          // a misconfiguration (secret, cluster name, version), not a network fault: say so loudly
+          h.log.error({ code: 'TROUPE_ERR_TRANSPORT_AUTH', closeCode: code, reason, peer: link.node, remote: link.remote, direction: link.direction, url: link.dialUrl }, 'peer handshake failed');
+        } else {
+          h.log.warn({ code, reason, peer: link.node, remote: link.remote, direction: link.direction }, 'peer link rejected');
+        }
         h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
       },
       protocolError: (link, reason) => {
         h.stats.protocolErrors++;
-        h.log.warn({ reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
+        h.log.warn({ code: 'TROUPE_ERR_PROTOCOL_INVALID', reason, peer: link.node, remote: link.remote }, 'peer protocol error; closing link');
         h.emit({ type: 'link.protocol-error', node: link.node, reason, remote: link.remote });
       },
       drained: (link) => h.drained(link),
@@ -107,20 +149,39 @@ export class LinkSet {
       ws.close(CLOSE_CODES.tryAgainLater, 'too many pending handshakes');
       return;
     }
-    this.#links.add(new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress));
+    setMaxPayload(ws, HANDSHAKE_MAX_FRAME_BYTES);
+    const link = new Link(this.#linkHost, ws, 'in', req.socket.remoteAddress);
+    this.#links.add(link);
+    this.#requests.set(link, req);
   }
 
   /** Dial `t.url`; the dialer hears back through {@link Dialer.ended} when the link ends. */
   dial(t: DialTarget): void {
     const h = this.#h;
     if (!h.running()) return h.dialer.ended(t, false);
+    const tls = h.tls;
+    if (tls !== undefined && !t.url.startsWith('wss://')) {
+      // a TLS node never speaks in clear: a plain-ws peer (heard of by gossip) is not dialed
+      h.log.warn({ url: t.url }, 'not dialing a plain ws:// peer: this node uses TLS');
+      return h.dialer.ended(t, false);
+    }
     let ws: WebSocket;
     try {
-      ws = new WebSocket(t.url, { maxPayload: h.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: h.handshakeTimeoutMs });
+      ws = new WebSocket(t.url, {
+        maxPayload: h.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: h.handshakeTimeoutMs,
+        // wss: the peer's certificate is checked against `ca` (or the system roots); ours
+        // goes along for a peer port that requires client certificates
+        ...(tls !== undefined ? { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) } : {}),
+        minVersion: 'TLSv1.2',
+      });
     } catch (err) {
       h.log.error({ err, url: t.url }, 'cannot dial peer url');
       return h.dialer.ended(t, false);
     }
+    // a client socket has its receiver once connected, before it reads a byte
+    ws.once('open', () => setMaxPayload(ws, HANDSHAKE_MAX_FRAME_BYTES));
     const link = new Link(this.#linkHost, ws, 'out', undefined, t.url);
     this.#links.add(link);
     this.#targets.set(link, t);
@@ -144,6 +205,8 @@ export class LinkSet {
       direction: l.direction,
       state: l.state === 'closed' || l.closeCode !== undefined ? 'closing' : l.state,
       active: l.member !== undefined && l.member.link === l,
+      framesOut: l.framesOut,
+      framesIn: l.framesIn,
     }));
   }
 
@@ -163,6 +226,7 @@ export class LinkSet {
   #closed(link: Link, code: number, reason: string): void {
     const h = this.#h;
     this.#links.delete(link);
+    this.#requests.delete(link);
     const t = this.#targets.get(link);
     this.#targets.delete(link);
     const authenticated = link.member !== undefined;
@@ -171,6 +235,7 @@ export class LinkSet {
       h.log.warn({ code, reason, url: link.dialUrl, remote: link.remote }, 'peer refused the link');
       h.emit({ type: 'link.rejected', node: link.node, code, reason, remote: link.remote });
     }
+    if (!authenticated && link.dialUrl !== undefined) h.dialFailed(link.dialUrl, code, reason);
     h.emit({ type: 'link.closed', node: link.node, code, reason, direction: link.direction });
     if (link.member !== undefined && link.member.link === link) h.lost(link, code, reason, link.closeCode === undefined);
     if (t !== undefined) {

@@ -2,6 +2,7 @@ import { encode, encodeEnvelope, type Envelope } from '../protocol/index.js';
 import type { MemberStatus, TransportStats } from './events.js';
 import { ACK_OVERHEAD, BATCH_OVERHEAD, DURABLE_OVERHEAD, ackIdBytes, durableItemBytes, encodeBatch } from './frames.js';
 import type { Link } from './link.js';
+import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds } from './depth.js';
 
 /** A member's state: `joining` means known (from gossip) but never reached yet. */
 export type MemberState = 'joining' | MemberStatus;
@@ -176,20 +177,22 @@ export function flushMember(m: Member, ctx: FlushContext): void {
       } catch {
         bytes = undefined; // one of them cannot be encoded: found below
       }
-      if (bytes !== undefined && bytes.byteLength <= frame) {
+      // A peer refuses (and closes the link on) a frame nested too deep: never send one.
+      if (bytes !== undefined && bytes.byteLength <= frame && !msgpackDepthExceeds(bytes, MAX_FRAME_DEPTH)) {
         link.send(bytes);
         ctx.stats.envelopesOut += end - start;
         m.head = end;
         if (link.overHighWater()) break;
         continue;
       }
-      // ...unless they do not fit one frame, or one cannot be encoded: packed one by one
+      // ...unless they do not fit one frame, or one cannot be encoded or nests too deep: packed one by one
       // (the unencodable taken out and reported), then split by the byte path below.
       const packed: Uint8Array[] = [];
       for (let i = start; i < end; i++) {
         const env = parts[i] as Envelope;
         try {
           const p = encodeEnvelope(env);
+          if (msgpackDepthExceeds(p, MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS)) throw new Error(`the message nests deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`);
           packed.push(p);
           m.queuedBytes += p.byteLength;
         } catch (e) {

@@ -40,6 +40,26 @@ const hasMethods = <T>(what: string, methods: string[]) =>
 
 const ms = (def: number, min = 1, max = 3_600_000) => z.number().int().min(min).max(max).default(def);
 
+const pem = (what: string, max: number) =>
+  z.string().min(1).max(max).refine((v) => v.includes('-----BEGIN '), `${what} must be PEM text (-----BEGIN ...)`);
+
+/**
+ * TLS for peer links (PEM text, not file names: the CLI reads the files). With it the peer
+ * port speaks only wss, this node dials only wss:// peers, verifying their certificate
+ * against `ca` (or the system roots without one), and presents `cert` when a peer asks for
+ * a client certificate. `mutual`: the peer port also requires a client certificate signed
+ * by `ca` (required then). The HMAC proof of the cluster secret still runs inside TLS.
+ */
+export const peerTlsSchema = z.object({
+  cert: pem('tls.cert', 1024 * 1024),
+  key: pem('tls.key', 1024 * 1024),
+  ca: pem('tls.ca', 4 * 1024 * 1024).optional(),
+  mutual: z.boolean().default(false),
+}).strict();
+
+/** Peer TLS options after validation. */
+export type PeerTls = z.output<typeof peerTlsSchema>;
+
 /** Reconnect backoff: `min(maxMs, minMs * 2^attempt) * (1 + random * randomFactor)`. */
 export const reconnectSchema = z.object({
   minMs: ms(100),
@@ -56,6 +76,7 @@ export const peerTransportOptionsSchema = z
     nodeId: nodeIdSchema,
     clusterName: z.string().min(1).max(128).default('troupe'),
     secret: z.string().min(1).max(4096).optional(),
+    tls: peerTlsSchema.optional(),
     host: z.string().min(1).max(255).default('127.0.0.1'),
     port: z.number().int().min(0).max(65_535).default(0),
     /** URL other nodes dial to reach this one; defaults to `ws://host:port`. */
@@ -65,7 +86,9 @@ export const peerTransportOptionsSchema = z
     suspectAfterMisses: z.number().int().min(1).max(100).default(2),
     downAfterMisses: z.number().int().min(1).max(100).default(3),
     gossipMs: ms(1_000, 5),
+    /** A connection to the peer port must upgrade, and then a link must authenticate, within this each. */
     handshakeTimeoutMs: ms(5_000),
+    /** Connections to the peer port accepted and not yet authenticated (TCP, TLS, HTTP upgrade, handshake); more are dropped at once. */
     maxPendingHandshakes: z.number().int().min(1).max(65_536).default(256),
     maxFrameBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(DEFAULT_MAX_FRAME_BYTES),
     /** Bounded outbound queue per peer, in envelopes; past it `send` throws QUEUE_FULL. */
@@ -113,6 +136,19 @@ export const peerTransportOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['reconnect', 'minMs'], message: 'must not exceed reconnect.maxMs' });
     }
     if (o.maxBatch > o.maxQueue) ctx.addIssue({ code: 'custom', path: ['maxBatch'], message: 'must not exceed maxQueue' });
+    if (o.tls?.mutual === true && o.tls.ca === undefined) {
+      // the system roots would admit any client certificate a public CA ever issued
+      ctx.addIssue({ code: 'custom', path: ['tls', 'ca'], message: 'mutual TLS needs the CA that signs the peers\' certificates' });
+    }
+    if (o.tls !== undefined) {
+      // a TLS node never speaks plain ws: not to its seeds, not in what it advertises
+      o.seeds.forEach((s, i) => {
+        if (!s.startsWith('wss://')) ctx.addIssue({ code: 'custom', path: ['seeds', i], message: 'with tls, seeds must be wss:// URLs' });
+      });
+      if (o.publicUrl !== undefined && !o.publicUrl.startsWith('wss://')) {
+        ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'with tls, publicUrl must be a wss:// URL' });
+      }
+    }
   });
 
 /** Options as the caller writes them. */
@@ -133,5 +169,6 @@ export function resolvePeerTransportOptions(input: PeerTransportOptions): Resolv
   const o = parseOrThrow(peerTransportOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid transport options');
   Object.freeze(o.reconnect);
   Object.freeze(o.seeds);
+  if (o.tls !== undefined) Object.freeze(o.tls);
   return Object.freeze(o);
 }

@@ -1,18 +1,21 @@
-import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer } from 'ws';
-import { decode, encodeEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
-import { Dialer } from './dialer.js';
-import { DurableDelivery } from './durable.js';
-import { emptyStats, type MemberStatus, type TransportEvent, type TransportStats } from './events.js';
-import { BATCH_OVERHEAD, BYE_BYTES, HEARTBEAT_BYTES, type Frame } from './frames.js';
-import type { Link, LocalIdentity } from './link.js';
-import { LinkSet, type LinkView } from './links.js';
-import { flushMember, type FlushContext, type Member, type QueuedEnvelope } from './member.js';
-import { Membership, type MemberView } from './membership.js';
-import { peerUrlSchema, resolvePeerTransportOptions, type EnvelopeMeta, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
+import { encodeEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
+import type { Dialer } from './dialer.js';
+import type { DurableDelivery } from './durable.js';
+import { emptyStats, type MemberStatus, type TransportStats } from './events.js';
+import { BATCH_OVERHEAD, BYE_BYTES } from './frames.js';
+import type { LocalIdentity } from './link.js';
+import type { LinkSet, LinkView } from './links.js';
+import { PeerListener } from './listener.js';
+import { ConnectWaits } from './connects.js';
+import { assemble, type TransportParts } from './assembly.js';
+import type { Flusher } from './flusher.js';
+import type { Ticker } from './ticker.js';
+import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, valueDepthExceeds } from './depth.js';
+import { flushMember, type FlushContext } from './member.js';
+import type { Membership, MemberView } from './membership.js';
+import { peerUrlSchema, resolvePeerTransportOptions, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
 import { MemoryInboxStore, MemoryOutboxStore, type InboxStore, type OutboxStore } from './stores.js';
 
 type State = 'new' | 'starting' | 'running' | 'closing' | 'closed';
@@ -44,26 +47,19 @@ export class PeerTransport {
   readonly #dialer: Dialer;
   readonly #durable: DurableDelivery;
   readonly #flushCtx: FlushContext;
-  readonly #tickMs: number;
+  readonly #connects: ConnectWaits;
+  readonly #flusher: Flusher;
+  readonly #ticker: Ticker;
+  /** Report envelopes that will not be sent (to onUndelivered, or the log). */
+  readonly #undelivered: TransportParts['undelivered'];
   readonly #maxEnvelopeBytes: number;
-  /** Autocork limit in ms (the option is in µs). */
-  readonly #corkMaxMs: number;
   #state: State = 'new';
   #identity: LocalIdentity = { nodeId: '', cluster: '', incarnation: '', peerUrl: '', secret: undefined, maxFrameBytes: 0 };
   #incarnation = '';
   #url = '';
-  #wss: WebSocketServer | undefined;
+  #listener: PeerListener | undefined;
   #startPromise: Promise<{ url: string }> | undefined;
   #closePromise: Promise<void> | undefined;
-  #dirty: Member[] = [];
-  #flushScheduled = false;
-  #gossipDirty = false;
-  #tickTimer: unknown;
-  #lastTick = 0;
-  #lastHeartbeat = 0;
-  #lastGossip = 0;
-  #lastRetry = 0;
-  #lastPrune = 0;
 
   constructor(options: PeerTransportOptions) {
     const o = resolvePeerTransportOptions(options);
@@ -74,85 +70,28 @@ export class PeerTransport {
     this.#clock = o.clock ?? systemClock;
     this.#outbox = o.outbox ?? new MemoryOutboxStore();
     this.#inbox = o.inbox ?? new MemoryInboxStore({ clock: this.#clock });
-    this.#tickMs = Math.max(5, Math.floor(o.heartbeatMs / 8));
     this.#maxEnvelopeBytes = o.maxFrameBytes - BATCH_OVERHEAD;
-    this.#corkMaxMs = o.corkMaxUs / 1000;
-    const setTimer = (fn: () => void, ms: number) => this.#clock.setTimeout(fn, ms);
-    const clearTimer = (h: unknown) => {
-      if (h !== undefined) this.#clock.clearTimeout(h);
-    };
-    this.#dialer = new Dialer({
-      selfNode: o.nodeId,
-      backoff: o.reconnect,
-      deferMs: o.heartbeatMs,
-      setTimer,
-      clearTimer,
-      satisfied: (t) => t.node !== undefined && this.#membership.get(t.node)?.link?.isOpen === true,
-      dial: (t) => this.#links.dial(t),
-    });
-    this.#membership = new Membership({
-      nodeId: o.nodeId,
-      heartbeatMs: o.heartbeatMs,
-      suspectAfterMisses: o.suspectAfterMisses,
-      downAfterMisses: o.downAfterMisses,
-      maxMembers: o.maxMembers,
-      forgetAfterMs: o.forgetAfterMs,
+    this.#connects = new ConnectWaits(this.#clock);
+    const parts = assemble({
+      options: o,
       log: this.#log,
+      clock: this.#clock,
       stats: this.#stats,
-      dialer: this.#dialer,
-      now: () => this.#clock.now(),
-      emit: (e) => this.#emit(e),
-      undelivered: (node, parts, reason) => this.#undelivered(node, parts, reason),
-      gossipSoon: () => this.#gossipSoon(),
-    });
-    this.#durable = new DurableDelivery({
       outbox: this.#outbox,
       inbox: this.#inbox,
-      log: this.#log,
-      stats: this.#stats,
-      window: o.durableWindow,
-      retryMs: o.durableRetryMs,
-      maxFrameBytes: o.maxFrameBytes,
-      now: () => this.#clock.now(),
+      connects: this.#connects,
       running: () => this.#state === 'running',
-      member: (node) => this.#membership.get(node),
-      markDirty: (m) => this.#markDirty(m),
-      deliver: (env, meta) => this.#deliver(env, meta),
-      undelivered: (node, parts, error) => this.#undelivered(node, parts, error.message, error),
-    });
-    this.#links = new LinkSet({
-      log: this.#log,
-      stats: this.#stats,
-      clock: this.#clock,
-      dialer: this.#dialer,
-      maxFrameBytes: o.maxFrameBytes,
-      maxPendingHandshakes: o.maxPendingHandshakes,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      closeTimeoutMs: o.closeTimeoutMs,
-      highWaterBytes: o.highWaterBytes,
       identity: () => this.#identity,
-      running: () => this.#state === 'running',
-      emit: (e) => this.#emit(e),
-      authenticated: (link) => this.#onAuthenticated(link),
-      frame: (link, frame) => this.#onFrame(link, frame),
-      lost: (link, code, reason, byPeer) => {
-        this.#log.info({ peer: link.node, code, reason }, 'peer link closed');
-        this.#membership.detach(link.member!, link, code, byPeer);
-      },
-      drained: (link) => {
-        if (link.member !== undefined && link.member.link === link) this.#markDirty(link.member);
-      },
+      listener: () => this.#listener,
     });
-    this.#flushCtx = {
-      maxBatch: o.maxBatch,
-      maxFrameBytes: o.maxFrameBytes,
-      stats: this.#stats,
-      tooLarge: (m, bytes) =>
-        this.#undelivered(m.node, [bytes], 'envelope larger than the peer frame limit', new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope too large for the frame limit of '${m.node}'`, { details: { node: m.node } })),
-      durableTooLarge: (m, item) => this.#durable.tooLarge(m, item),
-      unencodable: (m, env, error) =>
-        this.#undelivered(m.node, [env], 'envelope could not be encoded', new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `cannot encode a message to '${m.node}': ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { node: m.node } })),
-    };
+    this.#dialer = parts.dialer;
+    this.#membership = parts.membership;
+    this.#durable = parts.durable;
+    this.#links = parts.links;
+    this.#flushCtx = parts.flushCtx;
+    this.#flusher = parts.flusher;
+    this.#ticker = parts.ticker;
+    this.#undelivered = parts.undelivered;
   }
 
   /** `ws://host:port` other nodes reach this one at (empty before start). */
@@ -184,27 +123,28 @@ export class PeerTransport {
     const o = this.options;
     this.#state = 'starting';
     this.#incarnation = randomBytes(12).toString('base64url');
-    const wss = new WebSocketServer({
+    const listener = new PeerListener({
       host: o.host,
       port: o.port,
-      maxPayload: o.maxFrameBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
+      tls: o.tls,
+      maxFrameBytes: o.maxFrameBytes,
+      maxPending: o.maxPendingHandshakes,
+      timeoutMs: o.handshakeTimeoutMs,
+      clock: this.#clock,
+      log: this.#log,
+      stats: this.#stats,
+      accept: (ws, req) => this.#links.accept(ws, req),
     });
-    this.#wss = wss;
+    this.#listener = listener;
+    let port: number;
     try {
-      await new Promise<void>((resolve, reject) => {
-        wss.once('listening', resolve);
-        wss.once('error', reject);
-      });
+      port = await listener.listen();
     } catch (cause) {
       this.#state = 'closed';
       throw new TroupeError('TROUPE_ERR_TRANSPORT_LISTEN', `cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
     }
-    wss.on('error', (err) => this.#log.error({ err }, 'peer server error'));
-    wss.on('connection', (ws, req) => this.#links.accept(ws, req));
-    const port = (wss.address() as AddressInfo).port;
-    this.#url = o.publicUrl ?? `ws://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+    const scheme = o.tls !== undefined ? 'wss' : 'ws';
+    this.#url = o.publicUrl ?? `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
     this.#identity = Object.freeze({
       nodeId: o.nodeId,
       cluster: o.clusterName,
@@ -223,10 +163,9 @@ export class PeerTransport {
     }
     if (this.#state !== 'starting') return { url: this.#url }; // closed while listening
     this.#state = 'running';
-    this.#lastTick = this.#lastHeartbeat = this.#lastGossip = this.#lastRetry = this.#lastPrune = now;
     const redelivered = this.#durable.redeliverPending();
     if (redelivered > 0) this.#log.info({ count: redelivered }, 're-delivered pending inbox entries');
-    this.#scheduleTick();
+    this.#ticker.start();
     for (const seed of o.seeds) if (seed !== this.#url) this.#dialer.want(seed, { seed: true });
     this.#log.info({ url: this.#url, incarnation: this.#incarnation, seeds: o.seeds.length }, 'peer transport listening');
     return { url: this.#url };
@@ -278,6 +217,7 @@ export class PeerTransport {
       if (bytes.byteLength > this.#maxEnvelopeBytes) {
         throw new TroupeError('TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE', `envelope of ${bytes.byteLength} bytes exceeds the ${this.#maxEnvelopeBytes}-byte frame limit`);
       }
+      if (msgpackDepthExceeds(bytes, MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS)) throw tooDeep(node);
       m.parts.push(bytes);
       m.queuedBytes += bytes.byteLength;
     }
@@ -285,7 +225,7 @@ export class PeerTransport {
       // A full batch need not wait for the tick: keeps frames bounded and the queue short.
       flushMember(m, this.#flushCtx);
     }
-    if (m.head < m.parts.length) this.#markDirty(m);
+    if (m.head < m.parts.length) this.#flusher.markDirty(m);
   }
 
   /**
@@ -307,6 +247,8 @@ export class PeerTransport {
   async sendDurable(node: string, env: Envelope): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') throw new TroupeError('TROUPE_ERR_TRANSPORT_CLOSED', `transport is ${this.#state}`);
     if (node === this.nodeId) throw new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `cannot send to self (${node}) over the transport`);
+    // refused here, or the peer would refuse it after every reconnect, forever
+    if (valueDepthExceeds(env, MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS)) throw tooDeep(node);
     await this.#durable.send(node, env);
   }
 
@@ -341,11 +283,46 @@ export class PeerTransport {
   }
 
   /**
+   * Dial `url` (kept as a seed, like {@link PeerTransport.addSeed}) and wait for the outcome:
+   * resolves with the node id behind it once a link authenticates.
+   *
+   * @throws TroupeError (as a rejection) TROUPE_ERR_TRANSPORT_AUTH when the handshake fails
+   *   on the cluster secret, the cluster name or the protocol version (refused by either
+   *   side: a configuration to fix, not a fault to wait out), TROUPE_ERR_TRANSPORT_NODE_DOWN
+   *   when no link came up within `timeoutMs` (default: twice the handshake timeout),
+   *   TROUPE_ERR_CONFIG_INVALID for a bad URL, TROUPE_ERR_TRANSPORT_CLOSED when not running.
+   *
+   * @example
+   * const node = await transport.connect('wss://10.0.0.3:7700'); // 'b'
+   */
+  connect(url: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    try {
+      this.addSeed(url);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (url === this.#url) return Promise.reject(new TroupeError('TROUPE_ERR_CONFIG_INVALID', `${url} is this node's own address`));
+    const linked = this.#membership.values();
+    for (const m of linked) {
+      if (m !== this.#membership.self && m.peer === url && m.link?.isOpen === true) return Promise.resolve(m.node);
+    }
+    return this.#connects.wait(url, options.timeoutMs ?? 2 * this.options.handshakeTimeoutMs);
+  }
+
+  /**
    * The sockets this node holds, for inspection: one `open` link per peer once settled;
    * others are handshaking or on their way out (duplicates, superseded).
    */
   links(): LinkView[] {
     return this.#links.views();
+  }
+
+  /**
+   * Connections to the peer port accepted and not yet authenticated (at most
+   * `maxPendingHandshakes`; each dropped after `handshakeTimeoutMs` without an upgrade).
+   */
+  pendingConnections(): number {
+    return this.#listener?.pending ?? 0;
   }
 
   /** A snapshot of the counters. */
@@ -395,206 +372,23 @@ export class PeerTransport {
     const wasStarting = this.#state === 'starting';
     this.#state = 'closing';
     if (wasStarting) await this.#startPromise?.catch(() => undefined);
-    this.#clock.clearTimeout(this.#tickTimer);
-    this.#tickTimer = undefined;
+    this.#ticker.stop();
     this.#dialer.stop();
+    this.#connects.closeAll();
     if (!abrupt) {
-      this.#flushAll();
+      this.#flusher.flushAll();
       for (const m of this.#membership.values()) m.link?.send(BYE_BYTES);
     }
     const linksClosed = this.#links.closeAll(abrupt);
     for (const m of this.#membership.values()) {
       if (m !== this.#membership.self) this.#undelivered(m.node, m.drain(), 'transport closed');
     }
-    const wss = this.#wss;
-    await Promise.all([
-      linksClosed,
-      wss === undefined ? undefined : new Promise<void>((resolve) => wss.close(() => resolve())),
-    ]);
+    await Promise.all([linksClosed, this.#listener?.close()]);
     this.#state = 'closed';
     this.#log.info('peer transport closed');
   }
+}
 
-  // ---- inbound ---------------------------------------------------------------------------
-
-  #onAuthenticated(link: Link): void {
-    const m = this.#membership.attach(link);
-    if (m === undefined) return;
-    link.send(this.#membership.gossipFrame()); // the newcomer learns everyone at once
-    this.#durable.pump(m);
-    this.#markDirty(m);
-  }
-
-  #onFrame(link: Link, frame: Exclude<Frame, { t: 'hello' | 'proof' }>): void {
-    const m = link.member!;
-    if (link.peer!.incarnation === m.incarnation && link.lastSeen > m.lastSeen) m.lastSeen = link.lastSeen;
-    switch (frame.t) {
-      case 'batch': {
-        const envs = frame.envs;
-        const meta = link.meta!;
-        this.#stats.envelopesIn += envs.length;
-        for (let i = 0; i < envs.length; i++) this.#deliver(envs[i]!, meta);
-        return;
-      }
-      case 'durable': {
-        const err = this.#durable.receive(m, m.node, frame.items);
-        if (err !== undefined) link.protocolError(err);
-        return;
-      }
-      case 'ack':
-        return this.#durable.acked(m, frame.ids);
-      case 'gossip':
-        return this.#membership.merge(frame.members);
-      case 'bye':
-        if (link.peer!.incarnation === m.incarnation) this.#membership.markDown(m, 'left');
-        return;
-      case 'hb':
-        return;
-    }
-  }
-
-  // ---- membership ------------------------------------------------------------------------
-
-  #gossipSoon(): void {
-    this.#gossipDirty = true;
-    this.#scheduleFlush();
-  }
-
-  /** Report envelopes that will not be sent; `error` (default NODE_DOWN) says why to onUndelivered. */
-  #undelivered(node: string, parts: QueuedEnvelope[], reason: string, error?: TroupeError): void {
-    if (parts.length === 0) return;
-    this.#stats.undelivered += parts.length;
-    this.#emit({ type: 'envelopes.undelivered', node, count: parts.length, reason });
-    const cb = this.options.onUndelivered;
-    if (cb === undefined) {
-      this.#log.warn({ peer: node, count: parts.length, reason }, 'queued envelopes not delivered');
-      return;
-    }
-    try {
-      cb(node, parts.map((p) => (p instanceof Uint8Array ? decode(p, Number.MAX_SAFE_INTEGER) as Envelope : p)), error ?? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `not delivered to '${node}': ${reason}`, { details: { node } }));
-    } catch (err) {
-      this.#log.error({ err }, 'onUndelivered threw');
-    }
-  }
-
-  // ---- tick: heartbeats, failure detection, gossip, retries --------------------------------
-
-  #scheduleTick(): void {
-    this.#tickTimer = this.#clock.setTimeout(() => this.#tick(), this.#tickMs);
-  }
-
-  #tick(): void {
-    this.#tickTimer = undefined;
-    if (this.#state !== 'running') return;
-    const o = this.options;
-    const now = this.#clock.now();
-    const gap = now - this.#lastTick;
-    this.#lastTick = now;
-    if (gap > 2 * this.#tickMs) {
-      // Our own event loop stalled: we could not have read heartbeats, so the silence is
-      // ours, not the peers'. Do not count it against them. (So silence grows by at most
-      // two ticks between checks, which #detectFailures relies on.)
-      this.#membership.forgive(gap - this.#tickMs, now);
-    }
-    if (now - this.#lastHeartbeat >= o.heartbeatMs) {
-      this.#lastHeartbeat = now;
-      for (const m of this.#membership.values()) if (m.link?.isOpen) m.link.send(HEARTBEAT_BYTES);
-    }
-    // Write callbacks resume paused links; this is the backstop should one not come.
-    for (const m of this.#membership.values()) m.link?.checkDrained();
-    this.#membership.detectFailures(now, this.#tickMs);
-    if (now - this.#lastGossip >= o.gossipMs) {
-      this.#lastGossip = now;
-      this.#gossipSoon();
-    }
-    if (now - this.#lastRetry >= o.durableRetryMs / 2) {
-      this.#lastRetry = now;
-      for (const m of this.#membership.values()) if (m.inflight.size > 0) this.#durable.retry(m, now);
-    }
-    if (now - this.#lastPrune >= o.pruneIntervalMs) {
-      this.#lastPrune = now;
-      this.#inbox.prune(o.inboxRetentionMs).catch((err: unknown) => this.#log.error({ err }, 'inbox prune failed'));
-    }
-    this.#dialer.reconcile();
-    this.#scheduleTick();
-  }
-
-  // ---- flushing ----------------------------------------------------------------------------
-
-  #markDirty(m: Member): void {
-    if (!m.dirty) {
-      m.dirty = true;
-      this.#dirty.push(m);
-    }
-    this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(this.#flushAll);
-  }
-
-  readonly #flushAll = (): void => {
-    this.#flushScheduled = false;
-    if (this.#gossipDirty && this.#state === 'running') {
-      this.#gossipDirty = false;
-      const frame = this.#membership.gossipFrame();
-      for (const m of this.#membership.values()) if (m.link?.isOpen) m.link.send(frame);
-    }
-    const list = this.#dirty;
-    if (list.length === 0) return;
-    this.#dirty = [];
-    const now = performance.now();
-    for (const m of list) {
-      if (this.#corked(m, now)) {
-        this.#dirty.push(m);
-        continue;
-      }
-      m.dirty = false;
-      m.corkSince = undefined;
-      try {
-        flushMember(m, this.#flushCtx);
-      } catch (err) {
-        // a bug of ours must not stop the other members' flushes
-        this.#log.error({ err, peer: m.node }, 'flushing a peer queue failed');
-      }
-    }
-    if (this.#dirty.length > 0) this.#scheduleFlush();
-  };
-
-  /** Wait one more turn for this member? Only while its queue grows each turn, up to corkMaxUs. */
-  #corked(m: Member, now: number): boolean {
-    const max = this.#corkMaxMs;
-    const queued = m.parts.length - m.head;
-    if (max === 0 || queued === 0 || queued >= this.options.maxBatch || m.link === undefined || m.link.paused || this.#state !== 'running') return false;
-    if (m.corkSince === undefined) {
-      m.corkSince = now;
-      m.corkSeen = queued;
-      return true;
-    }
-    if (queued > m.corkSeen && now - m.corkSince < max) {
-      m.corkSeen = queued;
-      return true;
-    }
-    return false;
-  }
-
-  #deliver(env: Envelope, meta: EnvelopeMeta): void {
-    try {
-      this.options.onEnvelope(env, meta);
-    } catch (err) {
-      this.#log.error({ err, id: env.id }, 'onEnvelope threw');
-    }
-  }
-
-  #emit(e: TransportEvent): void {
-    const cb = this.options.onEvent;
-    if (cb === undefined) return;
-    try {
-      cb(e);
-    } catch (err) {
-      this.#log.error({ err, event: e.type }, 'onEvent threw');
-    }
-  }
+function tooDeep(node: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `a message to '${node}' nests arrays or objects deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`, { details: { node } });
 }

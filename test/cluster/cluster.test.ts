@@ -59,17 +59,16 @@ describe('cluster of real processes', () => {
     await Promise.all([a.stop(), b.stop(), c.stop()]);
   });
 
-  it('marks a SIGKILLed node down within 3 heartbeat intervals; restarted, it is up again and answers remote asks', async () => {
+  // How fast silence becomes down is the failure detector's business, tested on the injected
+  // clock in test/transport/failure-detection.test.ts; here: a real SIGKILL is detected.
+  it('marks a SIGKILLed node down; restarted, it is up again and answers remote asks', async () => {
     const a = await localNode('k-a', []);
     const bData = dir();
     let b = await fixture('k-b', bData, [a.peer!.url]);
     await until(() => a.clusterInfo().members.some((m) => m.node === 'k-b' && m.status === 'up'), 10_000, 'k-b up');
     expect(await a.ask('troupe://k-b/user/echo', 'hi')).toEqual({ node: 'k-b', echo: 'hi' });
-    const killedAt = Date.now();
     await b.kill();
-    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'down', 5_000, 'k-b down');
-    const detectMs = Date.now() - killedAt;
-    expect(detectMs).toBeLessThanOrEqual(3 * HB + 100); // 3 intervals (+ polling slack)
+    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'down', 10_000, 'k-b down');
     b = await fixture('k-b', bData, [a.peer!.url]);
     await until(() => statusOf(a.clusterInfo(), 'k-b') === 'up', 10_000, 'k-b up again');
     expect(await a.ask('troupe://k-b/user/echo', 'again')).toEqual({ node: 'k-b', echo: 'again' });
@@ -98,10 +97,9 @@ describe('cluster of real processes', () => {
     const downs: string[] = [];
     a.watch('troupe://w-b/user/echo', (s) => downs.push(s.reason));
     const pending = a.ask('troupe://w-b/user/mute', 'never answered', { timeoutMs: 20_000 });
-    const t0 = Date.now();
     await b.kill();
+    // NODE_DOWN, not ASK_TIMEOUT: it failed when the node went down, not at its deadline
     await expect(pending).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
-    expect(Date.now() - t0).toBeLessThan(5_000);
     await until(() => downs.length === 1, 5_000, 'Terminated for node down');
     expect(downs).toEqual(['node-down']);
     await expect(a.ask('troupe://w-b/user/echo', 'x', { timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
@@ -124,8 +122,13 @@ describe('cluster of real processes', () => {
     await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'actor watch served on u-b');
     await a.stop(watcher);
     await until(() => b.cluster!.stats().servedWatches === 0, 5_000, 'actor watch removed on u-b');
+    // A watch placed after the unwatch: u-b notifies its watchers of one stop together, in
+    // the order they were placed, so once this one fires the removed one would have too.
+    const control: string[] = [];
+    a.watch('troupe://u-b/user/target', (s) => control.push(s.reason));
+    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'control watch served on u-b');
     await b.stop('user/target');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => control.length === 1, 5_000, 'the control watch fired');
     expect(fired).toEqual([]);
   });
 

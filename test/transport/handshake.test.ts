@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, computeProof, PROTOCOL_VERSION } from '../../transport/index.js';
-import { isLoopbackAddress } from '../../protocol/index.js';
+import { isLoopbackAddress, ManualClock } from '../../protocol/index.js';
 import { until } from '../helpers.js';
-import { allUp, closeAll, rawConnect, rawHandshake, sleep, startNode, type TestNode } from './helpers.js';
+import { allUp, closeAll, envelope, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
+import { relayAttack } from './relay.js';
 
 const rejected = (n: TestNode, code: number) => n.events.some((e) => e.type === 'link.rejected' && e.code === code);
 
@@ -26,7 +27,6 @@ describe('peer handshake', () => {
     const b = await startNode('b', { secret: 'wrong', seeds: [a.url] });
     nodes.push(a, b);
     await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
-    await sleep(200);
     expect(a.t.members().map((m) => m.node)).toEqual(['a']);
     expect(b.t.members().map((m) => m.node)).toEqual(['b']);
     expect(a.t.stats().rejectedLinks).toBeGreaterThan(0);
@@ -60,7 +60,7 @@ describe('peer handshake', () => {
     expect((await c.closed).code).toBe(CLOSE_CODES.versionMismatch);
   });
 
-  it('rejects a proof that was not made over this link\'s nonce (no replay)', async () => {
+  it('rejects a proof that was not made over this link\'s nonce (no replay), without ever sending its own proof', async () => {
     const a = await startNode('a', { secret: 'k' });
     nodes.push(a);
     const c = await rawConnect(a.url);
@@ -69,12 +69,51 @@ describe('peer handshake', () => {
     const hello = (await c.next((f) => (f as { t?: string }).t === 'hello')) as { nodeId: string; incarnation: string };
     // Right secret, but over a nonce of our choosing instead of the server's fresh one.
     const mac = computeProof('k', {
-      cluster: 'troupe', prover: 'x', proverIncarnation: 'i', proverNonce: nonce,
-      verifier: hello.nodeId, verifierIncarnation: hello.incarnation, verifierNonce: randomBytes(32),
+      cluster: 'troupe', role: 'dialer',
+      dialer: { node: 'x', incarnation: 'i', nonce },
+      acceptor: { node: hello.nodeId, incarnation: hello.incarnation, nonce: randomBytes(32) },
     });
     c.send({ t: 'proof', mac });
     expect((await c.closed).code).toBe(CLOSE_CODES.auth);
     expect(a.t.members()).toHaveLength(1);
+    // The acceptor checks before it answers: a failed dialer never sees its proof.
+    expect(c.frames.map((f) => (f as { t?: string }).t)).toEqual(['hello']);
+  });
+
+  it('refuses a proof made for the other role (an acceptor\'s proof presented by a dialer)', async () => {
+    const a = await startNode('a', { secret: 'k' });
+    nodes.push(a);
+    const c = await rawConnect(a.url);
+    const nonce = randomBytes(32);
+    c.send({ t: 'hello', nodeId: 'x', cluster: 'troupe', protocolVersion: PROTOCOL_VERSION, incarnation: 'i', peerUrl: 'ws://127.0.0.1:9', nonce });
+    const hello = (await c.next((f) => (f as { t?: string }).t === 'hello')) as { nodeId: string; incarnation: string; nonce: Uint8Array };
+    const transcript = {
+      cluster: 'troupe',
+      dialer: { node: 'x', incarnation: 'i', nonce },
+      acceptor: { node: hello.nodeId, incarnation: hello.incarnation, nonce: hello.nonce },
+    };
+    c.send({ t: 'proof', mac: computeProof('k', { ...transcript, role: 'acceptor' }) });
+    expect((await c.closed).code).toBe(CLOSE_CODES.auth);
+    expect(c.frames.map((f) => (f as { t?: string }).t)).toEqual(['hello']);
+  });
+
+  it('a relaying outsider without the secret gets no proof from either node and delivers nothing', async () => {
+    const a = await startNode('a', { secret: 'k' });
+    const b = await startNode('b', { secret: 'k', seeds: [a.url] });
+    nodes.push(a, b);
+    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+    const before = [a.received.length, b.received.length];
+    const out = await relayAttack(a.url, b.url, { a: 'a', b: 'b' }, 'user/sink', 'forged');
+    expect(out.proofs).toBe(0);
+    // Each node refused the forged batch as a frame out of place in a handshake: the close
+    // is its answer to that very frame, so nothing of it was handed on.
+    expect(out.closed).toEqual([CLOSE_CODES.protocolError, CLOSE_CODES.protocolError]);
+    expect([a.received.length, b.received.length]).toEqual(before);
+    // and the real link between them carries on
+    b.t.send('a', envelope('a', 'genuine'));
+    await until(() => a.received.length === before[0]! + 1, 2_000, 'genuine message');
+    expect(a.received.at(-1)!.meta.fromNode).toBe('b');
+    expect(a.received.map((r) => r.env.payload)).not.toContain('forged');
   });
 
   it('accepts a hand-made handshake with the right proof', async () => {
@@ -86,13 +125,16 @@ describe('peer handshake', () => {
     c.ws.terminate();
   });
 
-  it('closes a link that does not finish its handshake in time', async () => {
-    const a = await startNode('a', { handshakeTimeoutMs: 150 });
+  it('closes a link that does not finish its handshake in time (on its clock)', async () => {
+    const clock = new ManualClock(1_000);
+    const a = await startNode('a', { handshakeTimeoutMs: 150, clock });
     nodes.push(a);
     const c = await rawConnect(a.url);
-    const started = Date.now();
+    await until(() => a.t.links().length === 1, 2_000, 'link accepted');
+    clock.advance(149);
+    expect(a.t.links()).toEqual([expect.objectContaining({ state: 'handshake' })]);
+    clock.advance(1);
     expect((await c.closed).code).toBe(CLOSE_CODES.handshakeTimeout);
-    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('refuses frames other than hello before the handshake', async () => {
@@ -106,15 +148,21 @@ describe('peer handshake', () => {
   });
 
   it('detects a seed that is its own address and stops dialing it', async () => {
+    const clock = new ManualClock(1_000);
     const probe = await startNode('probe');
     const port = Number(new URL(probe.url).port);
     await probe.t.close();
-    const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`] });
+    const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`], clock });
     nodes.push(a);
+    clock.advance(0); // the first dial
     await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
-    await sleep(100); // both ends of that link are this node: each side reports it
+    await until(() => a.t.links().length === 0, 3_000, 'both ends of the self link closed');
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
-    await sleep(400);
+    // Past every backoff the dialer could use, on its own clock: a dial would show as a link at once.
+    for (let i = 0; i < 50; i++) {
+      clock.advance(100);
+      expect(a.t.links()).toEqual([]);
+    }
     expect(a.events.filter((e) => e.type === 'link.rejected').length).toBe(n);
     expect(a.t.members()).toHaveLength(1);
   });

@@ -15,7 +15,7 @@ export interface TestNode {
   url: string;
   received: Array<{ env: Envelope; meta: EnvelopeMeta }>;
   events: TransportEvent[];
-  /** Events with the wall-clock time they were emitted. */
+  /** Events with the time they were emitted on the node's clock. */
   timeline: Array<{ at: number; e: TransportEvent }>;
   onEnvelope?: (env: Envelope, meta: EnvelopeMeta) => void;
 }
@@ -37,7 +37,7 @@ export async function startNode(
     },
     onEvent: (e) => {
       node.events.push(e);
-      node.timeline.push({ at: Date.now(), e });
+      node.timeline.push({ at: (rest.clock ?? Date).now(), e });
     },
   });
   node.url = (await node.t.start()).url;
@@ -127,7 +127,7 @@ export interface HandshakeOptions {
   protocolVersion?: number;
 }
 
-/** Connect and run the peer handshake by hand (hello, then a proof over the server's nonce). */
+/** Connect and run the peer handshake by hand as a dialer (hello, then a proof over both nonces). */
 export async function rawHandshake(url: string, o: HandshakeOptions): Promise<RawClient & { server: { nodeId: string } }> {
   const c = await rawConnect(url);
   const cluster = o.cluster ?? 'troupe';
@@ -139,12 +139,9 @@ export async function rawHandshake(url: string, o: HandshakeOptions): Promise<Ra
     t: 'proof',
     mac: computeProof(o.secret, {
       cluster,
-      prover: o.nodeId,
-      proverIncarnation: incarnation,
-      proverNonce: nonce,
-      verifier: hello.nodeId,
-      verifierIncarnation: hello.incarnation,
-      verifierNonce: hello.nonce,
+      role: 'dialer',
+      dialer: { node: o.nodeId, incarnation, nonce },
+      acceptor: { node: hello.nodeId, incarnation: hello.incarnation, nonce: hello.nonce },
     }),
   });
   return Object.assign(c, { server: { nodeId: hello.nodeId } });

@@ -77,8 +77,15 @@ describe('malformed input never takes the node down', () => {
         await c.next((f) => (f as { t?: string }).t === 'proof');
         const errorsBefore = a.t.stats().protocolErrors;
         c.ws.send(bytes);
-        // Either the frame was (accidentally) valid, or the link is closed with 4004 and counted.
-        const closed = await Promise.race([c.closed, new Promise<undefined>((r) => setTimeout(r, 50))]);
+        // A valid envelope right behind it: the node reads frames in order, so either it
+        // refused the frame and closed the link (the probe is never read), or it took the
+        // frame (accidentally valid) and the probe arrives. No waiting to see that nothing happens.
+        const probe = envelope('a', 'probe');
+        c.send({ t: 'batch', envs: [probe] });
+        const closed = await Promise.race([
+          c.closed,
+          until(() => a.received.some((r) => r.env.id === probe.id), 10_000, 'probe').then(() => undefined),
+        ]);
         if (closed !== undefined) {
           expect([CLOSE_CODES.protocolError, 1000, 1001, CLOSE_CODES.superseded]).toContain(closed.code);
           if (closed.code === CLOSE_CODES.protocolError) expect(a.t.stats().protocolErrors).toBe(errorsBefore + 1);
