@@ -6,7 +6,7 @@ import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
+  agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
@@ -173,6 +173,34 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     };
   };
 
+  /**
+   * The one way a run's outcome reaches its agent: a self-message, handled in the mailbox
+   * like any other (so state changes stay in turns). Today a tell to itself, retried on the
+   * node's clock while the agent's own mailbox is full.
+   * TODO(issue 9): becomes ctx.pipeToSelf (a self-message past capacity) and the retries go.
+   */
+  const deliverOutcome = (ctx: Context<AgentInbox>, active: Active, m: RunFinished, attempt = 0): void => {
+    const { msg, correlationId } = active;
+    // The incarnation ended meanwhile: abandon() has told the requester already.
+    if (rt.active.get(msg.runId) !== active) return;
+    try {
+      ctx.tell(ctx.self, m, correlationId === undefined ? TO_SELF : { correlationId, trusted: agentInboxSchema });
+    } catch (e) {
+      // A full mailbox: the outcome must still land, so it is tried again for a while.
+      if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {
+        clock.setTimeout(() => deliverOutcome(ctx, active, m, attempt + 1), RETRY_STEP_MS * (attempt + 1));
+        return;
+      }
+      // Lost for good: the requester hears so, and the run gives back its slot and its
+      // conversation (queued runs start at the next message the agent handles).
+      ctx.log.error({ err: e, runId: msg.runId }, 'run outcome lost');
+      release(active);
+      const error = serializeError(e);
+      events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - active.startedAt });
+      fail(ctx, msg.replyTo, msg.runId, error, correlationId);
+    }
+  };
+
   const start = (state: AgentMemory, q: Queued, ctx: Context<AgentInbox>): void => {
     const { msg } = q;
     const messages: ChatMessage[] = deps.instructions ? [{ role: 'system', content: deps.instructions }] : [];
@@ -190,26 +218,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
 
     const self = ctx.self;
-    const finish = (m: RunFinished, attempt = 0): void => {
-      // The incarnation ended meanwhile: abandon() has told the requester already.
-      if (rt.active.get(msg.runId) !== active) return;
-      try {
-        ctx.tell(self, m, q.correlationId === undefined ? TO_SELF : { correlationId: q.correlationId, trusted: agentInboxSchema });
-      } catch (e) {
-        // A full mailbox: the outcome must still land, so it is tried again for a while.
-        if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {
-          clock.setTimeout(() => finish(m, attempt + 1), RETRY_STEP_MS * (attempt + 1));
-          return;
-        }
-        // Lost for good: the requester hears so, and the run gives back its slot and its
-        // conversation (queued runs start at the next message the agent handles).
-        ctx.log.error({ err: e, runId: msg.runId }, 'run outcome lost');
-        release(active);
-        const error = serializeError(e);
-        events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - startedAt });
-        fail(ctx, msg.replyTo, msg.runId, error, q.correlationId);
-      }
-    };
+    const finish = (m: RunFinished): void => deliverOutcome(ctx, active, m);
     const plan: RunPlan = {
       provider: deps.provider,
       model: deps.model,
@@ -267,23 +276,24 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     }
   };
 
+  /**
+   * `agent.run` is asked: the reply is the acceptance, or the reason the run is refused (the
+   * requester learns it from the ask, local or remote alike).
+   */
   const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
-    const refuse = (e: TroupeError): void => {
-      if (ctx.expectsReply) ctx.replyError(e);
-      else fail(ctx, msg.replyTo, msg.runId, e);
-    };
     if (rt.active.has(msg.runId) || rt.queue.some((q) => q.msg.runId === msg.runId)) {
-      refuse(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${msg.runId} is already known to agent ${name}`));
+      ctx.replyError(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
     if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
-      refuse(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
         details: { active: rt.active.size, queued: rt.queue.length },
       }));
       return;
     }
     rt.queue.push({ msg, at: clock.now(), correlationId: ctx.correlationId });
-    if (ctx.expectsReply) ctx.reply({ accepted: true, runId: msg.runId });
+    const accepted: RunAccepted = { type: 'agent.accepted', runId: msg.runId };
+    ctx.reply(accepted);
     pump(state, ctx);
   };
 

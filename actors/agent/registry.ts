@@ -1,16 +1,19 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { TroupeError, addressSchema, describeIssues, newId, type Clock, type Signal } from '../../protocol/index.js';
+import { TroupeError, describeIssues, newId, type Clock } from '../../protocol/index.js';
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
-import { SecretBox, corruptRecord, sealedSchema, type NodeStore } from '../../storage/index.js';
-import type { ActorSpec, AskOptions, Context, TellOptions } from '../kernel/behaviour.js';
+import { SecretBox, corruptRecord, type NodeStore } from '../../storage/index.js';
+import type { Context } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
+import type { ModuleHost } from '../modules/index.js';
 import { agentBehaviour } from './agent-actor.js';
-import { AgentClient, type RunOptions, type RunRequest } from './client.js';
+import { AgentDirectory } from './directory.js';
 import { AgentEvents } from './events.js';
+import type { AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
-import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits } from './spec.js';
+import type { RunOptions, RunRequest } from './run-request.js';
+import { SPEC_DB, secretContext, specRecordSchema, splitSecrets, type ProviderSecrets, type SpecRecord } from './spec-record.js';
+import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
@@ -21,25 +24,13 @@ export interface ConversationView {
   messages: ChatMessage[];
 }
 
-/** The part of a node the registry needs (kept narrow: no import of the node class). */
-export interface AgentHost {
-  readonly id: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly store: NodeStore | undefined;
-  dropJournal(key: string): Promise<void>;
-  readonly isClosing: boolean;
-  spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
-  tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
-  ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
-  /** Find a live actor anywhere in the cluster (absent on a node without one). */
-  locate?(path: string): Promise<ActorRef | undefined>;
-  /** The other nodes of the cluster that are up (absent on a node without one). */
-  peers?(): string[];
-  stop(target: ActorRef | string): Promise<void>;
-  toRef(target: ActorRef | string): ActorRef;
-  lookup(target: string): ActorRef | undefined;
-  watch(target: ActorRef | string, fn: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): () => void;
+/** The part of a node the registry needs (the module host, narrowed). */
+export type AgentHost = Pick<ModuleHost,
+  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch'>;
+
+/** Who runs agents for the registry: the gateway actor (found by name through the node). */
+export interface AgentRunner {
+  run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
 }
 
 /** Where the node's default model comes from. */
@@ -55,66 +46,6 @@ export interface AgentRegistryOptions {
   dataKey?: string;
 }
 
-/** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
-export interface AgentInfo {
-  name: string;
-  description: string;
-  instructions: string;
-  /** Upstream model id. */
-  model: string;
-  provider: { name: string; offline: boolean; baseURL?: string };
-  tools: string[];
-  skills: AgentSkill[];
-  limits: AgentLimits;
-  supervision: AgentSpecData['supervision'];
-  temperature?: number;
-  /** Address of the agent actor. */
-  address: string;
-  node: string;
-  status: 'running' | 'stopped';
-  stoppedReason?: string;
-  /** Created over HTTP (or `agents.create`): its spec is persisted and it comes back at start. */
-  durable: boolean;
-  /** Its conversations are journaled (the node has a data dir). */
-  persistent: boolean;
-  createdAt: number;
-}
-
-/**
- * An agent as the cluster directory reports it: what `/v1/models` shows (not the
- * instructions, limits or skills, so a node's whole list stays small), checked on arrival.
- */
-const agentSummarySchema = z.object({
-  name: z.string().regex(AGENT_NAME_RE),
-  description: z.string().max(4_096),
-  model: z.string().max(256),
-  provider: z.object({ name: z.string().max(128), offline: z.boolean() }),
-  tools: z.array(z.string().max(128)).max(256),
-  address: addressSchema,
-  node: z.string().min(1).max(128),
-  status: z.enum(['running', 'stopped']),
-  createdAt: z.number(),
-});
-export type AgentSummary = z.infer<typeof agentSummarySchema>;
-
-/** The summary of an agent of this node. */
-function summaryOf(a: AgentInfo): AgentSummary {
-  return {
-    name: a.name, description: a.description.slice(0, 4_096), model: a.model, provider: { name: a.provider.name, offline: a.provider.offline },
-    tools: a.tools, address: a.address, node: a.node, status: a.status, createdAt: a.createdAt,
-  };
-}
-
-/** What the agent directory (`/system/agents`, one per node) answers. */
-const directoryMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('agents.list') }),
-  z.object({ type: z.literal('agents.get'), name: z.string().max(64) }),
-]);
-type DirectoryMessage = z.infer<typeof directoryMessageSchema>;
-
-/** How long a cluster-wide listing waits for each other node's directory. */
-const DIRECTORY_TIMEOUT_MS = 1_000;
-
 interface Entry {
   data: AgentSpecData;
   provider: ModelProvider;
@@ -129,54 +60,13 @@ interface Entry {
   unwatch: () => void;
 }
 
-/**
- * A persisted spec (the `agents` database, keyed by name), checked on read. Version 2 keeps
- * the provider's apiKey and headers out of `spec`, sealed in `secrets` with the data key;
- * version 1 (before) held them in the clear and is still read.
- */
-const specRecordSchema = z.object({
-  v: z.union([z.literal(1), z.literal(2)]),
-  spec: z.record(z.string(), z.unknown()),
-  secrets: sealedSchema.optional(),
-  journalKey: z.string().min(1).max(512),
-  createdAt: z.number(),
-});
-type SpecRecord = z.infer<typeof specRecordSchema>;
-
-/** The secrets of a provider: what must not sit in the clear on disk. */
-interface ProviderSecrets {
-  apiKey?: string;
-  headers?: Record<string, string>;
-}
-
-/** A spec without its provider secrets, and those secrets (undefined when there are none). */
-function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secrets: ProviderSecrets | undefined } {
-  const p = spec.provider;
-  if (!p || (p.apiKey === undefined && p.headers === undefined)) return { spec, secrets: undefined };
-  const { apiKey, headers, ...rest } = p;
-  return {
-    spec: { ...spec, provider: rest },
-    secrets: { ...(apiKey !== undefined ? { apiKey } : {}), ...(headers !== undefined ? { headers } : {}) },
-  };
-}
-
-/**
- * What a sealed key is bound to: the agent, and where its key may go (provider kind, base
- * URL, token field). A record edited to send the key elsewhere no longer opens.
- */
-function secretContext(name: string, spec: Record<string, unknown>): string {
-  const p = (spec.provider ?? {}) as Record<string, unknown>;
-  return JSON.stringify(['agent', name, p.kind ?? null, p.baseURL ?? null, p.maxTokensField ?? null]);
-}
-
-const SPEC_DB = 'agents';
 
 /**
  * The agents of one node: spawns each under its own supervisor
  * (`/user/agents/<name>`, policy from the spec's `supervision`) with the agent actor as
  * its child (`/user/agents/<name>/agent`), persists the specs of agents created over HTTP
- * and re-spawns them at start, and offers the requester side (`client`) that the gateway
- * uses.
+ * and re-spawns them at start, keeps the node's agent directory (`/system/agents`), and
+ * resolves agent names to refs for the gateway actor, which runs them.
  *
  * @example
  * node.agents.registerTool({ name: 'add', parameters: z.object({ a: z.number(), b: z.number() }), execute: ({ a, b }) => a + b });
@@ -187,13 +77,15 @@ export class AgentRegistry {
   readonly events = new AgentEvents();
   /** The node's default model provider. */
   readonly provider: ModelProvider;
+  /** The node's agent directory (`/system/agents`): what other nodes and the routes ask. */
+  readonly directory: AgentDirectory;
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private root?: Context;
-  private _client?: AgentClient;
   private readonly box: SecretBox | undefined;
 
-  constructor(private readonly host: AgentHost, options: AgentRegistryOptions = {}) {
+  /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
+  constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
     this.box = options.dataKey === undefined ? undefined : new SecretBox(options.dataKey);
     const log = host.logger.child({ component: 'agents' });
     this.provider = options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log });
@@ -204,64 +96,44 @@ export class AgentRegistry {
       log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
     }
     for (const t of builtinTools) this.tools.set(t.name, t);
-    // The directory: how other nodes learn this node's agents (`/v1/models` lists the cluster's).
-    host.spawnSpec({
-      name: 'agents',
-      behaviour: {
-        messages: directoryMessageSchema,
-        receive: (_s: unknown, m: DirectoryMessage, ctx: Context<DirectoryMessage>) => {
-          if (m.type === 'agents.list') return void ctx.reply(this.list().map(summaryOf));
-          const a = this.get(m.name);
-          ctx.reply(a ? summaryOf(a) : null);
-        },
-      },
-    }, 'system');
-  }
-
-  /**
-   * Every agent of the cluster: this node's, then those of the other nodes that are up and
-   * answer within a second (a name on several nodes is listed once, this node's first).
-   */
-  async listCluster(): Promise<AgentSummary[]> {
-    const own = this.list().map(summaryOf);
-    const peers = this.host.peers?.() ?? [];
-    if (peers.length === 0) return own;
-    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.list' })));
-    const seen = new Set(own.map((a) => a.name));
-    const out = [...own];
-    for (const list of theirs) {
-      const infos = z.array(agentSummarySchema).max(10_000).safeParse(list);
-      if (!infos.success) continue;
-      for (const a of infos.data) {
-        if (seen.has(a.name)) continue;
-        seen.add(a.name);
-        out.push(a);
-      }
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
-
-  /** One agent of the cluster: this node's, or the one `locate` finds elsewhere. */
-  async getAnywhere(name: string): Promise<AgentSummary | undefined> {
-    const own = this.get(name);
-    if (own) return summaryOf(own);
-    const ref = AGENT_NAME_RE.test(name) ? await this.locate(name) : undefined;
-    if (!ref) return undefined;
-    const info = agentSummarySchema.safeParse(await this.askDirectory(ref.node, { type: 'agents.get', name }));
-    return info.success ? info.data : undefined;
-  }
-
-  /** Ask another node's directory; undefined when it does not answer in time. */
-  private askDirectory(node: string, message: DirectoryMessage): Promise<unknown> {
-    return this.host.ask(`troupe://${node}/system/agents`, message, { timeoutMs: DIRECTORY_TIMEOUT_MS }).catch((e: unknown) => {
-      this.host.logger.debug({ err: e, node }, 'agent directory did not answer');
-      return undefined;
+    this.directory = new AgentDirectory({
+      logger: host.logger,
+      list: () => this.list(),
+      get: (name) => this.get(name),
+      status: (name) => this.status(name),
+      create: (spec) => this.create(spec),
+      remove: (name) => this.remove(name),
+      toolNames: () => this.toolNames(),
+      locate: (name) => this.locate(name),
+      peers: () => host.peers(),
+      ask: (target, message, options) => host.ask(target, message, options),
+      spawnSpec: (spec, under) => host.spawnSpec(spec, under),
     });
   }
 
-  /** The requester actor (`/system/gateway`), spawned on first use. */
-  get client(): AgentClient {
-    return (this._client ??= new AgentClient(this.host));
+  /**
+   * The agent actor a name stands for, for the gateway actor: this node's when it has one
+   * (at once), else the live one anywhere in the cluster. Throws (or rejects with)
+   * TROUPE_ERR_AGENT_STOPPED for an agent whose supervisor gave up, here or on another node,
+   * and TROUPE_ERR_AGENT_NOT_FOUND when no node has it.
+   */
+  target(name: string): ActorRef | Promise<ActorRef> {
+    const e = this.entries.get(name);
+    if (e) {
+      if (e.status === 'running') return e.agent;
+      throw stoppedError(name, e.stoppedReason);
+    }
+    return this.targetElsewhere(name);
+  }
+
+  private async targetElsewhere(name: string): Promise<ActorRef> {
+    if (!AGENT_NAME_RE.test(name)) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name.slice(0, 80)}`);
+    const ref = await this.host.locate(`user/agents/${name}/agent`);
+    if (ref) return ref;
+    // not live anywhere: a node that still lists it has it stopped
+    const known = await this.directory.getAnywhere(name);
+    if (known && known.status === 'stopped') throw stoppedError(name, undefined, known.node);
+    throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name} in the cluster`);
   }
 
   /** Make a code tool available by name to every agent spec (HTTP ones included). */
@@ -411,7 +283,7 @@ export class AgentRegistry {
    */
   async locate(name: string): Promise<ActorRef | undefined> {
     const local = this.resolve(name);
-    if (local || this.entries.has(name) || !this.host.locate) return local;
+    if (local || this.entries.has(name)) return local;
     return this.host.locate(`user/agents/${name}/agent`);
   }
 
@@ -443,22 +315,14 @@ export class AgentRegistry {
    * const r = await node.agents.run('assistant', { input: [{ role: 'user', content: 'hi' }], conversationId: 'c1' });
    */
   run(name: string, req: RunRequest, opts: RunOptions = {}): Promise<RunResult> {
-    let ref: ActorRef;
-    try {
-      ref = this.require(name);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.client.run(ref, req, opts);
+    return this.runner().run({ kind: 'agent', name }, req, opts);
   }
 
-  /** The live agent ref, or TROUPE_ERR_AGENT_NOT_FOUND. */
+  /** This node's live agent ref; TROUPE_ERR_AGENT_NOT_FOUND, or TROUPE_ERR_AGENT_STOPPED once its supervisor gave up. */
   require(name: string): ActorRef {
     const e = this.entries.get(name);
     if (!e) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name}`);
-    if (e.status !== 'running') {
-      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `agent ${name} is stopped${e.stoppedReason ? ` (${e.stoppedReason})` : ''}`);
-    }
+    if (e.status !== 'running') throw stoppedError(name, e.stoppedReason);
     return e.agent;
   }
 
@@ -622,4 +486,11 @@ export class AgentRegistry {
       createdAt: e.createdAt,
     };
   }
+}
+
+/** The coded error of a run for an agent whose supervisor gave up on it. */
+function stoppedError(name: string, reason: string | undefined, node?: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_AGENT_STOPPED', `agent ${name} is stopped${node ? ` on node ${node}` : ''}: ${reason ?? 'its supervisor gave up'}; create it again (or restart the node) to bring it back`, {
+    details: { agent: name, ...(node ? { node } : {}) },
+  });
 }
