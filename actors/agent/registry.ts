@@ -10,7 +10,7 @@ import { AgentDirectory } from './directory.js';
 import { AgentEvents } from './events.js';
 import type { AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
-import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
+import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
 import type { RunOptions, RunRequest } from './run-request.js';
 import { SPEC_DB, secretContext, specRecordSchema, splitSecrets, type ProviderSecrets, type SpecRecord } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
@@ -88,7 +88,7 @@ export class AgentRegistry {
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
     this.box = options.dataKey === undefined ? undefined : new SecretBox(options.dataKey);
     const log = host.logger.child({ component: 'agents' });
-    this.provider = options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log });
+    this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
     const d = describeProvider(this.provider);
     if (this.provider.offline) {
       log.info(d, `model provider: built-in offline model '${d.model}' (deterministic; set OPENAI_BASE_URL or OPENAI_API_KEY for a real upstream)`);

@@ -207,7 +207,11 @@ describe('agent actor against a real HTTP upstream', () => {
     for (let i = 0; i < 2; i++) await failure(node.agents.run('doomed', { input: [user(`${i}`)] }));
     await expect.poll(() => node.agents.get('doomed')?.status).toBe('stopped');
     expect(node.agents.get('doomed')?.stoppedReason).toContain('TROUPE_ERR_SUPERVISOR_INTENSITY');
-    expect((await failure(node.agents.run('doomed', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_NOT_FOUND');
+    // stopped, and saying so (503), not gone (404)
+    const stopped = await failure(node.agents.run('doomed', { input: [user('x')] }));
+    expect(stopped.code).toBe('TROUPE_ERR_AGENT_STOPPED');
+    expect(stopped.status).toBe(503);
+    expect(stopped.message).toContain('TROUPE_ERR_SUPERVISOR_INTENSITY');
     expect((await node.agents.run('bystander', { input: [user('still here')] })).content).toContain('still here');
   });
 

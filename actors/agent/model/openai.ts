@@ -97,7 +97,6 @@ function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParam
 export class OpenAIProvider implements ModelProvider {
   readonly name = 'openai';
   readonly offline = false;
-  readonly checked = true;
   readonly defaultModel: string;
   readonly baseURL: string;
   private readonly options: Readonly<z.output<typeof openAIProviderOptionsSchema>>;
