@@ -43,10 +43,11 @@ export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: s
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
   const { http, cluster, agents, tools, ...nodeOptions } = options;
-  if (nodeOptions.modules && (agents !== undefined || tools !== undefined)) {
-    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'agents and tools configure the default modules; with `modules`, give them to agentsModule() instead');
-  }
   const { model, modelProvider, dataKey, modules, ...rest } = nodeOptions;
+  if (modules && [agents, tools, model, modelProvider, dataKey].some((o) => o !== undefined)) {
+    // they configure the default modules: next to an explicit list they would be ignored
+    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'agents, tools, model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
+  }
   // The agents module spawns its agents first: durable messages and requests that arrive once
   // peers and HTTP are up find them.
   const node = (await createNode({
