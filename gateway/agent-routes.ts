@@ -7,7 +7,7 @@ import { TroupeError, describeIssues } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
   toWireToolCalls,
-} from '../protocol/openai.js';
+} from '../protocol/index.js';
 import { bindRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 

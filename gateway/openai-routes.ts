@@ -3,7 +3,7 @@ import {
   DIRECTORY_PATH, DirectoryCommand, newMessages, type AgentSummary, type GatewayActor, type RunRequest,
 } from '../actors/index.js';
 import { TroupeError } from '../protocol/index.js';
-import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/openai.js';
+import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
 import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';

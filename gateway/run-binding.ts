@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { GatewayActor, GatewayTarget, RunRequest, RunResult } from '../actors/index.js';
-import type { ModelDelta } from '../protocol/openai.js';
+import type { ModelDelta } from '../protocol/index.js';
 import { TroupeError } from '../protocol/index.js';
 
 /** Why the gateway cancels a run: its client went away, or the node is shutting down. */

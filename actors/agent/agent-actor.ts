@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Deadlines, TroupeError, serializeError, type Clock, type SerializedError, type Timed } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
+import type { ChatMessage, ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';

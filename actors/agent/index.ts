@@ -29,4 +29,4 @@ export {
   OpenAIProvider, OfflineModel, OFFLINE_MODEL_NAME, createProvider, providerConfigFromEnv, describeProvider,
   type ModelProvider, type ModelRequest, type CompleteOptions, type ProviderConfig, type OpenAIProviderOptions, type OfflineModelOptions,
 } from './model/index.js';
-export type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolSpec, ToolChoice, Usage, FinishReason } from '../../protocol/openai.js';
+export type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolSpec, ToolChoice, Usage, FinishReason } from '../../protocol/index.js';

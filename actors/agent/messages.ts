@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { addressSchema, serializedErrorSchema } from '../../protocol/index.js';
 import {
   chatMessageSchema, finishReasonSchema, modelDeltaSchema, responseFormatSchema, toolCallSchema, toolChoiceSchema, toolSpecSchema, usageSchema,
-} from '../../protocol/openai.js';
+} from '../../protocol/index.js';
 
 /**
  * Messages of the run protocol, which agents speak (and any actor may). A requester (the

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { TroupeError, describeIssues, newId, type Clock } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
+import type { ChatMessage, ToolSpec } from '../../protocol/index.js';
 import { SecretBox, corruptRecord, type NodeStore } from '../../storage/index.js';
 import type { Context } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';

@@ -1,4 +1,4 @@
-import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/openai.js';
+import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/index.js';
 import type { RunParams } from './messages.js';
 
 /** What a caller asks of an agent. */

@@ -1,5 +1,5 @@
 import { TroupeError, type Clock } from '../../protocol/index.js';
-import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/openai.js';
+import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/index.js';
 import type { RunParams, TraceHop } from './messages.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest, RunAbort } from './model/index.js';
 import { runTool, type AgentTool, type ToolContext } from './tools.js';

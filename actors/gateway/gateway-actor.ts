@@ -1,5 +1,5 @@
 import { Deadlines, TroupeError, deserializeError, prefixedId, type Timed } from '../../protocol/index.js';
-import type { ModelDelta } from '../../protocol/openai.js';
+import type { ModelDelta } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
 import type { ModuleHost } from '../modules/index.js';

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import { TroupeError, describeIssues } from '../../../protocol/index.js';
-import { modelDeltaSchema, modelResultSchema } from '../../../protocol/openai.js';
+import { modelDeltaSchema, modelResultSchema } from '../../../protocol/index.js';
 import { OfflineModel } from './offline.js';
 import { OpenAIProvider } from './openai.js';
 import type { CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
-import type { ModelResult } from '../../../protocol/openai.js';
+import type { ModelResult } from '../../../protocol/index.js';
 
 /** `value` held to `schema`, or TROUPE_ERR_MODEL_UPSTREAM naming the provider. */
 function held<T>(schema: z.ZodType<T>, value: unknown, provider: string, what: string): T {

@@ -10,4 +10,4 @@ export { admitProvider } from './admit.js';
 export { createProvider, providerConfigFromEnv, describeProvider, type ProviderConfig } from './create.js';
 export type { Sleep } from './retry.js';
 export { splitTokens, estimateTokens } from './tokens.js';
-export type { ModelDelta, ModelResult } from '../../../protocol/openai.js';
+export type { ModelDelta, ModelResult } from '../../../protocol/index.js';

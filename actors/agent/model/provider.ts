@@ -1,4 +1,4 @@
-import type { ChatMessage, ModelDelta, ModelResult, ResponseFormat, ToolChoice, ToolSpec } from '../../../protocol/openai.js';
+import type { ChatMessage, ModelDelta, ModelResult, ResponseFormat, ToolChoice, ToolSpec } from '../../../protocol/index.js';
 
 /**
  * One call to a model: the conversation so far and the knobs OpenAI-compatible APIs share.
