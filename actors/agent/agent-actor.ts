@@ -10,6 +10,8 @@ import {
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
+import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
+import { Runtime, type Active, type Queued } from './run-table.js';
 import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
 import type { AgentTool, ToolContext } from './tools.js';
@@ -44,21 +46,6 @@ const RETRY_STEP_MS = 10;
 /** Abort reason of a run whose requester can no longer take its deltas. */
 const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
 
-/** What an agent actor's mailbox takes: the protocol, and its own runs' outcomes. */
-export type AgentInbox = AgentMessage | RunFinished;
-
-/**
- * The protocol schema, letting RunFinished instances through as they are. Not a zod union:
- * its error would say "Invalid input" where the protocol's names the bad field.
- */
-export const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): AgentInbox => {
-  if (v instanceof RunFinished) return v;
-  const r = agentMessageSchema.safeParse(v);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
-
 /**
  * Tell options of what the agent builds itself (see TellOptions.trusted): results and
  * deltas from checked model output and its own state, held to the requester protocol; its
@@ -69,27 +56,6 @@ const TO_SELF = Object.freeze({ trusted: agentInboxSchema });
 
 
 const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
-
-interface Queued {
-  msg: RunMessage;
-  at: number;
-  correlationId: string | undefined;
-}
-
-interface Active extends Queued {
-  controller: RunAbort;
-  timer: Timed;
-  startedAt: number;
-}
-
-/** What one incarnation keeps outside its persisted state: runs in flight and health. */
-class Runtime {
-  readonly active = new Map<string, Active>();
-  readonly queue: Queued[] = [];
-  /** Conversations with a run in flight: runs of one conversation go one at a time. */
-  readonly busy = new Set<string>();
-  failures = 0;
-}
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`

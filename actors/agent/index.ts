@@ -10,6 +10,7 @@ export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } fr
 export { summaryOf, agentSummarySchema, type AgentInfo, type AgentSummary, type AgentDescription } from './info.js';
 export type { RunRequest, RunOptions } from './run-request.js';
 export { agentBehaviour, type AgentDeps } from './agent-actor.js';
+export { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 export { AgentEvents, type AgentEvent, type AgentEventListener } from './events.js';
 export {
   agentSpecSchema, parseAgentSpec, AGENT_NAME_RE,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { addressSchema } from '../../protocol/index.js';
+import { TroupeError, addressSchema } from '../../protocol/index.js';
+import type { ActorRef } from '../kernel/ref.js';
+import { describeProvider, type ModelProvider } from './model/index.js';
 import type { AgentStatus } from './messages.js';
 import { AGENT_NAME_RE, type AgentLimits, type AgentSkill, type AgentSpecData } from './spec.js';
 
@@ -64,4 +66,50 @@ export function summaryOf(a: AgentInfo): AgentSummary {
     name: a.name, description: a.description.slice(0, 4_096), model: a.model, provider: { name: a.provider.name, offline: a.provider.offline },
     tools: a.tools, address: a.address, node: a.node, status: a.status, createdAt: a.createdAt,
   };
+}
+
+/** An agent as the registry keeps it. */
+export interface AgentEntry {
+  data: AgentSpecData;
+  provider: ModelProvider;
+  model: string;
+  durable: boolean;
+  journalKey: string | undefined;
+  createdAt: number;
+  supervisor: ActorRef;
+  agent: ActorRef;
+  status: 'running' | 'stopped';
+  stoppedReason?: string;
+  unwatch: () => void;
+}
+
+/** An entry's public description (never an API key). */
+export function infoOf(e: AgentEntry, node: string): AgentInfo {
+  const d = describeProvider(e.provider);
+  return {
+    name: e.data.name,
+    description: e.data.description,
+    instructions: e.data.instructions,
+    model: e.model,
+    provider: { name: d.provider, offline: d.offline, ...(d.baseURL ? { baseURL: d.baseURL } : {}) },
+    tools: [...e.data.tools],
+    skills: e.data.skills,
+    limits: e.data.limits,
+    supervision: e.data.supervision,
+    ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
+    address: e.agent.address,
+    node,
+    status: e.status,
+    ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
+    durable: e.durable,
+    persistent: e.journalKey !== undefined,
+    createdAt: e.createdAt,
+  };
+}
+
+/** The coded error of a run for an agent whose supervisor gave up on it (503). */
+export function stoppedError(name: string, reason: string | undefined, node?: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_AGENT_STOPPED', `agent ${name} is stopped${node ? ` on node ${node}` : ''}: ${reason ?? 'its supervisor gave up'}; create it again (or restart the node) to bring it back`, {
+    details: { agent: name, ...(node ? { node } : {}) },
+  });
 }

@@ -1,20 +1,18 @@
-import type { Logger } from 'pino';
-import { TroupeError, describeIssues, newId, type Clock } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/index.js';
-import { SecretBox, corruptRecord, type NodeStore } from '../../storage/index.js';
+import { TroupeError, newId, type ChatMessage } from '../../protocol/index.js';
 import type { Context } from '../kernel/behaviour.js';
 import type { ActorRef } from '../kernel/ref.js';
 import type { ModuleHost } from '../modules/index.js';
 import { agentBehaviour } from './agent-actor.js';
+import { agentParts } from './agent-parts.js';
 import { AgentDirectory } from './directory.js';
 import { AgentEvents } from './events.js';
-import type { AgentInfo } from './info.js';
+import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
 import type { RunOptions, RunRequest } from './run-request.js';
-import { SPEC_DB, secretContext, specRecordSchema, splitSecrets, type ProviderSecrets, type SpecRecord } from './spec-record.js';
+import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
-import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
+import { builtinTools, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
 export interface ConversationView {
@@ -46,21 +44,6 @@ export interface AgentRegistryOptions {
   dataKey?: string;
 }
 
-interface Entry {
-  data: AgentSpecData;
-  provider: ModelProvider;
-  model: string;
-  durable: boolean;
-  journalKey: string | undefined;
-  createdAt: number;
-  supervisor: ActorRef;
-  agent: ActorRef;
-  status: 'running' | 'stopped';
-  stoppedReason?: string;
-  unwatch: () => void;
-}
-
-
 /**
  * The agents of one node: spawns each under its own supervisor
  * (`/user/agents/<name>`, policy from the spec's `supervision`) with the agent actor as
@@ -82,12 +65,13 @@ export class AgentRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private root?: Context;
-  private readonly box: SecretBox | undefined;
+  /** The persisted specs of durable agents (none without a data dir). */
+  private readonly specs: AgentSpecStore | undefined;
 
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
-    this.box = options.dataKey === undefined ? undefined : new SecretBox(options.dataKey);
     const log = host.logger.child({ component: 'agents' });
+    this.specs = host.store ? new AgentSpecStore(host.store, options.dataKey, log) : undefined;
     this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
     const d = describeProvider(this.provider);
     if (this.provider.offline) {
@@ -172,24 +156,19 @@ export class AgentRegistry {
     if (parsed.codeTools.length > 0) {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
     }
-    const store = this.host.store;
-    if (!store) return this.spawn(parsed.data);
+    const specs = this.specs;
+    if (!specs) return this.spawn(parsed.data);
     const name = parsed.data.name;
-    const { spec: stored, secrets } = splitSecrets(parsed.data);
-    if (secrets && !this.box) {
-      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: a durable agent's provider apiKey and headers are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
-    }
-    const sealed = secrets ? this.box!.seal(secrets, secretContext(name, stored as unknown as Record<string, unknown>)) : undefined;
     const createdAt = this.host.clock.now();
-    const journalKey = `agent/${parsed.data.name}/${newId()}`;
-    const replaced = this.entries.get(parsed.data.name);
+    const journalKey = `agent/${name}/${newId()}`;
+    const record = specs.record(parsed.data, journalKey, createdAt);
+    const replaced = this.entries.get(name);
     const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
     const discarded = replaced ? this.discardReplaced(replaced, entry) : Promise.resolve();
-    const record: SpecRecord = { v: 2, spec: stored as unknown as Record<string, unknown>, ...(sealed ? { secrets: sealed } : {}), journalKey, createdAt };
     try {
-      await store.put(store.db(SPEC_DB), parsed.data.name, record);
+      await specs.put(name, record);
     } catch (e) {
-      await this.retire(parsed.data.name, entry);
+      await this.retire(name, entry);
       throw e;
     } finally {
       await discarded;
@@ -199,49 +178,21 @@ export class AgentRegistry {
 
   /** Re-spawn every persisted agent; returns how many came back. Called once at start. */
   restore(): number {
-    const store = this.host.store;
-    if (!store) return 0;
+    if (!this.specs) return 0;
     let n = 0;
-    for (const { key, value } of store.db(SPEC_DB).getRange({})) {
+    for (const stored of this.specs.all()) {
       try {
-        const r = specRecordSchema.safeParse(value);
-        if (!r.success) throw corruptRecord(SPEC_DB, key, undefined, describeIssues(r.error));
-        const rec = r.data;
-        const parsed = parseAgentSpec(this.unseal(String(key), rec));
+        const { spec, rec } = stored.open();
+        const parsed = parseAgentSpec(spec);
         this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
         n++;
-        if (rec.v === 1) this.upgrade(store, parsed.data, rec);
+        this.specs.upgrade(parsed.data, rec);
       } catch (e) {
-        this.host.logger.error({ err: e, agent: key }, 'could not restore a persisted agent');
+        this.host.logger.error({ err: e, agent: stored.name }, 'could not restore a persisted agent');
       }
     }
     if (n > 0) this.host.logger.info({ agents: n }, 'persisted agents restored');
     return n;
-  }
-
-  /**
-   * A version 1 record (secrets in the clear, from before they were sealed) is written again
-   * as version 2 once a data key can seal them; without one the node says so at every start.
-   */
-  private upgrade(store: NodeStore, data: AgentSpecData, rec: SpecRecord): void {
-    const { spec: stored, secrets } = splitSecrets(data);
-    if (secrets && !this.box) {
-      this.host.logger.warn({ agent: data.name }, 'this agent\'s provider secrets are stored in the clear (an older record); set TROUPE_DATA_KEY to seal them');
-      return;
-    }
-    const spec = stored as unknown as Record<string, unknown>;
-    const next: SpecRecord = { v: 2, spec, ...(secrets ? { secrets: this.box!.seal(secrets, secretContext(data.name, spec)) } : {}), journalKey: rec.journalKey, createdAt: rec.createdAt };
-    store.put(store.db(SPEC_DB), data.name, next).catch((e: unknown) => this.host.logger.warn({ err: e, agent: data.name }, 'could not rewrite an agent record sealed'));
-  }
-
-  /** A stored spec with its provider secrets opened again (version 2 records). */
-  private unseal(name: string, rec: SpecRecord): Record<string, unknown> {
-    if (rec.secrets === undefined) return rec.spec;
-    if (!this.box) {
-      throw new TroupeError('TROUPE_ERR_STORAGE_SECRET', `agent ${name} keeps its provider secrets encrypted and this node has no data key (set TROUPE_DATA_KEY)`);
-    }
-    const secrets = this.box.open(rec.secrets, secretContext(name, rec.spec)) as ProviderSecrets;
-    return { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } };
   }
 
   /**
@@ -252,11 +203,11 @@ export class AgentRegistry {
   async remove(name: string): Promise<boolean> {
     const e = this.entries.get(name);
     if (!e) return false;
-    const store = this.host.store;
-    const durable = e.durable && store !== undefined && !store.closed;
+    const specs = this.specs;
+    const durable = e.durable && specs !== undefined && !specs.closed;
     // Issued before anything is awaited, so an agent created again under this name meanwhile
     // writes its spec after this removal, never before it.
-    const specGone = durable ? store.remove(store.db(SPEC_DB), name) : Promise.resolve();
+    const specGone = durable ? specs.remove(name) : Promise.resolve();
     await this.retire(name, e);
     if (durable) {
       await specGone;
@@ -365,28 +316,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `an agent named ${name} already exists`);
     }
-    const byName = new Map(codeTools.map((t) => [t.name, t] as const));
-    const tools = new Map<string, AgentTool>();
-    const toolSpecs: ToolSpec[] = [];
-    for (const t of data.tools) {
-      const tool = byName.get(t) ?? this.tools.get(t);
-      if (!tool) {
-        throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: unknown tool ${t} (known: ${this.toolNames().join(', ') || 'none'})`, { details: { param: 'tools' } });
-      }
-      tools.set(tool.name, tool);
-      toolSpecs.push(toolSpecOf(tool));
-    }
-    const provider = data.provider
-      ? createProvider({
-          provider: data.provider.kind,
-          ...(data.provider.baseURL ? { baseURL: data.provider.baseURL } : {}),
-          ...(data.provider.apiKey ? { apiKey: data.provider.apiKey } : {}),
-          ...(data.provider.maxTokensField ? { maxTokensField: data.provider.maxTokensField } : {}),
-          ...(data.provider.headers ? { headers: data.provider.headers } : {}),
-          ...(data.model ? { model: data.model } : {}),
-        }, { logger: this.host.logger.child({ agent: name }) })
-      : this.provider;
-    const model = data.model ?? provider.defaultModel;
+    const { tools, toolSpecs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
     const behaviour = agentBehaviour({
       name,
       instructions: data.instructions,
@@ -444,10 +374,10 @@ export class AgentRegistry {
    */
   private async discardReplaced(old: Entry, by: Entry): Promise<void> {
     old.unwatch();
-    const store = this.host.store;
-    if (!old.durable || !store || store.closed) return;
+    const specs = this.specs;
+    if (!old.durable || !specs || specs.closed) return;
     try {
-      if (!by.durable) await store.remove(store.db(SPEC_DB), old.data.name);
+      if (!by.durable) await specs.remove(old.data.name);
       if (old.journalKey !== undefined && old.journalKey !== by.journalKey) await this.dropJournal(old.journalKey, old.data.name);
     } catch (err) {
       this.host.logger.warn({ err, agent: old.data.name }, 'could not discard the stored state of a replaced agent');
@@ -463,34 +393,7 @@ export class AgentRegistry {
     }
   }
 
-
   private info(e: Entry): AgentInfo {
-    const d = describeProvider(e.provider);
-    return {
-      name: e.data.name,
-      description: e.data.description,
-      instructions: e.data.instructions,
-      model: e.model,
-      provider: { name: d.provider, offline: d.offline, ...(d.baseURL ? { baseURL: d.baseURL } : {}) },
-      tools: [...e.data.tools],
-      skills: e.data.skills,
-      limits: e.data.limits,
-      supervision: e.data.supervision,
-      ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
-      address: e.agent.address,
-      node: this.host.id,
-      status: e.status,
-      ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
-      durable: e.durable,
-      persistent: e.journalKey !== undefined,
-      createdAt: e.createdAt,
-    };
+    return infoOf(e, this.host.id);
   }
-}
-
-/** The coded error of a run for an agent whose supervisor gave up on it. */
-function stoppedError(name: string, reason: string | undefined, node?: string): TroupeError {
-  return new TroupeError('TROUPE_ERR_AGENT_STOPPED', `agent ${name} is stopped${node ? ` on node ${node}` : ''}: ${reason ?? 'its supervisor gave up'}; create it again (or restart the node) to bring it back`, {
-    details: { agent: name, ...(node ? { node } : {}) },
-  });
 }
