@@ -37,6 +37,7 @@ const KERNEL_INTERNALS: readonly string[] = [
   'actors/agent/directory.ts -> actors/kernel/behaviour.ts',
   'actors/agent/directory.ts -> actors/kernel/ref.ts',
   'actors/agent/events.ts -> actors/kernel/inspection.ts',
+  'actors/agent/info.ts -> actors/kernel/ref.ts',
   'actors/agent/module.ts -> actors/kernel/ref.ts',
   'actors/agent/registry.ts -> actors/kernel/behaviour.ts',
   'actors/agent/registry.ts -> actors/kernel/ref.ts',

@@ -1,12 +1,10 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { Deadlines, TroupeError, serializeError, type Clock, type SerializedError, type Timed } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/index.js';
+import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
+  requesterMessageSchema, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
