@@ -117,7 +117,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
 
   app.delete<{ Params: { name: string } }>('/api/v1/agents/:name', async (req) => {
     if (!(await directory<boolean>({ op: 'remove', name: req.params.name }, req.id))) {
-      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name} on this node`);
+      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name} in the cluster`);
     }
     return { deleted: true, name: req.params.name };
   });

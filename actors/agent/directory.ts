@@ -12,6 +12,8 @@ export const DIRECTORY_PATH = 'system/agents';
 
 /** How long a cluster-wide lookup waits for each other node's directory. */
 const DIRECTORY_TIMEOUT_MS = 1_000;
+/** How long removing an agent of another node may take (its last commits settle first). */
+const REMOVE_TIMEOUT_MS = 10_000;
 /** Agents one node's answer may list. */
 const MAX_LISTED = 10_000;
 
@@ -20,6 +22,8 @@ const peerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('agents.list') }),
   z.object({ type: z.literal('agents.get'), name: z.string().max(64) }),
   z.object({ type: z.literal('agents.describe'), name: z.string().max(64) }),
+  z.object({ type: z.literal('agents.catalog') }),
+  z.object({ type: z.literal('agents.remove'), name: z.string().max(64) }),
 ]);
 type PeerMessage = z.infer<typeof peerMessageSchema>;
 
@@ -101,6 +105,14 @@ export class AgentDirectory {
         ctx.reply(a ? summaryOf(a) : null);
         return;
       }
+      case 'agents.catalog':
+        ctx.reply(this.b.list());
+        return;
+      case 'agents.remove': {
+        const r = ctx.replier();
+        this.b.remove(m.name).then((v) => r.reply(v), (e: unknown) => r.error(e));
+        return;
+      }
       case 'agents.describe': {
         const r = ctx.replier();
         this.describeOwn(m.name).then((v) => r.reply(v ?? null), (e: unknown) => r.error(e));
@@ -112,7 +124,7 @@ export class AgentDirectory {
   private async command(c: DirectoryOp): Promise<unknown> {
     switch (c.op) {
       case 'catalog':
-        return { agents: this.b.list(), tools: this.b.toolNames() };
+        return { agents: await this.catalogCluster(), tools: this.b.toolNames() };
       case 'models':
         return this.listCluster();
       case 'model':
@@ -121,8 +133,13 @@ export class AgentDirectory {
         return (await this.describeAnywhere(c.name)) ?? null;
       case 'create':
         return this.b.create(c.spec);
-      case 'remove':
-        return this.b.remove(c.name);
+      case 'remove': {
+        if (await this.b.remove(c.name)) return true;
+        // another node's agent: that node's directory removes it
+        const elsewhere = await this.describeAnywhere(c.name);
+        if (!elsewhere) return false;
+        return (await this.b.ask(`troupe://${elsewhere.node}/${DIRECTORY_PATH}`, { type: 'agents.remove', name: c.name }, { timeoutMs: REMOVE_TIMEOUT_MS })) === true;
+      }
     }
   }
 
@@ -145,6 +162,29 @@ export class AgentDirectory {
     if (own || !AGENT_NAME_RE.test(name)) return own;
     const found = await this.firstPeer({ type: 'agents.describe', name }, agentDescriptionSchema);
     return found as AgentDescription | undefined;
+  }
+
+  /**
+   * Every agent of the cluster in full (the agents API's listing): this node's, then those
+   * of the other nodes that are up and answer within a second, a name once, this node's first.
+   */
+  async catalogCluster(): Promise<AgentInfo[]> {
+    const own = this.b.list();
+    const peers = this.b.peers();
+    if (peers.length === 0) return own;
+    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.catalog' })));
+    const seen = new Set(own.map((a) => a.name));
+    const out = [...own];
+    for (const list of theirs) {
+      const infos = z.array(agentDescriptionSchema).max(MAX_LISTED).safeParse(list);
+      if (!infos.success) continue;
+      for (const a of infos.data) {
+        if (seen.has(a.name)) continue;
+        seen.add(a.name);
+        out.push(a as unknown as AgentInfo);
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /**

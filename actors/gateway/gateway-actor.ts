@@ -150,6 +150,14 @@ export class GatewayActor {
     }
   }
 
+  /**
+   * Fail every run still in flight with `error` (the node is closing: nothing will answer
+   * them any more).
+   */
+  closeAll(error: unknown): void {
+    for (const runId of [...this.pending.keys()]) this.settle(runId, error);
+  }
+
   /** Make a new run id. */
   newRunId(): string {
     return prefixedId('run_');

@@ -1,3 +1,4 @@
+import { TroupeError } from '../../protocol/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { GatewayActor } from './gateway-actor.js';
 
@@ -15,6 +16,13 @@ export const GATEWAY_MODULE = 'gateway';
 export function gatewayModule(): NodeModule<GatewayActor> {
   return {
     name: GATEWAY_MODULE,
-    start: (host) => ({ api: new GatewayActor(host) }),
+    start: (host) => {
+      const gateway = new GatewayActor(host);
+      return {
+        api: gateway,
+        // after the actors stopped: a run nobody can answer any more fails now, not at its timeout
+        release: () => gateway.closeAll(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed before the run finished')),
+      };
+    },
   };
 }

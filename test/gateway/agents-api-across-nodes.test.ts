@@ -47,10 +47,21 @@ describe('the agents API across nodes', () => {
     expect(convo.status).toBe(200);
     expect((await convo.json() as any).turns).toBe(1);
 
+    // the listing is the cluster's, each agent with its node
+    a.spawnAgent({ name: 'near' });
+    const list = await (await fetch(`${url}/api/v1/agents`)).json() as any;
+    expect(list.agents.map((x: any) => [x.name, x.node])).toEqual([['far', 'api-b'], ['near', 'api-a']]);
+
     expect((await fetch(`${url}/api/v1/agents/nowhere`)).status).toBe(404);
     const missing = await post(`${url}/api/v1/agents/nowhere/run`, { input: 'x' });
     expect(missing.status).toBe(404);
     expect((await missing.json() as any).error.code).toBe('TROUPE_ERR_AGENT_NOT_FOUND');
+
+    // deleting through A removes it from B
+    const deleted = await fetch(`${url}/api/v1/agents/far`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(b.agents.get('far')).toBeUndefined();
+    expect((await fetch(`${url}/api/v1/agents/far`, { method: 'DELETE' })).status).toBe(404);
   });
 
   it('an agent stopped on node B is 503 TROUPE_ERR_AGENT_STOPPED from node A, and listed as stopped', async () => {
