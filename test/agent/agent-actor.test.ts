@@ -244,6 +244,18 @@ describe('agent actor against a real HTTP upstream', () => {
     expect(err.message).toContain("model provider 'sloppy' gave a malformed result");
   });
 
+  it('a provider from outside cannot opt out of the check: claiming to check itself changes nothing', async () => {
+    const claims = {
+      name: 'claims', offline: true, defaultModel: 'claims', checked: true,
+      complete: async () => ({ content: 'hi', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: -1, completion_tokens: 1, total_tokens: 0 }, model: 'claims' }),
+    } as unknown as ModelProvider;
+    const node = await testNode({ modelProvider: claims });
+    node.spawnAgent({ name: 'held' });
+    const err = await failure(node.agents.run('held', { input: [user('x')] }));
+    expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+    expect(err.message).toContain("model provider 'claims' gave a malformed result");
+  });
+
   it('a stalled stream fails with TROUPE_ERR_MODEL_TIMEOUT and the upstream request is closed', async () => {
     const fake = await fakeUpstream({ kind: 'stall', chunks: 1 });
     const node = await testNode({ modelProvider: fakeProvider(fake, { idleTimeoutMs: 150 }) });
