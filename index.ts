@@ -8,9 +8,11 @@
  * console.log(await node.ask(echo, 'hi'));
  * await node.close();
  */
-import { createNode, type ClusterOptionsInput, type NodeOptionsInput, type TroupeNode } from './actors/troupe-node.js';
+import { TroupeError } from './protocol/index.js';
+import {
+  createNode, defaultModules, type AgentSpecInput, type AgentTool, type ClusterOptionsInput, type NodeOptionsInput, type TroupeNode,
+} from './actors/index.js';
 import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
-import type { AgentSpecInput, AgentTool } from './actors/agent/index.js';
 
 export * from './actors/index.js';
 export * from './supervisors/index.js';
@@ -22,9 +24,9 @@ export interface StartNodeOptions extends NodeOptionsInput {
   cluster?: ClusterOptionsInput | false;
   /** HTTP gateway options, or false for none (library use). Default: 127.0.0.1:8787. */
   http?: GatewayOptionsInput | false;
-  /** Agents to spawn at start (the config file's `agents`), after the persisted ones come back. */
+  /** Agents to spawn at start (the config file's `agents`), after the persisted ones come back (default modules only). */
   agents?: AgentSpecInput[];
-  /** Code tools that agent specs (HTTP-created ones included) may name; registered before any agent starts. */
+  /** Code tools that agent specs (HTTP-created ones included) may name; registered before any agent starts (default modules only). */
   tools?: AgentTool[];
 }
 
@@ -32,23 +34,33 @@ export interface StartNodeOptions extends NodeOptionsInput {
 export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: string } };
 
 /**
- * Start a node: storage (with `dataDir`), the actor kernel, the cluster transport (with
- * `cluster`) and, unless `http: false`, the HTTP gateway.
+ * Start a node: storage (with `dataDir`), the actor kernel, its modules (`modules`, default
+ * every module troupe ships), the cluster transport (with `cluster`) and, unless
+ * `http: false`, the HTTP gateway.
+ *
+ * @example
+ * const node = await startNode({ id: 'n1', http: { port: 0 }, agents: [{ name: 'helper' }] });
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
   const { http, cluster, agents, tools, ...nodeOptions } = options;
-  const node = (await createNode(nodeOptions)) as RunningNode;
+  const { model, modelProvider, dataKey, modules, ...rest } = nodeOptions;
+  if (modules && [agents, tools, model, modelProvider, dataKey].some((o) => o !== undefined)) {
+    // they configure the default modules: next to an explicit list they would be ignored
+    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'agents, tools, model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
+  }
+  // The agents module spawns its agents first: durable messages and requests that arrive once
+  // peers and HTTP are up find them.
+  const node = (await createNode({
+    ...rest,
+    modules: modules ?? defaultModules({
+      ...(modelProvider ? { provider: modelProvider } : {}),
+      ...(model ? { model } : {}),
+      ...(dataKey !== undefined ? { dataKey } : {}),
+      ...(tools ? { tools } : {}),
+      ...(agents ? { agents } : {}),
+    }),
+  })) as RunningNode;
   try {
-    // Agents first: durable messages and requests that arrive once peers and HTTP are up find them.
-    for (const t of tools ?? []) node.agents.registerTool(t);
-    node.agents.restore();
-    for (const spec of agents ?? []) {
-      if (spec && typeof spec === 'object' && typeof spec.name === 'string' && node.agents.get(spec.name)) {
-        node.logger.warn({ agent: spec.name }, 'an agent created over HTTP has the name of a config agent; keeping the persisted one');
-        continue;
-      }
-      node.agents.spawn(spec);
-    }
     if (cluster) node.peer = await node.startCluster(cluster);
     if (http !== false) node.http = { url: (await startGateway(node, http ?? {})).url };
   } catch (e) {

@@ -8,7 +8,9 @@ export type { DeadLetterRecord, DeadLetterStore, DeadLetterQuery, DeadLetterReas
 export type { ActorJournal } from './kernel/index.js';
 export type { ReplyChannel } from './kernel/index.js';
 export { runPhases, Once } from './kernel/index.js';
-export { TroupeNode, createNode } from './troupe-node.js';
+export { TroupeNode, createNode, defaultModules } from './troupe-node.js';
 export type { NodeOptionsInput, ClusterOptionsInput } from './troupe-node.js';
-export { Cluster } from './cluster.js';
+export { Cluster, clusterOptionsSchema } from './cluster.js';
+export * from './modules/index.js';
+export * from './gateway/index.js';
 export * from './agent/index.js';

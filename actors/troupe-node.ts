@@ -2,10 +2,13 @@ import { openNodeStorage, type NodeStore } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
 import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput } from './kernel/index.js';
+import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
-import { AgentRegistry, type AgentRegistryOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
+import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
+import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
+import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 
-/** Options of a node: the kernel's, plus where its data lives. */
+/** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
 export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   /** LMDB data dir. Without one, dead letters and persistent actors' journals live in memory (not durable). */
@@ -16,20 +19,77 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   modelProvider?: ModelProvider;
   /** Seals durable agents' provider secrets at rest (TROUPE_DATA_KEY; at least 16 characters; never stored). */
   dataKey?: string;
+  /**
+   * The modules the node runs, started in order (default: {@link defaultModules}, every
+   * module troupe ships, made from `model`, `modelProvider` and `dataKey`).
+   */
+  modules?: NodeModule<any>[];
 };
 
 /**
- * A troupe node: the actor kernel with its LMDB store. The package's `startNode` adds the
- * cluster transport and the HTTP gateway on top.
+ * Every module troupe ships, in start order: the gateway actor, then the agents.
+ *
+ * @example
+ * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export class TroupeNode extends Kernel {
-  private clusterLink?: Cluster;
-  /** The node's agents: spawn, create (durable), remove, run, and the gateway actor. */
-  readonly agents: AgentRegistry;
+export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents)];
+}
 
-  constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined, agentOptions: AgentRegistryOptions = {}) {
+/**
+ * A troupe node: the actor kernel with its LMDB store and the modules it was started with.
+ * The package's `startNode` adds the cluster transport and the HTTP gateway on top. The
+ * node is its modules' host (narrowly: {@link ModuleHost}) and the gateway's
+ * ({@link GatewayHost}); capabilities live in modules, found by name (`node.module(name)`),
+ * not in fields of this class.
+ */
+export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
+  private clusterLink?: Cluster;
+  private readonly moduleSet = new ModuleSet();
+
+  constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined) {
     super(options);
-    this.agents = new AgentRegistry(this, agentOptions);
+  }
+
+  /**
+   * Start the node's modules in order (once; `createNode` does it). Their drain phase runs
+   * when the node closes, before the actors stop; their release phase after.
+   */
+  async startModules(modules: NodeModule<any>[]): Promise<void> {
+    if (this.moduleSet.names().length > 0) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'modules already started');
+    checkModules(modules);
+    const warn = (phase: string) => (module: string, e: unknown): void => this.logger.warn({ err: e, module, phase }, 'module close phase failed');
+    this.onClose('modules', () => this.moduleSet.drain(warn('drain')));
+    this.onClosed('modules', () => this.moduleSet.release(warn('release')));
+    await this.moduleSet.start(modules, this);
+  }
+
+  /** A module's API by name; TROUPE_ERR_NODE_MODULE_MISSING when the node runs none by that name. */
+  module<A>(name: string): A {
+    return this.moduleSet.api<A>(name);
+  }
+
+  hasModule(name: string): boolean {
+    return this.moduleSet.has(name);
+  }
+
+  /** Names of the node's modules, in start order. */
+  get modules(): string[] {
+    return this.moduleSet.names();
+  }
+
+  /** The agents module's registry (a thin accessor: `node.module('agents')`). */
+  get agents(): AgentRegistry {
+    return this.moduleSet.api<AgentRegistry>(AGENTS_MODULE);
+  }
+
+  /** The gateway actor (`node.module('gateway')`). */
+  get gateway(): GatewayActor {
+    return this.moduleSet.api<GatewayActor>(GATEWAY_MODULE);
+  }
+
+  get agentsView(): AgentsView | undefined {
+    return this.moduleSet.has(AGENTS_MODULE) ? this.agents : undefined;
   }
 
   /**
@@ -41,6 +101,19 @@ export class TroupeNode extends Kernel {
    */
   spawnAgent(spec: AgentSpecInput): ActorRef {
     return this.toRef(this.agents.spawn(spec).address);
+  }
+
+  /** Publish on the inspection stream (for modules). */
+  emit(event: InspectionEvent): void {
+    this.inspector.emit(event);
+  }
+
+  deadLetterCount(): number {
+    return this.deadLetters.count();
+  }
+
+  mountModuleRoutes(table: RouteTable): void {
+    this.moduleSet.mountRoutes(table);
   }
 
   /**
@@ -65,7 +138,7 @@ export class TroupeNode extends Kernel {
   }
 
   /** `{ self, members: [{ node, peer, status }] }`, the node itself included. */
-  clusterInfo(): { self: string; members: Array<{ node: string; peer: string; status: 'up' | 'suspect' | 'down' }> } {
+  clusterInfo(): ClusterView {
     const members = this.clusterLink
       ? this.clusterLink.members().map((m) => ({ node: m.node, peer: m.peer, status: m.status }))
       : [{ node: this.id, peer: '', status: 'up' as const }];
@@ -111,7 +184,11 @@ export class TroupeNode extends Kernel {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, modules, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
+    // they configure the default agents module: with a module list they would be ignored
+    throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
+  }
   // one logger for the node and its store
   const logger = kernelOptions.logger ?? defaultLogger(options.logLevel);
   kernelOptions.logger = logger;
@@ -122,15 +199,21 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
   const store = storage.store;
   let node: TroupeNode;
   try {
-    node = new TroupeNode({ ...kernelOptions, storage }, store, {
-      ...(modelProvider ? { provider: modelProvider } : {}),
-      ...(model ? { model } : {}),
-      ...(dataKey !== undefined ? { dataKey } : {}),
-    });
+    node = new TroupeNode({ ...kernelOptions, storage }, store);
   } catch (e) {
     await storage.close();
     throw e;
   }
   node.onClosed('storage', () => storage.close());
+  try {
+    await node.startModules(modules ?? defaultModules({
+      ...(modelProvider ? { provider: modelProvider } : {}),
+      ...(model ? { model } : {}),
+      ...(dataKey !== undefined ? { dataKey } : {}),
+    }));
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   return node;
 }

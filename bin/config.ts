@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { gatewayOptionsSchema } from '../gateway/index.js';
 import { TroupeError, parseOrThrow, withoutUndefined } from '../protocol/index.js';
-import { clusterOptionsSchema } from '../actors/cluster.js';
+import { clusterOptionsSchema } from '../actors/index.js';
 import { MIN_DATA_KEY_LENGTH } from '../storage/index.js';
 
 /**

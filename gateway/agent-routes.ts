@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AgentRegistry, RunResult, TraceHop } from '../actors/agent/index.js';
+import {
+  DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo, type DirectoryOp, type GatewayActor, type RunResult, type TraceHop,
+} from '../actors/index.js';
 import { TroupeError, describeIssues } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
   toWireToolCalls,
-} from '../protocol/openai.js';
+} from '../protocol/index.js';
 import { bindRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 
@@ -22,7 +24,8 @@ export const runBodySchema = z.looseObject({
 });
 
 export interface AgentRoutesDeps {
-  agents: AgentRegistry;
+  /** The gateway actor: every request becomes commands to it. */
+  gateway: GatewayActor;
   nodeId: string;
   track: TrackRun;
   runTimeoutMs: number;
@@ -86,29 +89,36 @@ export function runResponse(r: RunResult, node: string): Record<string, unknown>
 /**
  * The agents API: `GET|POST /api/v1/agents`, `GET|DELETE /api/v1/agents/:name`,
  * `POST /api/v1/agents/:name/run`, and a conversation's history
- * (`GET|DELETE /api/v1/agents/:name/conversations/:id`).
+ * (`GET|DELETE /api/v1/agents/:name/conversations/:id`). Every route sends commands to the
+ * gateway actor: directory commands to the agents module's directory, runs and
+ * conversation asks to the agent itself, on whichever node of the cluster it lives.
  */
 export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps): void {
-  const { agents } = deps;
+  const { gateway } = deps;
+  const directory = <T>(op: DirectoryOp, correlationId: string): Promise<T> =>
+    gateway.request<T>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand(op), { correlationId });
+  const agent = (name: string) => ({ kind: 'agent' as const, name });
 
-  app.get('/api/v1/agents', async () => ({ agents: agents.list(), tools: agents.toolNames() }));
+  app.get('/api/v1/agents', async (req) => directory({ op: 'catalog' }, req.id));
 
   app.post('/api/v1/agents', async (req, reply) => {
     if (typeof req.body !== 'object' || req.body === null) throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'the body must be an agent spec (a JSON object)');
     if (!deps.allowAgentProviders) refuseProviderOverride(req.body as Record<string, unknown>);
-    const info = await agents.create(req.body);
+    const info = await directory<AgentInfo>({ op: 'create', spec: req.body }, req.id);
     return reply.code(201).header('location', `/api/v1/agents/${encodeURIComponent(info.name)}`).send(info);
   });
 
+  // any node's agent: a stopped one shows its status here (runs of it answer 503)
   app.get<{ Params: { name: string } }>('/api/v1/agents/:name', async (req) => {
-    const info = agents.get(req.params.name);
-    if (!info) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name}`);
-    const live = info.status === 'running' ? await agents.status(info.name).catch(() => undefined) : undefined;
-    return { ...info, ...(live ? { live: { activeRuns: live.activeRuns, queuedRuns: live.queuedRuns, conversations: live.conversations, consecutiveFailures: live.consecutiveFailures } } : {}) };
+    const info = await directory<AgentDescription | null>({ op: 'describe', name: req.params.name }, req.id);
+    if (!info) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name} in the cluster`);
+    return info;
   });
 
   app.delete<{ Params: { name: string } }>('/api/v1/agents/:name', async (req) => {
-    if (!(await agents.remove(req.params.name))) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name}`);
+    if (!(await directory<boolean>({ op: 'remove', name: req.params.name }, req.id))) {
+      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${req.params.name} in the cluster`);
+    }
     return { deleted: true, name: req.params.name };
   });
 
@@ -116,30 +126,29 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     const r = runBodySchema.safeParse(req.body);
     if (!r.success) throw invalid(r.error);
     const b = r.data;
-    const ref = agents.require(req.params.name);
     const input: ChatMessage[] = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : fromWireMessages(b.input);
-    const binding = bindRun(reply, agents, deps.track, deps.runTimeoutMs);
+    const binding = bindRun(reply, gateway, deps.track, deps.runTimeoutMs);
     try {
-      const result = await binding.run(ref, {
+      const result = await binding.run(agent(req.params.name), {
         input,
         ...(b.conversation_id !== undefined ? { conversationId: b.conversation_id } : {}),
         // Only the fields runBodySchema validated: the body is a loose object.
         ...runKnobsFromWire({ tools: b.tools, tool_choice: b.tool_choice, temperature: b.temperature, max_tokens: b.max_tokens, response_format: b.response_format }),
       });
-      return runResponse(result, deps.nodeId);
+      return runResponse(result, result.trace.chain.find((h) => h.kind === 'agent')?.node ?? deps.nodeId);
     } finally {
       binding.done();
     }
   });
 
   app.get<{ Params: { name: string; id: string } }>('/api/v1/agents/:name/conversations/:id', async (req) => {
-    const c = await agents.conversation(req.params.name, req.params.id);
+    const c = await gateway.request(agent(req.params.name), { type: 'agent.conversation', conversationId: req.params.id }, { correlationId: req.id });
     if (!c) throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `agent ${req.params.name} has no conversation ${req.params.id}`);
     return c;
   });
 
   app.delete<{ Params: { name: string; id: string } }>('/api/v1/agents/:name/conversations/:id', async (req) => {
-    const existed = await agents.forget(req.params.name, req.params.id);
+    const existed = await gateway.request<boolean>(agent(req.params.name), { type: 'agent.forget', conversationId: req.params.id }, { correlationId: req.id });
     if (!existed) throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `agent ${req.params.name} has no conversation ${req.params.id}`);
     return { deleted: true, conversation_id: req.params.id };
   });

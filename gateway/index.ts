@@ -1,4 +1,4 @@
-import type { TroupeNode } from '../actors/troupe-node.js';
+import type { GatewayHost } from '../actors/index.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
 import { parseOrThrow } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
@@ -24,14 +24,19 @@ export interface Gateway {
 }
 
 /**
- * Serve the HTTP gateway for a node. It closes with the node (first, so in-flight requests
+ * Serve the HTTP gateway for a node (anything that is a {@link GatewayHost}: the gateway
+ * depends on that narrow interface, never on the node class). Routes turn requests into
+ * commands to the gateway actor. It closes with the node (first, so in-flight requests
  * drain before actors stop).
+ *
+ * @example
+ * const gw = await startGateway(node, { port: 0 });
  */
-export async function startGateway(node: TroupeNode, input: GatewayOptionsInput = {}): Promise<Gateway> {
+export async function startGateway(node: GatewayHost, input: GatewayOptionsInput = {}): Promise<Gateway> {
   const options = Object.freeze(parseOrThrow(gatewayOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid gateway options'));
   const { app, readiness } = createServer(options, node.logger, node.id);
   const metrics = new GatewayMetrics(node);
-  node.agents.client.traffic = (direction, type) => metrics.countMessage(direction, type);
+  node.gateway.traffic = (direction, type) => metrics.countMessage(direction, type);
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -52,8 +57,9 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   const runTimeoutMs = options.requestTimeoutMs;
 
   registerClusterRoutes(app, node);
-  registerOpenAIRoutes(app, { agents: node.agents, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes });
-  registerAgentRoutes(app, { agents: node.agents, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
+  registerOpenAIRoutes(app, { gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes });
+  registerAgentRoutes(app, { gateway: node.gateway, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
+  node.mountModuleRoutes(app);
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TroupeNode } from '../actors/troupe-node.js';
-import type { ActorTreeNode, InspectionEvent } from '../actors/index.js';
-import type { AgentEvent } from '../actors/agent/index.js';
+import type { ActorTreeNode, AgentEvent, GatewayHost, InspectionEvent } from '../actors/index.js';
+
+/** What metrics read of the node. */
+export type MetricsHost = Pick<GatewayHost, 'id' | 'actors' | 'inspect' | 'deadLetterCount' | 'agentsView'>;
 
 /** Mailbox gauges are per actor; past this many actors only the deepest mailboxes are reported. */
 const MAX_MAILBOX_SERIES = 500;
@@ -27,8 +28,9 @@ export class GatewayMetrics {
   private readonly httpChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'method' | 'route' | 'status'> }>();
   private readonly messageChildren = new Map<string, Counter.Internal>();
 
-  constructor(node: TroupeNode) {
+  constructor(node: MetricsHost) {
     const registry = this.registry;
+    const agents = node.agentsView;
     registry.setDefaultLabels({ node: node.id });
     collectDefaultMetrics({ register: registry });
 
@@ -77,7 +79,7 @@ export class GatewayMetrics {
     new Gauge({
       name: 'troupe_dead_letters_stored', help: 'Dead letters currently kept', registers: [registry],
       collect() {
-        this.set(node.deadLetters.count());
+        this.set(node.deadLetterCount());
       },
     });
 
@@ -107,7 +109,7 @@ export class GatewayMetrics {
       name: 'troupe_agents', help: 'Agents by status', labelNames: ['status'], registers: [registry],
       collect() {
         this.reset();
-        for (const a of node.agents.list()) this.inc({ status: a.status });
+        for (const a of agents?.list() ?? []) this.inc({ status: a.status });
       },
     });
 
@@ -125,7 +127,7 @@ export class GatewayMetrics {
       agentStops.remove({ agent });
     };
 
-    this.unsubscribe.push(node.agents.events.subscribe((e: AgentEvent) => {
+    if (agents) this.unsubscribe.push(agents.events.subscribe((e: AgentEvent) => {
       switch (e.type) {
         case 'agent.run.started': inFlight.inc({ agent: e.agent }); break;
         case 'agent.run.finished':

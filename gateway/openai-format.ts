@@ -1,5 +1,5 @@
-import type { AgentSummary, RunResult } from '../actors/agent/index.js';
-import { toWireToolCalls, type ModelDelta, type Usage } from '../protocol/openai.js';
+import type { AgentSummary, RunResult } from '../actors/index.js';
+import { toWireToolCalls, type ModelDelta, type Usage } from '../protocol/index.js';
 
 /**
  * The OpenAI Chat Completions response shapes, built from a run's result and deltas:

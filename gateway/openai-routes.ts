@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentRegistry, RunRequest } from '../actors/agent/index.js';
-import { newMessages } from '../actors/agent/index.js';
+import {
+  DIRECTORY_PATH, DirectoryCommand, newMessages, type AgentSummary, type GatewayActor, type RunRequest,
+} from '../actors/index.js';
 import { TroupeError } from '../protocol/index.js';
-import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/openai.js';
+import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
 import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';
@@ -11,7 +12,8 @@ import { SseStream } from './sse.js';
 
 /** What the OpenAI routes need from the gateway. */
 export interface OpenAIRoutesDeps {
-  agents: AgentRegistry;
+  /** The gateway actor: every request becomes commands to it. */
+  gateway: GatewayActor;
   /** Runs in flight are tracked so shutdown can drain or cancel them. */
   track: TrackRun;
   /** Time limit of a run seen from the gateway. */
@@ -60,13 +62,15 @@ export function runRequestOf(body: ChatCompletionRequest, conversationId: string
  * request.
  */
 export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDeps): void {
-  const { agents } = deps;
+  const { gateway } = deps;
+  const directory = (op: ConstructorParameters<typeof DirectoryCommand>[0], correlationId: string): Promise<unknown> =>
+    gateway.request({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand(op), { correlationId });
 
   // agents anywhere in the cluster, since `model` may name any of them
-  app.get('/v1/models', async () => ({ object: 'list', data: (await agents.listCluster()).map(toModel) }));
+  app.get('/v1/models', async (req) => ({ object: 'list', data: (await directory({ op: 'models' }, req.id) as AgentSummary[]).map(toModel) }));
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
-    const a = await agents.getAnywhere(req.params.id);
+    const a = await directory({ op: 'model', name: req.params.id }, req.id) as AgentSummary | null;
     if (!a) throw modelNotFound(req.params.id);
     return toModel(a);
   });
@@ -79,34 +83,38 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     }
     const body = parsed.data;
     const run = runRequestOf(body, conversationOf(req));
-    const ref = await agents.locate(body.model);
-    if (!ref) {
-      const stopped = agents.get(body.model);
-      throw stopped
-        ? new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `The model '${body.model}' is stopped: ${stopped.stoppedReason ?? 'its supervisor gave up'}`, { details: { param: 'model' } })
-        : modelNotFound(body.model);
-    }
-
-    const binding = bindRun(reply, agents, deps.track, deps.runTimeoutMs);
+    const target = { kind: 'agent' as const, name: body.model };
+    const binding = bindRun(reply, gateway, deps.track, deps.runTimeoutMs);
     const created = Math.floor(Date.now() / 1000);
     try {
       if (!run.stream) {
-        const result = await binding.run(ref, run);
+        const result = await binding.run(target, run);
         return toCompletion(result, `chatcmpl-${binding.runId}`, body.model, created);
       }
-      await stream(reply, body, run, ref, binding, created, deps);
+      await stream(reply, body, run, binding, created, deps);
       return reply;
+    } catch (e) {
+      throw asModelError(e, body.model);
     } finally {
       binding.done();
     }
   });
 }
 
+/** An unknown or stopped agent is an unknown or stopped `model` to an OpenAI client. */
+function asModelError(e: unknown, model: string): unknown {
+  if (!(e instanceof TroupeError)) return e;
+  if (e.code === 'TROUPE_ERR_AGENT_NOT_FOUND') return modelNotFound(model);
+  if (e.code === 'TROUPE_ERR_AGENT_STOPPED') {
+    return new TroupeError('TROUPE_ERR_AGENT_STOPPED', `The model '${model}' is stopped: ${e.message}`, { details: { ...e.details, param: 'model' } });
+  }
+  return e;
+}
+
 async function stream(
   reply: FastifyReply,
   body: ChatCompletionRequest,
   run: RunRequest,
-  ref: Parameters<AgentRegistry['client']['run']>[0],
   binding: BoundRun,
   created: number,
   deps: OpenAIRoutesDeps,
@@ -117,7 +125,7 @@ async function stream(
   const limit = deps.sseMaxBufferedBytes;
   // A client that reads slower than the model writes would otherwise grow this buffer
   // without bound: past the limit its run is cancelled and the stream ends with the error.
-  const sse = new SseStream(raw, limit, () => deps.agents.client.cancel(runId, new TroupeError(
+  const sse = new SseStream(raw, limit, () => binding.cancel(new TroupeError(
     'TROUPE_ERR_AGENT_CANCELLED', `the client read the stream too slowly (over ${limit} bytes were waiting); the run was cancelled`,
     { details: { sseMaxBufferedBytes: limit } },
   )));
@@ -137,7 +145,7 @@ async function stream(
     sse.send(chunks.role());
   };
   try {
-    const result = await binding.run(ref, run, (d) => {
+    const result = await binding.run({ kind: 'agent', name: body.model }, run, (d) => {
       begin();
       sse.send(chunks.delta(d));
     });

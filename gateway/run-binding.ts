@@ -1,8 +1,7 @@
 import type { FastifyReply } from 'fastify';
-import type { ActorRef } from '../actors/index.js';
-import type { AgentRegistry, RunRequest, RunResult } from '../actors/agent/index.js';
-import type { ModelDelta } from '../protocol/openai.js';
-import { TroupeError, prefixedId } from '../protocol/index.js';
+import type { GatewayActor, GatewayTarget, RunRequest, RunResult } from '../actors/index.js';
+import type { ModelDelta } from '../protocol/index.js';
+import { TroupeError } from '../protocol/index.js';
 
 /** Why the gateway cancels a run: its client went away, or the node is shutting down. */
 export type CancelWhy = 'client' | 'shutdown';
@@ -13,8 +12,10 @@ export type TrackRun = (cancel: (why: CancelWhy) => void) => () => void;
 /** A run tied to its HTTP exchange (see {@link bindRun}). */
 export interface BoundRun {
   runId: string;
-  /** Start it: the request's id is its correlation id; the routes built it from a validated body (trusted). */
-  run(ref: ActorRef | string, req: RunRequest, onDelta?: (d: ModelDelta) => void): Promise<RunResult>;
+  /** Start it through the gateway actor; the request's id is its correlation id. */
+  run(target: GatewayTarget, req: RunRequest, onDelta?: (d: ModelDelta) => void): Promise<RunResult>;
+  /** Cancel it (a `gateway.cancel` to the gateway actor). */
+  cancel(error: unknown): void;
   /** The client went away. */
   gone(): boolean;
   /** The exchange is over. */
@@ -28,17 +29,17 @@ export interface BoundRun {
  * runs.
  *
  * @example
- * const binding = bindRun(reply, agents, track, runTimeoutMs);
- * try { return await binding.run(ref, req); } finally { binding.done(); }
+ * const binding = bindRun(reply, gateway, track, runTimeoutMs);
+ * try { return await binding.run({ kind: 'agent', name }, req); } finally { binding.done(); }
  */
-export function bindRun(reply: FastifyReply, agents: AgentRegistry, track: TrackRun, timeoutMs: number): BoundRun {
-  const runId = prefixedId('run_');
+export function bindRun(reply: FastifyReply, gateway: GatewayActor, track: TrackRun, timeoutMs: number): BoundRun {
+  const runId = gateway.newRunId();
   let left = false;
   const cancel = (why: CancelWhy): void => {
     if (why === 'client') left = true;
-    agents.client.cancel(runId, why === 'client'
+    gateway.cancel(runId, why === 'client'
       ? new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'the client disconnected')
-      : new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', 'the node is shutting down; the run was cancelled'));
+      : new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node is shutting down; the run was cancelled'));
   };
   const untrack = track(cancel);
   // 'close' before the response finished: the client is gone, so is the run.
@@ -50,7 +51,8 @@ export function bindRun(reply: FastifyReply, agents: AgentRegistry, track: Track
   if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
   return {
     runId,
-    run: (ref, req, onDelta) => agents.client.run(ref, req, { runId, correlationId: reply.request.id, timeoutMs, trusted: true, ...(onDelta ? { onDelta } : {}) }),
+    run: (target, req, onDelta) => gateway.run(target, req, { runId, correlationId: reply.request.id, timeoutMs, ...(onDelta ? { onDelta } : {}) }),
+    cancel: (error) => gateway.cancel(runId, error),
     gone: () => left,
     done: untrack,
   };

@@ -1,7 +1,7 @@
-import type { RunParams, RunRequest } from '../actors/agent/index.js';
+import type { RunParams, RunRequest } from '../actors/index.js';
 import {
   fromWireToolChoice, fromWireTools, type ResponseFormat, type WireTool, type WireToolChoice,
-} from '../protocol/openai.js';
+} from '../protocol/index.js';
 
 /** Conversation ids (`x-conversation-id`, `conversation_id`): safe in URLs and journal keys. */
 export const CONVERSATION_ID_RE = /^[A-Za-z0-9._:@+-]{1,200}$/;

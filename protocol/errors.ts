@@ -15,6 +15,7 @@ export const errorCatalog = {
   TROUPE_ERR_CONFIG_INVALID: { status: 400, description: 'options or config file failed validation or conflict' },
   // node
   TROUPE_ERR_NODE_CLOSED: { status: 503, description: 'the node is closing or closed' },
+  TROUPE_ERR_NODE_MODULE_MISSING: { status: 500, description: 'a module or caller asked for a module the node was not started with' },
   // actors
   TROUPE_ERR_ACTOR_ASK_TIMEOUT: { status: 504, description: 'an ask got no reply within its timeout' },
   TROUPE_ERR_ACTOR_MAILBOX_FULL: { status: 503, description: "the target's bounded mailbox is full; the message was dead-lettered" },
@@ -59,6 +60,7 @@ export const errorCatalog = {
   TROUPE_ERR_AGENT_CANCELLED: { status: 499, description: 'the run was cancelled (client gone or explicit cancel)' },
   TROUPE_ERR_AGENT_TIMEOUT: { status: 504, description: 'the run exceeded its time limit' },
   TROUPE_ERR_AGENT_BUSY: { status: 503, description: 'the agent has too many runs in flight and queued (limits.maxQueuedRuns)' },
+  TROUPE_ERR_AGENT_STOPPED: { status: 503, description: "the agent's supervisor gave up on it (past its restart intensity); it stays stopped until it is created again or the node restarts" },
   TROUPE_ERR_AGENT_UNHEALTHY: { status: 503, description: 'the agent crashed after limits.maxConsecutiveFailures failed model calls; its supervisor restarts it' },
   TROUPE_ERR_MODEL_RATE_LIMITED: { status: 429, description: 'the upstream model rate-limited us past the retry budget' },
   TROUPE_ERR_MODEL_TIMEOUT: { status: 504, description: 'the upstream model did not answer (or stalled) within the timeout' },

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { Deadlines, TroupeError, serializeError, type Clock, type SerializedError, type Timed } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
+import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
+  type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
+import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
+import { Runtime, type Active, type Queued } from './run-table.js';
 import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
 import type { AgentTool, ToolContext } from './tools.js';
@@ -35,57 +35,9 @@ export interface AgentDeps {
 const HEALTH_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']);
 const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
 
-/** Attempts to hand a run's outcome to the agent's own full mailbox before giving up. */
-const FINISH_ATTEMPTS = 100;
-/** Attempts to tell a requester whose mailbox is full that its run failed. */
-const ERROR_DELIVERY_ATTEMPTS = 20;
-/** Attempt n waits n times this long (on the node's clock). */
-const RETRY_STEP_MS = 10;
 /** Abort reason of a run whose requester can no longer take its deltas. */
 const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
 
-/** What an agent actor's mailbox takes: the protocol, and its own runs' outcomes. */
-export type AgentInbox = AgentMessage | RunFinished;
-
-/**
- * The protocol schema, letting RunFinished instances through as they are. Not a zod union:
- * its error would say "Invalid input" where the protocol's names the bad field.
- */
-export const agentInboxSchema: z.ZodType<AgentInbox> = z.unknown().transform((v, ctx): AgentInbox => {
-  if (v instanceof RunFinished) return v;
-  const r = agentMessageSchema.safeParse(v);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
-
-/** Tell options of what the agent sends without a correlation id (shared: no object per send). */
-const TO_REQUESTER = undefined;
-const TO_SELF = undefined;
-
-
-const isMailboxFull = (e: unknown): boolean => e instanceof TroupeError && e.code === 'TROUPE_ERR_ACTOR_MAILBOX_FULL';
-
-interface Queued {
-  msg: RunMessage;
-  at: number;
-  correlationId: string | undefined;
-}
-
-interface Active extends Queued {
-  controller: RunAbort;
-  timer: Timed;
-  startedAt: number;
-}
-
-/** What one incarnation keeps outside its persisted state: runs in flight and health. */
-class Runtime {
-  readonly active = new Map<string, Active>();
-  readonly queue: Queued[] = [];
-  /** Conversations with a run in flight: runs of one conversation go one at a time. */
-  readonly busy = new Set<string>();
-  failures = 0;
-}
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
@@ -108,21 +60,19 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   /**
    * Tell the requester (with the run's correlation id, not that of whichever message the
    * handler is on); false when it could not be told. A result that cannot be delivered
-   * becomes an error, so the caller is not left waiting for its own timeout; an error that
-   * meets a full mailbox is tried again on the clock for a while.
+   * becomes an error, so the caller is not left waiting for its own timeout. An error that
+   * cannot be delivered either is logged (and dead-lettered by the kernel when the
+   * requester's mailbox is full): the requester's own run deadline ends its wait.
    */
-  const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string, attempt = 0): boolean => {
+  const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string): boolean => {
     try {
-      // built here from the run's own state: held to the requester protocol by construction
-      ctx.tell(to, msg, correlationId === undefined ? TO_REQUESTER : { correlationId });
+      ctx.tell(to, msg, correlationId === undefined ? undefined : { correlationId });
       return true;
     } catch (e) {
       if (msg.type === 'agent.result') {
         ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not deliver the result; failing the run');
         const why = serializeError(e);
         toRequester(ctx, to, { type: 'agent.error', runId: msg.runId, error: { ...why, message: `the run finished but its result could not be delivered: ${why.message}` } }, correlationId);
-      } else if (msg.type === 'agent.error' && isMailboxFull(e) && attempt + 1 < ERROR_DELIVERY_ATTEMPTS) {
-        clock.setTimeout(() => toRequester(ctx, to, msg, correlationId, attempt + 1), RETRY_STEP_MS * (attempt + 1));
       } else {
         ctx.log.warn({ err: e, to, runId: msg.runId, type: msg.type }, 'could not reach the requester');
       }
@@ -186,26 +136,6 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
 
     const self = ctx.self;
-    const finish = (m: RunFinished, attempt = 0): void => {
-      // The incarnation ended meanwhile: abandon() has told the requester already.
-      if (rt.active.get(msg.runId) !== active) return;
-      try {
-        ctx.tell(self, m, q.correlationId === undefined ? TO_SELF : { correlationId: q.correlationId });
-      } catch (e) {
-        // A full mailbox: the outcome must still land, so it is tried again for a while.
-        if (isMailboxFull(e) && attempt + 1 < FINISH_ATTEMPTS) {
-          clock.setTimeout(() => finish(m, attempt + 1), RETRY_STEP_MS * (attempt + 1));
-          return;
-        }
-        // Lost for good: the requester hears so, and the run gives back its slot and its
-        // conversation (queued runs start at the next message the agent handles).
-        ctx.log.error({ err: e, runId: msg.runId }, 'run outcome lost');
-        release(active);
-        const error = serializeError(e);
-        events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - startedAt });
-        fail(ctx, msg.replyTo, msg.runId, error, q.correlationId);
-      }
-    };
     const plan: RunPlan = {
       provider: deps.provider,
       model: deps.model,
@@ -228,7 +158,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
       };
     }
-    executeRun(plan).then(
+    // The outcome comes back as a self-message past the mailbox's capacity, handled in a
+    // turn like any other (a later incarnation ignores it: abandon() has told the requester).
+    ctx.pipeToSelf(
+      executeRun(plan),
       (p) => {
         const result: RunResult = {
           runId: msg.runId,
@@ -245,11 +178,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
             chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
           },
         };
-        finish(new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } }));
+        return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });
       },
       (e: unknown) => {
         const err = controller.aborted ? cancelled(controller, e) : e;
-        finish(new RunFinished(active, msg.runId, { ok: false, error: serializeError(err) }));
+        return new RunFinished(active, msg.runId, { ok: false, error: serializeError(err) });
       },
     );
   };
@@ -263,23 +196,24 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     }
   };
 
+  /**
+   * `agent.run` is asked: the reply is the acceptance, or the reason the run is refused (the
+   * requester learns it from the ask, local or remote alike).
+   */
   const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
-    const refuse = (e: TroupeError): void => {
-      if (ctx.expectsReply) ctx.replyError(e);
-      else fail(ctx, msg.replyTo, msg.runId, e);
-    };
     if (rt.active.has(msg.runId) || rt.queue.some((q) => q.msg.runId === msg.runId)) {
-      refuse(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${msg.runId} is already known to agent ${name}`));
+      ctx.replyError(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
     if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
-      refuse(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
         details: { active: rt.active.size, queued: rt.queue.length },
       }));
       return;
     }
     rt.queue.push({ msg, at: clock.now(), correlationId: ctx.correlationId });
-    if (ctx.expectsReply) ctx.reply({ accepted: true, runId: msg.runId });
+    const accepted: RunAccepted = { type: 'agent.accepted', runId: msg.runId };
+    ctx.reply(accepted);
     pump(state, ctx);
   };
 

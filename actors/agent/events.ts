@@ -1,5 +1,5 @@
 import { EventBus } from '../kernel/index.js';
-import type { Usage } from '../../protocol/openai.js';
+import type { Usage } from '../../protocol/index.js';
 
 /**
  * Typed agent events, beside the kernel's inspection stream: metrics and logs subscribe to

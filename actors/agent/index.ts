@@ -1,11 +1,16 @@
 /**
  * Agent actors: a spec (instructions, model, provider, tools, skills, supervision, limits)
  * becomes a supervised, persistent actor that runs a tool loop against a model provider and
- * streams its answer back to whoever asked, as messages.
+ * streams its answer back to whoever asked, as messages (the run protocol). The agents
+ * module (`agentsModule`) puts them on a node.
  */
-export { AgentRegistry, type ConversationView, type AgentInfo, type AgentSummary, type AgentHost, type AgentRegistryOptions } from './registry.js';
-export { AgentClient, type RunRequest, type RunOptions } from './client.js';
+export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
+export { agentsModule, AGENTS_MODULE, type AgentsModuleOptions } from './module.js';
+export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } from './directory.js';
+export { summaryOf, agentSummarySchema, type AgentInfo, type AgentSummary, type AgentDescription } from './info.js';
+export type { RunRequest, RunOptions } from './run-request.js';
 export { agentBehaviour, type AgentDeps } from './agent-actor.js';
+export { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 export { AgentEvents, type AgentEvent, type AgentEventListener } from './events.js';
 export {
   agentSpecSchema, parseAgentSpec, AGENT_NAME_RE,
@@ -18,11 +23,11 @@ export {
 export { executeRun, type RunPlan, type RunProduct } from './run.js';
 export { memoryReducer, emptyMemory, newMessages, trimHistory, type AgentMemory, type Conversation, type MemoryEvent } from './memory.js';
 export {
-  agentMessageSchema, requesterMessageSchema, runMessageSchema, runResultSchema,
-  type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunMessageInput, type RunParams, type RunResult, type TraceHop,
+  agentMessageSchema, requesterMessageSchema, runMessageSchema, runResultSchema, acceptedSchema,
+  type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunResult, type TraceHop,
 } from './messages.js';
 export {
   OpenAIProvider, OfflineModel, OFFLINE_MODEL_NAME, createProvider, providerConfigFromEnv, describeProvider,
   type ModelProvider, type ModelRequest, type CompleteOptions, type ProviderConfig, type OpenAIProviderOptions, type OfflineModelOptions,
 } from './model/index.js';
-export type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolSpec, ToolChoice, Usage, FinishReason } from '../../protocol/openai.js';
+export type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolSpec, ToolChoice, Usage, FinishReason } from '../../protocol/index.js';

@@ -1,4 +1,4 @@
-import type { ChatMessage, Usage } from '../../protocol/openai.js';
+import type { ChatMessage, Usage } from '../../protocol/index.js';
 
 /** One conversation's stored history (the agent's instructions are not part of it). */
 export interface Conversation {

@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { addressSchema, serializedErrorSchema } from '../../protocol/index.js';
 import {
   chatMessageSchema, finishReasonSchema, modelDeltaSchema, responseFormatSchema, toolCallSchema, toolChoiceSchema, toolSpecSchema, usageSchema,
-} from '../../protocol/openai.js';
+} from '../../protocol/index.js';
 
 /**
- * Messages of the agent protocol. A requester (the gateway actor, or any actor) sends
- * `agent.run` with its own address in `replyTo`; the agent answers with `agent.delta`
- * messages (when streaming) and one `agent.result` or `agent.error`, all told to that
- * address, so the exchange works the same whether the agent lives on this node or another.
+ * Messages of the run protocol, which agents speak (and any actor may). A requester (the
+ * gateway actor) ASKS `agent.run` with its own address in `replyTo`; the ask is answered
+ * with `agent.accepted` (or fails with the coded reason the run was refused: busy, a
+ * duplicate run id, a full mailbox, no such actor, an unreachable node). The agent then
+ * tells `agent.delta` messages (when streaming) and one `agent.result` or `agent.error` to
+ * `replyTo`. `agent.cancel` aborts. The exchange is the same whether the agent lives on this
+ * node or another.
  */
 
 const id = z.string().min(1).max(200);
@@ -40,6 +43,10 @@ export const runMessageSchema = z.object({
   toolChoice: toolChoiceSchema.optional(),
   params: runParamsSchema.optional(),
 });
+
+/** The answer to the `agent.run` ask: the run is queued (its outcome follows as messages). */
+export const acceptedSchema = z.object({ type: z.literal('agent.accepted'), runId: id });
+export type RunAccepted = z.infer<typeof acceptedSchema>;
 
 /** Abort a queued or running run (its upstream request is aborted too). */
 export const cancelMessageSchema = z.object({ type: z.literal('agent.cancel'), runId: id, reason: z.string().max(200).optional() });

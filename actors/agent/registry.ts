@@ -1,17 +1,18 @@
-import type { Logger } from 'pino';
-import { z } from 'zod';
-import { TroupeError, addressSchema, describeIssues, newId, type Clock, type Signal } from '../../protocol/index.js';
-import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
-import { SecretBox, corruptRecord, sealedSchema, type NodeStore } from '../../storage/index.js';
-import type { ActorSpec, AskOptions, Context, TellOptions } from '../kernel/index.js';
+import { TroupeError, newId, type ChatMessage } from '../../protocol/index.js';
+import type { Context } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
+import type { ModuleHost } from '../modules/index.js';
 import { agentBehaviour } from './agent-actor.js';
-import { AgentClient, type RunOptions, type RunRequest } from './client.js';
+import { agentParts } from './agent-parts.js';
+import { AgentDirectory } from './directory.js';
 import { AgentEvents } from './events.js';
+import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
-import { createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
-import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput, type AgentSkill, type AgentLimits } from './spec.js';
-import { builtinTools, toolSpecOf, validateTool, type AgentTool } from './tools.js';
+import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
+import type { RunOptions, RunRequest } from './run-request.js';
+import { AgentSpecStore } from './spec-record.js';
+import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
+import { builtinTools, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
 export interface ConversationView {
@@ -21,25 +22,13 @@ export interface ConversationView {
   messages: ChatMessage[];
 }
 
-/** The part of a node the registry needs (kept narrow: no import of the node class). */
-export interface AgentHost {
-  readonly id: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly store: NodeStore | undefined;
-  dropJournal(key: string): Promise<void>;
-  readonly isClosing: boolean;
-  spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
-  tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
-  ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
-  /** Find a live actor anywhere in the cluster (absent on a node without one). */
-  locate?(path: string): Promise<ActorRef | undefined>;
-  /** The other nodes of the cluster that are up (absent on a node without one). */
-  peers?(): string[];
-  stop(target: ActorRef | string): Promise<void>;
-  toRef(target: ActorRef | string): ActorRef;
-  lookup(target: string): ActorRef | undefined;
-  watch(target: ActorRef | string, fn: (s: Extract<Signal, { type: 'signal.terminated' }>) => void): () => void;
+/** The part of a node the registry needs (the module host, narrowed). */
+export type AgentHost = Pick<ModuleHost,
+  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch'>;
+
+/** Who runs agents for the registry: the gateway actor (found by name through the node). */
+export interface AgentRunner {
+  run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
 }
 
 /** Where the node's default model comes from. */
@@ -55,128 +44,12 @@ export interface AgentRegistryOptions {
   dataKey?: string;
 }
 
-/** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
-export interface AgentInfo {
-  name: string;
-  description: string;
-  instructions: string;
-  /** Upstream model id. */
-  model: string;
-  provider: { name: string; offline: boolean; baseURL?: string };
-  tools: string[];
-  skills: AgentSkill[];
-  limits: AgentLimits;
-  supervision: AgentSpecData['supervision'];
-  temperature?: number;
-  /** Address of the agent actor. */
-  address: string;
-  node: string;
-  status: 'running' | 'stopped';
-  stoppedReason?: string;
-  /** Created over HTTP (or `agents.create`): its spec is persisted and it comes back at start. */
-  durable: boolean;
-  /** Its conversations are journaled (the node has a data dir). */
-  persistent: boolean;
-  createdAt: number;
-}
-
-/**
- * An agent as the cluster directory reports it: what `/v1/models` shows (not the
- * instructions, limits or skills, so a node's whole list stays small), checked on arrival.
- */
-const agentSummarySchema = z.object({
-  name: z.string().regex(AGENT_NAME_RE),
-  description: z.string().max(4_096),
-  model: z.string().max(256),
-  provider: z.object({ name: z.string().max(128), offline: z.boolean() }),
-  tools: z.array(z.string().max(128)).max(256),
-  address: addressSchema,
-  node: z.string().min(1).max(128),
-  status: z.enum(['running', 'stopped']),
-  createdAt: z.number(),
-});
-export type AgentSummary = z.infer<typeof agentSummarySchema>;
-
-/** The summary of an agent of this node. */
-function summaryOf(a: AgentInfo): AgentSummary {
-  return {
-    name: a.name, description: a.description.slice(0, 4_096), model: a.model, provider: { name: a.provider.name, offline: a.provider.offline },
-    tools: a.tools, address: a.address, node: a.node, status: a.status, createdAt: a.createdAt,
-  };
-}
-
-/** What the agent directory (`/system/agents`, one per node) answers. */
-const directoryMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('agents.list') }),
-  z.object({ type: z.literal('agents.get'), name: z.string().max(64) }),
-]);
-type DirectoryMessage = z.infer<typeof directoryMessageSchema>;
-
-/** How long a cluster-wide listing waits for each other node's directory. */
-const DIRECTORY_TIMEOUT_MS = 1_000;
-
-interface Entry {
-  data: AgentSpecData;
-  provider: ModelProvider;
-  model: string;
-  durable: boolean;
-  journalKey: string | undefined;
-  createdAt: number;
-  supervisor: ActorRef;
-  agent: ActorRef;
-  status: 'running' | 'stopped';
-  stoppedReason?: string;
-  unwatch: () => void;
-}
-
-/**
- * A persisted spec (the `agents` database, keyed by name), checked on read. Version 2 keeps
- * the provider's apiKey and headers out of `spec`, sealed in `secrets` with the data key;
- * version 1 (before) held them in the clear and is still read.
- */
-const specRecordSchema = z.object({
-  v: z.union([z.literal(1), z.literal(2)]),
-  spec: z.record(z.string(), z.unknown()),
-  secrets: sealedSchema.optional(),
-  journalKey: z.string().min(1).max(512),
-  createdAt: z.number(),
-});
-type SpecRecord = z.infer<typeof specRecordSchema>;
-
-/** The secrets of a provider: what must not sit in the clear on disk. */
-interface ProviderSecrets {
-  apiKey?: string;
-  headers?: Record<string, string>;
-}
-
-/** A spec without its provider secrets, and those secrets (undefined when there are none). */
-function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secrets: ProviderSecrets | undefined } {
-  const p = spec.provider;
-  if (!p || (p.apiKey === undefined && p.headers === undefined)) return { spec, secrets: undefined };
-  const { apiKey, headers, ...rest } = p;
-  return {
-    spec: { ...spec, provider: rest },
-    secrets: { ...(apiKey !== undefined ? { apiKey } : {}), ...(headers !== undefined ? { headers } : {}) },
-  };
-}
-
-/**
- * What a sealed key is bound to: the agent, and where its key may go (provider kind, base
- * URL, token field). A record edited to send the key elsewhere no longer opens.
- */
-function secretContext(name: string, spec: Record<string, unknown>): string {
-  const p = (spec.provider ?? {}) as Record<string, unknown>;
-  return JSON.stringify(['agent', name, p.kind ?? null, p.baseURL ?? null, p.maxTokensField ?? null]);
-}
-
-const SPEC_DB = 'agents';
-
 /**
  * The agents of one node: spawns each under its own supervisor
  * (`/user/agents/<name>`, policy from the spec's `supervision`) with the agent actor as
  * its child (`/user/agents/<name>/agent`), persists the specs of agents created over HTTP
- * and re-spawns them at start, and offers the requester side (`client`) that the gateway
- * uses.
+ * and re-spawns them at start, keeps the node's agent directory (`/system/agents`), and
+ * resolves agent names to refs for the gateway actor, which runs them.
  *
  * @example
  * node.agents.registerTool({ name: 'add', parameters: z.object({ a: z.number(), b: z.number() }), execute: ({ a, b }) => a + b });
@@ -187,16 +60,19 @@ export class AgentRegistry {
   readonly events = new AgentEvents();
   /** The node's default model provider. */
   readonly provider: ModelProvider;
+  /** The node's agent directory (`/system/agents`): what other nodes and the routes ask. */
+  readonly directory: AgentDirectory;
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private root?: Context;
-  private _client?: AgentClient;
-  private readonly box: SecretBox | undefined;
+  /** The persisted specs of durable agents (none without a data dir). */
+  private readonly specs: AgentSpecStore | undefined;
 
-  constructor(private readonly host: AgentHost, options: AgentRegistryOptions = {}) {
-    this.box = options.dataKey === undefined ? undefined : new SecretBox(options.dataKey);
+  /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
+  constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
     const log = host.logger.child({ component: 'agents' });
-    this.provider = options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log });
+    this.specs = host.store ? new AgentSpecStore(host.store, options.dataKey, log) : undefined;
+    this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
     const d = describeProvider(this.provider);
     if (this.provider.offline) {
       log.info(d, `model provider: built-in offline model '${d.model}' (deterministic; set OPENAI_BASE_URL or OPENAI_API_KEY for a real upstream)`);
@@ -204,64 +80,44 @@ export class AgentRegistry {
       log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
     }
     for (const t of builtinTools) this.tools.set(t.name, t);
-    // The directory: how other nodes learn this node's agents (`/v1/models` lists the cluster's).
-    host.spawnSpec({
-      name: 'agents',
-      behaviour: {
-        messages: directoryMessageSchema,
-        receive: (_s: unknown, m: DirectoryMessage, ctx: Context<DirectoryMessage>) => {
-          if (m.type === 'agents.list') return void ctx.reply(this.list().map(summaryOf));
-          const a = this.get(m.name);
-          ctx.reply(a ? summaryOf(a) : null);
-        },
-      },
-    }, 'system');
-  }
-
-  /**
-   * Every agent of the cluster: this node's, then those of the other nodes that are up and
-   * answer within a second (a name on several nodes is listed once, this node's first).
-   */
-  async listCluster(): Promise<AgentSummary[]> {
-    const own = this.list().map(summaryOf);
-    const peers = this.host.peers?.() ?? [];
-    if (peers.length === 0) return own;
-    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.list' })));
-    const seen = new Set(own.map((a) => a.name));
-    const out = [...own];
-    for (const list of theirs) {
-      const infos = z.array(agentSummarySchema).max(10_000).safeParse(list);
-      if (!infos.success) continue;
-      for (const a of infos.data) {
-        if (seen.has(a.name)) continue;
-        seen.add(a.name);
-        out.push(a);
-      }
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
-
-  /** One agent of the cluster: this node's, or the one `locate` finds elsewhere. */
-  async getAnywhere(name: string): Promise<AgentSummary | undefined> {
-    const own = this.get(name);
-    if (own) return summaryOf(own);
-    const ref = AGENT_NAME_RE.test(name) ? await this.locate(name) : undefined;
-    if (!ref) return undefined;
-    const info = agentSummarySchema.safeParse(await this.askDirectory(ref.node, { type: 'agents.get', name }));
-    return info.success ? info.data : undefined;
-  }
-
-  /** Ask another node's directory; undefined when it does not answer in time. */
-  private askDirectory(node: string, message: DirectoryMessage): Promise<unknown> {
-    return this.host.ask(`troupe://${node}/system/agents`, message, { timeoutMs: DIRECTORY_TIMEOUT_MS }).catch((e: unknown) => {
-      this.host.logger.debug({ err: e, node }, 'agent directory did not answer');
-      return undefined;
+    this.directory = new AgentDirectory({
+      logger: host.logger,
+      list: () => this.list(),
+      get: (name) => this.get(name),
+      status: (name) => this.status(name),
+      create: (spec) => this.create(spec),
+      remove: (name) => this.remove(name),
+      toolNames: () => this.toolNames(),
+      locate: (name) => this.locate(name),
+      peers: () => host.peers(),
+      ask: (target, message, options) => host.ask(target, message, options),
+      spawnSpec: (spec, under) => host.spawnSpec(spec, under),
     });
   }
 
-  /** The requester actor (`/system/gateway`), spawned on first use. */
-  get client(): AgentClient {
-    return (this._client ??= new AgentClient(this.host));
+  /**
+   * The agent actor a name stands for, for the gateway actor: this node's when it has one
+   * (at once), else the live one anywhere in the cluster. Throws (or rejects with)
+   * TROUPE_ERR_AGENT_STOPPED for an agent whose supervisor gave up, here or on another node,
+   * and TROUPE_ERR_AGENT_NOT_FOUND when no node has it.
+   */
+  target(name: string): ActorRef | Promise<ActorRef> {
+    const e = this.entries.get(name);
+    if (e) {
+      if (e.status === 'running') return e.agent;
+      throw stoppedError(name, e.stoppedReason);
+    }
+    return this.targetElsewhere(name);
+  }
+
+  private async targetElsewhere(name: string): Promise<ActorRef> {
+    if (!AGENT_NAME_RE.test(name)) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name.slice(0, 80)}`);
+    const ref = await this.host.locate(`user/agents/${name}/agent`);
+    if (ref) return ref;
+    // not live anywhere: a node that still lists it has it stopped
+    const known = await this.directory.getAnywhere(name);
+    if (known && known.status === 'stopped') throw stoppedError(name, undefined, known.node);
+    throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name} in the cluster`);
   }
 
   /** Make a code tool available by name to every agent spec (HTTP ones included). */
@@ -300,24 +156,19 @@ export class AgentRegistry {
     if (parsed.codeTools.length > 0) {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
     }
-    const store = this.host.store;
-    if (!store) return this.spawn(parsed.data);
+    const specs = this.specs;
+    if (!specs) return this.spawn(parsed.data);
     const name = parsed.data.name;
-    const { spec: stored, secrets } = splitSecrets(parsed.data);
-    if (secrets && !this.box) {
-      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: a durable agent's provider apiKey and headers are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
-    }
-    const sealed = secrets ? this.box!.seal(secrets, secretContext(name, stored as unknown as Record<string, unknown>)) : undefined;
     const createdAt = this.host.clock.now();
-    const journalKey = `agent/${parsed.data.name}/${newId()}`;
-    const replaced = this.entries.get(parsed.data.name);
+    const journalKey = `agent/${name}/${newId()}`;
+    const record = specs.record(parsed.data, journalKey, createdAt);
+    const replaced = this.entries.get(name);
     const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
     const discarded = replaced ? this.discardReplaced(replaced, entry) : Promise.resolve();
-    const record: SpecRecord = { v: 2, spec: stored as unknown as Record<string, unknown>, ...(sealed ? { secrets: sealed } : {}), journalKey, createdAt };
     try {
-      await store.put(store.db(SPEC_DB), parsed.data.name, record);
+      await specs.put(name, record);
     } catch (e) {
-      await this.retire(parsed.data.name, entry);
+      await this.retire(name, entry);
       throw e;
     } finally {
       await discarded;
@@ -327,49 +178,21 @@ export class AgentRegistry {
 
   /** Re-spawn every persisted agent; returns how many came back. Called once at start. */
   restore(): number {
-    const store = this.host.store;
-    if (!store) return 0;
+    if (!this.specs) return 0;
     let n = 0;
-    for (const { key, value } of store.db(SPEC_DB).getRange({})) {
+    for (const stored of this.specs.all()) {
       try {
-        const r = specRecordSchema.safeParse(value);
-        if (!r.success) throw corruptRecord(SPEC_DB, key, undefined, describeIssues(r.error));
-        const rec = r.data;
-        const parsed = parseAgentSpec(this.unseal(String(key), rec));
+        const { spec, rec } = stored.open();
+        const parsed = parseAgentSpec(spec);
         this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
         n++;
-        if (rec.v === 1) this.upgrade(store, parsed.data, rec);
+        this.specs.upgrade(parsed.data, rec);
       } catch (e) {
-        this.host.logger.error({ err: e, agent: key }, 'could not restore a persisted agent');
+        this.host.logger.error({ err: e, agent: stored.name }, 'could not restore a persisted agent');
       }
     }
     if (n > 0) this.host.logger.info({ agents: n }, 'persisted agents restored');
     return n;
-  }
-
-  /**
-   * A version 1 record (secrets in the clear, from before they were sealed) is written again
-   * as version 2 once a data key can seal them; without one the node says so at every start.
-   */
-  private upgrade(store: NodeStore, data: AgentSpecData, rec: SpecRecord): void {
-    const { spec: stored, secrets } = splitSecrets(data);
-    if (secrets && !this.box) {
-      this.host.logger.warn({ agent: data.name }, 'this agent\'s provider secrets are stored in the clear (an older record); set TROUPE_DATA_KEY to seal them');
-      return;
-    }
-    const spec = stored as unknown as Record<string, unknown>;
-    const next: SpecRecord = { v: 2, spec, ...(secrets ? { secrets: this.box!.seal(secrets, secretContext(data.name, spec)) } : {}), journalKey: rec.journalKey, createdAt: rec.createdAt };
-    store.put(store.db(SPEC_DB), data.name, next).catch((e: unknown) => this.host.logger.warn({ err: e, agent: data.name }, 'could not rewrite an agent record sealed'));
-  }
-
-  /** A stored spec with its provider secrets opened again (version 2 records). */
-  private unseal(name: string, rec: SpecRecord): Record<string, unknown> {
-    if (rec.secrets === undefined) return rec.spec;
-    if (!this.box) {
-      throw new TroupeError('TROUPE_ERR_STORAGE_SECRET', `agent ${name} keeps its provider secrets encrypted and this node has no data key (set TROUPE_DATA_KEY)`);
-    }
-    const secrets = this.box.open(rec.secrets, secretContext(name, rec.spec)) as ProviderSecrets;
-    return { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } };
   }
 
   /**
@@ -380,11 +203,11 @@ export class AgentRegistry {
   async remove(name: string): Promise<boolean> {
     const e = this.entries.get(name);
     if (!e) return false;
-    const store = this.host.store;
-    const durable = e.durable && store !== undefined && !store.closed;
+    const specs = this.specs;
+    const durable = e.durable && specs !== undefined && !specs.closed;
     // Issued before anything is awaited, so an agent created again under this name meanwhile
     // writes its spec after this removal, never before it.
-    const specGone = durable ? store.remove(store.db(SPEC_DB), name) : Promise.resolve();
+    const specGone = durable ? specs.remove(name) : Promise.resolve();
     await this.retire(name, e);
     if (durable) {
       await specGone;
@@ -411,7 +234,7 @@ export class AgentRegistry {
    */
   async locate(name: string): Promise<ActorRef | undefined> {
     const local = this.resolve(name);
-    if (local || this.entries.has(name) || !this.host.locate) return local;
+    if (local || this.entries.has(name)) return local;
     return this.host.locate(`user/agents/${name}/agent`);
   }
 
@@ -443,22 +266,14 @@ export class AgentRegistry {
    * const r = await node.agents.run('assistant', { input: [{ role: 'user', content: 'hi' }], conversationId: 'c1' });
    */
   run(name: string, req: RunRequest, opts: RunOptions = {}): Promise<RunResult> {
-    let ref: ActorRef;
-    try {
-      ref = this.require(name);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.client.run(ref, req, opts);
+    return this.runner().run({ kind: 'agent', name }, req, opts);
   }
 
-  /** The live agent ref, or TROUPE_ERR_AGENT_NOT_FOUND. */
+  /** This node's live agent ref; TROUPE_ERR_AGENT_NOT_FOUND, or TROUPE_ERR_AGENT_STOPPED once its supervisor gave up. */
   require(name: string): ActorRef {
     const e = this.entries.get(name);
     if (!e) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name}`);
-    if (e.status !== 'running') {
-      throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `agent ${name} is stopped${e.stoppedReason ? ` (${e.stoppedReason})` : ''}`);
-    }
+    if (e.status !== 'running') throw stoppedError(name, e.stoppedReason);
     return e.agent;
   }
 
@@ -501,28 +316,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `an agent named ${name} already exists`);
     }
-    const byName = new Map(codeTools.map((t) => [t.name, t] as const));
-    const tools = new Map<string, AgentTool>();
-    const toolSpecs: ToolSpec[] = [];
-    for (const t of data.tools) {
-      const tool = byName.get(t) ?? this.tools.get(t);
-      if (!tool) {
-        throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${name}: unknown tool ${t} (known: ${this.toolNames().join(', ') || 'none'})`, { details: { param: 'tools' } });
-      }
-      tools.set(tool.name, tool);
-      toolSpecs.push(toolSpecOf(tool));
-    }
-    const provider = data.provider
-      ? createProvider({
-          provider: data.provider.kind,
-          ...(data.provider.baseURL ? { baseURL: data.provider.baseURL } : {}),
-          ...(data.provider.apiKey ? { apiKey: data.provider.apiKey } : {}),
-          ...(data.provider.maxTokensField ? { maxTokensField: data.provider.maxTokensField } : {}),
-          ...(data.provider.headers ? { headers: data.provider.headers } : {}),
-          ...(data.model ? { model: data.model } : {}),
-        }, { logger: this.host.logger.child({ agent: name }) })
-      : this.provider;
-    const model = data.model ?? provider.defaultModel;
+    const { tools, toolSpecs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
     const behaviour = agentBehaviour({
       name,
       instructions: data.instructions,
@@ -580,10 +374,10 @@ export class AgentRegistry {
    */
   private async discardReplaced(old: Entry, by: Entry): Promise<void> {
     old.unwatch();
-    const store = this.host.store;
-    if (!old.durable || !store || store.closed) return;
+    const specs = this.specs;
+    if (!old.durable || !specs || specs.closed) return;
     try {
-      if (!by.durable) await store.remove(store.db(SPEC_DB), old.data.name);
+      if (!by.durable) await specs.remove(old.data.name);
       if (old.journalKey !== undefined && old.journalKey !== by.journalKey) await this.dropJournal(old.journalKey, old.data.name);
     } catch (err) {
       this.host.logger.warn({ err, agent: old.data.name }, 'could not discard the stored state of a replaced agent');
@@ -599,27 +393,7 @@ export class AgentRegistry {
     }
   }
 
-
   private info(e: Entry): AgentInfo {
-    const d = describeProvider(e.provider);
-    return {
-      name: e.data.name,
-      description: e.data.description,
-      instructions: e.data.instructions,
-      model: e.model,
-      provider: { name: d.provider, offline: d.offline, ...(d.baseURL ? { baseURL: d.baseURL } : {}) },
-      tools: [...e.data.tools],
-      skills: e.data.skills,
-      limits: e.data.limits,
-      supervision: e.data.supervision,
-      ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
-      address: e.agent.address,
-      node: this.host.id,
-      status: e.status,
-      ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
-      durable: e.durable,
-      persistent: e.journalKey !== undefined,
-      createdAt: e.createdAt,
-    };
+    return infoOf(e, this.host.id);
   }
 }

@@ -1,5 +1,5 @@
 import type { SerializedError } from '../../protocol/index.js';
-import type { ChatMessage } from '../../protocol/openai.js';
+import type { ChatMessage } from '../../protocol/index.js';
 import type { RunResult } from './messages.js';
 
 /** What a finished run hands back to its agent (and the agent journals). */

@@ -1,6 +1,5 @@
-import type { z } from 'zod';
-import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
-import { modelDeltaSchema, modelResultSchema, type ChatMessage, type ModelDelta, type ModelResult, type ToolCall, type ToolChoice, type ToolSpec, type Usage } from '../../protocol/openai.js';
+import { TroupeError, type Clock } from '../../protocol/index.js';
+import type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolChoice, ToolSpec, Usage } from '../../protocol/index.js';
 import type { RunParams, TraceHop } from './messages.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest, RunAbort } from './model/index.js';
 import { runTool, type AgentTool, type ToolContext } from './tools.js';
@@ -71,9 +70,8 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   const maxTokens = minDefined(plan.maxTokens, plan.params.maxTokens);
   const { temperature, stop, seed, responseFormat } = plan.params;
   const opts: CompleteOptions = { signal };
-  // a provider that does not check its own output has it checked here: it is data from outside
-  const unchecked = plan.provider.checked !== true;
-  if (filter) opts.onDelta = unchecked ? (d) => filter.push(checked(modelDeltaSchema, d, plan.provider.name, 'delta')) : (d) => filter.push(d);
+  // the provider's output was checked where it entered (see admitProvider)
+  if (filter) opts.onDelta = (d) => filter.push(d);
   let toolCtx: ToolContext | undefined;
 
   for (let turn = 1; turn <= plan.maxTurns; turn++) {
@@ -97,7 +95,6 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
       if (seed !== undefined) req.seed = seed;
       if (responseFormat !== undefined) req.responseFormat = responseFormat;
       result = await plan.provider.complete(req, opts);
-      if (unchecked) result = checked(modelResultSchema, result, plan.provider.name, 'result');
     } catch (e) {
       hops.push({ kind: 'model', name: plan.model, startedAt, durationMs: clock.now() - startedAt, ok: false, error: (e as { code?: string }).code ?? String(e) });
       throw signal.aborted ? cancelled(signal, e) : e;
@@ -142,13 +139,6 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     }
   }
   throw new TroupeError('TROUPE_ERR_AGENT_MAX_TURNS', `the tool loop reached maxTurns (${plan.maxTurns}) without a final answer`, { details: { maxTurns: plan.maxTurns } });
-}
-
-/** `value` held to `schema`, or TROUPE_ERR_MODEL_UPSTREAM naming the provider. */
-function checked<T>(schema: z.ZodType<T>, value: unknown, provider: string, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  throw new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `model provider '${provider}' gave a malformed ${what}: ${describeIssues(r.error)}`);
 }
 
 function assistant(content: string | null, calls: ToolCall[], refusal: string | undefined): ChatMessage {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
-import { TOOL_NAME_RE } from '../../protocol/openai.js';
+import { TOOL_NAME_RE } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 
 /** Agent names are model ids and actor names: keep them to a safe, URL-friendly set. */

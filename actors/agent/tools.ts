@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
-import { TOOL_NAME_RE, type ToolCall, type ToolSpec } from '../../protocol/openai.js';
+import { TOOL_NAME_RE, type ToolCall, type ToolSpec } from '../../protocol/index.js';
 
 /** What a tool's `execute` gets besides its arguments. */
 export interface ToolContext {

@@ -29,6 +29,7 @@ export type InspectionEvent =
   | { type: 'member.up'; node: string; peer: string }
   | { type: 'member.suspect'; node: string; peer: string }
   | { type: 'member.down'; node: string; peer: string }
+  | { type: 'gateway.message'; messageType: string; runId?: string; target?: string }
   | { type: 'node.ready'; node: string }
   | { type: 'node.stopping'; node: string };
 

@@ -207,7 +207,11 @@ describe('agent actor against a real HTTP upstream', () => {
     for (let i = 0; i < 2; i++) await failure(node.agents.run('doomed', { input: [user(`${i}`)] }));
     await expect.poll(() => node.agents.get('doomed')?.status).toBe('stopped');
     expect(node.agents.get('doomed')?.stoppedReason).toContain('TROUPE_ERR_SUPERVISOR_INTENSITY');
-    expect((await failure(node.agents.run('doomed', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_NOT_FOUND');
+    // stopped, and saying so (503), not gone (404)
+    const stopped = await failure(node.agents.run('doomed', { input: [user('x')] }));
+    expect(stopped.code).toBe('TROUPE_ERR_AGENT_STOPPED');
+    expect(stopped.status).toBe(503);
+    expect(stopped.message).toContain('TROUPE_ERR_SUPERVISOR_INTENSITY');
     expect((await node.agents.run('bystander', { input: [user('still here')] })).content).toContain('still here');
   });
 
@@ -238,6 +242,18 @@ describe('agent actor against a real HTTP upstream', () => {
     const err = await failure(node.agents.run('checked', { input: [user('x')] }));
     expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
     expect(err.message).toContain("model provider 'sloppy' gave a malformed result");
+  });
+
+  it('a provider from outside cannot opt out of the check: claiming to check itself changes nothing', async () => {
+    const claims = {
+      name: 'claims', offline: true, defaultModel: 'claims', checked: true,
+      complete: async () => ({ content: 'hi', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: -1, completion_tokens: 1, total_tokens: 0 }, model: 'claims' }),
+    } as unknown as ModelProvider;
+    const node = await testNode({ modelProvider: claims });
+    node.spawnAgent({ name: 'held' });
+    const err = await failure(node.agents.run('held', { input: [user('x')] }));
+    expect(err.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
+    expect(err.message).toContain("model provider 'claims' gave a malformed result");
   });
 
   it('a stalled stream fails with TROUPE_ERR_MODEL_TIMEOUT and the upstream request is closed', async () => {

@@ -1,4 +1,4 @@
-import type { FinishReason, ModelDelta, ModelResult, ToolCall, Usage } from '../../../protocol/openai.js';
+import type { FinishReason, ModelDelta, ModelResult, ToolCall, Usage } from '../../../protocol/index.js';
 
 /** The part of an OpenAI `chat.completion.chunk` the accumulator reads (loose on purpose). */
 export interface ChunkLike {

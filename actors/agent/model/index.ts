@@ -6,7 +6,8 @@ export type { ModelProvider, ModelRequest, CompleteOptions, CancelSignal } from 
 export { RunAbort } from './provider.js';
 export { OpenAIProvider, type OpenAIProviderOptions, type OpenAIProviderDeps } from './openai.js';
 export { OfflineModel, OFFLINE_MODEL_NAME, type OfflineModelOptions } from './offline.js';
+export { admitProvider } from './admit.js';
 export { createProvider, providerConfigFromEnv, describeProvider, type ProviderConfig } from './create.js';
 export type { Sleep } from './retry.js';
 export { splitTokens, estimateTokens } from './tokens.js';
-export type { ModelDelta, ModelResult } from '../../../protocol/openai.js';
+export type { ModelDelta, ModelResult } from '../../../protocol/index.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
-import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/openai.js';
+import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/index.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { estimatePromptTokens, estimateTokens, messageText, splitTokens } from './tokens.js';
 
@@ -44,7 +44,6 @@ type Plan = { kind: 'text'; text: string } | { kind: 'tools'; calls: Array<{ nam
 export class OfflineModel implements ModelProvider {
   readonly name = OFFLINE_MODEL_NAME;
   readonly offline = true;
-  readonly checked = true;
   readonly defaultModel = OFFLINE_MODEL_NAME;
   private readonly tokensPerDelta: number;
   private readonly deltaDelayMs: number;

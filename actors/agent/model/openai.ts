@@ -2,7 +2,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { describeIssues, systemClock, TroupeError, type Clock } from '../../../protocol/index.js';
-import { toWireMessages, toWireToolChoice, toWireTools, upstreamChunkSchema, type ModelResult } from '../../../protocol/openai.js';
+import { toWireMessages, toWireToolChoice, toWireTools, upstreamChunkSchema, type ModelResult } from '../../../protocol/index.js';
 import { StreamAccumulator, type ChunkLike } from './accumulator.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { backoffDelay, clockSleep, parseRetryAfter, type Sleep } from './retry.js';
@@ -97,7 +97,6 @@ function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParam
 export class OpenAIProvider implements ModelProvider {
   readonly name = 'openai';
   readonly offline = false;
-  readonly checked = true;
   readonly defaultModel: string;
   readonly baseURL: string;
   private readonly options: Readonly<z.output<typeof openAIProviderOptionsSchema>>;

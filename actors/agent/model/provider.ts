@@ -1,4 +1,4 @@
-import type { ChatMessage, ModelDelta, ModelResult, ResponseFormat, ToolChoice, ToolSpec } from '../../../protocol/openai.js';
+import type { ChatMessage, ModelDelta, ModelResult, ResponseFormat, ToolChoice, ToolSpec } from '../../../protocol/index.js';
 
 /**
  * One call to a model: the conversation so far and the knobs OpenAI-compatible APIs share.
@@ -107,12 +107,6 @@ export interface ModelProvider {
   readonly name: string;
   /** True when no network is involved. */
   readonly offline: boolean;
-  /**
-   * The provider holds its results and deltas to modelResultSchema / modelDeltaSchema
-   * itself (the built-in ones do: the OpenAI provider checks every upstream chunk). Any
-   * other provider's output is checked by the run, since it is data from outside.
-   */
-  readonly checked?: boolean;
   /** The model used when an agent names none. */
   readonly defaultModel: string;
   complete(req: ModelRequest, opts?: CompleteOptions): Promise<ModelResult>;

@@ -1,4 +1,4 @@
-import type { ChatMessage, ToolSpec } from '../../../protocol/openai.js';
+import type { ChatMessage, ToolSpec } from '../../../protocol/index.js';
 
 /**
  * A deterministic, approximate tokenizer: a token is optional leading whitespace plus up

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { TroupeError, addressSchema } from '../../protocol/index.js';
+import type { ActorRef } from '../kernel/index.js';
+import { describeProvider, type ModelProvider } from './model/index.js';
+import type { AgentStatus } from './messages.js';
+import { AGENT_NAME_RE, type AgentLimits, type AgentSkill, type AgentSpecData } from './spec.js';
+
+/** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  instructions: string;
+  /** Upstream model id. */
+  model: string;
+  provider: { name: string; offline: boolean; baseURL?: string };
+  tools: string[];
+  skills: AgentSkill[];
+  limits: AgentLimits;
+  supervision: AgentSpecData['supervision'];
+  temperature?: number;
+  /** Address of the agent actor. */
+  address: string;
+  node: string;
+  /** `stopped`: its supervisor gave up (runs fail with TROUPE_ERR_AGENT_STOPPED, 503). */
+  status: 'running' | 'stopped';
+  stoppedReason?: string;
+  /** Created over HTTP (or `agents.create`): its spec is persisted and it comes back at start. */
+  durable: boolean;
+  /** Its conversations are journaled (the node has a data dir). */
+  persistent: boolean;
+  createdAt: number;
+}
+
+/** An agent with the live figures of its actor (when it is running and answered). */
+export type AgentDescription = AgentInfo & { live?: Pick<AgentStatus, 'activeRuns' | 'queuedRuns' | 'conversations' | 'consecutiveFailures'> };
+
+/**
+ * An agent as the cluster directory reports it: what `/v1/models` shows (not the
+ * instructions, limits or skills, so a node's whole list stays small), checked on arrival.
+ */
+export const agentSummarySchema = z.object({
+  name: z.string().regex(AGENT_NAME_RE),
+  description: z.string().max(4_096),
+  model: z.string().max(256),
+  provider: z.object({ name: z.string().max(128), offline: z.boolean() }),
+  tools: z.array(z.string().max(128)).max(256),
+  address: addressSchema,
+  node: z.string().min(1).max(128),
+  status: z.enum(['running', 'stopped']),
+  createdAt: z.number(),
+});
+export type AgentSummary = z.infer<typeof agentSummarySchema>;
+
+/**
+ * A description from another node's directory, checked on arrival: the summary's fields
+ * are held to their schema, the rest (instructions, limits, skills) passes as JSON data.
+ */
+export const agentDescriptionSchema = agentSummarySchema.extend({
+  instructions: z.string().max(200_000),
+  stoppedReason: z.string().max(2_000).optional(),
+}).loose();
+
+/** The summary of an agent of this node. */
+export function summaryOf(a: AgentInfo): AgentSummary {
+  return {
+    name: a.name, description: a.description.slice(0, 4_096), model: a.model, provider: { name: a.provider.name, offline: a.provider.offline },
+    tools: a.tools, address: a.address, node: a.node, status: a.status, createdAt: a.createdAt,
+  };
+}
+
+/** An agent as the registry keeps it. */
+export interface AgentEntry {
+  data: AgentSpecData;
+  provider: ModelProvider;
+  model: string;
+  durable: boolean;
+  journalKey: string | undefined;
+  createdAt: number;
+  supervisor: ActorRef;
+  agent: ActorRef;
+  status: 'running' | 'stopped';
+  stoppedReason?: string;
+  unwatch: () => void;
+}
+
+/** An entry's public description (never an API key). */
+export function infoOf(e: AgentEntry, node: string): AgentInfo {
+  const d = describeProvider(e.provider);
+  return {
+    name: e.data.name,
+    description: e.data.description,
+    instructions: e.data.instructions,
+    model: e.model,
+    provider: { name: d.provider, offline: d.offline, ...(d.baseURL ? { baseURL: d.baseURL } : {}) },
+    tools: [...e.data.tools],
+    skills: e.data.skills,
+    limits: e.data.limits,
+    supervision: e.data.supervision,
+    ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
+    address: e.agent.address,
+    node,
+    status: e.status,
+    ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
+    durable: e.durable,
+    persistent: e.journalKey !== undefined,
+    createdAt: e.createdAt,
+  };
+}
+
+/** The coded error of a run for an agent whose supervisor gave up on it (503). */
+export function stoppedError(name: string, reason: string | undefined, node?: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_AGENT_STOPPED', `agent ${name} is stopped${node ? ` on node ${node}` : ''}: ${reason ?? 'its supervisor gave up'}; create it again (or restart the node) to bring it back`, {
+    details: { agent: name, ...(node ? { node } : {}) },
+  });
+}

@@ -1,0 +1,26 @@
+import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/index.js';
+import type { RunParams } from './messages.js';
+
+/** What a caller asks of an agent. */
+export interface RunRequest {
+  /** Continue (and extend) this stored conversation; without it the input is the whole context. */
+  conversationId?: string;
+  input: ChatMessage[];
+  /** Deliver deltas to `onDelta` while the model answers. */
+  stream?: boolean;
+  /** The caller's own tools (OpenAI `tools`): the run ends when the model calls one. */
+  clientTools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  params?: RunParams;
+}
+
+/** How a caller follows a run (through the gateway actor). */
+export interface RunOptions {
+  onDelta?: (delta: ModelDelta) => void;
+  /** Aborting cancels the run, and the agent aborts its upstream request. */
+  signal?: AbortSignal;
+  /** Give up (and cancel) after this long; default 10 minutes. */
+  timeoutMs?: number;
+  correlationId?: string;
+  runId?: string;
+}

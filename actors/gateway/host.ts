@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { ActorTreeNode } from '../kernel/index.js';
+import type { InspectionListener } from '../kernel/index.js';
+import type { RouteTable } from '../modules/index.js';
+import type { GatewayActor } from './gateway-actor.js';
+
+/** `{ self, members: [{ node, peer, status }] }`, the node itself included. */
+export interface ClusterView {
+  self: string;
+  members: Array<{ node: string; peer: string; status: 'up' | 'suspect' | 'down' }>;
+}
+
+/** What metrics read of the agents (when the node runs the agents module). */
+export interface AgentsView {
+  list(): Array<{ status: string }>;
+  readonly events: { subscribe(listener: (e: import('../agent/index.js').AgentEvent) => void): () => void };
+}
+
+/**
+ * The narrow part of a node the HTTP gateway (gateway/) depends on: never the node class
+ * nor any module's class. Requests become commands to `gateway` (the gateway actor);
+ * everything else here is read-only state for health, cluster and metrics routes.
+ */
+export interface GatewayHost {
+  readonly id: string;
+  readonly logger: Logger;
+  /** The gateway actor. */
+  readonly gateway: GatewayActor;
+  /** The agents, for metrics; undefined on a node without the agents module. */
+  readonly agentsView: AgentsView | undefined;
+  /** Run `close` when the node closes, before its actors stop (the gateway drains first). */
+  onClose(name: string, close: () => Promise<void> | void): void;
+  inspect(listener: InspectionListener): () => void;
+  /** The supervision tree. */
+  actors(): ActorTreeNode[];
+  clusterInfo(): ClusterView;
+  deadLetterCount(): number;
+  /** Mount the HTTP routes the node's modules contribute. */
+  mountModuleRoutes(table: RouteTable): void;
+}
