@@ -29,7 +29,7 @@ export interface Gateway {
  */
 export async function startGateway(node: TroupeNode, input: GatewayOptionsInput = {}): Promise<Gateway> {
   const options = Object.freeze(parseOrThrow(gatewayOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid gateway options'));
-  const { app, readiness } = createServer(options, node.logger, node.id);
+  const { app, readiness, scheme } = createServer(options, node.logger, node.id);
   const metrics = new GatewayMetrics(node);
   node.agents.client.traffic = (direction, type) => metrics.countMessage(direction, type);
 
@@ -88,7 +88,7 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   })());
   node.onClose('gateway', close);
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     metrics,
     get inFlight() {
       return inflight.size;
