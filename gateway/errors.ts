@@ -14,6 +14,8 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = toTroupeError(e);
   if (isOpenAIPath(reply.request.url)) return sendOpenAIError(reply, err);
   logServerError(reply, err);
+  const retryAfterMs = err.details?.['retryAfterMs'];
+  if (typeof retryAfterMs === 'number' && !reply.hasHeader('retry-after')) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply.code(err.status).send({ error: { code: err.code, message: clientMessage(err), ...(err.details ? { details: err.details } : {}) } });
 }
 

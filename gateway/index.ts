@@ -36,7 +36,7 @@ export async function startGateway(node: TroupeNode, input: GatewayOptionsInput 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
-  registerAuth(app, options.apiKeys);
+  registerAuth(app, options.apiKeys, { maxFailures: options.authFailureLimit, windowMs: options.authFailureWindowMs, clock: node.clock });
   await registerRateLimit(app, options.rateLimitPerMinute);
 
   // Runs in flight, so that shutdown can let them finish, then cancel what is left.

@@ -25,6 +25,9 @@ export const gatewayOptionsSchema = z.object({
   insecure: z.boolean().default(false),
   bodyLimitBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
   rateLimitPerMinute: z.number().int().positive().max(1_000_000).default(600),
+  /** Failed authentications a client address may make per `authFailureWindowMs`; past it, 429. */
+  authFailureLimit: z.number().int().positive().max(1_000_000).default(20),
+  authFailureWindowMs: z.number().int().positive().max(86_400_000).default(60_000),
   requestTimeoutMs: z.number().int().positive().max(3_600_000).default(300_000),
   drainTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   /** Unsent SSE output (bytes) past which a slow client's run is cancelled and its stream ended. */
