@@ -4,7 +4,7 @@ import { Deadlines, TroupeError, serializeError, type Clock, type SerializedErro
 import type { ChatMessage, ToolSpec } from '../../protocol/openai.js';
 import type { Behaviour, Context } from '../kernel/behaviour.js';
 import type { AgentEvents } from './events.js';
-import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
+import { emptyMemory, memoryReducer, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
   agentMessageSchema, requesterMessageSchema, type AgentMessage, type AgentStatus, type RequesterMessage, type RunMessage, type RunResult,
 } from './messages.js';
@@ -376,12 +376,15 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
           onCancel(msg.runId, msg.reason, ctx);
           return;
         case 'agent.status': {
+          const usage = memoryUsage(state);
           const s: AgentStatus = {
             name,
             activeRuns: rt.active.size,
             queuedRuns: rt.queue.length,
-            conversations: Object.keys(state.conversations).length,
+            conversations: usage.conversations,
             consecutiveFailures: rt.failures,
+            memoryBytes: usage.bytes,
+            memoryTokens: usage.tokens,
           };
           ctx.reply(s);
           return;
