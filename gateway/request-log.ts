@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import './auth.js';
+import type {} from './auth.js';
 
 /** The agent a request addressed: `model` of an OpenAI body, or the `:name` of an agents route. */
 function agentOf(req: FastifyRequest): string | undefined {
