@@ -1,74 +1,61 @@
 #!/usr/bin/env node
 /**
- * The `troupe` command. `troupe start [--config FILE] [--node ID] [--host H] [--http-port N]
- * [--peer-port N] [--peers URL,URL] [--data DIR] [--cluster-secret S] [--insecure]`.
+ * The `troupe` command: `troupe <command> [options]`, `troupe <command> --help`,
+ * `troupe --version`. Commands are rows of {@link COMMANDS}.
  */
-import pino from 'pino';
-import { startNode, type AgentSpecInput } from '../index.js';
+import { readFileSync } from 'node:fs';
 import { isTroupeError } from '../protocol/index.js';
-import { loadConfig } from './config.js';
+import type { Command } from './options.js';
+import { startCommand } from './start.js';
 
-const USAGE = `usage: troupe start [--config FILE] [--node ID] [--host H] [--http-port N] [--peer-port N]
-                    [--peers URL,URL] [--data DIR] [--cluster-secret S] [--insecure] [--log-level L]`;
+/** Every subcommand; drill, audit and mcp join as rows. */
+export const COMMANDS: ReadonlyArray<Command> = [startCommand];
+
+/** Exit code of a usage or configuration error (a bad flag, value or file). */
+const EXIT_USAGE = 2;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'usage: troupe <command> [options]',
+    '       troupe <command> --help',
+    '       troupe --version',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
+    '',
+  ].join('\n');
+}
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command !== 'start') {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(command === undefined || command === '--help' || command === 'help' ? 0 : 2);
-  }
-  const config = loadConfig(rest);
-  const logger = pino({ level: config.logLevel });
-  // Installed before start-up: a signal while LMDB opens or agents are restored still shuts
-  // down gracefully, once the node exists.
-  let node: Awaited<ReturnType<typeof startNode>> | undefined;
-  let stopSignal: string | undefined;
-  const stop = (signal: string): void => {
-    if (stopSignal !== undefined && node === undefined) return;
-    stopSignal ??= signal;
-    if (node === undefined) return; // start-up finishes first, then this runs again
-    const n = node;
-    node = undefined;
-    logger.info({ node: n.id, signal }, 'troupe stopping');
-    n.close().then(
-      () => {
-        logger.info({ node: n.id }, 'troupe stopped');
-        logger.flush?.();
-        process.exit(0);
-      },
-      (e: unknown) => {
-        logger.error({ err: e }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  node = await startNode({
-    ...(config.node ? { id: config.node } : {}),
-    dataDir: config.data,
-    ...(config.dataKey ? { dataKey: config.dataKey } : {}),
-    logger,
-    http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure },
-    agents: config.agents as AgentSpecInput[],
-    cluster: {
-      host: config.host,
-      port: config.peerPort,
-      seeds: config.peers,
-      clusterName: config.clusterName,
-      heartbeatMs: config.heartbeatMs,
-      ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
-    },
-  });
-  if (stopSignal !== undefined) {
-    stop(stopSignal);
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`troupe ${version()}\n`);
     return;
   }
-  logger.info({ node: node.id, http: node.http?.url, peer: node.peer?.url }, 'troupe ready');
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const named = first === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    process.stdout.write(named ? (await import('./options.js')).commandUsage(named) : usage());
+    return;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    process.stderr.write(`troupe: TROUPE_ERR_CONFIG_INVALID: unknown command ${JSON.stringify(first)}\n\n${usage()}`);
+    process.exit(EXIT_USAGE);
+  }
+  await command.run(rest, process.env);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  const msg = isTroupeError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e);
-  process.stderr.write(`troupe: ${msg}\n`);
+  if (isTroupeError(e)) {
+    process.stderr.write(`troupe: ${e.code}: ${e.message}\n`);
+    process.exit(e.code === 'TROUPE_ERR_CONFIG_INVALID' ? EXIT_USAGE : 1);
+  }
+  process.stderr.write(`troupe: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 });

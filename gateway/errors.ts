@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { TroupeError, type ErrorCode } from '../protocol/index.js';
+import { TroupeError, errorCatalog, type ErrorCode } from '../protocol/index.js';
 
 /** Routes under `/v1/` answer errors in the OpenAI envelope; everything else in troupe's. */
 export function isOpenAIPath(url: string): boolean {
@@ -13,7 +13,46 @@ export function isOpenAIPath(url: string): boolean {
 export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = toTroupeError(e);
   if (isOpenAIPath(reply.request.url)) return sendOpenAIError(reply, err);
-  return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+  logServerError(reply, err);
+  const retryAfterMs = err.details?.['retryAfterMs'];
+  if (typeof retryAfterMs === 'number' && !reply.hasHeader('retry-after')) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return reply.code(err.status).send({ error: { code: err.code, message: clientMessage(err), ...(err.details ? { details: err.details } : {}) } });
+}
+
+/**
+ * Codes whose message is made inside the node (a crash, storage, supervision) and may name
+ * files, keys or internals: the client gets the catalog's description instead, and the
+ * node's log gets the message and its cause.
+ */
+const INTERNAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'TROUPE_ERR_ACTOR_FAILED', 'TROUPE_ERR_STORAGE_WRITE', 'TROUPE_ERR_STORAGE_CORRUPT_RECORD', 'TROUPE_ERR_STORAGE_SECRET',
+  'TROUPE_ERR_STORAGE_CLOSED', 'TROUPE_ERR_STORAGE_LOCKED', 'TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_SUPERVISOR_ESCALATED',
+  'TROUPE_ERR_CONFIG_INVALID', 'TROUPE_ERR_TRANSPORT_LISTEN',
+]);
+
+/** Absolute POSIX paths of two segments or more (not the path of a URL), and Windows ones. */
+const PATH_RE = /(?<![\w.:/~-])\/(?:[\w.@+-]+\/)+[\w.@+-]*|\b[A-Za-z]:\\[^\s'"`]+/g;
+/** Bearer tokens and OpenAI-style keys. */
+const SECRET_RE = /\b(Bearer\s+)\S+|\bsk-[A-Za-z0-9_-]{6,}/gi;
+
+/**
+ * The message a client may see for an error. 5xx messages never carry filesystem paths or
+ * secrets: internal codes get their catalog description, the others are scrubbed.
+ *
+ * @example
+ * clientMessage(new TroupeError('TROUPE_ERR_ACTOR_FAILED', "EACCES: open '/srv/troupe/data/lock.mdb'"));
+ * // 'the actor crashed while handling the asked message'
+ */
+export function clientMessage(err: TroupeError): string {
+  if (err.status < 500) return err.message;
+  if (INTERNAL_CODES.has(err.code)) return errorCatalog[err.code].description;
+  return err.message.replace(PATH_RE, '<path>').replace(SECRET_RE, (_m, bearer?: string) => (bearer ? `${bearer}<redacted>` : '<redacted>'));
+}
+
+/** Every 5xx is logged at error with its cause (the client only sees {@link clientMessage}). */
+function logServerError(reply: FastifyReply, err: TroupeError): void {
+  if (err.status < 500) return;
+  reply.request.log.error({ err, code: err.code, status: err.status, cause: err.cause }, 'request failed');
 }
 
 /** Map anything thrown (fastify's own errors included) onto a coded TroupeError. */
@@ -62,13 +101,15 @@ export function toOpenAIError(e: unknown): { status: number; body: OpenAIErrorBo
   const retryAfterMs = err.details?.['retryAfterMs'];
   return {
     status: err.status,
-    body: { error: { message: err.message, type: openAIType(err.status), param, code: OPENAI_CODES[err.code] ?? err.code } },
+    body: { error: { message: clientMessage(err), type: openAIType(err.status), param, code: OPENAI_CODES[err.code] ?? err.code } },
     ...(typeof retryAfterMs === 'number' ? { retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : {}),
   };
 }
 
 export function sendOpenAIError(reply: FastifyReply, e: unknown): FastifyReply {
-  const { status, body, retryAfterS } = toOpenAIError(e);
+  const err = toTroupeError(e);
+  logServerError(reply, err);
+  const { status, body, retryAfterS } = toOpenAIError(err);
   if (retryAfterS !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS));
   return reply.code(status).send(body);
 }

@@ -34,14 +34,14 @@ export interface Gateway {
  */
 export async function startGateway(node: GatewayHost, input: GatewayOptionsInput = {}): Promise<Gateway> {
   const options = Object.freeze(parseOrThrow(gatewayOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid gateway options'));
-  const { app, readiness } = createServer(options, node.logger, node.id);
+  const { app, readiness, scheme } = createServer(options, node.logger, node.id);
   const metrics = new GatewayMetrics(node);
   node.gateway.traffic = (direction, type) => metrics.countMessage(direction, type);
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
-  registerAuth(app, options.apiKeys);
+  registerAuth(app, options.apiKeys, { maxFailures: options.authFailureLimit, windowMs: options.authFailureWindowMs, clock: node.clock });
   await registerRateLimit(app, options.rateLimitPerMinute);
 
   // Runs in flight, so that shutdown can let them finish, then cancel what is left.
@@ -94,7 +94,7 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   })());
   node.onClose('gateway', close);
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     metrics,
     get inFlight() {
       return inflight.size;

@@ -6,6 +6,9 @@ export type MetricsHost = Pick<GatewayHost, 'id' | 'actors' | 'inspect' | 'deadL
 
 /** Mailbox gauges are per actor; past this many actors only the deepest mailboxes are reported. */
 const MAX_MAILBOX_SERIES = 500;
+/** Agents whose memory is reported per scrape, and how long each may take to answer. */
+const MAX_MEMORY_SERIES = 500;
+const MEMORY_SCRAPE_TIMEOUT_MS = 500;
 const RUN_OUTCOMES = ['ok', 'error', 'cancelled'] as const satisfies ReadonlyArray<Extract<AgentEvent, { type: 'agent.run.finished' }>['outcome']>;
 const TOKEN_KINDS = ['prompt', 'completion'] as const;
 
@@ -112,6 +115,32 @@ export class GatewayMetrics {
         for (const a of agents?.list() ?? []) this.inc({ status: a.status });
       },
     });
+
+    // Memory held by each running local agent, asked once per scrape (the three gauges
+    // share the answers) and bounded: at most MAX_MEMORY_SERIES agents, each answering
+    // within a short time or left out.
+    type MemoryRow = { agent: string; memoryBytes: number; memoryTokens: number; conversations: number };
+    let scraping: Promise<MemoryRow[]> | undefined;
+    const memoryRows = (): Promise<MemoryRow[]> => (scraping ??= (async () => {
+      const running = (agents?.list() ?? []).filter((a) => a.status === 'running').slice(0, MAX_MEMORY_SERIES);
+      const statuses = await Promise.all(running.map((a) => agents!.status(a.name, MEMORY_SCRAPE_TIMEOUT_MS).catch(() => undefined)));
+      return statuses.flatMap((st, i) => (st && typeof st.memoryBytes === 'number'
+        ? [{ agent: running[i]!.name, memoryBytes: st.memoryBytes, memoryTokens: st.memoryTokens, conversations: st.conversations }]
+        : []));
+    })().finally(() => { scraping = undefined; }));
+    const memoryGauge = (name: string, help: string, pick: (row: MemoryRow) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['agent'], registers: [registry],
+        async collect() {
+          const rows = await memoryRows();
+          this.reset();
+          for (const row of rows) this.set({ agent: row.agent }, pick(row));
+        },
+      });
+    };
+    memoryGauge('troupe_agent_memory_bytes', 'Bytes (JSON) of conversation history an agent holds (limits.maxHistoryBytes per conversation, maxMemoryBytes per agent)', (st) => st.memoryBytes);
+    memoryGauge('troupe_agent_memory_tokens', 'Approximate tokens of conversation history an agent holds (limits.maxHistoryTokens per conversation)', (st) => st.memoryTokens);
+    memoryGauge('troupe_agent_conversations', 'Conversations an agent keeps (limits.maxConversations)', (st) => st.conversations);
 
     // Codes seen per agent, so that its failure series can be removed with it.
     const failureCodes = new Map<string, Set<string>>();

@@ -43,7 +43,7 @@ function conversationOf(req: FastifyRequest): string | undefined {
 
 /** Turn a validated OpenAI request into a run request. */
 export function runRequestOf(body: ChatCompletionRequest, conversationId: string | undefined): RunRequest {
-  if (body.n != null && body.n !== 1) throw badRequest('troupe agents return one choice; n must be 1', 'n');
+  if (body.n != null && body.n !== 1) throw badRequest('n > 1 is not supported: a troupe agent run yields exactly one choice; send n requests for n choices', 'n');
   let input = fromWireMessages(body.messages);
   // A stored conversation already holds the earlier turns: add only what is new.
   if (conversationId !== undefined) input = newMessages(input);

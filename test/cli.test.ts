@@ -69,14 +69,14 @@ describe('troupe start', () => {
     await p.stop();
     writeFileSync(config, JSON.stringify({ gateway: { bodyLimitByte: 1024 } }));
     const bad = await runTroupe(['start', '--config', config, '--data', join(dir, 'data')]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('TROUPE_ERR_CONFIG_INVALID');
     expect(bad.stderr).toContain('gateway');
   });
 
   it('refuses a bad flag value with a coded error', async () => {
     const r = await runTroupe(['start', '--http-port', 'nope', '--data', data()]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('TROUPE_ERR_CONFIG_INVALID');
     expect(r.stderr).toContain('httpPort');
   });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
-import { emptyMemory, memoryReducer, type AgentMemory, type MemoryEvent } from './memory.js';
+import { emptyMemory, memoryReducer, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
   type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
@@ -306,12 +306,15 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
           onCancel(msg.runId, msg.reason, ctx);
           return;
         case 'agent.status': {
+          const usage = memoryUsage(state);
           const s: AgentStatus = {
             name,
             activeRuns: rt.active.size,
             queuedRuns: rt.queue.length,
-            conversations: Object.keys(state.conversations).length,
+            conversations: usage.conversations,
             consecutiveFailures: rt.failures,
+            memoryBytes: usage.bytes,
+            memoryTokens: usage.tokens,
           };
           ctx.reply(s);
           return;

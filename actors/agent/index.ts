@@ -21,7 +21,7 @@ export {
   type AgentTool, type ToolContext, type ToolOutcome,
 } from './tools.js';
 export { executeRun, type RunPlan, type RunProduct } from './run.js';
-export { memoryReducer, emptyMemory, newMessages, trimHistory, type AgentMemory, type Conversation, type MemoryEvent } from './memory.js';
+export { memoryReducer, emptyMemory, newMessages, trimHistory, windowHistory, memoryUsage, DEFAULT_MEMORY_BOUNDS, type MemoryBounds, type AgentMemory, type Conversation, type MemoryEvent } from './memory.js';
 export {
   agentMessageSchema, requesterMessageSchema, runMessageSchema, runResultSchema, acceptedSchema,
   type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunResult, type TraceHop,

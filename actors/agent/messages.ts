@@ -124,4 +124,7 @@ export interface AgentStatus {
   queuedRuns: number;
   conversations: number;
   consecutiveFailures: number;
+  /** Bytes (JSON) and approximate tokens of all conversations' history (the memory bounds apply to these). */
+  memoryBytes: number;
+  memoryTokens: number;
 }

@@ -56,8 +56,11 @@ type ToolCallDelta = Extract<ModelDelta, { type: 'tool_call' }>;
 export async function executeRun(plan: RunPlan): Promise<RunProduct> {
   const { clock, signal } = plan;
   const clientNames = plan.clientTools.length === 0 ? NO_NAMES : new Set(plan.clientTools.map((t) => t.name));
-  // The caller's tools shadow the agent's tools of the same name.
-  const offered = clientNames.size === 0 ? plan.toolSpecs : [...plan.toolSpecs.filter((t) => !clientNames.has(t.name)), ...plan.clientTools];
+  // The caller's tools shadow the agent's tools of the same name, and come first.
+  const offered = clientNames.size === 0 ? plan.toolSpecs : [...plan.clientTools, ...plan.toolSpecs.filter((t) => !clientNames.has(t.name))];
+  // The caller's "required" with its own tools asks for a call it can run: it holds on every
+  // call of the loop (bounded by maxTurns) until the model calls one of the caller's tools.
+  const requireClientCall = plan.toolChoice === 'required' && clientNames.size > 0;
   const isServerTool = (name: string): boolean => !clientNames.has(name) && plan.tools.has(name);
   // One filter for the whole run: the caller's tool-call indices never restart.
   const filter = plan.onDelta ? new DeltaFilter(clientNames, plan.onDelta) : undefined;
@@ -86,8 +89,9 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
       const req: ModelRequest = { model: plan.model, messages: convo };
       if (offered.length > 0) {
         req.tools = offered;
-        // A forced choice applies to the first call only, or the loop could never end.
-        if (plan.toolChoice !== undefined && turn === 1) req.toolChoice = plan.toolChoice;
+        // A forced choice applies to the first call only, or the loop could never end (the
+        // caller's "required" with its own tools excepted: see requireClientCall).
+        if (plan.toolChoice !== undefined && (turn === 1 || requireClientCall)) req.toolChoice = plan.toolChoice;
       }
       if (temperature !== undefined) req.temperature = temperature;
       if (maxTokens !== undefined) req.maxTokens = maxTokens;

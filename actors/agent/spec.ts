@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
+import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 
 /** Agent names are model ids and actor names: keep them to a safe, URL-friendly set. */
 export const AGENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -58,6 +59,12 @@ export const agentLimitsSchema = z.strictObject({
   maxConversations: z.number().int().min(1).max(100_000).default(1000),
   /** Messages kept per conversation; the oldest whole turns are dropped past it. */
   maxHistoryMessages: z.number().int().min(2).max(10_000).default(200),
+  /** Bytes (JSON) of history kept per conversation; the oldest whole turns are dropped past it. */
+  maxHistoryBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MEMORY_BOUNDS.maxHistoryBytes),
+  /** Approximate tokens of history kept per conversation (bounds the prompt a conversation sends upstream). */
+  maxHistoryTokens: z.number().int().min(64).max(10_000_000).default(DEFAULT_MEMORY_BOUNDS.maxHistoryTokens),
+  /** Bytes of history the agent keeps over all its conversations; least recently used ones are dropped past it. */
+  maxMemoryBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(DEFAULT_MEMORY_BOUNDS.maxMemoryBytes),
 });
 
 /**

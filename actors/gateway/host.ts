@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/index.js';
 import type { ActorTreeNode } from '../kernel/index.js';
 import type { InspectionListener } from '../kernel/index.js';
 import type { RouteTable } from '../modules/index.js';
@@ -12,7 +13,9 @@ export interface ClusterView {
 
 /** What metrics read of the agents (when the node runs the agents module). */
 export interface AgentsView {
-  list(): Array<{ status: string }>;
+  list(): Array<{ name: string; status: string }>;
+  /** A local agent's status (memory held included), asked of the agent within `timeoutMs`. */
+  status(name: string, timeoutMs?: number): Promise<import('../agent/index.js').AgentStatus>;
   readonly events: { subscribe(listener: (e: import('../agent/index.js').AgentEvent) => void): () => void };
 }
 
@@ -24,6 +27,8 @@ export interface AgentsView {
 export interface GatewayHost {
   readonly id: string;
   readonly logger: Logger;
+  /** The node's clock (auth throttling windows run on it). */
+  readonly clock: Clock;
   /** The gateway actor. */
   readonly gateway: GatewayActor;
   /** The agents, for metrics; undefined on a node without the agents module. */

@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { OfflineModel, estimateTokens, splitTokens, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
 import { isTroupeError } from '../../protocol/index.js';
@@ -160,6 +162,70 @@ describe('OfflineModel', () => {
   it('answers JSON when asked for a JSON response format', async () => {
     const { result } = await run({ model: 'm', messages: [{ role: 'user', content: 'hi' }], responseFormat: { type: 'json_object' } });
     expect(JSON.parse(result.content!)).toEqual({ model: 'troupe-offline', reply: 'You said: hi' });
+  });
+
+  describe('with a json_schema response format', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+    const schemas: Record<string, Record<string, unknown>> = {
+      plan: {
+        type: 'object', additionalProperties: false, required: ['goal', 'steps'],
+        properties: {
+          goal: { type: 'string', minLength: 3 },
+          steps: {
+            type: 'array', minItems: 2, maxItems: 5,
+            items: {
+              type: 'object', additionalProperties: false, required: ['id', 'agent', 'dependsOn', 'priority'],
+              properties: {
+                id: { type: 'string', pattern: '^[a-z]+$', default: 'a' },
+                agent: { enum: ['researcher', 'writer'] },
+                dependsOn: { type: 'array', items: { type: 'string' } },
+                priority: { type: 'integer', minimum: 1, maximum: 5 },
+                due: { type: ['string', 'null'], format: 'date-time' },
+              },
+            },
+          },
+        },
+      },
+      refs: {
+        $defs: { money: { type: 'object', required: ['amount', 'currency'], properties: { amount: { type: 'number', exclusiveMinimum: 0, multipleOf: 0.01 }, currency: { const: 'EUR' } } } },
+        type: 'object', required: ['price', 'tags', 'contact'],
+        properties: {
+          price: { $ref: '#/$defs/money' },
+          tags: { type: 'array', prefixItems: [{ type: 'string', maxLength: 4 }, { type: 'boolean' }], minItems: 2 },
+          contact: { anyOf: [{ type: 'null' }, { type: 'object', required: ['email', 'id'], properties: { email: { type: 'string', format: 'email' }, id: { type: 'string', format: 'uuid' } } }] },
+          ratio: { type: 'number', minimum: -3, exclusiveMaximum: -1 },
+          both: { allOf: [{ type: 'object', required: ['a'], properties: { a: { type: 'integer', multipleOf: 7, minimum: 10 } } }, { required: ['b'], properties: { b: { type: 'string', minLength: 2, maxLength: 2 } } }] },
+        },
+      },
+      tree: {
+        $defs: { node: { type: 'object', required: ['name', 'children'], properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } } } },
+        $ref: '#/$defs/node',
+      },
+      scalar: { type: 'string', minLength: 1, maxLength: 8 },
+    };
+
+    for (const [name, schema] of Object.entries(schemas)) {
+      it(`answers JSON that validates against the schema (${name})`, async () => {
+        const { result } = await run({
+          model: 'm', messages: [{ role: 'user', content: 'plan a launch' }],
+          responseFormat: { type: 'json_schema', json_schema: { name, schema, strict: true } },
+        });
+        const value: unknown = JSON.parse(result.content!);
+        const validate = ajv.compile(schema);
+        expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
+      });
+    }
+
+    it('puts the answer in the first free string, deterministically', async () => {
+      const req: ModelRequest = {
+        model: 'm', messages: [{ role: 'user', content: 'hello there' }],
+        responseFormat: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object', properties: { answer: { type: 'string' }, n: { type: 'integer', minimum: 3 } }, required: ['answer', 'n'] } } },
+      };
+      const a = (await run(req)).result.content;
+      expect(JSON.parse(a!)).toEqual({ answer: 'You said: hello there', n: 3 });
+      expect((await run(req)).result.content).toBe(a);
+    });
   });
 
   it('cancels mid-stream when the signal aborts', async () => {

@@ -4,6 +4,7 @@ import { TroupeError } from '../../../protocol/index.js';
 import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/index.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { estimatePromptTokens, estimateTokens, messageText, splitTokens } from './tokens.js';
+import { jsonInstance } from './json-instance.js';
 
 /** Name of the built-in model, also the model id it reports. */
 export const OFFLINE_MODEL_NAME = 'troupe-offline';
@@ -31,7 +32,9 @@ type Plan = { kind: 'text'; text: string } | { kind: 'tools'; calls: Array<{ nam
  *   object that follows (or `{}`). `toolChoice: 'required'` with no mention calls the
  *   first tool; `toolChoice: { name }` forces one.
  * - The conversation ends with tool results: it answers with text quoting them.
- * - Otherwise it echoes the last user message: `[troupe-offline] You said: ...`.
+ * - Otherwise it echoes the last user message: `[troupe-offline] You said: ...`; with
+ *   `responseFormat` `json_schema` it answers an instance of the schema that validates
+ *   against it (the echo in its first free string), with `json_object` a JSON object.
  *
  * Stop sequences cut the text; `maxTokens` truncates it with finish reason `length`.
  * Tokens are the approximate ones of `splitTokens`.
@@ -180,8 +183,12 @@ function planAnswer(req: ModelRequest): Plan {
   }
 
   const echo = summarize(said);
-  const format = req.responseFormat?.type;
-  if (format === 'json_object' || format === 'json_schema') {
+  const format = req.responseFormat;
+  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined) {
+    // structured output: an instance of the schema, the echo in its first free string
+    return { kind: 'text', text: JSON.stringify(jsonInstance(format.json_schema.schema, `You said: ${echo}`)) };
+  }
+  if (format?.type === 'json_object' || format?.type === 'json_schema') {
     return { kind: 'text', text: JSON.stringify({ model: OFFLINE_MODEL_NAME, reply: `You said: ${echo}` }) };
   }
   return { kind: 'text', text: echo === '' ? `[${OFFLINE_MODEL_NAME}] (empty message)` : `[${OFFLINE_MODEL_NAME}] You said: ${echo}` };
