@@ -1,55 +1,21 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
-  Deadlines, TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializeError, serializedErrorSchema,
-  terminatedSchema, type Envelope, type Terminated, type Timed,
+  Deadlines, TroupeError, deserializeError, flat, formatAddress, newId, parseAddress, parseOrThrow, serializedErrorSchema,
+  type Envelope, type Terminated, type Timed,
 } from '../protocol/index.js';
 import { LmdbInboxStore, LmdbOutboxStore, type NodeStore } from '../storage/index.js';
-import { PeerTransport, peerTransportOptionsSchema, type MemberView, type TransportEvent } from '../transport/index.js';
+import { PeerTransport, type MemberView, type TransportEvent } from '../transport/index.js';
 import type { Kernel, RemoteRouter } from './kernel/index.js';
-import type { ReplyChannel } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { DurableFeed } from './durable-feed.js';
 import { DURABLE_UNDELIVERABLE, onUndeliverableNotice, tellSender } from './durable-notice.js';
 import { Locations } from './cluster-locations.js';
+import { clusterOptionsSchema, type ClusterOptionsInput } from './cluster-options.js';
+import { LOOKUP, REPLY, REPLY_ERROR, RemoteReply, TERMINATED, UNWATCH, WATCH, lookupPayload } from './cluster-control.js';
+import { ClusterWatches } from './cluster-watches.js';
 
-
-const transportOption = peerTransportOptionsSchema.shape;
-
-/** Cluster options of a node: the transport's own rules and defaults, but port 7700. */
-export const clusterOptionsSchema = z.object({
-  host: transportOption.host,
-  port: z.number().int().min(0).max(65_535).default(7700),
-  seeds: transportOption.seeds,
-  secret: transportOption.secret,
-  /** Peer links over TLS (wss): `{ cert, key, ca?, mutual? }`, PEM text. */
-  tls: transportOption.tls,
-  clusterName: transportOption.clusterName,
-  heartbeatMs: transportOption.heartbeatMs,
-  publicUrl: transportOption.publicUrl,
-  /** Time a cluster-wide lookup waits for the other nodes' answers (the first yes answers at once). */
-  lookupTimeoutMs: z.number().int().positive().max(60_000).default(1_000),
-  /** Locations of remote actors kept (each with a death watch on its actor); 0 turns the cache off. */
-  locationCacheMax: z.number().int().min(0).max(1_000_000).default(4_096),
-});
-export type ClusterOptionsInput = z.input<typeof clusterOptionsSchema>;
-
-// Control envelopes between nodes; user messages never use these types.
-/** An answer: the payload is the value itself. */
-const REPLY = 'troupe.reply';
-/** A failed ask: the payload is the serialized error. */
-const REPLY_ERROR = 'troupe.reply.error';
-const WATCH = 'troupe.watch';
-const UNWATCH = 'troupe.unwatch';
-const TERMINATED = 'troupe.terminated';
-const LOOKUP = 'troupe.lookup';
-
-const watchPayload = z.object({ watchId: z.string().min(1).max(128) });
-const terminatedPayload = z.object({
-  watchId: z.string().min(1).max(128),
-  signal: terminatedSchema,
-});
-const lookupPayload = z.object({ path: z.string().min(1).max(1024) });
+export { clusterOptionsSchema, type ClusterOptionsInput } from './cluster-options.js';
 
 /** An ask waiting for its reply; its own deadline entry (nothing else is allocated for the timeout). */
 class PendingAsk implements Timed {
@@ -71,12 +37,6 @@ class PendingAsk implements Timed {
   }
 }
 
-interface RemoteWatch {
-  node: string;
-  target: string;
-  deliver: (s: Terminated) => void;
-}
-
 /**
  * The cluster side of a node: location-transparent tell/ask/watch over the WebSocket peer
  * mesh. Replies, Terminated notices and lookups travel as control envelopes. When a member
@@ -89,10 +49,8 @@ export class Cluster implements RemoteRouter {
   private askSeq = 0;
   /** Ask timeouts: one timer per 10 ms window, not per ask. */
   private readonly deadlines: Deadlines;
-  /** Watches this node placed on actors elsewhere, by watch id. */
-  private readonly remoteWatches = new Map<string, RemoteWatch>();
-  /** Unwatch functions for watches other nodes placed on our actors, by watch id. */
-  private readonly servedWatches = new Map<string, { node: string; unwatch: () => void }>();
+  /** Death watches across nodes, both ways. */
+  private readonly watches: ClusterWatches;
   private readonly log: Logger;
   /** This node's system address, the sender of its control envelopes. */
   private readonly systemAddress: string;
@@ -134,6 +92,7 @@ export class Cluster implements RemoteRouter {
         for (const env of envs) this.undeliverable(node, env, error);
       },
     });
+    this.watches = new ClusterWatches(kernel, { send: (node, env) => this.transport.send(node, env), control: (to, type, payload) => this.control(to, type, payload) });
     this.locations = new Locations({
       members: () => this.transport.members().filter((m) => m.node !== kernel.id),
       lookup: (node, path) => this.ask(this.control(formatAddress(node, 'system/registry'), LOOKUP, { path }), this.options.lookupTimeoutMs, node),
@@ -168,8 +127,8 @@ export class Cluster implements RemoteRouter {
   stats(): { pendingAsks: number; remoteWatches: number; servedWatches: number; locations: number; lookups: number } {
     return {
       pendingAsks: this.pending.size,
-      remoteWatches: this.remoteWatches.size,
-      servedWatches: this.servedWatches.size,
+      remoteWatches: this.watches.placedCount,
+      servedWatches: this.watches.servedCount,
       locations: this.locations.size,
       lookups: this.locations.lookups,
     };
@@ -246,29 +205,12 @@ export class Cluster implements RemoteRouter {
   }
 
   watch(target: string, deliver: (s: Terminated) => void): string {
-    const node = this.nodeOf(target);
-    const watchId = newId();
-    this.remoteWatches.set(watchId, { node, target, deliver });
-    try {
-      this.transport.send(node, this.control(target, WATCH, { watchId }));
-    } catch {
-      this.remoteWatches.delete(watchId);
-      deliver({ type: 'signal.terminated', ref: target, reason: 'node-down' });
-    }
-    return watchId;
+    return this.watches.watch(this.nodeOf(target), target, deliver);
   }
 
   unwatch(watchId: string): void {
-    const w = this.remoteWatches.get(watchId);
-    if (!w) return;
-    this.remoteWatches.delete(watchId);
-    try {
-      this.transport.send(w.node, this.control(w.target, UNWATCH, { watchId }));
-    } catch {
-      // its node is down: the watch died with it
-    }
+    this.watches.unwatch(watchId);
   }
-
 
   /** A durable tell (`env.durable` set) to `node`: resolves once the envelope is committed to the outbox. */
   tellDurable(env: Envelope, node: string): Promise<void> {
@@ -293,9 +235,9 @@ export class Cluster implements RemoteRouter {
     switch (env.type) {
       case REPLY:
       case REPLY_ERROR: return this.onReply(env, fromNode);
-      case WATCH: return this.onWatch(env, fromNode);
-      case UNWATCH: return this.onUnwatch(env);
-      case TERMINATED: return this.onTerminated(env);
+      case WATCH: return this.watches.onWatch(env, fromNode);
+      case UNWATCH: return this.watches.onUnwatch(env);
+      case TERMINATED: return this.watches.onTerminated(env);
       case LOOKUP: return this.onLookup(env, fromNode);
       case DURABLE_UNDELIVERABLE: return onUndeliverableNotice(this.kernel, env, fromNode);
       default: break;
@@ -351,37 +293,6 @@ export class Cluster implements RemoteRouter {
     p.reject(err);
   }
 
-  private onWatch(env: Envelope, fromNode: string): void {
-    const r = watchPayload.safeParse(env.payload);
-    if (!r.success) return;
-    const { watchId } = r.data;
-    const unwatch = this.kernel.watch(env.to, (sig) => {
-      this.servedWatches.delete(watchId);
-      try {
-        this.transport.send(fromNode, this.control(formatAddress(fromNode, 'system'), TERMINATED, { watchId, signal: sig }));
-      } catch {
-        // the watcher's node is gone: nobody to tell
-      }
-    });
-    if (this.kernel.lookup(env.to)) this.servedWatches.set(watchId, { node: fromNode, unwatch });
-  }
-
-  private onUnwatch(env: Envelope): void {
-    const r = watchPayload.safeParse(env.payload);
-    if (!r.success) return;
-    this.servedWatches.get(r.data.watchId)?.unwatch();
-    this.servedWatches.delete(r.data.watchId);
-  }
-
-  private onTerminated(env: Envelope): void {
-    const r = terminatedPayload.safeParse(env.payload);
-    if (!r.success) return;
-    const w = this.remoteWatches.get(r.data.watchId);
-    if (!w) return;
-    this.remoteWatches.delete(r.data.watchId);
-    w.deliver(r.data.signal);
-  }
-
   private onLookup(env: Envelope, fromNode: string): void {
     const r = lookupPayload.safeParse(env.payload);
     const reply = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
@@ -411,16 +322,7 @@ export class Cluster implements RemoteRouter {
       this.settle(id);
       p.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} went down before replying`));
     }
-    for (const [id, w] of this.remoteWatches) {
-      if (w.node !== node) continue;
-      this.remoteWatches.delete(id);
-      w.deliver({ type: 'signal.terminated', ref: w.target, reason: 'node-down' });
-    }
-    for (const [id, s] of this.servedWatches) {
-      if (s.node !== node) continue;
-      s.unwatch();
-      this.servedWatches.delete(id);
-    }
+    this.watches.nodeDown(node);
   }
 
   private undeliverable(node: string, env: Envelope, error: TroupeError): void {
@@ -443,28 +345,5 @@ export class Cluster implements RemoteRouter {
 
   private control(to: string, type: string, payload: unknown): Envelope {
     return { id: newId(), to, type, createdAt: Math.floor(this.kernel.clock.now()), payload, from: this.systemAddress };
-  }
-}
-
-/** The way back to an asker on another node: one reply or error, then nothing. */
-class RemoteReply implements ReplyChannel {
-  private done = false;
-
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly to: string,
-    private readonly node: string,
-  ) {}
-
-  reply(value: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.cluster.sendReply(this.node, this.to, REPLY, value);
-  }
-
-  error(e: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.cluster.sendReply(this.node, this.to, REPLY_ERROR, serializeError(e));
   }
 }

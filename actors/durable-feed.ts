@@ -14,11 +14,11 @@ export const DURABLE_FEED_WINDOW = 1_000;
 export interface DurableFeedHost {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly options: { readonly mailboxCapacity: number };
   /** True once the node is shutting down: its actors are stopping, and none is "not found" for good. */
   readonly isClosing: boolean;
   lookup(target: string): ActorRef | undefined;
   mailboxDepth(target: ActorRef): number;
+  mailboxCapacity(target: ActorRef): number | undefined;
   deliverLocal(env: Envelope, replyTo?: ReplyChannel, onHandled?: () => void): void;
   inspect(listener: InspectionListener): () => void;
 }
@@ -62,8 +62,6 @@ export class DurableFeed {
   readonly #host: DurableFeedHost;
   /** Actors with durable envelopes waiting, by address (absent: none waiting). */
   readonly #backlogs = new Map<string, Backlog>();
-  /** Mailbox capacities learned from overflow events, for actors below the node default. */
-  readonly #capacity = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #timer: unknown;
   #closed = false;
@@ -85,12 +83,7 @@ export class DurableFeed {
     this.#atomicDone = options.atomicDone;
     this.#onFinal = options.onFinal;
     this.#unsubscribe = host.inspect((e) => {
-      if (e.type !== 'mailbox.overflow' || e.address !== this.#delivering) return;
-      this.#overflowed = true;
-      if (e.capacity < host.options.mailboxCapacity) {
-        if (this.#capacity.size >= 10_000) this.#capacity.clear();
-        this.#capacity.set(e.address, e.capacity);
-      }
+      if (e.type === 'mailbox.overflow' && e.address === this.#delivering) this.#overflowed = true;
     });
   }
 
@@ -169,12 +162,13 @@ export class DurableFeed {
       this.#onFinal?.(w.env, 'not-found', w.fromNode);
       return true;
     }
-    // Half the mailbox at most: the other half stays free for the actor's other traffic.
-    const window = Math.max(1, Math.min(DURABLE_FEED_WINDOW, Math.floor((this.#capacity.get(to) ?? h.options.mailboxCapacity) / 2)));
+    // Half the actor's own mailbox at most: the other half stays free for its other traffic,
+    // and the mailbox never overflows on our account (no spurious mailbox-full dead letter).
+    const window = Math.max(1, Math.min(DURABLE_FEED_WINDOW, Math.floor((h.mailboxCapacity(ref) ?? 2) / 2)));
     if (h.mailboxDepth(ref) >= window) return false;
     // The kernel calls onHandled at once when it refuses a message; later when the actor
-    // handled it. A refusal for a full mailbox (an actor with a smaller capacity than we
-    // knew) is "not yet": the envelope stays ours and its inbox entry pending.
+    // handled it. A refusal for a full mailbox (a capacity of 1, with other traffic in the
+    // same turn) is "not yet": the envelope stays ours and its inbox entry pending.
     let sync = true;
     let refused = false;
     this.#delivering = to;

@@ -293,6 +293,11 @@ export class Kernel {
     return this.localCell(target)?.mailbox.size ?? 0;
   }
 
+  /** A local actor's mailbox capacity (its spec's, or the node default); undefined for no such actor. */
+  mailboxCapacity(target: ActorRef | string): number | undefined {
+    return this.localCell(target)?.mailbox.capacity;
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------
 
   get isClosing(): boolean {

@@ -72,7 +72,7 @@ describe('DurableFeed: durable messages wait for room in the mailbox', () => {
     feed.close();
   });
 
-  it('an actor with a smaller mailbox than the node default: its overflow is learned and retried, never done', async () => {
+  it("an actor with a smaller mailbox than the node default: fed within its own capacity, never overflowed or dead-lettered", async () => {
     const clock = new ManualClock(1_000);
     const k = new Kernel({ id: 'feed', logger: silent, clock });
     kernels.push(k);
@@ -80,11 +80,14 @@ describe('DurableFeed: durable messages wait for room in the mailbox', () => {
     const gate = new Promise<void>((r) => { release = r; });
     const got: number[] = [];
     k.spawn<null, { n: number }>(async (_s, m) => { got.push(m.n); await gate; }, { name: 'slow', mailboxCapacity: 5 });
+    const overflows: string[] = [];
+    k.inspect((e) => { if (e.type === 'mailbox.overflow') overflows.push(e.address); });
     const feed = new DurableFeed(k, { atomicDone: true });
     const done: number[] = [];
     for (let n = 0; n < 30; n++) feed.offer(env(n), undefined, () => done.push(n));
     await settle();
     expect(done).toEqual([]);
+    expect(k.mailboxDepth('slow')).toBeLessThanOrEqual(2); // half of its own 5
     release();
     for (let i = 0; i < 50 && done.length < 30; i++) {
       await settle(20);
@@ -92,6 +95,8 @@ describe('DurableFeed: durable messages wait for room in the mailbox', () => {
     }
     expect(got).toEqual(Array.from({ length: 30 }, (_, n) => n));
     expect(done).toEqual(Array.from({ length: 30 }, (_, n) => n));
+    expect(overflows).toEqual([]);
+    expect(k.deadLetters.list({}).length).toBe(0);
     feed.close();
   });
 
