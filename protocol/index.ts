@@ -5,6 +5,8 @@ export * from './codec.js';
 export * from './ids.js';
 export * from './deadlines.js';
 export * from './openai.js';
+export * from './model-contract.js';
+export * from './openai-convert.js';
 export * from './backoff.js';
 export * from './net.js';
 export * from './validate.js';

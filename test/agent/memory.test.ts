@@ -4,7 +4,7 @@ import {
   DEFAULT_MEMORY_BOUNDS, evaluateArithmetic, memoryReducer, memoryUsage, newMessages, trimHistory, windowHistory, emptyMemory, type MemoryEvent,
 } from '../../actors/agent/index.js';
 import { estimatePromptTokens } from '../../actors/agent/model/tokens.js';
-import type { ChatMessage } from '../../protocol/openai.js';
+import type { ChatMessage } from '../../protocol/index.js';
 import { cleanup, testNode } from './harness.js';
 
 afterEach(cleanup);

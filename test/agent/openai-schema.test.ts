@@ -9,7 +9,7 @@ import {
   wireMessageSchema,
   zodErrorToOpenAIParam,
   type ChatMessage,
-} from '../../protocol/openai.js';
+} from '../../protocol/index.js';
 
 const toolName = fc.stringMatching(/^[a-zA-Z0-9_-]{1,64}$/);
 const text = fc.string({ maxLength: 40 });
