@@ -169,22 +169,7 @@ export class AgentDirectory {
    * of the other nodes that are up and answer within a second, a name once, this node's first.
    */
   async catalogCluster(): Promise<AgentInfo[]> {
-    const own = this.b.list();
-    const peers = this.b.peers();
-    if (peers.length === 0) return own;
-    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.catalog' })));
-    const seen = new Set(own.map((a) => a.name));
-    const out = [...own];
-    for (const list of theirs) {
-      const infos = z.array(agentDescriptionSchema).max(MAX_LISTED).safeParse(list);
-      if (!infos.success) continue;
-      for (const a of infos.data) {
-        if (seen.has(a.name)) continue;
-        seen.add(a.name);
-        out.push(a as unknown as AgentInfo);
-      }
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return this.mergeCluster(this.b.list(), 'agents.catalog', agentDescriptionSchema as unknown as z.ZodType<AgentInfo>);
   }
 
   /**
@@ -192,14 +177,18 @@ export class AgentDirectory {
    * answer within a second (a name on several nodes is listed once, this node's first).
    */
   async listCluster(): Promise<AgentSummary[]> {
-    const own = this.b.list().map(summaryOf);
+    return this.mergeCluster(this.b.list().map(summaryOf), 'agents.list', agentSummarySchema);
+  }
+
+  /** This node's entries, then each up peer's answer to `type` (checked), a name once, sorted by name. */
+  private async mergeCluster<T extends { name: string }>(own: T[], type: 'agents.catalog' | 'agents.list', schema: z.ZodType<T>): Promise<T[]> {
     const peers = this.b.peers();
     if (peers.length === 0) return own;
-    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type: 'agents.list' })));
+    const theirs = await Promise.all(peers.map((node) => this.askDirectory(node, { type })));
     const seen = new Set(own.map((a) => a.name));
     const out = [...own];
     for (const list of theirs) {
-      const infos = z.array(agentSummarySchema).max(MAX_LISTED).safeParse(list);
+      const infos = z.array(schema).max(MAX_LISTED).safeParse(list);
       if (!infos.success) continue;
       for (const a of infos.data) {
         if (seen.has(a.name)) continue;
