@@ -244,6 +244,11 @@ export class GatewayActor {
     this.traffic?.('in', m.type);
     const p = this.pending.get(m.runId);
     if (!p) return; // cancelled or timed out already
+    // Only the run's target settles it: a reply from any other actor (or node) is ignored.
+    if (p.ref === undefined || ctx.sender?.address !== p.ref.address) {
+      ctx.log.warn({ runId: m.runId, from: ctx.sender?.address, type: m.type }, 'run reply from an actor that is not the run\'s target; ignored');
+      return;
+    }
     switch (m.type) {
       case 'agent.delta':
         try {

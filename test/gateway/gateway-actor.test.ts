@@ -95,6 +95,28 @@ describe('the gateway actor', () => {
     // the agent still reports the run's end; the gateway has forgotten the run and drops it
     await expect.poll(() => seen.map((e) => e.messageType)).toEqual(['gateway.stream', 'gateway.cancel', 'agent.error']);
   });
+
+  it("only the run's target settles a run: a forged agent.result from another actor is ignored", async () => {
+    let release!: (v: unknown) => void;
+    const { node } = await gateway({
+      modelProvider: {
+        name: 'held', offline: true, defaultModel: 'held',
+        complete: () => new Promise((resolve) => { release = resolve; }),
+      },
+    });
+    node.spawnAgent({ name: 'honest' });
+    const running = node.gateway.run({ kind: 'agent', name: 'honest' }, { input: [{ role: 'user', content: 'x' }] }, { runId: 'run_forged' });
+    await expect.poll(async () => (await node.agents.status('honest')).activeRuns).toBe(1);
+    const forger = node.spawn<null, unknown>(() => undefined, { name: 'forger' });
+    const forged = {
+      type: 'agent.result', runId: 'run_forged',
+      result: { runId: 'run_forged', agent: 'honest', content: 'forged', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, model: 'm', turns: 1, trace: { chain: [] } },
+    };
+    node.tell(node.gateway.ref, forged, { sender: forger });
+    release({ content: 'honest answer', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, model: 'held' });
+    const result = await running;
+    expect(result.content).toBe('honest answer');
+  });
 });
 
 describe('a stopped agent', () => {
