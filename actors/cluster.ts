@@ -61,6 +61,8 @@ export class Cluster implements RemoteRouter {
   private readonly feed: DurableFeed;
   /** Where remote actors live, cached until they stop or their node goes down. */
   private readonly locations: Locations;
+  /** Address prefixes of the members, by node id. */
+  private readonly prefixes = new Map<string, string>();
 
   constructor(private readonly kernel: Kernel, store: NodeStore | undefined, input: ClusterOptionsInput) {
     this.options = Object.freeze(parseOrThrow(clusterOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid cluster options'));
@@ -242,6 +244,12 @@ export class Cluster implements RemoteRouter {
       case DURABLE_UNDELIVERABLE: return onUndeliverableNotice(this.kernel, env, fromNode);
       default: break;
     }
+    // A peer speaks for its own actors only: a sender on another node is a forgery.
+    if (env.from !== undefined && fromNode !== '' && !env.from.startsWith(this.prefixOf(fromNode))) {
+      this.log.warn({ fromNode, from: env.from, type: env.type }, 'envelope names a sender on another node; refused');
+      this.kernel.deadLetterEnvelope(env, 'invalid', new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `node ${fromNode} sent an envelope from ${env.from}`));
+      return;
+    }
     const replyTo = env.replyTo ? new RemoteReply(this, env.replyTo, fromNode) : undefined;
     // durable: fed to its actor as the mailbox admits it, never dropped for a full one
     if (durable) this.feed.inbound(env, fromNode, replyTo, durable);
@@ -335,6 +343,17 @@ export class Cluster implements RemoteRouter {
         ? new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `node ${node} unreachable: ${error.message}`, { cause: error })
         : error);
     }
+  }
+
+  /** `troupe://<node>/`, made once per member. */
+  private prefixOf(node: string): string {
+    let p = this.prefixes.get(node);
+    if (p === undefined) {
+      if (this.prefixes.size >= 4_096) this.prefixes.clear();
+      p = formatAddress(node, '');
+      this.prefixes.set(node, p);
+    }
+    return p;
   }
 
   private nodeOf(address: string): string {

@@ -103,3 +103,24 @@ describe('locating remote actors', () => {
   });
 });
 
+
+describe('a member speaks for its own actors only', () => {
+  it('an envelope naming a sender on another node is refused (dead letter, invalid), one from its own actor is delivered', async () => {
+    const a = await node('p-a');
+    const b = await node('p-b', [a.peer!.url]);
+    await until(() => up(a, 'p-b'), 5_000, 'p-b up');
+    const client = await rawHandshake(a.peer!.url, { nodeId: 'p-evil' });
+    const timer = setInterval(() => client.ws.send(encode({ t: 'hb' })), HB / 3);
+    raws.push({ client, timer });
+    await until(() => up(a, 'p-evil'), 5_000, 'p-evil up');
+    const got: Array<{ text: string; sender: string | undefined }> = [];
+    a.spawn<null, { text: string }>((_s, m, ctx) => { got.push({ text: m.text, sender: ctx.sender?.address }); }, { name: 'inbox' });
+    const env = (id: string, from: string, text: string) => ({ id, to: 'troupe://p-a/user/inbox', type: 'test', createdAt: 0, payload: { text }, from });
+    client.ws.send(encode({ t: 'batch', envs: [env('forged-1', 'troupe://p-b/user/agents/x/agent', 'forged'), env('own-1', 'troupe://p-evil/user/me', 'own')] }));
+    await until(() => got.some((g) => g.text === 'own'), 5_000, 'the own-sender envelope delivered');
+    // the forged one came first on the same link: had it been delivered, it would be here first
+    expect(got).toEqual([{ text: 'own', sender: 'troupe://p-evil/user/me' }]);
+    expect(a.deadLetters.list({}).map((d) => ({ id: d.envelope.id, reason: d.reason }))).toContainEqual({ id: 'forged-1', reason: 'invalid' });
+    void b;
+  });
+});
