@@ -46,6 +46,7 @@ export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any
 export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
   private clusterLink?: Cluster;
   private readonly moduleSet = new ModuleSet();
+  private modulesStarted = false;
 
   constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined) {
     super(options);
@@ -56,8 +57,9 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
    * when the node closes, before the actors stop; their release phase after.
    */
   async startModules(modules: NodeModule<any>[]): Promise<void> {
-    if (this.moduleSet.names().length > 0) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'modules already started');
+    if (this.modulesStarted) throw new TroupeError('TROUPE_ERR_NODE_ALREADY_STARTED', `node ${this.id}: modules already started`);
     checkModules(modules);
+    this.modulesStarted = true;
     const warn = (phase: string) => (module: string, e: unknown): void => this.logger.warn({ err: e, module, phase }, 'module close phase failed');
     this.onClose('modules', () => this.moduleSet.drain(warn('drain')));
     this.onClosed('modules', () => this.moduleSet.release(warn('release')));
@@ -123,7 +125,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
    * @example await node.startCluster({ port: 7700, seeds: ['ws://10.0.0.1:7700'], secret: 's3cret' });
    */
   async startCluster(options: ClusterOptionsInput = {}): Promise<{ url: string }> {
-    if (this.clusterLink) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'cluster already started');
+    if (this.clusterLink) throw new TroupeError('TROUPE_ERR_NODE_ALREADY_STARTED', `node ${this.id}: cluster already started`);
     const cluster = new Cluster(this, this.store, options);
     this.clusterLink = cluster;
     this.attachRemote(cluster);
