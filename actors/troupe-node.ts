@@ -6,6 +6,7 @@ import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
+import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
@@ -24,6 +25,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
    * module troupe ships, made from `model`, `modelProvider` and `dataKey`).
    */
   modules?: NodeModule<any>[];
+  /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
+  allowDrills?: boolean;
 };
 
 /**
@@ -32,8 +35,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents)];
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills)];
 }
 
 /**
@@ -186,7 +189,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, ...kernelOptions } = options;
   if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
@@ -212,7 +215,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }));
+    }, { allow: allowDrills === true }));
   } catch (e) {
     await node.close();
     throw e;
