@@ -75,6 +75,7 @@ export const errorCatalog = {
   TROUPE_ERR_DRILL_DISABLED: { status: 403, description: 'drills are off on this node (start it with --allow-drills) or were switched off' },
   TROUPE_ERR_DRILL_NOT_FOUND: { status: 404, description: 'no drill with that id' },
   TROUPE_ERR_DRILL_TARGET: { status: 400, description: 'the drill names no target, or a target it cannot inject into' },
+  TROUPE_ERR_DRILL_RUNNING: { status: 409, description: 'a drill is already running on that target' },
   TROUPE_ERR_DRILL_INJECTED: { status: 500, description: 'a fault injected by a drill (crash, kill, poison)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
 } as const satisfies Record<string, { status: number; description: string }>;

@@ -69,7 +69,7 @@ export class DrillRunner implements DrillsApi {
     const req = parsed.data;
     const path = this.resolveTarget(req.target);
     for (const r of this.running.values()) {
-      if (r.report.target === path) throw new TroupeError('TROUPE_ERR_GATEWAY_CONFLICT', `a drill is already running on ${path}`);
+      if (r.report.target === path) throw new TroupeError('TROUPE_ERR_DRILL_RUNNING', `a drill is already running on ${path}`);
     }
     const report: DrillReport = {
       v: 1, id: `drill_${newId()}`, kind: req.kind, target: path, status: 'running', hypothesis: hypothesisOf(req),

@@ -136,4 +136,15 @@ describe('fault drills', () => {
     const ok = await drill(n, { kind: 'crash', target: 'user/w' }, 'drill-key-123');
     expect(ok.verdict).toBe('held');
   });
+
+  it('refuses a second drill on a target that already has one running, with 409', async () => {
+    const n = await node();
+    worker(n, 'w');
+    const api = n.module<DrillsApi>(DRILLS_MODULE);
+    const first = api.start({ kind: 'crash', target: 'user/w' });
+    expect(() => api.start({ kind: 'kill', target: 'user/w' })).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_DRILL_RUNNING' }));
+    expect((await api.finished(first.id)).verdict).toBe('held');
+    const again = await drill(n, { kind: 'kill', target: 'user/w' });
+    expect(again.verdict).toBe('held');
+  });
 });
