@@ -113,6 +113,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     return this.deadLetters.count();
   }
 
+  /** The Prometheus text of the modules' own series (for `GET /metrics`). */
+  moduleMetrics(): Promise<string> {
+    return this.moduleSet.metricsText();
+  }
+
   mountModuleRoutes(table: RouteTable): void {
     this.moduleSet.mountRoutes(table);
   }

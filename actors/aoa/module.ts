@@ -34,6 +34,7 @@ export function aoaModule(options: AoaModuleOptions = {}): NodeModule<AoaApi> {
       return {
         api: runtime,
         routes: (table) => registerAoaRoutes(table, runtime),
+        metrics: () => runtime.metricsRegistry.metrics(),
         drain: () => runtime.close(),
       };
     },
