@@ -15,3 +15,4 @@ export * from './modules/index.js';
 export * from './gateway/index.js';
 export * from './agent/index.js';
 export * from './drills/index.js';
+export * from './aoa/index.js';

@@ -8,6 +8,7 @@ import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptio
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
 import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
+import { aoaModule } from './aoa/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -36,7 +37,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills)];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule()];
 }
 
 /**
@@ -115,6 +116,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
 
   deadLetterCount(): number {
     return this.deadLetters.count();
+  }
+
+  /** The Prometheus text of the modules' own series (for `GET /metrics`). */
+  moduleMetrics(): Promise<string> {
+    return this.moduleSet.metricsText();
   }
 
   mountModuleRoutes(table: RouteTable): void {

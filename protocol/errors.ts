@@ -78,6 +78,15 @@ export const errorCatalog = {
   TROUPE_ERR_DRILL_RUNNING: { status: 409, description: 'a drill is already running on that target' },
   TROUPE_ERR_DRILL_INJECTED: { status: 500, description: 'a fault injected by a drill (crash, kill, poison)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // aoa task runtime
+  TROUPE_ERR_AOA_INVALID_TASK: { status: 400, description: 'a task body failed validation (fields, sizes, or an unknown task type)' },
+  TROUPE_ERR_AOA_TASK_NOT_FOUND: { status: 404, description: 'no task with that id (never submitted, or pruned after retention)' },
+  TROUPE_ERR_AOA_TASK_FINISHED: { status: 409, description: 'the task already finished (completed, failed or cancelled); it cannot be cancelled' },
+  TROUPE_ERR_AOA_QUEUE_FULL: { status: 503, description: 'the task runtime holds its maximum of open tasks; nothing was added' },
+  TROUPE_ERR_AOA_TIMEOUT: { status: 504, description: "a task attempt ran past the task's timeout_seconds and was aborted" },
+  TROUPE_ERR_AOA_CANCELLED: { status: 499, description: 'the task was cancelled; a running attempt was aborted' },
+  TROUPE_ERR_AOA_NO_HANDLER: { status: 500, description: 'no handler is registered for the task type when the task ran' },
+  TROUPE_ERR_AOA_HANDLER_FAILED: { status: 500, description: 'the task handler threw or returned a result that could not be stored' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
