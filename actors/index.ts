@@ -14,3 +14,4 @@ export { Cluster, clusterOptionsSchema } from './cluster.js';
 export * from './modules/index.js';
 export * from './gateway/index.js';
 export * from './agent/index.js';
+export * from './scheduler/index.js';

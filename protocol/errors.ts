@@ -67,6 +67,12 @@ export const errorCatalog = {
   TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },
   TROUPE_ERR_MODEL_BAD_REQUEST: { status: 400, description: 'the upstream model rejected the request (4xx)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // scheduler
+  TROUPE_ERR_SCHEDULER_INVALID_JOB: { status: 400, description: 'a job body (schedule, cron expression, time zone, policy) or a pause, resume or backfill body failed validation' },
+  TROUPE_ERR_SCHEDULER_JOB_NOT_FOUND: { status: 404, description: 'no scheduled job with that id' },
+  TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
+  TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
+  TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
