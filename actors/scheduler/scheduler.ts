@@ -108,6 +108,11 @@ export class Scheduler {
     return this.ask(id, { type: 'job.backfill', from: at(b.from), to: at(b.to), ...(b.overlap ? { overlap: b.overlap } : {}) });
   }
 
+  /** A job's view once its actor has handled everything queued before this call. */
+  refresh(id: string): Promise<JobView> {
+    return this.ask(id, { type: 'job.get' });
+  }
+
   /** The runtime says a fire's task ended (push; the job actors also poll). */
   taskSettled(jobId: string, taskId: string, status: 'completed' | 'failed' | 'cancelled'): void {
     const ref = this.refs.get(jobId);
