@@ -16,3 +16,4 @@ export * from './gateway/index.js';
 export * from './agent/index.js';
 export * from './drills/index.js';
 export * from './aoa/index.js';
+export * from './scheduler/index.js';

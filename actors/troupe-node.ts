@@ -9,6 +9,7 @@ import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type 
 import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
+import { schedulerModule } from './scheduler/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -37,7 +38,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule()];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule()];
 }
 
 /**

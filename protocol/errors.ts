@@ -87,6 +87,12 @@ export const errorCatalog = {
   TROUPE_ERR_AOA_CANCELLED: { status: 499, description: 'the task was cancelled; a running attempt was aborted' },
   TROUPE_ERR_AOA_NO_HANDLER: { status: 500, description: 'no handler is registered for the task type when the task ran' },
   TROUPE_ERR_AOA_HANDLER_FAILED: { status: 500, description: 'the task handler threw or returned a result that could not be stored' },
+  // scheduler
+  TROUPE_ERR_SCHEDULER_INVALID_JOB: { status: 400, description: 'a job body (schedule, cron expression, time zone, policy) or a pause, resume or backfill body failed validation' },
+  TROUPE_ERR_SCHEDULER_JOB_NOT_FOUND: { status: 404, description: 'no scheduled job with that id' },
+  TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
+  TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
+  TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
