@@ -3,6 +3,7 @@
  * section runs on the heap another left behind; its result is the last stdout line.
  */
 import { benchAgentChat } from './agent-chat.js';
+import { benchAgents } from './agents.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
@@ -14,6 +15,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   cluster: benchCluster,
   gateway: benchGateway,
   'agent-chat': benchAgentChat,
+  agents: benchAgents,
 };
 
 const name = process.argv[2];
