@@ -12,6 +12,7 @@ import { admitProvider, createProvider, describeProvider, providerConfigFromEnv,
 import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
+import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 
 /** A conversation as `agent.conversation` returns it. */
@@ -64,6 +65,7 @@ export class AgentRegistry {
   readonly directory: AgentDirectory;
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
+  private readonly toolSources: ToolSources;
   private root?: Context;
   /** The persisted specs of durable agents (none without a data dir). */
   private readonly specs: AgentSpecStore | undefined;
@@ -79,6 +81,7 @@ export class AgentRegistry {
     } else {
       log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
     }
+    this.toolSources = new ToolSources(log);
     for (const t of builtinTools) this.tools.set(t.name, t);
     this.directory = new AgentDirectory({
       logger: host.logger,
@@ -124,6 +127,17 @@ export class AgentRegistry {
   registerTool(tool: AgentTool): void {
     const t = validateTool(tool);
     this.tools.set(t.name, t);
+  }
+
+  /**
+   * Serve the `<prefix>:<ref>` tool names of agent specs from a source (the MCP module
+   * registers `mcp`). Agents spawned before it was registered see its tools from then on.
+   *
+   * @example
+   * registry.registerToolSource('mcp', { resolve: (ref) => servers.toolsFor(ref) });
+   */
+  registerToolSource(prefix: string, source: ToolSource): void {
+    this.toolSources.register(prefix, source);
   }
 
   /** Names of the tools agents may list by name. */
@@ -316,7 +330,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
+    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
     const behaviour = agentBehaviour({
       name,
       instructions: data.instructions,
@@ -326,6 +340,7 @@ export class AgentRegistry {
       model,
       tools,
       toolSpecs,
+      ...(toolRefs.length > 0 ? { moreTools: () => this.toolSources.resolve(toolRefs) } : {}),
       events: this.events,
       clock: this.host.clock,
       ...(how.journalKey !== undefined ? { journalKey: how.journalKey } : {}),
