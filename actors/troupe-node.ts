@@ -7,7 +7,7 @@ import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
 import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
-import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
+import { ModuleSet, checkModules, type McpToolDescriptor, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
 import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './mcp/index.js';
@@ -127,6 +127,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
   /** The Prometheus text of the modules' own series (for `GET /metrics`). */
   moduleMetrics(): Promise<string> {
     return this.moduleSet.metricsText();
+  }
+
+  /** Every module's MCP tools (for `/mcp` and `troupe mcp`). */
+  mcpTools(): McpToolDescriptor[] {
+    return this.moduleSet.mcpTools();
   }
 
   mountModuleRoutes(table: RouteTable): void {

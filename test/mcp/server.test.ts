@@ -1,0 +1,155 @@
+import { request } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../index.js';
+import { cleanup, onCleanup, testNode } from '../agent/harness.js';
+import { until } from '../helpers.js';
+
+const KEY = 'sk-test-mcp-key';
+let node: RunningNode;
+let url: URL;
+
+async function connect(key: string | undefined = KEY): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(url, key === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${key}` } } });
+  const client = new Client({ name: 'troupe-test', version: '1.0.0' });
+  await client.connect(transport);
+  onCleanup(() => client.close().catch(() => undefined));
+  return { client, transport };
+}
+
+const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+
+function post(body: string | object, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+beforeAll(async () => {
+  node = await testNode({
+    http: { port: 0, apiKeys: [KEY] },
+    model: { provider: 'offline', offline: { tokensPerDelta: 1, deltaDelayMs: 5 } },
+    agents: [{ name: 'echo', description: 'Says back what it hears' }],
+  });
+  url = new URL(`${node.http!.url}/mcp`);
+});
+afterAll(cleanup);
+
+describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
+  it('initializes a session and lists the tools', async () => {
+    const { client, transport } = await connect();
+    expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(client.getServerVersion()?.name).toBe('troupe');
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['list_agents', 'describe_agent', 'run_agent', 'create_agent', 'delete_agent', 'cluster_status', 'actor_tree']));
+    expect(tools.find((t) => t.name === 'run_agent')!.inputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['agent', 'input']) });
+  });
+
+  it('list_agents and describe_agent go through the gateway actor to the directory', async () => {
+    const { client } = await connect();
+    const list = await client.callTool({ name: 'list_agents', arguments: {} });
+    expect(list.isError).toBeFalsy();
+    expect((list.structuredContent as { agents: Array<{ name: string }> }).agents.map((a) => a.name)).toContain('echo');
+    const d = await client.callTool({ name: 'describe_agent', arguments: { name: 'echo' } });
+    expect(d.structuredContent).toMatchObject({ name: 'echo', description: 'Says back what it hears' });
+    const missing = await client.callTool({ name: 'describe_agent', arguments: { name: 'nobody' } });
+    expect(missing.isError).toBe(true);
+    expect(JSON.stringify(missing.content)).toContain('TROUPE_ERR_AGENT_NOT_FOUND');
+  });
+
+  it('run_agent answers, with progress notifications of the streamed output', async () => {
+    const { client } = await connect();
+    const progress: Array<{ progress: number; message?: string }> = [];
+    const r = await client.callTool({ name: 'run_agent', arguments: { agent: 'echo', input: 'hello over mcp' } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
+    expect(r.isError).toBeFalsy();
+    expect((r.content as Array<{ text: string }>)[0]!.text).toBe('[troupe-offline] You said: hello over mcp');
+    expect(r.structuredContent).toMatchObject({ agent: 'echo', finish_reason: 'stop' });
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress.map((p) => p.message).join('')).toBe('[troupe-offline] You said: hello over mcp');
+    expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
+  });
+
+  it('cancelling the request cancels the run', async () => {
+    const { client } = await connect();
+    const cancels: string[] = [];
+    const stop = node.inspect((e) => {
+      if (e.type === 'gateway.message' && e.messageType === 'gateway.cancel' && e.runId) cancels.push(e.runId);
+    });
+    onCleanup(stop);
+    const ac = new AbortController();
+    let seen = 0;
+    const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+    const call = client.callTool({ name: 'run_agent', arguments: { agent: 'echo', input: long } }, undefined, {
+      signal: ac.signal,
+      onprogress: () => {
+        seen += 1;
+        if (seen === 3) ac.abort(new Error('enough'));
+      },
+    });
+    await expect(call).rejects.toThrow();
+    await until(() => cancels.length === 1 && node.gateway.inFlight === 0, 5_000, 'the run cancelled');
+    // the session is still good
+    const again = await client.callTool({ name: 'run_agent', arguments: { agent: 'echo', input: 'after cancel' } });
+    expect((again.content as Array<{ text: string }>)[0]!.text).toContain('after cancel');
+  });
+
+  it('unknown tools and invalid arguments are MCP errors, never a crash', async () => {
+    const { client } = await connect();
+    const unknown = await client.callTool({ name: 'no_such_tool', arguments: {} });
+    expect(unknown.isError).toBe(true);
+    const invalid = await client.callTool({ name: 'run_agent', arguments: { agent: 'not a name!', input: '' } });
+    expect(invalid.isError).toBe(true);
+    expect(JSON.stringify(invalid.content)).toMatch(/Input validation error|Invalid/);
+    const list = await client.callTool({ name: 'list_agents', arguments: {} });
+    expect(list.isError).toBeFalsy();
+  });
+
+  it('transport errors: missing key 401, unknown session 404, malformed JSON, no session 400, foreign Origin 403', async () => {
+    const noKey = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(INIT) });
+    expect(noKey.status).toBe(401);
+    expect(noKey.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    await expect(connect('sk-wrong-key-123')).rejects.toThrow();
+
+    const unknown = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': 'no-such-session' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32001 } });
+
+    const malformed = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
+
+    const noSession = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    expect(noSession.status).toBe(400);
+    expect(await noSession.json()).toMatchObject({ error: { code: -32000 } });
+
+    const foreign = await post(INIT, { origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    // fetch will not send another Host: a DNS-rebound browser would, so plain http does
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify(INIT);
+      const req = request({ host: url.hostname, port: url.port, path: '/mcp', method: 'POST', headers: {
+        host: `evil.example:${url.port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, 'content-length': Buffer.byteLength(body),
+      } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(rebound).toBe(403);
+  });
+
+  it('DELETE ends the session: later requests on it are 404', async () => {
+    const { transport } = await connect();
+    const sid = transport.sessionId!;
+    await transport.terminateSession();
+    const after = await post({ jsonrpc: '2.0', id: 4, method: 'tools/list' }, { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
+    expect(after.status).toBe(404);
+  });
+});
