@@ -46,6 +46,10 @@ export const cliConfigSchema = z.object({
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
+  /** MCP servers agents may use tools of (`tools: ["mcp:<name>/*"]`); each checked by the mcp module. */
+  mcpServers: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
+  /** The mcp module's options: `allowStdioFromHttp` lets POST /api/v1/mcp-servers start processes. */
+  mcp: z.strictObject({ allowStdioFromHttp: z.boolean().optional() }).default({}),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;
