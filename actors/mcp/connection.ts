@@ -10,7 +10,7 @@ import {
   McpCall, McpCallDone, McpConnect, McpLost, McpOpenFailed, McpOpened, McpToolsChanged, mcpConnectionMessageSchema, type McpConnectionMessage,
 } from './messages.js';
 import type { McpMetrics } from './metrics.js';
-import { openSession, type McpSession, type McpToolInfo } from './session.js';
+import { openSession, sessionGone, type McpSession, type McpToolInfo } from './session.js';
 
 /** Where a connection is: opening a session, serving calls, or waiting to retry. */
 export type McpConnectionState = 'connecting' | 'ready' | 'backoff' | 'stopped';
@@ -157,8 +157,7 @@ export class McpConnection {
     const generation = this.generation;
     this.state = 'connecting';
     this.changed();
-    const self = this.ref;
-    const opening = openSession(this.config, this.log, (tools) => this.host.tell(self, new McpToolsChanged(generation, tools)))
+    const opening = openSession(this.config, this.log, (tools) => this.tellSelf(new McpToolsChanged(generation, tools)), (reason) => this.tellSelf(new McpLost(generation, reason)))
       .then(async (s) => {
         // stopped or superseded meanwhile: nobody will own this session, so it closes here
         if (generation !== this.generation) {
@@ -207,14 +206,14 @@ export class McpConnection {
       const ms = this.host.clock.now() - started;
       this.metrics.observeCall(this.config.name, ok, ms / 1000);
       this.host.emit({ type: 'mcp.call', server: this.config.name, tool: m.tool, ok, durationMs: ms });
-      this.host.tell(this.ref, new McpCallDone(generation, ok, ms, sessionLost));
+      this.tellSelf(new McpCallDone(generation, ok, ms, sessionLost));
     };
     session.client.callTool({ name: m.tool, arguments: m.args }, undefined, { timeout: m.timeoutMs, ...(m.signal ? { signal: m.signal } : {}) })
       .then((res) => {
         done((res as CallToolResult).isError !== true, false);
         r.reply(res);
       }, (e: unknown) => {
-        const lost = e instanceof StreamableHTTPError && e.code === 404;
+        const lost = sessionGone(e);
         done(false, lost);
         r.error(this.callError(e, m));
       });
@@ -230,6 +229,15 @@ export class McpConnection {
       return new TroupeError('TROUPE_ERR_MCP_SERVER_DOWN', `MCP server ${name} went away during the call`, { cause: e });
     }
     return new TroupeError('TROUPE_ERR_TOOL_FAILED', `MCP call ${name}/${m.tool} failed: ${messageOf(e).slice(0, 500)}`, { cause: e });
+  }
+
+  /** A message to this actor from outside its turn (SDK callbacks); once it stopped, nobody needs it. */
+  private tellSelf(m: McpConnectionMessage): void {
+    try {
+      this.host.tell(this.ref, m);
+    } catch (e) {
+      this.log.debug({ err: e, type: m.type }, 'MCP connection message not delivered');
+    }
   }
 
   private changed(): void {

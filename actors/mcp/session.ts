@@ -97,7 +97,7 @@ async function connect(client: Client, transport: Transport, timeoutMs: number):
  * initialize and list its tools. `onToolsChanged` gets the new list on
  * `notifications/tools/list_changed`.
  */
-export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChanged: (tools: McpToolInfo[]) => void): Promise<McpSession> {
+export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChanged: (tools: McpToolInfo[]) => void, onLost: (reason: string) => void = () => undefined): Promise<McpSession> {
   const timeout = cfg.connectTimeoutMs;
   if (cfg.transport === 'stdio') {
     const transport = new StdioClientTransport({
@@ -135,6 +135,13 @@ export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChan
       throw e2;
     }
   }
+  const live = client;
+  live.onerror = (e) => {
+    // the server forgot the session (restarted) or the stream is gone for good: only a new
+    // session helps, and the SDK does not make one by itself
+    if (sessionGone(e)) onLost(e.message.slice(0, 200));
+    else log.debug({ err: e }, 'MCP transport error');
+  };
   try {
     const tools = await listAllTools(client, cfg.maxTools, log, timeout);
     return { client, tools, pid: undefined, kind, closed, close: () => client.close() };
@@ -142,6 +149,12 @@ export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChan
     await client.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** An HTTP transport error that means the session is gone (a 404 for it, or its stream given up on). */
+export function sessionGone(e: unknown): e is Error {
+  if (e instanceof StreamableHTTPError && e.code === 404) return true;
+  return e instanceof Error && /SSE stream: Not Found|Maximum reconnection attempts/i.test(e.message);
 }
 
 /** The child's stderr to the log, line by line, bounded. */
