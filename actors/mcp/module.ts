@@ -6,6 +6,7 @@ import { MAX_MCP_SERVERS } from './config.js';
 import { McpMetrics } from './metrics.js';
 import { registerMcpServerRoutes } from './routes.js';
 import { McpServers } from './servers.js';
+import { mcpClientTools } from './mcp-tools.js';
 
 /** The mcp module's name: `node.module<McpServers>(MCP_MODULE)`. */
 export const MCP_MODULE = 'mcp';
@@ -45,6 +46,7 @@ export function mcpModule(options: McpModuleOptions = {}): NodeModule<McpServers
         api: servers,
         routes: (table) => registerMcpServerRoutes(table, servers, { allowStdioFromHttp: o.allowStdioFromHttp }),
         metrics: () => metrics.registry.metrics(),
+        mcpTools: mcpClientTools(servers),
         drain: () => servers.close(),
       };
     },

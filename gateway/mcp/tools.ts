@@ -7,6 +7,7 @@ import {
 } from '../../actors/index.js';
 import { TroupeError, type ModelDelta } from '../../protocol/index.js';
 import type { TrackRun } from '../run-binding.js';
+import { registerTroupeResources } from './resources.js';
 import { CONVERSATION_ID_RE } from '../run-request.js';
 
 /** What the troupe MCP server's tools need: the node's narrow gateway face and the run limits. */
@@ -46,6 +47,9 @@ async function guarded(fn: () => Promise<CallToolResult>): Promise<CallToolResul
 
 const PROVIDER_OVERRIDES = ['baseURL', 'apiKey', 'headers'] as const;
 
+/** The tools every troupe MCP server has; modules' tools come after them. */
+export const CORE_TOOLS = ['list_agents', 'describe_agent', 'run_agent', 'create_agent', 'delete_agent', 'cluster_status', 'actor_tree'] as const;
+
 /**
  * Build one MCP server (the SDK's `McpServer`; one per session, the SDK allows no sharing) with
  * troupe's tools: `list_agents`, `describe_agent`, `run_agent` (progress notifications with
@@ -61,7 +65,7 @@ const PROVIDER_OVERRIDES = ['baseURL', 'apiKey', 'headers'] as const;
 export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
   const { host } = deps;
   const gateway = host.gateway;
-  const server = new McpServer({ name: 'troupe', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  const server = new McpServer({ name: 'troupe', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, resources: { listChanged: true } } });
   const directory = <T>(op: DirectoryOp): Promise<T> => gateway.request<T>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand(op));
   const agentName = z.string().regex(AGENT_NAME_RE).describe('the agent\'s name');
 
@@ -152,7 +156,16 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
     annotations: { readOnlyHint: true },
   }, async () => guarded(async () => text({ node: host.id, actors: host.actors() })));
 
-  for (const t of host.mcpTools?.() ?? []) registerModuleTool(server, t);
+  const taken = new Set<string>(CORE_TOOLS);
+  for (const t of host.mcpTools?.() ?? []) {
+    if (taken.has(t.name)) {
+      host.logger.warn({ tool: t.name }, 'two MCP tools of this node have the same name; the later one is left out');
+      continue;
+    }
+    taken.add(t.name);
+    registerModuleTool(server, t);
+  }
+  registerTroupeResources(server, gateway);
   return server;
 }
 

@@ -49,6 +49,37 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect(tools.find((t) => t.name === 'run_agent')!.inputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['agent', 'input']) });
   });
 
+  it('the node\'s modules add their tools (aoa, scheduler, drills, mcp client)', async () => {
+    const { client } = await connect();
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['aoa_submit_task', 'aoa_get_task', 'aoa_list_tasks', 'aoa_cancel_task', 'scheduler_list_jobs', 'drills_list', 'drill_start', 'mcp_servers']));
+    const submitted = await client.callTool({ name: 'aoa_submit_task', arguments: { task: { task_type: 'AGENT_RUN', payload: { agent: 'echo', input: 'from a task' } } } });
+    expect(submitted.isError).toBeFalsy();
+    const id = (submitted.structuredContent as { id: string }).id;
+    const got = await client.callTool({ name: 'aoa_get_task', arguments: { id } });
+    expect(got.structuredContent).toMatchObject({ id });
+    const badTask = await client.callTool({ name: 'aoa_submit_task', arguments: { task: { priority: 'URGENT' } } });
+    expect(badTask.isError).toBe(true);
+    expect(JSON.stringify(badTask.content)).toContain('TROUPE_ERR_AOA_INVALID_TASK');
+    const drill = await client.callTool({ name: 'drill_start', arguments: { drill: { kind: 'crash', target: 'agent:echo' } } });
+    expect(JSON.stringify(drill.content)).toContain('TROUPE_ERR_DRILL_DISABLED');
+    expect((await client.callTool({ name: 'mcp_servers', arguments: {} })).structuredContent).toEqual({ servers: [] });
+  });
+
+  it('agent cards and conversation transcripts are resources', async () => {
+    const { client } = await connect();
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('troupe://agents/echo');
+    const card = await client.readResource({ uri: 'troupe://agents/echo' });
+    expect(JSON.parse((card.contents[0] as { text: string }).text)).toMatchObject({ name: 'echo', description: 'Says back what it hears' });
+    await client.callTool({ name: 'run_agent', arguments: { agent: 'echo', input: 'remember me', conversation_id: 'conv-1' } });
+    const transcript = await client.readResource({ uri: 'troupe://agents/echo/conversations/conv-1' });
+    const messages = (JSON.parse((transcript.contents[0] as { text: string }).text) as { messages: Array<{ role: string; content: string }> }).messages;
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(messages[0]!.content).toBe('remember me');
+    await expect(client.readResource({ uri: 'troupe://agents/ghost' })).rejects.toThrow();
+  });
+
   it('list_agents and describe_agent go through the gateway actor to the directory', async () => {
     const { client } = await connect();
     const list = await client.callTool({ name: 'list_agents', arguments: {} });
