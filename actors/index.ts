@@ -7,6 +7,7 @@ export type { InspectionEvent, InspectionListener } from './kernel/index.js';
 export type { DeadLetterRecord, DeadLetterStore, DeadLetterQuery, DeadLetterReason } from '../storage/index.js';
 export type { ActorJournal } from './kernel/index.js';
 export type { ReplyChannel } from './kernel/index.js';
+export type { DeadLetterApi } from './kernel/index.js';
 export { runPhases, Once } from './kernel/index.js';
 export { TroupeNode, createNode, defaultModules } from './troupe-node.js';
 export type { NodeOptionsInput, ClusterOptionsInput } from './troupe-node.js';

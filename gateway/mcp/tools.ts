@@ -3,7 +3,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import {
-  AGENT_NAME_RE, DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo, type DirectoryOp, type GatewayHost, type McpToolDescriptor,
+  AGENT_NAME_RE, DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo, type DeadLetterApi, type DirectoryOp, type GatewayHost, type McpToolDescriptor,
 } from '../../actors/index.js';
 import { TroupeError, type ModelDelta } from '../../protocol/index.js';
 import type { TrackRun } from '../run-binding.js';
@@ -12,7 +12,11 @@ import { CONVERSATION_ID_RE } from '../run-request.js';
 
 /** What the troupe MCP server's tools need: the node's narrow gateway face and the run limits. */
 export interface McpServerDeps {
-  host: Pick<GatewayHost, 'id' | 'gateway' | 'clusterInfo' | 'actors' | 'logger'> & { mcpTools?(): McpToolDescriptor[] };
+  host: Pick<GatewayHost, 'id' | 'gateway' | 'clusterInfo' | 'actors' | 'logger'> & {
+    mcpTools?(): McpToolDescriptor[];
+    /** This node's dead letters (list, redeliver), when the host has them. */
+    readonly deadLetters?: Pick<DeadLetterApi, 'list' | 'get' | 'redeliver'>;
+  };
   runTimeoutMs: number;
   /** Whether `create_agent` may give an agent its own upstream (baseURL, apiKey, headers). */
   allowAgentProviders: boolean;
@@ -48,7 +52,7 @@ async function guarded(fn: () => Promise<CallToolResult>): Promise<CallToolResul
 const PROVIDER_OVERRIDES = ['baseURL', 'apiKey', 'headers'] as const;
 
 /** The tools every troupe MCP server has; modules' tools come after them. */
-export const CORE_TOOLS = ['list_agents', 'describe_agent', 'run_agent', 'create_agent', 'delete_agent', 'cluster_status', 'actor_tree'] as const;
+export const CORE_TOOLS = ['list_agents', 'describe_agent', 'run_agent', 'create_agent', 'delete_agent', 'cluster_status', 'actor_tree', 'dead_letters', 'redeliver_dead_letter'] as const;
 
 /**
  * Build one MCP server (the SDK's `McpServer`; one per session, the SDK allows no sharing) with
@@ -155,6 +159,29 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
     inputSchema: {},
     annotations: { readOnlyHint: true },
   }, async () => guarded(async () => text({ node: host.id, actors: host.actors() })));
+
+  const letters = host.deadLetters;
+  if (letters) {
+    server.registerTool('dead_letters', {
+      description: 'This node\'s dead letters (messages to stopped actors, poison messages), oldest first, paged.',
+      inputSchema: {
+        reason: z.string().max(64).optional(),
+        limit: z.number().int().min(1).max(1_000).optional(),
+        after: z.string().max(128).optional().describe('the last id of the previous page'),
+      },
+      annotations: { readOnlyHint: true },
+    }, async ({ reason, limit, after }) => guarded(async () => text({
+      deadLetters: letters.list({ limit: limit ?? 100, ...(reason ? { reason } : {}), ...(after ? { after } : {}) }),
+    })));
+    server.registerTool('redeliver_dead_letter', {
+      description: 'Send a dead letter again to the actor it was for (and drop it from the dead letters).',
+      inputSchema: { id: z.string().min(1).max(128) },
+    }, async ({ id }) => guarded(async () => {
+      if (!letters.get(id)) throw new TroupeError('TROUPE_ERR_DEAD_LETTER_NOT_FOUND', `no dead letter ${id}`);
+      await letters.redeliver(id);
+      return text({ redelivered: true, id });
+    }));
+  }
 
   const taken = new Set<string>(CORE_TOOLS);
   for (const t of host.mcpTools?.() ?? []) {

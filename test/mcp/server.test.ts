@@ -66,6 +66,23 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect((await client.callTool({ name: 'mcp_servers', arguments: {} })).structuredContent).toEqual({ servers: [] });
   });
 
+  it('dead letters: list and redeliver', async () => {
+    const { client } = await connect();
+    try {
+      node.tell('/user/nobody-here', { type: 'hello' });
+    } catch {
+      // no such actor: the message is a dead letter
+    }
+    const listed = await client.callTool({ name: 'dead_letters', arguments: {} });
+    const letters = (listed.structuredContent as { deadLetters: Array<{ id: string; envelope: { to: string } }> }).deadLetters;
+    const mine = letters.find((l) => l.envelope.to.endsWith('/user/nobody-here'));
+    expect(mine).toBeDefined();
+    const missing = await client.callTool({ name: 'redeliver_dead_letter', arguments: { id: 'dl-none' } });
+    expect(JSON.stringify(missing.content)).toContain('TROUPE_ERR_DEAD_LETTER_NOT_FOUND');
+    const again = await client.callTool({ name: 'redeliver_dead_letter', arguments: { id: mine!.id } });
+    expect(again.structuredContent).toEqual({ redelivered: true, id: mine!.id });
+  });
+
   it('agent cards and conversation transcripts are resources', async () => {
     const { client } = await connect();
     const { resources } = await client.listResources();
