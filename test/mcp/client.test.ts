@@ -105,6 +105,24 @@ describe('agents use tools of real MCP servers (stdio) through connection actors
     await mcp.remove('broken');
   });
 
+  it('removing a stdio server ends its process', async () => {
+    mcp.add(everythingServer('temp'));
+    const status = await ready('temp');
+    expect(status.tools.length).toBeGreaterThan(0);
+    const pid = mcp.connection('temp').pid!;
+    const del = await fetch(`${node.http!.url}/api/v1/mcp-servers/temp`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    await until(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000, 'the server process ends');
+    expect(() => mcp.get('temp')).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_MCP_SERVER_NOT_FOUND' }));
+  });
+
   it('REST /api/v1/mcp-servers: list, get, create, delete, coded errors, metrics', async () => {
     const url = `${node.http!.url}/api/v1/mcp-servers`;
     const list = await (await fetch(url)).json() as { servers: McpServerStatus[] };
