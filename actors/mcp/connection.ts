@@ -28,7 +28,7 @@ export interface McpServerStatus {
   toolListChanges: number;
   lastError?: string;
   connectedAt?: string;
-  calls: { ok: number; failed: number; meanLatencyMs: number };
+  calls: { ok: number; failed: number; inFlight: number; meanLatencyMs: number };
 }
 
 /** Restart backoff forgets earlier failures after this long connected. */
@@ -54,7 +54,7 @@ export class McpConnection {
   private toolListChanges = 0;
   private lastError: string | undefined;
   private connectedAt: number | undefined;
-  private readonly calls = { ok: 0, failed: 0, totalMs: 0 };
+  private readonly calls = { ok: 0, failed: 0, inFlight: 0, totalMs: 0 };
   private readonly backoff: BackoffState;
   private readonly log: Logger;
 
@@ -89,7 +89,7 @@ export class McpConnection {
       toolListChanges: this.toolListChanges,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.connectedAt !== undefined ? { connectedAt: new Date(this.connectedAt).toISOString() } : {}),
-      calls: { ok: this.calls.ok, failed: this.calls.failed, meanLatencyMs: this.calls.ok + this.calls.failed === 0 ? 0 : Math.round(this.calls.totalMs / (this.calls.ok + this.calls.failed)) },
+      calls: { ok: this.calls.ok, failed: this.calls.failed, inFlight: this.calls.inFlight, meanLatencyMs: this.calls.ok + this.calls.failed === 0 ? 0 : Math.round(this.calls.totalMs / (this.calls.ok + this.calls.failed)) },
     };
   }
 
@@ -202,7 +202,9 @@ export class McpConnection {
     const r = ctx.replier();
     const started = this.host.clock.now();
     const generation = this.generation;
+    this.calls.inFlight += 1;
     const done = (ok: boolean, sessionLost: boolean): void => {
+      this.calls.inFlight -= 1;
       const ms = this.host.clock.now() - started;
       this.metrics.observeCall(this.config.name, ok, ms / 1000);
       this.host.emit({ type: 'mcp.call', server: this.config.name, tool: m.tool, ok, durationMs: ms });

@@ -80,6 +80,25 @@ describe('agents use tools of real MCP servers (stdio) through connection actors
     expect(mcp.get('everything').calls.failed).toBeGreaterThanOrEqual(2);
   });
 
+  it('a call in flight is cancelled with its run (notifications/cancelled), not left running', async () => {
+    const calls: Array<{ tool: string; ok: boolean }> = [];
+    const stop = node.inspect((e) => {
+      if (e.type === 'mcp.call') calls.push(e);
+    });
+    try {
+      const ac = new AbortController();
+      const run = node.agents.run('toolsmith', { input: [{ role: 'user', content: 'call everything__trigger-long-running-operation {"duration":60,"steps":60}' }] }, { signal: ac.signal });
+      await until(() => mcp.get('everything').calls.inFlight === 1, 10_000, 'the MCP call under way');
+      ac.abort(new Error('enough'));
+      await expect(run).rejects.toMatchObject({ code: 'TROUPE_ERR_AGENT_CANCELLED' });
+      // a 60 s operation: the call ends now only because it was cancelled
+      await until(() => calls.some((c) => c.tool === 'trigger-long-running-operation' && !c.ok), 10_000, 'the MCP call ended');
+      expect(await ask('call everything__echo {"message":"after cancel"}')).toContain('Echo: after cancel');
+    } finally {
+      stop();
+    }
+  });
+
   it('kill -9 of the server mid-conversation: the connection actor restarts it and the next call works', async () => {
     const pid = mcp.connection('everything').pid!;
     expect(pid).toBeGreaterThan(0);
