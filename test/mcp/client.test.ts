@@ -99,6 +99,12 @@ describe('agents use tools of real MCP servers (stdio) through connection actors
     }
   });
 
+  it('a call past its time limit fails with TROUPE_ERR_MCP_CALL_TIMEOUT', async () => {
+    await expect(mcp.callTool('everything', 'trigger-long-running-operation', { duration: 60, steps: 60 }, { timeoutMs: 200 }))
+      .rejects.toMatchObject({ code: 'TROUPE_ERR_MCP_CALL_TIMEOUT' });
+    expect(mcp.get('everything').calls.inFlight).toBe(0);
+  });
+
   it('kill -9 of the server mid-conversation: the connection actor restarts it and the next call works', async () => {
     const pid = mcp.connection('everything').pid!;
     expect(pid).toBeGreaterThan(0);

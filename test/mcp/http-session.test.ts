@@ -39,4 +39,15 @@ describe('a Streamable HTTP MCP server (SDK, its own process)', () => {
     const again = await node.agents.run('adder', { input: [{ role: 'user', content: 'call remote__add {"a":1,"b":2}' }] });
     expect(again.content).toContain('sum=3');
   }, 30_000);
+
+  it('falls back to the older HTTP+SSE transport when the server refuses Streamable HTTP', async () => {
+    const server = await startFixture('mcp-http-server.mjs', ['0', 'sse']);
+    onCleanup(() => server.kill());
+    const node = await testNode({ mcpServers: [{ name: 'legacy', transport: 'http', url: `${server.ready.http}/mcp` }] });
+    const mcp = node.module<McpServers>(MCP_MODULE);
+    await until(() => mcp.get('legacy').state === 'ready', 10_000, 'legacy ready');
+    expect(mcp.get('legacy').session).toBe('sse');
+    const r = await mcp.callTool('legacy', 'add', { a: 2, b: 5 });
+    expect(r.structuredContent).toEqual({ sum: 7 });
+  }, 30_000);
 });
