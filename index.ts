@@ -17,6 +17,7 @@ import { startGateway, type GatewayOptionsInput } from './gateway/index.js';
 export * from './actors/index.js';
 export * from './supervisors/index.js';
 export { TroupeError, errorCatalog, isTroupeError, ManualClock } from './protocol/index.js';
+export { buildTroupeMcpServer, type McpServerDeps } from './gateway/index.js';
 export type { ErrorCode, Envelope, Signal, Clock } from './protocol/index.js';
 
 export interface StartNodeOptions extends NodeOptionsInput {
