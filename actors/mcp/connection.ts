@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { McpError, ErrorCode as McpErrorCode, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { TroupeError } from '../../protocol/index.js';
 import { BackoffState } from '../../supervisors/index.js';
 import type { ActorRef, Behaviour, Context } from '../kernel/index.js';
@@ -185,7 +184,9 @@ export class McpConnection {
   private drop(state: McpConnectionState): void {
     const s = this.session;
     this.session = undefined;
-    this.tools = [];
+    // while it reconnects the agents keep seeing its tools: a call fails fast with
+    // TROUPE_ERR_MCP_SERVER_DOWN, which the model reads, instead of the tool vanishing
+    if (state === 'stopped') this.tools = [];
     this.connectedAt = undefined;
     this.state = state;
     if (s) void s.close().catch((e: unknown) => this.log.debug({ err: e }, 'MCP session close failed'));
@@ -227,7 +228,7 @@ export class McpConnection {
     if (e instanceof McpError && e.code === McpErrorCode.RequestTimeout) {
       return new TroupeError('TROUPE_ERR_MCP_CALL_TIMEOUT', `MCP call ${name}/${m.tool} got no result within ${m.timeoutMs}ms`, { cause: e });
     }
-    if ((e instanceof StreamableHTTPError && e.code === 404) || (e instanceof McpError && e.code === McpErrorCode.ConnectionClosed) || (e instanceof Error && /not connected/i.test(e.message))) {
+    if (sessionGone(e) || (e instanceof McpError && e.code === McpErrorCode.ConnectionClosed) || (e instanceof Error && /not connected/i.test(e.message))) {
       return new TroupeError('TROUPE_ERR_MCP_SERVER_DOWN', `MCP server ${name} went away during the call`, { cause: e });
     }
     return new TroupeError('TROUPE_ERR_TOOL_FAILED', `MCP call ${name}/${m.tool} failed: ${messageOf(e).slice(0, 500)}`, { cause: e });

@@ -115,7 +115,14 @@ export class McpServers implements ToolSource {
       // the MCP call's own limit answers first, with its coded error
       timeoutMs: conn.config.callTimeoutMs + ASK_MARGIN_MS * 2,
       execute: async (args, ctx) => {
-        const result = await this.callTool(server, t.name, args, { signal: ctx.signal });
+        let result: CallToolResult;
+        try {
+          result = await this.callTool(server, t.name, args, { signal: ctx.signal });
+        } catch (e) {
+          // the model reads the code too (the tool loop reports every throw as TOOL_FAILED)
+          if (e instanceof TroupeError && e.code !== 'TROUPE_ERR_AGENT_CANCELLED') throw new TroupeError(e.code, `${e.code}: ${e.message}`, { cause: e });
+          throw e;
+        }
         const text = resultText(result);
         // the tool's own error goes back to the model as the tool result, like a throw
         if (result.isError === true) throw new Error(text.slice(0, 4000) || 'the MCP tool reported an error');

@@ -151,9 +151,13 @@ export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChan
   }
 }
 
-/** An HTTP transport error that means the session is gone (a 404 for it, or its stream given up on). */
+/**
+ * An HTTP transport error that means the session is gone: a 404 for it, its stream given up
+ * on, or the server not answering at all (a new session is then the only way back).
+ */
 export function sessionGone(e: unknown): e is Error {
   if (e instanceof StreamableHTTPError && e.code === 404) return true;
+  if (e instanceof TypeError && /fetch failed/i.test(e.message)) return true;
   return e instanceof Error && /SSE stream: Not Found|Maximum reconnection attempts/i.test(e.message);
 }
 

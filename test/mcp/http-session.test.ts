@@ -27,11 +27,13 @@ describe('a Streamable HTTP MCP server (SDK, its own process)', () => {
     expect(r.content).toContain('sum=42');
     const firstBoot = text(await mcp.callTool('remote', 'boot', {}));
 
-    // the server restarts on the same port: it knows no sessions any more
+    // the server goes away: the agent still sees the tool, and its call fails fast with a coded error
     await server.kill();
+    const down = await node.agents.run('adder', { input: [{ role: 'user', content: 'call remote__add {"a":1,"b":1}' }] });
+    expect(down.content).toContain('TROUPE_ERR_MCP_SERVER_DOWN');
+    expect(mcp.get('remote').state).not.toBe('ready');
+    // it comes back on the same port, knowing no sessions: the connection actor opens a new one
     server = await startFixture('mcp-http-server.mjs', [port]);
-    // the first request on the old session meets a 404 (or the stream does): a new session follows
-    await mcp.callTool('remote', 'boot', {}).catch((e: { code?: string }) => expect(e.code).toBe('TROUPE_ERR_MCP_SERVER_DOWN'));
     await until(() => mcp.get('remote').restarts >= 1 && mcp.get('remote').state === 'ready', 10_000, 're-initialized');
     const secondBoot = text(await mcp.callTool('remote', 'boot', {}));
     expect(secondBoot).toMatch(/^boot=/);
