@@ -172,6 +172,13 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
 
+    // valid JSON that is not JSON-RPC, on a live session: a JSON-RPC error, and the session lives on
+    const { client, transport } = await connect();
+    const notRpc = await post({ hello: 'world' }, { 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' });
+    expect(notRpc.status).toBe(400);
+    expect(await notRpc.json()).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) } });
+    expect((await client.callTool({ name: 'list_agents', arguments: {} })).isError).toBeFalsy();
+
     const noSession = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
     expect(noSession.status).toBe(400);
     expect(await noSession.json()).toMatchObject({ error: { code: -32000 } });
