@@ -32,7 +32,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   allowDrills?: boolean;
   /** MCP servers agents may use tools of (`tools: ['mcp:<name>/*']`), for the default mcp module. */
   mcpServers?: McpServerConfigInput[];
-  /** The default mcp module's other options (`allowStdioFromHttp`). */
+  /** The default mcp module's other options (`apiServers`: what POST /api/v1/mcp-servers may add). */
   mcp?: Omit<McpModuleOptions, 'servers'>;
 };
 

@@ -48,8 +48,8 @@ export const cliConfigSchema = z.object({
   allowDrills: z.boolean().default(false),
   /** MCP servers agents may use tools of (`tools: ["mcp:<name>/*"]`); each checked by the mcp module. */
   mcpServers: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
-  /** The mcp module's options: `allowStdioFromHttp` lets POST /api/v1/mcp-servers start processes. */
-  mcp: z.strictObject({ allowStdioFromHttp: z.boolean().optional() }).default({}),
+  /** The mcp module's options: `apiServers` (`none`, `http`, `all`): what POST /api/v1/mcp-servers may add. */
+  mcp: z.strictObject({ apiServers: z.enum(['none', 'http', 'all']).optional() }).default({}),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -99,7 +99,7 @@ export const errorCatalog = {
   TROUPE_ERR_MCP_SERVER_EXISTS: { status: 409, description: 'an MCP server connection with that name already exists' },
   TROUPE_ERR_MCP_SERVER_DOWN: { status: 503, description: 'the MCP server is not connected (starting, or restarting after its process died or its session was lost): its tools fail fast' },
   TROUPE_ERR_MCP_CALL_TIMEOUT: { status: 504, description: 'an MCP tool call got no result within its time limit' },
-  TROUPE_ERR_MCP_STDIO_FORBIDDEN: { status: 403, description: 'POST /api/v1/mcp-servers may not start processes (stdio servers) on this node unless it allows it (mcp.allowStdioFromHttp)' },
+  TROUPE_ERR_MCP_FORBIDDEN: { status: 403, description: 'POST /api/v1/mcp-servers may not add that kind of server on this node (mcp.apiServers: none by default, http, or all)' },
   TROUPE_ERR_MCP_LIMIT: { status: 503, description: 'the node holds the maximum number of MCP server connections (64); nothing was added' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

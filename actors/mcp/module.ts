@@ -14,8 +14,12 @@ export const MCP_MODULE = 'mcp';
 const optionsSchema = z.strictObject({
   /** MCP servers to connect to at start (the config file's `mcpServers`); each validated when added. */
   servers: z.array(z.unknown()).max(MAX_MCP_SERVERS).default([]),
-  /** Let `POST /api/v1/mcp-servers` add stdio servers (it starts a process on this node). Default false. */
-  allowStdioFromHttp: z.boolean().default(false),
+  /**
+   * What `POST /api/v1/mcp-servers` may add: `none` (default), `http` (Streamable HTTP servers:
+   * the node then connects to URLs an API-key holder names) or `all` (stdio too: the node
+   * then starts processes an API-key holder names).
+   */
+  apiServers: z.enum(['none', 'http', 'all']).default('none'),
   /** Jitter source of the reconnect backoff (tests make it fixed). */
   random: z.custom<() => number>((v) => typeof v === 'function').optional(),
 });
@@ -44,7 +48,7 @@ export function mcpModule(options: McpModuleOptions = {}): NodeModule<McpServers
       for (const s of o.servers) servers.add(s);
       return {
         api: servers,
-        routes: (table) => registerMcpServerRoutes(table, servers, { allowStdioFromHttp: o.allowStdioFromHttp }),
+        routes: (table) => registerMcpServerRoutes(table, servers, { apiServers: o.apiServers }),
         metrics: () => metrics.registry.metrics(),
         mcpTools: mcpClientTools(servers),
         drain: () => servers.close(),

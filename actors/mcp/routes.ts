@@ -11,10 +11,11 @@ function nameOf(params: unknown): string {
  * `GET /api/v1/mcp-servers` (every connection's status), `POST /api/v1/mcp-servers` (connect
  * to one; 201 with its status while it connects), `GET /api/v1/mcp-servers/:name` (state,
  * tools, call counts and latency) and `DELETE /api/v1/mcp-servers/:name` (disconnect; a stdio
- * server's process ends). A POSTed stdio server starts a process on this node, so it is
- * refused unless the node allows it (`allowStdioFromHttp`).
+ * server's process ends). A POSTed server makes the node connect to a URL or start a process
+ * that the caller names, so POST adds only what the node allows (`apiServers`: `none` by
+ * default, `http`, or `all`).
  */
-export function registerMcpServerRoutes(table: RouteTable, servers: McpServers, options: { allowStdioFromHttp: boolean }): void {
+export function registerMcpServerRoutes(table: RouteTable, servers: McpServers, options: { apiServers: 'none' | 'http' | 'all' }): void {
   table.route({
     method: 'GET', url: '/api/v1/mcp-servers',
     handler: async () => ({ servers: servers.list() }),
@@ -24,8 +25,9 @@ export function registerMcpServerRoutes(table: RouteTable, servers: McpServers, 
     handler: async (req, reply) => {
       const body = req.body as { transport?: unknown } | undefined;
       const http = typeof body === 'object' && body !== null && body.transport === 'http';
-      if (!http && !options.allowStdioFromHttp) {
-        throw new TroupeError('TROUPE_ERR_MCP_STDIO_FORBIDDEN', 'this node does not start MCP server processes on request (set mcp.allowStdioFromHttp, or list them in the config file)');
+      if (options.apiServers === 'none' || (!http && options.apiServers !== 'all')) {
+        const what = http ? 'connect to MCP servers' : 'start MCP server processes';
+        throw new TroupeError('TROUPE_ERR_MCP_FORBIDDEN', `this node does not ${what} on request (mcp.apiServers is ${options.apiServers}); list servers in the config file instead`);
       }
       return reply.code(201).send(servers.add(body));
     },

@@ -30,7 +30,7 @@ beforeAll(async () => {
     dataDir: dir,
     http: { port: 0 },
     mcpServers: [everythingServer(), memoryServer(join(dir, 'memory.jsonl'))],
-    mcp: { random: () => 0 },
+    mcp: { random: () => 0, apiServers: 'http' },
     agents: [{ name: 'toolsmith', tools: ['mcp:everything/*', 'mcp:memory/create_entities', 'mcp:memory/read_graph'] }],
   });
   node.inspect((e) => {
@@ -159,10 +159,10 @@ describe('agents use tools of real MCP servers (stdio) through connection actors
     expect(missing.status).toBe(404);
     expect((await missing.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_MCP_SERVER_NOT_FOUND');
     const post = (body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    // a stdio server starts a process: refused unless the node allows it
+    // a stdio server starts a process: this node lets the API add HTTP servers only
     const stdio = await post(everythingServer('second'));
     expect(stdio.status).toBe(403);
-    expect((await stdio.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_MCP_STDIO_FORBIDDEN');
+    expect((await stdio.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_MCP_FORBIDDEN');
     const invalid = await post({ name: 'Bad Name', transport: 'http', url: 'http://127.0.0.1:1/mcp' });
     expect(invalid.status).toBe(400);
     expect((await invalid.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_MCP_INVALID_SERVER');

@@ -200,6 +200,15 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect(rebound).toBe(403);
   });
 
+  it('by default the API adds no MCP servers (mcp.apiServers none): 403 TROUPE_ERR_MCP_FORBIDDEN', async () => {
+    const r = await fetch(`${node.http!.url}/api/v1/mcp-servers`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ name: 'remote', transport: 'http', url: 'http://127.0.0.1:9/mcp' }),
+    });
+    expect(r.status).toBe(403);
+    expect((await r.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_MCP_FORBIDDEN');
+  });
+
   it('DELETE ends the session: later requests on it are 404', async () => {
     const { transport } = await connect();
     const sid = transport.sessionId!;
