@@ -145,7 +145,7 @@ export class McpConnection {
         else this.calls.failed += 1;
         this.calls.totalMs += m.ms;
         if (m.sessionLost && m.generation === this.generation && this.state === 'ready') {
-          this.receive(new McpLost(m.generation, 'the server no longer knows the session (HTTP 404)'), ctx);
+          this.receive(new McpLost(m.generation, 'the session was lost during a call (the server forgot it, or did not answer)'), ctx);
         }
         return;
     }
