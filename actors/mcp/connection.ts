@@ -42,6 +42,11 @@ const BACKOFF_RESET_MS = 60_000;
  * fail at once with TROUPE_ERR_MCP_SERVER_DOWN; else they run concurrently on the client,
  * with a time limit and the caller's cancellation. What the actor knows (state, tools,
  * counts) is readable synchronously from this object, so agents' tool lists need no ask.
+ *
+ * @example
+ * const conn = node.module<McpServers>(MCP_MODULE).connection('memory');
+ * conn.state; // 'ready'
+ * conn.status().tools.map((t) => t.name); // ['create_entities', ...]
  */
 export class McpConnection {
   readonly ref: ActorRef<McpConnectionMessage>;

@@ -6,6 +6,11 @@ const STATES: readonly McpConnectionState[] = ['connecting', 'ready', 'backoff',
 /**
  * The MCP client's Prometheus series, on a registry of the module's own: calls and their
  * latency per server, and each connection's state and tool count.
+ *
+ * @example
+ * const metrics = new McpMetrics('n1');
+ * metrics.observeCall('memory', true, 0.012);
+ * await metrics.registry.metrics(); // 'troupe_mcp_tool_calls_total{...} 1 ...'
  */
 export class McpMetrics {
   readonly registry = new Registry();

@@ -96,6 +96,10 @@ async function connect(client: Client, transport: Transport, timeoutMs: number):
  * session (falling back to HTTP+SSE when the server answers the initialize POST with a 4xx),
  * initialize and list its tools. `onToolsChanged` gets the new list on
  * `notifications/tools/list_changed`.
+ *
+ * @example
+ * const s = await openSession(mcpServerSchema.parse({ name: 'memory', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'] }), log, (tools) => log.info({ n: tools.length }));
+ * await s.client.callTool({ name: 'read_graph', arguments: {} });
  */
 export async function openSession(cfg: McpServerConfig, log: Logger, onToolsChanged: (tools: McpToolInfo[]) => void, onLost: (reason: string) => void = () => undefined): Promise<McpSession> {
   const timeout = cfg.connectTimeoutMs;

@@ -72,6 +72,11 @@ function originAllowed(req: FastifyRequest, bindHost: string): boolean {
  * POSTs, the `GET` stream and `DELETE` (end the session) name it. An unknown session is
  * 404 (JSON-RPC -32001), a non-initialize request without one 400, malformed JSON -32700.
  * API keys apply as for every route (bearer), with `WWW-Authenticate` on a 401.
+ *
+ * @example
+ * const mcp = registerMcpEndpoint(app, { host: node, clock: node.clock, bindHost: '127.0.0.1', runTimeoutMs: 300_000, allowAgentProviders: false });
+ * // ... on shutdown, before app.close():
+ * await mcp.close();
  */
 export function registerMcpEndpoint(app: FastifyInstance, options: McpRouteOptions): McpEndpoint {
   const sessions = new Map<string, Session>();
