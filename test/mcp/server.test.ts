@@ -109,6 +109,22 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect(JSON.stringify(missing.content)).toContain('TROUPE_ERR_AGENT_NOT_FOUND');
   });
 
+  it('create_agent and delete_agent; provider overrides are refused as over HTTP', async () => {
+    const { client } = await connect();
+    const created = await client.callTool({ name: 'create_agent', arguments: { spec: { name: 'made-over-mcp', instructions: 'Be brief.' } } });
+    expect(created.isError).toBeFalsy();
+    expect(created.structuredContent).toMatchObject({ name: 'made-over-mcp' });
+    const ran = await client.callTool({ name: 'run_agent', arguments: { agent: 'made-over-mcp', input: 'ping' } });
+    expect((ran.content as Array<{ text: string }>)[0]!.text).toContain('ping');
+    const override = await client.callTool({ name: 'create_agent', arguments: { spec: { name: 'sneaky', provider: { baseURL: 'http://evil.example/v1' } } } });
+    expect(override.isError).toBe(true);
+    expect(JSON.stringify(override.content)).toContain('TROUPE_ERR_AGENT_INVALID_SPEC');
+    const deleted = await client.callTool({ name: 'delete_agent', arguments: { name: 'made-over-mcp' } });
+    expect(deleted.structuredContent).toEqual({ deleted: true, name: 'made-over-mcp' });
+    const again = await client.callTool({ name: 'delete_agent', arguments: { name: 'made-over-mcp' } });
+    expect(JSON.stringify(again.content)).toContain('TROUPE_ERR_AGENT_NOT_FOUND');
+  });
+
   it('run_agent answers, with progress notifications of the streamed output', async () => {
     const { client } = await connect();
     const progress: Array<{ progress: number; message?: string }> = [];
