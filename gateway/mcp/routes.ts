@@ -142,6 +142,8 @@ export function registerMcpEndpoint(app: FastifyInstance, options: McpRouteOptio
         s = entry;
       }
       s.lastSeen = options.clock.now();
+      // the SDK writes the response itself: headers set on the fastify reply would be lost
+      reply.raw.setHeader('x-request-id', req.id);
       reply.hijack();
       try {
         await s.transport.handleRequest(req.raw, reply.raw, body);

@@ -184,6 +184,12 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32001 } });
 
+    const init = await post(INIT);
+    expect(init.status).toBe(200);
+    expect(init.headers.get('mcp-session-id')).toBeTruthy();
+    expect(init.headers.get('x-request-id')).toBeTruthy();
+    await init.body?.cancel();
+
     const malformed = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
