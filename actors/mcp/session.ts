@@ -36,6 +36,7 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
+/** A listed tool as troupe keeps it: `$schema` dropped (upstreams refuse it), `type: object` ensured, description bounded. */
 export function toolInfoOf(t: Tool): McpToolInfo {
   const { $schema: _drop, ...schema } = t.inputSchema as Record<string, unknown>;
   return {
