@@ -99,10 +99,11 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
   }, async ({ agent, input, conversation_id }, extra: Extra) => guarded(async () => {
     const progressToken = extra._meta?.progressToken;
     let progress = 0;
+    let sent: Promise<unknown> = Promise.resolve();
     const onDelta = progressToken === undefined ? undefined : (d: ModelDelta): void => {
       if (d.type !== 'content' || d.text.length === 0) return;
       progress += 1;
-      void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: d.text.slice(0, MAX_PROGRESS_TEXT) } })
+      sent = extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: d.text.slice(0, MAX_PROGRESS_TEXT) } })
         .catch(() => undefined);
     };
     const ac = new AbortController();
@@ -117,6 +118,13 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
         stream: onDelta !== undefined,
         ...(conversation_id !== undefined ? { conversationId: conversation_id } : {}),
       }, { signal: ac.signal, timeoutMs: deps.runTimeoutMs, ...(onDelta ? { onDelta } : {}) });
+      // The SDK client drops progress that it reads in the same chunk as the result (it
+      // forgets the token at once and handles notifications a microtask later): let the
+      // progress go out first.
+      if (progress > 0) {
+        await sent;
+        await new Promise((r) => setImmediate(r));
+      }
       return {
         content: [{ type: 'text', text: r.content ?? '' }],
         structuredContent: { run_id: r.runId, agent: r.agent, conversation_id: r.conversationId ?? null, content: r.content ?? '', finish_reason: r.finishReason, turns: r.turns },
