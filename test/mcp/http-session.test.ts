@@ -40,7 +40,7 @@ describe('a Streamable HTTP MCP server (SDK, its own process)', () => {
     expect(secondBoot).not.toBe(firstBoot);
     const again = await node.agents.run('adder', { input: [{ role: 'user', content: 'call remote__add {"a":1,"b":2}' }] });
     expect(again.content).toContain('sum=3');
-  }, 30_000);
+  }, 60_000);
 
   it('falls back to the older HTTP+SSE transport when the server refuses Streamable HTTP', async () => {
     const server = await startFixture('mcp-http-server.mjs', ['0', 'sse']);
@@ -51,5 +51,5 @@ describe('a Streamable HTTP MCP server (SDK, its own process)', () => {
     expect(mcp.get('legacy').session).toBe('sse');
     const r = await mcp.callTool('legacy', 'add', { a: 2, b: 5 });
     expect(r.structuredContent).toEqual({ sum: 7 });
-  }, 30_000);
+  }, 60_000);
 });

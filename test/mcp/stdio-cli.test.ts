@@ -69,5 +69,5 @@ describe('troupe mcp: the same tools over stdio (a real process, the SDK client)
         }
       }, 10_000, 'troupe mcp exits');
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -34,5 +34,5 @@ describe('an upstream model (OpenAI wire) sees MCP tools as the server describes
     }]);
     const messages = fake.calls[1]!.body.messages as Array<{ role: string; content: string; tool_call_id?: string }>;
     expect(messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_1', content: 'The sum of 4 and 5 is 9.' });
-  }, 30_000);
+  }, 60_000);
 });
