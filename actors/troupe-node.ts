@@ -7,9 +7,10 @@ import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
 import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
-import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
+import { ModuleSet, checkModules, type McpToolDescriptor, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
+import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './mcp/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -29,6 +30,10 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   modules?: NodeModule<any>[];
   /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
   allowDrills?: boolean;
+  /** MCP servers agents may use tools of (`tools: ['mcp:<name>/*']`), for the default mcp module. */
+  mcpServers?: McpServerConfigInput[];
+  /** The default mcp module's other options (`apiServers`: what POST /api/v1/mcp-servers may add). */
+  mcp?: Omit<McpModuleOptions, 'servers'>;
 };
 
 /**
@@ -37,8 +42,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule()];
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, mcp: McpModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(mcp)];
 }
 
 /**
@@ -124,6 +129,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     return this.moduleSet.metricsText();
   }
 
+  /** Every module's MCP tools (for `/mcp` and `troupe mcp`). */
+  mcpTools(): McpToolDescriptor[] {
+    return this.moduleSet.mcpTools();
+  }
+
   mountModuleRoutes(table: RouteTable): void {
     this.moduleSet.mountRoutes(table);
   }
@@ -196,8 +206,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -222,7 +232,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }));
+    }, { allow: allowDrills === true }, { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

@@ -8,6 +8,7 @@ import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
 import { benchStorage } from './storage.js';
+import { benchMcp } from './mcp.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
   kernel: benchKernel,
@@ -16,6 +17,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   gateway: benchGateway,
   'agent-chat': benchAgentChat,
   agents: benchAgents,
+  mcp: benchMcp,
 };
 
 const name = process.argv[2];

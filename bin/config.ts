@@ -46,6 +46,10 @@ export const cliConfigSchema = z.object({
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
+  /** MCP servers agents may use tools of (`tools: ["mcp:<name>/*"]`); each checked by the mcp module. */
+  mcpServers: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
+  /** The mcp module's options: `apiServers` (`none`, `http`, `all`): what POST /api/v1/mcp-servers may add. */
+  mcp: z.strictObject({ apiServers: z.enum(['none', 'http', 'all']).optional() }).default({}),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

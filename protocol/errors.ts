@@ -93,6 +93,14 @@ export const errorCatalog = {
   TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
   TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
   TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
+  // mcp
+  TROUPE_ERR_MCP_INVALID_SERVER: { status: 400, description: 'an MCP server config (config file, startNode option or POST /api/v1/mcp-servers body) failed validation' },
+  TROUPE_ERR_MCP_SERVER_NOT_FOUND: { status: 404, description: 'no MCP server connection with that name' },
+  TROUPE_ERR_MCP_SERVER_EXISTS: { status: 409, description: 'an MCP server connection with that name already exists' },
+  TROUPE_ERR_MCP_SERVER_DOWN: { status: 503, description: 'the MCP server is not connected (starting, or restarting after its process died or its session was lost): its tools fail fast' },
+  TROUPE_ERR_MCP_CALL_TIMEOUT: { status: 504, description: 'an MCP tool call got no result within its time limit' },
+  TROUPE_ERR_MCP_FORBIDDEN: { status: 403, description: 'POST /api/v1/mcp-servers may not add that kind of server on this node (mcp.apiServers: none by default, http, or all)' },
+  TROUPE_ERR_MCP_LIMIT: { status: 503, description: 'the node holds the maximum number of MCP server connections (64); nothing was added' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

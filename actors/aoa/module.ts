@@ -3,6 +3,7 @@ import { LmdbTaskStore, MemoryTaskStore } from '../../storage/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { aoaOptionsSchema, type AoaOptionsInput } from './options.js';
 import { registerAoaRoutes } from './routes.js';
+import { aoaMcpTools } from './mcp-tools.js';
 import { AoaRuntime, type AoaApi, type TaskHandler } from './runtime.js';
 
 /** The task runtime module's name: `host.module<AoaApi>(AOA_MODULE)`. */
@@ -34,6 +35,7 @@ export function aoaModule(options: AoaModuleOptions = {}): NodeModule<AoaApi> {
       return {
         api: runtime,
         routes: (table) => registerAoaRoutes(table, runtime),
+        mcpTools: aoaMcpTools(runtime),
         metrics: () => runtime.metricsRegistry.metrics(),
         drain: () => runtime.close(),
       };

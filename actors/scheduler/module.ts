@@ -5,6 +5,7 @@ import { LmdbJobStore, MemoryJobStore } from './job-store.js';
 import { schedulerRoutes } from './routes.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSubmitter, type TaskSubmitter } from './submitter.js';
+import { schedulerMcpTools } from './mcp-tools.js';
 
 /** The scheduler module's name: `host.module<Scheduler>(SCHEDULER_MODULE)`. */
 export const SCHEDULER_MODULE = 'scheduler';
@@ -38,7 +39,7 @@ export function schedulerModule(input: SchedulerModuleOptions = {}): NodeModule<
         maxSubmitAttempts: o.maxSubmitAttempts,
       });
       scheduler.restore();
-      return { api: scheduler, routes: (table) => schedulerRoutes(table, scheduler) };
+      return { api: scheduler, routes: (table) => schedulerRoutes(table, scheduler), mcpTools: schedulerMcpTools(scheduler) };
     },
   };
 }
