@@ -67,6 +67,17 @@ export const errorCatalog = {
   TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },
   TROUPE_ERR_MODEL_BAD_REQUEST: { status: 400, description: 'the upstream model rejected the request (4xx)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // audit
+  TROUPE_ERR_AUDIT_RECORD_INVALID: { status: 400, description: 'an audit record failed validation or is over the size limit; nothing was appended' },
+  TROUPE_ERR_AUDIT_KEY: { status: 500, description: "the audit signing key in the data dir could not be read or created, or is not an Ed25519 key" },
+  TROUPE_ERR_AUDIT_CHECKPOINT_INVALID: { status: 400, description: "a checkpoint failed validation or its Ed25519 signature did not verify; it was not kept" },
+  // fabric
+  TROUPE_ERR_FABRIC_DIRECT_REFUSED: { status: 403, description: 'direct P2P to a target system is allowed only under PRESET_6_SCRAPPY' },
+  TROUPE_ERR_FABRIC_NO_PLANE: { status: 422, description: 'no configured fabric plane can carry this action type to this target system under the active preset' },
+  TROUPE_ERR_FABRIC_PLANE_NOT_FOUND: { status: 404, description: 'no fabric plane with that id' },
+  TROUPE_ERR_FABRIC_BREAKER_OPEN: { status: 503, description: "the plane's circuit breaker is open after repeated failures; the action was not sent" },
+  TROUPE_ERR_FABRIC_CONNECTOR_FAILED: { status: 502, description: "the plane's connector failed after its retries (network error or non-2xx answer)" },
+  TROUPE_ERR_FABRIC_TIMEOUT: { status: 504, description: "the plane's connector did not answer within its timeout" },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -24,3 +24,10 @@ export {
 } from './dead-letters.js';
 export { MemoryOutboxStore, LmdbOutboxStore, type OutboxStore, type OutboxOptions, type PendingOptions } from './outbox.js';
 export { MemoryInboxStore, LmdbInboxStore, type InboxStore, type InboxOptions } from './inbox.js';
+export { chainHash, encodeEntry, decodeEntry, AUDIT_GENESIS, AUDIT_HASH_BYTES, AUDIT_MAX_RECORD_BYTES } from './audit-hash.js';
+export {
+  MemoryAuditChain, auditCheckpointSchema, chainAfter, EMPTY_HEAD, AUDIT_MAX_PAGE, AUDIT_MAX_CHECKPOINTS,
+  type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead,
+} from './audit-chain.js';
+export { LmdbAuditChain, AUDIT_DBS } from './lmdb-audit-chain.js';
+export { verifyAuditChain, type AuditVerifyReport, type TrustedCheckpoint } from './audit-verify.js';
