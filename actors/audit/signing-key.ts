@@ -43,7 +43,7 @@ export class AuditSigningKey {
   }
 
   private static create(file: string): void {
-    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const pem = String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
     let fd: number | undefined;
     try {
       // wx: never overwrite a key another start just wrote
