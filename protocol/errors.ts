@@ -97,6 +97,7 @@ export const errorCatalog = {
   TROUPE_ERR_AUDIT_RECORD_INVALID: { status: 400, description: 'an audit record failed validation or is over the size limit; nothing was appended' },
   TROUPE_ERR_AUDIT_KEY: { status: 500, description: "the audit signing key in the data dir could not be read or created, or is not an Ed25519 key" },
   TROUPE_ERR_AUDIT_CHECKPOINT_INVALID: { status: 400, description: "a checkpoint failed validation or its Ed25519 signature did not verify; it was not kept" },
+  TROUPE_ERR_AUDIT_FULL: { status: 503, description: "too many audit records are waiting to be written (audit.maxPending); the action they record is refused" },
   // fabric
   TROUPE_ERR_FABRIC_DIRECT_REFUSED: { status: 403, description: 'direct P2P to a target system is allowed only under PRESET_6_SCRAPPY' },
   TROUPE_ERR_FABRIC_NO_PLANE: { status: 422, description: 'no configured fabric plane can carry this action type to this target system under the active preset' },
