@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditModule, gatewayModule, startNode, type AuditApi, type RunningNode } from '../../index.js';
+import { silent, tempDir, until } from '../helpers.js';
+
+const HB = 150;
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function member(id: string, seeds: string[]): Promise<RunningNode> {
+  const t = tempDir('troupe-audit-cluster-');
+  cleanups.push(t.cleanup);
+  const n = await startNode({
+    id, dataDir: t.dir, logger: silent, http: id === 'w-a' ? { port: 0 } : false,
+    cluster: { port: 0, seeds, heartbeatMs: HB },
+    modules: [gatewayModule(), auditModule({ checkpointEvery: 3 })],
+  });
+  cleanups.push(() => n.close());
+  return n;
+}
+
+describe('audit checkpoints across a 3-node cluster', () => {
+  it('reach the peers, which keep them, and the origin verifies against them', async () => {
+    const a = await member('w-a', []);
+    const b = await member('w-b', [a.peer!.url]);
+    const c = await member('w-c', [a.peer!.url]);
+    await until(() => a.peers().length === 2 && b.peers().length === 2 && c.peers().length === 2, 10_000, 'a full mesh');
+    const audit = a.module<AuditApi>('audit');
+    for (let i = 0; i < 6; i++) await audit.record({ action: 'FABRIC_EXECUTE', actor: 'fabric', target: `t${i}` });
+    await until(() => [b, c].every((n) => n.module<AuditApi>('audit').witnessed('w-a').length === 2), 10_000, 'both checkpoints at both peers');
+    for (const n of [b, c]) {
+      const held = n.module<AuditApi>('audit').witnessed('w-a');
+      expect(held.map((cp) => cp.seq)).toEqual([3, 6]);
+      expect(held.every((cp) => cp.publicKey === audit.publicKey)).toBe(true);
+      // a peer does not hold its own chain's checkpoints as witnessed ones
+      expect(n.module<AuditApi>('audit').witnessed(n.id)).toEqual([]);
+    }
+    const v = await (await fetch(`${a.http!.url}/api/v1/audit/verify`)).json();
+    expect(v).toMatchObject({ ok: true, checked: 6, checkpoints: 6, invalid_checkpoints: 0 });
+
+    // a checkpoint signed with another key, or a second hash for a witnessed seq, is refused
+    const forged = { ...audit.checkpoints()[1]!, hash: 'f'.repeat(64) };
+    await expect(b.module<AuditApi>('audit').witness(forged)).rejects.toMatchObject({ code: 'TROUPE_ERR_AUDIT_CHECKPOINT_INVALID' });
+    // the same checkpoint sent again is kept once
+    await expect(b.module<AuditApi>('audit').witness(audit.checkpoints()[0])).resolves.toBeUndefined();
+    expect(b.module<AuditApi>('audit').witnessed('w-a')).toHaveLength(2);
+  });
+});
