@@ -18,3 +18,4 @@ export * from './drills/index.js';
 export * from './aoa/index.js';
 export * from './scheduler/index.js';
 export * from './audit/index.js';
+export * from './fabric/index.js';

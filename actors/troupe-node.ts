@@ -11,6 +11,7 @@ import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTa
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
 import { auditModule } from './audit/index.js';
+import { fabricModule } from './fabric/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -39,7 +40,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), auditModule()];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), auditModule(), fabricModule()];
 }
 
 /**

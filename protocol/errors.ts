@@ -105,6 +105,8 @@ export const errorCatalog = {
   TROUPE_ERR_FABRIC_BREAKER_OPEN: { status: 503, description: "the plane's circuit breaker is open after repeated failures; the action was not sent" },
   TROUPE_ERR_FABRIC_CONNECTOR_FAILED: { status: 502, description: "the plane's connector failed after its retries (network error or non-2xx answer)" },
   TROUPE_ERR_FABRIC_TIMEOUT: { status: 504, description: "the plane's connector did not answer within its timeout" },
+  TROUPE_ERR_FABRIC_INVALID_REQUEST: { status: 400, description: 'a fabric action or preset body failed validation (action type, target system, sizes, unknown preset)' },
+  TROUPE_ERR_FABRIC_BUSY: { status: 503, description: 'the plane has its maximum of actions in flight (fabric.maxInFlightPerPlane); the action was not sent' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
