@@ -1,6 +1,6 @@
 import {
   BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, TimeoutStrategy, circuitBreaker, handleWhen,
-  isTaskCancelledError, retry, timeout, wrap, type IPolicy,
+  TaskCancelledError, retry, timeout, wrap, type IPolicy,
 } from 'cockatiel';
 import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
@@ -87,7 +87,8 @@ export class HttpConnector implements Connector {
 
   private coded(e: unknown): TroupeError {
     if (e instanceof BrokenCircuitError) return new TroupeError('TROUPE_ERR_FABRIC_BREAKER_OPEN', 'the plane\'s circuit breaker is open after repeated failures; the action was not sent', { cause: e });
-    if (isTaskCancelledError(e)) return new TroupeError('TROUPE_ERR_FABRIC_TIMEOUT', `no answer within ${this.config.timeoutMs} ms`, { cause: e });
+    // instanceof: cockatiel 3.2.1's isTaskCancelledError() tests the wrong property
+    if (e instanceof TaskCancelledError) return new TroupeError('TROUPE_ERR_FABRIC_TIMEOUT', `no answer within ${this.config.timeoutMs} ms`, { cause: e });
     const status = e instanceof RejectedByUpstream || e instanceof UpstreamFailed ? e.status : undefined;
     return new TroupeError('TROUPE_ERR_FABRIC_CONNECTOR_FAILED', status !== undefined ? `upstream answered ${status}` : `upstream unreachable: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), {
       cause: e,
