@@ -65,7 +65,7 @@ export const SIMULATION_PLANES: PlaneConfigInput[] = [
  */
 export const fabricOptionsSchema = z.strictObject({
   preset: z.enum(FABRIC_PRESETS).default('PRESET_1_FULL_ENTERPRISE'),
-  planes: z.array(planeConfigSchema).max(256).default(SIMULATION_PLANES as never),
+  planes: z.array(planeConfigSchema).max(256).default(() => SIMULATION_PLANES.map((p) => planeConfigSchema.parse(p))),
   /** Actions executing at once on one plane; more are refused (TROUPE_ERR_FABRIC_BUSY). */
   maxInFlightPerPlane: z.number().int().min(1).max(100_000).default(256),
 }).superRefine((o, ctx) => {
