@@ -10,8 +10,8 @@ import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
-import { auditModule } from './audit/index.js';
-import { fabricModule } from './fabric/index.js';
+import { auditModule, type AuditOptionsInput } from './audit/index.js';
+import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -31,6 +31,10 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   modules?: NodeModule<any>[];
   /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
   allowDrills?: boolean;
+  /** Options of the default audit module (config key `audit`). */
+  audit?: AuditOptionsInput;
+  /** Options of the default fabric module: planes and preset (config key `fabric`). */
+  fabric?: FabricOptionsInput;
 };
 
 /**
@@ -39,8 +43,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), auditModule(), fabricModule()];
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: { audit?: AuditOptionsInput; fabric?: FabricOptionsInput } = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), auditModule(more.audit), fabricModule(more.fabric)];
 }
 
 /**
@@ -198,8 +202,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, audit, fabric, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || audit !== undefined || fabric !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -224,7 +228,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }));
+    }, { allow: allowDrills === true }, { ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

@@ -46,6 +46,10 @@ export const cliConfigSchema = z.object({
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
+  /** Audit log options (auditModule; validated there). */
+  audit: z.record(z.string(), z.unknown()).optional(),
+  /** Fabric planes and preset (fabricModule; validated there). */
+  fabric: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

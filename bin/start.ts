@@ -56,6 +56,8 @@ export const startCommand: Command = {
       http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure, ...(tls ? { tls } : {}) },
       agents: config.agents as AgentSpecInput[],
       allowDrills: config.allowDrills,
+      ...(config.audit ? { audit: config.audit } : {}),
+      ...(config.fabric ? { fabric: config.fabric as never } : {}),
       cluster: {
         host: config.host,
         port: config.peerPort,
