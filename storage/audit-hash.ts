@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Bytes of a SHA-256 digest; the chain's genesis predecessor is this many zero bytes. */
 export const AUDIT_HASH_BYTES = 32;
@@ -17,9 +17,13 @@ const LEAF = Buffer.from([0x00]);
  * const h1 = chainHash(AUDIT_GENESIS, 1, Buffer.from('{"action":"X"}'));
  */
 export function chainHash(prev: Uint8Array, seq: number, bytes: Uint8Array): Buffer {
-  const s = Buffer.allocUnsafe(8);
-  s.writeBigUInt64BE(BigInt(seq));
-  return createHash('sha256').update(LEAF).update(prev).update(s).update(bytes).digest();
+  // one buffer and node's one-shot hash: several times cheaper than a Hash object per link
+  const b = Buffer.allocUnsafe(1 + prev.length + 8 + bytes.length);
+  b[0] = LEAF[0]!;
+  b.set(prev, 1);
+  b.writeBigUInt64BE(BigInt(seq), 1 + prev.length);
+  b.set(bytes, 9 + prev.length);
+  return hash('sha256', b, 'buffer') as unknown as Buffer;
 }
 
 /** A stored value: the entry's hash, then the record's exact bytes. */

@@ -4,7 +4,7 @@ import { AUDIT_MAX_RECORD_BYTES, type AuditChainStore, type AuditCheckpoint } fr
 import { checkCheckpoint, makeCheckpoint } from './checkpoint.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
-import { auditRecordInputSchema, canonicalJson, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { auditRecordInputSchema, encodeRecord, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain, type AuditVerification } from './verify.js';
 
@@ -22,7 +22,7 @@ export interface AuditApi {
   /** Records in sequence order, filtered and paged. */
   query(filter?: AuditQuery): AuditPage;
   /** Walk the chain against this node's signed checkpoints (and `extra` ones, e.g. from peers). */
-  verify(extra?: readonly AuditCheckpoint[]): AuditVerification;
+  verify(extra?: readonly AuditCheckpoint[], options?: { deep?: boolean }): AuditVerification;
   /** The committed head. */
   head(): { seq: number; hash: string };
   /** Sign the head now (kept, logged and sent to peers); the last one when the head has not moved. */
@@ -45,7 +45,8 @@ export interface AuditLogHost {
 }
 
 interface Pending {
-  input: ReturnType<typeof auditRecordInputSchema.parse>;
+  /** The record, its seq and ts set when its batch is written. */
+  draft: AuditRecord;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
@@ -92,14 +93,15 @@ export class AuditLog implements AuditApi {
     if (this.closing) return Promise.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the audit log is closed'));
     const r = auditRecordInputSchema.safeParse(input);
     if (!r.success) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `invalid audit record: ${describeIssues(r.error)}`));
-    // the largest this record can be as stored (the longest seq and time)
-    const size = Buffer.byteLength(canonicalJson(toRecord(r.data, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, this.host.id)));
+    const draft = toRecord(r.data, 0, 0, this.host.id);
+    // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
+    const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
     if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
     if (this.pending.length >= this.options.maxPending) {
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.pending.push({ input: r.data, resolve, reject });
+      this.pending.push({ draft, resolve, reject });
       this.kick();
     });
   }
@@ -116,9 +118,13 @@ export class AuditLog implements AuditApi {
     const batch = this.pending.splice(0, this.options.batchMaxRecords);
     const head = this.chain.head();
     const ts = this.host.clock.now();
-    const records = batch.map((p, i) => toRecord(p.input, head.seq + 1 + i, ts, this.host.id));
+    const records = batch.map((p, i) => {
+      p.draft.seq = head.seq + 1 + i;
+      p.draft.ts = ts;
+      return p.draft;
+    });
     try {
-      const entries = await this.chain.append(records.map((r) => Buffer.from(canonicalJson(r), 'utf8')));
+      const entries = await this.chain.append(records.map(encodeRecord));
       if (entries[0] && entries[0].seq !== head.seq + 1) throw new Error(`audit chain moved under the writer (expected seq ${head.seq + 1}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
@@ -188,8 +194,8 @@ export class AuditLog implements AuditApi {
     return queryRecords(this.chain, filter, this.options.maxScan);
   }
 
-  verify(extra: readonly AuditCheckpoint[] = []): AuditVerification {
-    return verifyOwnChain(this.chain, this.host.id, this.key.publicKey, extra);
+  verify(extra: readonly AuditCheckpoint[] = [], options: { deep?: boolean } = {}): AuditVerification {
+    return verifyOwnChain(this.chain, this.host.id, this.key.publicKey, extra, options);
   }
 
   head(): { seq: number; hash: string } {

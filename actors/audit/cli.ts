@@ -8,11 +8,12 @@ import type { CliCommand } from '../modules/index.js';
 import { AUDIT_KEY_FILE, AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain } from './verify.js';
 
-const USAGE = `usage: troupe audit verify --data DIR [--node ID] [--checkpoints FILE]
+const USAGE = `usage: troupe audit verify --data DIR [--node ID] [--checkpoints FILE] [--deep]
   Walks the audit hash chain in the data dir of a stopped node and its signed checkpoints
   (and those in FILE: a JSON array of checkpoints, e.g. from peers or logs), prints the
   result as JSON and exits 0 when the chain is intact, 1 when it is not (naming the first
-  bad sequence number). --node is the node id (default: the origin of the stored checkpoints).`;
+  bad sequence number). --node is the node id (default: the origin of the stored checkpoints);
+  --deep also parses every record and checks it carries its own seq.`;
 
 /** Most checkpoints a --checkpoints file may hold. */
 const MAX_FILE_CHECKPOINTS = 100_000;
@@ -27,7 +28,7 @@ export const auditCommand: CliCommand = {
     try {
       ({ values, positionals } = parseArgs({
         args: [...argv], allowPositionals: true, strict: true,
-        options: { data: { type: 'string' }, node: { type: 'string' }, checkpoints: { type: 'string' }, help: { type: 'boolean' } },
+        options: { data: { type: 'string' }, node: { type: 'string' }, checkpoints: { type: 'string' }, deep: { type: 'boolean' }, help: { type: 'boolean' } },
       }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
     } catch (e) {
       io.stderr(`troupe audit: TROUPE_ERR_CONFIG_INVALID: ${(e as Error).message}\n${USAGE}`);
@@ -57,7 +58,7 @@ export const auditCommand: CliCommand = {
       store = await NodeStore.open({ dir });
       const chain = new LmdbAuditChain(store);
       const node = typeof values['node'] === 'string' ? values['node'] : (chain.checkpoints()[0]?.origin ?? extra[0]?.origin ?? '');
-      const v = verifyOwnChain(chain, node, key.publicKey, extra);
+      const v = verifyOwnChain(chain, node, key.publicKey, extra, { deep: values['deep'] === true });
       io.stdout(JSON.stringify({ node, ...v }, null, 2));
       return v.ok ? 0 : 1;
     } catch (e) {

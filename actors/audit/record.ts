@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 
 /** An action name: UPPER_SNAKE, as the seed's RACI_AUDIT lines (`TASK_SUBMIT`, `ROUTE_ACTION`). */
@@ -26,7 +26,8 @@ export const auditRecordInputSchema = z.strictObject({
   correlationId: name.optional(),
   outcome: z.enum(['ok', 'error', 'refused', 'cancelled']).optional(),
   payload: z.unknown().optional(),
-  details: z.record(z.string().max(64), scalar).refine((d) => Object.keys(d).length <= 16, 'at most 16 details').optional(),
+  // identifiers (never integer-like: JS would enumerate those first and break the sorted encoding)
+  details: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/), scalar).refine((d) => Object.keys(d).length <= 16, 'at most 16 details').optional(),
 });
 export type AuditRecordInput = z.input<typeof auditRecordInputSchema>;
 
@@ -89,33 +90,43 @@ export function canonicalJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
   const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
 /** `sha256:<hex>` of a payload's canonical JSON. */
 export function payloadDigest(payload: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(payload)).digest('hex')}`;
+  return `sha256:${hash('sha256', canonicalJson(payload), 'hex')}`;
 }
 
-/** A validated input as the record stored at `seq` (payload replaced by its digest). */
+/**
+ * A validated input as the record stored at `seq` (payload replaced by its digest). Its keys
+ * (and the RACI's and details') are created in sorted order, so `JSON.stringify` of it is
+ * its canonical JSON ({@link encodeRecord}) without a second walk.
+ */
 export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: number, ts: number, node: string): AuditRecord {
-  return {
-    v: 1,
-    seq,
-    ts,
-    node,
-    action: input.action,
-    actor: input.actor,
-    ...(input.target !== undefined ? { target: input.target } : {}),
-    ...(input.agent !== undefined ? { agent: input.agent } : {}),
-    raci: raciFor(input),
-    ...(input.primaryPlaneId !== undefined ? { primary_plane_id: input.primaryPlaneId } : {}),
-    ...(input.correlationId !== undefined ? { correlation_id: input.correlationId } : {}),
-    ...(input.outcome !== undefined ? { outcome: input.outcome } : {}),
-    ...(input.payload !== undefined ? { payload_digest: payloadDigest(input.payload) } : {}),
-    ...(input.details !== undefined ? { details: input.details } : {}),
-  };
+  const raci = raciFor(input);
+  const details = input.details === undefined ? undefined : Object.fromEntries(Object.keys(input.details).sort().map((k) => [k, input.details![k]]));
+  const r: Record<string, unknown> = { action: input.action, actor: input.actor };
+  if (input.agent !== undefined) r['agent'] = input.agent;
+  if (input.correlationId !== undefined) r['correlation_id'] = input.correlationId;
+  if (details !== undefined) r['details'] = details;
+  r['node'] = node;
+  if (input.outcome !== undefined) r['outcome'] = input.outcome;
+  if (input.payload !== undefined) r['payload_digest'] = payloadDigest(input.payload);
+  if (input.primaryPlaneId !== undefined) r['primary_plane_id'] = input.primaryPlaneId;
+  r['raci'] = { accountable: raci.accountable, consulted: raci.consulted, informed: raci.informed, responsible: raci.responsible };
+  r['seq'] = seq;
+  if (input.target !== undefined) r['target'] = input.target;
+  r['ts'] = ts;
+  r['v'] = 1;
+  return r as AuditRecord;
+}
+
+/** The stored bytes of a record made by {@link toRecord}: its canonical JSON. */
+export function encodeRecord(r: AuditRecord): Buffer {
+  return Buffer.from(JSON.stringify(r), 'utf8');
 }
 
 /** Parse stored bytes back into a record; undefined when they are not one. */

@@ -14,7 +14,7 @@ const listQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(AUDIT_MAX_PAGE_SIZE).default(100),
 });
-const verifyQuery = z.strictObject({ peers: z.enum(['true', 'false']).default('true') });
+const verifyQuery = z.strictObject({ peers: z.enum(['true', 'false']).default('true'), deep: z.enum(['true', 'false']).default('false') });
 
 function parse<S extends z.ZodType>(schema: S, v: unknown): z.output<S> {
   const r = schema.safeParse(v ?? {});
@@ -48,7 +48,7 @@ export function registerAuditRoutes(table: RouteTable, audit: AuditApi, peerChec
     handler: async (req, reply) => {
       const q = parse(verifyQuery, req.query);
       const extra = q.peers === 'true' ? await peerCheckpoints() : [];
-      const v = audit.verify(extra as never);
+      const v = audit.verify(extra as never, { deep: q.deep === 'true' });
       return reply.code(200).send(v);
     },
   });

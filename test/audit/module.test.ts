@@ -122,3 +122,37 @@ describe('audit log', () => {
     expect(v).toMatchObject({ ok: true, checked: 7, head_seq: 7 });
   });
 });
+
+describe('audit record encoding', () => {
+  it('stores the canonical JSON of every record (sorted keys at every level), whatever the input order', async () => {
+    const { default: fc } = await import('fast-check');
+    const { auditRecordInputSchema, canonicalJson, encodeRecord, toRecord } = await import('../../index.js');
+    const name = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(fc.property(
+      fc.record({
+        action: fc.constantFrom('TASK_SUBMIT', 'ROUTE_ACTION', 'PII_DECISION', 'X_1'),
+        actor: name,
+        target: fc.option(name, { nil: undefined }),
+        agent: fc.option(name, { nil: undefined }),
+        consulted: fc.option(fc.array(name, { maxLength: 3 }), { nil: undefined }),
+        correlationId: fc.option(name, { nil: undefined }),
+        payload: fc.option(fc.jsonValue(), { nil: undefined }),
+        details: fc.option(fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,7}$/), fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean()), { maxKeys: 5 }), { nil: undefined }),
+      }, { requiredKeys: ['action', 'actor'] }),
+      fc.nat(), fc.nat(),
+      (input, seq, ts) => {
+        const r = toRecord(auditRecordInputSchema.parse(JSON.parse(JSON.stringify(input))), seq + 1, ts, 'n');
+        expect(encodeRecord(r).toString('utf8')).toBe(canonicalJson(r));
+      },
+    ), { numRuns: 300 });
+  });
+
+  it('a deep verify also catches a record that does not carry its own seq, even with a good hash', async () => {
+    const chain = new MemoryAuditChain();
+    const log = new AuditLog({ id: 'm', logger: silent, clock: new ManualClock(1) }, chain, AuditSigningKey.load(undefined), auditOptionsSchema.parse({}));
+    await log.record({ action: 'A', actor: 'x' });
+    await chain.append([Buffer.from(JSON.stringify({ action: 'A', actor: 'x', node: 'm', raci: { accountable: 'a', consulted: [], informed: [], responsible: 'r' }, seq: 7, ts: 1, v: 1 }))]);
+    expect(log.verify()).toMatchObject({ ok: true, checked: 2 });
+    expect(log.verify([], { deep: true })).toMatchObject({ ok: false, first_bad_seq: 2 });
+  });
+});
