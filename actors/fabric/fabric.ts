@@ -41,8 +41,11 @@ export interface FabricApi {
   planes(): PlaneView[];
   /** Route and execute an action (or only route it with `dry_run`); both steps are audited before this resolves. */
   execute(input: FabricActionInput, options?: { signal?: AbortSignal }): Promise<FabricActionResult>;
-  /** The fabric fields a task, job or A2A message gets when it names none (auto-enrichment). */
-  enrich<T extends { primary_plane_id?: string | undefined; fabric_preset?: string | undefined; fabric_context?: Record<string, unknown> | undefined }>(fields: T): T;
+  /**
+   * The fabric fields a task, job or A2A message gets when it names none (auto-enrichment):
+   * the plane `action` would be routed to when given and routable, else the preset's primary.
+   */
+  enrich<T extends { primary_plane_id?: string | undefined; fabric_preset?: string | undefined; fabric_context?: Record<string, unknown> | undefined }>(fields: T, action?: unknown): T;
 }
 
 const PRESET_KEY = 'fabric/preset';
@@ -110,15 +113,27 @@ export class FabricMesh implements FabricApi {
     return [...this.planesById.values()].map((p) => p.plane.view());
   }
 
-  enrich<T extends { primary_plane_id?: string | undefined; fabric_preset?: string | undefined; fabric_context?: Record<string, unknown> | undefined }>(fields: T): T {
+  enrich<T extends { primary_plane_id?: string | undefined; fabric_preset?: string | undefined; fabric_context?: Record<string, unknown> | undefined }>(fields: T, action?: unknown): T {
     if (fields.primary_plane_id !== undefined) return fields;
     const c = this.context();
+    const plane = action === undefined ? c.primary_plane_id : (this.routeQuietly(action) ?? c.primary_plane_id);
     return {
       ...fields,
-      ...(c.primary_plane_id !== null ? { primary_plane_id: c.primary_plane_id } : {}),
+      ...(plane !== null ? { primary_plane_id: plane } : {}),
       fabric_preset: fields.fabric_preset ?? c.fabric_preset,
-      fabric_context: { ...(fields.fabric_context ?? {}), Primary_Plane_ID: c.primary_plane_id, auto_enriched: true },
+      fabric_context: { ...(fields.fabric_context ?? {}), Primary_Plane_ID: plane, auto_enriched: true },
     };
+  }
+
+  /** The plane an action would go to now, or undefined when it is invalid or not routable. */
+  private routeQuietly(action: unknown): string | undefined {
+    const p = fabricActionSchema.safeParse(action);
+    if (!p.success) return undefined;
+    try {
+      return this.router.route(p.data, this.preset).plane.id;
+    } catch {
+      return undefined;
+    }
   }
 
   async execute(input: FabricActionInput, options: { signal?: AbortSignal } = {}): Promise<FabricActionResult> {

@@ -24,18 +24,24 @@ export function fabricModule(options: FabricOptionsInput = {}): NodeModule<Fabri
     start: (host) => {
       const fabric = new FabricMesh(host, o);
       if (host.hasModule('aoa')) {
-        host.module<AoaApi>('aoa').registerHandler('FABRIC_ACTION', async ({ task, signal }) => {
-          const payload = (task.payload && typeof task.payload === 'object' ? task.payload : {}) as Record<string, unknown>;
-          return fabric.execute({
-            ...payload,
-            ...(payload['action_type'] === undefined && task.action_type !== undefined ? { action_type: task.action_type } : {}),
-            ...(payload['target_system'] === undefined && task.target_system !== undefined ? { target_system: task.target_system } : {}),
-            ...(payload['agent_id'] === undefined && task.agent_id !== undefined ? { agent_id: task.agent_id } : {}),
-            correlation_id: task.id,
-          } as never, { signal });
-        });
+        const aoa = host.module<AoaApi>('aoa');
+        // every task (a scheduled job's too) is committed with the fabric context; a
+        // FABRIC_ACTION task with the plane its action is routed to
+        aoa.addSubmitHook((task) => fabric.enrich(task, task.task_type === 'FABRIC_ACTION' ? actionOf(task) : undefined));
+        aoa.registerHandler('FABRIC_ACTION', async ({ task, signal }) => fabric.execute({ ...actionOf(task), correlation_id: task.id } as never, { signal }));
       }
       return { api: fabric, routes: (table) => registerFabricRoutes(table, fabric) };
     },
+  };
+}
+
+/** A FABRIC_ACTION task's action: its payload, with the task's own action fields where the payload has none. */
+function actionOf(task: { payload?: unknown; action_type?: string | undefined; target_system?: string | undefined; agent_id?: string | undefined }): Record<string, unknown> {
+  const payload = (task.payload && typeof task.payload === 'object' && !Array.isArray(task.payload) ? task.payload : {}) as Record<string, unknown>;
+  return {
+    ...payload,
+    ...(payload['action_type'] === undefined && task.action_type !== undefined ? { action_type: task.action_type } : {}),
+    ...(payload['target_system'] === undefined && task.target_system !== undefined ? { target_system: task.target_system } : {}),
+    ...(payload['agent_id'] === undefined && task.agent_id !== undefined ? { agent_id: task.agent_id } : {}),
   };
 }

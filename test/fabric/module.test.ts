@@ -90,7 +90,22 @@ describe('fabric module', () => {
     const failed = await aoa.waitFor(refused.id);
     expect(failed.status).toBe('failed');
     expect(JSON.stringify(failed.error)).toContain('TROUPE_ERR_FABRIC_DIRECT_REFUSED');
-    expect(n.module<AuditApi>('audit').query({ correlationId: t.id }).records.map((r) => r.action)).toEqual(['ROUTE_ACTION', 'FABRIC_EXECUTE']);
+    const trail = n.module<AuditApi>('audit').query({ correlationId: t.id }).records;
+    expect(trail.map((r) => r.action)).toEqual(['TASK_SUBMIT', 'TASK_START', 'ROUTE_ACTION', 'FABRIC_EXECUTE', 'TASK_FINISH']);
+    expect(trail.at(-1)).toMatchObject({ outcome: 'ok', primary_plane_id: 'ipaas-sim', raci: { responsible: 'AOA' }, details: { task_type: 'FABRIC_ACTION', attempts: 1 } });
+  });
+
+  it('enriches every task with the fabric context where it names none', async () => {
+    const n = await node(dir());
+    const aoa = n.module<AoaApi>('aoa');
+    const t = await aoa.submitTask({ task_type: 'NOOP' });
+    expect(t).toMatchObject({ primary_plane_id: 'api-gateway-sim', fabric_preset: 'PRESET_1_FULL_ENTERPRISE', fabric_context: { Primary_Plane_ID: 'api-gateway-sim', auto_enriched: true } });
+    const own = await aoa.submitTask({ task_type: 'NOOP', primary_plane_id: 'mine', fabric_preset: 'PRESET_2_IPAAS_FIRST' });
+    expect(own).toMatchObject({ primary_plane_id: 'mine', fabric_preset: 'PRESET_2_IPAAS_FIRST' });
+    expect(own.fabric_context).toBeUndefined();
+    const cancelled = await aoa.submitTask({ task_type: 'NOOP', scheduled_at: Date.now() + 3_600_000 });
+    await aoa.cancelTask(cancelled.id);
+    expect(n.module<AuditApi>('audit').query({ correlationId: cancelled.id }).records.map((r) => [r.action, r.outcome ?? null])).toEqual([['TASK_SUBMIT', null], ['TASK_CANCEL', 'cancelled']]);
   });
 
   it('refuses invalid plane configuration with a coded error', () => {
