@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
 import { AUDIT_MAX_RECORD_BYTES, type AuditChainStore, type AuditCheckpoint } from '../../storage/index.js';
 import { checkCheckpoint, makeCheckpoint } from './checkpoint.js';
+import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
 import { auditRecordInputSchema, encodeRecord, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
@@ -58,6 +59,7 @@ interface Pending {
  */
 export class AuditLog implements AuditApi {
   readonly publicKey: string;
+  readonly metrics: AuditMetrics;
   private readonly log: Logger;
   private readonly pending: Pending[] = [];
   private writing: Promise<void> | undefined;
@@ -76,6 +78,7 @@ export class AuditLog implements AuditApi {
   ) {
     this.log = host.logger.child({ module: 'audit' });
     this.publicKey = key.publicKey;
+    this.metrics = new AuditMetrics(host.id, () => chain.head().seq);
     this.lastCheckpointSeq = chain.checkpoints().at(-1)?.seq ?? 0;
   }
 
@@ -98,6 +101,7 @@ export class AuditLog implements AuditApi {
     const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
     if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
     if (this.pending.length >= this.options.maxPending) {
+      this.metrics.records.inc({ outcome: 'refused' });
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
     return new Promise<AuditRecord>((resolve, reject) => {
@@ -129,8 +133,11 @@ export class AuditLog implements AuditApi {
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
       for (const p of batch) p.reject(e);
+      this.metrics.records.inc({ outcome: 'failed' }, batch.length);
       return;
     }
+    this.metrics.commits.inc();
+    this.metrics.records.inc({ outcome: 'committed' }, batch.length);
     for (let i = 0; i < batch.length; i++) {
       const rec = records[i]!;
       if (this.options.logRecords) this.log.info({ audit: rec }, 'RACI_AUDIT');
@@ -151,6 +158,7 @@ export class AuditLog implements AuditApi {
       const cp = makeCheckpoint(this.host.id, head, this.key, this.host.clock.now());
       await this.chain.saveCheckpoint(cp);
       this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, cp.seq);
+      this.metrics.checkpoints.inc({ kind: 'own' });
       this.log.info({ checkpoint: { origin: cp.origin, seq: cp.seq, hash: cp.hash, signature: cp.signature } }, 'RACI_AUDIT_CHECKPOINT');
       try {
         this.publish(cp);
@@ -183,6 +191,7 @@ export class AuditLog implements AuditApi {
       return;
     }
     await this.chain.saveWitnessed(cp);
+    this.metrics.checkpoints.inc({ kind: 'witnessed' });
     this.log.debug({ origin: cp.origin, seq: cp.seq }, 'audit checkpoint witnessed');
   }
 

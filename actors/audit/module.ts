@@ -62,6 +62,7 @@ export function auditModule(options: AuditOptionsInput = {}): NodeModule<AuditAp
       return {
         api: audit,
         routes: (table) => registerAuditRoutes(table, audit, peerCheckpoints),
+        metrics: () => audit.metrics.registry.metrics(),
         // after the other modules drained (their last actions are recorded), before storage closes
         release: () => audit.close(),
       };

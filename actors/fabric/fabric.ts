@@ -5,6 +5,7 @@ import type { AuditApi, AuditRecordInput } from '../audit/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { fabricActionSchema, type FabricActionInput, type RoutedAction } from './action.js';
+import { FabricMetrics } from './metrics.js';
 import type { FabricOptions } from './options.js';
 import { Plane, planeActorSpec, type PlaneView } from './plane.js';
 import { FABRIC_PRESETS, PRESET_RULES, type FabricPreset } from './presets.js';
@@ -62,9 +63,11 @@ export class FabricMesh implements FabricApi {
   private readonly router: ActionRouter;
   private preset: FabricPreset;
   private readonly log: Logger;
+  readonly metrics: FabricMetrics;
 
   constructor(private readonly host: ModuleHost, options: FabricOptions) {
     this.log = host.logger.child({ module: 'fabric' });
+    this.metrics = new FabricMetrics(host.id, () => this.planes());
     for (const cfg of options.planes) {
       const plane = new Plane(cfg, options.maxInFlightPerPlane, this.log);
       this.planesById.set(cfg.id, { plane, ref: host.spawnSpec(planeActorSpec(plane), 'system') });
@@ -152,6 +155,7 @@ export class FabricMesh implements FabricApi {
     try {
       choice = this.router.route(a, preset);
     } catch (e) {
+      this.metrics.routes.inc({ outcome: 'refused' });
       await this.audit({ ...base, action: 'ROUTE_ACTION', outcome: 'refused', details: { action_type: a.action_type, preset, error_code: serializeError(e).code } });
       throw e;
     }
@@ -164,6 +168,7 @@ export class FabricMesh implements FabricApi {
       plane_kind: choice.plane.kind,
       direct: choice.direct,
     };
+    this.metrics.routes.inc({ outcome: 'routed' });
     const details = { action_id: routed.action_id, action_type: a.action_type, preset, direct: choice.direct };
     await this.audit({ ...base, action: 'ROUTE_ACTION', primaryPlaneId: routed.primary_plane_id, outcome: 'ok', details });
     if (a.dry_run) return { ...routed, status: 'routed' };
@@ -181,9 +186,11 @@ export class FabricMesh implements FabricApi {
         },
       }, { timeoutMs: plane.maxDurationMs });
     } catch (e) {
+      this.metrics.executions.inc({ plane: routed.primary_plane_id, outcome: 'error' });
       await this.audit({ ...base, action: 'FABRIC_EXECUTE', primaryPlaneId: routed.primary_plane_id, outcome: 'error', details: { ...details, error_code: serializeError(e).code } });
       throw e;
     }
+    this.metrics.executions.inc({ plane: routed.primary_plane_id, outcome: 'ok' });
     await this.audit({ ...base, action: 'FABRIC_EXECUTE', primaryPlaneId: routed.primary_plane_id, outcome: 'ok', details });
     return { ...routed, status: 'completed', result };
   }

@@ -30,7 +30,7 @@ export function fabricModule(options: FabricOptionsInput = {}): NodeModule<Fabri
         aoa.addSubmitHook((task) => fabric.enrich(task, task.task_type === 'FABRIC_ACTION' ? actionOf(task) : undefined));
         aoa.registerHandler('FABRIC_ACTION', async ({ task, signal }) => fabric.execute({ ...actionOf(task), correlation_id: task.id } as never, { signal }));
       }
-      return { api: fabric, routes: (table) => registerFabricRoutes(table, fabric) };
+      return { api: fabric, routes: (table) => registerFabricRoutes(table, fabric), metrics: () => fabric.metrics.registry.metrics() };
     },
   };
 }

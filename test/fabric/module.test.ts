@@ -65,6 +65,11 @@ describe('fabric module', () => {
     expect(await set.json()).toMatchObject({ fabric_preset: 'PRESET_6_SCRAPPY', primary_plane_id: 'direct-sim', is_direct_allowed: true });
     const direct = await (await fetch(`${url}/api/v1/fabric/actions`, json('POST', { action_type: 'api_call', target_system: 'crm', direct: true }))).json();
     expect(direct).toMatchObject({ status: 'completed', primary_plane_id: 'direct-sim', direct: true });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/troupe_fabric_actions_total\{[^}]*plane="event-bus-sim"[^}]*outcome="ok"[^}]*\} 2/);
+    expect(metrics).toMatch(/troupe_fabric_routes_total\{[^}]*outcome="refused"[^}]*\} 2/);
+    expect(metrics).toMatch(/troupe_audit_records_total\{[^}]*outcome="committed"[^}]*\} \d+/);
+    expect(metrics).toContain('troupe_audit_head_seq');
     expect(audit.query({ action: 'FABRIC_PRESET_SET' }).records[0]).toMatchObject({ target: 'PRESET_6_SCRAPPY', details: { from: 'PRESET_1_FULL_ENTERPRISE', to: 'PRESET_6_SCRAPPY' } });
     await n.close();
 
