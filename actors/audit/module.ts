@@ -5,6 +5,7 @@ import type { NodeModule } from '../modules/index.js';
 import { AUDIT_ACTOR_PATH, auditActorSpec } from './audit-actor.js';
 import { AuditLog, type AuditApi } from './audit-log.js';
 import { auditCommand } from './cli.js';
+import { auditMcpTools } from './mcp-tools.js';
 import { auditOptionsSchema, type AuditOptionsInput } from './options.js';
 import { registerAuditRoutes } from './routes.js';
 import { AuditSigningKey } from './signing-key.js';
@@ -63,6 +64,7 @@ export function auditModule(options: AuditOptionsInput = {}): NodeModule<AuditAp
         api: audit,
         routes: (table) => registerAuditRoutes(table, audit, peerCheckpoints),
         metrics: () => audit.metrics.registry.metrics(),
+        mcpTools: auditMcpTools(audit),
         // after the other modules drained (their last actions are recorded), before storage closes
         release: () => audit.close(),
       };

@@ -4,6 +4,7 @@ import type { NodeModule } from '../modules/index.js';
 import { FabricMesh, type FabricApi } from './fabric.js';
 import { fabricOptionsSchema, type FabricOptionsInput } from './options.js';
 import { registerFabricRoutes } from './routes.js';
+import { fabricMcpTools } from './mcp-tools.js';
 
 /** The fabric module's name: `host.module<FabricApi>(FABRIC_MODULE)`. */
 export const FABRIC_MODULE = 'fabric';
@@ -30,7 +31,7 @@ export function fabricModule(options: FabricOptionsInput = {}): NodeModule<Fabri
         aoa.addSubmitHook((task) => fabric.enrich(task, task.task_type === 'FABRIC_ACTION' ? actionOf(task) : undefined));
         aoa.registerHandler('FABRIC_ACTION', async ({ task, signal }) => fabric.execute({ ...actionOf(task), correlation_id: task.id } as never, { signal }));
       }
-      return { api: fabric, routes: (table) => registerFabricRoutes(table, fabric), metrics: () => fabric.metrics.registry.metrics() };
+      return { api: fabric, routes: (table) => registerFabricRoutes(table, fabric), metrics: () => fabric.metrics.registry.metrics(), mcpTools: fabricMcpTools(fabric) };
     },
   };
 }
