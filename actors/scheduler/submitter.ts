@@ -34,7 +34,9 @@ export function resolveSubmitter(host: Pick<ModuleHost, 'hasModule' | 'module'>,
 /** A fire's submit, then its JOB_FIRE record in the audit log (when the node runs it) before the fire counts as submitted. */
 function audited(host: Pick<ModuleHost, 'hasModule' | 'module'>, sub: TaskSubmitter): TaskSubmitter {
   return {
-    ...sub,
+    // delegated, not spread: a submitter may be a class instance whose methods are on its prototype
+    ...(sub.getTask ? { getTask: (id: string) => sub.getTask!(id) } : {}),
+    ...(sub.cancelTask ? { cancelTask: (id: string) => sub.cancelTask!(id) } : {}),
     submitTask: async (body) => {
       const t = await sub.submitTask(body);
       if (host.hasModule('audit')) {
