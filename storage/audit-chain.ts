@@ -152,7 +152,10 @@ export class MemoryAuditChain implements AuditChainStore {
   }
 
   async saveCheckpoint(cp: AuditCheckpoint): Promise<void> {
-    this.own.push(cp);
+    // keyed by seq, ascending, as in LMDB
+    const i = this.own.findIndex((c) => c.seq >= cp.seq);
+    if (i === -1) this.own.push(cp);
+    else this.own.splice(i, this.own[i]!.seq === cp.seq ? 1 : 0, cp);
     trim(this.own);
   }
 

@@ -52,7 +52,11 @@ export class LmdbAuditChain implements AuditChainStore {
   }
 
   append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {
-    checkRecords(records);
+    try {
+      checkRecords(records);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = this.queue.then(async () => {
       const entries = chainAfter(this.tip, records);
       if (entries.length === 0) return entries;
