@@ -322,7 +322,8 @@ export class AoaRuntime implements AoaApi {
       outcome = { ok: false, error: new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', `result of ${bytes} bytes is over ${this.options.maxResultBytes}`) };
     }
     const err = serializeError(outcome.error instanceof TroupeError ? outcome.error : new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', String((outcome.error as Error)?.message ?? outcome.error)));
-    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER') {
+    // a handler marks an error that no retry can fix with details.retryable === false
+    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER' && err.details?.['retryable'] !== false) {
       const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (t.attempts - 1));
       t.status = 'pending';
       t.ready_at = this.host.clock.now() + Math.floor(Math.random() * (backoff + 1));

@@ -141,7 +141,7 @@ export class FabricMesh implements FabricApi {
 
   async execute(input: FabricActionInput, options: { signal?: AbortSignal } = {}): Promise<FabricActionResult> {
     const p = fabricActionSchema.safeParse(input);
-    if (!p.success) throw new TroupeError('TROUPE_ERR_FABRIC_INVALID_REQUEST', `invalid fabric action: ${describeIssues(p.error)}`);
+    if (!p.success) throw new TroupeError('TROUPE_ERR_FABRIC_INVALID_REQUEST', `invalid fabric action: ${describeIssues(p.error)}`, { details: { retryable: false } });
     const a = p.data;
     const preset = this.preset;
     const base: Omit<AuditRecordInput, 'action'> = {

@@ -91,9 +91,10 @@ describe('fabric module', () => {
     const t = await aoa.submitTask({ task_type: 'FABRIC_ACTION', target_system: 'netsuite', action_type: 'workflow', payload: { entity_id: 'so-9', data: { total: 3 } }, max_retries: 0 });
     const done = await aoa.waitFor(t.id);
     expect(done).toMatchObject({ status: 'completed', result: { status: 'completed', primary_plane_id: 'ipaas-sim', result: { simulated: true, entity_id: 'so-9' } } });
-    const refused = await aoa.submitTask({ task_type: 'FABRIC_ACTION', payload: { action_type: 'api_call', target_system: 'crm', direct: true }, max_retries: 0 });
+    // a refusal is not retried: no retry can change the preset's answer
+    const refused = await aoa.submitTask({ task_type: 'FABRIC_ACTION', payload: { action_type: 'api_call', target_system: 'crm', direct: true }, max_retries: 3 });
     const failed = await aoa.waitFor(refused.id);
-    expect(failed.status).toBe('failed');
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
     expect(JSON.stringify(failed.error)).toContain('TROUPE_ERR_FABRIC_DIRECT_REFUSED');
     const trail = n.module<AuditApi>('audit').query({ correlationId: t.id }).records;
     expect(trail.map((r) => r.action)).toEqual(['TASK_SUBMIT', 'TASK_START', 'ROUTE_ACTION', 'FABRIC_EXECUTE', 'TASK_FINISH']);
