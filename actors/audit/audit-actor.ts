@@ -39,7 +39,8 @@ export function auditActorSpec(audit: AuditApi, logger: Logger): ActorSpec {
           case 'audit.checkpoint': {
             const from = ctx.sender?.node;
             const origin = (m.checkpoint as { origin?: unknown } | null)?.origin;
-            if (from !== undefined && origin !== from) {
+            // only the origin itself sends its checkpoints (the cluster vouches for the sender's node)
+            if (from === undefined || origin !== from) {
               logger.warn({ from, origin: String(origin).slice(0, 200) }, 'audit checkpoint refused: a node sends only its own');
               return;
             }

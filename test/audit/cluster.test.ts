@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditModule, gatewayModule, startNode, type AuditApi, type RunningNode } from '../../index.js';
+import { AuditSigningKey, auditModule, gatewayModule, makeCheckpoint, startNode, type AuditApi, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
 
 const HB = 150;
@@ -42,6 +42,14 @@ describe('audit checkpoints across a 3-node cluster', () => {
     // a checkpoint signed with another key, or a second hash for a witnessed seq, is refused
     const forged = { ...audit.checkpoints()[1]!, hash: 'f'.repeat(64) };
     await expect(b.module<AuditApi>('audit').witness(forged)).rejects.toMatchObject({ code: 'TROUPE_ERR_AUDIT_CHECKPOINT_INVALID' });
+    // a node sends only its own chain's checkpoints: one about another origin is refused,
+    // even validly signed (c's own, sent after it on the same link, shows it was handled)
+    const ghost = makeCheckpoint('x-ghost', { seq: 1, hash: Buffer.alloc(32, 7) }, AuditSigningKey.load(undefined), 1);
+    c.tell('troupe://w-b/system/audit', { type: 'audit.checkpoint', checkpoint: ghost }, { sender: c.toRef('troupe://w-c/system/audit') });
+    for (let i = 0; i < 3; i++) await c.module<AuditApi>('audit').record({ action: 'A2A_EXECUTE', actor: 'agent-x' });
+    await until(() => b.module<AuditApi>('audit').witnessed('w-c').length === 1, 10_000, "c's checkpoint at b");
+    expect(b.module<AuditApi>('audit').witnessed('x-ghost')).toEqual([]);
+
     // the same checkpoint sent again is kept once
     await expect(b.module<AuditApi>('audit').witness(audit.checkpoints()[0])).resolves.toBeUndefined();
     expect(b.module<AuditApi>('audit').witnessed('w-a')).toHaveLength(2);
