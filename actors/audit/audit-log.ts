@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
 import { AUDIT_MAX_RECORD_BYTES, type AuditChainStore, type AuditCheckpoint } from '../../storage/index.js';
 import { checkCheckpoint, makeCheckpoint } from './checkpoint.js';
+import { fastRecordInput } from './fast-input.js';
 import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
@@ -94,9 +95,13 @@ export class AuditLog implements AuditApi {
 
   record(input: AuditRecordInput): Promise<AuditRecord> {
     if (this.closing) return Promise.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the audit log is closed'));
-    const r = auditRecordInputSchema.safeParse(input);
-    if (!r.success) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `invalid audit record: ${describeIssues(r.error)}`));
-    const draft = toRecord(r.data, 0, 0, this.host.id);
+    let data = fastRecordInput(input);
+    if (data === undefined) {
+      const r = auditRecordInputSchema.safeParse(input);
+      if (!r.success) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `invalid audit record: ${describeIssues(r.error)}`));
+      data = r.data;
+    }
+    const draft = toRecord(data, 0, 0, this.host.id);
     // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
     const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
     if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));

@@ -116,7 +116,7 @@ export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: nu
   if (input.outcome !== undefined) r['outcome'] = input.outcome;
   if (input.payload !== undefined) r['payload_digest'] = payloadDigest(input.payload);
   if (input.primaryPlaneId !== undefined) r['primary_plane_id'] = input.primaryPlaneId;
-  r['raci'] = { accountable: raci.accountable, consulted: raci.consulted, informed: raci.informed, responsible: raci.responsible };
+  r['raci'] = { accountable: raci.accountable, consulted: [...raci.consulted], informed: [...raci.informed], responsible: raci.responsible };
   r['seq'] = seq;
   if (input.target !== undefined) r['target'] = input.target;
   r['ts'] = ts;
