@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aoaModule, auditModule, fabricModule, gatewayModule, startNode, type AoaApi, type AuditApi, type FabricApi, type RunningNode } from '../../index.js';
 import { silent, tempDir } from '../helpers.js';
@@ -112,6 +114,36 @@ describe('fabric module', () => {
     const cancelled = await aoa.submitTask({ task_type: 'NOOP', scheduled_at: Date.now() + 3_600_000 });
     await aoa.cancelTask(cancelled.id);
     expect(n.module<AuditApi>('audit').query({ correlationId: cancelled.id }).records.map((r) => [r.action, r.outcome ?? null])).toEqual([['TASK_SUBMIT', null], ['TASK_CANCEL', 'cancelled']]);
+  });
+
+  it('answers a failing HTTP plane with coded errors, then 503 once its breaker is open, and shows it in /planes', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const n = await node(dir(), {
+      preset: 'PRESET_2_IPAAS_FIRST',
+      planes: [{ id: 'workato', kind: 'ipaas', connector: { type: 'http', url: `http://127.0.0.1:${closed}/run`, retries: 0, breakerFailures: 2, breakerHalfOpenMs: 600_000 } }],
+    });
+    const url = n.http!.url;
+    const act = () => fetch(`${url}/api/v1/fabric/actions`, json('POST', { action_type: 'sync_data', target_system: 'netsuite', correlation_id: 'h1' }));
+    for (let i = 0; i < 2; i++) {
+      const r = await act();
+      expect(r.status).toBe(502);
+      expect((await r.json() as ErrorBody).error.code).toBe('TROUPE_ERR_FABRIC_CONNECTOR_FAILED');
+    }
+    const open = await act();
+    expect(open.status).toBe(503);
+    expect((await open.json() as ErrorBody).error.code).toBe('TROUPE_ERR_FABRIC_BREAKER_OPEN');
+    const planes = await (await fetch(`${url}/api/v1/fabric/planes`)).json() as { planes: Array<Record<string, unknown>> };
+    expect(planes.planes[0]).toMatchObject({ id: 'workato', breaker: 'open', health: 'unhealthy', connector: { type: 'http', origin: `http://127.0.0.1:${closed}` }, stats: { executed: 0, failed: 3, last_error_code: 'TROUPE_ERR_FABRIC_BREAKER_OPEN' } });
+    const executions = n.module<AuditApi>('audit').query({ action: 'FABRIC_EXECUTE', correlationId: 'h1' }).records;
+    expect(executions.map((r) => [r.outcome, r.details?.['error_code']])).toEqual([
+      ['error', 'TROUPE_ERR_FABRIC_CONNECTOR_FAILED'], ['error', 'TROUPE_ERR_FABRIC_CONNECTOR_FAILED'], ['error', 'TROUPE_ERR_FABRIC_BREAKER_OPEN'],
+    ]);
   });
 
   it('refuses invalid plane configuration with a coded error', () => {
