@@ -50,6 +50,12 @@ describe('audit checkpoints across a 3-node cluster', () => {
     await until(() => b.module<AuditApi>('audit').witnessed('w-c').length === 1, 10_000, "c's checkpoint at b");
     expect(b.module<AuditApi>('audit').witnessed('x-ghost')).toEqual([]);
 
+    // an actor on another node records through the audit actor; the reply comes once committed
+    const rec = await b.ask<{ seq: number; node: string }>('troupe://w-a/system/audit', { type: 'audit.record', input: { action: 'A2A_DELEGATE', actor: 'agent-on-b' } });
+    expect(rec).toMatchObject({ seq: 7, node: 'w-a' });
+    expect(audit.head().seq).toBe(7);
+    await expect(b.ask('troupe://w-a/system/audit', { type: 'audit.record', input: { action: 'bad', actor: 'x' } })).rejects.toMatchObject({ code: 'TROUPE_ERR_AUDIT_RECORD_INVALID' });
+
     // the same checkpoint sent again is kept once
     await expect(b.module<AuditApi>('audit').witness(audit.checkpoints()[0])).resolves.toBeUndefined();
     expect(b.module<AuditApi>('audit').witnessed('w-a')).toHaveLength(2);
