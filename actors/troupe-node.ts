@@ -11,6 +11,8 @@ import { ModuleSet, checkModules, type McpToolDescriptor, type ModuleHost, type 
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
 import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './mcp/index.js';
+import { auditModule, type AuditOptionsInput } from './audit/index.js';
+import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -34,6 +36,10 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   mcpServers?: McpServerConfigInput[];
   /** The default mcp module's other options (`apiServers`: what POST /api/v1/mcp-servers may add). */
   mcp?: Omit<McpModuleOptions, 'servers'>;
+  /** Options of the default audit module (config key `audit`). */
+  audit?: AuditOptionsInput;
+  /** Options of the default fabric module: planes and preset (config key `fabric`). */
+  fabric?: FabricOptionsInput;
 };
 
 /**
@@ -42,8 +48,15 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, mcp: McpModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(mcp)];
+/** Options of the default modules past the agents' and the drills'. */
+export interface MoreModuleOptions {
+  mcp?: McpModuleOptions;
+  audit?: AuditOptionsInput;
+  fabric?: FabricOptionsInput;
+}
+
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric)];
 }
 
 /**
@@ -206,8 +219,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -232,7 +245,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }, { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

@@ -9,6 +9,7 @@ import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
 import { benchStorage } from './storage.js';
 import { benchMcp } from './mcp.js';
+import { benchAudit } from './audit.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
   kernel: benchKernel,
@@ -18,6 +19,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   'agent-chat': benchAgentChat,
   agents: benchAgents,
   mcp: benchMcp,
+  audit: benchAudit,
 };
 
 const name = process.argv[2];

@@ -50,6 +50,10 @@ export const cliConfigSchema = z.object({
   mcpServers: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
   /** The mcp module's options: `apiServers` (`none`, `http`, `all`): what POST /api/v1/mcp-servers may add. */
   mcp: z.strictObject({ apiServers: z.enum(['none', 'http', 'all']).optional() }).default({}),
+  /** Audit log options (auditModule; validated there). */
+  audit: z.record(z.string(), z.unknown()).optional(),
+  /** Fabric planes and preset (fabricModule; validated there). */
+  fabric: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -58,6 +58,8 @@ export const startCommand: Command = {
       allowDrills: config.allowDrills,
       mcpServers: config.mcpServers as McpServerConfigInput[],
       mcp: config.mcp,
+      ...(config.audit ? { audit: config.audit } : {}),
+      ...(config.fabric ? { fabric: config.fabric as never } : {}),
       cluster: {
         host: config.host,
         port: config.peerPort,

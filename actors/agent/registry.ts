@@ -31,6 +31,12 @@ export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } f
  */
 export class AgentRegistry {
   readonly events = new AgentEvents();
+  /**
+   * Records an agent's creation or removal (the audit module's `record`, set by the agents
+   * module when the node has one); awaited, so `create` and `remove` resolve after the record
+   * is committed.
+   */
+  audited?: (e: { action: 'AGENT_CREATE' | 'AGENT_DELETE'; agent: string; spec?: unknown }) => Promise<unknown>;
   /** The node's default model provider. */
   readonly provider: ModelProvider;
   /** The node's agent directory (`/system/agents`): what other nodes and the routes ask. */
@@ -138,6 +144,12 @@ export class AgentRegistry {
    * (`registerTool`) and named, since the spec is stored as data.
    */
   async create(input: unknown): Promise<AgentInfo> {
+    const info = await this.createUnaudited(input);
+    await this.audited?.({ action: 'AGENT_CREATE', agent: info.name, spec: input });
+    return info;
+  }
+
+  private async createUnaudited(input: unknown): Promise<AgentInfo> {
     const parsed = parseAgentSpec(input);
     if (parsed.codeTools.length > 0) {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
@@ -200,6 +212,7 @@ export class AgentRegistry {
       if (e.journalKey) await this.dropJournal(e.journalKey, name);
     }
     this.events.emit({ type: 'agent.removed', agent: name });
+    await this.audited?.({ action: 'AGENT_DELETE', agent: name });
     return true;
   }
 

@@ -6,8 +6,9 @@ import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskRecordView, type TaskSubmit, type TaskSubmitInput } from './task.js';
 import { workerBehaviour, type WorkMessage } from './worker.js';
+import { auditTask } from './task-audit.js';
 
 /** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */
 export interface TaskContext {
@@ -18,6 +19,12 @@ export interface TaskContext {
 
 /** Runs one attempt of a task; resolves with its (JSON) result or throws. */
 export type TaskHandler = (ctx: TaskContext) => Promise<unknown>;
+
+/** Completes a validated task body before it is committed; must keep it valid. */
+export type SubmitHook = (task: TaskSubmit) => TaskSubmit;
+
+/** Bound on submit hooks (one per module that enriches tasks). */
+const MAX_SUBMIT_HOOKS = 16;
 
 /**
  * The task runtime's API (`host.module<AoaApi>('aoa')`).
@@ -35,6 +42,11 @@ export interface AoaApi {
   /** Cancel a queued or running task (a running one's signal is aborted). */
   cancelTask(id: string): Promise<TaskRecordView>;
   registerHandler(type: string, handler: TaskHandler): void;
+  /**
+   * Add a step that completes a validated task body before it is committed (the fabric
+   * module fills `primary_plane_id`, `fabric_preset` and `fabric_context` where absent).
+   */
+  addSubmitHook(hook: SubmitHook): void;
   /** Resolves when the task has finished (completed, failed or cancelled). */
   waitFor(id: string): Promise<TaskRecordView>;
   metrics(): Record<string, unknown>;
@@ -73,6 +85,7 @@ export class AoaRuntime implements AoaApi {
   private readonly running = new Map<string, Running>();
   private readonly workers: Worker[] = [];
   private readonly handlers = new Map<string, TaskHandler>();
+  private readonly submitHooks: SubmitHook[] = [];
   private readonly pendingIdem = new Map<string, Promise<TaskRecordView>>();
   private readonly waiters = new Map<string, Array<(v: TaskRecordView) => void>>();
   private readonly metricsImpl: AoaMetrics;
@@ -121,9 +134,15 @@ export class AoaRuntime implements AoaApi {
     this.pump();
   }
 
+  addSubmitHook(hook: SubmitHook): void {
+    if (typeof hook !== 'function' || this.submitHooks.length >= MAX_SUBMIT_HOOKS) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `a submit hook is a function; at most ${MAX_SUBMIT_HOOKS}`);
+    this.submitHooks.push(hook);
+  }
+
   async submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
     if (this.closed || this.host.isClosing) throw new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the task runtime is closing');
-    const s = parseSubmit(input);
+    let s = parseSubmit(input);
+    for (const hook of this.submitHooks) s = hook(s);
     if (!this.handlers.has(s.task_type) && !(BUILTIN_TASK_TYPES as readonly string[]).includes(s.task_type)) {
       throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: no handler is registered for task_type ${s.task_type}`);
     }
@@ -146,6 +165,7 @@ export class AoaRuntime implements AoaApi {
     };
     const commit = (async () => {
       await this.persist(task);
+      await auditTask(this.host, 'TASK_SUBMIT', task);
       this.open.set(task.id, task);
       this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
       this.metricsImpl.count('submitted');
@@ -257,6 +277,7 @@ export class AoaRuntime implements AoaApi {
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
     // recorded before the handler's effects can be seen; not awaited (writes commit in order)
     void this.persist({ ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start'));
+    void auditTask(this.host, 'TASK_START', { ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
     const ctrl = new AbortController();
     const timeoutMs = Math.round(t.timeout_seconds * 1000);
     const timer = this.host.clock.setTimeout(() => {
@@ -301,7 +322,8 @@ export class AoaRuntime implements AoaApi {
       outcome = { ok: false, error: new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', `result of ${bytes} bytes is over ${this.options.maxResultBytes}`) };
     }
     const err = serializeError(outcome.error instanceof TroupeError ? outcome.error : new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', String((outcome.error as Error)?.message ?? outcome.error)));
-    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER') {
+    // a handler marks an error that no retry can fix with details.retryable === false
+    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER' && err.details?.['retryable'] !== false) {
       const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (t.attempts - 1));
       t.status = 'pending';
       t.ready_at = this.host.clock.now() + Math.floor(Math.random() * (backoff + 1));
@@ -324,6 +346,7 @@ export class AoaRuntime implements AoaApi {
     const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
     if (status === 'completed') delete done.error;
     await this.persist(done);
+    await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
     const view = viewOf(done, this.host.clock.now());
     for (const w of this.waiters.get(t.id) ?? []) w(view);
     this.waiters.delete(t.id);
