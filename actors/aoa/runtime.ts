@@ -255,8 +255,6 @@ export class AoaRuntime implements AoaApi {
     t.attempts += 1;
     t.started_at = now;
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
-    // recorded before the handler's effects can be seen; not awaited (writes commit in order)
-    void this.persist({ ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start'));
     const ctrl = new AbortController();
     const timeoutMs = Math.round(t.timeout_seconds * 1000);
     const timer = this.host.clock.setTimeout(() => {
@@ -273,10 +271,21 @@ export class AoaRuntime implements AoaApi {
       return abortable(handler(ctx), ctrl.signal);
     };
     const msg: WorkMessage = { type: 'aoa.work', taskId: t.id, run: work };
-    this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
-      (value) => this.settle(t.id, run, { ok: true, value }),
-      (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
-    );
+    // The attempt is committed before the handler runs, so every run is counted (max_retries
+    // holds across crashes: a task that kills the node each time it runs ends failed).
+    this.persist({ ...t }).then(() => {
+      if (ctrl.signal.aborted) {
+        this.settle(t.id, run, { ok: false, error: ctrl.signal.reason });
+        return;
+      }
+      this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
+        (value) => this.settle(t.id, run, { ok: true, value }),
+        (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
+      );
+    }, (e: unknown) => {
+      if (!this.closed) this.log.error({ err: e, task: t.id }, 'could not record a task start');
+      this.settle(t.id, run, { ok: false, error: e });
+    });
   }
 
   private settle(id: string, run: Running, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
