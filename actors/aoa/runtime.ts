@@ -48,6 +48,14 @@ interface Worker {
   idleSince: number;
 }
 
+/** A task whose attempt is being recorded, or recorded and waiting for a worker. */
+interface Claim {
+  t: StoredTask;
+  committed: boolean;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface Running {
   ctrl: AbortController;
   worker: Worker;
@@ -70,7 +78,12 @@ export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
   private readonly queue: TaskQueue;
   private readonly open = new Map<string, StoredTask>();
+  /** Tasks whose finished record is being committed, as they were before. */
+  private readonly finishing = new Map<string, StoredTask>();
+  private pruning = false;
   private readonly running = new Map<string, Running>();
+  /** Claimed attempts in claim order (their records commit in that order). */
+  private readonly claims: Claim[] = [];
   private readonly workers: Worker[] = [];
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly pendingIdem = new Map<string, Promise<TaskRecordView>>();
@@ -104,7 +117,7 @@ export class AoaRuntime implements AoaApi {
       if (t.status === 'running') {
         t.status = 'pending';
         t.ready_at = now;
-        void this.persist(t);
+        void this.persist(t, {});
       }
       this.open.set(t.id, t);
       this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
@@ -145,7 +158,7 @@ export class AoaRuntime implements AoaApi {
       created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
     };
     const commit = (async () => {
-      await this.persist(task);
+      await this.persist(task, { created: true });
       this.open.set(task.id, task);
       this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
       this.metricsImpl.count('submitted');
@@ -161,7 +174,7 @@ export class AoaRuntime implements AoaApi {
   }
 
   getTask(id: string): TaskRecordView {
-    const t = this.open.get(id) ?? this.store.get(id);
+    const t = this.open.get(id) ?? this.finishing.get(id) ?? this.store.get(id);
     if (!t) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
     return viewOf(t, this.host.clock.now());
   }
@@ -203,7 +216,7 @@ export class AoaRuntime implements AoaApi {
   }
 
   metrics(): Record<string, unknown> {
-    return { ...this.metricsImpl.snapshot(), running: this.running.size };
+    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length };
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
@@ -223,21 +236,24 @@ export class AoaRuntime implements AoaApi {
     }
   }
 
-  private persist(t: StoredTask): Promise<void> {
-    return this.store.put(t);
+  /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
+  private persist(t: StoredTask, known: { created?: boolean; finished?: boolean }): Promise<void> {
+    return this.store.put(t, known);
   }
 
-  /** Hand ready tasks to idle workers; arm the wake-up for the next delayed one. */
+  /**
+   * Claim ready tasks (at most one waiting per worker), hand committed claims to idle
+   * workers, and arm the wake-up for the next delayed task.
+   */
   private pump(): void {
     if (this.closed) return;
     const now = this.host.clock.now();
-    for (;;) {
-      const worker = this.workers.find((w) => !w.busy);
-      if (!worker) break;
+    this.startClaimed();
+    while (this.claims.length < this.workers.length) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
-      if (t) this.dispatch(t, worker, now);
+      if (t) this.claim(t, now);
     }
     const due = this.queue.nextDueAt();
     if (due !== undefined && due > now && (!this.wake || this.wake.at > due)) {
@@ -250,11 +266,48 @@ export class AoaRuntime implements AoaApi {
     }
   }
 
-  private dispatch(t: StoredTask, worker: Worker, now: number): void {
+  /**
+   * Record a task's next attempt (running, attempts + 1) before any worker runs it: every run
+   * is counted, also across crashes (max_retries holds for a task that kills the node each
+   * time it runs). The commit overlaps the runs of other tasks, so no worker waits for it.
+   */
+  private claim(t: StoredTask, now: number): void {
     t.status = 'running';
     t.attempts += 1;
     t.started_at = now;
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
+    const c: Claim = { t, committed: false };
+    this.claims.push(c);
+    // lmdb-js encodes the record as put is called, so `t` may change afterwards
+    this.persist(t, {}).then(() => {
+      c.committed = true;
+      this.startClaimed();
+    }, (e: unknown) => {
+      this.claims.splice(this.claims.indexOf(c), 1);
+      if (this.closed || this.open.get(t.id) !== t) return;
+      this.log.error({ err: e, task: t.id }, 'could not record a task start');
+      this.conclude(t, { ok: false, error: e });
+    });
+  }
+
+  /** Run committed claims, oldest first, on idle workers. */
+  private startClaimed(): void {
+    while (this.claims.length > 0 && !this.closed) {
+      const c = this.claims[0]!;
+      if (this.open.get(c.t.id) !== c.t) {
+        this.claims.shift(); // cancelled while claimed
+        continue;
+      }
+      if (!c.committed) return;
+      const worker = this.workers.find((w) => !w.busy);
+      if (!worker) return;
+      this.claims.shift();
+      this.run(c.t, worker);
+    }
+  }
+
+  private run(t: StoredTask, worker: Worker): void {
+    const now = this.host.clock.now();
     const ctrl = new AbortController();
     const timeoutMs = Math.round(t.timeout_seconds * 1000);
     const timer = this.host.clock.setTimeout(() => {
@@ -265,30 +318,21 @@ export class AoaRuntime implements AoaApi {
     this.running.set(t.id, run);
     worker.busy = true;
     const handler = this.handlers.get(t.task_type) ?? (BUILTIN_HANDLERS[t.task_type]?.(this.host));
-    const ctx: TaskContext = { task: viewOf(t, now), attempt: t.attempts, signal: ctrl.signal };
+    let view: TaskRecordView | undefined;
+    // the view is made when the handler first reads it (a NOOP never does)
+    const ctx: TaskContext = { get task() { return (view ??= viewOf(t, now)); }, attempt: t.attempts, signal: ctrl.signal };
     const work = (): Promise<unknown> => {
       if (!handler) return Promise.reject(new TroupeError('TROUPE_ERR_AOA_NO_HANDLER', `no handler for task_type ${t.task_type}`));
       return abortable(handler(ctx), ctrl.signal);
     };
     const msg: WorkMessage = { type: 'aoa.work', taskId: t.id, run: work };
-    // The attempt is committed before the handler runs, so every run is counted (max_retries
-    // holds across crashes: a task that kills the node each time it runs ends failed).
-    this.persist({ ...t }).then(() => {
-      if (ctrl.signal.aborted) {
-        this.settle(t.id, run, { ok: false, error: ctrl.signal.reason });
-        return;
-      }
-      this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
-        (value) => this.settle(t.id, run, { ok: true, value }),
-        (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
-      );
-    }, (e: unknown) => {
-      if (!this.closed) this.log.error({ err: e, task: t.id }, 'could not record a task start');
-      this.settle(t.id, run, { ok: false, error: e });
-    });
+    this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
+      (value) => this.settle(t.id, run, { ok: true, value }),
+      (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
+    );
   }
 
-  private settle(id: string, run: Running, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+  private settle(id: string, run: Running, outcome: Outcome): void {
     run.worker.busy = false;
     run.worker.idleSince = this.host.clock.now();
     this.host.clock.clearTimeout(run.timer);
@@ -299,6 +343,11 @@ export class AoaRuntime implements AoaApi {
       return;
     }
     this.metricsImpl.observeRun(this.host.clock.now() - run.startedAt);
+    this.conclude(t, outcome);
+  }
+
+  /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
+  private conclude(t: StoredTask, outcome: Outcome): void {
     if (outcome.ok) {
       const bytes = JSON.stringify(outcome.value ?? null)?.length ?? 0;
       if (bytes <= this.options.maxResultBytes) {
@@ -316,7 +365,7 @@ export class AoaRuntime implements AoaApi {
       t.ready_at = this.host.clock.now() + Math.floor(Math.random() * (backoff + 1));
       t.error = err;
       this.metricsImpl.count('retried');
-      void this.persist({ ...t }).then(() => {
+      void this.persist(t, {}).then(() => {
         if (this.open.get(t.id) !== t || t.status !== 'pending') return;
         this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
         this.pump();
@@ -332,12 +381,35 @@ export class AoaRuntime implements AoaApi {
     this.open.delete(t.id);
     const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
     if (status === 'completed') delete done.error;
-    await this.persist(done);
-    const view = viewOf(done, this.host.clock.now());
-    for (const w of this.waiters.get(t.id) ?? []) w(view);
+    // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
+    this.finishing.set(t.id, t);
+    try {
+      await this.persist(done, { finished: true });
+    } finally {
+      this.finishing.delete(t.id);
+    }
+    const waiters = this.waiters.get(t.id);
     this.waiters.delete(t.id);
-    if (this.store.finishedCount() > this.options.retainFinished) void this.store.prune(this.options.retainFinished).catch(() => undefined);
+    this.prune();
+    const view = viewOf(done, this.host.clock.now());
+    for (const w of waiters ?? []) w(view);
     return view;
+  }
+
+  /** Forget finished tasks past `retainFinished`, one pass at a time (each pass takes all the excess of its moment). */
+  private prune(): void {
+    if (this.pruning || this.store.finishedCount() <= this.options.retainFinished) return;
+    this.pruning = true;
+    void this.store.prune(this.options.retainFinished).then(
+      (n) => {
+        this.pruning = false;
+        if (n > 0) this.prune();
+      },
+      (e: unknown) => {
+        this.pruning = false;
+        if (!this.closed) this.log.warn({ err: e }, 'could not prune finished tasks');
+      },
+    );
   }
 
   private addWorker(reason: string): void {
