@@ -1,68 +1,14 @@
 import type { Logger } from 'pino';
 import { TroupeError, newId, serializeError } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
-import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import type { AoaApi, Claim, Outcome, Running, Worker } from './api.js';
+import { BUILTIN_HANDLERS, abortable } from './builtin-handlers.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskContext, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
 import { workerBehaviour, type WorkMessage } from './worker.js';
-
-/** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */
-export interface TaskContext {
-  task: TaskRecordView;
-  attempt: number;
-  signal: AbortSignal;
-}
-
-/** Runs one attempt of a task; resolves with its (JSON) result or throws. */
-export type TaskHandler = (ctx: TaskContext) => Promise<unknown>;
-
-/**
- * The task runtime's API (`host.module<AoaApi>('aoa')`).
- *
- * @example
- * const aoa = node.module<AoaApi>('aoa');
- * aoa.registerHandler('SEND_MAIL', async ({ task, signal }) => mailer.send(task.payload, { signal }));
- * const t = await aoa.submitTask({ task_type: 'SEND_MAIL', payload: { to: 'a@b.c' }, idempotency_key: 'mail-1' });
- */
-export interface AoaApi {
-  /** Commit a task (or return the one already submitted with the same idempotency key). */
-  submitTask(input: TaskSubmitInput): Promise<TaskRecordView>;
-  getTask(id: string): TaskRecordView;
-  listTasks(filter?: TaskListFilter, options?: { limit?: number; after?: string }): { tasks: TaskRecordView[]; next?: string };
-  /** Cancel a queued or running task (a running one's signal is aborted). */
-  cancelTask(id: string): Promise<TaskRecordView>;
-  registerHandler(type: string, handler: TaskHandler): void;
-  /** Resolves when the task has finished (completed, failed or cancelled). */
-  waitFor(id: string): Promise<TaskRecordView>;
-  metrics(): Record<string, unknown>;
-  health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number };
-  readonly metricsRegistry: AoaMetrics['registry'];
-}
-
-interface Worker {
-  ref: ActorRef;
-  busy: boolean;
-  idleSince: number;
-}
-
-/** A task whose attempt is being recorded, or recorded and waiting for a worker. */
-interface Claim {
-  t: StoredTask;
-  committed: boolean;
-}
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-interface Running {
-  ctrl: AbortController;
-  worker: Worker;
-  startedAt: number;
-  timer: unknown;
-  cancelled: boolean;
-}
 
 /** Per-task timeout grace on the worker ask, after the abort. */
 const ASK_GRACE_MS = 30_000;
@@ -78,6 +24,8 @@ export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
   private readonly queue: TaskQueue;
   private readonly open = new Map<string, StoredTask>();
+  /** Recovered open tasks whose type has no handler yet, by type (queued when one is registered). */
+  private readonly parked = new Map<string, StoredTask[]>();
   /** Tasks whose finished record is being committed, as they were before. */
   private readonly finishing = new Map<string, StoredTask>();
   private pruning = false;
@@ -95,6 +43,7 @@ export class AoaRuntime implements AoaApi {
   private wake: { at: number; handle: unknown } | undefined;
   private tick: unknown;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly host: ModuleHost, private readonly store: TaskStore, private readonly options: AoaOptions) {
     this.log = host.logger.child({ module: 'aoa' });
@@ -120,9 +69,12 @@ export class AoaRuntime implements AoaApi {
         void this.persist(t, {});
       }
       this.open.set(t.id, t);
-      this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
+      // a type whose handler is registered after start (by code, or by a module that starts later) waits for it
+      if (this.hasHandler(t.task_type)) this.enqueue(t);
+      else this.parked.set(t.task_type, [...(this.parked.get(t.task_type) ?? []), t]);
     }
     if (open.length > 0) this.log.info({ tasks: open.length }, 'open tasks recovered');
+    for (const [type, list] of this.parked) this.log.warn({ task_type: type, tasks: list.length }, 'recovered tasks wait for a handler of their type');
     for (let i = 0; i < this.options.minWorkers; i++) this.addWorker('start');
     this.scheduleTick();
     this.pump();
@@ -131,7 +83,18 @@ export class AoaRuntime implements AoaApi {
   registerHandler(type: string, handler: TaskHandler): void {
     if (!TASK_TYPE_RE.test(type) || typeof handler !== 'function') throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'a task type is upper snake case (1-64) and its handler a function');
     this.handlers.set(type, handler);
+    const waiting = this.parked.get(type);
+    this.parked.delete(type);
+    for (const t of waiting ?? []) if (this.open.get(t.id) === t) this.enqueue(t);
     this.pump();
+  }
+
+  private hasHandler(type: string): boolean {
+    return this.handlers.has(type) || BUILTIN_HANDLERS[type]?.(this.host) !== undefined;
+  }
+
+  private enqueue(t: StoredTask): void {
+    this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
   }
 
   async submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
@@ -216,7 +179,9 @@ export class AoaRuntime implements AoaApi {
   }
 
   metrics(): Record<string, unknown> {
-    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length };
+    let parked = 0;
+    for (const list of this.parked.values()) parked += list.length;
+    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length, waiting_for_handler: parked };
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
@@ -224,9 +189,9 @@ export class AoaRuntime implements AoaApi {
     return { status: ok ? 'ok' : 'degraded', workers: this.workers.length, queued: this.queue.size, running: this.running.size };
   }
 
-  /** Stop taking work: abort running attempts (they stay open and run again after restart). */
-  close(): void {
-    if (this.closed) return;
+  /** Stop taking work: abort running attempts (they stay open and run again after restart); give back claimed ones that never ran. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     this.host.clock.clearTimeout(this.tick);
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
@@ -234,6 +199,15 @@ export class AoaRuntime implements AoaApi {
       this.host.clock.clearTimeout(r.timer);
       r.ctrl.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
     }
+    // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
+    const unrun = this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t);
+    for (const t of unrun) {
+      t.status = 'pending';
+      t.attempts -= 1;
+    }
+    this.closing = Promise.all(unrun.map((t) => this.persist(t, {}).catch((e: unknown) => this.log.warn({ err: e, task: t.id }, 'could not give back a claimed attempt'))))
+      .then(() => undefined);
+    return this.closing;
   }
 
   /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
@@ -450,42 +424,4 @@ export class AoaRuntime implements AoaApi {
       }
     }
   }
-}
-
-/** Handlers troupe ships for the seed's task types (a registered handler wins). */
-const BUILTIN_HANDLERS: Record<string, (host: ModuleHost) => TaskHandler | undefined> = {
-  AGENT_RUN: (host) => {
-    if (!host.hasModule('agents')) return undefined;
-    return async ({ task, signal }) => {
-      const p = task.payload as { agent: string; input: string | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>; conversation_id?: string };
-      const input = typeof p.input === 'string' ? [{ role: 'user' as const, content: p.input }] : p.input;
-      const agents = host.module<{ run(name: string, req: unknown, opts: { signal: AbortSignal; timeoutMs: number }): Promise<unknown> }>('agents');
-      return agents.run(p.agent, { input, ...(p.conversation_id ? { conversationId: p.conversation_id } : {}) }, { signal, timeoutMs: task.timeout_seconds * 1000 });
-    };
-  },
-};
-
-/** `p`, or the signal's reason once it aborts (a handler that ignores its signal still ends on cancel and timeout). */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    }, (e: unknown) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(e);
-    });
-  });
-}
-
-/** The submit fields that are stored (extra body fields are dropped). */
-function pick(s: Omit<ReturnType<typeof parseSubmit>, 'scheduled_at'>): Omit<StoredTask, 'v' | 'id' | 'seq' | 'status' | 'attempts' | 'created_at' | 'ready_at'> {
-  const keys = ['task_type', 'payload', 'priority', 'agent_id', 'tenant_id', 'run_id', 'timeout_seconds', 'max_retries', 'idempotency_key', 'raci_responsible',
-    'raci_accountable', 'raci_consulted', 'raci_informed', 'target_system', 'action_type', 'primary_plane_id', 'fabric_preset', 'fabric_context'] as const;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (s[k] !== undefined) out[k] = s[k];
-  return out as never;
 }
