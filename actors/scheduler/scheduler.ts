@@ -92,17 +92,19 @@ export class Scheduler {
     await this.options.store.put(s);
     const e = this.table.add(s, this.host.clock.now(), false);
     this.rearm();
-    return view(e.s);
+    return view(e.s, e.cal);
   }
 
   list(filter: { status?: string } = {}): JobView[] {
     const out: JobView[] = [];
-    for (const e of this.table.entries.values()) if (!filter.status || e.s.status === filter.status) out.push(view(e.s));
+    for (const e of this.table.entries.values()) if (!filter.status || e.s.status === filter.status) out.push(view(e.s, e.cal));
     return out;
   }
 
   get(id: string): JobView {
-    return view(this.state(id));
+    this.state(id);
+    const e = this.table.entries.get(id)!;
+    return view(e.s, e.cal);
   }
 
   pause(id: string, body: unknown = {}): Promise<JobView> {
@@ -219,9 +221,8 @@ function iso(t: number | undefined): string | null {
 }
 
 /** The public view of a job's state. */
-export function view(s: JobState): JobView {
+export function view(s: JobState, cal: JobCalendar = new JobCalendar(s.def)): JobView {
   const d = s.def;
-  const cal = new JobCalendar(d);
   const next = s.status === 'scheduled' ? cal.nextAfter(s.cursor) : undefined;
   return {
     id: d.id,
