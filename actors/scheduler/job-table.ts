@@ -127,10 +127,12 @@ export class JobTable {
     }
     // every decision is committed before its task is submitted (a crash in between submits it again, same key)
     await this.deps.store.putMany(jobs.map((e) => e.s));
-    await Promise.all(jobs.map((e) => submitPending(e, this.deps)));
-    for (const e of jobs) finishIfDone(e.s, e.cal);
+    // only jobs with fires to submit (or tasks to cancel) change again; a wake of status polls commits once
+    const submitting = jobs.filter((e) => e.s.pending.length > 0 || e.s.running.some((r) => r.cancel));
+    await Promise.all(submitting.map((e) => submitPending(e, this.deps)));
+    for (const e of submitting) finishIfDone(e.s, e.cal);
+    await this.deps.store.putMany(submitting.filter((e) => !e.removed).map((e) => e.s));
     const kept = jobs.filter((e) => !e.removed);
-    await this.deps.store.putMany(kept.map((e) => e.s));
     const after = this.deps.clock.now();
     for (const e of kept) {
       const at = nextDueOf(e, after, this.deps);
