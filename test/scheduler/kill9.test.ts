@@ -88,8 +88,8 @@ describe('scheduler under kill -9 (real troupe processes, real LMDB, 1 s interva
 
     await poll(async () => {
       const f = await firesByJob(base);
-      return ids.every((id) => (f.get(id)?.length ?? 0) >= 2);
-    }, 20_000, 'two fires of each job');
+      return ids.every((id) => (f.get(id)?.length ?? 0) >= 1);
+    }, 20_000, 'a fire of each job');
     await first.kill();
     const killedAt = Date.now();
     // down across at least 5 due fires of every job (checked below from the fire ids)
@@ -125,20 +125,22 @@ describe('scheduler under kill -9 (real troupe processes, real LMDB, 1 s interva
       for (const f of got) expect((f.nominal - anchorMs) % everyMs, f.key).toBe(0);
       expect(new Set(got.map((f) => f.key)).size).toBe(got.length);
       expect(v.counters.fired, `${id} fired`).toBe(got.length);
-      expect(got[0]!.nominal, 'the first fire is the first grid time').toBe(anchorMs + everyMs);
-      // the grid times from the first fire to the last: present, or missed (and counted)
+      // the grid times up to the last fire: present, or missed (and counted)
       const grid: number[] = [];
-      for (let x = got[0]!.nominal; x <= got.at(-1)!.nominal; x += everyMs) grid.push(x);
+      for (let x = anchorMs + everyMs; x <= got.at(-1)!.nominal; x += everyMs) grid.push(x);
       const have = new Set(got.map((f) => f.nominal));
       const absent = grid.filter((x) => !have.has(x));
       expect(v.counters.missed, `${id} missed`).toBe(absent.length);
       // the node was down across at least 5 due fires
       const downtime = grid.filter((x) => x > killedAt && x <= restartedAt);
       expect(downtime.length, `${id}: grid times while down`).toBeGreaterThanOrEqual(5);
-      // the restart's catch-up decision: `at` of its missed fires (all decided in one wake)
-      const missed = v.fires.filter((f) => f.outcome === 'missed');
-      const decidedAt = missed[0]?.at;
-      for (const m of missed) expect(m.at).toBe(decidedAt);
+      // The restart's catch-up decision: the first wake of the new node decides every time due
+      // since the kill; `at` of the fires it missed is its time. (A wake made late by a loaded
+      // machine applies the same policy, so misses before the kill or after the catch-up are
+      // possible; they are counted above, the catch-up is checked here.)
+      const missed = v.fires.filter((f) => f.outcome === 'missed' && f.at > killedAt);
+      const decidedAt = missed.length > 0 ? Math.min(...missed.map((m) => m.at)) : undefined;
+      const caughtUp = grid.filter((x) => x > killedAt && decidedAt !== undefined && x <= decidedAt);
 
       if (id === all.id) {
         // catch-up all, window wider than the downtime: every time fires, none missed
@@ -146,26 +148,20 @@ describe('scheduler under kill -9 (real troupe processes, real LMDB, 1 s interva
         expect(missed).toEqual([]);
         for (const x of downtime) expect(have.has(x), `downtime fire ${x}`).toBe(true);
       } else if (id === latest.id) {
-        // catch-up latest: the newest due time fires, the older ones of the gap are missed
-        expect(absent.length).toBeGreaterThanOrEqual(4);
+        // catch-up latest: the newest time due at the restart fires, the older ones are missed
         expect(decidedAt).toBeDefined();
-        const firstAbsent = absent[0]!;
-        const lastAbsent = absent.at(-1)!;
-        expect(absent).toEqual(grid.filter((x) => x >= firstAbsent && x <= lastAbsent));
-        const caughtUp = lastAbsent + everyMs;
-        expect(have.has(caughtUp)).toBe(true);
-        expect(caughtUp).toBeLessThanOrEqual(decidedAt!);
-        expect(caughtUp + everyMs).toBeGreaterThan(decidedAt!);
-        for (const m of missed) expect(absent).toContain(m.nominal);
+        expect(caughtUp.length).toBeGreaterThanOrEqual(5);
+        expect(caughtUp.filter((x) => have.has(x))).toEqual([caughtUp.at(-1)]);
+        expect(caughtUp.at(-1)! + everyMs).toBeGreaterThan(decidedAt!);
+        for (const m of missed.filter((x) => x.at === decidedAt)) expect(caughtUp).toContain(m.nominal);
       } else {
         // catch-up all within the window: due times older than the window are missed, the rest fire
         expect(decidedAt).toBeDefined();
-        const firstAbsent = absent[0]!;
-        for (const x of grid.filter((g) => g >= firstAbsent && g <= decidedAt!)) {
+        expect(caughtUp.length).toBeGreaterThanOrEqual(5);
+        for (const x of caughtUp) {
           expect(have.has(x), `grid time ${x}, ${decidedAt! - x} ms before the decision`).toBe(decidedAt! - x <= WINDOW_MS);
         }
-        expect(absent.length).toBeGreaterThanOrEqual(2);
-        expect(absent.every((x) => x <= decidedAt! - WINDOW_MS)).toBe(true);
+        expect(caughtUp.filter((x) => !have.has(x)).length).toBeGreaterThanOrEqual(2);
       }
     }
     expect(second.stderr()).toBe('');
