@@ -4,20 +4,38 @@ import type { JobDefinition } from './job-spec.js';
 
 /** Parsed cron patterns kept (a croner instance holds ~80 KB, so jobs share them by expression and zone). */
 const CRON_CACHE_SIZE = 64;
-const cronCache = new Map<string, Cron>();
+
+/** A shared croner calculator and its last answer (jobs with one expression ask about the same times together). */
+interface CronCalc {
+  cron: Cron;
+  lastFrom: number;
+  lastNext: number | undefined;
+}
+
+const cronCache = new Map<string, CronCalc>();
 
 /** croner's calculator for an expression and zone: shared, least recently used dropped first. */
-function cronFor(expression: string, timezone: string | undefined): Cron {
+function cronFor(expression: string, timezone: string | undefined): CronCalc {
   const key = `${timezone ?? ''}\u0000${expression}`;
   let c = cronCache.get(key);
   if (c) {
     cronCache.delete(key);
   } else {
-    c = new Cron(expression, { paused: true, ...(timezone ? { timezone } : {}) });
+    c = { cron: new Cron(expression, { paused: true, ...(timezone ? { timezone } : {}) }), lastFrom: Number.NaN, lastNext: undefined };
     if (cronCache.size >= CRON_CACHE_SIZE) cronCache.delete(cronCache.keys().next().value!);
   }
   cronCache.set(key, c);
   return c;
+}
+
+/** The first time of a cron expression strictly after `from`. */
+function cronNext(expression: string, timezone: string | undefined, from: number): number | undefined {
+  const c = cronFor(expression, timezone);
+  if (c.lastFrom !== from) {
+    c.lastNext = c.cron.nextRun(new Date(from))?.getTime();
+    c.lastFrom = from;
+  }
+  return c.lastNext;
 }
 
 /**
@@ -57,8 +75,7 @@ export class JobCalendar {
       next = c.anchorMs + Math.max(0, k) * c.everyMs;
       if (next <= from) next += c.everyMs;
     } else {
-      const r = cronFor(c.expression, c.timezone).nextRun(new Date(from));
-      next = r ? r.getTime() : undefined;
+      next = cronNext(c.expression, c.timezone, from);
     }
     if (next === undefined || (d.endAt !== undefined && next >= d.endAt)) return undefined;
     return next;
