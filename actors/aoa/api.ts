@@ -26,6 +26,7 @@ export interface AoaApi {
   readonly metricsRegistry: AoaMetrics['registry'];
 }
 
+/** A worker actor of the pool (runtime internals). */
 export interface Worker {
   ref: ActorRef;
   busy: boolean;
@@ -38,8 +39,10 @@ export interface Claim {
   committed: boolean;
 }
 
+/** How an attempt ended. */
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** An attempt a worker is running. */
 export interface Running {
   ctrl: AbortController;
   worker: Worker;

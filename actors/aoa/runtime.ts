@@ -17,8 +17,9 @@ const ASK_GRACE_MS = 30_000;
  * The durable task runtime: tasks committed to the task store are queued in memory
  * ({@link TaskQueue}) and handed to supervised worker actors (`/system/aoa-worker-N`), which
  * the pool adds and stops between min and max. An attempt is recorded (running, attempts+1)
- * as it starts; a completion is committed before anyone is told; after a crash, open tasks
- * are queued again (a running one keeps its counted attempt). See README "Task runtime".
+ * before its handler runs (claimed ahead of a free worker, so the commit overlaps other
+ * runs); a completion is committed before anyone is told; after a crash, open tasks are
+ * queued again (a running or claimed one keeps its counted attempt). See README "Task runtime".
  */
 export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
