@@ -4,6 +4,7 @@
  */
 import { benchAgentChat } from './agent-chat.js';
 import { benchAgents } from './agents.js';
+import { benchAoa } from './aoa.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
@@ -20,6 +21,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   agents: benchAgents,
   mcp: benchMcp,
   audit: benchAudit,
+  aoa: benchAoa,
 };
 
 const name = process.argv[2];

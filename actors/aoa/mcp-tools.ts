@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STORED_TASK_STATUSES } from '../../storage/index.js';
 import type { McpToolDescriptor } from '../modules/index.js';
-import type { AoaApi } from './runtime.js';
+import type { AoaApi } from './api.js';
 
 const id = z.object({ id: z.string().min(1).max(128).describe('the task id') });
 

@@ -4,7 +4,9 @@ import type { NodeModule } from '../modules/index.js';
 import { aoaOptionsSchema, type AoaOptionsInput } from './options.js';
 import { registerAoaRoutes } from './routes.js';
 import { aoaMcpTools } from './mcp-tools.js';
-import { AoaRuntime, type AoaApi, type TaskHandler } from './runtime.js';
+import type { AoaApi } from './api.js';
+import { AoaRuntime } from './runtime.js';
+import type { TaskHandler } from './task.js';
 
 /** The task runtime module's name: `host.module<AoaApi>(AOA_MODULE)`. */
 export const AOA_MODULE = 'aoa';

@@ -20,7 +20,7 @@ const optionsSchema = z.strictObject({
 export type SchedulerModuleOptions = z.input<typeof optionsSchema>;
 
 /**
- * The scheduler as a node module: jobs persisted in LMDB (`schedules`), one actor each,
+ * The scheduler as a node module: jobs persisted in LMDB (`schedules`), held by one actor,
  * whose fires submit tasks to the task runtime (the `aoa` module, or `submitter`), and the
  * `/api/v1/aoa/jobs` and `/api/v1/aoa/scheduler/stats` routes.
  *
