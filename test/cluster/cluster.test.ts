@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
-import { startFixture, startTroupe, type TroupeProcess } from '../process.js';
+import { PROCESS_TEST_TIMEOUT_MS, startFixture, startTroupe, type TroupeProcess } from '../process.js';
 import { rawHandshake } from '../transport/helpers.js';
 import { encode } from '../../protocol/index.js';
 
@@ -38,7 +38,7 @@ async function localNode(id: string, seeds: string[], secret?: string): Promise<
   return n;
 }
 
-describe('cluster of real processes', () => {
+describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('three nodes started with troupe start, seeded only with the first, all see three members up', async () => {
     const args = (name: string): string[] => ['--node', name, '--http-port', '0', '--peer-port', '0', '--data', dir(), '--heartbeat-ms', String(HB)];
     const a = await startTroupe(args('m1'));
@@ -51,7 +51,7 @@ describe('cluster of real processes', () => {
       await until(async () => {
         const v = await clusterOf(p.ready.http);
         return v.members.length === 3 && v.members.every((m) => m.status === 'up');
-      }, 10_000, `${p.ready.node} to see 3 members up`);
+      }, 30_000, `${p.ready.node} to see 3 members up`);
     }
     const v = await clusterOf(c.ready.http);
     expect(v.self).toBe('m3');
@@ -65,12 +65,12 @@ describe('cluster of real processes', () => {
     const a = await localNode('k-a', []);
     const bData = dir();
     let b = await fixture('k-b', bData, [a.peer!.url]);
-    await until(() => a.clusterInfo().members.some((m) => m.node === 'k-b' && m.status === 'up'), 10_000, 'k-b up');
+    await until(() => a.clusterInfo().members.some((m) => m.node === 'k-b' && m.status === 'up'), 30_000, 'k-b up');
     expect(await a.ask('troupe://k-b/user/echo', 'hi')).toEqual({ node: 'k-b', echo: 'hi' });
     await b.kill();
-    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'down', 10_000, 'k-b down');
+    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'down', 30_000, 'k-b down');
     b = await fixture('k-b', bData, [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'up', 10_000, 'k-b up again');
+    await until(() => statusOf(a.clusterInfo(), 'k-b') === 'up', 30_000, 'k-b up again');
     expect(await a.ask('troupe://k-b/user/echo', 'again')).toEqual({ node: 'k-b', echo: 'again' });
     await b.stop();
   });
@@ -78,7 +78,7 @@ describe('cluster of real processes', () => {
   it('remote tell, ask and death watch; an ask to an actor on a dead node fails with a coded error before its timeout', async () => {
     const a = await localNode('w-a', []);
     const b = await fixture('w-b', dir(), [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'w-b') === 'up', 10_000, 'w-b up');
+    await until(() => statusOf(a.clusterInfo(), 'w-b') === 'up', 30_000, 'w-b up');
     // ask + tell (tell then ask on the same actor: in order over the link)
     const replies: unknown[] = [];
     const collector = a.spawn<null, unknown>((_s, m) => { replies.push(m); }, { name: 'collector' });
@@ -109,7 +109,7 @@ describe('cluster of real processes', () => {
   it('unwatching a remote actor removes the watch on both nodes; a watcher that stops unwatches too', async () => {
     const a = await localNode('u-a', []);
     const b = await localNode('u-b', [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'u-b') === 'up' && statusOf(b.clusterInfo(), 'u-a') === 'up', 10_000, 'u-a and u-b up');
+    await until(() => statusOf(a.clusterInfo(), 'u-b') === 'up' && statusOf(b.clusterInfo(), 'u-a') === 'up', 30_000, 'u-a and u-b up');
     b.spawn(() => undefined, { name: 'target' });
     const fired: string[] = [];
     const unwatch = a.watch('troupe://u-b/user/target', (s) => fired.push(s.reason));
@@ -135,7 +135,7 @@ describe('cluster of real processes', () => {
   it('a message that cannot make a valid envelope is refused to its sender; the link and the rest of the batch live on', async () => {
     const a = await localNode('v-a', []);
     const b = await localNode('v-b', [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'v-b') === 'up', 10_000, 'v-b up');
+    await until(() => statusOf(a.clusterInfo(), 'v-b') === 'up', 30_000, 'v-b up');
     const got: unknown[] = [];
     b.spawn<null, unknown>((_s, m) => { got.push(m); }, { name: 'sink' });
     const linksBefore = a.cluster!.transport.links().filter((l) => l.active).length;
@@ -178,7 +178,7 @@ describe('cluster of real processes', () => {
   it('an answer counts only from the node that was asked: another peer cannot settle the ask', async () => {
     const a = await localNode('f-a', []);
     const b = await localNode('f-b', [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'f-b') === 'up', 10_000, 'f-b up');
+    await until(() => statusOf(a.clusterInfo(), 'f-b') === 'up', 30_000, 'f-b up');
     b.spawn(() => undefined, { name: 'mute' });
     const pending = a.ask('troupe://f-b/user/mute', 'hello?', { timeoutMs: 600 });
     // a third peer that knows (or guesses) the reply address answers in f-b's place
@@ -194,7 +194,7 @@ describe('cluster of real processes', () => {
   it('finds a named actor anywhere in the cluster', async () => {
     const a = await localNode('r-a', []);
     const b = await fixture('r-b', dir(), [a.peer!.url]);
-    await until(() => statusOf(a.clusterInfo(), 'r-b') === 'up', 10_000, 'r-b up');
+    await until(() => statusOf(a.clusterInfo(), 'r-b') === 'up', 30_000, 'r-b up');
     const ref = await a.locate('sink');
     expect(ref?.address).toBe('troupe://r-b/user/sink');
     expect(await a.locate('no-such-actor')).toBeUndefined();
