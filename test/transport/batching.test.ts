@@ -14,7 +14,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { record: false });
     const b = await startNode('b', { record: false, seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const total = 100_000;
     let next = 0;
     let outOfOrder = 0;
@@ -98,7 +98,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { onUndelivered: (_n, envs, err) => undelivered.push(...envs.map((e) => ({ id: e.id, code: err.code }))) }); // 4 MiB frames
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 64 * 1024 });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     // Over a's own frame limit: found when its batch is packed at the flush.
     const huge = envelope('b', 'y'.repeat(5 * 1024 * 1024));
     a.t.send('b', huge);

@@ -77,7 +77,7 @@ describe('nesting depth of peer frames is bounded', () => {
       const a = await startNode('a', { onUndelivered: (_n, envs, e) => undelivered.push(...envs.map((x) => ({ id: x.id, code: e.code }))) });
       const b = await startNode('b', { seeds: [a.url] });
       nodes.push(a, b);
-      await until(() => allUp([a, b]), 5_000, 'a and b up');
+      await until(() => allUp([a, b]), 15_000, 'a and b up');
       const deep = envelope('b', nested(200));
       a.t.send('b', deep);
       a.t.send('b', envelope('b', 'after'));

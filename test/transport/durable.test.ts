@@ -15,7 +15,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, durableRetryMs: 300, durableWindow: 200 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const seen = new Map<string, number>();
     b.onEnvelope = (env, meta) => {
       expect(meta.durable?.id).toBe(env.id);
@@ -28,7 +28,7 @@ describe('durable delivery', () => {
       await a.t.sendDurable('b', { ...envelope('b', { i }), durable: true });
       if (i % 300 === 150) {
         // Cut from either side, mid-stream: some envelopes and acks are lost in flight.
-        await until(() => a.t.links().some((l) => l.active) && b.t.links().some((l) => l.active), 3_000, 'relinked');
+        await until(() => a.t.links().some((l) => l.active) && b.t.links().some((l) => l.active), 15_000, 'relinked');
         drops += (drops & 1) === 0 ? a.t.dropLinks('b') : b.t.dropLinks('a');
       }
       if (i % 50 === 0) await settle(1);
@@ -43,7 +43,7 @@ describe('durable delivery', () => {
       if (env.payload === 'fence') fenced = true;
       else deliver(env, meta);
     };
-    await until(() => a.t.links().some((l) => l.active), 3_000, 'linked');
+    await until(() => a.t.links().some((l) => l.active), 15_000, 'linked');
     a.t.send('b', envelope('b', 'fence'));
     await until(() => fenced, 3_000, 'the fence at b');
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
@@ -83,7 +83,7 @@ describe('durable delivery', () => {
     const b1 = await startNode('b', { inbox });
     const a = await startNode('a', { outbox, seeds: [b1.url] });
     nodes.push(a);
-    await until(() => allUp([a, b1]), 3_000, 'up');
+    await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'not done'), from: 'troupe://a/user/src', durable: true });
     await until(() => b1.received.length === 1 && outbox.size() === 0, 3_000, 'stored, acked and delivered');
     // b "crashes" before processing it (done() never called).
@@ -97,7 +97,7 @@ describe('durable delivery', () => {
     expect(inbox.pending()).toHaveLength(0);
     // Duplicate copies (as after a lost ack) are acked but not delivered again.
     await outbox.add('b', b2.received[0]!.env.id, encodeEnvelope(b2.received[0]!.env));
-    await until(() => allUp([a, b2]), 3_000, 'up again');
+    await until(() => allUp([a, b2]), 15_000, 'up again');
     a.t.dropLinks();
     await until(() => outbox.size() === 0, 3_000, 'duplicate acked');
     expect(b2.received).toHaveLength(1);
@@ -108,7 +108,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     // An id over 128 chars, or a bad address, would fail validation on b and close the link
     // on every re-send, forever.
     for (const bad of [{ ...envelope('b'), id: 'x'.repeat(200) }, { ...envelope('b'), to: 'not-an-address' }]) {
@@ -128,7 +128,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, maxFrameBytes: 4_096 });
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 4_096 });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const sized = (id: string): Envelope => {
       // As large as a batch frame of 4096 bytes can carry (19 bytes of batch framing).
       const env = { ...envelope('b'), id, durable: true, payload: '' };
@@ -152,7 +152,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, onUndelivered: (node, envs, error) => undelivered.push({ node, envs, error }) });
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 64 * 1024 });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const big = { ...envelope('b', 'y'.repeat(70 * 1024)), durable: true };
     await a.t.sendDurable('b', big); // fits a's frames: committed
     for (let i = 0; i < 3; i++) await a.t.sendDurable('b', { ...envelope('b', i), durable: true });
@@ -172,7 +172,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, maxFrameBytes: 1_024 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     let delivered = 0;
     b.onEnvelope = () => delivered++;
     // 128-char ids: 60 of them ack in about 8 KB, far over a's 1 KB frames.
@@ -200,7 +200,7 @@ describe('durable delivery', () => {
     const b1 = await startNode('b', { inbox });
     const a = await startNode('a', { outbox, seeds: [b1.url] });
     nodes.push(a);
-    await until(() => allUp([a, b1]), 3_000, 'up');
+    await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'late'), from: 'troupe://a/user/src', durable: true });
     await until(() => puts === 1, 3_000, 'the put started');
     await b1.t.close();
@@ -231,7 +231,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, durableWindow: 50 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     let delivered = 0;
     b.onEnvelope = (_env, meta) => {
       delivered++;
@@ -267,7 +267,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, clock, heartbeatMs: 800, suspectAfterMisses: 4, downAfterMisses: 5, durableRetryMs: 1_000 });
     const b = await startNode('b', { seeds: [a.url], inbox: new GatedInbox() });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     await a.t.sendDurable('b', { ...envelope('b', 'once'), durable: true });
     expect(a.t.stats().durableOut).toBe(1);
     await until(() => puts.length === 1, 3_000, 'the first copy at b');

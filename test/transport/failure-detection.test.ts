@@ -40,7 +40,7 @@ describe('failure detection and restarts (on the injected clock)', () => {
 
     const killedAt = clock.now();
     await c.t.close({ abrupt: true }); // no goodbye: indistinguishable from a crash
-    await until(() => [a, b].every((n) => !n.t.links().some((l) => l.node === 'c')), 5_000, 'the cut seen');
+    await until(() => [a, b].every((n) => !n.t.links().some((l) => l.node === 'c')), 15_000, 'the cut seen');
     // Exactly 3 intervals of clock time: by then both must have declared c down.
     await drive(clock, [a, b], 3 * hb, tick);
     for (const n of [a, b]) {

@@ -19,14 +19,14 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 's3cret' });
     const b = await startNode('b', { secret: 's3cret', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+    await until(() => allUp([a, b], 2), 15_000, 'a and b up');
   });
 
   it('rejects a wrong secret with the auth close code, and no membership', async () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { secret: 'wrong', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
+    await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 15_000, 'auth rejection on both sides');
     expect(a.t.members().map((m) => m.node)).toEqual(['a']);
     expect(b.t.members().map((m) => m.node)).toEqual(['b']);
     expect(a.t.stats().rejectedLinks).toBeGreaterThan(0);
@@ -39,7 +39,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.auth), 3_000, 'auth rejection');
+    await until(() => rejected(a, CLOSE_CODES.auth), 15_000, 'auth rejection');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -47,7 +47,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { clusterName: 'blue' });
     const b = await startNode('b', { clusterName: 'green', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 3_000, 'cluster rejection');
+    await until(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 15_000, 'cluster rejection');
     expect(a.t.members()).toHaveLength(1);
     expect(b.t.members()).toHaveLength(1);
   });
@@ -101,7 +101,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 'k' });
     const b = await startNode('b', { secret: 'k', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+    await until(() => allUp([a, b], 2), 15_000, 'a and b up');
     const before = [a.received.length, b.received.length];
     const out = await relayAttack(a.url, b.url, { a: 'a', b: 'b' }, 'user/sink', 'forged');
     expect(out.proofs).toBe(0);
@@ -155,7 +155,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`], clock });
     nodes.push(a);
     clock.advance(0); // the first dial
-    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 15_000, 'self connection detected');
     await until(() => a.t.links().length === 0, 3_000, 'both ends of the self link closed');
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
     // Past every backoff the dialer could use, on its own clock: a dial would show as a link at once.
@@ -171,7 +171,7 @@ describe('peer handshake', () => {
     const a = await startNode('a');
     const twin = await startNode('a', { seeds: [a.url] });
     nodes.push(a, twin);
-    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'duplicate id refused');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 15_000, 'duplicate id refused');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -182,7 +182,7 @@ describe('peer handshake', () => {
       nodes.push(a, b);
       a.t.addSeed(b.url);
       b.t.addSeed(a.url);
-      await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+      await until(() => allUp([a, b], 2), 15_000, 'a and b up');
       await until(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
       expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
       expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });

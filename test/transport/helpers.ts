@@ -48,10 +48,6 @@ export function envelope(toNode: string, payload: unknown = {}, type = 'test.msg
   return { id: newId(), to: `troupe://${toNode}/user/sink`, type, createdAt: Date.now(), payload };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export function allUp(nodes: TestNode[], count = nodes.length): boolean {
   return nodes.every((n) => {
     const ms = n.t.members();
@@ -101,7 +97,7 @@ export async function rawConnect(url: string): Promise<RawClient> {
     frames,
     closed,
     send: (value) => ws.send(value instanceof Uint8Array ? value : encode(value)),
-    async next(pred = () => true, timeoutMs = 2_000) {
+    async next(pred = () => true, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         while (seen < frames.length) {
