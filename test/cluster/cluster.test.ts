@@ -91,7 +91,7 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     a.watch('troupe://w-b/user/stoppable', (s) => stopped.push(s.reason));
     await until(async () => (await a.ask('troupe://w-b/user/stoppable', 'ping')) === 'alive', 2_000);
     a.tell('troupe://w-b/user/stoppable', { type: 'stop' });
-    await until(() => stopped.length === 1, 5_000, 'Terminated for a remote stop');
+    await until(() => stopped.length === 1, 15_000, 'Terminated for a remote stop');
     expect(stopped).toEqual(['stopped']);
     // death watch: node down, and a pending ask failing fast
     const downs: string[] = [];
@@ -100,7 +100,7 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     await b.kill();
     // NODE_DOWN, not ASK_TIMEOUT: it failed when the node went down, not at its deadline
     await expect(pending).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
-    await until(() => downs.length === 1, 5_000, 'Terminated for node down');
+    await until(() => downs.length === 1, 15_000, 'Terminated for node down');
     expect(downs).toEqual(['node-down']);
     await expect(a.ask('troupe://w-b/user/echo', 'x', { timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'TROUPE_ERR_TRANSPORT_NODE_DOWN' });
     expect(replies).toEqual([{ node: 'w-b', echo: 'told' }]);
@@ -113,22 +113,22 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     b.spawn(() => undefined, { name: 'target' });
     const fired: string[] = [];
     const unwatch = a.watch('troupe://u-b/user/target', (s) => fired.push(s.reason));
-    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'watch served on u-b');
+    await until(() => b.cluster!.stats().servedWatches === 1, 15_000, 'watch served on u-b');
     unwatch();
-    await until(() => b.cluster!.stats().servedWatches === 0, 5_000, 'watch removed on u-b');
+    await until(() => b.cluster!.stats().servedWatches === 0, 15_000, 'watch removed on u-b');
     expect(a.cluster!.stats().remoteWatches).toBe(0);
     // an actor watching a remote actor unwatches when it stops
     const watcher = a.spawn<null, never>({ initial: (ctx) => { ctx.watch('troupe://u-b/user/target'); return null; }, receive: () => undefined }, { name: 'watcher' });
-    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'actor watch served on u-b');
+    await until(() => b.cluster!.stats().servedWatches === 1, 15_000, 'actor watch served on u-b');
     await a.stop(watcher);
-    await until(() => b.cluster!.stats().servedWatches === 0, 5_000, 'actor watch removed on u-b');
+    await until(() => b.cluster!.stats().servedWatches === 0, 15_000, 'actor watch removed on u-b');
     // A watch placed after the unwatch: u-b notifies its watchers of one stop together, in
     // the order they were placed, so once this one fires the removed one would have too.
     const control: string[] = [];
     a.watch('troupe://u-b/user/target', (s) => control.push(s.reason));
-    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'control watch served on u-b');
+    await until(() => b.cluster!.stats().servedWatches === 1, 15_000, 'control watch served on u-b');
     await b.stop('user/target');
-    await until(() => control.length === 1, 5_000, 'the control watch fired');
+    await until(() => control.length === 1, 15_000, 'the control watch fired');
     expect(fired).toEqual([]);
   });
 
@@ -150,7 +150,7 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     a.tell('troupe://v-b/user/sink', { type: 'troupe.reply', n: 3 });
     a.tell('troupe://v-b/user/sink', { type: 'troupe.watch', watchId: 'w' });
     a.tell('troupe://v-b/user/sink', { type: 'ok', n: 2 });
-    await until(() => got.length === 5, 5_000, 'the valid messages delivered');
+    await until(() => got.length === 5, 15_000, 'the valid messages delivered');
     expect(got).toEqual([{ type: 'ok', n: 1 }, { type: 'x'.repeat(300) }, { type: 'troupe.reply', n: 3 }, { type: 'troupe.watch', watchId: 'w' }, { type: 'ok', n: 2 }]);
     expect(b.cluster!.stats().servedWatches).toBe(0);
     // larger than a frame: the ask fails with the coded error, the tell is dead-lettered, the link stays
@@ -158,18 +158,18 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     await expect(a.ask('troupe://v-b/user/sink', huge)).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' });
     a.tell('troupe://v-b/user/sink', huge);
     a.tell('troupe://v-b/user/sink', { type: 'ok', n: 3 });
-    await until(() => got.length === 6, 5_000, 'the message after the huge one');
+    await until(() => got.length === 6, 15_000, 'the message after the huge one');
     expect(got.at(-1)).toEqual({ type: 'ok', n: 3 });
-    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 4, 5_000, 'the huge ones dead-lettered');
+    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 4, 15_000, 'the huge ones dead-lettered');
     // what msgpack cannot encode (a BigInt past 64 bits, a circular object): refused the same way
     const circular: Record<string, unknown> = { type: 'loop' };
     circular.self = circular;
     await expect(a.ask('troupe://v-b/user/sink', { type: 'big', n: 10n ** 30n })).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_INVALID' });
     a.tell('troupe://v-b/user/sink', circular);
     a.tell('troupe://v-b/user/sink', { type: 'ok', n: 4 });
-    await until(() => got.length === 7, 5_000, 'the message after the unencodable ones');
+    await until(() => got.length === 7, 15_000, 'the message after the unencodable ones');
     expect(got.at(-1)).toEqual({ type: 'ok', n: 4 });
-    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 6, 5_000, 'the unencodable ones dead-lettered');
+    await until(() => a.deadLetters.list({ reason: 'invalid' }).length === 6, 15_000, 'the unencodable ones dead-lettered');
     expect(a.deadLetters.list({ reason: 'invalid' }).at(-1)!.envelope.payload).toMatchObject({ unencodable: expect.any(String) });
     expect(a.cluster!.transport.links().filter((l) => l.active).length).toBe(linksBefore);
     expect(a.deadLetters.list({ reason: 'invalid' }).map((d) => d.envelope.to)).toEqual(Array(6).fill('troupe://v-b/user/sink'));
@@ -190,7 +190,7 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
     pending.then((value) => { outcome = { value }; }, (error: unknown) => { outcome = { error }; });
     // a third peer that knows (or guesses) the reply address answers in f-b's place
     const x = await rawHandshake(a.peer!.url, { nodeId: 'f-x' });
-    await until(() => statusOf(a.clusterInfo(), 'f-x') === 'up', 5_000, 'f-x up');
+    await until(() => statusOf(a.clusterInfo(), 'f-x') === 'up', 15_000, 'f-x up');
     const { tempPrefix: prefix, pending: asks } = a.cluster as unknown as { tempPrefix: string; pending: Map<number, unknown> };
     // the forgeries below do name the waiting ask's reply address
     expect([...asks.keys()]).toEqual([expect.any(Number)]);
@@ -221,7 +221,7 @@ describe('cluster of real processes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () =
   it('rejects a peer with the wrong secret', async () => {
     const a = await localNode('s-a', [], 'right-secret');
     const b = await fixture('s-b', dir(), [a.peer!.url], 0, 'wrong-secret');
-    await until(() => (a.cluster!.transport.stats().rejectedLinks ?? 0) > 0, 5_000, 'a rejected link');
+    await until(() => (a.cluster!.transport.stats().rejectedLinks ?? 0) > 0, 15_000, 'a rejected link');
     expect(a.clusterInfo().members.map((m) => m.node)).toEqual(['s-a']);
     await b.stop();
   });

@@ -57,10 +57,10 @@ describe('locating remote actors', () => {
     await until(() => up(a, 's-b') && up(a, 's-c') && up(b, 's-c'), 15_000, 'mesh up');
     b.spawn(() => undefined, { name: 'mover' });
     expect((await a.locate('mover'))?.address).toBe('troupe://s-b/user/mover');
-    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'the cache watches the actor');
+    await until(() => b.cluster!.stats().servedWatches === 1, 15_000, 'the cache watches the actor');
 
     await b.stop('user/mover');
-    await until(() => a.cluster!.stats().locations === 0, 5_000, 'location forgotten on the death notice');
+    await until(() => a.cluster!.stats().locations === 0, 15_000, 'location forgotten on the death notice');
     c.spawn(() => undefined, { name: 'mover' });
     expect((await a.locate('mover'))?.address).toBe('troupe://s-c/user/mover');
   });

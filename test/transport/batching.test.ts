@@ -50,7 +50,7 @@ describe('batching, ordering and bounded queues', () => {
     nodes.push(a, b);
     await driveUntil(clock, [a, b], tick, () => allUp([a, b]) && settled([a, b]), 20 * hb, 'a and b up');
     await b.t.close({ abrupt: true });
-    await until(() => a.t.links().length === 0, 5_000, 'link gone');
+    await until(() => a.t.links().length === 0, 15_000, 'link gone');
     expect(a.t.status('b')).toBe('up'); // no clock time has passed: the failure detector has not fired
     for (let i = 0; i < 100; i++) a.t.send('b', envelope('b', { i }));
     expect(a.t.queued('b')).toBe(100);
@@ -69,7 +69,7 @@ describe('batching, ordering and bounded queues', () => {
     const a = await startNode('a', { maxQueue: 2_000, maxBatch: 500, highWaterBytes: 256 * 1024, heartbeatMs: 5_000 });
     nodes.push(a);
     const peer = await rawHandshake(a.url, { nodeId: 'stalled' });
-    await until(() => a.t.status('stalled') === 'up', 2_000, 'stalled peer up');
+    await until(() => a.t.status('stalled') === 'up', 15_000, 'stalled peer up');
     // Stop reading: the kernel buffers fill, then ws buffers, then our queue.
     (peer.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const payload = 'x'.repeat(1_024);
@@ -107,7 +107,7 @@ describe('batching, ordering and bounded queues', () => {
     a.t.send('b', big);
     // Many envelopes that fit one by one are split across frames under b's limit.
     for (let i = 0; i < 200; i++) a.t.send('b', envelope('b', 'z'.repeat(1_000)));
-    await until(() => b.received.length === 200, 3_000, '200 delivered');
+    await until(() => b.received.length === 200, 15_000, '200 delivered');
     const tooLarge = 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE';
     expect(undelivered).toEqual([{ id: huge.id, code: tooLarge }, { id: big.id, code: tooLarge }]);
     expect(b.t.stats().protocolErrors).toBe(0);

@@ -45,7 +45,7 @@ describe('durable delivery', () => {
     };
     await until(() => a.t.links().some((l) => l.active), 15_000, 'linked');
     a.t.send('b', envelope('b', 'fence'));
-    await until(() => fenced, 3_000, 'the fence at b');
+    await until(() => fenced, 15_000, 'the fence at b');
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(seen.size).toBe(total);
     expect(a.t.pendingDurable('b')).toBe(0);
@@ -60,7 +60,7 @@ describe('durable delivery', () => {
     expect(a.t.pendingDurable('later')).toBe(1);
     const later = await startNode('later', { seeds: [a.url] });
     nodes.push(later);
-    await until(() => later.received.length === 1 && a.t.pendingDurable() === 0, 3_000, 'delivered');
+    await until(() => later.received.length === 1 && a.t.pendingDurable() === 0, 15_000, 'delivered');
     expect(later.received[0]!.meta).toMatchObject({ fromNode: 'a', durable: { id: later.received[0]!.env.id } });
   });
 
@@ -73,7 +73,7 @@ describe('durable delivery', () => {
     const b = await startNode('b');
     const a2 = await startNode('a', { outbox, seeds: [b.url] });
     nodes.push(b, a2);
-    await until(() => b.received.length === 10 && outbox.size() === 0, 3_000, 'delivered after restart');
+    await until(() => b.received.length === 10 && outbox.size() === 0, 15_000, 'delivered after restart');
     expect(b.received.map((r) => (r.env.payload as { i: number }).i)).toEqual([...Array(10).keys()]);
   });
 
@@ -85,7 +85,7 @@ describe('durable delivery', () => {
     nodes.push(a);
     await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'not done'), from: 'troupe://a/user/src', durable: true });
-    await until(() => b1.received.length === 1 && outbox.size() === 0, 3_000, 'stored, acked and delivered');
+    await until(() => b1.received.length === 1 && outbox.size() === 0, 15_000, 'stored, acked and delivered');
     // b "crashes" before processing it (done() never called).
     await b1.t.close({ abrupt: true });
     expect(inbox.pending()).toHaveLength(1);
@@ -99,7 +99,7 @@ describe('durable delivery', () => {
     await outbox.add('b', b2.received[0]!.env.id, encodeEnvelope(b2.received[0]!.env));
     await until(() => allUp([a, b2]), 15_000, 'up again');
     a.t.dropLinks();
-    await until(() => outbox.size() === 0, 3_000, 'duplicate acked');
+    await until(() => outbox.size() === 0, 15_000, 'duplicate acked');
     expect(b2.received).toHaveLength(1);
   });
 
@@ -117,7 +117,7 @@ describe('durable delivery', () => {
     expect(outbox.size()).toBe(0);
     await a.t.sendDurable('b', { ...envelope('b', 'ok'), durable: true });
     a.t.send('b', envelope('b', 'plain'));
-    await until(() => b.received.length === 2 && outbox.size() === 0, 3_000, 'both delivered');
+    await until(() => b.received.length === 2 && outbox.size() === 0, 15_000, 'both delivered');
     expect(b.received.map((r) => r.env.payload).sort()).toEqual(['ok', 'plain']);
     expect(b.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -140,7 +140,7 @@ describe('durable delivery', () => {
     await expect(a.t.sendDurable('b', sized('durable-near-limit'))).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' });
     expect(outbox.size()).toBe(0);
     await a.t.sendDurable('b', { ...envelope('b', 'small'), durable: true });
-    await until(() => b.received.length === 2 && outbox.size() === 0, 3_000, 'delivered');
+    await until(() => b.received.length === 2 && outbox.size() === 0, 15_000, 'delivered');
     expect(b.received.map((r) => r.env.id)).toContain('plain-near-limit');
     expect(b.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -157,7 +157,7 @@ describe('durable delivery', () => {
     await a.t.sendDurable('b', big); // fits a's frames: committed
     for (let i = 0; i < 3; i++) await a.t.sendDurable('b', { ...envelope('b', i), durable: true });
     a.t.send('b', envelope('b', 'plain'));
-    await until(() => b.received.length === 4 && outbox.size() === 0, 3_000, 'the rest delivered, the outbox empty');
+    await until(() => b.received.length === 4 && outbox.size() === 0, 15_000, 'the rest delivered, the outbox empty');
     expect(undelivered).toHaveLength(1);
     expect(undelivered[0]!.node).toBe('b');
     expect(undelivered[0]!.envs.map((e) => e.id)).toEqual([big.id]);
@@ -177,7 +177,7 @@ describe('durable delivery', () => {
     b.onEnvelope = () => delivered++;
     // 128-char ids: 60 of them ack in about 8 KB, far over a's 1 KB frames.
     for (let i = 0; i < 60; i++) await a.t.sendDurable('b', { ...envelope('b', i), id: `${i}`.padStart(128, 'i'), durable: true });
-    await until(() => delivered === 60 && outbox.size() === 0, 5_000, 'all delivered and acked');
+    await until(() => delivered === 60 && outbox.size() === 0, 15_000, 'all delivered and acked');
     expect(a.t.stats().acksIn).toBe(60);
     expect(a.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -202,7 +202,7 @@ describe('durable delivery', () => {
     nodes.push(a);
     await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'late'), from: 'troupe://a/user/src', durable: true });
-    await until(() => puts === 1, 3_000, 'the put started');
+    await until(() => puts === 1, 15_000, 'the put started');
     await b1.t.close();
     release();
     // The transport's own callback on the put was attached first, so it has run by now.
@@ -214,7 +214,7 @@ describe('durable delivery', () => {
     nodes.push(b2);
     expect(b2.received).toHaveLength(1);
     expect(b2.received[0]!.env.payload).toBe('late');
-    await until(() => outbox.size() === 0, 3_000, 're-sent copy acked');
+    await until(() => outbox.size() === 0, 15_000, 're-sent copy acked');
     expect(b2.received).toHaveLength(1);
     expect(b2.t.stats().durableDuplicates).toBe(1);
   });
@@ -243,7 +243,7 @@ describe('durable delivery', () => {
       await a.t.sendDurable('b', { ...envelope('b', i), durable: true });
       if (i % 100 === 99) await settle(1);
     }
-    await until(() => delivered === total && outbox.size() === 0, 5_000, 'all delivered and acked');
+    await until(() => delivered === total && outbox.size() === 0, 15_000, 'all delivered and acked');
     // Each read yields at least half a window; sends while the window has room append.
     expect(limits.length - readsBefore).toBeLessThanOrEqual((2 * total) / 50);
     expect(limits.every((l) => l === 50)).toBe(true);
@@ -270,17 +270,17 @@ describe('durable delivery', () => {
     await until(() => allUp([a, b]), 15_000, 'a and b up');
     await a.t.sendDurable('b', { ...envelope('b', 'once'), durable: true });
     expect(a.t.stats().durableOut).toBe(1);
-    await until(() => puts.length === 1, 3_000, 'the first copy at b');
+    await until(() => puts.length === 1, 15_000, 'the first copy at b');
 
     clock.advance(999);
     expect(a.t.stats().durableOut).toBe(1);
     expect(a.t.pendingDurable('b')).toBe(1);
     clock.advance(101);
     expect(a.t.stats().durableOut).toBe(2);
-    await until(() => puts.length === 2, 3_000, 'the re-sent copy at b');
+    await until(() => puts.length === 2, 15_000, 'the re-sent copy at b');
 
     release();
-    await until(() => outbox.size() === 0, 3_000, 'acked');
+    await until(() => outbox.size() === 0, 15_000, 'acked');
     expect(b.received.map((r) => r.env.payload)).toEqual(['once']);
     expect(b.t.stats().durableDuplicates).toBe(1);
   });

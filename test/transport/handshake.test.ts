@@ -111,7 +111,7 @@ describe('peer handshake', () => {
     expect([a.received.length, b.received.length]).toEqual(before);
     // and the real link between them carries on
     b.t.send('a', envelope('a', 'genuine'));
-    await until(() => a.received.length === before[0]! + 1, 2_000, 'genuine message');
+    await until(() => a.received.length === before[0]! + 1, 15_000, 'genuine message');
     expect(a.received.at(-1)!.meta.fromNode).toBe('b');
     expect(a.received.map((r) => r.env.payload)).not.toContain('forged');
   });
@@ -121,7 +121,7 @@ describe('peer handshake', () => {
     nodes.push(a);
     const c = await rawHandshake(a.url, { nodeId: 'x', secret: 'k' });
     await c.next((f) => (f as { t?: string }).t === 'proof');
-    await until(() => a.t.status('x') === 'up', 2_000, 'x up');
+    await until(() => a.t.status('x') === 'up', 15_000, 'x up');
     c.ws.terminate();
   });
 
@@ -130,7 +130,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { handshakeTimeoutMs: 150, clock });
     nodes.push(a);
     const c = await rawConnect(a.url);
-    await until(() => a.t.links().length === 1, 2_000, 'link accepted');
+    await until(() => a.t.links().length === 1, 15_000, 'link accepted');
     clock.advance(149);
     expect(a.t.links()).toEqual([expect.objectContaining({ state: 'handshake' })]);
     clock.advance(1);
@@ -156,7 +156,7 @@ describe('peer handshake', () => {
     nodes.push(a);
     clock.advance(0); // the first dial
     await until(() => rejected(a, CLOSE_CODES.selfConnection), 15_000, 'self connection detected');
-    await until(() => a.t.links().length === 0, 3_000, 'both ends of the self link closed');
+    await until(() => a.t.links().length === 0, 15_000, 'both ends of the self link closed');
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
     // Past every backoff the dialer could use, on its own clock: a dial would show as a link at once.
     for (let i = 0; i < 50; i++) {
@@ -183,7 +183,7 @@ describe('peer handshake', () => {
       a.t.addSeed(b.url);
       b.t.addSeed(a.url);
       await until(() => allUp([a, b], 2), 15_000, 'a and b up');
-      await until(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
+      await until(() => a.t.links().length === 1 && b.t.links().length === 1, 15_000, 'one link each');
       expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
       expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });
       // The survivor is the same socket seen from both ends.

@@ -36,7 +36,7 @@ describe('peer links over TLS (wss)', () => {
     await until(() => allUp([a, b]), 15_000, 'a and b up over wss');
     b.t.send('a', envelope('a', 'over tls'));
     a.t.send('b', envelope('b', 'and back'));
-    await until(() => a.received.length === 1 && b.received.length === 1, 5_000, 'both delivered');
+    await until(() => a.received.length === 1 && b.received.length === 1, 15_000, 'both delivered');
     expect(a.received[0]!.env.payload).toBe('over tls');
     expect(b.received[0]!.env.payload).toBe('and back');
   });
