@@ -4,9 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, computeProof, PROTOCOL_VERSION } from '../../transport/index.js';
 import { isLoopbackAddress, ManualClock } from '../../protocol/index.js';
 import { until } from '../helpers.js';
-import { allUp, closeAll, envelope, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
+import { allUp, closeAll, envelope, FAST, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
 import { relayAttack } from './relay.js';
+import { drive, driveUntil, settled, tickOf } from './clocked.js';
 
+const hb = FAST.heartbeatMs;
+const tick = tickOf(hb);
 const rejected = (n: TestNode, code: number) => n.events.some((e) => e.type === 'link.rejected' && e.code === code);
 
 describe('peer handshake', () => {
@@ -177,17 +180,27 @@ describe('peer handshake', () => {
 
   it('keeps exactly one link when two nodes dial each other at the same moment', async () => {
     for (let round = 0; round < 5; round++) {
-      const a = await startNode(`a${round}`);
-      const b = await startNode(`b${round}`);
+      // On a shared ManualClock both dials go out in one instant, and no heartbeat or
+      // staleness judgement can interfere while the two handshakes race.
+      const clock = new ManualClock(10_000);
+      const a = await startNode(`a${round}`, { clock });
+      const b = await startNode(`b${round}`, { clock });
       nodes.push(a, b);
       a.t.addSeed(b.url);
       b.t.addSeed(a.url);
-      await until(() => allUp([a, b], 2), 15_000, 'a and b up');
-      await until(() => a.t.links().length === 1 && b.t.links().length === 1, 15_000, 'one link each');
-      expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
-      expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });
-      // The survivor is the same socket seen from both ends.
-      expect(a.t.links()[0]!.direction).not.toBe(b.t.links()[0]!.direction);
+      clock.advance(0); // both dials, at the same moment
+      await driveUntil(clock, [a, b], tick, () => allUp([a, b], 2) && settled([a, b]), 20 * hb, 'a and b up over one link each');
+      // The survivor is the same socket seen from both ends...
+      const [la, lb] = [a.t.links()[0]!, b.t.links()[0]!];
+      expect(la.direction).not.toBe(lb.direction);
+      // ...and so it stays through a few heartbeat intervals: no link comes up again.
+      const ups = (n: TestNode) => n.events.filter((e) => e.type === 'link.up').length;
+      const before = [ups(a), ups(b)];
+      await drive(clock, [a, b], 3 * hb, tick);
+      expect([ups(a), ups(b)]).toEqual(before);
+      expect(settled([a, b])).toBe(true);
+      expect(a.t.links()[0]!.direction).toBe(la.direction);
+      expect(b.t.links()[0]!.direction).toBe(lb.direction);
     }
   });
 
