@@ -9,5 +9,8 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ['default'],
+    // expect.poll waits for something to happen: a generous deadline, since two suites on two
+    // busy cores can slow a step tenfold (the default is 1 s)
+    expect: { poll: { timeout: 10_000 } },
   },
 });

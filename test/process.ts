@@ -25,15 +25,24 @@ export interface TroupeProcess {
 }
 
 /**
+ * How long a child process may take to print its ready line: a deadline for something that
+ * must happen, kept generous because two suites on two busy cores can slow a start tenfold.
+ */
+export const READY_TIMEOUT_MS = 60_000;
+
+/** A test that starts child processes one after another waits for several ready lines. */
+export const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
+/**
  * Run `troupe start ...` as a real child process and wait for its ready line.
  * Uses the built dist (npm test builds first).
  */
-export function startTroupe(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<TroupeProcess> {
+export function startTroupe(args: string[], env: Record<string, string> = {}, timeoutMs = READY_TIMEOUT_MS): Promise<TroupeProcess> {
   return startReady([BIN, 'start', ...args], env, timeoutMs);
 }
 
 /** Run a fixture script (test/fixtures/*.mjs) that prints the same ready line. */
-export function startFixture(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<TroupeProcess> {
+export function startFixture(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = READY_TIMEOUT_MS): Promise<TroupeProcess> {
   return startReady([join(ROOT, 'test', 'fixtures', script), ...args], env, timeoutMs);
 }
 

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AgentEvent, AgentTool, ModelDelta, ModelProvider, RunResult } from '../../actors/agent/index.js';
 import type { InspectionEvent } from '../../actors/index.js';
-import { TroupeError } from '../../protocol/index.js';
+import { ManualClock, TroupeError } from '../../protocol/index.js';
+import { until } from '../helpers.js';
 import { cleanup, dataDir, failure, fakeProvider, fakeUpstream, lastUser, testNode } from './harness.js';
 
 afterEach(cleanup);
@@ -162,13 +163,20 @@ describe('agent actor against a real HTTP upstream', () => {
   });
 
   it('honours a 429 retry-after and then answers', async () => {
-    const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfterMs: 60 }, { kind: 'text', text: 'after the wait' }]);
-    const node = await testNode({ modelProvider: fakeProvider(fake, { maxRetries: 2 }) });
+    // The upstream, the provider and the node share a ManualClock: the retry waits on it.
+    const clock = new ManualClock(1_000);
+    const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfterMs: 60 }, { kind: 'text', text: 'after the wait' }], { clock });
+    const node = await testNode({ clock, modelProvider: fakeProvider(fake, { maxRetries: 2 }, { clock }) });
     node.spawnAgent({ name: 'rl' });
-    const r = await node.agents.run('rl', { input: [user('x')] });
+    const run = node.agents.run('rl', { input: [user('x')] });
+    await until(() => {
+      if (fake.calls.length < 2) clock.advance(10);
+      return fake.calls.length === 2;
+    }, 10_000, 'the retry');
+    const r = await run;
     expect(r.content).toBe('after the wait');
     expect(fake.calls).toHaveLength(2);
-    expect(fake.calls[1]!.receivedAt - fake.calls[0]!.receivedAt).toBeGreaterThanOrEqual(55);
+    expect(fake.calls[1]!.receivedAt - fake.calls[0]!.receivedAt).toBeGreaterThanOrEqual(60);
   });
 
   it('a 429 past the retry budget is TROUPE_ERR_MODEL_RATE_LIMITED carrying the wait', async () => {
@@ -257,21 +265,31 @@ describe('agent actor against a real HTTP upstream', () => {
   });
 
   it('a stalled stream fails with TROUPE_ERR_MODEL_TIMEOUT and the upstream request is closed', async () => {
+    // Five minutes of silence, on the provider's ManualClock: no real timer could end it in time.
+    const clock = new ManualClock(1_000);
     const fake = await fakeUpstream({ kind: 'stall', chunks: 1 });
-    const node = await testNode({ modelProvider: fakeProvider(fake, { idleTimeoutMs: 150 }) });
+    const node = await testNode({ modelProvider: fakeProvider(fake, { idleTimeoutMs: 300_000, timeoutMs: 3_600_000 }, { clock }) });
     node.spawnAgent({ name: 'stall' });
     const deltas: ModelDelta[] = [];
-    const e = await failure(node.agents.run('stall', { input: [user('x')], stream: true }, { onDelta: (d) => deltas.push(d) }));
+    const outcome = failure(node.agents.run('stall', { input: [user('x')], stream: true }, { onDelta: (d) => deltas.push(d) }));
+    await until(() => deltas.length === 1, 10_000, 'the one delta');
+    clock.advance(300_000);
+    const e = await outcome;
     expect(e.code).toBe('TROUPE_ERR_MODEL_TIMEOUT');
     expect(deltas.length).toBe(1);
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
   });
 
-  it('a run past limits.timeoutMs fails with TROUPE_ERR_AGENT_TIMEOUT and aborts the upstream request', async () => {
+  it('a run past limits.timeoutMs (on the node clock) fails with TROUPE_ERR_AGENT_TIMEOUT and aborts the upstream request', async () => {
+    // Ten minutes, on the node's ManualClock: no real timer could end the run in time.
+    const clock = new ManualClock(1_000);
     const fake = await fakeUpstream({ kind: 'hang' });
-    const node = await testNode({ modelProvider: fakeProvider(fake) });
-    node.spawnAgent({ name: 'slow', limits: { timeoutMs: 150 } });
-    expect((await failure(node.agents.run('slow', { input: [user('x')] }))).code).toBe('TROUPE_ERR_AGENT_TIMEOUT');
+    const node = await testNode({ clock, modelProvider: fakeProvider(fake) });
+    node.spawnAgent({ name: 'slow', limits: { timeoutMs: 600_000 } });
+    const outcome = failure(node.agents.run('slow', { input: [user('x')] }));
+    await fake.waitForCall(0);
+    clock.advance(600_000);
+    expect((await outcome).code).toBe('TROUPE_ERR_AGENT_TIMEOUT');
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
   });
 

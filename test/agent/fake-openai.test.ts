@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fixtures/fake-openai.js';
+import { ManualClock } from '../../protocol/index.js';
+import { until } from '../helpers.js';
 
 let fake: FakeOpenAI | undefined;
 afterEach(async () => {
@@ -87,11 +89,20 @@ describe('fake OpenAI server', () => {
     expect(((await second.json()) as { error: { type: string } }).error.type).toBe('server_error');
   });
 
-  it('delays headers for slow replies', async () => {
-    fake = await startFakeOpenAI([{ kind: 'text', text: 'slow', headersDelayMs: 200 }]);
-    const started = Date.now();
-    await sse(fake.url, { model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+  it('delays headers for slow replies, on the clock it was given', async () => {
+    const clock = new ManualClock(5_000);
+    fake = await startFakeOpenAI([{ kind: 'text', text: 'slow', headersDelayMs: 200 }], { clock });
+    const reply = sse(fake.url, { model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const call = await fake.waitForCall(0);
+    expect(call.receivedAt).toBe(5_000);
+    await until(() => clock.pending === 1, 5_000, 'the headers to wait on the clock');
+    clock.advance(199);
+    expect(call.respondedAt).toBeUndefined();
+    expect(clock.pending).toBe(1);
+    clock.advance(1);
+    const { events } = await reply;
+    expect(call.respondedAt).toBe(5_200);
+    expect(events.at(-1)).toBe('[DONE]');
   });
 
   it('closes stalled connections on close(), and close() is idempotent', async () => {

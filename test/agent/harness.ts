@@ -1,15 +1,16 @@
 import { expect } from 'vitest';
 import { startNode, type RunningNode, type StartNodeOptions } from '../../index.js';
 import { OpenAIProvider, type ModelProvider, type OpenAIProviderOptions } from '../../actors/agent/index.js';
+import type { OpenAIProviderDeps } from '../../actors/agent/model/index.js';
 import { TroupeError } from '../../protocol/index.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions, type FakeScript } from '../fixtures/fake-openai.js';
 import { silent, tempDir } from '../helpers.js';
 
 /** A provider on the fake upstream with short waits, so failure paths run fast. */
-export function fakeProvider(fake: FakeOpenAI, options: OpenAIProviderOptions = {}): ModelProvider {
+export function fakeProvider(fake: FakeOpenAI, options: OpenAIProviderOptions = {}, deps: Omit<OpenAIProviderDeps, 'logger'> = {}): ModelProvider {
   return new OpenAIProvider(
     { baseURL: fake.url, apiKey: 'sk-fake', defaultModel: 'gpt-fake', backoffBaseMs: 5, backoffMaxMs: 20, maxRetries: 0, ...options },
-    { logger: silent },
+    { logger: silent, ...deps },
   );
 }
 
@@ -55,8 +56,8 @@ export function lastUser(body: any): string {
 }
 
 /** A fake OpenAI upstream closed at cleanup. */
-export async function fakeUpstream(script: FakeScript): Promise<FakeOpenAI> {
-  const fake = await startFakeOpenAI(script);
+export async function fakeUpstream(script: FakeScript, options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  const fake = await startFakeOpenAI(script, options);
   onCleanup(() => fake.close());
   return fake;
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAIProvider, createProvider, describeProvider, providerConfigFromEnv, OfflineModel, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
 import { ManualClock, isTroupeError } from '../../protocol/index.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeScript } from '../fixtures/fake-openai.js';
+import { clockSleep } from '../../actors/agent/model/retry.js';
 import { until } from '../helpers.js';
 import { failure } from './harness.js';
 
@@ -21,6 +22,15 @@ async function setup(script: FakeScript, options: ConstructorParameters<typeof O
     sleeps ? { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } : {},
   );
   return { fake, provider };
+}
+
+/** Advance `clock` by `stepMs` between polls until `cond` holds (a wait for something to happen). */
+async function driveUntil(clock: ManualClock, stepMs: number, cond: () => boolean, what: string): Promise<void> {
+  await until(() => {
+    if (cond()) return true;
+    clock.advance(stepMs);
+    return cond();
+  }, 10_000, what);
 }
 
 describe('OpenAIProvider against the fake OpenAI server', () => {
@@ -96,11 +106,14 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
   });
 
   it('waits for retry-after on a 429, then succeeds on the retry', async () => {
-    const { fake, provider } = await setup([{ kind: 'rate_limit', retryAfter: 1 }, { kind: 'text', text: 'finally' }]);
-    const started = Date.now();
-    const result = await provider.complete(hello);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(result.content).toBe('finally');
+    // The provider and the fake share a ManualClock: the fake stamps each request with it.
+    const clock = new ManualClock(0);
+    fake = await startFakeOpenAI([{ kind: 'rate_limit', retryAfter: 1 }, { kind: 'text', text: 'finally' }], { clock });
+    const provider = new OpenAIProvider({ baseURL: fake.url, apiKey: 'sk-test' }, { clock });
+    const result = provider.complete(hello);
+    await driveUntil(clock, 100, () => fake!.calls.length === 2, 'the retry');
+    expect(fake.calls[1]!.receivedAt - fake.calls[0]!.receivedAt).toBeGreaterThanOrEqual(1_000);
+    expect((await result).content).toBe('finally');
     expect(fake.calls).toHaveLength(2);
   });
 
@@ -154,20 +167,16 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
   });
 
   it('waits to retry on the clock it was given, not on real timers', async () => {
-    fake = await startFakeOpenAI([{ kind: 'error', status: 503, headers: { 'retry-after-ms': '5000' } }, { kind: 'text', text: 'back' }]);
+    // A wait of 10 minutes: on real timers the retry could not come within the test's time.
     const clock = new ManualClock(1_000_000);
-    const provider = new OpenAIProvider({ baseURL: fake.url, maxRetryAfterMs: 10_000 }, { clock });
-    const started = Date.now();
+    fake = await startFakeOpenAI([{ kind: 'error', status: 503, headers: { 'retry-after-ms': '600000' } }, { kind: 'text', text: 'back' }], { clock });
+    const provider = new OpenAIProvider({ baseURL: fake.url, maxRetryAfterMs: 900_000, timeoutMs: 3_600_000 }, { clock });
     const result = provider.complete(hello);
     await until(() => fake!.calls.length === 1 && fake!.calls[0]!.completed, 5_000, 'the first attempt');
-    // Time moves only when the test moves it; the retry goes out once 5 s of it have passed.
-    await until(() => {
-      if (fake!.calls.length < 2) clock.advance(500);
-      return fake!.calls.length === 2;
-    }, 5_000, 'the retry');
-    expect(clock.now() - 1_000_000).toBeGreaterThanOrEqual(5_000);
+    // Time moves only when the test moves it; the retry goes out once 10 minutes of it have passed.
+    await driveUntil(clock, 30_000, () => fake!.calls.length === 2, 'the retry');
+    expect(fake.calls[1]!.receivedAt - fake.calls[0]!.receivedAt).toBeGreaterThanOrEqual(600_000);
     expect((await result).content).toBe('back');
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('maps a 401 or 403 to MODEL_UPSTREAM without retrying; the upstream message (it may quote the key) goes to the logs only', async () => {
@@ -196,22 +205,32 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
     expect(fake.calls).toHaveLength(1);
   });
 
-  it('fails a stalled stream with MODEL_TIMEOUT within the idle timeout and closes the connection', async () => {
-    const { fake, provider } = await setup({ kind: 'stall', chunks: 2 }, { idleTimeoutMs: 300 });
+  it('fails a stalled stream with MODEL_TIMEOUT once the idle timeout passes on its clock, and closes the connection', async () => {
+    // Five minutes without data: only the provider's ManualClock can make them pass in time.
+    const clock = new ManualClock(0);
+    fake = await startFakeOpenAI({ kind: 'stall', chunks: 2 });
+    const provider = new OpenAIProvider({ baseURL: fake.url, apiKey: 'sk-test', idleTimeoutMs: 300_000, timeoutMs: 3_600_000 }, { clock });
     const deltas: ModelDelta[] = [];
-    const started = Date.now();
-    const err = await failure(provider.complete(hello, { onDelta: (d) => deltas.push(d) }));
+    const outcome = failure(provider.complete(hello, { onDelta: (d) => deltas.push(d) }));
+    await until(() => deltas.length > 0, 5_000, 'the first delta');
+    clock.advance(300_000);
+    const err = await outcome;
     expect(err.code).toBe('TROUPE_ERR_MODEL_TIMEOUT');
-    expect(err.details).toMatchObject({ idleTimeoutMs: 300 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err.details).toMatchObject({ idleTimeoutMs: 300_000 });
     expect(deltas.length).toBeGreaterThan(0);
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
     expect(fake.calls).toHaveLength(1);
   });
 
-  it('fails with MODEL_TIMEOUT when no response comes within the overall timeout, aborting the request', async () => {
-    const { fake, provider } = await setup({ kind: 'hang' });
-    const err = await failure(provider.complete(hello, { timeoutMs: 300 }));
+  it('fails with MODEL_TIMEOUT when no response comes within the overall timeout on its clock, aborting the request', async () => {
+    // Ten minutes: only the provider's ManualClock can make them pass in time.
+    const clock = new ManualClock(0);
+    fake = await startFakeOpenAI({ kind: 'hang' });
+    const provider = new OpenAIProvider({ baseURL: fake.url, apiKey: 'sk-test' }, { clock });
+    const outcome = failure(provider.complete(hello, { timeoutMs: 600_000 }));
+    await fake.waitForCall(0);
+    clock.advance(600_000);
+    const err = await outcome;
     expect(err.code).toBe('TROUPE_ERR_MODEL_TIMEOUT');
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
   });
@@ -252,11 +271,28 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
   });
 
   it('cancels while waiting to retry', async () => {
-    const { provider } = await setup({ kind: 'rate_limit', retryAfter: 30 }, { maxRetryAfterMs: 60_000 });
+    // The clock never moves: only the abort can end the 30 s wait.
+    const clock = new ManualClock(0);
+    const waits: number[] = [];
+    const onClock = clockSleep(clock);
+    fake = await startFakeOpenAI({ kind: 'rate_limit', retryAfter: 30 });
+    const provider = new OpenAIProvider({ baseURL: fake.url, apiKey: 'sk-test', maxRetryAfterMs: 60_000 }, {
+      clock,
+      sleep: (ms, signal) => {
+        waits.push(ms);
+        return onClock(ms, signal);
+      },
+    });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 100);
-    const err = await failure(provider.complete(hello, { signal: ac.signal }));
+    const outcome = failure(provider.complete(hello, { signal: ac.signal }));
+    await until(() => waits.length === 1, 5_000, 'the wait to retry');
+    expect(waits).toEqual([30_000]);
+    ac.abort();
+    const err = await outcome;
     expect(err.code).toBe('TROUPE_ERR_AGENT_CANCELLED');
+    expect(fake.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+    expect(clock.now()).toBe(0);
   });
 
   it('does not retry a stream that dropped after output reached the caller', async () => {

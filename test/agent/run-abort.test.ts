@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunAbort } from '../../actors/agent/model/index.js';
 import { clockSleep } from '../../actors/agent/model/retry.js';
-import { systemClock } from '../../protocol/index.js';
+import { ManualClock } from '../../protocol/index.js';
 
 describe('RunAbort (a run cancellation that makes its AbortSignal only on demand)', () => {
   it('runs each listener once, at the abort, and keeps the first reason', () => {
@@ -40,12 +40,34 @@ describe('RunAbort (a run cancellation that makes its AbortSignal only on demand
   });
 
   it('cuts a retry wait short, as an AbortSignal would', async () => {
+    // On a clock that never moves: the wait can only end by the abort, and its timer goes with it.
+    const clock = new ManualClock(1_000);
     const a = new RunAbort();
-    const sleep = clockSleep(systemClock);
-    const t = Date.now();
+    const sleep = clockSleep(clock);
+    let settled = false;
     const waiting = sleep(10_000, a);
-    setTimeout(() => a.abort('cancelled by the requester'), 10);
+    void waiting.then(() => (settled = true), () => (settled = true));
+    expect(clock.pending).toBe(1);
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    a.abort('cancelled by the requester');
     await expect(waiting).rejects.toBe('cancelled by the requester');
-    expect(Date.now() - t).toBeLessThan(5_000);
+    expect(clock.pending).toBe(0);
+    expect(clock.now()).toBe(1_000);
+  });
+
+  it('a wait nobody cuts short ends when its time has passed on the clock, not before', async () => {
+    const clock = new ManualClock(0);
+    const a = new RunAbort();
+    let done = false;
+    const waiting = clockSleep(clock)(500, a).then(() => (done = true));
+    clock.advance(499);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    clock.advance(1);
+    await waiting;
+    expect(done).toBe(true);
+    a.abort('too late');
+    expect(clock.pending).toBe(0);
   });
 });

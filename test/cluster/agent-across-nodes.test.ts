@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { silent, tempDir, until } from '../helpers.js';
-import { ROOT, startTroupe, type TroupeProcess } from '../process.js';
+import { PROCESS_TEST_TIMEOUT_MS, ROOT, startTroupe, type TroupeProcess } from '../process.js';
 
 const cleanups: Array<() => void> = [];
 let a: RunningNode | undefined;
@@ -14,7 +14,7 @@ afterAll(async () => {
   cleanups.forEach((c) => c());
 });
 
-describe('agents across nodes', () => {
+describe('agents across nodes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("an agent spawned on node B answers a chat completion sent to node A's gateway", async () => {
     const da = tempDir('troupe-xa-');
     const db = tempDir('troupe-xb-');
@@ -23,7 +23,7 @@ describe('agents across nodes', () => {
     a = await startNode({ id: 'x-a', dataDir: da.dir, logger: silent, http: { port: 0 }, cluster: { port: 0, heartbeatMs: 150 } });
     b = await startTroupe(['--node', 'x-b', '--config', join(ROOT, 'troupe.config.json'), '--http-port', '0', '--peer-port', '0', '--data', db.dir, '--peers', a.peer!.url],
       { OPENAI_BASE_URL: '', OPENAI_API_KEY: '' });
-    await until(() => a!.clusterInfo().members.some((m) => m.node === 'x-b' && m.status === 'up'), 10_000, 'x-b up');
+    await until(() => a!.clusterInfo().members.some((m) => m.node === 'x-b' && m.status === 'up'), 30_000, 'x-b up');
     expect(a.lookup('user/agents/echo/agent')).toBeUndefined();
 
     const client = new OpenAI({ baseURL: `${a.http!.url}/v1`, apiKey: 'unused-without-keys', maxRetries: 0 });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { CLOSE_CODES } from '../../transport/index.js';
 import { silent, tempDir, until } from '../helpers.js';
-import { startFixture, type TroupeProcess } from '../process.js';
+import { PROCESS_TEST_TIMEOUT_MS, startFixture, type TroupeProcess } from '../process.js';
 import { relayAttack } from '../transport/relay.js';
 
 const SECRET = 'relay-test-secret';
@@ -27,13 +27,13 @@ async function fixture(name: string, seeds: string[]): Promise<TroupeProcess> {
   return p;
 }
 
-describe('handshake relay against real nodes', () => {
+describe('handshake relay against real nodes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('an outsider that hands each of two live nodes the other\'s hello and forwards their frames delivers nothing', async () => {
     const a = await fixture('rl-a', []);
     const b = await fixture('rl-b', [a.ready.peer!]);
     // A member that knows the secret, to read the nodes' state afterwards.
     observer = await startNode({ id: 'rl-obs', dataDir: dir(), logger: silent, http: false, cluster: { port: 0, seeds: [a.ready.peer!], heartbeatMs: 150, secret: SECRET } });
-    await until(() => observer!.clusterInfo().members.filter((m) => m.status === 'up').length === 3, 10_000, 'three members up');
+    await until(() => observer!.clusterInfo().members.filter((m) => m.status === 'up').length === 3, 30_000, 'three members up');
 
     const out = await relayAttack(a.ready.peer!, b.ready.peer!, { a: 'rl-a', b: 'rl-b' }, 'user/sink', { n: 1 });
     expect(out.proofs).toBe(0);

@@ -29,14 +29,14 @@ async function silentMember(n: RunningNode, id: string): Promise<void> {
   const client = await rawHandshake(n.peer!.url, { nodeId: id });
   const timer = setInterval(() => client.ws.send(encode({ t: 'hb' })), HB / 3);
   raws.push({ client, timer });
-  await until(() => up(n, id), 5_000, `${id} up`);
+  await until(() => up(n, id), 15_000, `${id} up`);
 }
 
 describe('locating remote actors', () => {
   it('answers on the first yes while a silent member has not answered, then from the cache', async () => {
     const a = await node('l-a');
     const b = await node('l-b', [a.peer!.url]);
-    await until(() => up(a, 'l-b'), 5_000, 'l-b up');
+    await until(() => up(a, 'l-b'), 15_000, 'l-b up');
     await silentMember(a, 'l-mute');
     b.spawn(() => undefined, { name: 'target' });
 
@@ -54,13 +54,13 @@ describe('locating remote actors', () => {
     const a = await node('s-a');
     const b = await node('s-b', [a.peer!.url]);
     const c = await node('s-c', [a.peer!.url]);
-    await until(() => up(a, 's-b') && up(a, 's-c') && up(b, 's-c'), 5_000, 'mesh up');
+    await until(() => up(a, 's-b') && up(a, 's-c') && up(b, 's-c'), 15_000, 'mesh up');
     b.spawn(() => undefined, { name: 'mover' });
     expect((await a.locate('mover'))?.address).toBe('troupe://s-b/user/mover');
-    await until(() => b.cluster!.stats().servedWatches === 1, 5_000, 'the cache watches the actor');
+    await until(() => b.cluster!.stats().servedWatches === 1, 15_000, 'the cache watches the actor');
 
     await b.stop('user/mover');
-    await until(() => a.cluster!.stats().locations === 0, 5_000, 'location forgotten on the death notice');
+    await until(() => a.cluster!.stats().locations === 0, 15_000, 'location forgotten on the death notice');
     c.spawn(() => undefined, { name: 'mover' });
     expect((await a.locate('mover'))?.address).toBe('troupe://s-c/user/mover');
   });
@@ -68,14 +68,14 @@ describe('locating remote actors', () => {
   it('forgets the locations of a member that goes down', async () => {
     const a = await node('d-a');
     const b = await node('d-b', [a.peer!.url]);
-    await until(() => up(a, 'd-b'), 5_000, 'd-b up');
+    await until(() => up(a, 'd-b'), 15_000, 'd-b up');
     b.spawn(() => undefined, { name: 'target' });
     expect((await a.locate('target'))?.address).toBe('troupe://d-b/user/target');
     expect(a.cluster!.stats().locations).toBe(1);
 
     await b.close();
     nodes.splice(nodes.indexOf(b), 1);
-    await until(() => a.clusterInfo().members.some((m) => m.node === 'd-b' && m.status === 'down'), 5_000, 'd-b down');
+    await until(() => a.clusterInfo().members.some((m) => m.node === 'd-b' && m.status === 'down'), 15_000, 'd-b down');
     expect(a.cluster!.stats().locations).toBe(0);
     expect(await a.locate('target')).toBeUndefined();
   });
@@ -83,7 +83,7 @@ describe('locating remote actors', () => {
   it('ignores an answer that names an actor on another node than the one that answered', async () => {
     const a = await node('x-a');
     const b = await node('x-b', [a.peer!.url]);
-    await until(() => up(a, 'x-b'), 5_000, 'x-b up');
+    await until(() => up(a, 'x-b'), 15_000, 'x-b up');
     b.spawn(() => undefined, { name: 'target' });
     // a lying member answers every lookup with an address on x-b
     const liar = await rawHandshake(a.peer!.url, { nodeId: 'x-liar' });
@@ -97,7 +97,7 @@ describe('locating remote actors', () => {
         }
       }
     });
-    await until(() => up(a, 'x-liar'), 5_000, 'x-liar up');
+    await until(() => up(a, 'x-liar'), 15_000, 'x-liar up');
     expect((await a.locate('target'))?.address).toBe('troupe://x-b/user/target');
     expect((await a.locate('nothing-here'))).toBeUndefined();
   });
@@ -108,16 +108,16 @@ describe('a member speaks for its own actors only', () => {
   it('an envelope naming a sender on another node is refused (dead letter, invalid), one from its own actor is delivered', async () => {
     const a = await node('p-a');
     const b = await node('p-b', [a.peer!.url]);
-    await until(() => up(a, 'p-b'), 5_000, 'p-b up');
+    await until(() => up(a, 'p-b'), 15_000, 'p-b up');
     const client = await rawHandshake(a.peer!.url, { nodeId: 'p-evil' });
     const timer = setInterval(() => client.ws.send(encode({ t: 'hb' })), HB / 3);
     raws.push({ client, timer });
-    await until(() => up(a, 'p-evil'), 5_000, 'p-evil up');
+    await until(() => up(a, 'p-evil'), 15_000, 'p-evil up');
     const got: Array<{ text: string; sender: string | undefined }> = [];
     a.spawn<null, { text: string }>((_s, m, ctx) => { got.push({ text: m.text, sender: ctx.sender?.address }); }, { name: 'inbox' });
     const env = (id: string, from: string, text: string) => ({ id, to: 'troupe://p-a/user/inbox', type: 'test', createdAt: 0, payload: { text }, from });
     client.ws.send(encode({ t: 'batch', envs: [env('forged-1', 'troupe://p-b/user/agents/x/agent', 'forged'), env('own-1', 'troupe://p-evil/user/me', 'own')] }));
-    await until(() => got.some((g) => g.text === 'own'), 5_000, 'the own-sender envelope delivered');
+    await until(() => got.some((g) => g.text === 'own'), 15_000, 'the own-sender envelope delivered');
     // the forged one came first on the same link: had it been delivered, it would be here first
     expect(got).toEqual([{ text: 'own', sender: 'troupe://p-evil/user/me' }]);
     expect(a.deadLetters.list({}).map((d) => ({ id: d.envelope.id, reason: d.reason }))).toContainEqual({ id: 'forged-1', reason: 'invalid' });

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import OpenAI, { APIError, InternalServerError, RateLimitError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../index.js';
+import { ManualClock } from '../../protocol/index.js';
 import { cleanup, fakeProvider, fakeUpstream, testNode } from '../agent/harness.js';
 
 afterEach(cleanup);
@@ -258,7 +259,10 @@ describe('metrics of removed agents', () => {
 
 describe('graceful shutdown', () => {
   it('drains: readiness 503, new requests refused, the run in flight finishes', async () => {
-    const fake = await fakeUpstream({ kind: 'text', text: 'finished in time', headersDelayMs: 300 });
+    // The upstream answers only when the test moves its clock: the run is in flight for as
+    // long as the checks below take, however busy the machine.
+    const upstreamClock = new ManualClock(0);
+    const fake = await fakeUpstream({ kind: 'text', text: 'finished in time', headersDelayMs: 300 }, { clock: upstreamClock });
     const { node, url, client } = await gateway({ modelProvider: fakeProvider(fake) });
     node.spawnAgent({ name: 'slow' });
     const inflight = client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'x' }] });
@@ -270,6 +274,7 @@ describe('graceful shutdown', () => {
     const refused = await json(`${url}/v1/models`, 'GET');
     expect(refused.status).toBe(503);
     expect((await refused.json() as any).error.code).toBe('TROUPE_ERR_GATEWAY_NOT_READY');
+    upstreamClock.advance(300);
     expect((await inflight).choices[0]!.message.content).toBe('finished in time');
     await closed;
   });

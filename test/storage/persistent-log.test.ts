@@ -134,17 +134,19 @@ describe('PersistentLog', () => {
     expect(r.replayed).toBe(0); // the default snapshot at 10 000 covers everything
   });
 
-  it('recovers 100k events under the default policy within 200 ms', async () => {
+  it('recovers 100k events under the default policy from its snapshot, whatever the length of the history', async () => {
+    // What keeps recovery fast is bounded work, not a machine's speed: the latest snapshot
+    // plus at most one snapshot interval of events, the rest compacted away.
     const f = await fixture();
     const log = new PersistentLog<number, Ev>(new LmdbJournal(f.store), 'big');
     await persistRange(log, 1, 100_000, { v: 0 });
     await f.reopen();
-    const t0 = performance.now();
     const again = new PersistentLog<number, Ev>(new LmdbJournal(f.store), 'big');
     const r = again.recover(0, sum);
-    const ms = performance.now() - t0;
     expect(r.state).toBe(triangle(100_000));
-    expect(ms).toBeLessThan(200);
+    expect(r.seq).toBe(100_000);
+    expect(r.replayed).toBe(0);
+    expect(keysOf(f.store.journal, 'big').length).toBeLessThanOrEqual(1_000);
   });
 
   it('folds events still in flight into a recover() made before they commit', async () => {

@@ -1,6 +1,11 @@
 import type { ManualClock } from '../../protocol/index.js';
 import { until } from '../helpers.js';
-import type { TestNode } from './helpers.js';
+import type { PeerTransport } from '../../transport/index.js';
+
+/** Anything with a peer transport: a test transport, or a node's cluster transport. */
+export interface Linked {
+  t: PeerTransport;
+}
 
 /**
  * Driving transports that share a ManualClock: time moves only when the test says so, and
@@ -16,7 +21,7 @@ export const tickOf = (heartbeatMs: number): number => Math.max(5, Math.floor(he
  * at the other end (the two ends of one socket count the same frames), after letting
  * this turn's flushes run.
  */
-export async function quiesce(nodes: TestNode[]): Promise<void> {
+export async function quiesce(nodes: Linked[]): Promise<void> {
   await new Promise((r) => setImmediate(r));
   await until(() => {
     for (const x of nodes) {
@@ -33,7 +38,7 @@ export async function quiesce(nodes: TestNode[]): Promise<void> {
 }
 
 /** Advance `clock` by `ms` one tick at a time, quiescing `nodes` after each tick. */
-export async function drive(clock: ManualClock, nodes: TestNode[], ms: number, tickMs: number): Promise<void> {
+export async function drive(clock: ManualClock, nodes: Linked[], ms: number, tickMs: number): Promise<void> {
   for (let t = 0; t < ms; t += tickMs) {
     clock.advance(Math.min(tickMs, ms - t));
     await quiesce(nodes);
@@ -44,7 +49,7 @@ export async function drive(clock: ManualClock, nodes: TestNode[], ms: number, t
  * Tick `clock` (quiescing after each tick) until `cond` holds; at most `maxMs` of clock time.
  * Dials and reconnects wait on the clock, so they need it to move.
  */
-export async function driveUntil(clock: ManualClock, nodes: TestNode[], tickMs: number, cond: () => boolean, maxMs: number, what: string): Promise<void> {
+export async function driveUntil(clock: ManualClock, nodes: Linked[], tickMs: number, cond: () => boolean, maxMs: number, what: string): Promise<void> {
   for (let t = 0; t <= maxMs; t += tickMs) {
     if (cond()) return;
     clock.advance(tickMs);
@@ -57,7 +62,7 @@ export async function driveUntil(clock: ManualClock, nodes: TestNode[], tickMs: 
 }
 
 /** Every node holds exactly one link per other node, open and active. */
-export function settled(nodes: TestNode[]): boolean {
+export function settled(nodes: Linked[]): boolean {
   return nodes.every((n) => {
     const links = n.t.links();
     return links.length === nodes.length - 1 && links.every((l) => l.state === 'open' && l.active);

@@ -77,11 +77,11 @@ describe('nesting depth of peer frames is bounded', () => {
       const a = await startNode('a', { onUndelivered: (_n, envs, e) => undelivered.push(...envs.map((x) => ({ id: x.id, code: e.code }))) });
       const b = await startNode('b', { seeds: [a.url] });
       nodes.push(a, b);
-      await until(() => allUp([a, b]), 5_000, 'a and b up');
+      await until(() => allUp([a, b]), 15_000, 'a and b up');
       const deep = envelope('b', nested(200));
       a.t.send('b', deep);
       a.t.send('b', envelope('b', 'after'));
-      await until(() => b.received.length === 1, 5_000, 'the next message');
+      await until(() => b.received.length === 1, 15_000, 'the next message');
       expect(b.received[0]!.env.payload).toBe('after');
       expect(undelivered).toEqual([{ id: deep.id, code: 'TROUPE_ERR_PROTOCOL_INVALID' }]);
       await expect(a.t.sendDurable('b', { ...envelope('b', nested(200)), durable: true })).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_INVALID' });

@@ -15,7 +15,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, durableRetryMs: 300, durableWindow: 200 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const seen = new Map<string, number>();
     b.onEnvelope = (env, meta) => {
       expect(meta.durable?.id).toBe(env.id);
@@ -28,7 +28,7 @@ describe('durable delivery', () => {
       await a.t.sendDurable('b', { ...envelope('b', { i }), durable: true });
       if (i % 300 === 150) {
         // Cut from either side, mid-stream: some envelopes and acks are lost in flight.
-        await until(() => a.t.links().some((l) => l.active) && b.t.links().some((l) => l.active), 3_000, 'relinked');
+        await until(() => a.t.links().some((l) => l.active) && b.t.links().some((l) => l.active), 15_000, 'relinked');
         drops += (drops & 1) === 0 ? a.t.dropLinks('b') : b.t.dropLinks('a');
       }
       if (i % 50 === 0) await settle(1);
@@ -43,9 +43,9 @@ describe('durable delivery', () => {
       if (env.payload === 'fence') fenced = true;
       else deliver(env, meta);
     };
-    await until(() => a.t.links().some((l) => l.active), 3_000, 'linked');
+    await until(() => a.t.links().some((l) => l.active), 15_000, 'linked');
     a.t.send('b', envelope('b', 'fence'));
-    await until(() => fenced, 3_000, 'the fence at b');
+    await until(() => fenced, 15_000, 'the fence at b');
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(seen.size).toBe(total);
     expect(a.t.pendingDurable('b')).toBe(0);
@@ -60,7 +60,7 @@ describe('durable delivery', () => {
     expect(a.t.pendingDurable('later')).toBe(1);
     const later = await startNode('later', { seeds: [a.url] });
     nodes.push(later);
-    await until(() => later.received.length === 1 && a.t.pendingDurable() === 0, 3_000, 'delivered');
+    await until(() => later.received.length === 1 && a.t.pendingDurable() === 0, 15_000, 'delivered');
     expect(later.received[0]!.meta).toMatchObject({ fromNode: 'a', durable: { id: later.received[0]!.env.id } });
   });
 
@@ -73,7 +73,7 @@ describe('durable delivery', () => {
     const b = await startNode('b');
     const a2 = await startNode('a', { outbox, seeds: [b.url] });
     nodes.push(b, a2);
-    await until(() => b.received.length === 10 && outbox.size() === 0, 3_000, 'delivered after restart');
+    await until(() => b.received.length === 10 && outbox.size() === 0, 15_000, 'delivered after restart');
     expect(b.received.map((r) => (r.env.payload as { i: number }).i)).toEqual([...Array(10).keys()]);
   });
 
@@ -83,9 +83,9 @@ describe('durable delivery', () => {
     const b1 = await startNode('b', { inbox });
     const a = await startNode('a', { outbox, seeds: [b1.url] });
     nodes.push(a);
-    await until(() => allUp([a, b1]), 3_000, 'up');
+    await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'not done'), from: 'troupe://a/user/src', durable: true });
-    await until(() => b1.received.length === 1 && outbox.size() === 0, 3_000, 'stored, acked and delivered');
+    await until(() => b1.received.length === 1 && outbox.size() === 0, 15_000, 'stored, acked and delivered');
     // b "crashes" before processing it (done() never called).
     await b1.t.close({ abrupt: true });
     expect(inbox.pending()).toHaveLength(1);
@@ -97,9 +97,9 @@ describe('durable delivery', () => {
     expect(inbox.pending()).toHaveLength(0);
     // Duplicate copies (as after a lost ack) are acked but not delivered again.
     await outbox.add('b', b2.received[0]!.env.id, encodeEnvelope(b2.received[0]!.env));
-    await until(() => allUp([a, b2]), 3_000, 'up again');
+    await until(() => allUp([a, b2]), 15_000, 'up again');
     a.t.dropLinks();
-    await until(() => outbox.size() === 0, 3_000, 'duplicate acked');
+    await until(() => outbox.size() === 0, 15_000, 'duplicate acked');
     expect(b2.received).toHaveLength(1);
   });
 
@@ -108,7 +108,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     // An id over 128 chars, or a bad address, would fail validation on b and close the link
     // on every re-send, forever.
     for (const bad of [{ ...envelope('b'), id: 'x'.repeat(200) }, { ...envelope('b'), to: 'not-an-address' }]) {
@@ -117,7 +117,7 @@ describe('durable delivery', () => {
     expect(outbox.size()).toBe(0);
     await a.t.sendDurable('b', { ...envelope('b', 'ok'), durable: true });
     a.t.send('b', envelope('b', 'plain'));
-    await until(() => b.received.length === 2 && outbox.size() === 0, 3_000, 'both delivered');
+    await until(() => b.received.length === 2 && outbox.size() === 0, 15_000, 'both delivered');
     expect(b.received.map((r) => r.env.payload).sort()).toEqual(['ok', 'plain']);
     expect(b.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -128,7 +128,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, maxFrameBytes: 4_096 });
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 4_096 });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const sized = (id: string): Envelope => {
       // As large as a batch frame of 4096 bytes can carry (19 bytes of batch framing).
       const env = { ...envelope('b'), id, durable: true, payload: '' };
@@ -140,7 +140,7 @@ describe('durable delivery', () => {
     await expect(a.t.sendDurable('b', sized('durable-near-limit'))).rejects.toMatchObject({ code: 'TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE' });
     expect(outbox.size()).toBe(0);
     await a.t.sendDurable('b', { ...envelope('b', 'small'), durable: true });
-    await until(() => b.received.length === 2 && outbox.size() === 0, 3_000, 'delivered');
+    await until(() => b.received.length === 2 && outbox.size() === 0, 15_000, 'delivered');
     expect(b.received.map((r) => r.env.id)).toContain('plain-near-limit');
     expect(b.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -152,12 +152,12 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, onUndelivered: (node, envs, error) => undelivered.push({ node, envs, error }) });
     const b = await startNode('b', { seeds: [a.url], maxFrameBytes: 64 * 1024 });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     const big = { ...envelope('b', 'y'.repeat(70 * 1024)), durable: true };
     await a.t.sendDurable('b', big); // fits a's frames: committed
     for (let i = 0; i < 3; i++) await a.t.sendDurable('b', { ...envelope('b', i), durable: true });
     a.t.send('b', envelope('b', 'plain'));
-    await until(() => b.received.length === 4 && outbox.size() === 0, 3_000, 'the rest delivered, the outbox empty');
+    await until(() => b.received.length === 4 && outbox.size() === 0, 15_000, 'the rest delivered, the outbox empty');
     expect(undelivered).toHaveLength(1);
     expect(undelivered[0]!.node).toBe('b');
     expect(undelivered[0]!.envs.map((e) => e.id)).toEqual([big.id]);
@@ -172,12 +172,12 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, maxFrameBytes: 1_024 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     let delivered = 0;
     b.onEnvelope = () => delivered++;
     // 128-char ids: 60 of them ack in about 8 KB, far over a's 1 KB frames.
     for (let i = 0; i < 60; i++) await a.t.sendDurable('b', { ...envelope('b', i), id: `${i}`.padStart(128, 'i'), durable: true });
-    await until(() => delivered === 60 && outbox.size() === 0, 5_000, 'all delivered and acked');
+    await until(() => delivered === 60 && outbox.size() === 0, 15_000, 'all delivered and acked');
     expect(a.t.stats().acksIn).toBe(60);
     expect(a.t.stats().protocolErrors).toBe(0);
     expect(a.t.stats().reconnects).toBe(0);
@@ -200,9 +200,9 @@ describe('durable delivery', () => {
     const b1 = await startNode('b', { inbox });
     const a = await startNode('a', { outbox, seeds: [b1.url] });
     nodes.push(a);
-    await until(() => allUp([a, b1]), 3_000, 'up');
+    await until(() => allUp([a, b1]), 15_000, 'up');
     await a.t.sendDurable('b', { ...envelope('b', 'late'), from: 'troupe://a/user/src', durable: true });
-    await until(() => puts === 1, 3_000, 'the put started');
+    await until(() => puts === 1, 15_000, 'the put started');
     await b1.t.close();
     release();
     // The transport's own callback on the put was attached first, so it has run by now.
@@ -214,7 +214,7 @@ describe('durable delivery', () => {
     nodes.push(b2);
     expect(b2.received).toHaveLength(1);
     expect(b2.received[0]!.env.payload).toBe('late');
-    await until(() => outbox.size() === 0, 3_000, 're-sent copy acked');
+    await until(() => outbox.size() === 0, 15_000, 're-sent copy acked');
     expect(b2.received).toHaveLength(1);
     expect(b2.t.stats().durableDuplicates).toBe(1);
   });
@@ -231,7 +231,7 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, durableWindow: 50 });
     const b = await startNode('b', { seeds: [a.url], record: false });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     let delivered = 0;
     b.onEnvelope = (_env, meta) => {
       delivered++;
@@ -243,7 +243,7 @@ describe('durable delivery', () => {
       await a.t.sendDurable('b', { ...envelope('b', i), durable: true });
       if (i % 100 === 99) await settle(1);
     }
-    await until(() => delivered === total && outbox.size() === 0, 5_000, 'all delivered and acked');
+    await until(() => delivered === total && outbox.size() === 0, 15_000, 'all delivered and acked');
     // Each read yields at least half a window; sends while the window has room append.
     expect(limits.length - readsBefore).toBeLessThanOrEqual((2 * total) / 50);
     expect(limits.every((l) => l === 50)).toBe(true);
@@ -267,20 +267,20 @@ describe('durable delivery', () => {
     const a = await startNode('a', { outbox, clock, heartbeatMs: 800, suspectAfterMisses: 4, downAfterMisses: 5, durableRetryMs: 1_000 });
     const b = await startNode('b', { seeds: [a.url], inbox: new GatedInbox() });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 3_000, 'a and b up');
+    await until(() => allUp([a, b]), 15_000, 'a and b up');
     await a.t.sendDurable('b', { ...envelope('b', 'once'), durable: true });
     expect(a.t.stats().durableOut).toBe(1);
-    await until(() => puts.length === 1, 3_000, 'the first copy at b');
+    await until(() => puts.length === 1, 15_000, 'the first copy at b');
 
     clock.advance(999);
     expect(a.t.stats().durableOut).toBe(1);
     expect(a.t.pendingDurable('b')).toBe(1);
     clock.advance(101);
     expect(a.t.stats().durableOut).toBe(2);
-    await until(() => puts.length === 2, 3_000, 'the re-sent copy at b');
+    await until(() => puts.length === 2, 15_000, 'the re-sent copy at b');
 
     release();
-    await until(() => outbox.size() === 0, 3_000, 'acked');
+    await until(() => outbox.size() === 0, 15_000, 'acked');
     expect(b.received.map((r) => r.env.payload)).toEqual(['once']);
     expect(b.t.stats().durableDuplicates).toBe(1);
   });

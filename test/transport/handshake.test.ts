@@ -4,9 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, computeProof, PROTOCOL_VERSION } from '../../transport/index.js';
 import { isLoopbackAddress, ManualClock } from '../../protocol/index.js';
 import { until } from '../helpers.js';
-import { allUp, closeAll, envelope, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
+import { allUp, closeAll, envelope, FAST, rawConnect, rawHandshake, startNode, type TestNode } from './helpers.js';
 import { relayAttack } from './relay.js';
+import { drive, driveUntil, settled, tickOf } from './clocked.js';
 
+const hb = FAST.heartbeatMs;
+const tick = tickOf(hb);
 const rejected = (n: TestNode, code: number) => n.events.some((e) => e.type === 'link.rejected' && e.code === code);
 
 describe('peer handshake', () => {
@@ -19,14 +22,14 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 's3cret' });
     const b = await startNode('b', { secret: 's3cret', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+    await until(() => allUp([a, b], 2), 15_000, 'a and b up');
   });
 
   it('rejects a wrong secret with the auth close code, and no membership', async () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { secret: 'wrong', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 3_000, 'auth rejection on both sides');
+    await until(() => rejected(a, CLOSE_CODES.auth) && rejected(b, CLOSE_CODES.auth), 15_000, 'auth rejection on both sides');
     expect(a.t.members().map((m) => m.node)).toEqual(['a']);
     expect(b.t.members().map((m) => m.node)).toEqual(['b']);
     expect(a.t.stats().rejectedLinks).toBeGreaterThan(0);
@@ -39,7 +42,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 'right' });
     const b = await startNode('b', { seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.auth), 3_000, 'auth rejection');
+    await until(() => rejected(a, CLOSE_CODES.auth), 15_000, 'auth rejection');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -47,7 +50,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { clusterName: 'blue' });
     const b = await startNode('b', { clusterName: 'green', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 3_000, 'cluster rejection');
+    await until(() => rejected(a, CLOSE_CODES.clusterMismatch) && rejected(b, CLOSE_CODES.clusterMismatch), 15_000, 'cluster rejection');
     expect(a.t.members()).toHaveLength(1);
     expect(b.t.members()).toHaveLength(1);
   });
@@ -101,7 +104,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { secret: 'k' });
     const b = await startNode('b', { secret: 'k', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b], 2), 3_000, 'a and b up');
+    await until(() => allUp([a, b], 2), 15_000, 'a and b up');
     const before = [a.received.length, b.received.length];
     const out = await relayAttack(a.url, b.url, { a: 'a', b: 'b' }, 'user/sink', 'forged');
     expect(out.proofs).toBe(0);
@@ -111,7 +114,7 @@ describe('peer handshake', () => {
     expect([a.received.length, b.received.length]).toEqual(before);
     // and the real link between them carries on
     b.t.send('a', envelope('a', 'genuine'));
-    await until(() => a.received.length === before[0]! + 1, 2_000, 'genuine message');
+    await until(() => a.received.length === before[0]! + 1, 15_000, 'genuine message');
     expect(a.received.at(-1)!.meta.fromNode).toBe('b');
     expect(a.received.map((r) => r.env.payload)).not.toContain('forged');
   });
@@ -121,7 +124,7 @@ describe('peer handshake', () => {
     nodes.push(a);
     const c = await rawHandshake(a.url, { nodeId: 'x', secret: 'k' });
     await c.next((f) => (f as { t?: string }).t === 'proof');
-    await until(() => a.t.status('x') === 'up', 2_000, 'x up');
+    await until(() => a.t.status('x') === 'up', 15_000, 'x up');
     c.ws.terminate();
   });
 
@@ -130,7 +133,7 @@ describe('peer handshake', () => {
     const a = await startNode('a', { handshakeTimeoutMs: 150, clock });
     nodes.push(a);
     const c = await rawConnect(a.url);
-    await until(() => a.t.links().length === 1, 2_000, 'link accepted');
+    await until(() => a.t.links().length === 1, 15_000, 'link accepted');
     clock.advance(149);
     expect(a.t.links()).toEqual([expect.objectContaining({ state: 'handshake' })]);
     clock.advance(1);
@@ -155,8 +158,8 @@ describe('peer handshake', () => {
     const a = await startNode('a', { port, seeds: [`ws://localhost:${port}`], clock });
     nodes.push(a);
     clock.advance(0); // the first dial
-    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'self connection detected');
-    await until(() => a.t.links().length === 0, 3_000, 'both ends of the self link closed');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 15_000, 'self connection detected');
+    await until(() => a.t.links().length === 0, 15_000, 'both ends of the self link closed');
     const n = a.events.filter((e) => e.type === 'link.rejected').length;
     // Past every backoff the dialer could use, on its own clock: a dial would show as a link at once.
     for (let i = 0; i < 50; i++) {
@@ -171,23 +174,33 @@ describe('peer handshake', () => {
     const a = await startNode('a');
     const twin = await startNode('a', { seeds: [a.url] });
     nodes.push(a, twin);
-    await until(() => rejected(a, CLOSE_CODES.selfConnection), 3_000, 'duplicate id refused');
+    await until(() => rejected(a, CLOSE_CODES.selfConnection), 15_000, 'duplicate id refused');
     expect(a.t.members()).toHaveLength(1);
   });
 
   it('keeps exactly one link when two nodes dial each other at the same moment', async () => {
     for (let round = 0; round < 5; round++) {
-      const a = await startNode(`a${round}`);
-      const b = await startNode(`b${round}`);
+      // On a shared ManualClock both dials go out in one instant, and no heartbeat or
+      // staleness judgement can interfere while the two handshakes race.
+      const clock = new ManualClock(10_000);
+      const a = await startNode(`a${round}`, { clock });
+      const b = await startNode(`b${round}`, { clock });
       nodes.push(a, b);
       a.t.addSeed(b.url);
       b.t.addSeed(a.url);
-      await until(() => allUp([a, b], 2), 3_000, 'a and b up');
-      await until(() => a.t.links().length === 1 && b.t.links().length === 1, 3_000, 'one link each');
-      expect(a.t.links()[0]).toMatchObject({ state: 'open', active: true });
-      expect(b.t.links()[0]).toMatchObject({ state: 'open', active: true });
-      // The survivor is the same socket seen from both ends.
-      expect(a.t.links()[0]!.direction).not.toBe(b.t.links()[0]!.direction);
+      clock.advance(0); // both dials, at the same moment
+      await driveUntil(clock, [a, b], tick, () => allUp([a, b], 2) && settled([a, b]), 20 * hb, 'a and b up over one link each');
+      // The survivor is the same socket seen from both ends...
+      const [la, lb] = [a.t.links()[0]!, b.t.links()[0]!];
+      expect(la.direction).not.toBe(lb.direction);
+      // ...and so it stays through a few heartbeat intervals: no link comes up again.
+      const ups = (n: TestNode) => n.events.filter((e) => e.type === 'link.up').length;
+      const before = [ups(a), ups(b)];
+      await drive(clock, [a, b], 3 * hb, tick);
+      expect([ups(a), ups(b)]).toEqual(before);
+      expect(settled([a, b])).toBe(true);
+      expect(a.t.links()[0]!.direction).toBe(la.direction);
+      expect(b.t.links()[0]!.direction).toBe(lb.direction);
     }
   });
 

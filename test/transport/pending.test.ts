@@ -39,7 +39,7 @@ describe('pending connections on the peer port are bounded', () => {
       sockets.push(c.socket);
       conns.push(c);
     }
-    await until(() => a.t.pendingConnections() === 50, 5_000, '50 pending');
+    await until(() => a.t.pendingConnections() === 50, 15_000, '50 pending');
     // the 30 past the bound were dropped as they came
     const over = await Promise.all(conns.slice(50).map((c) => c.closed));
     expect(over).toHaveLength(30);

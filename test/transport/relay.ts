@@ -75,8 +75,9 @@ export async function relayAttack(
   };
   inject(a, nodes.a, nodes.b);
   inject(b, nodes.b, nodes.a);
-  // A node that took the batch keeps the link open; close ours so both promises settle.
-  const settle = (s: Side) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => { s.ws.terminate(); r(-1); }, 2_000))]);
+  // A node that took the batch keeps the link open; close ours so both promises settle. (A
+  // node that refuses it closes at once; the wait only bounds a failing run, so it is generous.)
+  const settle = (s: Side) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => { s.ws.terminate(); r(-1); }, 10_000))]);
   const closed = await Promise.all([settle(a), settle(b)]);
   return { proofs: a.proofs + b.proofs, closed: [closed[0]!, closed[1]!] };
 }

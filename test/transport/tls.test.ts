@@ -33,10 +33,10 @@ describe('peer links over TLS (wss)', () => {
     expect(a.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
     const b = await startNode('b', { tls: tls(), secret: 'k', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => allUp([a, b]), 5_000, 'a and b up over wss');
+    await until(() => allUp([a, b]), 15_000, 'a and b up over wss');
     b.t.send('a', envelope('a', 'over tls'));
     a.t.send('b', envelope('b', 'and back'));
-    await until(() => a.received.length === 1 && b.received.length === 1, 5_000, 'both delivered');
+    await until(() => a.received.length === 1 && b.received.length === 1, 15_000, 'both delivered');
     expect(a.received[0]!.env.payload).toBe('over tls');
     expect(b.received[0]!.env.payload).toBe('and back');
   });
@@ -45,7 +45,7 @@ describe('peer links over TLS (wss)', () => {
     const a = await startNode('a', { tls: tls(), secret: 'right' });
     const b = await startNode('b', { tls: tls(), secret: 'wrong', seeds: [a.url] });
     nodes.push(a, b);
-    await until(() => a.events.some((e) => e.type === 'link.rejected' && e.code === CLOSE_CODES.auth), 5_000, 'auth rejection');
+    await until(() => a.events.some((e) => e.type === 'link.rejected' && e.code === CLOSE_CODES.auth), 15_000, 'auth rejection');
     expect(a.t.members()).toHaveLength(1);
   });
 
@@ -75,7 +75,7 @@ describe('peer links over TLS (wss)', () => {
     expect(a.t.links()).toEqual([]);
     const b = await startNode('b', { tls: tls(), seeds: [a.url] });
     nodes.push(b);
-    await until(() => allUp([a, b]), 5_000, 'b joins with its certificate');
+    await until(() => allUp([a, b]), 15_000, 'b joins with its certificate');
   });
 
   it('refuses plain ws:// seeds and publicUrl with tls, mutual TLS without a CA, and text that is not PEM', () => {
