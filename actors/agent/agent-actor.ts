@@ -29,6 +29,8 @@ export interface AgentDeps {
   clock: Clock;
   /** Journal key; absent on a node without storage (memory lives as long as the actor). */
   journalKey?: string;
+  /** Why a new run is refused now (kill switch, budget: see UpstreamGuard), or undefined. */
+  refusal?: () => TroupeError | undefined;
 }
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
@@ -205,6 +207,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
+    const refused = deps.refusal?.();
+    if (refused) {
+      ctx.replyError(refused);
+      return;
+    }
     if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
         details: { active: rt.active.size, queued: rt.queue.length },
@@ -261,6 +268,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     const outcome = CANCEL_CODES.has(code) ? 'cancelled' : 'error';
     events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome, code, durationMs });
     fail(ctx, replyTo, msg.runId, settled.error, cid);
+    if (code === 'TROUPE_ERR_MODEL_AUTH') {
+      // Refused credentials: a restart would be refused again. The supervisor stops the agent.
+      throw new TroupeError('TROUPE_ERR_MODEL_AUTH', settled.error.message, { details: { agent: name, ...settled.error.details } });
+    }
     if (HEALTH_CODES.has(code)) {
       rt.failures += 1;
       events.emit({ type: 'agent.model.failed', agent: name, code, consecutive: rt.failures });
