@@ -51,7 +51,7 @@ export const agentUpstreamSchema = z.strictObject({
     halfOpenAfterMs: ms(30_000),
   }).prefault({}),
   /** A 429 asking for a longer wait fails the run (TROUPE_ERR_MODEL_RATE_LIMITED) instead of pausing it. */
-  maxPauseMs: ms(60_000),
+  maxPauseMs: ms(5_000),
   /** The pause after a 429 that names no wait. */
   defaultPauseMs: ms(1_000),
 });

@@ -1,0 +1,105 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startNode, type RunningNode } from '../../index.js';
+import { KILLSWITCH_MODULE, type KillSwitchApi } from '../../actors/killswitch/index.js';
+import { cleanup, dataDir, fakeProvider, fakeUpstream, onCleanup } from '../agent/harness.js';
+import { silent } from '../helpers.js';
+import type { FakeOpenAI } from '../fixtures/fake-openai.js';
+
+afterEach(cleanup);
+
+async function node(fake: FakeOpenAI, dir: string, agents: Array<{ name: string }> = [{ name: 'writer' }]): Promise<RunningNode> {
+  const n = await startNode({ id: 'ks', dataDir: dir, logger: silent, http: { port: 0 }, modelProvider: fakeProvider(fake), agents });
+  let closed = false;
+  onCleanup(async () => { if (!closed) await n.close(); });
+  const close = n.close.bind(n);
+  n.close = async () => { closed = true; await close(); };
+  return n;
+}
+
+async function call(n: RunningNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${n.http!.url}${path}`, {
+    method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const run = (n: RunningNode, agent: string) => call(n, 'POST', `/api/v1/agents/${agent}/run`, { input: 'hi' });
+
+describe('the kill switch', () => {
+  it('stops a streaming run within 100 ms: the upstream request is aborted and the client sees the coded error', async () => {
+    // a slow stream: one word every 2 s, so only the kill switch can end it early
+    const fake = await fakeUpstream({ kind: 'text', text: 'one two three four five six', delayMs: 2_000 });
+    const n = await node(fake, dataDir());
+    const client = new OpenAI({ baseURL: `${n.http!.url}/v1`, apiKey: 'none', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'writer', messages: [{ role: 'user', content: 'write' }], stream: true });
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    const t0 = performance.now();
+    const engaged = await call(n, 'POST', '/api/v1/killswitch', { scope: 'agent', target: 'writer', reason: 'runaway output', by: 'ops-oncall' });
+    expect(engaged.status).toBe(200);
+    expect(engaged.body.aborted).toBe(1);
+    expect(engaged.body.agents).toEqual(['writer']);
+    let error: any;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) { /* drain what was already sent */ }
+    } catch (e) {
+      error = e;
+    }
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeLessThan(100);
+    expect(String(error?.message ?? error)).toMatch(/kill switch/);
+    const upstream = await fake.waitForEnd(0);
+    expect(upstream.disconnected).toBe(true);
+  });
+
+  it('refuses new runs with 503 TROUPE_ERR_KILLSWITCH_ENGAGED, survives a restart, and is released by DELETE', async () => {
+    const fake = await fakeUpstream({ kind: 'text', text: 'fine' });
+    const dir = dataDir();
+    let n = await node(fake, dir, [{ name: 'writer' }, { name: 'other' }]);
+    expect((await run(n, 'writer')).status).toBe(200);
+    expect((await call(n, 'POST', '/api/v1/killswitch', { scope: 'agent', target: 'writer', reason: 'audit hold' })).status).toBe(200);
+    const refused = await run(n, 'writer');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('TROUPE_ERR_KILLSWITCH_ENGAGED');
+    expect(refused.body.error.message).toContain('audit hold');
+    expect((await run(n, 'other')).status).toBe(200);
+    const info = (await call(n, 'GET', '/api/v1/agents/writer')).body;
+    expect(info.upstream.killswitch.reason).toContain('audit hold');
+    const calls = fake.calls.length;
+    await n.close();
+
+    n = await node(fake, dir, [{ name: 'writer' }, { name: 'other' }]);
+    const listed = (await call(n, 'GET', '/api/v1/killswitch')).body.switches;
+    expect(listed).toEqual([expect.objectContaining({ scope: 'agent', target: 'writer', reason: 'audit hold' })]);
+    const still = await run(n, 'writer');
+    expect(still.status).toBe(503);
+    expect(still.body.error.code).toBe('TROUPE_ERR_KILLSWITCH_ENGAGED');
+    expect(fake.calls.length).toBe(calls);
+    expect((await call(n, 'DELETE', '/api/v1/killswitch', { scope: 'agent', target: 'writer' })).body).toEqual({ released: true });
+    expect((await run(n, 'writer')).status).toBe(200);
+    const again = await call(n, 'DELETE', '/api/v1/killswitch?scope=agent&target=writer');
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('TROUPE_ERR_KILLSWITCH_NOT_FOUND');
+  });
+
+  it('node and tree scopes cover every matching agent, ones spawned later included; bodies are validated', async () => {
+    const fake = await fakeUpstream({ kind: 'text', text: 'fine' });
+    const n = await node(fake, dataDir(), [{ name: 'a' }, { name: 'b' }]);
+    const api = n.module<KillSwitchApi>(KILLSWITCH_MODULE);
+    await api.engage({ scope: 'tree', target: 'user/agents/a', reason: 'tree hold' });
+    expect((await run(n, 'a')).status).toBe(503);
+    expect((await run(n, 'b')).status).toBe(200);
+    await api.engage({ scope: 'node', reason: 'node hold' });
+    expect((await run(n, 'b')).status).toBe(503);
+    n.spawnAgent({ name: 'late' });
+    expect((await run(n, 'late')).body.error.code).toBe('TROUPE_ERR_KILLSWITCH_ENGAGED');
+    expect(await api.release({ scope: 'node' })).toBe(true);
+    expect((await run(n, 'late')).status).toBe(200);
+    expect((await run(n, 'a')).status).toBe(503);
+    const bad = await call(n, 'POST', '/api/v1/killswitch', { scope: 'agent', reason: 'no target' });
+    expect(bad.status).toBe(400);
+    expect((await call(n, 'POST', '/api/v1/killswitch', { scope: 'galaxy', target: 'x', reason: 'r' })).status).toBe(400);
+  });
+});
