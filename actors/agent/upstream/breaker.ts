@@ -15,7 +15,9 @@ const TRIPPING_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_T
  * (closed, open, half-open probing, close) and time comes from host.clock.
  */
 class ClockBackoff<T> implements IBackoff<T> {
-  constructor(private readonly clock: Clock, private readonly openedAt: number, private readonly afterMs: number) {}
+  constructor(private readonly clock: Clock, private readonly openedAt: number, private readonly afterMs: number, private readonly opened: (at: number) => void) {
+    opened(openedAt);
+  }
 
   get duration(): number {
     return this.clock.now() - this.openedAt >= this.afterMs ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
@@ -23,7 +25,7 @@ class ClockBackoff<T> implements IBackoff<T> {
 
   /** A failed half-open probe opens the breaker again for the same time, from now. */
   next(): IBackoff<T> {
-    return new ClockBackoff<T>(this.clock, this.clock.now(), this.afterMs);
+    return new ClockBackoff<T>(this.clock, this.clock.now(), this.afterMs, this.opened);
   }
 }
 
@@ -50,10 +52,9 @@ export class UpstreamBreaker {
 
   constructor(private readonly clock: Clock, private readonly options: BreakerOptions, onChange: (state: BreakerState) => void) {
     const factory: IBackoffFactory<unknown> = {
-      next: () => {
-        this.openedAt = clock.now();
-        return new ClockBackoff(clock, clock.now(), options.halfOpenAfterMs);
-      },
+      next: () => new ClockBackoff(clock, clock.now(), options.halfOpenAfterMs, (at) => {
+        this.openedAt = at;
+      }),
     };
     this.policy = circuitBreaker(handleWhen((e) => isTroupeError(e) && TRIPPING_CODES.has(e.code)), {
       halfOpenAfter: factory,
