@@ -1,7 +1,7 @@
 import { openNodeStorage, type NodeStore } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput } from './kernel/index.js';
+import { Kernel, defaultLogger, defaultNodeId, registerNetworkFaults, type KernelOptionsInput } from './kernel/index.js';
 import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
@@ -142,6 +142,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     this.attachRemote(cluster);
     // closes after the actors stopped (replies can still flow while they drain), before storage
     this.onClosed('cluster', () => cluster.close());
+    registerNetworkFaults(this, {
+      partition: (node) => cluster.transport.partition(node),
+      status: (node) => cluster.members().find((m) => m.node === node)?.status,
+      tellDurable: (target, message, opts) => this.tellDurable(target, message, opts),
+    });
     return cluster.start();
   }
 

@@ -2,6 +2,7 @@ import type { NodeModule } from '../modules/index.js';
 import { drillCommand } from './cli.js';
 import { registerDrillRoutes } from './routes.js';
 import { DrillRunner, type DrillsApi } from './runner.js';
+import { DRILL_ACTOR, drillActor } from './drill-actor.js';
 
 /** The drills module's name: `node.module<DrillsApi>(DRILLS_MODULE)`. */
 export const DRILLS_MODULE = 'drills';
@@ -26,6 +27,8 @@ export function drillsModule(options: DrillsModuleOptions = {}): NodeModule<Dril
     commands: [drillCommand],
     start: (host) => {
       const runner = new DrillRunner(host, options.allow === true);
+      // a peer's kill-node drill ends this process as a crash would: SIGKILL, no cleanup
+      host.spawnSpec({ name: DRILL_ACTOR, behaviour: drillActor(host, () => runner.enabled, () => process.kill(process.pid, 'SIGKILL')) }, 'system');
       return {
         api: runner,
         routes: (table) => registerDrillRoutes(table, runner),

@@ -133,3 +133,29 @@ export function kernelFaults(kernel: object): KernelFaults {
   if (!f) throw new TroupeError('TROUPE_ERR_NODE_MODULE_MISSING', 'no kernel fault hooks for this host');
   return f;
 }
+
+/**
+ * Fault hooks of a node's cluster link, for the partition and kill-node drills: cut the
+ * links to a peer until healed, read a peer's membership status, send a durable message.
+ */
+export interface NetworkFaults {
+  partition(node: string): () => void;
+  status(node: string): 'up' | 'suspect' | 'down' | undefined;
+  tellDurable(target: string, message: unknown, options?: { correlationId?: string }): Promise<string>;
+}
+
+const networks = new WeakMap<object, NetworkFaults>();
+
+/** Register a node's network faults (the node does it when it starts its cluster link). */
+export function registerNetworkFaults(kernel: object, faults: NetworkFaults): void {
+  networks.set(kernel, faults);
+}
+
+/**
+ * The network fault hooks of a node, or undefined when it runs no cluster link.
+ *
+ * @example const heal = networkFaults(node)?.partition('b');
+ */
+export function networkFaults(kernel: object): NetworkFaults | undefined {
+  return networks.get(kernel);
+}
