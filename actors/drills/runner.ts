@@ -227,7 +227,8 @@ export class DrillRunner implements DrillsApi {
         throw new TroupeError('TROUPE_ERR_DRILL_TARGET', 'the steady-state hypothesis does not hold before the fault; nothing injected');
       }
       const injected = (): Error => new TroupeError('TROUPE_ERR_DRILL_INJECTED', `fault injected by drill ${report.id}`);
-      const payload = req.message ?? { type: 'drill.message' };
+      // an agent checks its messages against its schema: the default payload must be one it accepts
+      const payload = req.message ?? (/^user\/agents\/[^/]+\/agent$/.test(path) ? { type: 'agent.status' } : { type: 'drill.message' });
       const send = (correlationId: string): void => {
         report.messages.sent++;
         try {
