@@ -26,7 +26,7 @@ describe('troupe drill against a running troupe start node (the README example)'
     expect(crash.code).toBe(0);
     expect(JSON.parse(crash.stdout)).toMatchObject({ kind: 'crash', target: 'user/agents/assistant/agent', status: 'finished', verdict: 'held', restarts: 1 });
 
-    const upstream = await drill(['upstream', '--target', 'agent:echo', '--fault', 'rate-limit', '--retry-after', '100', '--duration', '400', '--rate', '2']);
+    const upstream = await drill(['upstream', '--target', 'agent:echo', '--fault', 'rate-limit', '--retry-after', '100', '--duration', '250', '--rate', '2']);
     expect(upstream.code).toBe(0);
     expect(JSON.parse(upstream.stdout)).toMatchObject({ kind: 'upstream', verdict: 'held', restarts: 0, messages: { sent: 2, delivered: 2, lost: 0 } });
 

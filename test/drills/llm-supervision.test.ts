@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { AgentEvent, AgentRegistry } from '../../actors/agent/index.js';
+import { OpenAIProvider, type AgentEvent, type AgentRegistry } from '../../actors/agent/index.js';
 import { ManualClock } from '../../protocol/index.js';
 import type { RunningNode } from '../../index.js';
-import { until } from '../helpers.js';
-import { cleanup, fakeProvider, fakeUpstream, testNode } from '../agent/harness.js';
+import { silent, until } from '../helpers.js';
+import { cleanup, fakeUpstream, testNode } from '../agent/harness.js';
 import type { FakeOpenAI } from '../fixtures/fake-openai.js';
 
 afterEach(cleanup);
@@ -22,13 +22,21 @@ interface Rig {
   info: (agent: string) => Promise<any>;
 }
 
-/** A node on a manual clock whose agents call the fake upstream (a real HTTP server) through the openai package. */
-async function rig(fake: FakeOpenAI, opts: { maxRetries?: number; maxRetryAfterMs?: number; logger?: pino.Logger; start?: number } = {}): Promise<Rig> {
+/**
+ * A node on a manual clock whose agents call the fake upstream (a real HTTP server) through
+ * the openai package; the provider's retry waits run on the same clock.
+ */
+async function rig(fake: FakeOpenAI, opts: { maxRetries?: number; logger?: pino.Logger; start?: number } = {}): Promise<Rig> {
   const clock = new ManualClock(opts.start ?? 10 * MINUTE);
+  // backoff between retries is short and fires on the clock: jitter 0 makes it exact
+  const provider = new OpenAIProvider(
+    { baseURL: fake.url, apiKey: 'sk-fake', defaultModel: 'gpt-fake', backoffBaseMs: 4, backoffMaxMs: 4, maxRetries: opts.maxRetries ?? 0 },
+    { logger: silent, clock, random: () => 0 },
+  );
   const node = await testNode({
     clock,
     http: { port: 0 },
-    modelProvider: fakeProvider(fake, { maxRetries: opts.maxRetries ?? 0, maxRetryAfterMs: opts.maxRetryAfterMs ?? 1 }),
+    modelProvider: provider,
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const agents = node.agents;
@@ -49,10 +57,23 @@ async function rig(fake: FakeOpenAI, opts: { maxRetries?: number; maxRetryAfterM
   };
 }
 
+/**
+ * Move the clock through the provider's retry backoff (4 ms a time, a real 10 ms apart so the
+ * HTTP exchanges go on) until the upstream saw `calls` calls.
+ */
+async function retried<T>(r: Rig, fake: FakeOpenAI, p: Promise<T>, calls: number): Promise<T> {
+  for (let i = 0; fake.calls.length < calls; i++) {
+    if (i > 1_000) throw new Error(`the upstream saw ${fake.calls.length} of ${calls} calls`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    r.clock.advance(4);
+  }
+  return p;
+}
+
 describe('LLM-aware supervision against the fake upstream', () => {
-  it('429 with Retry-After pauses every model call of the agent until then, queued runs wait, and nothing restarts', async () => {
+  it('429 with Retry-After pauses every model call of the agent until then, the provider resumes the call, queued runs wait, and nothing restarts', async () => {
     const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfter: 2 }, { kind: 'text', text: 'one' }, { kind: 'text', text: 'two' }]);
-    const r = await rig(fake);
+    const r = await rig(fake, { maxRetries: 2 });
     r.agents.spawn({ name: 'paced' });
     const first = r.run('paced', 'first');
     await until(() => r.events.some((e) => e.type === 'agent.upstream.paused'), 5_000, 'the pause');
@@ -63,7 +84,8 @@ describe('LLM-aware supervision against the fake upstream', () => {
     await until(() => r.events.filter((e) => e.type === 'agent.run.started').length === 2, 5_000, 'the second run');
     const during = await r.info('paced');
     expect(during.upstream.pausedUntil).toBe(paused.until);
-    // both runs wait on the clock: the upstream saw only the refused call
+    // both runs wait on the clock (the first in its provider's retry, the second at the
+    // agent's pause): the upstream saw only the refused call
     expect(fake.calls).toHaveLength(1);
     r.clock.advance(1_999);
     expect(fake.calls).toHaveLength(1);
@@ -76,6 +98,23 @@ describe('LLM-aware supervision against the fake upstream', () => {
     expect(r.restarts()).toBe(0);
     expect(r.events.some((e) => e.type === 'agent.unhealthy' || e.type === 'agent.model.failed')).toBe(false);
     expect((await r.info('paced')).upstream.pausedUntil).toBeUndefined();
+  });
+
+  it('a 429 past the provider\'s retry budget fails its run with 429 and still holds the agent\'s next runs until the Retry-After', async () => {
+    const fake = await fakeUpstream([{ kind: 'rate_limit', retryAfter: 2 }, { kind: 'text', text: 'later' }]);
+    const r = await rig(fake, { maxRetries: 0 });
+    r.agents.spawn({ name: 'tight' });
+    const first = await r.run('tight');
+    expect(first.status).toBe(429);
+    expect(first.body.error.code).toBe('TROUPE_ERR_MODEL_RATE_LIMITED');
+    const next = r.run('tight');
+    await until(() => r.events.filter((e) => e.type === 'agent.run.started').length === 2, 5_000, 'the next run');
+    expect(fake.calls).toHaveLength(1);
+    r.clock.advance(2_000);
+    const later = await next;
+    expect(later.status).toBe(200);
+    expect(later.body.result.content).toBe('later');
+    expect(r.restarts()).toBe(0);
   });
 
   it('401 stops the agent with TROUPE_ERR_MODEL_AUTH, one error line, and no restart loop', async () => {
@@ -102,13 +141,13 @@ describe('LLM-aware supervision against the fake upstream', () => {
 
   it('500 is retried with backoff, then counts as a failure; past maxConsecutiveFailures the agent restarts and recovers', async () => {
     const fake = await fakeUpstream({ kind: 'error', status: 500, message: 'boom' });
-    const r = await rig(fake, { maxRetries: 2, maxRetryAfterMs: 1_000 });
+    const r = await rig(fake, { maxRetries: 2 });
     r.agents.spawn({ name: 'flaky', limits: { maxConsecutiveFailures: 2 }, upstream: { breaker: { failures: 100 } }, supervision: { backoff: { minMs: 0, maxMs: 0 } } });
-    const one = await r.run('flaky');
+    const one = await retried(r, fake, r.run('flaky'), 3);
     expect(one.body.error.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
     expect(fake.calls).toHaveLength(3); // the call and its 2 retries
     expect(r.restarts()).toBe(0);
-    const two = await r.run('flaky');
+    const two = await retried(r, fake, r.run('flaky'), 6);
     expect(two.body.error.code).toBe('TROUPE_ERR_MODEL_UPSTREAM');
     expect(fake.calls).toHaveLength(6);
     await until(() => r.restarts() === 1, 5_000, 'the restart');

@@ -59,7 +59,7 @@ describe('restart-storm and upstream drills', () => {
     n.agents.events.subscribe((e) => events.push(e));
     let restarts = 0;
     n.inspect((e) => { if (e.type === 'actor.restarted' && e.address.endsWith('/user/agents/bot/agent')) restarts++; });
-    const r = await drill(n, { kind: 'upstream', target: 'agent:bot', fault: 'rate-limit', retryAfterMs: 100, durationMs: 400, rate: 3, probeWithinMs: 2_000 });
+    const r = await drill(n, { kind: 'upstream', target: 'agent:bot', fault: 'rate-limit', retryAfterMs: 100, durationMs: 250, rate: 3, probeWithinMs: 2_000 });
     expect(r.status).toBe('finished');
     expect(r.kind).toBe('upstream');
     const pauses = events.filter((e) => e.type === 'agent.upstream.paused');

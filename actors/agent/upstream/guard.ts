@@ -8,8 +8,8 @@ import { applyFault, clockWait, upstreamFaultSchema, type UpstreamFault, type Up
 
 /** Abort reason of calls cut by the kill switch. */
 const KILL_REASON = 'troupe:killswitch';
-/** Pauses one call sits through before its run fails with the 429. */
-const MAX_PAUSES_PER_CALL = 10;
+/** Retries of a call after an injected 429 (the openai provider's default retry budget). */
+const INJECTED_RETRIES = 3;
 
 /** How an agent treats its upstream (spec field `upstream`). */
 export interface UpstreamOptions {
@@ -33,7 +33,9 @@ export interface UpstreamState {
 /**
  * An agent's model calls as the agent makes them: LLM-aware supervision in one place,
  * outside the actor, so it outlives a restart. A 429 pauses every call of the agent until
- * its Retry-After (queued runs wait; nothing crashes, so restart intensity is untouched); a
+ * its Retry-After, as soon as the provider sees it (the provider retries the call itself
+ * within its budget; the agent's other and queued runs wait; nothing crashes, so restart
+ * intensity is untouched); a
  * 401/403 becomes TROUPE_ERR_MODEL_AUTH (the agent stops: no restart loop); 5xx and timeouts
  * go through a cockatiel circuit breaker on the injected clock (open: fail fast with
  * TROUPE_ERR_MODEL_CIRCUIT_OPEN); tokens are counted against the agent's budget; the kill
@@ -125,24 +127,31 @@ export class UpstreamGuard implements ModelProvider {
     if (outer?.aborted) call.abort(outer.reason);
     else outer?.addEventListener('abort', follow, { once: true });
     this.inflight.add(call);
+    const onRateLimited = (ms: number): void => {
+      this.pause(ms);
+      opts.onRateLimited?.(ms);
+    };
     try {
-      for (let pauses = 0; ; pauses++) {
+      for (let retries = 0; ; retries++) {
         if (this.halted) throw this.killed();
         try {
           await this.waitOutPause(call);
           const fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
           const result = await this.breaker.execute(async () => {
             if (fault) await applyFault(fault, this.clock, call);
-            return this.provider.complete(req, { ...opts, signal: call });
+            return this.provider.complete(req, { ...opts, signal: call, onRateLimited });
           });
           this.budget.record(result.usage, this.clock.now());
           return result;
         } catch (e) {
           if (call.reason === KILL_REASON) throw this.killed(e);
           if (isTroupeError(e, 'TROUPE_ERR_MODEL_RATE_LIMITED')) {
+            // the provider honoured Retry-After within its retry budget and gave up: the run
+            // fails, the agent's other calls wait out the pause
             const wait = Number(e.details?.['retryAfterMs'] ?? this.options.defaultPauseMs);
             this.pause(wait);
-            if (pauses < MAX_PAUSES_PER_CALL && wait <= this.options.maxPauseMs) continue;
+            // an injected 429 stands for the upstream's: retried as the provider retries a real one
+            if (e.details?.['injected'] === true && retries < INJECTED_RETRIES && wait <= this.options.maxPauseMs) continue;
           }
           if (isTroupeError(e, 'TROUPE_ERR_MODEL_UPSTREAM') && (e.details?.['status'] === 401 || e.details?.['status'] === 403)) {
             throw new TroupeError('TROUPE_ERR_MODEL_AUTH', `the upstream model refused agent ${this.agent}'s credentials (HTTP ${String(e.details['status'])}); the agent stops until its credentials are fixed`, {
