@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { KILLSWITCH_MODULE, type KillSwitchApi } from '../../actors/killswitch/index.js';
 import { cleanup, dataDir, fakeProvider, fakeUpstream, onCleanup } from '../agent/harness.js';
-import { silent } from '../helpers.js';
+import { silent, tempDir, until } from '../helpers.js';
 import type { FakeOpenAI } from '../fixtures/fake-openai.js';
 
 afterEach(cleanup);
@@ -36,7 +36,12 @@ describe('the kill switch', () => {
     const it = stream[Symbol.asyncIterator]();
     const first = await it.next();
     expect(first.done).toBe(false);
-    const t0 = performance.now();
+    // on the node: from the switch engaging (the halt) to the run's end, whatever the HTTP round trips cost
+    const marks: Record<string, number> = {};
+    n.agents.events.subscribe((e) => {
+      if (e.type === 'agent.halted') marks['halted'] = performance.now();
+      if (e.type === 'agent.run.finished' && e.code === 'TROUPE_ERR_KILLSWITCH_ENGAGED') marks['finished'] = performance.now();
+    });
     const engaged = await call(n, 'POST', '/api/v1/killswitch', { scope: 'agent', target: 'writer', reason: 'runaway output', by: 'ops-oncall' });
     expect(engaged.status).toBe(200);
     expect(engaged.body.aborted).toBe(1);
@@ -47,9 +52,8 @@ describe('the kill switch', () => {
     } catch (e) {
       error = e;
     }
-    const elapsed = performance.now() - t0;
-    expect(elapsed).toBeLessThan(100);
     expect(String(error?.message ?? error)).toMatch(/kill switch/);
+    expect(marks['finished']! - marks['halted']!).toBeLessThan(100);
     const upstream = await fake.waitForEnd(0);
     expect(upstream.disconnected).toBe(true);
   });
@@ -101,5 +105,23 @@ describe('the kill switch', () => {
     const bad = await call(n, 'POST', '/api/v1/killswitch', { scope: 'agent', reason: 'no target' });
     expect(bad.status).toBe(400);
     expect((await call(n, 'POST', '/api/v1/killswitch', { scope: 'galaxy', target: 'x', reason: 'r' })).status).toBe(400);
+  });
+
+  it('cluster scope reaches every node that is up: each persists it and refuses runs; a release from any node lifts it everywhere', async () => {
+    const fake = await fakeUpstream({ kind: 'text', text: 'fine' });
+    const a = await startNode({ id: 'ca', dataDir: dataDir(), logger: silent, http: { port: 0 }, modelProvider: fakeProvider(fake), agents: [{ name: 'alpha' }], cluster: { port: 0, heartbeatMs: 100 } });
+    onCleanup(() => a.close());
+    const b = await startNode({ id: 'cb', dataDir: dataDir(), logger: silent, http: { port: 0 }, modelProvider: fakeProvider(fake), agents: [{ name: 'beta' }], cluster: { port: 0, seeds: [a.peer!.url], heartbeatMs: 100 } });
+    onCleanup(() => b.close());
+    await until(() => a.peers().includes('cb') && b.peers().includes('ca'), 10_000, 'the two nodes to meet');
+    const engaged = await call(a, 'POST', '/api/v1/killswitch', { scope: 'cluster', reason: 'incident 42', by: 'sre' });
+    expect(engaged.status).toBe(200);
+    expect(engaged.body.switch).toMatchObject({ scope: 'cluster', target: '*', origin: 'ca' });
+    expect((await run(a, 'alpha')).status).toBe(503);
+    await until(async () => (await run(b, 'beta')).status === 503, 10_000, 'the switch to reach cb');
+    expect((await call(b, 'GET', '/api/v1/killswitch')).body.switches).toEqual([expect.objectContaining({ scope: 'cluster', reason: 'incident 42', origin: 'ca' })]);
+    expect((await call(b, 'DELETE', '/api/v1/killswitch', { scope: 'cluster' })).status).toBe(200);
+    expect((await run(b, 'beta')).status).toBe(200);
+    await until(async () => (await run(a, 'alpha')).status === 200, 10_000, 'the release to reach ca');
   });
 });
