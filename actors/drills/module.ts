@@ -3,6 +3,7 @@ import { drillCommand } from './cli.js';
 import { registerDrillRoutes } from './routes.js';
 import { DrillRunner, type DrillsApi } from './runner.js';
 import { DRILL_ACTOR, drillActor } from './drill-actor.js';
+import { drillMcpTools } from './mcp-tools.js';
 
 /** The drills module's name: `node.module<DrillsApi>(DRILLS_MODULE)`. */
 export const DRILLS_MODULE = 'drills';
@@ -32,6 +33,7 @@ export function drillsModule(options: DrillsModuleOptions = {}): NodeModule<Dril
       return {
         api: runner,
         routes: (table) => registerDrillRoutes(table, runner),
+        mcpTools: drillMcpTools(runner),
         drain: () => runner.drain(),
       };
     },

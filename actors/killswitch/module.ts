@@ -3,6 +3,7 @@ import { AGENTS_MODULE } from '../agent/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { killSwitchBehaviour } from './actor.js';
 import { registerKillSwitchRoutes } from './routes.js';
+import { killSwitchMcpTools } from './mcp-tools.js';
 import { KILLSWITCH_ACTOR, Switchboard, type KillSwitchApi } from './switchboard.js';
 
 /** The kill switch module's name: `node.module<KillSwitchApi>(KILLSWITCH_MODULE)`. */
@@ -27,6 +28,7 @@ export function killSwitchModule(): NodeModule<KillSwitchApi> {
       return {
         api,
         routes: (table) => registerKillSwitchRoutes(table, api),
+        mcpTools: killSwitchMcpTools(api),
         release: () => api.close(),
       };
     },
