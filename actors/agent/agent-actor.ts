@@ -10,7 +10,7 @@ import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
-import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
+import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
 import type { AgentTool, ToolContext } from './tools.js';
 
@@ -316,6 +316,13 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         case 'agent.cancel':
           onCancel(msg.runId, msg.reason, ctx);
           return;
+        case 'agent.halt': {
+          // the kill switch: runs in tool calls too, not only those waiting on the model
+          for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
+          const queued = rt.queue.splice(0);
+          for (const q of queued) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
+          return;
+        }
         case 'agent.status': {
           const usage = memoryUsage(state);
           const s: AgentStatus = {

@@ -149,7 +149,18 @@ export class Switchboard implements KillSwitchApi {
     const sw = this.coverFor(name);
     const guard = this.agents.upstream(name);
     if (!sw || !guard) return 0;
-    return guard.halt(`${sw.reason} (kill switch ${sw.scope}:${sw.target} by ${sw.by})`);
+    const reason = `${sw.reason} (kill switch ${sw.scope}:${sw.target} by ${sw.by})`;
+    // model calls in flight are aborted here, at once; the agent cancels its other runs (in tool calls, queued)
+    const aborted = guard.halt(reason);
+    const agent = this.agents.resolve(name);
+    if (agent) {
+      try {
+        this.host.tell(agent, { type: 'agent.halt', reason: reason.slice(0, 1_000) });
+      } catch (e) {
+        this.log.warn({ err: e, agent: name }, 'could not tell the agent to cancel its runs');
+      }
+    }
+    return aborted;
   }
 
   private coverFor(agent: string): KillSwitchRecord | undefined {

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { z } from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
 import { KILLSWITCH_MODULE, type KillSwitchApi } from '../../actors/killswitch/index.js';
@@ -123,5 +124,30 @@ describe('the kill switch', () => {
     expect((await call(b, 'DELETE', '/api/v1/killswitch', { scope: 'cluster' })).status).toBe(200);
     expect((await run(b, 'beta')).status).toBe(200);
     await until(async () => (await run(a, 'alpha')).status === 200, 10_000, 'the release to reach ca');
+  });
+
+  it('cancels a run that is inside a tool call too: the tool sees its signal abort, the run fails with the coded error', async () => {
+    const fake = await fakeUpstream({ kind: 'tool_calls', calls: [{ name: 'wait_forever', arguments: '{}' }] });
+    const n = await startNode({ id: 'kt', logger: silent, http: { port: 0 }, modelProvider: fakeProvider(fake) });
+    onCleanup(() => n.close());
+    let started = false;
+    let aborted = false;
+    n.spawnAgent({
+      name: 'tooled',
+      tools: [{
+        name: 'wait_forever', description: 'waits until cancelled', parameters: z.object({}),
+        execute: (_a, ctx) => new Promise((_resolve, reject) => {
+          started = true;
+          ctx.signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); });
+        }),
+      }],
+    });
+    const run = n.agents.run('tooled', { input: [{ role: 'user', content: 'go' }] }).then(() => undefined, (e: unknown) => e);
+    await until(() => started, 10_000, 'the tool to start');
+    const engaged = await n.module<KillSwitchApi>(KILLSWITCH_MODULE).engage({ scope: 'agent', target: 'tooled', reason: 'stuck tool' });
+    expect(engaged.aborted).toBe(0); // no model call was in flight
+    expect(await run).toMatchObject({ code: 'TROUPE_ERR_KILLSWITCH_ENGAGED' });
+    expect(aborted).toBe(true);
+    expect(fake.calls).toHaveLength(1);
   });
 });
