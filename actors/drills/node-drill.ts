@@ -67,8 +67,9 @@ export async function runNodeDrill(host: ModuleHost, req: DrillRequest, node: st
   try {
     if (!(await probe('before'))) throw new TroupeError('TROUPE_ERR_DRILL_TARGET', `node ${node} does not answer before the fault; nothing injected`);
     if (req.kind === 'kill-node') {
-      await host.ask(actor, { type: 'drill.kill-node', drill: report.id }, { timeoutMs: req.probeWithinMs });
+      // injected from the request on: on a busy node the peer's death may be noticed before its acceptance is read
       report.injectedAt = clock.now();
+      await host.ask(actor, { type: 'drill.kill-node', drill: report.id }, { timeoutMs: req.probeWithinMs });
       const end = report.injectedAt + req.durationMs;
       while (!signal.aborted && clock.now() < end && timeline['downAt'] === undefined) await sleepOn(clock, POLL_MS, signal);
       const back = await recovered(end);
