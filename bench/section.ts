@@ -2,6 +2,8 @@
  * One bench section in a process of its own (`node dist/bench/section.js <name>`), so no
  * section runs on the heap another left behind; its result is the last stdout line.
  */
+import { benchAgentChat } from './agent-chat.js';
+import { benchAgents } from './agents.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
@@ -13,6 +15,8 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   storage: benchStorage,
   cluster: benchCluster,
   gateway: benchGateway,
+  'agent-chat': benchAgentChat,
+  agents: benchAgents,
   drills: benchDrills,
 };
 
