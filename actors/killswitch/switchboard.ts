@@ -34,7 +34,8 @@ export type KillSwitchMessage =
  * is acknowledged, comes back at start, cancels the runs in flight of every agent it covers
  * (their upstream requests aborted) and makes their new runs fail with 503
  * TROUPE_ERR_KILLSWITCH_ENGAGED until it is released. Agents spawned later are covered too.
- * Cluster-scope switches are told to every node that is up.
+ * Cluster-scope switches are told to every node that is up, a node-scope one naming another
+ * node to that node.
  */
 export class Switchboard implements KillSwitchApi {
   private readonly switches = new Map<string, KillSwitchRecord>();
@@ -81,9 +82,7 @@ export class Switchboard implements KillSwitchApi {
     const by = req.by ? `${req.by} (${caller})` : caller;
     const record: KillSwitchRecord = { v: 1, scope: req.scope, target, reason: req.reason, by, at: this.host.clock.now(), origin: this.host.id };
     const outcome = await this.adopt(record);
-    if (req.scope === 'cluster') {
-      for (const peer of this.host.peers()) this.tellPeer(peer, { type: 'killswitch.engage', record });
-    }
+    for (const peer of this.reach(req.scope, target)) this.tellPeer(peer, { type: 'killswitch.engage', record });
     return { switch: record, ...outcome };
   }
 
@@ -93,21 +92,27 @@ export class Switchboard implements KillSwitchApi {
     const target = this.targetOf(p.data.scope, p.data.target);
     const by = p.data.by ? `${p.data.by} (${caller})` : caller;
     const released = await this.drop(p.data.scope, target, by);
-    if (p.data.scope === 'cluster') {
-      for (const peer of this.host.peers()) this.tellPeer(peer, { type: 'killswitch.release', scope: 'cluster', target, by });
-    }
+    for (const peer of this.reach(p.data.scope, target)) this.tellPeer(peer, { type: 'killswitch.release', scope: p.data.scope, target, by });
     return released;
   }
 
-  /** A switch from another node (cluster scope). */
+  /** A switch from another node: cluster scope, or node scope naming this node. */
   async received(msg: KillSwitchMessage): Promise<void> {
+    const mine = (scope: KillSwitchScope, target: string): boolean => scope === 'cluster' || (scope === 'node' && target === this.host.id);
     if (msg.type === 'killswitch.engage') {
       const r = killSwitchRecordSchema.safeParse(msg.record);
-      if (!r.success || r.data.scope !== 'cluster') return;
+      if (!r.success || !mine(r.data.scope, r.data.target)) return;
       await this.adopt(r.data);
-    } else if (msg.scope === 'cluster') {
+    } else if (mine(msg.scope, msg.target)) {
       await this.drop(msg.scope, msg.target, msg.by);
     }
+  }
+
+  /** The other nodes a switch is told to: every node that is up (cluster), or the node it names. */
+  private reach(scope: KillSwitchScope, target: string): string[] {
+    if (scope === 'cluster') return this.host.peers();
+    if (scope === 'node' && target !== this.host.id) return [target];
+    return [];
   }
 
   /** Persist (before anything is acknowledged), then cancel what it covers. */

@@ -124,6 +124,12 @@ describe('the kill switch', () => {
     expect((await call(b, 'DELETE', '/api/v1/killswitch', { scope: 'cluster' })).status).toBe(200);
     expect((await run(b, 'beta')).status).toBe(200);
     await until(async () => (await run(a, 'alpha')).status === 200, 10_000, 'the release to reach ca');
+    // a node switch naming the other node is told to it
+    expect((await call(a, 'POST', '/api/v1/killswitch', { scope: 'node', target: 'cb', reason: 'drain cb' })).body.agents).toEqual([]);
+    await until(async () => (await run(b, 'beta')).status === 503, 10_000, 'the node switch to reach cb');
+    expect((await run(a, 'alpha')).status).toBe(200);
+    expect((await call(a, 'DELETE', '/api/v1/killswitch', { scope: 'node', target: 'cb' })).status).toBe(200);
+    await until(async () => (await run(b, 'beta')).status === 200, 10_000, 'the node release to reach cb');
   });
 
   it('cancels a run that is inside a tool call too: the tool sees its signal abort, the run fails with the coded error', async () => {
