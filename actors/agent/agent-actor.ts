@@ -31,6 +31,8 @@ export interface AgentDeps {
   journalKey?: string;
   /** Why a new run is refused now (kill switch, budget: see UpstreamGuard), or undefined. */
   refusal?: () => TroupeError | undefined;
+  /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
+  callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
@@ -117,7 +119,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         return (toolLog ??= ctx.log.child({ runId: msg.runId, ...(correlationId !== undefined ? { correlationId } : {}) }));
       },
       tell: (target, message) => ctx.tell(target, message),
-      ask: (target, message, options) => ctx.ask(target, message, options),
+      ask: (target, message, options) => {
+        const call = deps.callTarget;
+        if (!call) return ctx.ask(target, message, options);
+        return call(target, () => ctx.ask(target, message, options));
+      },
     };
   };
 

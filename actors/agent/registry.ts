@@ -340,6 +340,7 @@ export class AgentRegistry {
     const behaviour = agentBehaviour({
       name,
       refusal: () => guard.refusal(),
+      callTarget: (target, fn) => guard.callTarget(target, fn),
       instructions: data.instructions,
       ...(data.temperature !== undefined ? { temperature: data.temperature } : {}),
       limits: data.limits,

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { lastUser } from '../agent/harness.js';
 import { UpstreamBreaker, type AgentEvent, type BreakerState } from '../../actors/agent/index.js';
 import { ManualClock, TroupeError } from '../../protocol/index.js';
 import { cleanup, fakeProvider, fakeUpstream, testNode } from '../agent/harness.js';
@@ -75,5 +77,51 @@ describe('circuit breakers on the model path (cockatiel on the injected clock)',
     expect(probe.status).toBe(200);
     expect(fake.calls).toHaveLength(3);
     expect(events.filter((e) => e.type === 'agent.breaker').map((e) => (e as { state: string }).state)).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('a breaker per called target: a tool\'s asks to a failing actor open it, then fail fast without reaching it, and it closes after a good half-open probe on the clock', async () => {
+    // the model calls the tool, then answers with what the tool returned
+    const fake = await fakeUpstream((call) => (call.body.messages.at(-1)?.role === 'tool'
+      ? { kind: 'text', text: call.body.messages.at(-1).content }
+      : { kind: 'tool_calls', calls: [{ name: 'call_flaky', arguments: '{}' }] }));
+    const clock = new ManualClock(2_000_000);
+    const node = await testNode({ clock, http: { port: 0 }, modelProvider: fakeProvider(fake, { maxRetries: 0 }) });
+    let healthy = false;
+    let reached = 0;
+    node.spawn((_s, _m, ctx) => {
+      reached++;
+      if (healthy) ctx.reply('pong');
+      else ctx.replyError(new TroupeError('TROUPE_ERR_ACTOR_FAILED', 'flaky is down'));
+    }, { name: 'flaky' });
+    const events: AgentEvent[] = [];
+    node.agents.events.subscribe((e) => events.push(e));
+    node.spawnAgent({
+      name: 'caller',
+      upstream: { breaker: { failures: 2, halfOpenAfterMs: 10_000 } },
+      tools: [{
+        name: 'call_flaky', description: 'asks the flaky actor', parameters: z.object({}),
+        execute: async (_a, ctx) => {
+          try {
+            return { answer: await ctx.ask('user/flaky', 'ping', { timeoutMs: 5_000 }) };
+          } catch (e) {
+            return { failed: (e as { code?: string }).code };
+          }
+        },
+      }],
+    });
+    const answer = async (): Promise<unknown> => JSON.parse((await node.agents.run('caller', { input: [{ role: 'user', content: 'go' }] })).content!);
+    expect(await answer()).toEqual({ failed: 'TROUPE_ERR_ACTOR_FAILED' });
+    expect(await answer()).toEqual({ failed: 'TROUPE_ERR_ACTOR_FAILED' });
+    expect(await answer()).toEqual({ failed: 'TROUPE_ERR_AGENT_CIRCUIT_OPEN' });
+    expect(reached).toBe(2);
+    const info = await (await fetch(`${node.http!.url}/api/v1/agents/caller`)).json() as any;
+    expect(info.upstream.targets['user/flaky']).toEqual({ state: 'open', openedAt: 2_000_000 });
+    expect(info.upstream.breaker.state).toBe('closed');
+    healthy = true;
+    clock.advance(10_000);
+    expect(await answer()).toEqual({ answer: 'pong' });
+    expect(reached).toBe(3);
+    expect(events.filter((e) => e.type === 'agent.breaker').map((e) => `${(e as any).target}:${(e as any).state}`)).toEqual(['user/flaky:open', 'user/flaky:half-open', 'user/flaky:closed']);
+    expect(lastUser(fake.calls[0]!.body)).toBe('go');
   });
 });

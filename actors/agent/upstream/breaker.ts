@@ -4,8 +4,32 @@ import { TroupeError, isTroupeError, type Clock } from '../../../protocol/index.
 /** A breaker's state as `GET /api/v1/agents/:name` and /metrics show it. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-/** Failures that say the upstream is unwell (a 429, a bad request or a cancel do not). */
-const TRIPPING_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']);
+/** What a breaker guards: which failures trip it, and the code it fails fast with. */
+export interface BreakerKind {
+  trips: ReadonlySet<string>;
+  openCode: 'TROUPE_ERR_MODEL_CIRCUIT_OPEN' | 'TROUPE_ERR_AGENT_CIRCUIT_OPEN';
+  what: string;
+}
+
+/** The model path: failures that say the upstream is unwell (a 429, a bad request or a cancel do not). */
+export const MODEL_BREAKER: BreakerKind = {
+  trips: new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']),
+  openCode: 'TROUPE_ERR_MODEL_CIRCUIT_OPEN',
+  what: 'the upstream model',
+};
+
+/** A target an agent calls (another agent or actor, local or remote): failures that say it is unwell or unreachable. */
+export function targetBreaker(target: string): BreakerKind {
+  return {
+    trips: new Set([
+      'TROUPE_ERR_ACTOR_ASK_TIMEOUT', 'TROUPE_ERR_ACTOR_FAILED', 'TROUPE_ERR_ACTOR_STOPPED', 'TROUPE_ERR_ACTOR_NOT_FOUND',
+      'TROUPE_ERR_TRANSPORT_NODE_DOWN', 'TROUPE_ERR_TRANSPORT_QUEUE_FULL', 'TROUPE_ERR_AGENT_STOPPED', 'TROUPE_ERR_AGENT_UNHEALTHY',
+      'TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT', 'TROUPE_ERR_MODEL_CIRCUIT_OPEN',
+    ]),
+    openCode: 'TROUPE_ERR_AGENT_CIRCUIT_OPEN',
+    what: `the called target ${target.slice(0, 200)}`,
+  };
+}
 
 /**
  * cockatiel decides "still open?" with `Date.now() - openedAt < backoff.duration`, reading
@@ -50,13 +74,18 @@ export class UpstreamBreaker {
   private readonly policy: CircuitBreakerPolicy;
   private openedAt: number | undefined;
 
-  constructor(private readonly clock: Clock, private readonly options: BreakerOptions, onChange: (state: BreakerState) => void) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: BreakerOptions,
+    onChange: (state: BreakerState) => void,
+    private readonly kind: BreakerKind = MODEL_BREAKER,
+  ) {
     const factory: IBackoffFactory<unknown> = {
       next: () => new ClockBackoff(clock, clock.now(), options.halfOpenAfterMs, (at) => {
         this.openedAt = at;
       }),
     };
-    this.policy = circuitBreaker(handleWhen((e) => isTroupeError(e) && TRIPPING_CODES.has(e.code)), {
+    this.policy = circuitBreaker(handleWhen((e) => isTroupeError(e) && kind.trips.has(e.code)), {
       halfOpenAfter: factory,
       breaker: new ConsecutiveBreaker(options.failures),
     });
@@ -79,7 +108,7 @@ export class UpstreamBreaker {
     } catch (e) {
       if (e instanceof BrokenCircuitError) {
         const left = this.openedAt === undefined ? this.options.halfOpenAfterMs : Math.max(0, this.openedAt + this.options.halfOpenAfterMs - this.clock.now());
-        throw new TroupeError('TROUPE_ERR_MODEL_CIRCUIT_OPEN', `the circuit breaker on the upstream model is open after ${this.options.failures} consecutive failures; next probe in ${left}ms`, {
+        throw new TroupeError(this.kind.openCode, `the circuit breaker on ${this.kind.what} is open after ${this.options.failures} consecutive failures; next probe in ${left}ms`, {
           details: { retryAfterMs: left },
         });
       }

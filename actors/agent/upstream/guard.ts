@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import { TroupeError, isTroupeError, type Clock, type ModelResult } from '../../../protocol/index.js';
 import type { AgentEvent } from '../events.js';
 import { RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
-import { UpstreamBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
+import { UpstreamBreaker, targetBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { TokenBudget, type AgentBudget, type BudgetUsage } from './budget.js';
 import { applyFault, clockWait, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput } from './fault.js';
 
 /** Abort reason of calls cut by the kill switch. */
 const KILL_REASON = 'troupe:killswitch';
+/** Called targets one agent keeps a breaker for (least recently used dropped first). */
+const MAX_TARGET_BREAKERS = 256;
 /** Retries of a call after an injected 429 (the openai provider's default retry budget). */
 const INJECTED_RETRIES = 3;
 
@@ -23,6 +25,8 @@ export interface UpstreamOptions {
 /** The guard's state, for GET /api/v1/agents/:name (`upstream`) and /metrics. */
 export interface UpstreamState {
   breaker: { state: BreakerState; openedAt?: number };
+  /** Breakers on the targets the agent's tools call (other agents, actors), by address. */
+  targets: Record<string, { state: BreakerState; openedAt?: number }>;
   /** Set while upstream calls are paused after a 429 (clock ms). */
   pausedUntil?: number;
   budget: BudgetUsage;
@@ -52,6 +56,7 @@ export class UpstreamGuard implements ModelProvider {
   private readonly breaker: UpstreamBreaker;
   private readonly budget: TokenBudget;
   private readonly inflight = new Set<RunAbort>();
+  private readonly targets = new Map<string, UpstreamBreaker>();
   private pausedUntil = 0;
   private halted: { reason: string; at: number } | undefined;
   private fault: UpstreamFault | undefined;
@@ -88,11 +93,31 @@ export class UpstreamGuard implements ModelProvider {
     const since = this.breaker.since;
     return {
       breaker: { state: this.breaker.state, ...(since !== undefined ? { openedAt: since } : {}) },
+      targets: Object.fromEntries([...this.targets].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
       ...(this.pausedUntil > now ? { pausedUntil: this.pausedUntil } : {}),
       budget: this.budget.usage(now),
       ...(this.halted ? { killswitch: { ...this.halted } } : {}),
       ...(this.fault && this.fault.until > now ? { fault: { mode: this.fault.mode, until: this.fault.until } } : {}),
     };
+  }
+
+  /**
+   * Call another agent or actor through its breaker (one per target): past
+   * `upstream.breaker.failures` consecutive failures (timeouts, crashes, a node down) calls
+   * to it fail fast with TROUPE_ERR_AGENT_CIRCUIT_OPEN until a half-open probe succeeds.
+   */
+  callTarget<T>(target: string, fn: () => Promise<T>): Promise<T> {
+    let b = this.targets.get(target);
+    if (b) this.targets.delete(target);
+    else {
+      b = new UpstreamBreaker(this.clock, this.options.breaker, (state) => {
+        this.log.warn({ agent: this.agent, target, breaker: state }, `circuit breaker on a called target ${state}`);
+        this.emit({ type: 'agent.breaker', agent: this.agent, state, target });
+      }, targetBreaker(target));
+      if (this.targets.size >= MAX_TARGET_BREAKERS) this.targets.delete(this.targets.keys().next().value as string);
+    }
+    this.targets.set(target, b);
+    return b.execute(fn);
   }
 
   /** Engage the kill switch: calls in flight are aborted now, new ones refused. Returns how many were aborted. */
