@@ -257,6 +257,11 @@ export class DrillRunner implements DrillsApi {
           for (let i = 0; i < n; i++) send(`${tag}:${i}`);
           break;
         }
+        case 'storage': {
+          disarm = this.faults.armStorage(path, () => new TroupeError('TROUPE_ERR_STORAGE_WRITE', `LMDB write failed (injected by drill ${report.id})`));
+          for (let i = 0; i < (req.rate ?? 3); i++) send(`${tag}:${i}`);
+          break;
+        }
         case 'kill':
           if (!this.faults.kill(path, new TroupeError('TROUPE_ERR_DRILL_INJECTED', `killed by drill ${report.id}`))) {
             throw new TroupeError('TROUPE_ERR_DRILL_TARGET', `${path} is not running; nothing to kill`);
@@ -276,6 +281,11 @@ export class DrillRunner implements DrillsApi {
       // during: probe until it holds again (recovery) or the duration ends
       const end = report.injectedAt + req.durationMs;
       while (!signal.aborted && clock.now() < end) {
+        if (req.kind === 'storage') {
+          // the writes fail for the whole duration; recovery is watched once they work again
+          await this.sleep(Math.max(0, end - clock.now()), signal);
+          break;
+        }
         if (req.kind === 'restart-storm') {
           // settled once the failure escalated (the target is gone or restarted by its parent)
           if (report.escalations > 0) {
@@ -293,6 +303,7 @@ export class DrillRunner implements DrillsApi {
         await this.sleep(PROBE_GAP_MS, signal);
       }
       disarm?.();
+      if (req.kind === 'storage' && (await this.probe(path, 'during', req.probeWithinMs, report))) report.recoveredAt = clock.now();
       // after a storm the steady state is the parent's: the failure stopped there
       await this.probe(req.kind === 'restart-storm' ? parentOf(path) : path, 'after', req.probeWithinMs, report);
       const m = report.messages;
@@ -303,6 +314,7 @@ export class DrillRunner implements DrillsApi {
       if (req.kind === 'crash' || req.kind === 'kill') kindHeld = report.restarts > 0 && report.recoveredAt !== undefined;
       if (req.kind === 'poison') kindHeld = report.messages.deadLettered >= 1;
       if (req.kind === 'restart-storm') kindHeld = report.escalations > 0;
+      if (req.kind === 'storage') kindHeld = failures > 0 && report.restarts > 0 && report.recoveredAt !== undefined;
       if (req.kind === 'flood') kindHeld = failures === 0 && report.messages.deadLettered === (report.clientErrors['TROUPE_ERR_ACTOR_MAILBOX_FULL'] ?? 0);
       report.verdict = verdictOf(report, kindHeld);
     } finally {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The drill kinds this node can run. */
-export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood', 'restart-storm', 'upstream', 'partition', 'kill-node'] as const;
+export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood', 'restart-storm', 'upstream', 'partition', 'kill-node', 'storage'] as const;
 export type DrillKind = (typeof DRILL_KINDS)[number];
 
 /** How the `upstream` drill's model upstream fails: 429 with Retry-After, 500, a stalled stream, a slow one. */
@@ -97,6 +97,7 @@ export function hypothesisOf(r: DrillRequest): string {
     case 'restart-storm': return `crashes past the supervisor's restart intensity escalate up the tree as configured; the parent handles a probe within ${r.probeWithinMs} ms after the storm; no message lost`;
     case 'upstream': return `the agent answers a run within ${r.probeWithinMs} ms before and after its upstream fails (${r.fault ?? 'rate-limit'}); every run during the fault answers or fails with a coded error, none lost${(r.fault ?? 'rate-limit') === 'rate-limit' ? '; no restart (a 429 pauses the agent)' : ''}`;
     case 'partition': return `the peer is detected suspect and then down during the partition; after the heal it is up again within ${r.probeWithinMs} ms and every durable message sent meanwhile is delivered once, none lost, none twice`;
+    case 'storage': return `${probe}; while its LMDB writes fail it gets coded errors (TROUPE_ERR_STORAGE_WRITE) and its supervisor restarts it from what is on disk; no message lost`;
     case 'kill-node': return `the others detect the killed node (suspect, down); when it comes back it rejoins and answers a probe within ${r.probeWithinMs} ms`;
   }
 }
