@@ -19,7 +19,7 @@ const GRACE_MS = 30_000;
  */
 export const drillCommand: CliCommand = {
   name: 'drill',
-  summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node) against a running node over HTTP and print its report.',
+  summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage) against a running node over HTTP and print its report.',
   async run(argv, io) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];
