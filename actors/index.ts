@@ -21,3 +21,4 @@ export * from './scheduler/index.js';
 export * from './mcp/index.js';
 export * from './audit/index.js';
 export * from './fabric/index.js';
+export * from './killswitch/index.js';

@@ -1,7 +1,7 @@
 import { openNodeStorage, type NodeStore } from '../storage/index.js';
 import { TroupeError, type Envelope } from '../protocol/index.js';
 import { Cluster, type ClusterOptionsInput } from './cluster.js';
-import { Kernel, defaultLogger, defaultNodeId, type KernelOptionsInput } from './kernel/index.js';
+import { Kernel, defaultLogger, defaultNodeId, registerNetworkFaults, type KernelOptionsInput } from './kernel/index.js';
 import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
@@ -13,6 +13,7 @@ import { schedulerModule } from './scheduler/index.js';
 import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './mcp/index.js';
 import { auditModule, type AuditOptionsInput } from './audit/index.js';
 import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
+import { killSwitchModule } from './killswitch/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -56,7 +57,7 @@ export interface MoreModuleOptions {
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric)];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule()];
 }
 
 /**
@@ -164,6 +165,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     this.attachRemote(cluster);
     // closes after the actors stopped (replies can still flow while they drain), before storage
     this.onClosed('cluster', () => cluster.close());
+    registerNetworkFaults(this, {
+      partition: (node) => cluster.transport.partition(node),
+      status: (node) => cluster.members().find((m) => m.node === node)?.status,
+      tellDurable: (target, message, opts) => this.tellDurable(target, message, opts),
+    });
     return cluster.start();
   }
 

@@ -11,6 +11,7 @@ import { benchKernel } from './kernel.js';
 import { benchStorage } from './storage.js';
 import { benchMcp } from './mcp.js';
 import { benchAudit } from './audit.js';
+import { benchDrills } from './drills.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
   kernel: benchKernel,
@@ -22,6 +23,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   mcp: benchMcp,
   audit: benchAudit,
   aoa: benchAoa,
+  drills: benchDrills,
 };
 
 const name = process.argv[2];

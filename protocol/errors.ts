@@ -78,6 +78,13 @@ export const errorCatalog = {
   TROUPE_ERR_DRILL_RUNNING: { status: 409, description: 'a drill is already running on that target' },
   TROUPE_ERR_DRILL_INJECTED: { status: 500, description: 'a fault injected by a drill (crash, kill, poison)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // LLM-aware supervision, circuit breakers, kill switch
+  TROUPE_ERR_MODEL_AUTH: { status: 502, description: "the upstream model refused the agent's credentials (401/403); the agent stops with this reason, no restart loop" },
+  TROUPE_ERR_MODEL_CIRCUIT_OPEN: { status: 503, description: "the circuit breaker on the agent's upstream model is open after consecutive failures; calls fail fast until a half-open probe succeeds" },
+  TROUPE_ERR_AGENT_CIRCUIT_OPEN: { status: 503, description: 'the circuit breaker on a target the agent calls (another agent or actor, local or remote) is open after consecutive failures; calls to it fail fast until a half-open probe succeeds' },
+  TROUPE_ERR_AGENT_BUDGET_EXCEEDED: { status: 429, description: "the agent used its token or cost budget for the window (spec budget); runs are refused until the window resets" },
+  TROUPE_ERR_KILLSWITCH_ENGAGED: { status: 503, description: 'a kill switch covers the agent: its runs in flight were cancelled and new runs are refused until it is released' },
+  TROUPE_ERR_KILLSWITCH_NOT_FOUND: { status: 404, description: 'no engaged kill switch with that scope and target' },
   // aoa task runtime
   TROUPE_ERR_AOA_INVALID_TASK: { status: 400, description: 'a task body failed validation (fields, sizes, or an unknown task type)' },
   TROUPE_ERR_AOA_TASK_NOT_FOUND: { status: 404, description: 'no task with that id (never submitted, or pruned after retention)' },

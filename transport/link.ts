@@ -33,6 +33,8 @@ export interface LinkHost {
   clearTimer(h: unknown): void;
   /** Both proofs checked out. */
   authenticated(link: Link): void;
+  /** False for a peer this node must not link with now (a partition drill); absent: every peer. */
+  admit?(node: string): boolean;
   /** A validated post-handshake frame. */
   frame(link: Link, frame: Exclude<Frame, { t: 'hello' | 'proof' }>): void;
   /** The socket is closed (after an error, a close from either side, or terminate). */
@@ -264,6 +266,8 @@ export class Link {
         this.isSelf = hello.incarnation === id.incarnation;
         return this.reject(CLOSE_CODES.selfConnection, this.isSelf ? 'connected to self' : `another node uses node id '${id.nodeId}'`);
       }
+      // a partition drill cuts this peer off: drop the socket as a cut cable would, mid-handshake
+      if (this.#host.admit !== undefined && !this.#host.admit(hello.nodeId)) return this.terminate();
       this.peer = hello;
       this.peerMaxFrame = Math.min(hello.maxFrame ?? id.maxFrameBytes, id.maxFrameBytes);
       // The dialer proves first; the acceptor answers only once that proof checked out.

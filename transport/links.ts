@@ -79,6 +79,8 @@ export class LinkSet {
   /** The upgrade request of each inbound link still in its handshake. */
   readonly #requests = new Map<Link, IncomingMessage>();
   readonly #linkHost: LinkHost;
+  /** Peers cut off by a partition drill. */
+  readonly #blocked = new Set<string>();
   #emptied: (() => void) | undefined;
 
   constructor(host: LinkSetHost) {
@@ -129,7 +131,21 @@ export class LinkSet {
         h.emit({ type: 'link.protocol-error', node: link.node, reason, remote: link.remote });
       },
       drained: (link) => h.drained(link),
+      admit: (node) => !this.#blocked.has(node),
     };
+  }
+
+  /**
+   * Cut this node off from `node` (a partition): its links are cut now and every new one,
+   * either way, is dropped at its hello until {@link unblock}.
+   */
+  block(node: string): number {
+    this.#blocked.add(node);
+    return this.drop(node);
+  }
+
+  unblock(node: string): void {
+    this.#blocked.delete(node);
   }
 
   get size(): number {

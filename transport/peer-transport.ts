@@ -355,6 +355,20 @@ export class PeerTransport {
   }
 
   /**
+   * Partition this node from `node` until the returned function heals it: links to it are cut
+   * (no close frame) and new ones, dialed or accepted, are dropped at the peer's hello, so
+   * heartbeats stop both ways and each side's failure detector sees suspect, then down. After
+   * the heal the dialers reconnect. For the partition drill.
+   *
+   * @example
+   * const heal = transport.partition('b'); // ... heal();
+   */
+  partition(node: string): () => void {
+    this.#links.block(node);
+    return () => this.#links.unblock(node);
+  }
+
+  /**
    * Stop: no new links, flush what is queued, say goodbye (peers mark this node down at
    * once), close links and the server. Idempotent; concurrent calls share one promise.
    * `abrupt: true` skips the flush and goodbye and cuts the sockets, which peers cannot tell

@@ -10,7 +10,7 @@ import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
-import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
+import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
 import { toolSpecOf, type AgentTool, type ToolContext } from './tools.js';
 
@@ -31,6 +31,10 @@ export interface AgentDeps {
   clock: Clock;
   /** Journal key; absent on a node without storage (memory lives as long as the actor). */
   journalKey?: string;
+  /** Why a new run is refused now (kill switch, budget: see UpstreamGuard), or undefined. */
+  refusal?: () => TroupeError | undefined;
+  /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
+  callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The agent's tools for one run: its fixed ones, then what its tool sources offer now. */
@@ -131,7 +135,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         return (toolLog ??= ctx.log.child({ runId: msg.runId, ...(correlationId !== undefined ? { correlationId } : {}) }));
       },
       tell: (target, message) => ctx.tell(target, message),
-      ask: (target, message, options) => ctx.ask(target, message, options),
+      ask: (target, message, options) => {
+        const call = deps.callTarget;
+        if (!call) return ctx.ask(target, message, options);
+        return call(target, () => ctx.ask(target, message, options));
+      },
     };
   };
 
@@ -220,6 +228,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
+    const refused = deps.refusal?.();
+    if (refused) {
+      ctx.replyError(refused);
+      return;
+    }
     if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
         details: { active: rt.active.size, queued: rt.queue.length },
@@ -276,6 +289,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     const outcome = CANCEL_CODES.has(code) ? 'cancelled' : 'error';
     events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome, code, durationMs });
     fail(ctx, replyTo, msg.runId, settled.error, cid);
+    if (code === 'TROUPE_ERR_MODEL_AUTH') {
+      // Refused credentials: a restart would be refused again. The supervisor stops the agent.
+      throw new TroupeError('TROUPE_ERR_MODEL_AUTH', settled.error.message, { details: { agent: name, ...settled.error.details } });
+    }
     if (HEALTH_CODES.has(code)) {
       rt.failures += 1;
       events.emit({ type: 'agent.model.failed', agent: name, code, consecutive: rt.failures });
@@ -320,6 +337,13 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         case 'agent.cancel':
           onCancel(msg.runId, msg.reason, ctx);
           return;
+        case 'agent.halt': {
+          // the kill switch: runs in tool calls too, not only those waiting on the model
+          for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
+          const queued = rt.queue.splice(0);
+          for (const q of queued) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
+          return;
+        }
         case 'agent.status': {
           const usage = memoryUsage(state);
           const s: AgentStatus = {

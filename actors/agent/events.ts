@@ -21,7 +21,14 @@ export type AgentEvent =
       usage?: Usage;
     }
   | { type: 'agent.model.failed'; agent: string; code: string; consecutive: number }
-  | { type: 'agent.unhealthy'; agent: string; consecutive: number };
+  | { type: 'agent.unhealthy'; agent: string; consecutive: number }
+  /** A 429: the agent's model calls wait until `until` (clock ms). */
+  | { type: 'agent.upstream.paused'; agent: string; until: number; retryAfterMs: number }
+  /** A breaker changed state: the model path's, or (with `target`) one on a target the agent calls. */
+  | { type: 'agent.breaker'; agent: string; state: 'closed' | 'open' | 'half-open'; target?: string }
+  | { type: 'agent.budget.exceeded'; agent: string; retryAfterMs: number }
+  | { type: 'agent.halted'; agent: string; reason: string }
+  | { type: 'agent.released'; agent: string };
 
 export type AgentEventListener = (e: AgentEvent) => void;
 

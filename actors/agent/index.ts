@@ -32,3 +32,7 @@ export {
   type ModelProvider, type ModelRequest, type CompleteOptions, type ProviderConfig, type OpenAIProviderOptions, type OfflineModelOptions,
 } from './model/index.js';
 export type { ChatMessage, ModelDelta, ModelResult, ToolCall, ToolSpec, ToolChoice, Usage, FinishReason } from '../../protocol/index.js';
+export { UpstreamGuard, type UpstreamState, type UpstreamOptions } from './upstream/guard.js';
+export { UpstreamBreaker, type BreakerState, type BreakerOptions } from './upstream/breaker.js';
+export { TokenBudget, agentBudgetSchema, type AgentBudget, type BudgetUsage } from './upstream/budget.js';
+export { UPSTREAM_FAULT_MODES, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput, type UpstreamFaultMode } from './upstream/fault.js';

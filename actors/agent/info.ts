@@ -4,6 +4,7 @@ import type { ActorRef } from '../kernel/index.js';
 import { describeProvider, type ModelProvider } from './model/index.js';
 import type { AgentStatus } from './messages.js';
 import { AGENT_NAME_RE, type AgentLimits, type AgentSkill, type AgentSpecData } from './spec.js';
+import type { UpstreamGuard, UpstreamState } from './upstream/guard.js';
 
 /** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
 export interface AgentInfo {
@@ -29,6 +30,8 @@ export interface AgentInfo {
   /** Its conversations are journaled (the node has a data dir). */
   persistent: boolean;
   createdAt: number;
+  /** LLM-aware supervision: circuit breaker, 429 pause, budget usage, kill switch, drill fault. */
+  upstream?: UpstreamState;
 }
 
 /** An agent with the live figures of its actor (when it is running and answered). */
@@ -72,6 +75,7 @@ export function summaryOf(a: AgentInfo): AgentSummary {
 export interface AgentEntry {
   data: AgentSpecData;
   provider: ModelProvider;
+  guard: UpstreamGuard;
   model: string;
   durable: boolean;
   journalKey: string | undefined;
@@ -104,6 +108,7 @@ export function infoOf(e: AgentEntry, node: string): AgentInfo {
     durable: e.durable,
     persistent: e.journalKey !== undefined,
     createdAt: e.createdAt,
+    upstream: e.guard.state(),
   };
 }
 

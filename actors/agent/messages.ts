@@ -82,6 +82,9 @@ export const runResultSchema = z.object({
   trace: z.object({ correlationId: z.string().optional(), chain: z.array(traceHopSchema) }),
 });
 
+/** The kill switch: cancel every run in flight and queued (TROUPE_ERR_KILLSWITCH_ENGAGED). */
+export const haltMessageSchema = z.object({ type: z.literal('agent.halt'), reason: z.string().max(1_000) });
+
 /** Ask: `{ name, activeRuns, queuedRuns, conversations, consecutiveFailures }`. */
 export const statusMessageSchema = z.object({ type: z.literal('agent.status') });
 /** Ask: the stored history of one conversation, or null. */
@@ -97,6 +100,7 @@ export const forgetMessageSchema = z.object({ type: z.literal('agent.forget'), c
 export const agentMessageSchema = z.discriminatedUnion('type', [
   runMessageSchema,
   cancelMessageSchema,
+  haltMessageSchema,
   statusMessageSchema,
   conversationMessageSchema,
   forgetMessageSchema,

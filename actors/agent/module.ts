@@ -5,6 +5,7 @@ import type { AgentRunner } from './registry.js';
 import { AgentRegistry, type AgentRegistryOptions } from './registry.js';
 import type { AgentSpecInput } from './spec.js';
 import type { AgentTool } from './tools.js';
+import { upstreamMetrics } from './upstream/metrics.js';
 
 /** The agents module's name: `host.module<AgentRegistry>(AGENTS_MODULE)`. */
 export const AGENTS_MODULE = 'agents';
@@ -48,7 +49,11 @@ export function agentsModule(options: AgentsModuleOptions = {}): NodeModule<Agen
         }
         registry.spawn(spec);
       }
-      return { api: registry };
+      const metrics = upstreamMetrics(() => registry.names().flatMap((n) => {
+        const g = registry.upstream(n);
+        return g ? [[n, g.state()] as [string, ReturnType<typeof g.state>]] : [];
+      }));
+      return { api: registry, metrics };
     },
   };
 }

@@ -14,6 +14,11 @@ import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
+import { defaultDecider } from '../../supervisors/index.js';
+import { UpstreamGuard } from './upstream/guard.js';
+
+/** Failures after which /user/agents stops an agent's supervisor for good. */
+const STOP_CODES = new Set(['TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_MODEL_AUTH']);
 
 export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
 
@@ -268,6 +273,19 @@ export class AgentRegistry {
     return this.runner().run({ kind: 'agent', name }, req, opts);
   }
 
+  /**
+   * The upstream guard of an agent of this node (LLM-aware supervision, breaker, budget,
+   * kill switch, drill faults); undefined when there is no such agent.
+   */
+  upstream(name: string): UpstreamGuard | undefined {
+    return this.entries.get(name)?.guard;
+  }
+
+  /** Names of this node's agents. */
+  names(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
   /** This node's live agent ref; TROUPE_ERR_AGENT_NOT_FOUND, or TROUPE_ERR_AGENT_STOPPED once its supervisor gave up. */
   require(name: string): ActorRef {
     const e = this.entries.get(name);
@@ -302,7 +320,8 @@ export class AgentRegistry {
         strategy: 'one-for-one',
         maxRestarts: 1_000_000,
         withinMs: 1_000,
-        decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_SUPERVISOR_INTENSITY' ? 'stop' : 'restart'),
+        // past its intensity, or refused by the upstream (401/403): stopped for good, not restarted
+        decider: (e) => (STOP_CODES.has((e as { code?: string })?.code ?? '') ? 'stop' : 'restart'),
       },
     });
     if (!captured) throw new TroupeError('TROUPE_ERR_NODE_MODULE_START', 'the agents module could not start: /user/agents did not come up');
@@ -316,12 +335,15 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
     const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
+    const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.host.logger.child({ agent: name }), (e) => this.events.emit(e));
     const behaviour = agentBehaviour({
       name,
+      refusal: () => guard.refusal(),
+      callTarget: (target, fn) => guard.callTarget(target, fn),
       instructions: data.instructions,
       ...(data.temperature !== undefined ? { temperature: data.temperature } : {}),
       limits: data.limits,
-      provider,
+      provider: guard,
       model,
       tools,
       toolSpecs,
@@ -337,12 +359,14 @@ export class AgentRegistry {
         maxRestarts: data.supervision.maxRestarts,
         withinMs: data.supervision.withinMs,
         backoff: { minMs: data.supervision.backoff.minMs, maxMs: Math.max(data.supervision.backoff.minMs, data.supervision.backoff.maxMs) },
+        // refused credentials: escalate, so /user/agents stops this agent instead of a restart loop
+        decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_MODEL_AUTH' ? 'escalate' : defaultDecider(e)),
       },
       children: [{ name: 'agent', behaviour, poisonAfter: 1 }],
     });
     const agent = this.host.toRef(`${supervisor.path}/agent`);
     const entry: Entry = {
-      data, provider, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
+      data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
       supervisor, agent, status: 'running', unwatch: () => undefined,
     };
     entry.unwatch = this.host.watch(supervisor, (sig) => {

@@ -157,12 +157,15 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 
 /** Why a run's signal fired: the agent aborts with one of these as the reason. */
 export const TIMEOUT_REASON = 'troupe:run-timeout';
+/** A run cancelled by the kill switch. */
+export const KILLSWITCH_REASON = 'troupe:killswitch';
 
 /** The coded error for an aborted run: a timeout or a cancellation. */
 export function cancelled(signal: CancelSignal, cause?: unknown): TroupeError {
   if (signal.reason === TIMEOUT_REASON) {
     return new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', 'the run exceeded its time limit', { ...(cause === undefined ? {} : { cause }) });
   }
+  if (signal.reason === KILLSWITCH_REASON) return new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', 'the kill switch cancelled the run');
   if (cause instanceof TroupeError && cause.code === 'TROUPE_ERR_AGENT_CANCELLED') return cause;
   return new TroupeError('TROUPE_ERR_AGENT_CANCELLED', typeof signal.reason === 'string' ? `run cancelled: ${signal.reason}` : 'run cancelled', { ...(cause === undefined ? {} : { cause }) });
 }

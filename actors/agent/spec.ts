@@ -3,6 +3,7 @@ import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
+import { agentBudgetSchema } from './upstream/budget.js';
 
 /**
  * A tool reference served by a tool source rather than a registered tool:
@@ -48,6 +49,20 @@ export const agentSupervisionSchema = z.strictObject({
   }).prefault({}),
 });
 
+/** How the agent treats its upstream model: circuit breaker and 429 pauses (LLM-aware supervision). */
+export const agentUpstreamSchema = z.strictObject({
+  breaker: z.strictObject({
+    /** Consecutive 5xx/timeouts (after the provider's own retries) that open the breaker. */
+    failures: z.number().int().min(1).max(1000).default(5),
+    /** Time open before one probe call is let through (half-open). */
+    halfOpenAfterMs: ms(30_000),
+  }).prefault({}),
+  /** A 429 asking for a longer wait fails the run (TROUPE_ERR_MODEL_RATE_LIMITED) instead of pausing it. */
+  maxPauseMs: ms(5_000),
+  /** The pause after a 429 that names no wait. */
+  defaultPauseMs: ms(1_000),
+});
+
 /** Bounds of an agent; every one has a finite default. */
 export const agentLimitsSchema = z.strictObject({
   /** Model calls per run (the tool loop); past it the run fails with TROUPE_ERR_AGENT_MAX_TURNS. */
@@ -91,6 +106,9 @@ export const agentSpecSchema = z.strictObject({
   supervision: agentSupervisionSchema.prefault({}),
   limits: agentLimitsSchema.prefault({}),
   temperature: z.number().min(0).max(2).optional(),
+  /** Token and cost budgets per minute and per day (none by default). */
+  budget: agentBudgetSchema.prefault({}),
+  upstream: agentUpstreamSchema.prefault({}),
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DRILL_KINDS, drillReportSchema } from '../../supervisors/index.js';
+import { DRILL_KINDS, UPSTREAM_DRILL_FAULTS, drillReportSchema } from '../../supervisors/index.js';
 import type { CliCommand } from '../modules/index.js';
 
-const USAGE = `usage: troupe drill <${DRILL_KINDS.join('|')}> --target PATH|agent:NAME [--duration MS] [--rate N] [--url URL]
+const USAGE = `usage: troupe drill <${DRILL_KINDS.join('|')}> --target PATH|agent:NAME|NODE [--duration MS] [--rate N] [--url URL]
+         [--fault ${UPSTREAM_DRILL_FAULTS.join('|')}] [--retry-after MS]   (upstream)
   Runs a fault drill on a running node started with --allow-drills, waits for its report,
   prints it as JSON; exit 0 when the hypothesis held, 1 when violated or failed.
   The API key comes from TROUPE_API_KEY (or the first of TROUPE_API_KEYS); the URL from
@@ -18,14 +19,17 @@ const GRACE_MS = 30_000;
  */
 export const drillCommand: CliCommand = {
   name: 'drill',
-  summary: 'Run a fault drill (crash, kill, poison, flood) against a running node over HTTP and print its report.',
+  summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage) against a running node over HTTP and print its report.',
   async run(argv, io) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
         args: [...argv], allowPositionals: true, strict: true,
-        options: { target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean' } },
+        options: {
+          target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean' },
+          fault: { type: 'string' }, 'retry-after': { type: 'string' },
+        },
       }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
     } catch (e) {
       io.stderr(`troupe drill: TROUPE_ERR_CONFIG_INVALID: ${(e as Error).message}\n${USAGE}`);
@@ -41,7 +45,12 @@ export const drillCommand: CliCommand = {
       duration: z.coerce.number().int().positive().max(600_000).optional(),
       rate: z.coerce.number().int().positive().max(100_000).optional(),
       url: z.url().default(process.env['TROUPE_URL'] || 'http://127.0.0.1:8787'),
-    }).safeParse({ kind: positionals[0], target: values['target'], duration: values['duration'], rate: values['rate'], url: values['url'] });
+      fault: z.enum(UPSTREAM_DRILL_FAULTS).optional(),
+      retryAfter: z.coerce.number().int().positive().max(600_000).optional(),
+    }).safeParse({
+      kind: positionals[0], target: values['target'], duration: values['duration'], rate: values['rate'], url: values['url'],
+      fault: values['fault'], retryAfter: values['retry-after'],
+    });
     if (!args.success || positionals.length !== 1) {
       io.stderr(`troupe drill: TROUPE_ERR_CONFIG_INVALID: ${args.success ? 'one drill kind expected' : args.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${USAGE}`);
       return 2;
@@ -50,7 +59,10 @@ export const drillCommand: CliCommand = {
     const key = process.env['TROUPE_API_KEY'] || (process.env['TROUPE_API_KEYS'] ?? '').split(',')[0]?.trim();
     const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
     const base = a.url.replace(/\/$/, '');
-    const body = { kind: a.kind, target: a.target, ...(a.duration ? { durationMs: a.duration } : {}), ...(a.rate ? { rate: a.rate } : {}) };
+    const body = {
+      kind: a.kind, target: a.target, ...(a.duration ? { durationMs: a.duration } : {}), ...(a.rate ? { rate: a.rate } : {}),
+      ...(a.fault ? { fault: a.fault } : {}), ...(a.retryAfter ? { retryAfterMs: a.retryAfter } : {}),
+    };
     const res = await fetch(`${base}/api/v1/drills`, { method: 'POST', headers, body: JSON.stringify(body) });
     const started = (await res.json()) as { id?: string; error?: { code: string; message: string } };
     if (res.status !== 202 || !started.id) {

@@ -2,3 +2,5 @@
 export { drillsModule, DRILLS_MODULE, type DrillsModuleOptions } from './module.js';
 export { DrillRunner, type DrillsApi } from './runner.js';
 export { drillCommand } from './cli.js';
+export { drillMcpTools } from './mcp-tools.js';
+export { DRILL_ACTOR, drillActorMessageSchema, type DrillActorMessage, type DrillLedger } from './drill-actor.js';

@@ -1,8 +1,9 @@
 import type { NodeModule } from '../modules/index.js';
 import { drillCommand } from './cli.js';
 import { registerDrillRoutes } from './routes.js';
-import { drillsMcpTools } from './mcp-tools.js';
 import { DrillRunner, type DrillsApi } from './runner.js';
+import { DRILL_ACTOR, drillActor } from './drill-actor.js';
+import { drillMcpTools } from './mcp-tools.js';
 
 /** The drills module's name: `node.module<DrillsApi>(DRILLS_MODULE)`. */
 export const DRILLS_MODULE = 'drills';
@@ -27,10 +28,12 @@ export function drillsModule(options: DrillsModuleOptions = {}): NodeModule<Dril
     commands: [drillCommand],
     start: (host) => {
       const runner = new DrillRunner(host, options.allow === true);
+      // a peer's kill-node drill ends this process as a crash would: SIGKILL, no cleanup
+      host.spawnSpec({ name: DRILL_ACTOR, behaviour: drillActor(host, () => runner.enabled, () => process.kill(process.pid, 'SIGKILL')) }, 'system');
       return {
         api: runner,
         routes: (table) => registerDrillRoutes(table, runner),
-        mcpTools: drillsMcpTools(runner),
+        mcpTools: drillMcpTools(runner),
         drain: () => runner.drain(),
       };
     },

@@ -1,12 +1,16 @@
 import type { Logger } from 'pino';
 import { TroupeError, isTroupeError, newId, type ErrorCode } from '../../protocol/index.js';
-import { drillRequestSchema, drillReportSchema, hypothesisOf, verdictOf, type DrillReport, type DrillRequest } from '../../supervisors/index.js';
+import { NODE_DRILL_KINDS, drillRequestSchema, drillReportSchema, hypothesisOf, verdictOf, type DrillReport, type DrillRequest } from '../../supervisors/index.js';
 import type { StoreDb } from '../../storage/index.js';
 import { kernelFaults, type InspectionEvent, type KernelFaults } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
+import { runUpstreamDrill, upstreamTarget } from './upstream-drill.js';
+import { nodeTarget, runNodeDrill } from './node-drill.js';
 
 /** Reports kept (oldest dropped first). */
 const MAX_REPORTS = 1_000;
+/** Crashes a restart storm injects unless `rate` says otherwise (past every default intensity). */
+const STORM_CRASHES = 20;
 /** Gap between probes while waiting for recovery. */
 const PROBE_GAP_MS = 20;
 
@@ -67,7 +71,8 @@ export class DrillRunner implements DrillsApi {
     const parsed = drillRequestSchema.safeParse(input);
     if (!parsed.success) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', `invalid drill: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
     const req = parsed.data;
-    const path = this.resolveTarget(req.target);
+    const path = NODE_DRILL_KINDS.has(req.kind) ? nodeTarget(this.host, req.target) : this.resolveTarget(req.target);
+    if (req.kind === 'upstream') upstreamTarget(this.host, path);
     for (const r of this.running.values()) {
       if (r.report.target === path) throw new TroupeError('TROUPE_ERR_DRILL_RUNNING', `a drill is already running on ${path}`);
     }
@@ -205,6 +210,13 @@ export class DrillRunner implements DrillsApi {
   }
 
   private async run(req: DrillRequest, path: string, report: DrillReport, signal: AbortSignal): Promise<void> {
+    if (req.kind === 'upstream' || NODE_DRILL_KINDS.has(req.kind)) {
+      const held = req.kind === 'upstream'
+        ? await runUpstreamDrill(this.host, req, path, report, signal)
+        : await runNodeDrill(this.host, req, path, report, signal);
+      report.verdict = verdictOf(report, held);
+      return;
+    }
     const host = this.host;
     const clock = host.clock;
     const address = host.toRef(path).address;
@@ -218,7 +230,6 @@ export class DrillRunner implements DrillsApi {
         failures++;
         report.detectedAt ??= clock.now();
       } else if (e.type === 'actor.restarted' && e.address === address) report.restarts++;
-      else if (e.type === 'supervisor.escalated' && e.child === address) report.escalations++;
       else if (e.type === 'supervisor.decision' && e.child === address && e.plan === 'escalate') report.escalations++;
       else if (e.type === 'message.dead-lettered' && e.to === address) {
         report.messages.deadLettered++;
@@ -230,7 +241,8 @@ export class DrillRunner implements DrillsApi {
         throw new TroupeError('TROUPE_ERR_DRILL_TARGET', 'the steady-state hypothesis does not hold before the fault; nothing injected');
       }
       const injected = (): Error => new TroupeError('TROUPE_ERR_DRILL_INJECTED', `fault injected by drill ${report.id}`);
-      const payload = req.message ?? { type: 'drill.message' };
+      // an agent checks its messages against its schema: the default payload must be one it accepts
+      const payload = req.message ?? (/^user\/agents\/[^/]+\/agent$/.test(path) ? { type: 'agent.status' } : { type: 'drill.message' });
       const send = (correlationId: string): void => {
         report.messages.sent++;
         try {
@@ -252,6 +264,18 @@ export class DrillRunner implements DrillsApi {
           for (let i = 0; i < (req.rate ?? 1); i++) send(`${tag}:${i}`);
           break;
         }
+        case 'restart-storm': {
+          // more crashes than any restart intensity allows: each message crashes its receiver
+          const n = req.rate ?? STORM_CRASHES;
+          disarm = this.faults.armCrash(path, n, injected);
+          for (let i = 0; i < n; i++) send(`${tag}:${i}`);
+          break;
+        }
+        case 'storage': {
+          disarm = this.faults.armStorage(path, () => new TroupeError('TROUPE_ERR_STORAGE_WRITE', `LMDB write failed (injected by drill ${report.id})`));
+          for (let i = 0; i < (req.rate ?? 3); i++) send(`${tag}:${i}`);
+          break;
+        }
         case 'kill':
           if (!this.faults.kill(path, new TroupeError('TROUPE_ERR_DRILL_INJECTED', `killed by drill ${report.id}`))) {
             throw new TroupeError('TROUPE_ERR_DRILL_TARGET', `${path} is not running; nothing to kill`);
@@ -271,6 +295,20 @@ export class DrillRunner implements DrillsApi {
       // during: probe until it holds again (recovery) or the duration ends
       const end = report.injectedAt + req.durationMs;
       while (!signal.aborted && clock.now() < end) {
+        if (req.kind === 'storage') {
+          // the writes fail for the whole duration; recovery is watched once they work again
+          await this.sleep(Math.max(0, end - clock.now()), signal);
+          break;
+        }
+        if (req.kind === 'restart-storm') {
+          // settled once the failure escalated (the target is gone or restarted by its parent)
+          if (report.escalations > 0) {
+            report.recoveredAt ??= clock.now();
+            break;
+          }
+          await this.sleep(PROBE_GAP_MS, signal);
+          continue;
+        }
         const ok = await this.probe(path, 'during', Math.min(req.probeWithinMs, Math.max(1, end - clock.now())), report);
         if (ok && (req.kind === 'flood' || failures > 0 || req.kind === 'kill')) {
           report.recoveredAt ??= clock.now();
@@ -279,7 +317,9 @@ export class DrillRunner implements DrillsApi {
         await this.sleep(PROBE_GAP_MS, signal);
       }
       disarm?.();
-      await this.probe(path, 'after', req.probeWithinMs, report);
+      if (req.kind === 'storage' && (await this.probe(path, 'during', req.probeWithinMs, report))) report.recoveredAt = clock.now();
+      // after a storm the steady state is the parent's: the failure stopped there
+      await this.probe(req.kind === 'restart-storm' ? parentOf(path) : path, 'after', req.probeWithinMs, report);
       const m = report.messages;
       m.delivered = delivered.size;
       // the poison message reached the behaviour and was then dead-lettered: it is not lost
@@ -287,6 +327,8 @@ export class DrillRunner implements DrillsApi {
       m.lost = Math.max(0, m.sent - m.delivered - m.deadLettered + both);
       if (req.kind === 'crash' || req.kind === 'kill') kindHeld = report.restarts > 0 && report.recoveredAt !== undefined;
       if (req.kind === 'poison') kindHeld = report.messages.deadLettered >= 1;
+      if (req.kind === 'restart-storm') kindHeld = report.escalations > 0;
+      if (req.kind === 'storage') kindHeld = failures > 0 && report.restarts > 0 && report.recoveredAt !== undefined;
       if (req.kind === 'flood') kindHeld = failures === 0 && report.messages.deadLettered === (report.clientErrors['TROUPE_ERR_ACTOR_MAILBOX_FULL'] ?? 0);
       report.verdict = verdictOf(report, kindHeld);
     } finally {
@@ -294,4 +336,10 @@ export class DrillRunner implements DrillsApi {
       unsubscribe();
     }
   }
+}
+
+/** The path of an actor's parent (`user/a/b` -> `user/a`). */
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i > 0 ? path.slice(0, i) : path;
 }

@@ -1,5 +1,6 @@
 import { TroupeError } from '../../protocol/index.js';
 import type { Cell } from './cell.js';
+import type { ActorJournal } from './persistence.js';
 import type { Meta } from './meta.js';
 import { KernelMessage } from './system-message.js';
 
@@ -25,6 +26,8 @@ export class KernelFaults {
   private readonly crashes = new Map<string, { left: number; error: () => Error }>();
   private readonly poisons = new Map<string, () => Error>();
   private readonly watches = new Map<string, (correlationId: string) => void>();
+  /** Actors whose journal writes fail (the storage drill), with the error to fail them with. */
+  private readonly storage = new Map<string, () => Error>();
 
   constructor(private readonly cells: (path: string) => Cell | undefined) {}
 
@@ -45,6 +48,29 @@ export class KernelFaults {
     return () => {
       this.poisons.delete(correlationId);
       this.refresh();
+    };
+  }
+
+  /** Make every journal write of the persistent actor at `path` fail (nothing is written). Returns the disarm function. */
+  armStorage(path: string, error: () => Error): () => void {
+    this.storage.set(path, error);
+    return () => {
+      this.storage.delete(path);
+    };
+  }
+
+  /**
+   * The journal an actor persists through: the real one, failing its writes while a storage
+   * fault is armed for the actor (checked per write: one map lookup when any is armed).
+   */
+  journal(path: string, journal: ActorJournal): ActorJournal {
+    return {
+      recover: (initial, apply) => journal.recover(initial, apply),
+      drain: () => journal.drain(),
+      persist: (event, stateAfter, extra) => {
+        const fail = this.storage.size > 0 ? this.storage.get(path) : undefined;
+        return fail ? Promise.reject(fail()) : journal.persist(event, stateAfter, extra);
+      },
     };
   }
 
@@ -132,4 +158,30 @@ export function kernelFaults(kernel: object): KernelFaults {
   const f = registry.get(kernel);
   if (!f) throw new TroupeError('TROUPE_ERR_NODE_MODULE_MISSING', 'no kernel fault hooks for this host');
   return f;
+}
+
+/**
+ * Fault hooks of a node's cluster link, for the partition and kill-node drills: cut the
+ * links to a peer until healed, read a peer's membership status, send a durable message.
+ */
+export interface NetworkFaults {
+  partition(node: string): () => void;
+  status(node: string): 'up' | 'suspect' | 'down' | undefined;
+  tellDurable(target: string, message: unknown, options?: { correlationId?: string }): Promise<string>;
+}
+
+const networks = new WeakMap<object, NetworkFaults>();
+
+/** Register a node's network faults (the node does it when it starts its cluster link). */
+export function registerNetworkFaults(kernel: object, faults: NetworkFaults): void {
+  networks.set(kernel, faults);
+}
+
+/**
+ * The network fault hooks of a node, or undefined when it runs no cluster link.
+ *
+ * @example const heal = networkFaults(node)?.partition('b');
+ */
+export function networkFaults(kernel: object): NetworkFaults | undefined {
+  return networks.get(kernel);
 }

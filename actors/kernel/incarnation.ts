@@ -23,7 +23,7 @@ export function startIncarnation(cell: Cell): void {
   let state = b.initial ? b.initial(ctx) : cell.spec.initialState;
   const p = b.persistence;
   if (p) {
-    cell.persistence ??= new CellPersistence(cell, p, cell.host.openJournal(p.key ?? cell.path, { snapshotEvery: p.snapshotEvery, keepSnapshots: p.keepSnapshots }));
+    cell.persistence ??= new CellPersistence(cell, p, cell.host.faults.journal(cell.path, cell.host.openJournal(p.key ?? cell.path, { snapshotEvery: p.snapshotEvery, keepSnapshots: p.keepSnapshots })));
     state = cell.persistence.recover(state);
   }
   cell.state = state;

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
 /** The drill kinds this node can run. */
-export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood'] as const;
+export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood', 'restart-storm', 'upstream', 'partition', 'kill-node', 'storage'] as const;
 export type DrillKind = (typeof DRILL_KINDS)[number];
+
+/** How the `upstream` drill's model upstream fails: 429 with Retry-After, 500, a stalled stream, a slow one. */
+export const UPSTREAM_DRILL_FAULTS = ['rate-limit', 'error', 'stall', 'slow'] as const;
+/** Drill kinds whose target is another node of the cluster (a node id). */
+export const NODE_DRILL_KINDS: ReadonlySet<DrillKind> = new Set(['partition', 'kill-node']);
 
 /** Longest a drill may run. */
 export const MAX_DRILL_DURATION_MS = 600_000;
@@ -11,7 +16,8 @@ export const MAX_DRILL_MESSAGES = 100_000;
 
 /**
  * What a drill is asked to do: a kind and a named target (an actor path such as `user/worker`,
- * or `agent:<name>` for an agent's actor); never an implicit "everything".
+ * `agent:<name>` for an agent's actor, or a node id for `partition` and `kill-node`); never
+ * an implicit "everything".
  *
  * @example drillRequestSchema.parse({ kind: 'crash', target: 'user/worker' })
  */
@@ -26,6 +32,10 @@ export const drillRequestSchema = z.strictObject({
   message: z.unknown().optional(),
   /** The steady-state hypothesis: the target handles a probe within this many ms. */
   probeWithinMs: z.number().int().positive().max(60_000).default(2_000),
+  /** upstream: how the model upstream fails (default rate-limit). */
+  fault: z.enum(UPSTREAM_DRILL_FAULTS).optional(),
+  /** upstream: the Retry-After of an injected 429, or the delay of a slow upstream. */
+  retryAfterMs: z.number().int().positive().max(600_000).optional(),
 });
 export type DrillRequestInput = z.input<typeof drillRequestSchema>;
 export type DrillRequest = z.output<typeof drillRequestSchema>;
@@ -64,11 +74,15 @@ export const drillReportSchema = z.object({
     delivered: z.number().int().nonnegative(),
     deadLettered: z.number().int().nonnegative(),
     lost: z.number().int().nonnegative(),
+    /** partition: durable messages the receiver got more than once. */
+    duplicates: z.number().int().nonnegative().optional(),
   }),
   clientErrors: z.record(z.string(), z.number().int().nonnegative()),
   probes: z.array(probeResultSchema).max(1_000),
   verdict: z.enum(['pending', 'held', 'violated']),
   error: z.string().max(512).optional(),
+  /** Named instants of the drill beyond the common ones (clock ms), e.g. a partition's suspect, down, healed, up. */
+  timeline: z.record(z.string().max(64), z.number()).optional(),
 });
 export type DrillReport = z.infer<typeof drillReportSchema>;
 
@@ -80,6 +94,11 @@ export function hypothesisOf(r: DrillRequest): string {
     case 'kill': return `${probe}; its supervisor restarts it`;
     case 'poison': return `${probe}; the poison message is dead-lettered, no other message lost`;
     case 'flood': return `${probe}; every message is delivered or dead-lettered with an overflow error, none silently dropped, no crash`;
+    case 'restart-storm': return `crashes past the supervisor's restart intensity escalate up the tree as configured; the parent handles a probe within ${r.probeWithinMs} ms after the storm; no message lost`;
+    case 'upstream': return `the agent answers a run within ${r.probeWithinMs} ms before and after its upstream fails (${r.fault ?? 'rate-limit'}); every run during the fault answers or fails with a coded error, none lost${(r.fault ?? 'rate-limit') === 'rate-limit' ? '; no restart (a 429 pauses the agent)' : ''}`;
+    case 'partition': return `the peer is detected suspect and then down during the partition; after the heal it is up again within ${r.probeWithinMs} ms and every durable message sent meanwhile is delivered once, none lost, none twice`;
+    case 'storage': return `${probe}; while its LMDB writes fail it gets coded errors (TROUPE_ERR_STORAGE_WRITE) and its supervisor restarts it from what is on disk; no message lost`;
+    case 'kill-node': return `the others detect the killed node (suspect, down); when it comes back it rejoins and answers a probe within ${r.probeWithinMs} ms`;
   }
 }
 

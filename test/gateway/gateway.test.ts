@@ -137,7 +137,7 @@ describe('upstream failures through the gateway', () => {
     const r = await json(`${url}/v1/chat/completions`, 'POST', { model: 'up', messages: [{ role: 'user', content: 'x' }] });
     expect(r.status).toBe(502);
     const text = await r.text();
-    expect(JSON.parse(text).error).toMatchObject({ type: 'server_error', code: 'TROUPE_ERR_MODEL_UPSTREAM' });
+    expect(JSON.parse(text).error).toMatchObject({ type: 'server_error', code: 'TROUPE_ERR_MODEL_AUTH' });
     expect(text).not.toContain('sk-');
     expect(text).not.toContain('Incorrect API key');
     expect(fake.calls).toHaveLength(1);

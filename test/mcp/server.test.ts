@@ -52,7 +52,7 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
   it('the node\'s modules add their tools (aoa, scheduler, drills, mcp client)', async () => {
     const { client } = await connect();
     const names = (await client.listTools()).tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['aoa_submit_task', 'aoa_get_task', 'aoa_list_tasks', 'aoa_cancel_task', 'scheduler_list_jobs', 'drills_list', 'drill_start', 'mcp_servers']));
+    expect(names).toEqual(expect.arrayContaining(['aoa_submit_task', 'aoa_get_task', 'aoa_list_tasks', 'aoa_cancel_task', 'scheduler_list_jobs', 'drills_list', 'drill_run', 'drill_abort', 'killswitch_engage', 'mcp_servers']));
     const submitted = await client.callTool({ name: 'aoa_submit_task', arguments: { task: { task_type: 'AGENT_RUN', payload: { agent: 'echo', input: 'from a task' } } } });
     expect(submitted.isError).toBeFalsy();
     const id = (submitted.structuredContent as { id: string }).id;
@@ -61,7 +61,7 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     const badTask = await client.callTool({ name: 'aoa_submit_task', arguments: { task: { priority: 'URGENT' } } });
     expect(badTask.isError).toBe(true);
     expect(JSON.stringify(badTask.content)).toContain('TROUPE_ERR_AOA_INVALID_TASK');
-    const drill = await client.callTool({ name: 'drill_start', arguments: { drill: { kind: 'crash', target: 'agent:echo' } } });
+    const drill = await client.callTool({ name: 'drill_run', arguments: { kind: 'crash', target: 'agent:echo' } });
     expect(JSON.stringify(drill.content)).toContain('TROUPE_ERR_DRILL_DISABLED');
     expect((await client.callTool({ name: 'mcp_servers', arguments: {} })).structuredContent).toEqual({ servers: [] });
   });

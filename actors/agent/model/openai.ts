@@ -168,6 +168,7 @@ export class OpenAIProvider implements ModelProvider {
       const { error } = failure;
       const wait = failure.retryAfterMs ?? backoffDelay(attempt, this.options.backoffBaseMs, this.options.backoffMaxMs, this.random);
       const attempts = attempt + 1;
+      if (error.code === 'TROUPE_ERR_MODEL_RATE_LIMITED') opts.onRateLimited?.(wait);
       const giveUp =
         !failure.retryable
         || emitted

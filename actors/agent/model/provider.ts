@@ -93,6 +93,11 @@ export interface CompleteOptions {
   onDelta?: (delta: ModelDelta) => void;
   /** Overall limit for this call, retries included (TROUPE_ERR_MODEL_TIMEOUT). */
   timeoutMs?: number;
+  /**
+   * Told of every 429 as it arrives, with the wait it asks for, whether the provider then
+   * retries or gives up: the agent pauses its other calls until then.
+   */
+  onRateLimited?: (retryAfterMs: number) => void;
 }
 
 /**

@@ -1,0 +1,35 @@
+import type { Clock } from '../../protocol/index.js';
+
+/**
+ * Sleep `ms` on the node's clock; an abort ends it early (it resolves either way).
+ *
+ * @example await sleepOn(host.clock, 20, signal);
+ */
+export function sleepOn(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clock.clearTimeout(t);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * `p`'s outcome, or `undefined` once `ms` have passed on the clock.
+ *
+ * @example const ok = await within(clock, 2_000, probe());
+ */
+export async function within<T>(clock: Clock, ms: number, p: Promise<T>): Promise<T | undefined> {
+  let timer: unknown;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => { timer = clock.setTimeout(() => r(undefined), ms); })]);
+  } finally {
+    clock.clearTimeout(timer);
+  }
+}
