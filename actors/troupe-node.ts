@@ -6,6 +6,7 @@ import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
+import { a2aModule } from './a2a/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
@@ -33,7 +34,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
 export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents)];
+  return [gatewayModule(), agentsModule(agents), a2aModule()];
 }
 
 /**

@@ -67,6 +67,10 @@ export const errorCatalog = {
   TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },
   TROUPE_ERR_MODEL_BAD_REQUEST: { status: 400, description: 'the upstream model rejected the request (4xx)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // a2a
+  TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: 'an A2A card was asked of an agent this node does not run' },
+  TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
+  TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped (crash, kill -9); it was failed on restart, never left working' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -1,0 +1,66 @@
+import { DefaultRequestHandler, JsonRpcTransportHandler } from '@a2a-js/sdk/server';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import type { AgentInfo } from '../agent/index.js';
+import type { NodeModule } from '../modules/index.js';
+import { agentCard } from './card.js';
+import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
+import { recoverTasks } from './recovery.js';
+import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
+import { ActorTaskStore, TaskActors } from './task-store.js';
+
+/** The a2a module's name. */
+export const A2A_MODULE = 'a2a';
+
+/** What the a2a module starts with. */
+export interface A2AModuleOptions {
+  /** The card declares a bearer scheme (the gateway has API keys). */
+  secured?: boolean;
+  /** The version agent cards carry. */
+  version?: string;
+}
+
+/** The a2a module's API. */
+export interface A2AApi {
+  /** The endpoint of an agent of this node (its SDK request handler), for a base URL. */
+  endpoint(agent: string, baseUrl: string): A2AEndpoint | undefined;
+  /** Tasks that were working when the node last stopped and were failed on start. */
+  readonly recovered: number;
+}
+
+/**
+ * A2A for every agent of the node: each task a persistent actor behind the SDK's TaskStore,
+ * the SDK's request handler per agent, and the routes (cards, `POST /a2a/:agent`).
+ *
+ * @example
+ * const node = await startNode({ modules: [...defaultModules(), a2aModule()] });
+ */
+export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
+  return {
+    name: A2A_MODULE,
+    requires: ['gateway', 'agents'],
+    start: async (host) => {
+      const log = host.logger.child({ module: A2A_MODULE });
+      const gateway = host.module<AgentRunPort>('gateway');
+      const agents = host.module<{ get(name: string): AgentInfo | undefined }>('agents');
+      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'));
+      const recovered = await recoverTasks(tasks, host.clock, log);
+      const endpoints = new Map<string, { baseUrl: string; info: AgentInfo; ep: A2AEndpoint }>();
+      const endpoint = (agent: string, baseUrl: string): A2AEndpoint | undefined => {
+        const info = agents.get(agent);
+        if (!info || info.status !== 'running') return undefined;
+        const hit = endpoints.get(agent);
+        if (hit && hit.baseUrl === baseUrl && hit.info.createdAt === info.createdAt) return hit.ep;
+        const card = agentCard(info, { baseUrl, secured: options.secured ?? false, version: options.version ?? '0.1.0' });
+        const handler = new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log));
+        const ep = { handler, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        if (endpoints.size >= 1_000) endpoints.delete(endpoints.keys().next().value as string);
+        endpoints.set(agent, { baseUrl, info, ep });
+        return ep;
+      };
+      return {
+        api: { endpoint, recovered },
+        routes: (table) => registerA2ARoutes(table, { endpoint, userOf: (req) => ownerOfKey(req.apiKeyId) }),
+      };
+    },
+  };
+}

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import { resolveUserScope, type ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
+import type { StoreDb } from '../../storage/index.js';
+import type { ActorRef } from '../kernel/index.js';
+import type { ModuleHost } from '../modules/index.js';
+import { taskActorSpec, taskJsonSchema, type TaskJson } from './task-actor.js';
+
+/** Tasks listed per page at most, and by default (the spec's bounds). */
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 50;
+/** Task actors kept live at once; past it the least recently used is stopped (its journal stays). */
+const MAX_LIVE_TASKS = 10_000;
+
+interface IndexEntry {
+  agent: string;
+  tenant: string;
+  owner: string;
+  id: string;
+  contextId: string;
+  state: number;
+  ts: string;
+  task: TaskJson;
+}
+
+/**
+ * The SDK's `TaskStore` over task actors: every save of a task is an ask to the task's own
+ * persistent actor (which journals it), and a projection (`a2a.tasks` in LMDB, or memory on
+ * a node without a data dir) serves listing and finds tasks after a restart. Keys are scoped
+ * by agent, tenant and owner, so a caller only ever sees its own tasks.
+ *
+ * @example
+ * const store = new ActorTaskStore(host, 'echo', tasks);
+ * await store.save(task, ctx);
+ */
+export class ActorTaskStore implements TaskStore {
+  constructor(private readonly agent: string, private readonly tasks: TaskActors) {}
+
+  async save(task: Task, ctx: ServerCallContext): Promise<void> {
+    await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson);
+  }
+
+  async load(taskId: string, ctx: ServerCallContext): Promise<Task | undefined> {
+    const json = await this.tasks.load(this.agent, scopeOf(ctx), taskId);
+    return json ? Task.fromJSON(json) : undefined;
+  }
+
+  async list(params: ListTasksRequest, ctx: ServerCallContext): Promise<ListTasksResponse> {
+    const { tenant, owner } = scopeOf(ctx);
+    const pageSize = Math.min(MAX_PAGE, params.pageSize && params.pageSize > 0 ? params.pageSize : DEFAULT_PAGE);
+    let all = this.tasks.entries(this.agent, tenant, owner);
+    if (params.contextId) all = all.filter((e) => e.contextId === params.contextId);
+    if (params.status) all = all.filter((e) => e.state === params.status);
+    all.sort((a, b) => (a.ts === b.ts ? (a.id < b.id ? -1 : 1) : a.ts < b.ts ? 1 : -1));
+    let start = 0;
+    if (params.pageToken) {
+      const cursor = Buffer.from(params.pageToken, 'base64url').toString('utf8');
+      const i = all.findIndex((e) => `${e.ts}|${e.id}` === cursor);
+      start = i < 0 ? all.length : i + 1;
+    }
+    const page = all.slice(start, start + pageSize);
+    const last = page[page.length - 1];
+    const more = start + pageSize < all.length;
+    const historyLength = params.historyLength;
+    return {
+      tasks: page.map((e) => {
+        const t = Task.fromJSON(e.task);
+        if (historyLength !== undefined) t.history = historyLength > 0 ? t.history.slice(-historyLength) : [];
+        if (!params.includeArtifacts) t.artifacts = [];
+        return t;
+      }),
+      nextPageToken: more && last ? Buffer.from(`${last.ts}|${last.id}`, 'utf8').toString('base64url') : '',
+      pageSize,
+      totalSize: all.length,
+    };
+  }
+}
+
+/** The caller's scope: tenant and owner (the authenticated user, or `unknown`). */
+export function scopeOf(ctx: ServerCallContext): { tenant: string; owner: string } {
+  return { tenant: ctx.tenant ?? '', owner: resolveUserScope(ctx) };
+}
+
+const keyOf = (agent: string, tenant: string, owner: string, id: string): string => JSON.stringify([agent, tenant, owner, id]);
+
+/** Actor name of a task: a digest of its scoped key (ids are caller-chosen strings). */
+function actorName(key: string): string {
+  return `a2a-task-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Every task of the node: the live task actors, and the projection that lists them. Task
+ * actors are spawned on first use (a restarted node recovers one from its journal when the
+ * task is next touched).
+ */
+export class TaskActors {
+  private readonly live = new Map<string, ActorRef>();
+  private readonly index = new Map<string, IndexEntry>();
+
+  constructor(private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger'>, private readonly db: StoreDb | undefined) {
+    if (db) {
+      for (const { value } of db.getRange({})) {
+        const e = indexEntrySchemaSafe(value);
+        if (e) this.index.set(keyOf(e.agent, e.tenant, e.owner, e.id), e);
+      }
+    }
+  }
+
+  entries(agent: string, tenant: string, owner: string): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (const e of this.index.values()) if (e.agent === agent && e.tenant === tenant && e.owner === owner) out.push(e);
+    return out;
+  }
+
+  /** Every task of every agent and scope (recovery walks them). */
+  all(): IndexEntry[] {
+    return [...this.index.values()];
+  }
+
+  async save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+    const key = keyOf(agent, scope.tenant, scope.owner, task.id);
+    await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
+    const state = Task.fromJSON(task).status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
+    const entry: IndexEntry = {
+      agent, tenant: scope.tenant, owner: scope.owner, id: task.id, contextId: task.contextId ?? '', state,
+      ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
+    };
+    this.index.set(key, entry);
+    if (this.db) await this.db.put(JSON.parse(key), entry);
+  }
+
+  async load(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    if (!this.index.has(key)) return undefined;
+    const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
+    return json ?? undefined;
+  }
+
+  private ref(key: string): ActorRef {
+    const hit = this.live.get(key);
+    if (hit) {
+      this.live.delete(key);
+      this.live.set(key, hit);
+      return hit;
+    }
+    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`));
+    this.live.set(key, ref);
+    if (this.live.size > MAX_LIVE_TASKS) {
+      const [oldKey, oldRef] = this.live.entries().next().value as [string, ActorRef];
+      this.live.delete(oldKey);
+      void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
+    }
+    return ref;
+  }
+}
+
+function indexEntrySchemaSafe(v: unknown): IndexEntry | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const e = v as IndexEntry;
+  if (typeof e.agent !== 'string' || typeof e.id !== 'string' || typeof e.tenant !== 'string' || typeof e.owner !== 'string') return undefined;
+  return taskJsonSchema.safeParse(e.task).success ? e : undefined;
+}
