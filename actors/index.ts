@@ -14,3 +14,6 @@ export { Cluster, clusterOptionsSchema } from './cluster.js';
 export * from './modules/index.js';
 export * from './gateway/index.js';
 export * from './agent/index.js';
+export * from './drills/index.js';
+export * from './aoa/index.js';
+export * from './scheduler/index.js';

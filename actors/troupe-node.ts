@@ -6,8 +6,11 @@ import type { InspectionEvent } from './kernel/index.js';
 import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
-import { a2aModule } from './a2a/index.js';
+import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
+import { aoaModule } from './aoa/index.js';
+import { schedulerModule } from './scheduler/index.js';
+import { a2aModule } from './a2a/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -25,6 +28,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
    * module troupe ships, made from `model`, `modelProvider` and `dataKey`).
    */
   modules?: NodeModule<any>[];
+  /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
+  allowDrills?: boolean;
 };
 
 /**
@@ -33,8 +38,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), a2aModule()];
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), a2aModule()];
 }
 
 /**
@@ -47,6 +52,7 @@ export function defaultModules(agents: AgentsModuleOptions = {}): NodeModule<any
 export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
   private clusterLink?: Cluster;
   private readonly moduleSet = new ModuleSet();
+  private modulesStarted = false;
 
   constructor(options: KernelOptionsInput, readonly store: NodeStore | undefined) {
     super(options);
@@ -57,8 +63,9 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
    * when the node closes, before the actors stop; their release phase after.
    */
   async startModules(modules: NodeModule<any>[]): Promise<void> {
-    if (this.moduleSet.names().length > 0) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'modules already started');
+    if (this.modulesStarted) throw new TroupeError('TROUPE_ERR_NODE_ALREADY_STARTED', `node ${this.id}: modules already started`);
     checkModules(modules);
+    this.modulesStarted = true;
     const warn = (phase: string) => (module: string, e: unknown): void => this.logger.warn({ err: e, module, phase }, 'module close phase failed');
     this.onClose('modules', () => this.moduleSet.drain(warn('drain')));
     this.onClosed('modules', () => this.moduleSet.release(warn('release')));
@@ -113,6 +120,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     return this.deadLetters.count();
   }
 
+  /** The Prometheus text of the modules' own series (for `GET /metrics`). */
+  moduleMetrics(): Promise<string> {
+    return this.moduleSet.metricsText();
+  }
+
   mountModuleRoutes(table: RouteTable): void {
     this.moduleSet.mountRoutes(table);
   }
@@ -124,7 +136,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
    * @example await node.startCluster({ port: 7700, seeds: ['ws://10.0.0.1:7700'], secret: 's3cret' });
    */
   async startCluster(options: ClusterOptionsInput = {}): Promise<{ url: string }> {
-    if (this.clusterLink) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'cluster already started');
+    if (this.clusterLink) throw new TroupeError('TROUPE_ERR_NODE_ALREADY_STARTED', `node ${this.id}: cluster already started`);
     const cluster = new Cluster(this, this.store, options);
     this.clusterLink = cluster;
     this.attachRemote(cluster);
@@ -185,7 +197,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, ...kernelOptions } = options;
   if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
@@ -211,7 +223,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }));
+    }, { allow: allowDrills === true }));
   } catch (e) {
     await node.close();
     throw e;

@@ -44,6 +44,8 @@ export const cliConfigSchema = z.object({
   gateway: gatewayOptionsSchema.omit({ host: true, port: true, apiKeys: true, insecure: true, tls: true }).partial().strict().default({}),
   /** Agents to spawn at start (the demo config ships some). */
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
+  allowDrills: z.boolean().default(false),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;
@@ -68,6 +70,7 @@ export const START_OPTIONS: ReadonlyArray<OptionSpec> = [
   { flag: 'peer-tls-key', type: 'string', key: 'peerTlsKey', env: 'TROUPE_PEER_TLS_KEY', value: 'FILE', help: 'peer links over wss: this node\'s private key (PEM)' },
   { flag: 'peer-tls-ca', type: 'string', key: 'peerTlsCa', env: 'TROUPE_PEER_TLS_CA', value: 'FILE', help: 'CA certificate(s) (PEM) that peers\' certificates must chain to' },
   { flag: 'peer-tls-mutual', type: 'boolean', key: 'peerTlsMutual', env: 'TROUPE_PEER_TLS_MUTUAL', help: 'mutual TLS: peers must present a certificate signed by --peer-tls-ca' },
+  { flag: 'allow-drills', type: 'boolean', key: 'allowDrills', env: 'TROUPE_ALLOW_DRILLS', help: 'let fault drills run on this node (troupe drill, /api/v1/drills)' },
   { flag: 'log-level', type: 'string', key: 'logLevel', env: 'TROUPE_LOG_LEVEL', value: 'L', help: 'fatal|error|warn|info|debug|trace|silent (the ready line is always printed)', default: 'info' },
 ];
 

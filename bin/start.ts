@@ -55,6 +55,7 @@ export const startCommand: Command = {
       logger,
       http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure, ...(tls ? { tls } : {}) },
       agents: config.agents as AgentSpecInput[],
+      allowDrills: config.allowDrills,
       cluster: {
         host: config.host,
         port: config.peerPort,

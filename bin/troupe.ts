@@ -7,9 +7,21 @@ import { readFileSync } from 'node:fs';
 import { isTroupeError } from '../protocol/index.js';
 import type { Command } from './options.js';
 import { startCommand } from './start.js';
+import { defaultModules } from '../index.js';
+
+/** A module's CLI command as a row of the table (it parses its own arguments). */
+const moduleCommands: Command[] = defaultModules().flatMap((m) => m.commands ?? []).map((c) => ({
+  name: c.name,
+  summary: c.summary,
+  options: [],
+  async run(argv) {
+    const code = await c.run(argv, { stdout: (l) => process.stdout.write(`${l}\n`), stderr: (l) => process.stderr.write(`${l}\n`) });
+    process.exitCode = code;
+  },
+}));
 
 /** Every subcommand; drill, audit and mcp join as rows. */
-export const COMMANDS: ReadonlyArray<Command> = [startCommand];
+export const COMMANDS: ReadonlyArray<Command> = [startCommand, ...moduleCommands];
 
 /** Exit code of a usage or configuration error (a bad flag, value or file). */
 const EXIT_USAGE = 2;

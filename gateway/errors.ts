@@ -27,7 +27,7 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 const INTERNAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TROUPE_ERR_ACTOR_FAILED', 'TROUPE_ERR_STORAGE_WRITE', 'TROUPE_ERR_STORAGE_CORRUPT_RECORD', 'TROUPE_ERR_STORAGE_SECRET',
   'TROUPE_ERR_STORAGE_CLOSED', 'TROUPE_ERR_STORAGE_LOCKED', 'TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_SUPERVISOR_ESCALATED',
-  'TROUPE_ERR_CONFIG_INVALID', 'TROUPE_ERR_TRANSPORT_LISTEN',
+  'TROUPE_ERR_CONFIG_INVALID', 'TROUPE_ERR_TRANSPORT_LISTEN', 'TROUPE_ERR_GATEWAY_INTERNAL', 'TROUPE_ERR_NODE_MODULE_START',
 ]);
 
 /** Absolute POSIX paths of two segments or more (not the path of a URL), and Windows ones. */
@@ -62,7 +62,7 @@ export function toTroupeError(e: unknown): TroupeError {
   if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new TroupeError('TROUPE_ERR_GATEWAY_BODY_TOO_LARGE', fe.message, { cause: e });
   if (fe?.statusCode === 429) return new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', fe.message, { cause: e });
   if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', fe.message ?? 'bad request', { cause: e });
-  return new TroupeError('TROUPE_ERR_ACTOR_FAILED', (e as Error)?.message ?? String(e), { cause: e });
+  return new TroupeError('TROUPE_ERR_GATEWAY_INTERNAL', (e as Error)?.message ?? String(e), { cause: e });
 }
 
 /** The OpenAI error object: `{ message, type, param, code }`. */

@@ -60,7 +60,7 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   registerOpenAIRoutes(app, { gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes });
   registerAgentRoutes(app, { gateway: node.gateway, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
   node.mountModuleRoutes(app);
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send([await metrics.text(), (await node.moduleMetrics?.()) ?? ''].filter((t) => t.length > 0).join('\n')));
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;

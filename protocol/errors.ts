@@ -11,11 +11,14 @@ export const errorCatalog = {
   TROUPE_ERR_PROTOCOL_DECODE: { status: 400, description: 'bytes could not be decoded as msgpack' },
   TROUPE_ERR_PROTOCOL_INVALID: { status: 400, description: 'a decoded frame, envelope or message failed schema validation' },
   TROUPE_ERR_PROTOCOL_FRAME_TOO_LARGE: { status: 413, description: 'an inbound frame exceeded the size limit' },
+  TROUPE_ERR_PROTOCOL_UNKNOWN_CODE: { status: 502, description: "a peer answered with an error code this node's registry does not have (a newer peer); details.code names it" },
   // config
   TROUPE_ERR_CONFIG_INVALID: { status: 400, description: 'options or config file failed validation or conflict' },
   // node
   TROUPE_ERR_NODE_CLOSED: { status: 503, description: 'the node is closing or closed' },
   TROUPE_ERR_NODE_MODULE_MISSING: { status: 500, description: 'a module or caller asked for a module the node was not started with' },
+  TROUPE_ERR_NODE_ALREADY_STARTED: { status: 409, description: "the node's modules or its cluster link were started a second time" },
+  TROUPE_ERR_NODE_MODULE_START: { status: 500, description: 'a module could not start: an actor it needs did not come up' },
   // actors
   TROUPE_ERR_ACTOR_ASK_TIMEOUT: { status: 504, description: 'an ask got no reply within its timeout' },
   TROUPE_ERR_ACTOR_MAILBOX_FULL: { status: 503, description: "the target's bounded mailbox is full; the message was dead-lettered" },
@@ -48,14 +51,16 @@ export const errorCatalog = {
   TROUPE_ERR_GATEWAY_BAD_REQUEST: { status: 400, description: 'request body or parameters failed validation' },
   TROUPE_ERR_GATEWAY_UNAUTHORIZED: { status: 401, description: 'missing or unknown API key' },
   TROUPE_ERR_GATEWAY_NOT_FOUND: { status: 404, description: 'no such route or resource' },
-  TROUPE_ERR_GATEWAY_CONFLICT: { status: 409, description: 'the resource already exists' },
   TROUPE_ERR_GATEWAY_RATE_LIMITED: { status: 429, description: 'per-key rate limit exceeded; see retry-after' },
   TROUPE_ERR_GATEWAY_BODY_TOO_LARGE: { status: 413, description: 'request body over the limit' },
   TROUPE_ERR_GATEWAY_INSECURE_BIND: { status: 500, description: 'refused to bind a non-loopback host with no API keys (use --insecure)' },
   TROUPE_ERR_GATEWAY_NOT_READY: { status: 503, description: 'the node is starting or draining' },
+  TROUPE_ERR_GATEWAY_INTERNAL: { status: 500, description: 'a route failed with an uncoded error (a bug); the node logs the cause' },
   // agents and models
   TROUPE_ERR_AGENT_NOT_FOUND: { status: 404, description: 'no agent with that name in the cluster' },
   TROUPE_ERR_AGENT_INVALID_SPEC: { status: 400, description: 'the agent spec failed validation' },
+  TROUPE_ERR_AGENT_EXISTS: { status: 409, description: 'an agent with that name is already running on this node (POST /api/v1/agents, spawnAgent)' },
+  TROUPE_ERR_AGENT_RUN_DUPLICATE: { status: 409, description: 'a run with that id is already in flight or queued' },
   TROUPE_ERR_AGENT_MAX_TURNS: { status: 500, description: 'the tool loop hit the max turns limit' },
   TROUPE_ERR_AGENT_CANCELLED: { status: 499, description: 'the run was cancelled (client gone or explicit cancel)' },
   TROUPE_ERR_AGENT_TIMEOUT: { status: 504, description: 'the run exceeded its time limit' },
@@ -66,7 +71,28 @@ export const errorCatalog = {
   TROUPE_ERR_MODEL_TIMEOUT: { status: 504, description: 'the upstream model did not answer (or stalled) within the timeout' },
   TROUPE_ERR_MODEL_UPSTREAM: { status: 502, description: 'the upstream model failed (5xx or bad response)' },
   TROUPE_ERR_MODEL_BAD_REQUEST: { status: 400, description: 'the upstream model rejected the request (4xx)' },
+  // drills
+  TROUPE_ERR_DRILL_DISABLED: { status: 403, description: 'drills are off on this node (start it with --allow-drills) or were switched off' },
+  TROUPE_ERR_DRILL_NOT_FOUND: { status: 404, description: 'no drill with that id' },
+  TROUPE_ERR_DRILL_TARGET: { status: 400, description: 'the drill names no target, or a target it cannot inject into' },
+  TROUPE_ERR_DRILL_RUNNING: { status: 409, description: 'a drill is already running on that target' },
+  TROUPE_ERR_DRILL_INJECTED: { status: 500, description: 'a fault injected by a drill (crash, kill, poison)' },
   TROUPE_ERR_TOOL_FAILED: { status: 500, description: 'a tool threw; the error went back to the model as the tool result' },
+  // aoa task runtime
+  TROUPE_ERR_AOA_INVALID_TASK: { status: 400, description: 'a task body failed validation (fields, sizes, or an unknown task type)' },
+  TROUPE_ERR_AOA_TASK_NOT_FOUND: { status: 404, description: 'no task with that id (never submitted, or pruned after retention)' },
+  TROUPE_ERR_AOA_TASK_FINISHED: { status: 409, description: 'the task already finished (completed, failed or cancelled); it cannot be cancelled' },
+  TROUPE_ERR_AOA_QUEUE_FULL: { status: 503, description: 'the task runtime holds its maximum of open tasks; nothing was added' },
+  TROUPE_ERR_AOA_TIMEOUT: { status: 504, description: "a task attempt ran past the task's timeout_seconds and was aborted" },
+  TROUPE_ERR_AOA_CANCELLED: { status: 499, description: 'the task was cancelled; a running attempt was aborted' },
+  TROUPE_ERR_AOA_NO_HANDLER: { status: 500, description: 'no handler is registered for the task type when the task ran' },
+  TROUPE_ERR_AOA_HANDLER_FAILED: { status: 500, description: 'the task handler threw or returned a result that could not be stored' },
+  // scheduler
+  TROUPE_ERR_SCHEDULER_INVALID_JOB: { status: 400, description: 'a job body (schedule, cron expression, time zone, policy) or a pause, resume or backfill body failed validation' },
+  TROUPE_ERR_SCHEDULER_JOB_NOT_FOUND: { status: 404, description: 'no scheduled job with that id' },
+  TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
+  TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
+  TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
   // a2a
   TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: 'an A2A card was asked of an agent this node does not run' },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
@@ -111,15 +137,27 @@ export function isTroupeError(e: unknown, code?: ErrorCode): e is TroupeError {
   return e instanceof TroupeError && (code === undefined || e.code === code);
 }
 
-/** Turn anything thrown into something that can cross the wire. */
+/**
+ * Turn anything thrown into something that can cross the wire. Only actors' failures cross
+ * it (a handler's throw, `ctx.replyError`, a run's error), so a throwable that carries no
+ * troupe code is the actor failing: TROUPE_ERR_ACTOR_FAILED with its message.
+ *
+ * @example serializeError(new Error('boom')) // { code: 'TROUPE_ERR_ACTOR_FAILED', message: 'boom' }
+ */
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof TroupeError) return e.toJSON();
   if (e instanceof Error) return { code: 'TROUPE_ERR_ACTOR_FAILED', message: e.message };
   return { code: 'TROUPE_ERR_ACTOR_FAILED', message: String(e) };
 }
 
-/** Rebuild a TroupeError from its wire form (unknown codes map to ACTOR_FAILED). */
+/**
+ * Rebuild a TroupeError from its wire form. A code this node's registry lacks (a peer of a
+ * newer release) becomes TROUPE_ERR_PROTOCOL_UNKNOWN_CODE with the peer's code in
+ * `details.code`, never a guess at what went wrong.
+ *
+ * @example deserializeError({ code: 'TROUPE_ERR_ACTOR_STOPPED', message: 'gone' }).code // 'TROUPE_ERR_ACTOR_STOPPED'
+ */
 export function deserializeError(s: SerializedError): TroupeError {
-  const code = (s.code in errorCatalog ? s.code : 'TROUPE_ERR_ACTOR_FAILED') as ErrorCode;
-  return new TroupeError(code, s.message, s.details ? { details: s.details } : {});
+  if (Object.hasOwn(errorCatalog, s.code)) return new TroupeError(s.code as ErrorCode, s.message, s.details ? { details: s.details } : {});
+  return new TroupeError('TROUPE_ERR_PROTOCOL_UNKNOWN_CODE', s.message, { details: { ...s.details, code: String(s.code).slice(0, 100) } });
 }

@@ -24,3 +24,7 @@ export {
 } from './dead-letters.js';
 export { MemoryOutboxStore, LmdbOutboxStore, type OutboxStore, type OutboxOptions, type PendingOptions } from './outbox.js';
 export { MemoryInboxStore, LmdbInboxStore, type InboxStore, type InboxOptions } from './inbox.js';
+export {
+  LmdbTaskStore, MemoryTaskStore, storedTaskSchema, TASK_PRIORITIES, STORED_TASK_STATUSES, TERMINAL_STATUSES,
+  type TaskStore, type StoredTask, type StoredTaskStatus, type TaskPriority, type TaskListFilter, type TaskPage,
+} from './aoa-tasks.js';

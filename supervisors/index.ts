@@ -8,3 +8,4 @@ export { oneForAll } from './strategy-one-for-all.js';
 export { restForOne } from './strategy-rest-for-one.js';
 export * from './policy.js';
 export * from './planner.js';
+export * from './drills/index.js';

@@ -202,7 +202,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
    */
   const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
     if (rt.active.has(msg.runId) || rt.queue.some((q) => q.msg.runId === msg.runId)) {
-      ctx.replyError(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${msg.runId} is already known to agent ${name}`));
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
     if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {

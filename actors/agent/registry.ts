@@ -134,7 +134,7 @@ export class AgentRegistry {
   /**
    * Spawn an agent that lives as long as this process (library code and the config file
    * spawn theirs again at every start). Its conversations are still journaled when the
-   * node has a data dir. Throws TROUPE_ERR_AGENT_INVALID_SPEC or TROUPE_ERR_ACTOR_NAME_TAKEN.
+   * node has a data dir. Throws TROUPE_ERR_AGENT_INVALID_SPEC or TROUPE_ERR_AGENT_EXISTS.
    */
   spawn(input: AgentSpecInput): AgentInfo {
     const parsed = parseAgentSpec(input);
@@ -306,7 +306,7 @@ export class AgentRegistry {
         decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_SUPERVISOR_INTENSITY' ? 'stop' : 'restart'),
       },
     });
-    if (!captured) throw new TroupeError('TROUPE_ERR_ACTOR_FAILED', '/user/agents did not start');
+    if (!captured) throw new TroupeError('TROUPE_ERR_NODE_MODULE_START', 'the agents module could not start: /user/agents did not come up');
     return captured;
   }
 
@@ -314,7 +314,7 @@ export class AgentRegistry {
     const name = data.name;
     const existing = this.entries.get(name);
     if (existing && existing.status === 'running') {
-      throw new TroupeError('TROUPE_ERR_ACTOR_NAME_TAKEN', `an agent named ${name} already exists`);
+      throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
     const { tools, toolSpecs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
     const behaviour = agentBehaviour({

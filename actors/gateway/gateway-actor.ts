@@ -100,7 +100,7 @@ export class GatewayActor {
         return;
       }
       if (this.pending.has(runId)) {
-        reject(new TroupeError('TROUPE_ERR_ACTOR_INVALID_MESSAGE', `run ${runId} is already in flight`));
+        reject(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${runId} is already in flight`));
         return;
       }
       const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;

@@ -40,6 +40,8 @@ export interface GatewayHost {
   actors(): ActorTreeNode[];
   clusterInfo(): ClusterView;
   deadLetterCount(): number;
+  /** The modules' own Prometheus series, appended to `GET /metrics`. */
+  moduleMetrics?(): Promise<string>;
   /** Mount the HTTP routes the node's modules contribute. */
   mountModuleRoutes(table: RouteTable): void;
 }

@@ -7,6 +7,7 @@ import { MessageContext } from './context.js';
 import type { Dispatcher, TurnSlot } from './dispatcher.js';
 import type { CellHost } from './host.js';
 import { startIncarnation } from './incarnation.js';
+import { ProbeMessage } from './faults.js';
 import { Mailbox } from './mailbox.js';
 import { Meta } from './meta.js';
 import type { CellPersistence } from './persistence.js';
@@ -269,7 +270,11 @@ export class Cell implements Watcher, Watchable {
     this.currentMeta = meta;
     try {
       if (message instanceof KernelMessage) {
-        if (message instanceof SignalMessage) {
+        if (message instanceof ProbeMessage) {
+          this.clearCurrent();
+          message.done();
+          return undefined;
+        } else if (message instanceof SignalMessage) {
           result = b.signal ? b.signal(this.state, message.signal, ctx) : undefined;
         } else {
           const tick = message as TimerMessage;
@@ -282,6 +287,7 @@ export class Cell implements Watcher, Watchable {
         }
       } else {
         this.mailbox.depth--;
+        if (this.host.faults.active) this.host.faults.beforeMessage(this.path, meta);
         result = b.receive(this.state, message, ctx);
       }
     } catch (e) {

@@ -4,6 +4,7 @@ import type { DeadLetterReason } from '../../storage/index.js';
 import type { AskOptions, TellOptions } from './behaviour.js';
 import type { Cell } from './cell.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { KernelFaults } from './faults.js';
 import type { InspectionEvent } from './inspection.js';
 import type { Meta } from './meta.js';
 import type { ActorJournal } from './persistence.js';
@@ -17,6 +18,8 @@ export interface CellHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaultMailboxCapacity: number;
+  /** Drill fault hooks (inactive unless a drill armed one). */
+  readonly faults: KernelFaults;
   random(): number;
   emit(event: InspectionEvent): void;
   register(cell: Cell): void;

@@ -26,3 +26,4 @@ export type { ActorTreeNode } from './tree.js';
 export { NactDispatcher, type Dispatcher, type TurnSlot } from './dispatcher.js';
 export { MAX_TIMERS_PER_ACTOR, MAX_TIMER_DELAY_MS } from './timers.js';
 export { runPhases, Once, type Phase } from './shutdown.js';
+export { kernelFaults, type KernelFaults } from './faults.js';

@@ -7,6 +7,7 @@ import { AskChannel } from './asks.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
 import { Cell } from './cell.js';
 import { DeadLetters, type DeadLetterApi } from './dead-letters.js';
+import { KernelFaults, registerFaults } from './faults.js';
 import { NactDispatcher, type Dispatcher } from './dispatcher.js';
 import type { CellHost } from './host.js';
 import { terminate } from './incarnation.js';
@@ -61,6 +62,7 @@ export class Kernel {
   private readonly closeHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private readonly finalHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private closing = false;
+  private readonly faults = new KernelFaults((p) => this.cells.get(p));
 
   constructor(input: KernelOptionsInput = {}) {
     const options = parseOrThrow(kernelOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid node options');
@@ -80,6 +82,7 @@ export class Kernel {
     this.remote = new RemoteGlue({ clock: this.clock, toRef, local: (p) => this.cells.get(p), deadLetters: this.letters, logger: this.logger });
     this.deathWatch = new DeathWatch({ id: this.id, local: (p) => this.cells.get(p), remote: () => this.remote.router });
     this.dispatcher = input.dispatcher ?? new NactDispatcher(`troupe-${this.id}-${newId()}`);
+    registerFaults(this, this.faults);
     const host = this.host();
     this.systemGuardian = new Cell(host, undefined, resolveSpec({ name: 'system', supervision: { maxRestarts: 10, withinMs: 10_000 } }), 'system', true);
     this.userGuardian = new Cell(host, undefined, resolveSpec({ name: 'user' }), 'user', true);
@@ -101,6 +104,7 @@ export class Kernel {
       clock: this.clock,
       logger: this.logger,
       defaultMailboxCapacity: this.options.mailboxCapacity,
+      faults: this.faults,
       random: () => this.random(),
       emit: (e) => this.inspector.emit(e),
       register: (c) => this.cells.set(c.path, c),

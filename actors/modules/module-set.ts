@@ -63,6 +63,12 @@ export class ModuleSet {
     for (const m of this.started.values()) m.routes?.(table);
   }
 
+  /** The Prometheus text of every module that has its own series. */
+  async metricsText(): Promise<string> {
+    const parts = await Promise.all([...this.started.values()].map((m) => m.metrics?.() ?? ''));
+    return parts.filter((p) => p.length > 0).join('\n');
+  }
+
   /** Every module's MCP tools. */
   mcpTools(): McpToolDescriptor<any>[] {
     return [...this.started.values()].flatMap((m) => [...(m.mcpTools ?? [])]);

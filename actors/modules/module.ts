@@ -93,6 +93,8 @@ export interface ModuleInstance<A = unknown> {
   inspect?: InspectionListener;
   /** MCP tools this module offers. */
   readonly mcpTools?: readonly McpToolDescriptor<any>[];
+  /** Prometheus text of the module's own series (its own registry), appended to `GET /metrics`. */
+  metrics?(): Promise<string>;
   /** Shutdown phase 1, before the actors stop: refuse new work, let work in flight finish. */
   drain?(): Promise<void> | void;
   /** Shutdown phase 2, after the actors stopped and before storage closes: release resources. */

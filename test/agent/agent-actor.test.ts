@@ -313,7 +313,7 @@ describe('agent specs and the registry', () => {
     expect(bad({ name: 'a', surprise: 1 }).message).toContain('surprise');
     expect(bad({ name: 'a', tools: [{ name: 'x', parameters: {}, execute: () => 1 }] }).message).toContain('zod schema');
     node.spawnAgent({ name: 'a' });
-    expect(bad({ name: 'a' }).code).toBe('TROUPE_ERR_ACTOR_NAME_TAKEN');
+    expect(bad({ name: 'a' }).code).toBe('TROUPE_ERR_AGENT_EXISTS');
   });
 
   it('runs the built-in tools by name, with the offline model choosing them', async () => {

@@ -133,7 +133,7 @@ describe('5xx answers', () => {
     const v1 = await app.inject({ url: '/v1/crash', headers: { 'x-request-id': 'crash-1' } });
     expect(v1.statusCode).toBe(500);
     expect(v1.body).not.toContain('/srv/troupe');
-    expect(v1.json().error).toMatchObject({ type: 'server_error', code: 'TROUPE_ERR_ACTOR_FAILED' });
+    expect(v1.json().error).toMatchObject({ type: 'server_error', code: 'TROUPE_ERR_GATEWAY_INTERNAL' });
     const api = await app.inject({ url: '/api/v1/crash' });
     expect(api.statusCode).toBe(500);
     expect(api.body).not.toContain('/srv/troupe');
@@ -144,7 +144,7 @@ describe('5xx answers', () => {
     expect(up.json().error.message).toContain('upstream said 500');
     const logged = lines.filter((l) => l.msg === 'request failed');
     expect(logged).toHaveLength(3);
-    expect(logged[0]).toMatchObject({ level: 50, reqId: 'crash-1', code: 'TROUPE_ERR_ACTOR_FAILED' });
+    expect(logged[0]).toMatchObject({ level: 50, reqId: 'crash-1', code: 'TROUPE_ERR_GATEWAY_INTERNAL' });
     expect(JSON.stringify(logged[0])).toContain('/srv/troupe/data/agents.mdb');
   });
 });

@@ -63,7 +63,7 @@ describe('agents API', () => {
     expect((await json(`${url}/api/v1/agents`, 'POST', { name: 'dup' })).status).toBe(201);
     const dup = await json(`${url}/api/v1/agents`, 'POST', { name: 'dup' });
     expect(dup.status).toBe(409);
-    expect((await dup.json() as any).error.code).toBe('TROUPE_ERR_ACTOR_NAME_TAKEN');
+    expect((await dup.json() as any).error.code).toBe('TROUPE_ERR_AGENT_EXISTS');
     const noRun = await json(`${url}/api/v1/agents/nobody/run`, 'POST', { input: 'x' });
     expect(noRun.status).toBe(404);
     const badRun = await json(`${url}/api/v1/agents/dup/run`, 'POST', { input: 42 });

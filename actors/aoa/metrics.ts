@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { TASK_PRIORITIES } from '../../storage/index.js';
+
+/** Recent samples kept for the JSON percentiles. */
+const WINDOW = 1024;
+
+function percentiles(xs: number[]): { p50: number; p95: number; p99: number } {
+  if (xs.length === 0) return { p50: 0, p95: 0, p99: 0 };
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** What the gauges read at scrape time. */
+export interface AoaGaugeSource {
+  depthByPriority(): number[];
+  workers(): { total: number; busy: number };
+}
+
+/**
+ * The task runtime's metrics: Prometheus series on a registry of the module's own
+ * (`troupe_aoa_*`), and the JSON of `GET /api/v1/aoa/metrics` (wait and run time
+ * percentiles over the last 1,024 tasks).
+ */
+export class AoaMetrics {
+  readonly registry = new Registry();
+  private readonly outcomes: Counter<'outcome'>;
+  private readonly scale: Counter<'direction'>;
+  private readonly wait: Histogram;
+  private readonly run: Histogram;
+  private readonly waits: number[] = [];
+  private readonly runs: number[] = [];
+  private readonly counts = { submitted: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, timed_out: 0, scaled_up: 0, scaled_down: 0 };
+  private readonly startedAt: number;
+
+  constructor(nodeId: string, private readonly source: AoaGaugeSource, private readonly now: () => number) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: nodeId });
+    this.startedAt = now();
+    this.outcomes = new Counter({ name: 'troupe_aoa_tasks_total', help: 'Task runtime events by outcome (submitted, completed, failed, retried, cancelled, timed_out)', labelNames: ['outcome'], registers });
+    this.scale = new Counter({ name: 'troupe_aoa_scale_decisions_total', help: 'Worker pool scale decisions by direction', labelNames: ['direction'], registers });
+    const buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300];
+    this.wait = new Histogram({ name: 'troupe_aoa_task_wait_seconds', help: 'Time from ready to start of a task attempt', buckets, registers });
+    this.run = new Histogram({ name: 'troupe_aoa_task_run_seconds', help: 'Run time of a task attempt', buckets, registers });
+    new Gauge({
+      name: 'troupe_aoa_queue_depth', help: 'Tasks queued, by priority (sampled at scrape)', labelNames: ['priority'], registers,
+      collect() {
+        const d = source.depthByPriority();
+        TASK_PRIORITIES.forEach((p, i) => this.set({ priority: p }, d[i] ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'troupe_aoa_workers', help: 'Task workers by state (sampled at scrape)', labelNames: ['state'], registers,
+      collect() {
+        const w = source.workers();
+        this.set({ state: 'busy' }, w.busy);
+        this.set({ state: 'idle' }, w.total - w.busy);
+      },
+    });
+  }
+
+  count(outcome: keyof AoaMetrics['counts']): void {
+    this.counts[outcome]++;
+    if (outcome === 'scaled_up' || outcome === 'scaled_down') this.scale.inc({ direction: outcome === 'scaled_up' ? 'up' : 'down' });
+    else this.outcomes.inc({ outcome });
+  }
+
+  observeWait(ms: number): void {
+    this.wait.observe(ms / 1000);
+    push(this.waits, ms);
+  }
+
+  observeRun(ms: number): void {
+    this.run.observe(ms / 1000);
+    push(this.runs, ms);
+  }
+
+  /** `GET /api/v1/aoa/metrics`. */
+  snapshot(): Record<string, unknown> {
+    const depth = this.source.depthByPriority();
+    const w = this.source.workers();
+    const uptimeS = Math.max(1e-3, (this.now() - this.startedAt) / 1000);
+    return {
+      queue_depth: Object.fromEntries(TASK_PRIORITIES.map((p, i) => [p, depth[i] ?? 0])),
+      queue_total: depth.reduce((a, b) => a + b, 0),
+      workers: { total: w.total, busy: w.busy, idle: w.total - w.busy },
+      wait_ms: percentiles(this.waits),
+      run_ms: percentiles(this.runs),
+      throughput_per_s: this.counts.completed / uptimeS,
+      totals: { ...this.counts },
+    };
+  }
+}
+
+function push(xs: number[], x: number): void {
+  xs.push(x);
+  if (xs.length > WINDOW) xs.shift();
+}

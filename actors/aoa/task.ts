@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { TroupeError, describeIssues } from '../../protocol/index.js';
+import { TASK_PRIORITIES, type StoredTask } from '../../storage/index.js';
+
+/** The task types seed 000 names; custom ones are registered with `registerHandler`. */
+export const BUILTIN_TASK_TYPES = ['AGENT_RUN', 'FABRIC_ACTION', 'SCHEDULED_JOB', 'WORKFLOW', 'NOOP'] as const;
+/** A task type: upper snake case, 1-64 characters. */
+export const TASK_TYPE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** A task's payload, serialized as JSON, may not exceed this. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const shortString = z.string().min(1).max(256);
+const isoOrEpoch = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+
+/**
+ * `POST /api/v1/aoa/tasks` and `submitTask(input)`: seed 000 §6.1's AOATask fields, snake
+ * case; extra fields are allowed and ignored. For AGENT_RUN, `payload` is `{ agent, input }`.
+ *
+ * @example
+ * taskSubmitSchema.parse({ task_type: 'AGENT_RUN', payload: { agent: 'helper', input: 'hi' }, priority: 'HIGH' });
+ */
+export const taskSubmitSchema = z.looseObject({
+  task_type: z.string().regex(TASK_TYPE_RE, 'task_type must be upper snake case, 1-64 characters'),
+  payload: z.unknown().default({}).refine((p) => JSON.stringify(p ?? null).length <= MAX_PAYLOAD_BYTES, `payload over ${MAX_PAYLOAD_BYTES} bytes as JSON`),
+  priority: z.enum(TASK_PRIORITIES).default('NORMAL'),
+  scheduled_at: isoOrEpoch.optional(),
+  agent_id: shortString.optional(),
+  tenant_id: shortString.optional(),
+  run_id: shortString.optional(),
+  timeout_seconds: z.number().positive().max(86_400).default(300),
+  max_retries: z.number().int().min(0).max(100).default(3),
+  idempotency_key: shortString.optional(),
+  raci_responsible: shortString.default('AOA'),
+  raci_accountable: shortString.optional(),
+  raci_consulted: z.array(shortString).max(64).default([]),
+  raci_informed: z.array(shortString).max(64).default([]),
+  target_system: shortString.optional(),
+  action_type: shortString.optional(),
+  primary_plane_id: shortString.optional(),
+  fabric_preset: shortString.optional(),
+  fabric_context: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** What `submitTask` takes (defaults filled in by validation). */
+export type TaskSubmitInput = z.input<typeof taskSubmitSchema>;
+export type TaskSubmit = z.output<typeof taskSubmitSchema>;
+
+/** AGENT_RUN's payload. */
+export const agentRunPayloadSchema = z.object({
+  agent: z.string().min(1).max(64),
+  input: z.union([z.string().min(1).max(MAX_PAYLOAD_BYTES), z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).min(1).max(1000)]),
+  conversation_id: shortString.optional(),
+});
+
+/** Validate a submit body; TROUPE_ERR_AOA_INVALID_TASK names the bad field. */
+export function parseSubmit(input: unknown): TaskSubmit {
+  const r = taskSubmitSchema.safeParse(input);
+  if (!r.success) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: ${describeIssues(r.error)}`);
+  if (r.data.scheduled_at !== undefined && Number.isNaN(r.data.scheduled_at)) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', 'invalid task: scheduled_at is not a date');
+  if (r.data.task_type === 'AGENT_RUN') {
+    const p = agentRunPayloadSchema.safeParse(r.data.payload);
+    if (!p.success) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid AGENT_RUN payload: ${describeIssues(p.error)}`);
+  }
+  return r.data;
+}
+
+/** A task's status as the API shows it: a queued task with a future `ready_at` is `scheduled`. */
+export type TaskStatus = 'pending' | 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * A task as `GET /api/v1/aoa/tasks/:id` and the library API return it: the stored fields,
+ * times as ISO strings, and the status with `scheduled` for a task waiting for its time.
+ */
+export type TaskRecordView = Omit<StoredTask, 'v' | 'status' | 'scheduled_at' | 'created_at' | 'ready_at' | 'started_at' | 'finished_at'> & {
+  status: TaskStatus;
+  scheduled_at?: string;
+  created_at: string;
+  ready_at: string;
+  started_at?: string;
+  finished_at?: string;
+};
+
+const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
+
+/** The view of a stored task at `now`. */
+export function viewOf(t: StoredTask, now: number): TaskRecordView {
+  const { v: _v, status, scheduled_at, created_at, ready_at, started_at, finished_at, ...rest } = t;
+  const shown: TaskStatus = status === 'pending' && ready_at > now ? 'scheduled' : status;
+  const out: TaskRecordView = { ...rest, status: shown, created_at: iso(created_at)!, ready_at: iso(ready_at)! };
+  if (scheduled_at !== undefined) out.scheduled_at = iso(scheduled_at)!;
+  if (started_at !== undefined) out.started_at = iso(started_at)!;
+  if (finished_at !== undefined) out.finished_at = iso(finished_at)!;
+  return out;
+}
