@@ -1,7 +1,7 @@
 import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import type { Logger } from 'pino';
-import { TroupeError, type ChatMessage, type Clock } from '../../protocol/index.js';
+import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
 
 /** What the executor needs: a way to run an agent (the gateway actor's run protocol). */
@@ -13,6 +13,26 @@ export interface AgentRunPort {
 const MAX_INPUT_MESSAGES = 100;
 
 const text = (value: string): Part => ({ content: { $case: 'text', value }, mediaType: 'text/plain', filename: '', metadata: undefined });
+
+/**
+ * The tool an agent calls to ask the A2A client for more: the run ends there and the task
+ * waits in input-required with the question as its status message, until a follow-up
+ * message on the task answers it.
+ */
+export const REQUEST_INPUT_TOOL: ToolSpec = {
+  name: 'request_input',
+  description: 'Ask the client for information you need to go on. The task waits until the client answers; the answer arrives as the next user message.',
+  parameters: { type: 'object', properties: { question: { type: 'string', description: 'what you need to know' } }, required: ['question'] },
+};
+
+function questionOf(args: string): string {
+  try {
+    const v = JSON.parse(args) as { question?: unknown };
+    return typeof v?.question === 'string' ? v.question.slice(0, 4_000) : '';
+  } catch {
+    return '';
+  }
+}
 
 function textOf(m: Message): string {
   return m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : p.content?.$case === 'data' ? JSON.stringify(p.content.value) : '')).filter(Boolean).join('\n');
@@ -32,6 +52,8 @@ export class AgentTaskExecutor implements AgentExecutor {
     private readonly runner: () => AgentRunPort,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Offer the agent the `request_input` tool (its call makes the task input-required). */
+    private readonly inputTool = true,
   ) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
@@ -44,13 +66,18 @@ export class AgentTaskExecutor implements AgentExecutor {
     bus.publish(AgentEvent.task(task));
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: ts() } }));
     const history = (rc.task ? rc.task.history : [rc.userMessage]).slice(-MAX_INPUT_MESSAGES);
+    if (history[history.length - 1]?.messageId !== rc.userMessage.messageId) history.push(rc.userMessage);
     const input: ChatMessage[] = history.map((m) => (m.role === Role.ROLE_AGENT ? { role: 'assistant', content: textOf(m) } : { role: 'user', content: textOf(m) }));
+    const turn = history.length;
+    const agentMessage = (kind: string, body: string, metadata?: Record<string, unknown>): Message => ({
+      messageId: `${taskId}-${kind}-${turn}`, contextId, taskId, role: Role.ROLE_AGENT, parts: [text(body)], metadata, extensions: [], referenceTaskIds: [],
+    });
     const abort = new AbortController();
     this.running.set(taskId, abort);
-    const artifactId = `${taskId}-answer`;
+    const artifactId = `${taskId}-answer-${turn}`;
     let chunks = 0;
     try {
-      const result = await this.runner().run({ kind: 'agent', name: this.agent }, { input, stream: true }, {
+      const result = await this.runner().run({ kind: 'agent', name: this.agent }, { input, stream: true, ...(this.inputTool ? { clientTools: [REQUEST_INPUT_TOOL] } : {}) }, {
         signal: abort.signal,
         correlationId: taskId,
         onDelta: (d) => {
@@ -62,23 +89,28 @@ export class AgentTaskExecutor implements AgentExecutor {
         },
       });
       const answer = result.content ?? '';
+      const ask = result.toolCalls.find((c) => c.name === REQUEST_INPUT_TOOL.name);
+      if (ask) {
+        // the agent needs more from the client: the task waits; a follow-up message resumes it
+        const question = questionOf(ask.arguments) || answer || 'more input is needed';
+        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_INPUT_REQUIRED, message: agentMessage('input', question), timestamp: ts() } }));
+        return;
+      }
       if (chunks === 0 && answer.length > 0) {
         bus.publish(AgentEvent.artifactUpdate({
           taskId, contextId, append: false, lastChunk: true, metadata: undefined,
           artifact: { artifactId, name: 'answer', description: '', parts: [text(answer)], metadata: undefined, extensions: [] },
         }));
       }
-      const reply: Message = { messageId: `${taskId}-${this.clock.now()}`, contextId, taskId, role: Role.ROLE_AGENT, parts: [text(answer)], metadata: undefined, extensions: [], referenceTaskIds: [] };
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: reply, timestamp: ts() } }));
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
     } catch (e) {
       if (!abort.signal.aborted) {
-        const code = e instanceof TroupeError ? e.code : 'TROUPE_ERR_A2A_TASK_FAILED';
-        this.log.warn({ err: e, task: taskId, agent: this.agent }, 'A2A task failed');
-        const reply: Message = {
-          messageId: `${taskId}-failed`, contextId, taskId, role: Role.ROLE_AGENT, parts: [text(`${code}: the agent run failed`)],
-          metadata: { code }, extensions: [], referenceTaskIds: [],
-        };
-        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: { code }, status: { state: TaskState.TASK_STATE_FAILED, message: reply, timestamp: ts() } }));
+        const err = e instanceof TroupeError ? e : new TroupeError('TROUPE_ERR_A2A_TASK_FAILED', `the run of agent ${this.agent} failed`, { cause: e });
+        this.log.warn({ err: e, task: taskId, agent: this.agent, code: err.code }, 'A2A task failed');
+        bus.publish(AgentEvent.statusUpdate({
+          taskId, contextId, metadata: { code: err.code },
+          status: { state: TaskState.TASK_STATE_FAILED, message: agentMessage('failed', `${err.code}: ${err.message}`.slice(0, 2_000), { code: err.code }), timestamp: ts() },
+        }));
       }
     } finally {
       this.running.delete(taskId);

@@ -9,3 +9,6 @@ export { ActorTaskStore, TaskActors, scopeOf } from './task-store.js';
 export { taskActorSpec, taskJsonSchema, taskMessageSchema, type TaskJson, type TaskMessage } from './task-actor.js';
 export { recoverTasks, INTERRUPTED_CODE } from './recovery.js';
 export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } from './routes.js';
+export { FollowUpGuard } from './follow-ups.js';
+export { REQUEST_INPUT_TOOL } from './executor.js';
+export type { ClaimVerdict, SendResponse } from './task-actor.js';

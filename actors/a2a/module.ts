@@ -4,6 +4,7 @@ import type { AgentInfo } from '../agent/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
+import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, TaskActors } from './task-store.js';
@@ -17,6 +18,8 @@ export interface A2AModuleOptions {
   secured?: boolean;
   /** The version agent cards carry. */
   version?: string;
+  /** Offer agents the `request_input` tool, whose call makes a task input-required (default true). */
+  inputTool?: boolean;
 }
 
 /** The a2a module's API. */
@@ -51,7 +54,8 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const hit = endpoints.get(agent);
         if (hit && hit.baseUrl === baseUrl && hit.info.createdAt === info.createdAt) return hit.ep;
         const card = agentCard(info, { baseUrl, secured: options.secured ?? false, version: options.version ?? '0.1.0' });
-        const handler = new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log));
+        const sdk = new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true));
+        const handler = new FollowUpGuard(sdk, agent, tasks);
         const ep = { handler, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         if (endpoints.size >= 1_000) endpoints.delete(endpoints.keys().next().value as string);
         endpoints.set(agent, { baseUrl, info, ep });

@@ -1,11 +1,11 @@
 import { Task, TaskState } from '@a2a-js/sdk';
 import type { Logger } from 'pino';
-import type { Clock } from '../../protocol/index.js';
+import { TroupeError, type Clock, type ErrorCode } from '../../protocol/index.js';
 import type { TaskActors } from './task-store.js';
 import type { TaskJson } from './task-actor.js';
 
 /** Why a recovered task failed, in its status message and metadata. */
-export const INTERRUPTED_CODE = 'TROUPE_ERR_A2A_TASK_INTERRUPTED';
+export const INTERRUPTED_CODE = 'TROUPE_ERR_A2A_TASK_INTERRUPTED' satisfies ErrorCode;
 
 /**
  * On start: every task that was submitted or working when the node stopped (a crash, kill -9)
@@ -17,18 +17,19 @@ export async function recoverTasks(tasks: TaskActors, clock: Clock, log: Logger)
   for (const e of tasks.all()) {
     if (e.state !== TaskState.TASK_STATE_WORKING && e.state !== TaskState.TASK_STATE_SUBMITTED) continue;
     const task = Task.fromJSON(e.task);
+    const reason = new TroupeError(INTERRUPTED_CODE, 'the node stopped while the task was working');
     task.status = {
       state: TaskState.TASK_STATE_FAILED,
       timestamp: new Date(clock.now()).toISOString(),
       message: {
         messageId: `${task.id}-interrupted`, contextId: task.contextId, taskId: task.id, role: 2,
-        parts: [{ content: { $case: 'text', value: `${INTERRUPTED_CODE}: the node stopped while the task was working` }, mediaType: 'text/plain', filename: '', metadata: undefined }],
-        metadata: { code: INTERRUPTED_CODE }, extensions: [], referenceTaskIds: [],
+        parts: [{ content: { $case: 'text', value: `${reason.code}: ${reason.message}` }, mediaType: 'text/plain', filename: '', metadata: undefined }],
+        metadata: { code: reason.code }, extensions: [], referenceTaskIds: [],
       },
     };
-    task.metadata = { ...(task.metadata ?? {}), code: INTERRUPTED_CODE };
+    task.metadata = { ...(task.metadata ?? {}), code: reason.code };
     await tasks.save(e.agent, { tenant: e.tenant, owner: e.owner }, Task.toJSON(task) as TaskJson);
-    log.warn({ task: task.id, agent: e.agent, code: INTERRUPTED_CODE }, 'A2A task was working when the node stopped; failed');
+    log.warn({ err: reason, task: task.id, agent: e.agent }, 'A2A task was working when the node stopped; failed');
     n++;
   }
   return n;

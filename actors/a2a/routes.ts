@@ -1,7 +1,7 @@
 import express from 'express';
 import { Extensions, HTTP_EXTENSION_HEADER, SSE_HEADERS, formatSSEErrorEvent, formatSSEEvent } from '@a2a-js/sdk';
 import {
-  JsonRpcTransportHandler, UnauthenticatedUser, defaultServerCallContextBuilder, validateVersion, type DefaultRequestHandler, type User,
+  JsonRpcTransportHandler, UnauthenticatedUser, defaultServerCallContextBuilder, validateVersion, type A2ARequestHandler, type User,
 } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { legacyAgentCardRouter } from '@a2a-js/sdk/compat/v0_3/server/express';
@@ -20,7 +20,7 @@ const INVALID_REQUEST = -32600;
 
 /** One agent's A2A endpoint: its request handler and the two JSON-RPC transports on it. */
 export interface A2AEndpoint {
-  handler: DefaultRequestHandler;
+  handler: A2ARequestHandler;
   rpc: JsonRpcTransportHandler;
   legacy: LegacyJsonRpcTransportHandler;
 }

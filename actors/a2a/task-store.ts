@@ -4,13 +4,15 @@ import { resolveUserScope, type ServerCallContext, type TaskStore } from '@a2a-j
 import type { StoreDb } from '../../storage/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import { taskActorSpec, taskJsonSchema, type TaskJson } from './task-actor.js';
+import { taskActorSpec, taskJsonSchema, type ClaimVerdict, type SendResponse, type TaskJson } from './task-actor.js';
 
 /** Tasks listed per page at most, and by default (the spec's bounds). */
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 50;
 /** Task actors kept live at once; past it the least recently used is stopped (its journal stays). */
 const MAX_LIVE_TASKS = 10_000;
+/** How long a repeated follow-up waits for the response of the one in flight. */
+const ANSWER_WAIT_MS = 10 * 60_000;
 
 interface IndexEntry {
   agent: string;
@@ -134,6 +136,19 @@ export class TaskActors {
     if (!this.index.has(key)) return undefined;
     const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
     return json ?? undefined;
+  }
+
+  /** A follow-up message (its id) asks to continue a task: the task actor decides, one at a time. */
+  async claim(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string): Promise<ClaimVerdict> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    if (!this.index.has(key)) return { kind: 'unknown' };
+    return this.host.ask<ClaimVerdict>(this.ref(key), { type: 'a2a.task.claim', messageId }, { timeoutMs: ANSWER_WAIT_MS });
+  }
+
+  /** The winning follow-up's response (journaled for its repeats, or released when it is an error). */
+  async answered(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string, response: SendResponse): Promise<void> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    await this.host.ask(this.ref(key), { type: 'a2a.task.answered', messageId, response }, { timeoutMs: 10_000 });
   }
 
   private ref(key: string): ActorRef {
