@@ -53,6 +53,10 @@ export class ActorTaskStore implements TaskStore {
     let all = this.tasks.entries(this.agent, tenant, owner);
     if (params.contextId) all = all.filter((e) => e.contextId === params.contextId);
     if (params.status) all = all.filter((e) => e.state === params.status);
+    if (params.statusTimestampAfter) {
+      const after = Date.parse(params.statusTimestampAfter);
+      if (Number.isFinite(after)) all = all.filter((e) => Date.parse(e.ts) > after);
+    }
     all.sort((a, b) => (a.ts === b.ts ? (a.id < b.id ? -1 : 1) : a.ts < b.ts ? 1 : -1));
     let start = 0;
     if (params.pageToken) {
