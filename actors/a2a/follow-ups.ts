@@ -1,5 +1,5 @@
 import { Message, Task, type AgentCard, type SendMessageRequest, type StreamResponse } from '@a2a-js/sdk';
-import { UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import type { TaskActors } from './task-store.js';
 import { scopeOf } from './task-store.js';
@@ -12,6 +12,17 @@ type Sent = Message | Task;
 
 const isTask = (r: Sent): r is Task => 'status' in r;
 const toResponse = (r: Sent): SendResponse => (isTask(r) ? { task: Task.toJSON(r) as TaskJson } : { message: Message.toJSON(r) as { messageId: string } });
+
+/** Parts of one message at most. */
+const MAX_PARTS = 256;
+
+/** What the SDK lets through and the spec refuses (-32602): a message with no parts, or no content. */
+function checkMessage(params: SendMessageRequest): void {
+  const parts = params.message?.parts ?? [];
+  if (parts.length === 0) throw new RequestMalformedError('message.parts must hold at least one part');
+  if (parts.length > MAX_PARTS) throw new RequestMalformedError(`message.parts holds at most ${MAX_PARTS} parts`);
+  if (parts.some((p) => !p.content)) throw new RequestMalformedError('every part of message.parts needs content (text, url, raw or data)');
+}
 
 /**
  * The SDK's request handler with follow-ups made exactly-once. The SDK runs every message
@@ -37,6 +48,7 @@ export class FollowUpGuard implements A2ARequestHandler {
   }
 
   async sendMessage(params: SendMessageRequest, ctx: ServerCallContext): Promise<Sent> {
+    checkMessage(params);
     const taskId = params.message?.taskId;
     if (!taskId) return this.inner.sendMessage(params, ctx);
     const verdict = await this.claim(taskId, params.message!.messageId, ctx);
@@ -54,6 +66,7 @@ export class FollowUpGuard implements A2ARequestHandler {
   }
 
   async *sendMessageStream(params: SendMessageRequest, ctx: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    checkMessage(params);
     const taskId = params.message?.taskId;
     if (!taskId) return yield* this.inner.sendMessageStream(params, ctx);
     const messageId = params.message!.messageId;

@@ -1,3 +1,4 @@
+import type { AgentCard } from '@a2a-js/sdk';
 import { DefaultRequestHandler, JsonRpcTransportHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import type { AgentInfo } from '../agent/index.js';
@@ -14,7 +15,7 @@ export const A2A_MODULE = 'a2a';
 
 /** What the a2a module starts with. */
 export interface A2AModuleOptions {
-  /** The card declares a bearer scheme (the gateway has API keys). */
+  /** The card declares a bearer scheme; default: when the gateway has API keys. */
   secured?: boolean;
   /** The version agent cards carry. */
   version?: string;
@@ -24,8 +25,10 @@ export interface A2AModuleOptions {
 
 /** The a2a module's API. */
 export interface A2AApi {
-  /** The endpoint of an agent of this node (its SDK request handler), for a base URL. */
-  endpoint(agent: string, baseUrl: string): A2AEndpoint | undefined;
+  /** The endpoint of an agent of this node (its SDK request handler). */
+  endpoint(agent: string): A2AEndpoint | undefined;
+  /** The 1.0 card of an agent of this node as served at a base URL. */
+  card(agent: string, baseUrl: string, secured: boolean): AgentCard | undefined;
   /** Tasks that were working when the node last stopped and were failed on start. */
   readonly recovered: number;
 }
@@ -47,23 +50,34 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const agents = host.module<{ get(name: string): AgentInfo | undefined }>('agents');
       const tasks = new TaskActors(host, host.store?.db('a2a.tasks'));
       const recovered = await recoverTasks(tasks, host.clock, log);
-      const endpoints = new Map<string, { baseUrl: string; info: AgentInfo; ep: A2AEndpoint }>();
-      const endpoint = (agent: string, baseUrl: string): A2AEndpoint | undefined => {
+      const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
+        agentCard(info, { baseUrl, secured: options.secured ?? secured, version: options.version ?? '0.1.0' });
+      const running = (agent: string): AgentInfo | undefined => {
         const info = agents.get(agent);
-        if (!info || info.status !== 'running') return undefined;
+        return info && info.status === 'running' ? info : undefined;
+      };
+      // One request handler per agent (its event buses are where running tasks are followed and
+      // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
+      const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
+      const endpoint = (agent: string): A2AEndpoint | undefined => {
+        const info = running(agent);
+        if (!info) return undefined;
         const hit = endpoints.get(agent);
-        if (hit && hit.baseUrl === baseUrl && hit.info.createdAt === info.createdAt) return hit.ep;
-        const card = agentCard(info, { baseUrl, secured: options.secured ?? false, version: options.version ?? '0.1.0' });
-        const sdk = new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true));
+        if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
+        const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true));
         const handler = new FollowUpGuard(sdk, agent, tasks);
         const ep = { handler, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         if (endpoints.size >= 1_000) endpoints.delete(endpoints.keys().next().value as string);
-        endpoints.set(agent, { baseUrl, info, ep });
+        endpoints.set(agent, { info, ep });
         return ep;
       };
+      const card = (agent: string, baseUrl: string, secured: boolean): AgentCard | undefined => {
+        const info = running(agent);
+        return info ? cardOf(info, baseUrl, secured) : undefined;
+      };
       return {
-        api: { endpoint, recovered },
-        routes: (table) => registerA2ARoutes(table, { endpoint, userOf: (req) => ownerOfKey(req.apiKeyId) }),
+        api: { endpoint, card, recovered },
+        routes: (table) => registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) }),
       };
     },
   };

@@ -1,11 +1,12 @@
 import express from 'express';
-import { Extensions, HTTP_EXTENSION_HEADER, SSE_HEADERS, formatSSEErrorEvent, formatSSEEvent } from '@a2a-js/sdk';
+import { Extensions, HTTP_EXTENSION_HEADER, type AgentCard, SSE_HEADERS, formatSSEErrorEvent, formatSSEEvent } from '@a2a-js/sdk';
 import {
   JsonRpcTransportHandler, UnauthenticatedUser, defaultServerCallContextBuilder, validateVersion, type A2ARequestHandler, type User,
 } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { legacyAgentCardRouter } from '@a2a-js/sdk/compat/v0_3/server/express';
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { TroupeError } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
 import { cardBody } from './card.js';
@@ -27,8 +28,10 @@ export interface A2AEndpoint {
 
 /** What the routes need from the a2a module. */
 export interface A2ARouteDeps {
-  /** The endpoint of an agent, built for the caller's base URL; undefined when no such agent. */
-  endpoint(agent: string, baseUrl: string): A2AEndpoint | undefined;
+  /** The endpoint of an agent; undefined when no such agent. */
+  endpoint(agent: string): A2AEndpoint | undefined;
+  /** The 1.0 card of an agent as served at a base URL (secured: the gateway has API keys). */
+  card(agent: string, baseUrl: string, secured: boolean): AgentCard | undefined;
   /** The authenticated caller (its key id), for task ownership. */
   userOf(req: { apiKeyId?: string }): User;
 }
@@ -38,6 +41,19 @@ const isLegacy = (req: { headers: Record<string, unknown> }): boolean => {
   const v = req.headers['a2a-version'];
   return (typeof v === 'string' && v.length > 0 ? v : '0.3') === '0.3';
 };
+/** A JSON-RPC 2.0 request object (A2A has no batches and no notifications without params). */
+const jsonRpcRequestSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.string().min(1).max(128),
+  id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Methods whose answer is an event stream (1.0 and 0.3 names). */
+const STREAM_METHODS = new Set(['SendStreamingMessage', 'SubscribeToTask', 'message/stream', 'tasks/resubscribe']);
+
+const isJsonContentType = (v: unknown): boolean => typeof v === 'string' && /^application\/(a2a\+)?json\s*(;|$)/i.test(v.trim());
+
 const rpcError = (id: unknown, code: number, message: string) => ({ jsonrpc: '2.0' as const, id: id ?? null, error: { code, message } });
 
 /**
@@ -51,25 +67,25 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
   // The SDK's 0.3 card lives behind its express router: one tiny express app serves it.
   const legacyCards = express();
   legacyCards.use((req, res, next) => {
-    const ep = (req as unknown as { troupeEndpoint: A2AEndpoint }).troupeEndpoint;
-    legacyAgentCardRouter({ agentCardProvider: ep.handler, cache: { maxAge: CARD_MAX_AGE_S } })(req, res, next);
+    const served = (req as unknown as { troupeCard: AgentCard }).troupeCard;
+    legacyAgentCardRouter({ agentCardProvider: { getAgentCard: async () => served }, cache: { maxAge: CARD_MAX_AGE_S } })(req, res, next);
   });
   legacyCards.use((_req, res) => {
     res.status(404).json({ error: { code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND', message: 'no such agent' } });
   });
 
   const card = async (agent: string, req: any, reply: any): Promise<unknown> => {
-    const ep = deps.endpoint(agent, baseUrlOf(req));
-    if (!ep) throw new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', `no agent named ${agent.slice(0, 64)}`);
+    const served = deps.card(agent, baseUrlOf(req), req.keysRequired === true);
+    if (!served) throw new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', `no agent named ${agent.slice(0, 64)}`);
     reply.header('vary', 'A2A-Version');
     if (isLegacy(req)) {
       reply.hijack();
-      (req.raw as { troupeEndpoint?: A2AEndpoint }).troupeEndpoint = ep;
+      (req.raw as { troupeCard?: AgentCard }).troupeCard = served;
       req.raw.url = '/';
       legacyCards(req.raw, reply.raw);
       return reply;
     }
-    const { json, etag } = cardBody(await ep.handler.getAgentCard());
+    const { json, etag } = cardBody(served);
     reply.header('etag', etag).header('cache-control', `public, max-age=${CARD_MAX_AGE_S}`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.send(json);
@@ -80,21 +96,25 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
   table.route({
     method: 'POST',
     url: '/a2a/:agent',
-    errorHandler: (err: { code?: string; statusCode?: number; message?: string }, req: any, reply: any) => {
-      // fastify's own refusals before the handler: map them to the JSON-RPC codes, HTTP 200
-      const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? CONTENT_TYPE_NOT_SUPPORTED
-        : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.statusCode === 400 ? PARSE_ERROR
-          : INVALID_REQUEST;
-      return reply.code(200).send(rpcError(null, code, code === CONTENT_TYPE_NOT_SUPPORTED ? 'Content type not supported' : code === PARSE_ERROR ? 'Parse error' : 'Invalid request'));
+    errorHandler: (err: { code?: string; statusCode?: number; message?: string }, _req: any, reply: any) => {
+      // the body parser's refusals (bad JSON, too deep, prototype keys) are JSON-RPC parse
+      // errors with HTTP 200; the rest (401, 429, 503 while starting) stay the gateway's
+      if (err.code === 'TROUPE_ERR_GATEWAY_BAD_REQUEST' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+        return reply.code(200).send(rpcError(null, PARSE_ERROR, 'Parse error: the body is not valid JSON'));
+      }
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(200).send(rpcError(null, CONTENT_TYPE_NOT_SUPPORTED, 'Content type not supported: send application/json'));
+      throw err;
     },
     handler: async (req: any, reply: any) => {
-      const ep = deps.endpoint(req.params.agent, baseUrlOf(req));
+      const ep = deps.endpoint(req.params.agent);
       const legacy = isLegacy(req);
       const body = req.body;
-      const id = body && typeof body === 'object' && !Array.isArray(body) ? (body as { id?: unknown }).id : null;
+      const rawId = body && typeof body === 'object' && !Array.isArray(body) ? (body as { id?: unknown }).id : null;
+      const id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
+      if (!isJsonContentType(req.headers['content-type'])) return rpcError(id, CONTENT_TYPE_NOT_SUPPORTED, 'Content type not supported: send application/json');
       const mapErr = legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
       if (!ep) return rpcError(id, -32001, `no agent named ${String(req.params.agent).slice(0, 64)}`);
-      if (!body || typeof body !== 'object' || Array.isArray(body)) return rpcError(id, INVALID_REQUEST, 'Invalid request');
+      if (!jsonRpcRequestSchema.safeParse(body).success) return rpcError(id, INVALID_REQUEST, 'Invalid request: not a JSON-RPC 2.0 request object (jsonrpc "2.0", a method name, an id, params an object)');
       const requestedVersion = typeof req.headers['a2a-version'] === 'string' && req.headers['a2a-version'] ? req.headers['a2a-version'] : undefined;
       const ctx = defaultServerCallContextBuilder({
         user: deps.userOf(req),
@@ -102,12 +122,26 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
         ...(requestedVersion ? { requestedVersion } : {}),
         extensions: Extensions.parseServiceParameter(req.headers[legacy ? 'x-a2a-extensions' : 'a2a-extensions'] as string | undefined),
       });
-      let out: unknown;
       try {
         validateVersion(ctx.requestedVersion, await ep.handler.getAgentCard(), 'JSONRPC');
+      } catch (e) {
+        return { jsonrpc: '2.0', id, error: mapErr(e) };
+      }
+      // a streaming method answers with an event stream, its failure too (one error event)
+      const streaming = STREAM_METHODS.has((body as { method: string }).method);
+      const failed = (e: unknown): unknown => {
+        const error = { jsonrpc: '2.0' as const, id, error: mapErr(e) };
+        if (!streaming) return error;
+        reply.hijack();
+        reply.raw.writeHead(200, { ...SSE_HEADERS, 'x-request-id': req.id });
+        reply.raw.end(formatSSEErrorEvent(error as never));
+        return reply;
+      };
+      let out: unknown;
+      try {
         out = await (legacy ? ep.legacy : ep.rpc).handle(body, ctx);
       } catch (e) {
-        return { jsonrpc: '2.0', id: id ?? null, error: mapErr(e) };
+        return failed(e);
       }
       if (ctx.activatedExtensions && [...ctx.activatedExtensions].length > 0) {
         reply.header(legacy ? 'X-A2A-Extensions' : HTTP_EXTENSION_HEADER, [...ctx.activatedExtensions].join(','));
@@ -118,7 +152,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       try {
         first = await it.next();
       } catch (e) {
-        return { jsonrpc: '2.0', id: id ?? null, error: mapErr(e) };
+        return failed(e);
       }
       reply.hijack();
       reply.raw.writeHead(200, { ...SSE_HEADERS, 'x-request-id': req.id });
