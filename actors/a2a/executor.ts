@@ -9,6 +9,9 @@ export interface AgentRunPort {
   run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
 }
 
+/** The abort reason of a node stop (a cancel has another). */
+const INTERRUPTED = Symbol('a2a.node-stopping');
+
 /** Messages of a task's history given to the agent at most (the newest). */
 const MAX_INPUT_MESSAGES = 100;
 
@@ -46,6 +49,8 @@ function textOf(m: Message): string {
  */
 export class AgentTaskExecutor implements AgentExecutor {
   private readonly running = new Map<string, AbortController>();
+  private readonly turns = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     private readonly agent: string,
@@ -54,9 +59,29 @@ export class AgentTaskExecutor implements AgentExecutor {
     private readonly log: Logger,
     /** Offer the agent the `request_input` tool (its call makes the task input-required). */
     private readonly inputTool = true,
+    /** The node is closing (a run that fails then was cut by the stop, not by the agent). */
+    private readonly closing: () => boolean = () => false,
   ) {}
 
-  async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+  execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const turn = this.turn(rc, bus);
+    this.turns.add(turn);
+    void turn.finally(() => this.turns.delete(turn));
+    return turn;
+  }
+
+  /**
+   * The node is stopping: every running turn is aborted and its task failed with
+   * TROUPE_ERR_A2A_TASK_INTERRUPTED (so the store says so before the node is gone); resolves
+   * when the turns have ended. New turns fail the same way at once.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const abort of this.running.values()) abort.abort(INTERRUPTED);
+    await Promise.allSettled([...this.turns]);
+  }
+
+  private async turn(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { taskId, contextId } = rc;
     const ts = (): string => new Date(this.clock.now()).toISOString();
     const task: Task = rc.task ?? {
@@ -74,6 +99,7 @@ export class AgentTaskExecutor implements AgentExecutor {
     });
     const abort = new AbortController();
     this.running.set(taskId, abort);
+    if (this.stopping) abort.abort(INTERRUPTED);
     const artifactId = `${taskId}-answer-${turn}`;
     let chunks = 0;
     try {
@@ -104,8 +130,11 @@ export class AgentTaskExecutor implements AgentExecutor {
       }
       bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
     } catch (e) {
-      if (!abort.signal.aborted) {
-        const err = e instanceof TroupeError ? e : new TroupeError('TROUPE_ERR_A2A_TASK_FAILED', `the run of agent ${this.agent} failed`, { cause: e });
+      // a cancel publishes CANCELED itself; a stop of the node fails the task with its reason
+      if (!abort.signal.aborted || abort.signal.reason === INTERRUPTED) {
+        const err = abort.signal.reason === INTERRUPTED || this.closing()
+          ? new TroupeError('TROUPE_ERR_A2A_TASK_INTERRUPTED', 'the node stopped while the task was working')
+          : e instanceof TroupeError ? e : new TroupeError('TROUPE_ERR_A2A_TASK_FAILED', `the run of agent ${this.agent} failed`, { cause: e });
         this.log.warn({ err: e, task: taskId, agent: this.agent, code: err.code }, 'A2A task failed');
         bus.publish(AgentEvent.statusUpdate({
           taskId, contextId, metadata: { code: err.code },

@@ -59,15 +59,22 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
       // One request handler per agent (its event buses are where running tasks are followed and
       // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
       const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
+      const executors = new Set<AgentTaskExecutor>();
       const endpoint = (agent: string): A2AEndpoint | undefined => {
         const info = running(agent);
         if (!info) return undefined;
         const hit = endpoints.get(agent);
         if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
-        const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true));
+        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true, () => host.isClosing);
+        executors.add(executor);
+        const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), executor);
         const handler = new FollowUpGuard(sdk, agent, tasks);
-        const ep = { handler, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
-        if (endpoints.size >= 1_000) endpoints.delete(endpoints.keys().next().value as string);
+        const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        if (endpoints.size >= 1_000) {
+          const oldest = endpoints.keys().next().value as string;
+          executors.delete(endpoints.get(oldest)!.ep.executor);
+          endpoints.delete(oldest);
+        }
         endpoints.set(agent, { info, ep });
         return ep;
       };
@@ -77,6 +84,11 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       return {
         api: { endpoint, card, recovered },
+        // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
+        drain: async () => {
+          await Promise.allSettled([...executors].map((x) => x.stop()));
+          await tasks.settled();
+        },
         routes: (table) => registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) }),
       };
     },

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { TroupeError } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
 import { cardBody } from './card.js';
+import type { AgentTaskExecutor } from './executor.js';
 
 /** Seconds a client may cache an agent card. */
 const CARD_MAX_AGE_S = 300;
@@ -22,6 +23,7 @@ const INVALID_REQUEST = -32600;
 /** One agent's A2A endpoint: its request handler and the two JSON-RPC transports on it. */
 export interface A2AEndpoint {
   handler: A2ARequestHandler;
+  executor: AgentTaskExecutor;
   rpc: JsonRpcTransportHandler;
   legacy: LegacyJsonRpcTransportHandler;
 }

@@ -102,6 +102,7 @@ function actorName(key: string): string {
 export class TaskActors {
   private readonly live = new Map<string, ActorRef>();
   private readonly index = new Map<string, IndexEntry>();
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger'>, private readonly db: StoreDb | undefined) {
     if (db) {
@@ -123,7 +124,26 @@ export class TaskActors {
     return [...this.index.values()];
   }
 
-  async save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+  save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+    const p = this.write(agent, scope, task);
+    this.saving.add(p);
+    void p.catch(() => undefined).finally(() => this.saving.delete(p));
+    return p;
+  }
+
+  /** Resolves when no save has been in flight for a few turns of the event loop (bounded). */
+  async settled(maxRounds = 200, quietRounds = 10): Promise<void> {
+    let quiet = 0;
+    for (let i = 0; i < maxRounds && quiet < quietRounds; i++) {
+      if (this.saving.size > 0) {
+        quiet = 0;
+        await Promise.allSettled([...this.saving]);
+      } else quiet++;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async write(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
     const key = keyOf(agent, scope.tenant, scope.owner, task.id);
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
     const state = Task.fromJSON(task).status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
