@@ -96,7 +96,7 @@ export const errorCatalog = {
   // a2a
   TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: 'an A2A card was asked of an agent this node does not run' },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
-  TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped (crash, kill -9); it was failed on restart, never left working' },
+  TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
