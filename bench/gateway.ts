@@ -23,7 +23,7 @@ const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
 const REQUEST = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Hello from the load generator' }] });
 
 /** One load run in a child process; settles however the child ends. */
-function load(job: LoadJob): Promise<LoadResult> {
+export function load(job: LoadJob): Promise<LoadResult> {
   const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'loadgen.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (r) => resolve(r as LoadResult));

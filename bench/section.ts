@@ -2,6 +2,7 @@
  * One bench section in a process of its own (`node dist/bench/section.js <name>`), so no
  * section runs on the heap another left behind; its result is the last stdout line.
  */
+import { benchA2A } from './a2a.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
@@ -12,6 +13,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   storage: benchStorage,
   cluster: benchCluster,
   gateway: benchGateway,
+  a2a: benchA2A,
 };
 
 const name = process.argv[2];
