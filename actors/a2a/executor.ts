@@ -3,6 +3,7 @@ import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestCon
 import type { Logger } from 'pino';
 import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
+import { STREAMED } from './follow-ups.js';
 
 /** What the executor needs: a way to run an agent (the gateway actor's run protocol). */
 export interface AgentRunPort {
@@ -103,7 +104,9 @@ export class AgentTaskExecutor implements AgentExecutor {
     const artifactId = `${taskId}-answer-${turn}`;
     let chunks = 0;
     try {
-      const result = await this.runner().run({ kind: 'agent', name: this.agent }, { input, stream: true, ...(this.inputTool ? { clientTools: [REQUEST_INPUT_TOOL] } : {}) }, {
+      // a caller that follows the events gets the answer in chunks; a blocking one at the end
+      const stream = rc.context?.state.get(STREAMED) !== false;
+      const result = await this.runner().run({ kind: 'agent', name: this.agent }, { input, stream, ...(this.inputTool ? { clientTools: [REQUEST_INPUT_TOOL] } : {}) }, {
         signal: abort.signal,
         correlationId: taskId,
         onDelta: (d) => {

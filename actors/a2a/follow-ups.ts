@@ -13,6 +13,13 @@ type Sent = Message | Task;
 const isTask = (r: Sent): r is Task => 'status' in r;
 const toResponse = (r: Sent): SendResponse => (isTask(r) ? { task: Task.toJSON(r) as TaskJson } : { message: Message.toJSON(r) as { messageId: string } });
 
+/**
+ * Call-context key: whether the caller follows the task's events (a stream). A blocking send
+ * sees only the end, so its turn asks the agent for the whole answer at once instead of an
+ * artifact update (and a task save) per delta.
+ */
+export const STREAMED = 'troupe.a2a.streamed';
+
 /** Parts of one message at most. */
 const MAX_PARTS = 256;
 
@@ -49,6 +56,7 @@ export class FollowUpGuard implements A2ARequestHandler {
 
   async sendMessage(params: SendMessageRequest, ctx: ServerCallContext): Promise<Sent> {
     checkMessage(params);
+    ctx.state.set(STREAMED, false);
     const taskId = params.message?.taskId;
     if (!taskId) return this.inner.sendMessage(params, ctx);
     const verdict = await this.claim(taskId, params.message!.messageId, ctx);
@@ -67,6 +75,7 @@ export class FollowUpGuard implements A2ARequestHandler {
 
   async *sendMessageStream(params: SendMessageRequest, ctx: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
     checkMessage(params);
+    ctx.state.set(STREAMED, true);
     const taskId = params.message?.taskId;
     if (!taskId) return yield* this.inner.sendMessageStream(params, ctx);
     const messageId = params.message!.messageId;

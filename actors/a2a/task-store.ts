@@ -155,11 +155,12 @@ export class TaskActors {
     if (this.db) await this.db.put(JSON.parse(key), entry);
   }
 
+  /**
+   * The task as last saved. Every save goes through its actor and then this projection, and
+   * the SDK awaits each save before its next load, so the projection answers without an ask.
+   */
   async load(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
-    const key = keyOf(agent, scope.tenant, scope.owner, id);
-    if (!this.index.has(key)) return undefined;
-    const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
-    return json ?? undefined;
+    return this.index.get(keyOf(agent, scope.tenant, scope.owner, id))?.task;
   }
 
   /** A follow-up message (its id) asks to continue a task: the task actor decides, one at a time. */

@@ -28,7 +28,7 @@ async function upstream(): Promise<FakeOpenAI> {
 async function troupe(dir: string, config: string, fake: FakeOpenAI): Promise<TroupeProcess> {
   const p = await startTroupe(['--config', config, '--http-port', '0', '--peer-port', '0', '--data', dir, '--node', 'a2a-k9'], {
     OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-fake', TROUPE_MODEL: 'gpt-fake', TROUPE_LOG_LEVEL: 'warn',
-  });
+  }, 60_000);
   cleanups.push(() => p.kill().catch(() => undefined));
   return p;
 }
@@ -86,5 +86,5 @@ describe('A2A tasks and kill -9 of a real node process', () => {
     // the upstream saw the whole exchange on the resumed turn
     const msgs = (fake.calls[3]!.body as any).messages.map((m: any) => m.content);
     expect(msgs).toEqual(expect.arrayContaining(['ask:which city?', 'which city?', 'Lund']));
-  }, 60_000);
+  }, 150_000);
 });
