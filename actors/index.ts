@@ -17,3 +17,4 @@ export * from './agent/index.js';
 export * from './drills/index.js';
 export * from './aoa/index.js';
 export * from './scheduler/index.js';
+export { a2aModule, a2aModuleOptionsSchema, A2A_MODULE, agentCard, REQUEST_INPUT_TOOL, type A2AApi, type A2AModuleOptions } from './a2a/index.js';

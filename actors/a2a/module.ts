@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { AgentCard } from '@a2a-js/sdk';
+import { parseOrThrow } from '../../protocol/index.js';
 import { DefaultRequestHandler, JsonRpcTransportHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import type { AgentInfo } from '../agent/index.js';
@@ -8,20 +10,23 @@ import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
 import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
-import { ActorTaskStore, TaskActors } from './task-store.js';
+import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 
 /** The a2a module's name. */
 export const A2A_MODULE = 'a2a';
 
-/** What the a2a module starts with. */
-export interface A2AModuleOptions {
+/** What the a2a module starts with (validated once, at `a2aModule()`). */
+export const a2aModuleOptionsSchema = z.object({
   /** The card declares a bearer scheme; default: when the gateway has API keys. */
-  secured?: boolean;
+  secured: z.boolean().optional(),
   /** The version agent cards carry. */
-  version?: string;
-  /** Offer agents the `request_input` tool, whose call makes a task input-required (default true). */
-  inputTool?: boolean;
-}
+  version: z.string().min(1).max(64).default('0.1.0'),
+  /** Offer agents the `request_input` tool, whose call makes a task input-required. */
+  inputTool: z.boolean().default(true),
+  /** Tasks kept; past it the oldest finished ones are pruned with their journals. */
+  maxTasks: z.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_TASKS),
+}).strict();
+export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
 /** The a2a module's API. */
 export interface A2AApi {
@@ -40,7 +45,8 @@ export interface A2AApi {
  * @example
  * const node = await startNode({ modules: [...defaultModules(), a2aModule()] });
  */
-export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
+export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
+  const options = Object.freeze(parseOrThrow(a2aModuleOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid a2a module options'));
   return {
     name: A2A_MODULE,
     requires: ['gateway', 'agents'],
@@ -48,10 +54,10 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const log = host.logger.child({ module: A2A_MODULE });
       const gateway = host.module<AgentRunPort>('gateway');
       const agents = host.module<{ get(name: string): AgentInfo | undefined }>('agents');
-      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'));
+      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
       const recovered = await recoverTasks(tasks, host.clock, log);
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
-        agentCard(info, { baseUrl, secured: options.secured ?? secured, version: options.version ?? '0.1.0' });
+        agentCard(info, { baseUrl, secured: options.secured ?? secured, version: options.version });
       const running = (agent: string): AgentInfo | undefined => {
         const info = agents.get(agent);
         return info && info.status === 'running' ? info : undefined;
@@ -65,7 +71,7 @@ export function a2aModule(options: A2AModuleOptions = {}): NodeModule<A2AApi> {
         if (!info) return undefined;
         const hit = endpoints.get(agent);
         if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
-        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool ?? true, () => host.isClosing);
+        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
         executors.add(executor);
         const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), executor);
         const handler = new FollowUpGuard(sdk, agent, tasks);

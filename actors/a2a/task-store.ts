@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
 import { resolveUserScope, type ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
 import type { StoreDb } from '../../storage/index.js';
@@ -14,16 +15,24 @@ const MAX_LIVE_TASKS = 10_000;
 /** How long a repeated follow-up waits for the response of the one in flight. */
 const ANSWER_WAIT_MS = 10 * 60_000;
 
-interface IndexEntry {
-  agent: string;
-  tenant: string;
-  owner: string;
-  id: string;
-  contextId: string;
-  state: number;
-  ts: string;
-  task: TaskJson;
-}
+/** A task in the projection (`a2a.tasks`): who may see it, what to list it by, and its JSON. Validated on read. */
+const indexEntrySchema = z.object({
+  agent: z.string().min(1).max(256),
+  tenant: z.string().max(256),
+  owner: z.string().max(256),
+  id: z.string().min(1).max(256),
+  contextId: z.string().max(256),
+  state: z.number().int().min(0).max(64),
+  ts: z.string().max(64),
+  task: taskJsonSchema,
+});
+type IndexEntry = z.infer<typeof indexEntrySchema>;
+
+/** Pruned task keys remembered, so a save that arrives after the prune does not bring one back. */
+const MAX_PRUNED_REMEMBERED = 1_000;
+/** Tasks a node keeps by default; past it the oldest finished ones are pruned (record and journal). */
+export const DEFAULT_MAX_TASKS = 10_000;
+const FINISHED = new Set<number>([TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED, TaskState.TASK_STATE_REJECTED]);
 
 /**
  * The SDK's `TaskStore` over task actors: every save of a task is an ask to the task's own
@@ -103,14 +112,30 @@ export class TaskActors {
   private readonly live = new Map<string, ActorRef>();
   private readonly index = new Map<string, IndexEntry>();
   private readonly saving = new Set<Promise<void>>();
+  /** Keys pruned lately (bounded), whose late saves are dropped. */
+  private readonly pruned = new Set<string>();
 
-  constructor(private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger'>, private readonly db: StoreDb | undefined) {
+  constructor(
+    private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger' | 'dropJournal'>,
+    private readonly db: StoreDb | undefined,
+    private readonly maxTasks = DEFAULT_MAX_TASKS,
+  ) {
     if (db) {
-      for (const { value } of db.getRange({})) {
-        const e = indexEntrySchemaSafe(value);
-        if (e) this.index.set(keyOf(e.agent, e.tenant, e.owner, e.id), e);
+      const read: IndexEntry[] = [];
+      for (const { key, value } of db.getRange({})) {
+        const e = indexEntrySchema.safeParse(value);
+        if (e.success) read.push(e.data);
+        else host.logger.warn({ key: String(key).slice(0, 200) }, 'an A2A task record failed validation; skipped');
       }
+      // oldest first, so pruning finds the oldest finished tasks first
+      read.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+      for (const e of read) this.index.set(keyOf(e.agent, e.tenant, e.owner, e.id), e);
     }
+  }
+
+  /** Tasks known (every agent and scope). */
+  get size(): number {
+    return this.index.size;
   }
 
   entries(agent: string, tenant: string, owner: string): IndexEntry[] {
@@ -145,14 +170,36 @@ export class TaskActors {
 
   private async write(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
     const key = keyOf(agent, scope.tenant, scope.owner, task.id);
+    // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
+    if (this.pruned.has(key)) return;
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
     const state = Task.fromJSON(task).status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
     const entry: IndexEntry = {
       agent, tenant: scope.tenant, owner: scope.owner, id: task.id, contextId: task.contextId ?? '', state,
       ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
     };
+    const added = !this.index.has(key);
     this.index.set(key, entry);
     if (this.db) await this.db.put(JSON.parse(key), entry);
+    if (added && this.index.size > this.maxTasks) this.prune();
+  }
+
+  /** Past `maxTasks`, the oldest finished tasks go: their record, actor and journal. */
+  private prune(): void {
+    for (const [key, e] of this.index) {
+      if (this.index.size <= this.maxTasks) break;
+      if (!FINISHED.has(e.state)) continue;
+      this.index.delete(key);
+      this.pruned.add(key);
+      if (this.pruned.size > MAX_PRUNED_REMEMBERED) this.pruned.delete(this.pruned.values().next().value as string);
+      const ref = this.live.get(key);
+      this.live.delete(key);
+      void (async () => {
+        if (this.db) await this.db.remove(JSON.parse(key));
+        if (ref) await this.host.stop(ref);
+        await this.host.dropJournal(`a2a/task/${key}`);
+      })().catch((err: unknown) => this.host.logger.warn({ err, task: e.id }, 'pruning a finished A2A task failed'));
+    }
   }
 
   /**
@@ -192,11 +239,4 @@ export class TaskActors {
     }
     return ref;
   }
-}
-
-function indexEntrySchemaSafe(v: unknown): IndexEntry | undefined {
-  if (!v || typeof v !== 'object') return undefined;
-  const e = v as IndexEntry;
-  if (typeof e.agent !== 'string' || typeof e.id !== 'string' || typeof e.tenant !== 'string' || typeof e.owner !== 'string') return undefined;
-  return taskJsonSchema.safeParse(e.task).success ? e : undefined;
 }

@@ -18,7 +18,7 @@ export async function a2aNode(options: StartNodeOptions = {}): Promise<RunningNo
     id: 'a2a-t',
     logger: silent,
     http: { port: 0 },
-    ...(options.modelProvider || options.model ? {} : { model: { provider: 'offline' } }),
+    ...(options.modelProvider || options.model || options.modules ? {} : { model: { provider: 'offline' } }),
     ...options,
   });
   nodes.push(node);
