@@ -210,6 +210,13 @@ export class TaskActors {
     return this.index.get(keyOf(agent, scope.tenant, scope.owner, id))?.task;
   }
 
+  /** The task as its actor journaled it (recovery checks the listing against it). */
+  async journaled(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
+    return json ?? undefined;
+  }
+
   /** A follow-up message (its id) asks to continue a task: the task actor decides, one at a time. */
   async claim(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string): Promise<ClaimVerdict> {
     const key = keyOf(agent, scope.tenant, scope.owner, id);

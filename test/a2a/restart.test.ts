@@ -78,3 +78,28 @@ describe('A2A tasks across a node restart (same data dir)', () => {
     expect(model.calls).toBe(calls);
   });
 });
+
+describe('A2A recovery trusts the task journal over the listing', () => {
+  it('a task whose listing says working but whose journal says completed (a crash between the two writes) comes back completed, not failed', async () => {
+    const { dir, cleanup } = tempDir('troupe-a2a-stale-');
+    dirs.push(cleanup);
+    const model = new CountingModel();
+    const first = await a2aNode({ id: 'a2a-s', dataDir: dir, modelProvider: model });
+    first.spawnAgent({ name: 'keeper' });
+    let client = await v1Client(first.http.url, 'keeper');
+    const done = await client.sendMessage(sendParams(userMessage('finished work'))) as Task;
+    // the listing falls behind the journal, as a kill -9 between the two commits leaves it
+    const db = first.store!.db('a2a.tasks');
+    const [{ key, value }] = [...db.getRange({})] as Array<{ key: unknown; value: any }>;
+    await db.put(key as never, { ...value, state: TaskState.TASK_STATE_WORKING, task: { ...value.task, status: { state: 'TASK_STATE_WORKING' } } });
+    await first.close();
+
+    const second = await a2aNode({ id: 'a2a-s', dataDir: dir, modelProvider: model });
+    second.spawnAgent({ name: 'keeper' });
+    client = await v1Client(second.http.url, 'keeper');
+    const back = await client.getTask({ tenant: '', id: done.id, historyLength: undefined });
+    expect(back.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(answerOf(back)).toBe('done:finished work');
+    expect(second.module<{ recovered: number }>('a2a').recovered).toBe(0);
+  });
+});
