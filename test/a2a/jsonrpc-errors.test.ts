@@ -83,4 +83,14 @@ describe('A2A JSON-RPC errors (HTTP 200, the spec codes)', () => {
     const other = url.replace(/\/echo$/, '/nobody');
     expect((await rpc(other, { jsonrpc: '2.0', id: 15, method: 'GetTask', params: { id: 'x' } }, v1)).json).toMatchObject({ id: 15, error: { code: -32001 } });
   });
+
+  it('push notification configs are -32003 (the cards say pushNotifications: false), in 1.0 and 0.3', async () => {
+    const url = await echoUrl();
+    const sent = await rpc(url, { jsonrpc: '2.0', id: 20, method: 'SendMessage', params: { message: textMessage('hello') } }, v1);
+    const taskId = sent.json.result.task.id;
+    const create = await rpc(url, { jsonrpc: '2.0', id: 21, method: 'CreateTaskPushNotificationConfig', params: { taskId, url: 'https://example.com/hook' } }, v1);
+    expect(create.json).toMatchObject({ id: 21, error: { code: -32003 } });
+    const legacy = await rpc(url, { jsonrpc: '2.0', id: 22, method: 'tasks/pushNotificationConfig/set', params: { taskId, pushNotificationConfig: { url: 'https://example.com/hook' } } });
+    expect(legacy.json).toMatchObject({ id: 22, error: { code: -32003 } });
+  });
 });
