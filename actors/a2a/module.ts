@@ -3,7 +3,7 @@ import type { AgentCard } from '@a2a-js/sdk';
 import { parseOrThrow } from '../../protocol/index.js';
 import { DefaultRequestHandler, JsonRpcTransportHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
-import type { AgentInfo } from '../agent/index.js';
+import { DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo } from '../agent/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
@@ -11,6 +11,14 @@ import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
+
+/** How long an agent of another node is taken as the cluster directory described it. */
+const REMOTE_INFO_TTL_MS = 5_000;
+
+/** What the module uses of the gateway actor: runs, and asks to the cluster's agent directory. */
+type GatewayPort = AgentRunPort & {
+  request<R>(target: { kind: 'actor'; address: string }, message: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+};
 
 /** The a2a module's name. */
 export const A2A_MODULE = 'a2a';
@@ -30,10 +38,10 @@ export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
 /** The a2a module's API. */
 export interface A2AApi {
-  /** The endpoint of an agent of this node (its SDK request handler). */
-  endpoint(agent: string): A2AEndpoint | undefined;
-  /** The 1.0 card of an agent of this node as served at a base URL. */
-  card(agent: string, baseUrl: string, secured: boolean): AgentCard | undefined;
+  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler). */
+  endpoint(agent: string): Promise<A2AEndpoint | undefined>;
+  /** The 1.0 card of an agent (of this node or another) as served at a base URL. */
+  card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
   /** Tasks that were working when the node last stopped and were failed on start. */
   readonly recovered: number;
 }
@@ -52,7 +60,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
     requires: ['gateway', 'agents'],
     start: async (host) => {
       const log = host.logger.child({ module: A2A_MODULE });
-      const gateway = host.module<AgentRunPort>('gateway');
+      const gateway = host.module<GatewayPort>('gateway');
       const agents = host.module<{ get(name: string): AgentInfo | undefined }>('agents');
       const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
       const recovered = await recoverTasks(tasks, host.clock, log);
@@ -62,12 +70,30 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const info = agents.get(agent);
         return info && info.status === 'running' ? info : undefined;
       };
+      // An agent of another node, as the cluster directory describes it (kept a few seconds)
+      const remote = new Map<string, { info: AgentInfo; at: number }>();
+      const lookup = async (agent: string): Promise<AgentInfo | undefined> => {
+        const local = running(agent);
+        if (local || host.peers().length === 0) return local;
+        const hit = remote.get(agent);
+        if (hit && host.clock.now() - hit.at < REMOTE_INFO_TTL_MS) return hit.info;
+        const found = await gateway.request<AgentDescription | null>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'describe', name: agent }), { timeoutMs: 2_000 })
+          .catch((e: unknown) => {
+            log.debug({ err: e, agent }, 'cluster directory lookup failed');
+            return null;
+          });
+        remote.delete(agent);
+        if (!found || found.status !== 'running') return undefined;
+        if (remote.size >= 1_000) remote.delete(remote.keys().next().value as string);
+        remote.set(agent, { info: found, at: host.clock.now() });
+        return found;
+      };
       // One request handler per agent (its event buses are where running tasks are followed and
       // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
       const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
       const executors = new Set<AgentTaskExecutor>();
-      const endpoint = (agent: string): A2AEndpoint | undefined => {
-        const info = running(agent);
+      const endpoint = async (agent: string): Promise<A2AEndpoint | undefined> => {
+        const info = await lookup(agent);
         if (!info) return undefined;
         const hit = endpoints.get(agent);
         if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
@@ -84,8 +110,8 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         endpoints.set(agent, { info, ep });
         return ep;
       };
-      const card = (agent: string, baseUrl: string, secured: boolean): AgentCard | undefined => {
-        const info = running(agent);
+      const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
+        const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
       return {

@@ -30,10 +30,10 @@ export interface A2AEndpoint {
 
 /** What the routes need from the a2a module. */
 export interface A2ARouteDeps {
-  /** The endpoint of an agent; undefined when no such agent. */
-  endpoint(agent: string): A2AEndpoint | undefined;
+  /** The endpoint of an agent (of this node or another); undefined when no such agent. */
+  endpoint(agent: string): Promise<A2AEndpoint | undefined>;
   /** The 1.0 card of an agent as served at a base URL (secured: the gateway has API keys). */
-  card(agent: string, baseUrl: string, secured: boolean): AgentCard | undefined;
+  card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
   /** The authenticated caller (its key id), for task ownership. */
   userOf(req: { apiKeyId?: string }): User;
 }
@@ -77,7 +77,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
   });
 
   const card = async (agent: string, req: any, reply: any): Promise<unknown> => {
-    const served = deps.card(agent, baseUrlOf(req), req.keysRequired === true);
+    const served = await deps.card(agent, baseUrlOf(req), req.keysRequired === true);
     if (!served) throw new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', `no agent named ${agent.slice(0, 64)}`);
     reply.header('vary', 'A2A-Version');
     if (isLegacy(req)) {
@@ -108,7 +108,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       throw err;
     },
     handler: async (req: any, reply: any) => {
-      const ep = deps.endpoint(req.params.agent);
+      const ep = await deps.endpoint(req.params.agent);
       const legacy = isLegacy(req);
       const body = req.body;
       const rawId = body && typeof body === 'object' && !Array.isArray(body) ? (body as { id?: unknown }).id : null;
