@@ -1,4 +1,4 @@
-import { Message, Task, type AgentCard, type SendMessageRequest, type StreamResponse } from '@a2a-js/sdk';
+import { Message, Role, Task, type AgentCard, type SendMessageRequest, type StreamResponse } from '@a2a-js/sdk';
 import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import type { TaskActors } from './task-store.js';
@@ -25,10 +25,19 @@ const MAX_PARTS = 256;
 
 /** What the SDK lets through and the spec refuses (-32602): a message with no parts, or no content. */
 function checkMessage(params: SendMessageRequest): void {
+  checkHistoryLength(params.configuration?.historyLength);
+  if (params.message && params.message.role !== Role.ROLE_USER && params.message.role !== Role.ROLE_AGENT) {
+    throw new RequestMalformedError('message.role must be ROLE_USER or ROLE_AGENT');
+  }
   const parts = params.message?.parts ?? [];
   if (parts.length === 0) throw new RequestMalformedError('message.parts must hold at least one part');
   if (parts.length > MAX_PARTS) throw new RequestMalformedError(`message.parts holds at most ${MAX_PARTS} parts`);
   if (parts.some((p) => !p.content)) throw new RequestMalformedError('every part of message.parts needs content (text, url, raw or data)');
+}
+
+/** A negative historyLength is refused (-32602); the SDK would take it as "all". */
+function checkHistoryLength(n: number | undefined): void {
+  if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new RequestMalformedError('historyLength must be a non-negative integer');
 }
 
 /**
@@ -102,6 +111,7 @@ export class FollowUpGuard implements A2ARequestHandler {
   }
 
   getTask(...a: Parameters<A2ARequestHandler['getTask']>): ReturnType<A2ARequestHandler['getTask']> {
+    checkHistoryLength(a[0].historyLength);
     return this.inner.getTask(...a);
   }
 
@@ -130,6 +140,7 @@ export class FollowUpGuard implements A2ARequestHandler {
   }
 
   listTasks(...a: Parameters<A2ARequestHandler['listTasks']>): ReturnType<A2ARequestHandler['listTasks']> {
+    checkHistoryLength(a[0].historyLength);
     return this.inner.listTasks(...a);
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import { resolveUserScope, type ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
 import type { StoreDb } from '../../storage/index.js';
 import type { ActorRef } from '../kernel/index.js';
@@ -69,9 +70,13 @@ export class ActorTaskStore implements TaskStore {
     all.sort((a, b) => (a.ts === b.ts ? (a.id < b.id ? -1 : 1) : a.ts < b.ts ? 1 : -1));
     let start = 0;
     if (params.pageToken) {
-      const cursor = Buffer.from(params.pageToken, 'base64url').toString('utf8');
-      const i = all.findIndex((e) => `${e.ts}|${e.id}` === cursor);
-      start = i < 0 ? all.length : i + 1;
+      // the first task after the cursor's (newest first, then by id), so a cursor whose task
+      // was pruned meanwhile still pages on; one that is not ours is refused (-32602)
+      const cursor = /^([^|]{1,64})\|(.{1,256})$/s.exec(Buffer.from(params.pageToken.slice(0, 1_024), 'base64url').toString('utf8'));
+      if (!cursor || !Number.isFinite(Date.parse(cursor[1]!))) throw new RequestMalformedError('pageToken is not a token this server gave');
+      const [, ts, id] = cursor as unknown as [string, string, string];
+      const i = all.findIndex((e) => e.ts < ts || (e.ts === ts && e.id > id));
+      start = i < 0 ? all.length : i;
     }
     const page = all.slice(start, start + pageSize);
     const last = page[page.length - 1];

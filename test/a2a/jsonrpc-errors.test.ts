@@ -93,4 +93,21 @@ describe('A2A JSON-RPC errors (HTTP 200, the spec codes)', () => {
     const legacy = await rpc(url, { jsonrpc: '2.0', id: 22, method: 'tasks/pushNotificationConfig/set', params: { taskId, pushNotificationConfig: { url: 'https://example.com/hook' } } });
     expect(legacy.json).toMatchObject({ id: 22, error: { code: -32003 } });
   });
+
+  it('inputs the SDK lets through are refused with -32602: a negative historyLength, a page token not ours, a message with no role', async () => {
+    const url = await echoUrl();
+    const sent = await rpc(url, { jsonrpc: '2.0', id: 30, method: 'SendMessage', params: { message: textMessage('hello') } }, v1);
+    const id = sent.json.result.task.id;
+    expect((await rpc(url, { jsonrpc: '2.0', id: 31, method: 'GetTask', params: { id, historyLength: -1 } }, v1)).json).toMatchObject({ id: 31, error: { code: -32602 } });
+    expect((await rpc(url, { jsonrpc: '2.0', id: 32, method: 'ListTasks', params: { historyLength: -2 } }, v1)).json).toMatchObject({ id: 32, error: { code: -32602 } });
+    expect((await rpc(url, { jsonrpc: '2.0', id: 33, method: 'ListTasks', params: { pageToken: 'garbage!!' } }, v1)).json).toMatchObject({ id: 33, error: { code: -32602 } });
+    expect((await rpc(url, { jsonrpc: '2.0', id: 34, method: 'ListTasks', params: { pageSize: 0 } }, v1)).json).toMatchObject({ id: 34, error: { code: -32602 } });
+    const noRole = await rpc(url, { jsonrpc: '2.0', id: 35, method: 'SendMessage', params: { message: { messageId: 'r0', role: 'ROLE_UNSPECIFIED', parts: [{ text: 'x' }] } } }, v1);
+    expect(noRole.json).toMatchObject({ id: 35, error: { code: -32602 } });
+    const negative = await rpc(url, { jsonrpc: '2.0', id: 36, method: 'SendMessage', params: { message: textMessage('x'), configuration: { historyLength: -5 } } }, v1);
+    expect(negative.json).toMatchObject({ id: 36, error: { code: -32602 } });
+    // the token it gave pages on, reporting the page size it used
+    const page = await rpc(url, { jsonrpc: '2.0', id: 37, method: 'ListTasks', params: { pageSize: 1 } }, v1);
+    expect(page.json.result).toMatchObject({ pageSize: 1, totalSize: 1, nextPageToken: '' });
+  });
 });
