@@ -16,7 +16,7 @@ const INTERRUPTED = Symbol('a2a.node-stopping');
 /** Messages of a task's history given to the agent at most (the newest). */
 const MAX_INPUT_MESSAGES = 100;
 
-const text = (value: string): Part => ({ content: { $case: 'text', value }, mediaType: 'text/plain', filename: '', metadata: undefined });
+export const text = (value: string): Part => ({ content: { $case: 'text', value }, mediaType: 'text/plain', filename: '', metadata: undefined });
 
 /**
  * The tool an agent calls to ask the A2A client for more: the run ends there and the task
@@ -38,7 +38,7 @@ function questionOf(args: string): string {
   }
 }
 
-function textOf(m: Message): string {
+export function textOf(m: Message): string {
   return m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : p.content?.$case === 'data' ? JSON.stringify(p.content.value) : '')).filter(Boolean).join('\n');
 }
 
@@ -86,7 +86,7 @@ export class AgentTaskExecutor implements AgentExecutor {
     const { taskId, contextId } = rc;
     const ts = (): string => new Date(this.clock.now()).toISOString();
     const task: Task = rc.task ?? {
-      id: taskId, contextId, artifacts: [], history: [rc.userMessage], metadata: {},
+      id: taskId, contextId, artifacts: [], history: [rc.userMessage], metadata: { agent: this.agent },
       status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: ts() },
     };
     bus.publish(AgentEvent.task(task));

@@ -9,6 +9,7 @@ import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
 import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
+import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 
@@ -61,7 +62,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
     start: async (host) => {
       const log = host.logger.child({ module: A2A_MODULE });
       const gateway = host.module<GatewayPort>('gateway');
-      const agents = host.module<{ get(name: string): AgentInfo | undefined }>('agents');
+      const agents = host.module<{ get(name: string): AgentInfo | undefined; list(): AgentInfo[] }>('agents');
       const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
       const recovered = await recoverTasks(tasks, host.clock, log);
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
@@ -92,7 +93,31 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
       const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
       const executors = new Set<AgentTaskExecutor>();
+      // the node's own agent: routes each task to the node's agent whose skills fit
+      const localAgents = (): AgentInfo[] => agents.list().filter((a) => a.status === 'running');
+      const routed = new Map<string, AgentTaskExecutor>();
+      const routedTo = (agent: string): AgentTaskExecutor => {
+        let x = routed.get(agent);
+        if (!x) {
+          x = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
+          executors.add(x);
+          if (routed.size >= 1_000) executors.delete(routed.get(routed.keys().next().value as string)!);
+          if (routed.size >= 1_000) routed.delete(routed.keys().next().value as string);
+          routed.set(agent, x);
+        }
+        return x;
+      };
+      let nodeEndpoint: A2AEndpoint | undefined;
+      const routerEndpoint = (): A2AEndpoint => {
+        if (nodeEndpoint) return nodeEndpoint;
+        const executor = new RouterExecutor(localAgents, routedTo);
+        const sdk = new DefaultRequestHandler(nodeCard(host.id, [], { baseUrl: '', secured: false, version: options.version }), new ActorTaskStore(NODE_AGENT, tasks), executor);
+        const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
+        nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        return nodeEndpoint;
+      };
       const endpoint = async (agent: string): Promise<A2AEndpoint | undefined> => {
+        if (agent === NODE_AGENT) return routerEndpoint();
         const info = await lookup(agent);
         if (!info) return undefined;
         const hit = endpoints.get(agent);
@@ -104,13 +129,15 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         if (endpoints.size >= 1_000) {
           const oldest = endpoints.keys().next().value as string;
-          executors.delete(endpoints.get(oldest)!.ep.executor);
+          const old = endpoints.get(oldest)!.ep.executor;
+          if (old) executors.delete(old);
           endpoints.delete(oldest);
         }
         endpoints.set(agent, { info, ep });
         return ep;
       };
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
+        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, version: options.version });
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };

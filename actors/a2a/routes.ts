@@ -11,6 +11,7 @@ import { TroupeError } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
 import { cardBody } from './card.js';
 import type { AgentTaskExecutor } from './executor.js';
+import { NODE_AGENT } from './router.js';
 
 /** Seconds a client may cache an agent card. */
 const CARD_MAX_AGE_S = 300;
@@ -23,7 +24,8 @@ const INVALID_REQUEST = -32600;
 /** One agent's A2A endpoint: its request handler and the two JSON-RPC transports on it. */
 export interface A2AEndpoint {
   handler: A2ARequestHandler;
-  executor: AgentTaskExecutor;
+  /** The agent's executor (none for the node's own routing agent, whose turns run on its agents' executors). */
+  executor: AgentTaskExecutor | undefined;
   rpc: JsonRpcTransportHandler;
   legacy: LegacyJsonRpcTransportHandler;
 }
@@ -94,10 +96,11 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
   };
 
   table.route({ method: 'GET', url: '/a2a/:agent/.well-known/agent-card.json', handler: (req, reply) => card(req.params.agent, req, reply) });
+  table.route({ method: 'GET', url: '/.well-known/agent-card.json', handler: (req, reply) => card(NODE_AGENT, req, reply) });
 
-  table.route({
+  for (const url of ['/a2a/:agent', '/a2a']) table.route({
     method: 'POST',
-    url: '/a2a/:agent',
+    url,
     errorHandler: (err: { code?: string; statusCode?: number; message?: string }, _req: any, reply: any) => {
       // the body parser's refusals (bad JSON, too deep, prototype keys) are JSON-RPC parse
       // errors with HTTP 200; the rest (401, 429, 503 while starting) stay the gateway's
@@ -108,14 +111,15 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       throw err;
     },
     handler: async (req: any, reply: any) => {
-      const ep = await deps.endpoint(req.params.agent);
+      const agent: string = req.params?.agent ?? NODE_AGENT;
+      const ep = await deps.endpoint(agent);
       const legacy = isLegacy(req);
       const body = req.body;
       const rawId = body && typeof body === 'object' && !Array.isArray(body) ? (body as { id?: unknown }).id : null;
       const id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
       if (!isJsonContentType(req.headers['content-type'])) return rpcError(id, CONTENT_TYPE_NOT_SUPPORTED, 'Content type not supported: send application/json');
       const mapErr = legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
-      if (!ep) return rpcError(id, -32001, `no agent named ${String(req.params.agent).slice(0, 64)}`);
+      if (!ep) return rpcError(id, -32001, `no agent named ${agent.slice(0, 64)}`);
       if (!jsonRpcRequestSchema.safeParse(body).success) return rpcError(id, INVALID_REQUEST, 'Invalid request: not a JSON-RPC 2.0 request object (jsonrpc "2.0", a method name, an id, params an object)');
       const requestedVersion = typeof req.headers['a2a-version'] === 'string' && req.headers['a2a-version'] ? req.headers['a2a-version'] : undefined;
       const ctx = defaultServerCallContextBuilder({
