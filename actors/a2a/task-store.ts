@@ -96,6 +96,13 @@ export class ActorTaskStore implements TaskStore {
   }
 }
 
+/** A task JSON's state as the enum number (without decoding the whole task). */
+function stateOf(task: TaskJson): number {
+  const name = task.status?.state;
+  const n = name === undefined ? undefined : (TaskState as unknown as Record<string, number | undefined>)[name];
+  return typeof n === 'number' && n >= 0 ? n : TaskState.TASK_STATE_UNSPECIFIED;
+}
+
 /** The caller's scope: tenant and owner (the authenticated user, or `unknown`). */
 export function scopeOf(ctx: ServerCallContext): { tenant: string; owner: string } {
   return { tenant: ctx.tenant ?? '', owner: resolveUserScope(ctx) };
@@ -178,7 +185,7 @@ export class TaskActors {
     // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
     if (this.pruned.has(key)) return;
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
-    const state = Task.fromJSON(task).status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
+    const state = stateOf(task);
     const entry: IndexEntry = {
       agent, tenant: scope.tenant, owner: scope.owner, id: task.id, contextId: task.contextId ?? '', state,
       ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
