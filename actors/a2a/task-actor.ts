@@ -77,8 +77,11 @@ function interruptionOf(task: TaskJson): string {
   return status?.message?.messageId ?? status?.timestamp ?? '';
 }
 
-/** Spec of the actor of one task, journaled under `key`. */
-export function taskActorSpec(name: string, key: string): ActorSpec<TaskState, TaskMessage, TaskEvent> {
+/**
+ * Spec of the actor of one task, journaled under `key`. `list` writes the task's listing; it
+ * is called in the same turn as the journal write, so both share one LMDB commit.
+ */
+export function taskActorSpec(name: string, key: string, list?: (task: TaskJson) => Promise<unknown>): ActorSpec<TaskState, TaskMessage, TaskEvent> {
   // In memory only: a continuation claimed in this process. After a restart the claim is gone
   // with the run it started (a task left working is failed on start; one still waiting for
   // input can be answered again, nothing having run).
@@ -109,10 +112,13 @@ export function taskActorSpec(name: string, key: string): ActorSpec<TaskState, T
           case 'a2a.task.load':
             ctx.reply(s.task ?? null);
             return;
-          case 'a2a.task.save':
-            await ctx.persist({ type: 'a2a.task.saved', task: m.task } satisfies TaskEvent);
+          case 'a2a.task.save': {
+            const persisted = ctx.persist({ type: 'a2a.task.saved', task: m.task } satisfies TaskEvent);
+            const listed = list?.(m.task);
+            await Promise.all([persisted, listed]);
             ctx.reply(true);
             return;
+          }
           case 'a2a.task.claim': {
             const answered = s.answers.find((a) => a.messageId === m.messageId);
             if (answered) return ctx.reply({ kind: 'duplicate', response: answered.response } satisfies ClaimVerdict);

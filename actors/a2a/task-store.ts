@@ -96,6 +96,15 @@ export class ActorTaskStore implements TaskStore {
   }
 }
 
+/** The listing entry of a task saved under `key`. */
+function entryOf(key: string, task: TaskJson): IndexEntry {
+  const [agent, tenant, owner] = JSON.parse(key) as [string, string, string];
+  return {
+    agent, tenant, owner, id: task.id, contextId: task.contextId ?? '', state: stateOf(task),
+    ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
+  };
+}
+
 /** A task JSON's state as the enum number (without decoding the whole task). */
 function stateOf(task: TaskJson): number {
   const name = task.status?.state;
@@ -185,14 +194,8 @@ export class TaskActors {
     // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
     if (this.pruned.has(key)) return;
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
-    const state = stateOf(task);
-    const entry: IndexEntry = {
-      agent, tenant: scope.tenant, owner: scope.owner, id: task.id, contextId: task.contextId ?? '', state,
-      ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
-    };
     const added = !this.index.has(key);
-    this.index.set(key, entry);
-    if (this.db) await this.db.put(JSON.parse(key), entry);
+    this.index.set(key, entryOf(key, task));
     if (added && this.index.size > this.maxTasks) this.prune();
   }
 
@@ -249,7 +252,11 @@ export class TaskActors {
       this.live.set(key, hit);
       return hit;
     }
-    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`));
+    // the actor writes the listing in the same turn as its journal event (one LMDB commit);
+    // the journal stays the truth, which recovery checks the listing against
+    const db = this.db;
+    const list = db ? (task: TaskJson): Promise<unknown> => db.put(JSON.parse(key), entryOf(key, task)) : undefined;
+    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list));
     this.live.set(key, ref);
     if (this.live.size > MAX_LIVE_TASKS) {
       const [oldKey, oldRef] = this.live.entries().next().value as [string, ActorRef];
