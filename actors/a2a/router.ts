@@ -61,7 +61,9 @@ export class RouterExecutor implements AgentExecutor {
   ) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
-    const known = this.routes.get(rc.taskId);
+    // a follow-up goes to the agent of its task (remembered, or named in the task's metadata after a restart)
+    const named = (rc.task?.metadata as { agent?: unknown } | undefined)?.agent;
+    const known = this.routes.get(rc.taskId) ?? (typeof named === 'string' ? named : undefined);
     const agent = known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
     if (agent === undefined) {
       const err = new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', 'this node runs no agent to route the task to');

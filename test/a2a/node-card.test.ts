@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskState, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { pickAgent } from '../../actors/a2a/router.js';
-import { a2aNode, answerOf, closeNodes, sendParams, userMessage } from './harness.js';
+import { tempDir } from '../helpers.js';
+import { a2aNode, answerOf, closeNodes, CountingModel, sendParams, userMessage } from './harness.js';
 
 afterEach(closeNodes);
 
@@ -10,6 +11,10 @@ const agents = [
   { name: 'writer', skills: [{ id: 'summarize', name: 'Summarize text', tags: ['summary', 'text'] }] },
   { name: 'mathematician', skills: [{ id: 'calc', name: 'Arithmetic', tags: ['math', 'numbers'] }] },
 ];
+
+const homeClient = (url: string) => new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+  transports: [new JsonRpcTransportFactory({ fetchImpl: fetch })], cardResolver: new DefaultAgentCardResolver({ fetchImpl: fetch }),
+})).createFromUrl(url);
 
 describe("the node's own A2A agent", () => {
   it('picks the agent whose skill tags, names or ids the text names; ties and misses go to the first by name', () => {
@@ -52,5 +57,39 @@ describe("the node's own A2A agent", () => {
     });
     const body = await r.json() as any;
     expect(body.result.task.status).toMatchObject({ state: 'TASK_STATE_FAILED', message: { metadata: { code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND' } } });
+  });
+
+  it("a follow-up to a routed task goes to the task's agent, also after a restart", async () => {
+    const { dir, cleanup } = tempDir('troupe-a2a-route-');
+    try {
+      // the model notes whose instructions each call carried
+      const seen: string[] = [];
+      const model = new CountingModel();
+      const complete = model.complete.bind(model);
+      model.complete = async (req) => {
+        const system = req.messages.find((m) => m.role === 'system');
+        seen.push(typeof system?.content === 'string' ? system.content : '');
+        return complete(req);
+      };
+      const spawnAll = (n: { spawnAgent(a: object): unknown }) => { for (const a of agents) n.spawnAgent({ ...a, instructions: `I am ${a.name}` }); };
+      const first = await a2aNode({ id: 'a2a-route', dataDir: dir, modelProvider: model });
+      spawnAll(first);
+      let client = await homeClient(first.http.url);
+      const waiting = await client.sendMessage(sendParams(userMessage('ask:which summary format?'))) as Task;
+      expect(waiting.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+      expect(waiting.metadata).toMatchObject({ agent: 'writer' });
+      await first.close();
+      const second = await a2aNode({ id: 'a2a-route', dataDir: dir, modelProvider: model });
+      spawnAll(second);
+      client = await homeClient(second.http.url);
+      // the answer names the other agent's skill: it still goes to the task's agent
+      const done = await client.sendMessage(sendParams(userMessage('math numbers', { taskId: waiting.id }))) as Task;
+      expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+      expect(done.metadata).toMatchObject({ agent: 'writer' });
+      expect(seen).toEqual(['I am writer', 'I am writer']);
+    } finally {
+      await closeNodes();
+      cleanup();
+    }
   });
 });
