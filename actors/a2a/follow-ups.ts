@@ -96,18 +96,21 @@ export class FollowUpGuard implements A2ARequestHandler {
     }
     if (verdict.kind !== 'won') return yield* this.inner.sendMessageStream(params, ctx);
     let started = false;
+    let failure: unknown;
     try {
       for await (const ev of this.inner.sendMessageStream(params, ctx)) {
         started = true;
         yield ev;
       }
     } catch (e) {
-      if (!started) await this.tasks.answered(this.agent, scopeOf(ctx), taskId, messageId, { error: { message: String((e as Error)?.message ?? e).slice(0, 1_000) } });
-      throw e;
+      failure = e ?? new Error('stream failed');
     }
-    // the stream's response, for its repeats: the task as the stream left it
-    const task = await this.tasks.load(this.agent, scopeOf(ctx), taskId);
-    if (task) await this.tasks.answered(this.agent, scopeOf(ctx), taskId, messageId, { task });
+    // the stream's response, for its repeats: the task as the stream left it (or, when it
+    // failed before anything ran, the error, which releases the claim)
+    const task = started ? await this.tasks.load(this.agent, scopeOf(ctx), taskId) : undefined;
+    const response: SendResponse = task ? { task } : { error: { message: String((failure as Error)?.message ?? failure ?? 'no task').slice(0, 1_000) } };
+    await this.tasks.answered(this.agent, scopeOf(ctx), taskId, messageId, response);
+    if (failure !== undefined) throw failure;
   }
 
   getTask(...a: Parameters<A2ARequestHandler['getTask']>): ReturnType<A2ARequestHandler['getTask']> {

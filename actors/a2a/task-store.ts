@@ -133,6 +133,8 @@ export class TaskActors {
   private readonly live = new Map<string, ActorRef>();
   private readonly index = new Map<string, IndexEntry>();
   private readonly saving = new Set<Promise<void>>();
+  /** Tasks with a won follow-up not answered yet (their actors are not stopped as idle). */
+  private readonly claiming = new Map<string, number>();
   /** Keys pruned lately (bounded), whose late saves are dropped. */
   private readonly pruned = new Set<string>();
 
@@ -236,13 +238,21 @@ export class TaskActors {
   async claim(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string): Promise<ClaimVerdict> {
     const key = keyOf(agent, scope.tenant, scope.owner, id);
     if (!this.index.has(key)) return { kind: 'unknown' };
-    return this.host.ask<ClaimVerdict>(this.ref(key), { type: 'a2a.task.claim', messageId }, { timeoutMs: ANSWER_WAIT_MS });
+    const verdict = await this.host.ask<ClaimVerdict>(this.ref(key), { type: 'a2a.task.claim', messageId }, { timeoutMs: ANSWER_WAIT_MS });
+    if (verdict.kind === 'won') this.claiming.set(key, (this.claiming.get(key) ?? 0) + 1);
+    return verdict;
   }
 
   /** The winning follow-up's response (journaled for its repeats, or released when it is an error). */
   async answered(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string, response: SendResponse): Promise<void> {
     const key = keyOf(agent, scope.tenant, scope.owner, id);
-    await this.host.ask(this.ref(key), { type: 'a2a.task.answered', messageId, response }, { timeoutMs: 10_000 });
+    try {
+      await this.host.ask(this.ref(key), { type: 'a2a.task.answered', messageId, response }, { timeoutMs: 10_000 });
+    } finally {
+      const n = (this.claiming.get(key) ?? 1) - 1;
+      if (n > 0) this.claiming.set(key, n);
+      else this.claiming.delete(key);
+    }
   }
 
   private ref(key: string): ActorRef {
@@ -259,9 +269,14 @@ export class TaskActors {
     const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list));
     this.live.set(key, ref);
     if (this.live.size > MAX_LIVE_TASKS) {
-      const [oldKey, oldRef] = this.live.entries().next().value as [string, ActorRef];
-      this.live.delete(oldKey);
-      void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
+      // the least recently used actor goes, unless it holds a continuation in flight (its claim
+      // lives in the actor's memory): then the next one
+      for (const [oldKey, oldRef] of this.live) {
+        if (this.claiming.has(oldKey)) continue;
+        this.live.delete(oldKey);
+        void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
+        break;
+      }
     }
     return ref;
   }
