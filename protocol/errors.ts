@@ -94,7 +94,7 @@ export const errorCatalog = {
   TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
   TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
   // a2a
-  TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: 'an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to' },
+  TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: "an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to" },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
   TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
 } as const satisfies Record<string, { status: number; description: string }>;
