@@ -22,3 +22,4 @@ export * from './mcp/index.js';
 export * from './audit/index.js';
 export * from './fabric/index.js';
 export * from './killswitch/index.js';
+export { a2aModule, a2aModuleOptionsSchema, A2A_MODULE, agentCard, REQUEST_INPUT_TOOL, type A2AApi, type A2AModuleOptions } from './a2a/index.js';

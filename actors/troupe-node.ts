@@ -14,6 +14,7 @@ import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './m
 import { auditModule, type AuditOptionsInput } from './audit/index.js';
 import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { killSwitchModule } from './killswitch/index.js';
+import { a2aModule } from './a2a/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -57,7 +58,7 @@ export interface MoreModuleOptions {
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule()];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule()];
 }
 
 /**

@@ -5,6 +5,7 @@
 import { benchAgentChat } from './agent-chat.js';
 import { benchAgents } from './agents.js';
 import { benchAoa } from './aoa.js';
+import { benchA2A } from './a2a.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
@@ -24,6 +25,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   audit: benchAudit,
   aoa: benchAoa,
   drills: benchDrills,
+  a2a: benchA2A,
 };
 
 const name = process.argv[2];

@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** A short, non-reversible id of the caller's API key (rate limits and logs key on it). */
     apiKeyId?: string;
+    /** Set on public routes when the gateway has API keys (an A2A card then declares its scheme). */
+    keysRequired?: boolean;
   }
 }
 
@@ -110,7 +112,10 @@ export function registerAuth(app: FastifyInstance, apiKeys: ReadonlyArray<string
   const known = new Set(apiKeys.map(digest));
   const throttle = new AuthThrottle(throttleOptions);
   app.addHook('onRequest', async (req) => {
-    if (isPublicPath(req.url)) return;
+    if (isPublicPath(req.url)) {
+      req.keysRequired = true;
+      return;
+    }
     const wait = throttle.retryAfterMs(req.ip);
     if (wait > 0) {
       throw new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', `Too many failed authentication attempts from this address: ${throttle.maxFailures} per ${Math.round(throttle.windowMs / 1000)}s. Retry in ${Math.ceil(wait / 1000)}s.`, {

@@ -122,6 +122,10 @@ export const errorCatalog = {
   TROUPE_ERR_FABRIC_TIMEOUT: { status: 504, description: "the plane's connector did not answer within its timeout" },
   TROUPE_ERR_FABRIC_INVALID_REQUEST: { status: 400, description: 'a fabric action or preset body failed validation (action type, target system, sizes, unknown preset)' },
   TROUPE_ERR_FABRIC_BUSY: { status: 503, description: 'the plane has its maximum of actions in flight (fabric.maxInFlightPerPlane); the action was not sent' },
+  // a2a
+  TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: "an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to" },
+  TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
+  TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

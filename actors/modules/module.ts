@@ -54,6 +54,8 @@ export interface RouteTable {
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
     url: string;
     handler: (request: any, reply: any) => unknown;
+    /** Errors of this route (fastify's body parsing included) go here instead of the node's handler. */
+    errorHandler?: (error: any, request: any, reply: any) => unknown;
   }): unknown;
 }
 

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { AgentCard } from '@a2a-js/sdk';
+import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
+import type { AgentInfo } from '../agent/index.js';
+
+/** What a card says about the node it is served from. */
+export interface CardContext {
+  /** Base URL of the gateway, as the caller reached it (`http://host:port`). */
+  baseUrl: string;
+  /** API keys are set: the card declares a bearer scheme and requires it. */
+  secured: boolean;
+  version: string;
+}
+
+/**
+ * The A2A 1.0 card of one agent, built from its spec (name, description, skills with tags),
+ * with the JSON-RPC interface for 1.0 and, duplicated by the SDK, for 0.3.
+ *
+ * @example
+ * const card = agentCard(registry.get('echo')!, { baseUrl: 'http://127.0.0.1:8787', secured: false, version: '0.1.0' });
+ */
+export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills'>, c: CardContext): AgentCard {
+  const url = `${c.baseUrl}/a2a/${encodeURIComponent(info.name)}`;
+  return {
+    name: info.name,
+    description: info.description || `troupe agent ${info.name}`,
+    supportedInterfaces: duplicateInterfacesForLegacy([{ url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }], ['JSONRPC']),
+    provider: { organization: 'troupe', url: c.baseUrl },
+    version: c.version,
+    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    securitySchemes: c.secured
+      ? { bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'a troupe API key', scheme: 'Bearer', bearerFormat: '' } } } }
+      : {},
+    securityRequirements: c.secured ? [{ schemes: { bearer: { list: [] } } }] : [],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: info.skills.map((skill) => {
+      const s = skill as { id: string; name: string; tags: string[]; description?: string; examples?: string[] };
+      return {
+      id: s.id, name: s.name, description: s.description ?? s.name, tags: [...s.tags], examples: [...(s.examples ?? [])],
+      inputModes: [], outputModes: [], securityRequirements: [],
+      };
+    }),
+    signatures: [],
+  };
+}
+
+/** The card as served: its JSON (ProtoJSON, via the SDK) and an ETag of it. */
+export function cardBody(card: AgentCard): { json: unknown; etag: string } {
+  const json = AgentCard.toJSON(card);
+  const etag = `"${createHash('sha256').update(JSON.stringify(json)).digest('base64url').slice(0, 27)}"`;
+  return { json, etag };
+}

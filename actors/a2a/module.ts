@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import type { AgentCard } from '@a2a-js/sdk';
+import { parseOrThrow } from '../../protocol/index.js';
+import { DefaultRequestHandler, JsonRpcTransportHandler } from '@a2a-js/sdk/server';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import { DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo } from '../agent/index.js';
+import type { NodeModule } from '../modules/index.js';
+import { agentCard } from './card.js';
+import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
+import { FollowUpGuard } from './follow-ups.js';
+import { recoverTasks } from './recovery.js';
+import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
+import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
+import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
+
+/** How long an agent of another node is taken as the cluster directory described it. */
+const REMOTE_INFO_TTL_MS = 5_000;
+
+/** What the module uses of the gateway actor: runs, and asks to the cluster's agent directory. */
+type GatewayPort = AgentRunPort & {
+  request<R>(target: { kind: 'actor'; address: string }, message: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+};
+
+/** The a2a module's name. */
+export const A2A_MODULE = 'a2a';
+
+/** What the a2a module starts with (validated once, at `a2aModule()`). */
+export const a2aModuleOptionsSchema = z.object({
+  /** The card declares a bearer scheme; default: when the gateway has API keys. */
+  secured: z.boolean().optional(),
+  /** The version agent cards carry. */
+  version: z.string().min(1).max(64).default('0.1.0'),
+  /** Offer agents the `request_input` tool, whose call makes a task input-required. */
+  inputTool: z.boolean().default(true),
+  /** Tasks kept; past it the oldest finished ones are pruned with their journals. */
+  maxTasks: z.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_TASKS),
+}).strict();
+export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
+
+/** The a2a module's API. */
+export interface A2AApi {
+  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler). */
+  endpoint(agent: string): Promise<A2AEndpoint | undefined>;
+  /** The 1.0 card of an agent (of this node or another) as served at a base URL. */
+  card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
+  /** Tasks that were working when the node last stopped and were failed on start. */
+  readonly recovered: number;
+}
+
+/**
+ * A2A for every agent of the node: each task a persistent actor behind the SDK's TaskStore,
+ * the SDK's request handler per agent, and the routes (cards, `POST /a2a/:agent`).
+ *
+ * @example
+ * const node = await startNode({ modules: [...defaultModules(), a2aModule()] });
+ */
+export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
+  const options = Object.freeze(parseOrThrow(a2aModuleOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid a2a module options'));
+  return {
+    name: A2A_MODULE,
+    requires: ['gateway', 'agents'],
+    start: async (host) => {
+      const log = host.logger.child({ module: A2A_MODULE });
+      const gateway = host.module<GatewayPort>('gateway');
+      const agents = host.module<{ get(name: string): AgentInfo | undefined; list(): AgentInfo[] }>('agents');
+      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
+      const recovered = await recoverTasks(tasks, host.clock, log);
+      const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
+        agentCard(info, { baseUrl, secured: options.secured ?? secured, version: options.version });
+      const running = (agent: string): AgentInfo | undefined => {
+        const info = agents.get(agent);
+        return info && info.status === 'running' ? info : undefined;
+      };
+      // An agent of another node, as the cluster directory describes it (kept a few seconds)
+      const remote = new Map<string, { info: AgentInfo; at: number }>();
+      const lookup = async (agent: string): Promise<AgentInfo | undefined> => {
+        const local = running(agent);
+        if (local || host.peers().length === 0) return local;
+        const hit = remote.get(agent);
+        if (hit && host.clock.now() - hit.at < REMOTE_INFO_TTL_MS) return hit.info;
+        const found = await gateway.request<AgentDescription | null>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'describe', name: agent }), { timeoutMs: 2_000 })
+          .catch((e: unknown) => {
+            log.debug({ err: e, agent }, 'cluster directory lookup failed');
+            return null;
+          });
+        remote.delete(agent);
+        if (!found || found.status !== 'running') return undefined;
+        if (remote.size >= 1_000) remote.delete(remote.keys().next().value as string);
+        remote.set(agent, { info: found, at: host.clock.now() });
+        return found;
+      };
+      // One request handler per agent (its event buses are where running tasks are followed and
+      // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
+      const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
+      const executors = new Set<AgentTaskExecutor>();
+      // the node's own agent: routes each task to the node's agent whose skills fit
+      const localAgents = (): AgentInfo[] => agents.list().filter((a) => a.status === 'running');
+      const routed = new Map<string, AgentTaskExecutor>();
+      const routedTo = (agent: string): AgentTaskExecutor => {
+        let x = routed.get(agent);
+        if (!x) {
+          x = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
+          executors.add(x);
+          if (routed.size >= 1_000) executors.delete(routed.get(routed.keys().next().value as string)!);
+          if (routed.size >= 1_000) routed.delete(routed.keys().next().value as string);
+          routed.set(agent, x);
+        }
+        return x;
+      };
+      let nodeEndpoint: A2AEndpoint | undefined;
+      const routerEndpoint = (): A2AEndpoint => {
+        if (nodeEndpoint) return nodeEndpoint;
+        const executor = new RouterExecutor(localAgents, routedTo);
+        const sdk = new DefaultRequestHandler(nodeCard(host.id, [], { baseUrl: '', secured: false, version: options.version }), new ActorTaskStore(NODE_AGENT, tasks), executor);
+        const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
+        nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        return nodeEndpoint;
+      };
+      const endpoint = async (agent: string): Promise<A2AEndpoint | undefined> => {
+        if (agent === NODE_AGENT) return routerEndpoint();
+        const info = await lookup(agent);
+        if (!info) return undefined;
+        const hit = endpoints.get(agent);
+        if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
+        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
+        executors.add(executor);
+        const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), executor);
+        const handler = new FollowUpGuard(sdk, agent, tasks);
+        const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        if (endpoints.size >= 1_000) {
+          const oldest = endpoints.keys().next().value as string;
+          const old = endpoints.get(oldest)!.ep.executor;
+          if (old) executors.delete(old);
+          endpoints.delete(oldest);
+        }
+        endpoints.set(agent, { info, ep });
+        return ep;
+      };
+      const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
+        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, version: options.version });
+        const info = await lookup(agent);
+        return info ? cardOf(info, baseUrl, secured) : undefined;
+      };
+      return {
+        api: { endpoint, card, recovered },
+        // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
+        drain: async () => {
+          await Promise.allSettled([...executors].map((x) => x.stop()));
+          await tasks.settled();
+        },
+        routes: (table) => registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) }),
+      };
+    },
+  };
+}

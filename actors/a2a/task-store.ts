@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import { resolveUserScope, type ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
+import type { StoreDb } from '../../storage/index.js';
+import type { ActorRef } from '../kernel/index.js';
+import type { ModuleHost } from '../modules/index.js';
+import { taskActorSpec, taskJsonSchema, type ClaimVerdict, type SendResponse, type TaskJson } from './task-actor.js';
+
+/** Tasks listed per page at most, and by default (the spec's bounds). */
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 50;
+/** Task actors kept live at once; past it the least recently used is stopped (its journal stays). */
+const MAX_LIVE_TASKS = 10_000;
+/** How long a repeated follow-up waits for the response of the one in flight. */
+const ANSWER_WAIT_MS = 10 * 60_000;
+
+/** A task in the projection (`a2a.tasks`): who may see it, what to list it by, and its JSON. Validated on read. */
+const indexEntrySchema = z.object({
+  agent: z.string().min(1).max(256),
+  tenant: z.string().max(256),
+  owner: z.string().max(256),
+  id: z.string().min(1).max(256),
+  contextId: z.string().max(256),
+  state: z.number().int().min(0).max(64),
+  ts: z.string().max(64),
+  task: taskJsonSchema,
+});
+type IndexEntry = z.infer<typeof indexEntrySchema>;
+
+/** Pruned task keys remembered, so a save that arrives after the prune does not bring one back. */
+const MAX_PRUNED_REMEMBERED = 1_000;
+/** Tasks a node keeps by default; past it the oldest finished ones are pruned (record and journal). */
+export const DEFAULT_MAX_TASKS = 10_000;
+const FINISHED = new Set<number>([TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED, TaskState.TASK_STATE_REJECTED]);
+
+/**
+ * The SDK's `TaskStore` over task actors: every save of a task is an ask to the task's own
+ * persistent actor (which journals it), and a projection (`a2a.tasks` in LMDB, or memory on
+ * a node without a data dir) serves listing and finds tasks after a restart. Keys are scoped
+ * by agent, tenant and owner, so a caller only ever sees its own tasks.
+ *
+ * @example
+ * const store = new ActorTaskStore(host, 'echo', tasks);
+ * await store.save(task, ctx);
+ */
+export class ActorTaskStore implements TaskStore {
+  constructor(private readonly agent: string, private readonly tasks: TaskActors) {}
+
+  async save(task: Task, ctx: ServerCallContext): Promise<void> {
+    await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson);
+  }
+
+  async load(taskId: string, ctx: ServerCallContext): Promise<Task | undefined> {
+    const json = await this.tasks.load(this.agent, scopeOf(ctx), taskId);
+    return json ? Task.fromJSON(json) : undefined;
+  }
+
+  async list(params: ListTasksRequest, ctx: ServerCallContext): Promise<ListTasksResponse> {
+    const { tenant, owner } = scopeOf(ctx);
+    const pageSize = Math.min(MAX_PAGE, params.pageSize && params.pageSize > 0 ? params.pageSize : DEFAULT_PAGE);
+    let all = this.tasks.entries(this.agent, tenant, owner);
+    if (params.contextId) all = all.filter((e) => e.contextId === params.contextId);
+    if (params.status) all = all.filter((e) => e.state === params.status);
+    if (params.statusTimestampAfter) {
+      const after = Date.parse(params.statusTimestampAfter);
+      if (Number.isFinite(after)) all = all.filter((e) => Date.parse(e.ts) > after);
+    }
+    all.sort((a, b) => (a.ts === b.ts ? (a.id < b.id ? -1 : 1) : a.ts < b.ts ? 1 : -1));
+    let start = 0;
+    if (params.pageToken) {
+      // the first task after the cursor's (newest first, then by id), so a cursor whose task
+      // was pruned meanwhile still pages on; one that is not ours is refused (-32602)
+      const cursor = /^([^|]{1,64})\|(.{1,256})$/s.exec(Buffer.from(params.pageToken.slice(0, 1_024), 'base64url').toString('utf8'));
+      if (!cursor || !Number.isFinite(Date.parse(cursor[1]!))) throw new RequestMalformedError('pageToken is not a token this server gave');
+      const [, ts, id] = cursor as unknown as [string, string, string];
+      const i = all.findIndex((e) => e.ts < ts || (e.ts === ts && e.id > id));
+      start = i < 0 ? all.length : i;
+    }
+    const page = all.slice(start, start + pageSize);
+    const last = page[page.length - 1];
+    const more = start + pageSize < all.length;
+    const historyLength = params.historyLength;
+    return {
+      tasks: page.map((e) => {
+        const t = Task.fromJSON(e.task);
+        if (historyLength !== undefined) t.history = historyLength > 0 ? t.history.slice(-historyLength) : [];
+        if (!params.includeArtifacts) t.artifacts = [];
+        return t;
+      }),
+      nextPageToken: more && last ? Buffer.from(`${last.ts}|${last.id}`, 'utf8').toString('base64url') : '',
+      pageSize,
+      totalSize: all.length,
+    };
+  }
+}
+
+/** The listing entry of a task saved under `key`. */
+function entryOf(key: string, task: TaskJson): IndexEntry {
+  const [agent, tenant, owner] = JSON.parse(key) as [string, string, string];
+  return {
+    agent, tenant, owner, id: task.id, contextId: task.contextId ?? '', state: stateOf(task),
+    ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
+  };
+}
+
+/** A task JSON's state as the enum number (without decoding the whole task). */
+function stateOf(task: TaskJson): number {
+  const name = task.status?.state;
+  const n = name === undefined ? undefined : (TaskState as unknown as Record<string, number | undefined>)[name];
+  return typeof n === 'number' && n >= 0 ? n : TaskState.TASK_STATE_UNSPECIFIED;
+}
+
+/** The caller's scope: tenant and owner (the authenticated user, or `unknown`). */
+export function scopeOf(ctx: ServerCallContext): { tenant: string; owner: string } {
+  return { tenant: ctx.tenant ?? '', owner: resolveUserScope(ctx) };
+}
+
+const keyOf = (agent: string, tenant: string, owner: string, id: string): string => JSON.stringify([agent, tenant, owner, id]);
+
+/** Actor name of a task: a digest of its scoped key (ids are caller-chosen strings). */
+function actorName(key: string): string {
+  return `a2a-task-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Every task of the node: the live task actors, and the projection that lists them. Task
+ * actors are spawned on first use (a restarted node recovers one from its journal when the
+ * task is next touched).
+ */
+export class TaskActors {
+  private readonly live = new Map<string, ActorRef>();
+  private readonly index = new Map<string, IndexEntry>();
+  private readonly saving = new Set<Promise<void>>();
+  /** Tasks with a won follow-up not answered yet (their actors are not stopped as idle). */
+  private readonly claiming = new Map<string, number>();
+  /** Keys pruned lately (bounded), whose late saves are dropped. */
+  private readonly pruned = new Set<string>();
+
+  constructor(
+    private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger' | 'dropJournal'>,
+    private readonly db: StoreDb | undefined,
+    private readonly maxTasks = DEFAULT_MAX_TASKS,
+  ) {
+    if (db) {
+      const read: IndexEntry[] = [];
+      for (const { key, value } of db.getRange({})) {
+        const e = indexEntrySchema.safeParse(value);
+        if (e.success) read.push(e.data);
+        else host.logger.warn({ key: String(key).slice(0, 200) }, 'an A2A task record failed validation; skipped');
+      }
+      // oldest first, so pruning finds the oldest finished tasks first
+      read.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+      for (const e of read) this.index.set(keyOf(e.agent, e.tenant, e.owner, e.id), e);
+    }
+  }
+
+  /** Tasks known (every agent and scope). */
+  get size(): number {
+    return this.index.size;
+  }
+
+  entries(agent: string, tenant: string, owner: string): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (const e of this.index.values()) if (e.agent === agent && e.tenant === tenant && e.owner === owner) out.push(e);
+    return out;
+  }
+
+  /** Every task of every agent and scope (recovery walks them). */
+  all(): IndexEntry[] {
+    return [...this.index.values()];
+  }
+
+  save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+    const p = this.write(agent, scope, task);
+    this.saving.add(p);
+    void p.catch(() => undefined).finally(() => this.saving.delete(p));
+    return p;
+  }
+
+  /** Resolves when no save has been in flight for a few turns of the event loop (bounded). */
+  async settled(maxRounds = 200, quietRounds = 10): Promise<void> {
+    let quiet = 0;
+    for (let i = 0; i < maxRounds && quiet < quietRounds; i++) {
+      if (this.saving.size > 0) {
+        quiet = 0;
+        await Promise.allSettled([...this.saving]);
+      } else quiet++;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async write(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+    const key = keyOf(agent, scope.tenant, scope.owner, task.id);
+    // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
+    if (this.pruned.has(key)) return;
+    await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
+    const added = !this.index.has(key);
+    this.index.set(key, entryOf(key, task));
+    if (added && this.index.size > this.maxTasks) this.prune();
+  }
+
+  /** Past `maxTasks`, the oldest finished tasks go: their record, actor and journal. */
+  private prune(): void {
+    for (const [key, e] of this.index) {
+      if (this.index.size <= this.maxTasks) break;
+      if (!FINISHED.has(e.state)) continue;
+      this.index.delete(key);
+      this.pruned.add(key);
+      if (this.pruned.size > MAX_PRUNED_REMEMBERED) this.pruned.delete(this.pruned.values().next().value as string);
+      const ref = this.live.get(key);
+      this.live.delete(key);
+      void (async () => {
+        if (this.db) await this.db.remove(JSON.parse(key));
+        if (ref) await this.host.stop(ref);
+        await this.host.dropJournal(`a2a/task/${key}`);
+      })().catch((err: unknown) => this.host.logger.warn({ err, task: e.id }, 'pruning a finished A2A task failed'));
+    }
+  }
+
+  /**
+   * The task as last saved. Every save goes through its actor and then this projection, and
+   * the SDK awaits each save before its next load, so the projection answers without an ask.
+   */
+  async load(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
+    return this.index.get(keyOf(agent, scope.tenant, scope.owner, id))?.task;
+  }
+
+  /** The task as its actor journaled it (recovery checks the listing against it). */
+  async journaled(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
+    return json ?? undefined;
+  }
+
+  /** A follow-up message (its id) asks to continue a task: the task actor decides, one at a time. */
+  async claim(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string): Promise<ClaimVerdict> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    if (!this.index.has(key)) return { kind: 'unknown' };
+    const verdict = await this.host.ask<ClaimVerdict>(this.ref(key), { type: 'a2a.task.claim', messageId }, { timeoutMs: ANSWER_WAIT_MS });
+    if (verdict.kind === 'won') this.claiming.set(key, (this.claiming.get(key) ?? 0) + 1);
+    return verdict;
+  }
+
+  /** The winning follow-up's response (journaled for its repeats, or released when it is an error). */
+  async answered(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string, response: SendResponse): Promise<void> {
+    const key = keyOf(agent, scope.tenant, scope.owner, id);
+    try {
+      await this.host.ask(this.ref(key), { type: 'a2a.task.answered', messageId, response }, { timeoutMs: 10_000 });
+    } finally {
+      const n = (this.claiming.get(key) ?? 1) - 1;
+      if (n > 0) this.claiming.set(key, n);
+      else this.claiming.delete(key);
+    }
+  }
+
+  private ref(key: string): ActorRef {
+    const hit = this.live.get(key);
+    if (hit) {
+      this.live.delete(key);
+      this.live.set(key, hit);
+      return hit;
+    }
+    // the actor writes the listing in the same turn as its journal event (one LMDB commit);
+    // the journal stays the truth, which recovery checks the listing against
+    const db = this.db;
+    const list = db ? (task: TaskJson): Promise<unknown> => db.put(JSON.parse(key), entryOf(key, task)) : undefined;
+    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list));
+    this.live.set(key, ref);
+    if (this.live.size > MAX_LIVE_TASKS) {
+      // the least recently used actor goes, unless it holds a continuation in flight (its claim
+      // lives in the actor's memory): then the next one
+      for (const [oldKey, oldRef] of this.live) {
+        if (this.claiming.has(oldKey)) continue;
+        this.live.delete(oldKey);
+        void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
+        break;
+      }
+    }
+    return ref;
+  }
+}
