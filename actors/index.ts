@@ -17,3 +17,4 @@ export * from './agent/index.js';
 export * from './drills/index.js';
 export * from './aoa/index.js';
 export * from './scheduler/index.js';
+export * from './orchestrator/index.js';

@@ -10,6 +10,7 @@ import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
+import { orchestratorModule } from './orchestrator/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -38,7 +39,7 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule()];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), orchestratorModule()];
 }
 
 /**

@@ -93,6 +93,18 @@ export const errorCatalog = {
   TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
   TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
   TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
+  // orchestration (plans, sessions, approvals)
+  TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
+  TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },
+  TROUPE_ERR_SESSION_NOT_FOUND: { status: 404, description: 'no session with that id (never created, or expired past its TTL)' },
+  TROUPE_ERR_SESSION_BUSY: { status: 409, description: 'another request is already attached to the session (double texting is rejected by default)' },
+  TROUPE_ERR_SESSION_FINISHED: { status: 409, description: 'the session already finished (completed, failed or cancelled); it cannot be cancelled or resumed' },
+  TROUPE_ERR_SESSION_LIMIT: { status: 503, description: 'the node holds its maximum number of open sessions; nothing was started' },
+  TROUPE_ERR_SESSION_NODE_FAILED: { status: 502, description: 'a workflow node failed after its retries (and fallback agent); the session failed' },
+  TROUPE_ERR_SESSION_NODE_TIMEOUT: { status: 504, description: "a workflow node's attempt ran past its timeout_ms and was cancelled" },
+  TROUPE_ERR_SESSION_CANCELLED: { status: 499, description: 'the session was cancelled (DELETE /v1/sessions/:id); its running nodes were cancelled' },
+  TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
+  TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -1,0 +1,55 @@
+import { parseOrThrow } from '../../protocol/index.js';
+import { DIRECTORY_PATH, DirectoryCommand, type AgentInfo } from '../agent/index.js';
+import type { GatewayActor } from '../gateway/index.js';
+import type { NodeModule } from '../modules/index.js';
+import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
+import { Orchestrator } from './orchestrator.js';
+import { OfflinePlanner, type AgentCard, type Planner } from './planner.js';
+import { orchestratorRoutes } from './routes.js';
+import { GatewayNodeRunner, type NodeRunner } from './runner.js';
+import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
+
+/** The orchestrator module's name: `host.module<Orchestrator>(ORCHESTRATOR_MODULE)`. */
+export const ORCHESTRATOR_MODULE = 'orchestrator';
+
+/** What the orchestrator module starts with: its options, and the parts that can be replaced. */
+export type OrchestratorModuleOptions = OrchestratorOptionsInput & {
+  /** Runs workflow nodes (default: agent runs through the gateway actor). */
+  runner?: NodeRunner;
+  /** Makes plans (default: the deterministic offline planner). */
+  planner?: Planner;
+  /** The agents plans may use (default: the cluster's agents, from the agents directory). */
+  catalog?: () => Promise<AgentCard[]>;
+};
+
+/**
+ * Orchestration as a node module: workflows (DAGs of agent runs) as persistent session
+ * actors, their approvals, and the `/v1/sessions` and `/v1/approvals` routes.
+ *
+ * @example
+ * const node = await startNode({ modules: [...defaultModules(), orchestratorModule({ ttlMs: 86_400_000 })] });
+ */
+export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeModule<Orchestrator> {
+  const { runner, planner, catalog, ...rest } = input;
+  const options = Object.freeze(parseOrThrow(orchestratorOptionsSchema, rest, 'TROUPE_ERR_CONFIG_INVALID', 'invalid orchestrator options'));
+  return {
+    name: ORCHESTRATOR_MODULE,
+    requires: ['gateway'],
+    start: async (host) => {
+      const gateway = (): GatewayActor => host.module<GatewayActor>('gateway');
+      const directoryCatalog = async (): Promise<AgentCard[]> => {
+        const c = await gateway().request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }));
+        return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills }));
+      };
+      const orchestrator = new Orchestrator(host, options, {
+        runner: runner ? () => runner : (() => { const r = new GatewayNodeRunner(gateway); return () => r; })(),
+        planner: planner ?? new OfflinePlanner(),
+        catalog: catalog ?? directoryCatalog,
+        index: host.store ? new LmdbSessionIndex(host.store) : new MemorySessionIndex(),
+      });
+      orchestrator.startSweeps();
+      await orchestrator.restore();
+      return { api: orchestrator, routes: (table) => orchestratorRoutes(table, orchestrator) };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+const DAY = 86_400_000;
+
+/**
+ * The orchestrator's options (config key `orchestrator`), validated once, defaulted and
+ * frozen. Every limit is finite.
+ */
+export const orchestratorOptionsSchema = z.strictObject({
+  /** The model name clients send to reach the orchestrator through `/v1/chat/completions`. */
+  model: z.string().min(1).max(64).default('troupe'),
+  /** How long a session is kept after its last change (sliding); then it is swept (404). */
+  ttlMs: z.number().int().min(1_000).max(365 * DAY).default(7 * DAY),
+  /** How often expired sessions are swept from LMDB. */
+  sweepEveryMs: z.number().int().min(100).max(DAY).default(60_000),
+  /** Open (not finished) sessions a node holds at most. */
+  maxSessions: z.number().int().min(1).max(100_000).default(1_000),
+  /** Nodes of one session running at once. */
+  maxParallel: z.number().int().min(1).max(256).default(8),
+  nodeTimeoutMs: z.number().int().min(1).max(3_600_000).default(300_000),
+  nodeRetries: z.number().int().min(0).max(10).default(2),
+  retryBackoffMs: z.number().int().min(0).max(600_000).default(500),
+  retryBackoffMaxMs: z.number().int().min(0).max(3_600_000).default(30_000),
+  maxResultChars: z.number().int().min(100).max(10_000_000).default(100_000),
+  /** How long a request may stay attached to a session waiting for its answer. */
+  attachTimeoutMs: z.number().int().min(1).max(86_400_000).default(600_000),
+  /** A second request on a busy session: `reject` (409) only, for now. */
+  doubleTexting: z.enum(['reject']).default('reject'),
+});
+
+export type OrchestratorOptionsInput = z.input<typeof orchestratorOptionsSchema>;
+export type OrchestratorOptions = Readonly<z.output<typeof orchestratorOptionsSchema>>;

@@ -1,0 +1,307 @@
+import type { Logger } from 'pino';
+import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js';
+import type { ActorRef, Context } from '../kernel/index.js';
+import type { ModuleHost } from '../modules/index.js';
+import { validateDag } from './graph.js';
+import type { OrchestratorOptions } from './options.js';
+import type { AgentCard, Planner } from './planner.js';
+import type { NodeRunner } from './runner.js';
+import { sessionBehaviour } from './session-actor.js';
+import { sessionOfApproval } from './session-approvals.js';
+import type { SessionIndex, SessionSummary } from './session-index.js';
+import { decisionSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
+import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
+import { approvalView, sessionView, summaryView } from './views.js';
+
+/** What the orchestrator is built from (the module makes the defaults). */
+export interface OrchestratorDeps {
+  runner: () => NodeRunner;
+  planner: Planner;
+  /** The agents a plan may use (the cluster's agent cards). */
+  catalog: () => Promise<AgentCard[]>;
+  index: SessionIndex;
+}
+
+/** Options of one workflow. */
+export interface StartOptions {
+  /** A ready plan (validated like a planner's); without one, the planner makes it. */
+  dag?: unknown;
+  /** Progress of the workflow, from its first node on. */
+  onProgress?: (p: SessionProgress) => void;
+}
+
+const ASK_MS = 30_000;
+/** Decided approvals kept in the list beside the open ones. */
+const RECENT_APPROVALS = 1_000;
+
+/**
+ * The orchestrator module's API: workflows as session actors (`/system/orchestrator/<id>`),
+ * planned by the planner, listed, read, cancelled, resumed by a request that attaches to
+ * them, swept after their TTL; and their approvals, listed, read and decided.
+ *
+ * @example
+ * const o = node.module<Orchestrator>('orchestrator');
+ * const id = await o.start('research prices and research reviews, then write a summary');
+ * const done = await o.attach(id); // the session once it finished or needs a decision
+ */
+export class Orchestrator {
+  private readonly summaries = new Map<string, SessionSummary>();
+  private readonly refs = new Map<string, ActorRef<SessionMessage>>();
+  private readonly approvals = new Map<string, ApprovalRecord>();
+  private readonly listeners = new Map<string, Set<(p: SessionProgress) => void>>();
+  private root?: Context;
+  private readonly log: Logger;
+
+  constructor(private readonly host: ModuleHost, readonly options: OrchestratorOptions, private readonly deps: OrchestratorDeps) {
+    this.log = host.logger.child({ module: 'orchestrator' });
+  }
+
+  /** Bring back stored sessions (at start): open ones resume; expired ones are swept. */
+  async restore(): Promise<void> {
+    const now = this.host.clock.now();
+    const all = this.deps.index.all((id, e) => this.log.error({ err: e, session: id }, 'could not restore a stored session'));
+    for (const s of all) {
+      if (s.expires_at <= now) {
+        await this.drop(s.id);
+        continue;
+      }
+      this.summaries.set(s.id, s);
+      if (!TERMINAL_SESSION.has(s.status)) this.refOf(s.id);
+    }
+    if (all.length > 0) this.log.info({ sessions: all.length }, 'sessions restored');
+  }
+
+  /** Plan (or take `dag`), create the session and start it; resolves with its id once created. */
+  async start(request: string, o: StartOptions = {}): Promise<string> {
+    if (typeof request !== 'string' || request.trim().length === 0) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', 'the request is empty');
+    let open = 0;
+    for (const s of this.summaries.values()) if (!TERMINAL_SESSION.has(s.status)) open++;
+    if (open >= this.options.maxSessions) throw new TroupeError('TROUPE_ERR_SESSION_LIMIT', `this node holds at most ${this.options.maxSessions} open sessions`);
+    const cards = await this.deps.catalog();
+    const dag = o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards });
+    const id = prefixedId('ses_');
+    if (o.onProgress) this.subscribe(id, o.onProgress);
+    await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
+    this.log.info({ session: id, nodes: dag.nodes.length }, 'session started');
+    return id;
+  }
+
+  /**
+   * Wait for a session to finish or to need a decision (one attached request at a time:
+   * another is TROUPE_ERR_SESSION_BUSY). The signal detaches.
+   */
+  async attach(id: string, o: { signal?: AbortSignal; onProgress?: (p: SessionProgress) => void } = {}): Promise<SessionState> {
+    const ref = this.live(id);
+    const token = prefixedId('att_');
+    const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
+    const onAbort = (): void => this.host.tell(ref, { type: 'session.detach', token });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.host.ask<SessionState>(ref, { type: 'session.attach', token }, { timeoutMs: this.options.attachTimeoutMs });
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      off?.();
+    }
+  }
+
+  /** Follow a session's progress; returns the unsubscribe. */
+  subscribe(id: string, fn: (p: SessionProgress) => void): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.listeners.get(id) === set) this.listeners.delete(id);
+    };
+  }
+
+  /** `GET /v1/sessions/:id`. */
+  async get(id: string): Promise<Record<string, unknown>> {
+    return sessionView(await this.state(id));
+  }
+
+  /** A session's state (from its actor). */
+  async state(id: string): Promise<SessionState> {
+    return this.host.ask<SessionState>(this.live(id), { type: 'session.get' }, { timeoutMs: ASK_MS });
+  }
+
+  /** `GET /v1/sessions`, newest first. */
+  list(filter: { status?: string; limit?: number } = {}): Record<string, unknown>[] {
+    const now = this.host.clock.now();
+    return [...this.summaries.values()]
+      .filter((s) => s.expires_at > now && (!filter.status || s.status === filter.status))
+      .sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1))
+      .slice(0, Math.min(1_000, filter.limit ?? 100))
+      .map(summaryView);
+  }
+
+  /** `DELETE /v1/sessions/:id`: running nodes are cancelled. */
+  async cancel(id: string): Promise<Record<string, unknown>> {
+    return sessionView(await this.host.ask<SessionState>(this.live(id), { type: 'session.cancel' }, { timeoutMs: ASK_MS }));
+  }
+
+  /** `POST /v1/approvals/:id`: one decision message to the session actor; the first wins. */
+  async decide(approvalId: string, body: unknown, o: { key?: string; by?: string; source?: string } = {}): Promise<Record<string, unknown>> {
+    const r = decisionSchema.safeParse(body ?? {});
+    if (!r.success) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', describeIssues(r.error, '(body)'), { details: { param: r.error.issues[0]?.path.join('.') ?? null } });
+    const ref = this.live(this.sessionOf(approvalId));
+    const rec = await this.host.ask<ApprovalRecord>(ref, {
+      type: 'session.decide', approvalId, decision: r.data, by: o.by ?? 'anonymous', source: o.source ?? 'http', ...(o.key !== undefined ? { key: o.key } : {}),
+    }, { timeoutMs: ASK_MS });
+    this.log.info({ approval: approvalId, decision: rec.decision, by: rec.decided_by, source: rec.source }, 'approval decided');
+    return approvalView(rec);
+  }
+
+  /** `GET /v1/approvals`: open ones first, then recent decisions. */
+  listApprovals(filter: { status?: string } = {}): Record<string, unknown>[] {
+    const open = (a: ApprovalRecord): boolean => a.status === 'pending' || a.status === 'escalated';
+    return [...this.approvals.values()]
+      .filter((a) => !filter.status || a.status === filter.status)
+      .sort((a, b) => Number(open(b)) - Number(open(a)) || b.created_at - a.created_at)
+      .map(approvalView);
+  }
+
+  /** `GET /v1/approvals/:id`. */
+  async getApproval(approvalId: string): Promise<Record<string, unknown>> {
+    const s = await this.state(this.sessionOf(approvalId)).catch((e: unknown) => {
+      if (e instanceof TroupeError && e.code === 'TROUPE_ERR_SESSION_NOT_FOUND') throw notFound(approvalId);
+      throw e;
+    });
+    const a = s.approvals[approvalId];
+    if (!a) throw notFound(approvalId);
+    return approvalView(a);
+  }
+
+  /** Sweep expired sessions: stop their actors, drop their journals and index records. */
+  async sweep(): Promise<number> {
+    const now = this.host.clock.now();
+    const expired = [...this.summaries.values()].filter((s) => s.expires_at <= now).map((s) => s.id);
+    for (const id of expired) await this.drop(id);
+    if (expired.length > 0) this.log.info({ sessions: expired.length }, 'expired sessions swept');
+    return expired.length;
+  }
+
+  /** Start the periodic sweep (on the node's clock). */
+  startSweeps(): void {
+    this.orchestratorRoot();
+  }
+
+  private async drop(id: string): Promise<void> {
+    this.summaries.delete(id);
+    for (const [k, a] of this.approvals) if (a.session_id === id) this.approvals.delete(k);
+    const ref = this.refs.get(id);
+    this.refs.delete(id);
+    try {
+      if (ref) await this.host.stop(ref);
+      await this.host.dropJournal(`session/${id}`);
+      await this.deps.index.remove(id);
+    } catch (e) {
+      this.log.warn({ err: e, session: id }, 'could not sweep a session');
+    }
+  }
+
+  private sessionOf(approvalId: string): string {
+    const id = sessionOfApproval(approvalId);
+    if (id === undefined || !this.known(id)) throw notFound(approvalId);
+    return id;
+  }
+
+  private known(id: string): boolean {
+    const s = this.summaries.get(id);
+    return s !== undefined && s.expires_at > this.host.clock.now();
+  }
+
+  /** The actor of a known, unexpired session (spawned again if it is not running). */
+  private live(id: string): ActorRef<SessionMessage> {
+    if (!this.known(id)) throw new TroupeError('TROUPE_ERR_SESSION_NOT_FOUND', `no session ${String(id).slice(0, 100)}`);
+    return this.refOf(id);
+  }
+
+  private refOf(id: string): ActorRef<SessionMessage> {
+    const known = this.refs.get(id);
+    if (known) return known;
+    const o = this.options;
+    const ref = this.orchestratorRoot().spawn<unknown, SessionMessage>({
+      name: id,
+      mailboxCapacity: 10_000,
+      behaviour: sessionBehaviour(id, {
+        clock: this.host.clock,
+        runner: this.deps.runner,
+        logger: this.log,
+        maxParallel: o.maxParallel,
+        nodeTimeoutMs: o.nodeTimeoutMs,
+        nodeRetries: o.nodeRetries,
+        retryBackoffMs: o.retryBackoffMs,
+        retryBackoffMaxMs: o.retryBackoffMaxMs,
+        maxResultChars: o.maxResultChars,
+        changed: (s) => this.changed(s),
+        progress: (p) => this.progress(p),
+      }) as never,
+    });
+    this.refs.set(id, ref);
+    return ref;
+  }
+
+  private changed(s: SessionState): void {
+    if (!s.created || !this.refs.has(s.id)) return;
+    const prev = this.summaries.get(s.id);
+    const next: SessionSummary = {
+      v: 1, id: s.id, status: s.status, request: s.request.slice(0, 200), created_at: s.created_at, updated_at: s.updated_at, expires_at: s.expires_at, nodes: s.dag.nodes.length,
+    };
+    this.summaries.set(s.id, next);
+    for (const a of Object.values(s.approvals)) {
+      const known = this.approvals.get(a.id);
+      if (!known || known.status !== a.status) this.approvals.set(a.id, { ...a });
+    }
+    if (this.approvals.size > RECENT_APPROVALS * 2) this.trimApprovals();
+    // the index only changes with the status (and at creation): a list after a restart
+    // shows the last status; the journal holds every step
+    if (!prev || prev.status !== next.status) {
+      this.deps.index.put(next).catch((e: unknown) => this.log.warn({ err: e, session: s.id }, 'could not index a session'));
+    }
+  }
+
+  private trimApprovals(): void {
+    const decided = [...this.approvals.values()].filter((a) => a.status !== 'pending' && a.status !== 'escalated').sort((a, b) => a.created_at - b.created_at);
+    for (const a of decided.slice(0, decided.length - RECENT_APPROVALS)) this.approvals.delete(a.id);
+  }
+
+  private progress(p: SessionProgress): void {
+    const set = this.listeners.get(p.session);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn(p);
+      } catch (e) {
+        this.log.warn({ err: e, session: p.session }, 'a progress listener threw');
+      }
+    }
+  }
+
+  /** `/system/orchestrator`: the parent of the session actors, and the sweep timer's owner. */
+  private orchestratorRoot(): Context {
+    if (this.root) return this.root;
+    const every = this.options.sweepEveryMs;
+    this.host.spawnSpec({
+      name: 'orchestrator',
+      behaviour: {
+        initial: (ctx: Context) => {
+          this.root = ctx;
+          ctx.timers.startPeriodic('sweep', every, { type: 'orchestrator.sweep' });
+          return undefined;
+        },
+        receive: (_s: unknown, m: { type?: string }) => {
+          // not awaited: stopping a child from inside its parent's turn would wait on that turn
+          if (m?.type === 'orchestrator.sweep') void this.sweep();
+        },
+      },
+      supervision: { strategy: 'one-for-one', maxRestarts: 1_000_000, withinMs: 1_000 },
+    }, 'system');
+    if (!this.root) throw new TroupeError('TROUPE_ERR_NODE_MODULE_START', '/system/orchestrator did not start');
+    return this.root;
+  }
+}
+
+function notFound(approvalId: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_APPROVAL_NOT_FOUND', `no approval ${String(approvalId).slice(0, 200)}`);
+}

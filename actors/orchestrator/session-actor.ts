@@ -1,0 +1,332 @@
+import type { Logger } from 'pino';
+import { TroupeError, serializeError, type Clock } from '../../protocol/index.js';
+import { MAX_TIMER_DELAY_MS, type Behaviour, type Context } from '../kernel/index.js';
+import { conditionHolds, type DagNode } from './dag.js';
+import { graphOf, type Graph } from './graph.js';
+import type { NodeRunner } from './runner.js';
+import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
+import { TERMINAL_SESSION, applySessionEvent, emptySession, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
+import { approvalIdOf, decide } from './session-approvals.js';
+
+/** What a session actor works with. */
+export interface SessionDeps {
+  clock: Clock;
+  runner: () => NodeRunner;
+  logger: Logger;
+  /** Nodes of one session running at once. */
+  maxParallel: number;
+  nodeTimeoutMs: number;
+  nodeRetries: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  /** A node's output is cut to this many characters before it is journaled. */
+  maxResultChars: number;
+  /** After each change (the orchestrator's view for lists, approvals and sweeps). */
+  changed: (s: SessionState) => void;
+  progress: (p: SessionProgress) => void;
+}
+
+/** What one incarnation holds that is not journaled: attempts in flight, the attached request. */
+interface Live {
+  inflight: Map<string, { attempt: number; abort: AbortController }>;
+  attached?: { token: string; reply: (v: unknown) => void };
+  graph?: Graph;
+  byId?: Map<string, DagNode>;
+  armed: boolean;
+}
+
+const clampDelay = (ms: number): number => Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
+const asError = (e: unknown): NodeError => {
+  const s = serializeError(e);
+  return { code: s.code.slice(0, 100), message: s.message.slice(0, 2_000) };
+};
+
+/**
+ * One persistent actor per workflow (`/system/orchestrator/<session id>`, journal key
+ * `session/<id>`): it holds the DAG, node states, results and approvals as the fold of its
+ * journal. Nodes start as soon as their inputs are ready, up to `maxParallel` at once; each
+ * attempt has a timeout and failed attempts are retried with backoff on the node's clock.
+ * A completed node is journaled before anything depends on it, so after a restart it never
+ * runs again; a node that was running is started again. Its mailbox serializes every
+ * request, decision and timer: no locks.
+ */
+export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<SessionState, SessionMessage, SessionEvent> {
+  let live: Live = { inflight: new Map(), armed: false };
+  return {
+    messages: sessionMessageSchema,
+    initial: (ctx) => {
+      live = { inflight: new Map(), armed: false };
+      ctx.tell(ctx.self, { type: 'session.kick' });
+      return emptySession(id);
+    },
+    persistence: { key: `session/${id}`, apply: applySessionEvent, snapshotEvery: 500 },
+    receive: async (s, m, ctx) => {
+      try {
+        await handle(s, m, ctx);
+      } catch (e) {
+        // a refusal (unknown approval, conflict, busy) is the asker's answer, not a crash
+        if (e instanceof TroupeError && e.status < 500 && ctx.expectsReply) ctx.replyError(e);
+        else throw e;
+      }
+    },
+  };
+
+  async function handle(s: SessionState, m: SessionMessage, ctx: Context<SessionMessage>): Promise<void> {
+    const persist = (e: SessionEvent): Promise<void> => {
+      const done = ctx.persist(e);
+      done.catch(() => undefined); // a failed commit crashes the actor (the supervisor recovers it)
+      return done;
+    };
+    switch (m.type) {
+      case 'session.create': {
+        if (s.created) {
+          ctx.reply(s.id);
+          return;
+        }
+        await persist({ type: 'session.created', at: deps.clock.now(), request: m.request, dag: m.dag, ttl_ms: m.ttlMs });
+        deps.changed(s);
+        ctx.reply(s.id);
+        break;
+      }
+      case 'session.get':
+        ctx.reply(structuredClone(s));
+        return;
+      case 'session.attach':
+        if (!s.created) throw new TroupeError('TROUPE_ERR_SESSION_NOT_FOUND', `no session ${id}`);
+        if (TERMINAL_SESSION.has(s.status) || s.status === 'waiting_approval') {
+          ctx.reply(structuredClone(s));
+          return;
+        }
+        if (live.attached && live.attached.token !== m.token) {
+          throw new TroupeError('TROUPE_ERR_SESSION_BUSY', `session ${id} is busy: another request is attached to it`);
+        }
+        live.attached = { token: m.token, reply: ctx.replier().reply };
+        return;
+      case 'session.detach':
+        if (live.attached?.token === m.token) delete live.attached;
+        return;
+      case 'session.cancel':
+        if (!s.created) throw new TroupeError('TROUPE_ERR_SESSION_NOT_FOUND', `no session ${id}`);
+        if (TERMINAL_SESSION.has(s.status)) throw new TroupeError('TROUPE_ERR_SESSION_FINISHED', `session ${id} is already ${s.status}`);
+        await finish(s, ctx, persist, 'cancelled', undefined, { code: 'TROUPE_ERR_SESSION_CANCELLED', message: 'the session was cancelled' });
+        deps.changed(s);
+        answerAttached(s);
+        ctx.reply(structuredClone(s));
+        return;
+      case 'session.decide': {
+        if (!s.created) throw new TroupeError('TROUPE_ERR_SESSION_NOT_FOUND', `no session ${id}`);
+        const out = decide(s, m, deps.clock.now());
+        if (out.event) {
+          if (TERMINAL_SESSION.has(s.status)) throw new TroupeError('TROUPE_ERR_SESSION_FINISHED', `session ${id} is already ${s.status}`);
+          await persist(out.event);
+          ctx.timers.cancel(`a:${out.record.node}`);
+        }
+        ctx.reply(structuredClone(s.approvals[out.record.id]));
+        break;
+      }
+      case 'approval.expire': {
+        const a = s.approvals[m.approvalId];
+        if (!a || a.status !== 'pending' || TERMINAL_SESSION.has(s.status)) return;
+        const now = deps.clock.now();
+        if (now < a.expires_at) {
+          ctx.timers.startSingle(`a:${a.node}`, clampDelay(a.expires_at - now), m);
+          return;
+        }
+        const status = a.auto_action === 'approve' ? 'approved' : a.auto_action === 'reject' ? 'rejected' : 'escalated';
+        await persist({
+          type: 'approval.decided', at: now, id: a.id, status, decided_by: 'timeout', source: 'timeout',
+          ...(a.auto_action === 'escalate' ? {} : { decision: a.auto_action }), reason: `no decision within ${a.expires_at - a.created_at}ms: auto_action ${a.auto_action}`,
+        });
+        break;
+      }
+      case 'node.done': {
+        const f = live.inflight.get(m.node);
+        if (!f || f.attempt !== m.attempt || TERMINAL_SESSION.has(s.status)) return; // a stale attempt
+        live.inflight.delete(m.node);
+        ctx.timers.cancel(`t:${m.node}`);
+        const result = m.content.length > deps.maxResultChars ? m.content.slice(0, deps.maxResultChars) : m.content;
+        void persist({ type: 'node.completed', at: deps.clock.now(), node: m.node, result });
+        deps.progress({ type: 'node.completed', session: id, node: m.node, agent: s.nodes[m.node]?.agent ?? '', result, at: deps.clock.now() });
+        break;
+      }
+      case 'node.error':
+      case 'node.timeout': {
+        const f = live.inflight.get(m.node);
+        if (!f || f.attempt !== m.attempt || TERMINAL_SESSION.has(s.status)) return;
+        live.inflight.delete(m.node);
+        ctx.timers.cancel(`t:${m.node}`);
+        const timeoutMs = timeoutOf(m.node);
+        const error = m.type === 'node.error' ? m.error : { code: 'TROUPE_ERR_SESSION_NODE_TIMEOUT', message: `node ${m.node} attempt ${m.attempt} ran past ${timeoutMs}ms` };
+        if (m.type === 'node.timeout') f.abort.abort(new TroupeError('TROUPE_ERR_SESSION_NODE_TIMEOUT', error.message));
+        await failed(s, ctx, persist, m.node, error);
+        break;
+      }
+      case 'node.retry':
+      case 'session.kick':
+        break;
+    }
+    await step(s, ctx, persist);
+    deps.changed(s);
+    answerAttached(s);
+  }
+
+  function nodeOf(s: SessionState, nodeId: string): DagNode {
+    if (!live.byId) live.byId = new Map(s.dag.nodes.map((n) => [n.id, n]));
+    return live.byId.get(nodeId)!;
+  }
+
+  function timeoutOf(nodeId: string): number {
+    return live.byId?.get(nodeId)?.timeout_ms ?? deps.nodeTimeoutMs;
+  }
+
+  function answerAttached(s: SessionState): void {
+    if (!live.attached) return;
+    if (!TERMINAL_SESSION.has(s.status) && s.status !== 'waiting_approval') return;
+    live.attached.reply(structuredClone(s));
+    delete live.attached;
+  }
+
+  /** A failed attempt: retry with backoff, else the node fails (and with policy `fail`, the session). */
+  async function failed(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, nodeId: string, error: NodeError): Promise<void> {
+    const n = s.nodes[nodeId]!;
+    const node = nodeOf(s, nodeId);
+    const retries = node.retries ?? deps.nodeRetries;
+    const now = deps.clock.now();
+    if (n.failures < retries) {
+      const delay = Math.min(deps.retryBackoffMaxMs, deps.retryBackoffMs * 2 ** n.failures);
+      await persist({ type: 'node.attempt_failed', at: now, node: nodeId, error, retry_at: now + delay });
+      ctx.timers.startSingle(`r:${nodeId}`, clampDelay(delay), { type: 'node.retry', node: nodeId });
+      return;
+    }
+    await persist({ type: 'node.failed', at: now, node: nodeId, error });
+    deps.progress({ type: 'node.failed', session: id, node: nodeId, agent: n.agent ?? node.agent, error: error.message, at: now });
+    if (s.dag.on_failure === 'fail') {
+      await finish(s, ctx, persist, 'failed', undefined, { code: 'TROUPE_ERR_SESSION_NODE_FAILED', message: `node ${nodeId} failed: ${error.code}: ${error.message}`.slice(0, 2_000) });
+    }
+  }
+
+  async function finish(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, status: 'completed' | 'failed' | 'cancelled', answer?: string, error?: NodeError): Promise<void> {
+    for (const [nodeId, f] of live.inflight) {
+      f.abort.abort(new TroupeError('TROUPE_ERR_SESSION_CANCELLED', `session ${id} ${status}`));
+      ctx.timers.cancel(`t:${nodeId}`);
+    }
+    live.inflight.clear();
+    ctx.timers.cancelAll();
+    await persist({ type: 'session.finished', at: deps.clock.now(), status, ...(answer !== undefined ? { answer } : {}), ...(error ? { error } : {}) });
+    deps.progress({ type: 'session.finished', session: id, status, at: deps.clock.now() });
+  }
+
+  /** Start what is ready, skip what cannot run, ask for approvals, and finish when all is done. */
+  async function step(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>): Promise<void> {
+    if (!s.created || TERMINAL_SESSION.has(s.status)) return;
+    const g = (live.graph ??= graphOf(s.dag));
+    const now = deps.clock.now();
+    if (!live.armed) {
+      live.armed = true;
+      for (const a of Object.values(s.approvals)) {
+        if (a.status === 'pending') ctx.timers.startSingle(`a:${a.node}`, clampDelay(a.expires_at - now), { type: 'approval.expire', approvalId: a.id });
+      }
+    }
+    let open = 0;
+    for (const nodeId of g.order) {
+      const n = s.nodes[nodeId]!;
+      if (n.status === 'completed' || n.status === 'failed' || n.status === 'skipped') continue;
+      open++;
+      if (n.status === 'running' && live.inflight.has(nodeId)) continue;
+      if (n.status === 'pending' && n.retry_at !== undefined && n.retry_at > now) {
+        if (!ctx.timers.isActive(`r:${nodeId}`)) ctx.timers.startSingle(`r:${nodeId}`, clampDelay(n.retry_at - now), { type: 'node.retry', node: nodeId });
+        continue;
+      }
+      const node = nodeOf(s, nodeId);
+      const preds = g.preds.get(nodeId)!;
+      let waiting = false;
+      let usable = preds.length === 0;
+      for (const p of preds) {
+        const ps = s.nodes[p]!.status;
+        if (ps === 'pending' || ps === 'running') waiting = true;
+        else if (ps === 'completed') usable = true;
+      }
+      if (waiting) continue;
+      const skip = async (reason: string): Promise<void> => {
+        open--;
+        await persist({ type: 'node.skipped', at: now, node: nodeId, reason });
+        deps.progress({ type: 'node.skipped', session: id, node: nodeId, reason, at: now });
+      };
+      if (!usable) {
+        await skip('no upstream node completed');
+        continue;
+      }
+      if (node.condition) {
+        const c = s.nodes[node.condition.node];
+        if (!c || c.status !== 'completed' || !conditionHolds(node.condition, c.result ?? '')) {
+          await skip(`condition ${node.condition.op} ${JSON.stringify(node.condition.value)} on ${node.condition.node} does not hold`);
+          continue;
+        }
+      }
+      let instruction = node.instruction;
+      if (node.approval) {
+        const a = s.approvals[approvalIdOf(id, nodeId)];
+        if (!a) {
+          await requestApproval(s, ctx, persist, node, now);
+          continue;
+        }
+        if (a.status === 'pending' || a.status === 'escalated') continue;
+        if (a.status === 'rejected') {
+          await skip(`approval ${a.id} rejected${a.reason ? `: ${a.reason}` : ''}`.slice(0, 500));
+          continue;
+        }
+        if (a.status === 'modified' && a.input !== undefined) instruction = a.input;
+      }
+      if (live.inflight.size >= deps.maxParallel) continue;
+      launch(s, ctx, persist, node, instruction, now);
+    }
+    if (open === 0) await complete(s, ctx, persist);
+  }
+
+  async function requestApproval(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, node: DagNode, now: number): Promise<void> {
+    const spec = node.approval!;
+    const approval: ApprovalRecord = {
+      id: approvalIdOf(id, node.id), session_id: id, node: node.id, agent: node.agent, action: spec.action,
+      ...(spec.details !== undefined ? { details: spec.details } : {}), ...(spec.why !== undefined ? { why: spec.why } : {}),
+      risks: spec.risks, approvers: spec.approvers, auto_action: spec.auto_action, status: 'pending', created_at: now, expires_at: now + spec.timeout_ms,
+    };
+    await persist({ type: 'approval.requested', at: now, approval });
+    ctx.timers.startSingle(`a:${node.id}`, clampDelay(spec.timeout_ms), { type: 'approval.expire', approvalId: approval.id });
+    deps.progress({ type: 'approval.requested', session: id, node: node.id, approval: approval.id, at: now });
+  }
+
+  function launch(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, node: DagNode, instruction: string, now: number): void {
+    const n = s.nodes[node.id]!;
+    const retries = node.retries ?? deps.nodeRetries;
+    // the last allowed attempt goes to the fallback agent, when there is one
+    const agent = node.fallback_agent !== undefined && n.failures >= retries && retries > 0 ? node.fallback_agent : node.agent;
+    const attempt = n.attempts + 1;
+    void persist({ type: 'node.started', at: now, node: node.id, attempt, agent });
+    const abort = new AbortController();
+    live.inflight.set(node.id, { attempt, abort });
+    const timeoutMs = node.timeout_ms ?? deps.nodeTimeoutMs;
+    ctx.timers.startSingle(`t:${node.id}`, clampDelay(timeoutMs), { type: 'node.timeout', node: node.id, attempt });
+    deps.progress({ type: 'node.started', session: id, node: node.id, agent, attempt, at: now });
+    let prompt = instruction;
+    for (const i of node.inputs) prompt += `\n\n[output of ${i}]\n${s.nodes[i]?.result ?? ''}`;
+    let run: Promise<{ content: string }>;
+    try {
+      run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs });
+    } catch (e) {
+      run = Promise.reject(e);
+    }
+    ctx.pipeToSelf(run, (r) => ({ type: 'node.done', node: node.id, attempt, content: String(r.content) }), (e) => ({ type: 'node.error', node: node.id, attempt, error: asError(e) }));
+  }
+
+  async function complete(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>): Promise<void> {
+    const failedNode = s.dag.nodes.find((n) => s.nodes[n.id]!.status === 'failed');
+    if (failedNode && s.dag.on_failure === 'fail') return; // finished as failed already
+    let answer: string;
+    if (s.dag.output !== undefined) answer = s.nodes[s.dag.output]?.result ?? '';
+    else {
+      const g = live.graph!;
+      answer = s.dag.nodes.filter((n) => g.succs.get(n.id)!.length === 0 && s.nodes[n.id]!.status === 'completed').map((n) => s.nodes[n.id]!.result ?? '').join('\n\n');
+    }
+    await finish(s, ctx, persist, 'completed', answer);
+  }
+}
