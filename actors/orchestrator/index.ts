@@ -23,3 +23,4 @@ export {
 export { approvalIdOf, sessionOfApproval } from './session-approvals.js';
 export { LmdbSessionIndex, MemorySessionIndex, SESSIONS_DB, sessionSummarySchema, type SessionIndex, type SessionSummary } from './session-index.js';
 export { sessionView, approvalView, summaryView } from './views.js';
+export { ChatRouter, classifyHeuristic, decideRoute, type RouteInput, type RouteDecision, type Classifier } from './router.js';

@@ -49,7 +49,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       });
       orchestrator.startSweeps();
       await orchestrator.restore();
-      return { api: orchestrator, routes: (table) => orchestratorRoutes(table, orchestrator) };
+      return { api: orchestrator, routes: (table) => orchestratorRoutes(table, orchestrator), metrics: () => orchestrator.router.registry.metrics() };
     },
   };
 }

@@ -9,6 +9,8 @@ const DAY = 86_400_000;
 export const orchestratorOptionsSchema = z.strictObject({
   /** The model name clients send to reach the orchestrator through `/v1/chat/completions`. */
   model: z.string().min(1).max(64).default('troupe'),
+  /** The agent that answers the simple path of the orchestrator's model. */
+  simpleAgent: z.string().min(1).max(64).default('assistant'),
   /** How long a session is kept after its last change (sliding); then it is swept (404). */
   ttlMs: z.number().int().min(1_000).max(365 * DAY).default(7 * DAY),
   /** How often expired sessions are swept from LMDB. */

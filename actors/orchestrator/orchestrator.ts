@@ -11,6 +11,7 @@ import { sessionOfApproval } from './session-approvals.js';
 import type { SessionIndex, SessionSummary } from './session-index.js';
 import { decisionSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
+import { ChatRouter, type RouteDecision, type RouteInput } from './router.js';
 import { approvalView, sessionView, summaryView } from './views.js';
 
 /** What the orchestrator is built from (the module makes the defaults). */
@@ -51,9 +52,17 @@ export class Orchestrator {
   private readonly listeners = new Map<string, Set<(p: SessionProgress) => void>>();
   private root?: Context;
   private readonly log: Logger;
+  /** Routes chat requests for the orchestrator's model (its metric is on `router.registry`). */
+  readonly router: ChatRouter;
 
   constructor(private readonly host: ModuleHost, readonly options: OrchestratorOptions, private readonly deps: OrchestratorDeps) {
     this.log = host.logger.child({ module: 'orchestrator' });
+    this.router = new ChatRouter(host.id, this.log);
+  }
+
+  /** Route a chat request for {@link OrchestratorOptions.model}: simple (the model) or complex (a workflow). */
+  route(input: RouteInput): Promise<RouteDecision> {
+    return this.router.route(input);
   }
 
   /** Bring back stored sessions (at start): open ones resume; expired ones are swept. */

@@ -145,7 +145,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         live.inflight.delete(m.node);
         ctx.timers.cancel(`t:${m.node}`);
         const result = m.content.length > deps.maxResultChars ? m.content.slice(0, deps.maxResultChars) : m.content;
-        void persist({ type: 'node.completed', at: deps.clock.now(), node: m.node, result });
+        void persist({ type: 'node.completed', at: deps.clock.now(), node: m.node, result, ...(m.ranOn !== undefined ? { ran_on: m.ranOn } : {}) });
         deps.progress({ type: 'node.completed', session: id, node: m.node, agent: s.nodes[m.node]?.agent ?? '', result, at: deps.clock.now() });
         break;
       }
@@ -309,13 +309,13 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     deps.progress({ type: 'node.started', session: id, node: node.id, agent, attempt, at: now });
     let prompt = instruction;
     for (const i of node.inputs) prompt += `\n\n[output of ${i}]\n${s.nodes[i]?.result ?? ''}`;
-    let run: Promise<{ content: string }>;
+    let run: Promise<{ content: string; ranOn?: string }>;
     try {
       run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs });
     } catch (e) {
       run = Promise.reject(e);
     }
-    ctx.pipeToSelf(run, (r) => ({ type: 'node.done', node: node.id, attempt, content: String(r.content) }), (e) => ({ type: 'node.error', node: node.id, attempt, error: asError(e) }));
+    ctx.pipeToSelf(run, (r) => ({ type: 'node.done', node: node.id, attempt, content: String(r.content), ...(typeof r.ranOn === 'string' ? { ranOn: r.ranOn.slice(0, 128) } : {}) }), (e) => ({ type: 'node.error', node: node.id, attempt, error: asError(e) }));
   }
 
   async function complete(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>): Promise<void> {

@@ -25,7 +25,7 @@ export const sessionMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('session.decide'), approvalId: z.string().max(200), decision: decisionSchema,
     by: z.string().min(1).max(200), source: z.string().min(1).max(32), key: z.string().min(1).max(255).optional(),
   }),
-  z.object({ type: z.literal('node.done'), node: z.string(), attempt: z.number().int(), content: z.string() }),
+  z.object({ type: z.literal('node.done'), node: z.string(), attempt: z.number().int(), content: z.string(), ranOn: z.string().max(128).optional() }),
   z.object({ type: z.literal('node.error'), node: z.string(), attempt: z.number().int(), error: errorSchema }),
   z.object({ type: z.literal('node.timeout'), node: z.string(), attempt: z.number().int() }),
   z.object({ type: z.literal('node.retry'), node: z.string() }),

@@ -23,6 +23,8 @@ export interface NodeState {
   /** Agent of the latest attempt. */
   agent?: string;
   result?: string;
+  /** The node (process) the completed attempt ran on, when the runner said. */
+  ran_on?: string;
   error?: NodeError;
   reason?: string;
   /** A failed attempt's retry is not due before this time. */
@@ -81,7 +83,7 @@ export const sessionEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive() }),
   z.object({ type: z.literal('node.started'), at: z.number(), node: z.string(), attempt: z.number().int(), agent: z.string() }),
   z.object({ type: z.literal('node.attempt_failed'), at: z.number(), node: z.string(), error: errorSchema, retry_at: z.number() }),
-  z.object({ type: z.literal('node.completed'), at: z.number(), node: z.string(), result: z.string() }),
+  z.object({ type: z.literal('node.completed'), at: z.number(), node: z.string(), result: z.string(), ran_on: z.string().max(128).optional() }),
   z.object({ type: z.literal('node.failed'), at: z.number(), node: z.string(), error: errorSchema }),
   z.object({ type: z.literal('node.skipped'), at: z.number(), node: z.string(), reason: z.string().max(500) }),
   z.object({ type: z.literal('approval.requested'), at: z.number(), approval: approvalRecordSchema }),
@@ -156,6 +158,7 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       if (!n) break;
       n.status = 'completed';
       n.result = e.result;
+      if (e.ran_on !== undefined) n.ran_on = e.ran_on;
       n.finished_at = e.at;
       delete n.error;
       break;

@@ -48,6 +48,7 @@ export function sessionView(s: SessionState): Record<string, unknown> {
           attempts: st.attempts,
           ...(st.agent !== undefined && st.agent !== n.agent ? { ran_agent: st.agent } : {}),
           ...(st.result !== undefined ? { result: st.result } : {}),
+          ...(st.ran_on !== undefined ? { ran_on: st.ran_on } : {}),
           ...(st.error !== undefined ? { error: st.error } : {}),
           ...(st.reason !== undefined ? { reason: st.reason } : {}),
           ...(n.condition ? { condition: n.condition } : {}),
