@@ -10,7 +10,7 @@ import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
 import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
-import { orchestratorModule } from './orchestrator/index.js';
+import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -30,6 +30,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   modules?: NodeModule<any>[];
   /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
   allowDrills?: boolean;
+  /** Options of the default orchestrator module (config key `orchestrator`). */
+  orchestrator?: OrchestratorModuleOptions;
 };
 
 /**
@@ -38,8 +40,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), orchestratorModule()];
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, orchestrator: OrchestratorModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), orchestratorModule(orchestrator)];
 }
 
 /**
@@ -197,7 +199,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, orchestrator, ...kernelOptions } = options;
   if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
@@ -223,7 +225,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }));
+    }, { allow: allowDrills === true }, orchestrator ?? {}));
   } catch (e) {
     await node.close();
     throw e;

@@ -46,6 +46,8 @@ export const cliConfigSchema = z.object({
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
+  /** Orchestration options (model, simpleAgent, ttlMs, maxParallel, ...): checked by the orchestrator module. */
+  orchestrator: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { startNode, type AgentSpecInput } from '../index.js';
+import { startNode, type AgentSpecInput, type OrchestratorModuleOptions } from '../index.js';
 import { START_ENV_ONLY, START_OPTIONS, gatewayTls, loadStartConfig, peerTls } from './config.js';
 import { commandUsage, type Command } from './options.js';
 
@@ -56,6 +56,7 @@ export const startCommand: Command = {
       http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure, ...(tls ? { tls } : {}) },
       agents: config.agents as AgentSpecInput[],
       allowDrills: config.allowDrills,
+      orchestrator: config.orchestrator as OrchestratorModuleOptions,
       cluster: {
         host: config.host,
         port: config.peerPort,
