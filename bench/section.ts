@@ -6,12 +6,14 @@ import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
 import { benchStorage } from './storage.js';
+import { benchOrchestrator } from './orchestrator.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
   kernel: benchKernel,
   storage: benchStorage,
   cluster: benchCluster,
   gateway: benchGateway,
+  orchestrator: benchOrchestrator,
 };
 
 const name = process.argv[2];
