@@ -5,7 +5,7 @@ import { conditionHolds, type DagNode } from './dag.js';
 import { graphOf, type Graph } from './graph.js';
 import type { NodeRunner } from './runner.js';
 import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
-import { TERMINAL_SESSION, applySessionEvent, emptySession, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
+import { TERMINAL_SESSION, applySessionEvent, emptySession, madeEvent, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
 import { approvalIdOf, decide } from './session-approvals.js';
 
 /** What a session actor works with. */
@@ -32,9 +32,12 @@ interface Live {
   attached?: { token: string; reply: (v: unknown) => void };
   graph?: Graph;
   byId?: Map<string, DagNode>;
+  /** Nodes not yet completed, failed or skipped: those whose upstream is settled, and the others with their count of open upstream nodes. */
+  frontier?: { ready: Set<string>; waiting: Map<string, number>; open: number };
   armed: boolean;
 }
 
+const isSettled = (st: string): boolean => st === 'completed' || st === 'failed' || st === 'skipped';
 const clampDelay = (ms: number): number => Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
 const asError = (e: unknown): NodeError => {
   const s = serializeError(e);
@@ -73,7 +76,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
 
   async function handle(s: SessionState, m: SessionMessage, ctx: Context<SessionMessage>): Promise<void> {
     const persist = (e: SessionEvent): Promise<void> => {
-      const done = ctx.persist(e);
+      const done = ctx.persist(madeEvent(e));
       done.catch(() => undefined); // a failed commit crashes the actor (the supervisor recovers it)
       return done;
     };
@@ -146,6 +149,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         ctx.timers.cancel(`t:${m.node}`);
         const result = m.content.length > deps.maxResultChars ? m.content.slice(0, deps.maxResultChars) : m.content;
         void persist({ type: 'node.completed', at: deps.clock.now(), node: m.node, result, ...(m.ranOn !== undefined ? { ran_on: m.ranOn } : {}) });
+        settled(m.node);
         deps.progress({ type: 'node.completed', session: id, node: m.node, agent: s.nodes[m.node]?.agent ?? '', result, at: deps.clock.now() });
         break;
       }
@@ -179,6 +183,37 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     return live.byId?.get(nodeId)?.timeout_ms ?? deps.nodeTimeoutMs;
   }
 
+  /** Built once per incarnation from the state, then kept up to date as nodes settle (no scan of the whole DAG per message). */
+  function frontierOf(s: SessionState, g: Graph): NonNullable<Live['frontier']> {
+    if (live.frontier) return live.frontier;
+    const f = { ready: new Set<string>(), waiting: new Map<string, number>(), open: 0 };
+    for (const nodeId of g.order) {
+      if (isSettled(s.nodes[nodeId]!.status)) continue;
+      f.open++;
+      let pending = 0;
+      for (const p of g.preds.get(nodeId)!) if (!isSettled(s.nodes[p]!.status)) pending++;
+      if (pending === 0) f.ready.add(nodeId);
+      else f.waiting.set(nodeId, pending);
+    }
+    return (live.frontier = f);
+  }
+
+  /** A node completed, failed or was skipped: its successors have one open upstream node less. */
+  function settled(nodeId: string): void {
+    const f = live.frontier;
+    if (!f || !live.graph) return;
+    f.open--;
+    f.ready.delete(nodeId);
+    for (const next of live.graph.succs.get(nodeId)!) {
+      const left = (f.waiting.get(next) ?? 1) - 1;
+      if (left > 0) f.waiting.set(next, left);
+      else {
+        f.waiting.delete(next);
+        f.ready.add(next);
+      }
+    }
+  }
+
   function answerAttached(s: SessionState): void {
     if (!live.attached) return;
     if (!TERMINAL_SESSION.has(s.status) && s.status !== 'waiting_approval') return;
@@ -199,6 +234,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
       return;
     }
     await persist({ type: 'node.failed', at: now, node: nodeId, error });
+    settled(nodeId);
     deps.progress({ type: 'node.failed', session: id, node: nodeId, agent: n.agent ?? node.agent, error: error.message, at: now });
     if (s.dag.on_failure === 'fail') {
       await finish(s, ctx, persist, 'failed', undefined, { code: 'TROUPE_ERR_SESSION_NODE_FAILED', message: `node ${nodeId} failed: ${error.code}: ${error.message}`.slice(0, 2_000) });
@@ -227,11 +263,10 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         if (a.status === 'pending') ctx.timers.startSingle(`a:${a.node}`, clampDelay(a.expires_at - now), { type: 'approval.expire', approvalId: a.id });
       }
     }
-    let open = 0;
-    for (const nodeId of g.order) {
+    const f = frontierOf(s, g);
+    // a Set visits what is added while it is iterated: skips cascade in one pass
+    for (const nodeId of f.ready) {
       const n = s.nodes[nodeId]!;
-      if (n.status === 'completed' || n.status === 'failed' || n.status === 'skipped') continue;
-      open++;
       if (n.status === 'running' && live.inflight.has(nodeId)) continue;
       if (n.status === 'pending' && n.retry_at !== undefined && n.retry_at > now) {
         if (!ctx.timers.isActive(`r:${nodeId}`)) ctx.timers.startSingle(`r:${nodeId}`, clampDelay(n.retry_at - now), { type: 'node.retry', node: nodeId });
@@ -239,17 +274,11 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
       }
       const node = nodeOf(s, nodeId);
       const preds = g.preds.get(nodeId)!;
-      let waiting = false;
       let usable = preds.length === 0;
-      for (const p of preds) {
-        const ps = s.nodes[p]!.status;
-        if (ps === 'pending' || ps === 'running') waiting = true;
-        else if (ps === 'completed') usable = true;
-      }
-      if (waiting) continue;
+      for (const p of preds) if (s.nodes[p]!.status === 'completed') usable = true;
       const skip = async (reason: string): Promise<void> => {
-        open--;
         await persist({ type: 'node.skipped', at: now, node: nodeId, reason });
+        settled(nodeId);
         deps.progress({ type: 'node.skipped', session: id, node: nodeId, reason, at: now });
       };
       if (!usable) {
@@ -277,10 +306,11 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         }
         if (a.status === 'modified' && a.input !== undefined) instruction = a.input;
       }
-      if (live.inflight.size >= deps.maxParallel) continue;
+      // full: the next completion steps again (nodes after this one wait for it)
+      if (live.inflight.size >= deps.maxParallel) break;
       launch(s, ctx, persist, node, instruction, now);
     }
-    if (open === 0) await complete(s, ctx, persist);
+    if (f.open === 0) await complete(s, ctx, persist);
   }
 
   async function requestApproval(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, node: DagNode, now: number): Promise<void> {

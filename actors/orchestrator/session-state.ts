@@ -98,6 +98,15 @@ export const sessionEventSchema = z.discriminatedUnion('type', [
 ]);
 export type SessionEvent = z.infer<typeof sessionEventSchema>;
 
+/** Events this process made (typed by construction): applied live without parsing them again. */
+const made = new WeakSet<object>();
+
+/** Mark an event as made here, so that its live apply skips the schema check (recovery never does). */
+export function madeEvent<E extends SessionEvent>(e: E): E {
+  made.add(e);
+  return e;
+}
+
 /** A fresh session actor's state, before its first event. */
 export function emptySession(id: string): SessionState {
   return {
@@ -118,9 +127,13 @@ function hasOpenApproval(s: SessionState): boolean {
  * 1,000-node DAG does not copy itself per event.
  */
 export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
-  const r = sessionEventSchema.safeParse(raw);
-  if (!r.success) throw corruptRecord('journal', `session/${s.id}`, undefined, describeIssues(r.error));
-  const e = r.data;
+  let e: SessionEvent;
+  if (typeof raw === 'object' && raw !== null && made.has(raw)) e = raw as SessionEvent;
+  else {
+    const r = sessionEventSchema.safeParse(raw);
+    if (!r.success) throw corruptRecord('journal', `session/${s.id}`, undefined, describeIssues(r.error));
+    e = r.data;
+  }
   s.updated_at = e.at;
   if (s.ttl_ms > 0) s.expires_at = e.at + s.ttl_ms;
   switch (e.type) {
