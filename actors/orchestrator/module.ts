@@ -1,5 +1,7 @@
-import { parseOrThrow } from '../../protocol/index.js';
-import { DIRECTORY_PATH, DirectoryCommand, type AgentInfo } from '../agent/index.js';
+import { TroupeError, parseOrThrow } from '../../protocol/index.js';
+import { DIRECTORY_PATH, DirectoryCommand, type AgentInfo, type AgentRegistry, type ModelProvider } from '../agent/index.js';
+import { modelClassifier } from './model-classifier.js';
+import { ModelPlanner } from './model-planner.js';
 import type { GatewayActor } from '../gateway/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
@@ -41,9 +43,20 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
         const c = await gateway().request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }));
         return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills }));
       };
+      // the agents' upstream, when the node has the agents module and a real (not offline) model
+      const upstream = host.hasModule('agents') && !host.module<AgentRegistry>('agents').provider.offline ? () => host.module<AgentRegistry>('agents').provider : undefined;
+      const log = host.logger.child({ module: 'orchestrator' });
+      const useModel = (mode: string): boolean => mode === 'model' || (mode === 'auto' && upstream !== undefined);
+      const provider = (): ModelProvider => {
+        if (!upstream) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'the orchestrator planner or classifier is set to model, but the node has no agents module with an upstream model');
+        return upstream();
+      };
       const orchestrator = new Orchestrator(host, options, {
         runner: runner ? () => runner : (() => { const r = new GatewayNodeRunner(gateway); return () => r; })(),
-        planner: planner ?? new OfflinePlanner(),
+        planner: planner ?? (useModel(options.planner)
+          ? new ModelPlanner({ provider, temperature: options.plannerTemperature, maxAttempts: options.plannerAttempts, logger: log, ...(options.plannerModel ? { model: options.plannerModel } : {}) })
+          : new OfflinePlanner()),
+        ...(useModel(options.classifier) ? { classifier: modelClassifier({ provider, temperature: options.classifierTemperature, logger: log, ...(options.classifierModel ? { model: options.classifierModel } : {}) }) } : {}),
         catalog: catalog ?? directoryCatalog,
         index: host.store ? new LmdbSessionIndex(host.store) : new MemorySessionIndex(),
       });

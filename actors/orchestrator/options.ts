@@ -26,6 +26,19 @@ export const orchestratorOptionsSchema = z.strictObject({
   maxResultChars: z.number().int().min(100).max(10_000_000).default(100_000),
   /** How long a request may stay attached to a session waiting for its answer. */
   attachTimeoutMs: z.number().int().min(1).max(86_400_000).default(600_000),
+  /**
+   * The planner: `model` (the agents' upstream with structured output, corrected up to
+   * `plannerAttempts` times), `offline` (deterministic), or `auto` (model when the node's
+   * agents have a real upstream, else offline).
+   */
+  planner: z.enum(['auto', 'model', 'offline']).default('auto'),
+  plannerModel: z.string().min(1).max(256).optional(),
+  plannerTemperature: z.number().min(0).max(2).default(0),
+  plannerAttempts: z.number().int().min(1).max(10).default(3),
+  /** The classifier of the router: `model`, `heuristic`, or `auto` (model when there is a real upstream). */
+  classifier: z.enum(['auto', 'model', 'heuristic']).default('auto'),
+  classifierModel: z.string().min(1).max(256).optional(),
+  classifierTemperature: z.number().min(0).max(2).default(0),
   /** A second request on a busy session: `reject` (409) only, for now. */
   doubleTexting: z.enum(['reject']).default('reject'),
 });

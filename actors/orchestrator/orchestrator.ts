@@ -11,7 +11,7 @@ import { sessionOfApproval } from './session-approvals.js';
 import type { SessionIndex, SessionSummary } from './session-index.js';
 import { decisionSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
-import { ChatRouter, type RouteDecision, type RouteInput } from './router.js';
+import { ChatRouter, type Classifier, type RouteDecision, type RouteInput } from './router.js';
 import { approvalView, sessionView, summaryView } from './views.js';
 
 /** What the orchestrator is built from (the module makes the defaults). */
@@ -21,6 +21,8 @@ export interface OrchestratorDeps {
   /** The agents a plan may use (the cluster's agent cards). */
   catalog: () => Promise<AgentCard[]>;
   index: SessionIndex;
+  /** Decides simple or complex for requests no rule decided (default: the heuristic). */
+  classifier?: Classifier;
 }
 
 /** Options of one workflow. */
@@ -57,7 +59,7 @@ export class Orchestrator {
 
   constructor(private readonly host: ModuleHost, readonly options: OrchestratorOptions, private readonly deps: OrchestratorDeps) {
     this.log = host.logger.child({ module: 'orchestrator' });
-    this.router = new ChatRouter(host.id, this.log);
+    this.router = new ChatRouter(host.id, this.log, deps.classifier);
   }
 
   /** Route a chat request for {@link OrchestratorOptions.model}: simple (the model) or complex (a workflow). */

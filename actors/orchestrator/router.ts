@@ -76,7 +76,8 @@ export class ChatRouter {
 
   async route(input: RouteInput): Promise<RouteDecision> {
     const d = await decideRoute(input, this.classify);
-    this.decisions.inc({ route: d.route, reason: d.reason });
+    // a model's free-text reason would make a label per request: counted as `model`
+    this.decisions.inc({ route: d.route, reason: d.reason.startsWith('model:') ? 'model' : d.reason });
     this.log.info({ route: d.route, reason: d.reason }, 'chat request routed');
     return d;
   }

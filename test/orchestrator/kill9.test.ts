@@ -33,7 +33,7 @@ describe('orchestration across kill -9 (real processes)', () => {
     const config = join(dir, 'troupe.json');
     writeFileSync(config, JSON.stringify({
       agents: [{ name: 'assistant' }, { name: 'worker', skills: [{ id: 'steps', name: 'step' }] }],
-      orchestrator: { nodeRetries: 0 },
+      orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic' },
     }));
     const args = ['--config', config, '--data', join(dir, 'data'), '--http-port', '0', '--peer-port', '0', '--node', 'k9'];
     const env = { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-fake-key-123', TROUPE_LOG_LEVEL: 'warn' };
