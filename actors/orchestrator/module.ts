@@ -7,6 +7,7 @@ import type { NodeModule } from '../modules/index.js';
 import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
 import { Orchestrator } from './orchestrator.js';
 import { OfflinePlanner, type AgentCard, type Planner } from './planner.js';
+import type { Classifier } from './router.js';
 import { orchestratorRoutes } from './routes.js';
 import { GatewayNodeRunner, type NodeRunner } from './runner.js';
 import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
@@ -15,11 +16,13 @@ import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
 export const ORCHESTRATOR_MODULE = 'orchestrator';
 
 /** What the orchestrator module starts with: its options, and the parts that can be replaced. */
-export type OrchestratorModuleOptions = OrchestratorOptionsInput & {
+export type OrchestratorModuleOptions = Omit<OrchestratorOptionsInput, 'planner' | 'classifier'> & {
   /** Runs workflow nodes (default: agent runs through the gateway actor). */
   runner?: NodeRunner;
-  /** Makes plans (default: the deterministic offline planner). */
-  planner?: Planner;
+  /** A planner of your own, or the mode of the built-in ones (`auto`, `model`, `offline`; see the options). */
+  planner?: Planner | OrchestratorOptionsInput['planner'];
+  /** A classifier of your own, or the mode of the built-in ones (`auto`, `model`, `heuristic`). */
+  classifier?: Classifier | OrchestratorOptionsInput['classifier'];
   /** The agents plans may use (default: the cluster's agents, from the agents directory). */
   catalog?: () => Promise<AgentCard[]>;
 };
@@ -32,8 +35,14 @@ export type OrchestratorModuleOptions = OrchestratorOptionsInput & {
  * const node = await startNode({ modules: [...defaultModules(), orchestratorModule({ ttlMs: 86_400_000 })] });
  */
 export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeModule<Orchestrator> {
-  const { runner, planner, catalog, ...rest } = input;
-  const options = Object.freeze(parseOrThrow(orchestratorOptionsSchema, rest, 'TROUPE_ERR_CONFIG_INVALID', 'invalid orchestrator options'));
+  const { runner, planner: plannerIn, classifier: classifierIn, catalog, ...rest } = input;
+  const planner = typeof plannerIn === 'object' ? plannerIn : undefined;
+  const classifier = typeof classifierIn === 'function' ? classifierIn : undefined;
+  const options = Object.freeze(parseOrThrow(orchestratorOptionsSchema, {
+    ...rest,
+    ...(typeof plannerIn === 'string' ? { planner: plannerIn } : {}),
+    ...(typeof classifierIn === 'string' ? { classifier: classifierIn } : {}),
+  }, 'TROUPE_ERR_CONFIG_INVALID', 'invalid orchestrator options'));
   return {
     name: ORCHESTRATOR_MODULE,
     requires: ['gateway'],
@@ -56,7 +65,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
         planner: planner ?? (useModel(options.planner)
           ? new ModelPlanner({ provider, temperature: options.plannerTemperature, maxAttempts: options.plannerAttempts, logger: log, ...(options.plannerModel ? { model: options.plannerModel } : {}) })
           : new OfflinePlanner()),
-        ...(useModel(options.classifier) ? { classifier: modelClassifier({ provider, temperature: options.classifierTemperature, logger: log, ...(options.classifierModel ? { model: options.classifierModel } : {}) }) } : {}),
+        ...(classifier ? { classifier } : useModel(options.classifier) ? { classifier: modelClassifier({ provider, temperature: options.classifierTemperature, logger: log, ...(options.classifierModel ? { model: options.classifierModel } : {}) }) } : {}),
         catalog: catalog ?? directoryCatalog,
         index: host.store ? new LmdbSessionIndex(host.store) : new MemorySessionIndex(),
       });

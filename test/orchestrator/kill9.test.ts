@@ -44,7 +44,7 @@ describe('orchestration across kill -9 (real processes)', () => {
       headers: { 'content-type': 'application/json', 'x-orchestrate': 'true' },
       body: JSON.stringify({ model: 'troupe', stream: true, messages: [{ role: 'user', content: 'step one, then step two, then step three' }] }),
     });
-    expect(res.status).toBe(200);
+    expect(res.status, one.lines.join('\n')).toBe(200);
     const id = res.headers.get('x-session-id')!;
     expect(id).toMatch(/^ses_/);
     res.body?.cancel().catch(() => undefined);
