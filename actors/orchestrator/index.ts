@@ -23,6 +23,7 @@ export {
 export { approvalIdOf, sessionOfApproval } from './session-approvals.js';
 export { LmdbSessionIndex, MemorySessionIndex, SESSIONS_DB, sessionSummarySchema, type SessionIndex, type SessionSummary } from './session-index.js';
 export { sessionView, approvalView, summaryView } from './views.js';
+export { orchestratorMcpTools } from './mcp-tools.js';
 export { ModelPlanner, type ModelPlannerOptions } from './model-planner.js';
 export { modelClassifier } from './model-classifier.js';
 export { ChatRouter, classifyHeuristic, decideRoute, type RouteInput, type RouteDecision, type Classifier } from './router.js';

@@ -9,6 +9,7 @@ import { Orchestrator } from './orchestrator.js';
 import { OfflinePlanner, type AgentCard, type Planner } from './planner.js';
 import type { Classifier } from './router.js';
 import { orchestratorRoutes } from './routes.js';
+import { orchestratorMcpTools } from './mcp-tools.js';
 import { GatewayNodeRunner, type NodeRunner } from './runner.js';
 import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
 
@@ -71,7 +72,12 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       });
       orchestrator.startSweeps();
       await orchestrator.restore();
-      return { api: orchestrator, routes: (table) => orchestratorRoutes(table, orchestrator), metrics: () => orchestrator.router.registry.metrics() };
+      return {
+        api: orchestrator,
+        routes: (table) => orchestratorRoutes(table, orchestrator),
+        mcpTools: orchestratorMcpTools(orchestrator),
+        metrics: () => orchestrator.router.registry.metrics(),
+      };
     },
   };
 }
