@@ -41,6 +41,7 @@ function progressLine(p: SessionProgress): string | undefined {
     case 'node.failed': return `[${p.agent}] ${p.node}: failed: ${p.error.slice(0, 200)}\n`;
     case 'node.skipped': return `[orchestrator] ${p.node}: skipped (${p.reason.slice(0, 200)})\n`;
     case 'approval.requested': return `[orchestrator] ${p.node}: waiting for approval ${p.approval}\n`;
+    case 'dag.revised': return `[orchestrator] plan revised after ${p.after}: added ${p.added.join(', ') || 'none'}; removed ${p.removed.join(', ') || 'none'}\n`;
     default: return undefined;
   }
 }

@@ -21,6 +21,7 @@ export {
   type SessionState, type SessionEvent, type SessionStatus, type NodeState, type NodeStatus, type ApprovalRecord,
 } from './session-state.js';
 export { approvalIdOf, sessionOfApproval } from './session-approvals.js';
+export { revisionProblems, type ReviseRequest } from './session-revision.js';
 export { LmdbSessionIndex, MemorySessionIndex, SESSIONS_DB, sessionSummarySchema, type SessionIndex, type SessionSummary } from './session-index.js';
 export { sessionView, approvalView, summaryView } from './views.js';
 export { orchestratorMcpTools } from './mcp-tools.js';

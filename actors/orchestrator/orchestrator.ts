@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js';
 import type { ActorRef, Context } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
+import type { Dag } from './dag.js';
 import { validateDag } from './graph.js';
+import type { ReviseRequest } from './session-revision.js';
 import type { OrchestratorOptions } from './options.js';
 import type { AgentCard, Planner } from './planner.js';
 import type { NodeRunner } from './runner.js';
@@ -247,10 +249,19 @@ export class Orchestrator {
         maxResultChars: o.maxResultChars,
         changed: (s) => this.changed(s),
         progress: (p) => this.progress(p),
+        ...(this.deps.planner.revise ? { revise: (r) => this.revise(r) } : {}),
       }) as never,
     });
     this.refs.set(id, ref);
     return ref;
+  }
+
+  /** The planner's revision, validated against the agents it may use. */
+  private async revise(r: ReviseRequest): Promise<Dag | undefined> {
+    const cards = await this.deps.catalog();
+    const next = await this.deps.planner.revise?.({ ...r, agents: cards });
+    if (next === undefined || next === null) return undefined;
+    return validateDag(next, new Set(cards.map((c) => c.name)));
   }
 
   private changed(s: SessionState): void {

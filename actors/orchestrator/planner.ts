@@ -1,6 +1,7 @@
 import { TroupeError } from '../../protocol/index.js';
 import { DAG_LIMITS, type Dag, type DagNode } from './dag.js';
 import { validateDag } from './graph.js';
+import type { ReviseRequest } from './session-revision.js';
 
 /** A skill as an agent card lists it. */
 export interface CardSkill {
@@ -29,6 +30,11 @@ export interface PlanRequest {
  */
 export interface Planner {
   plan(request: PlanRequest): Promise<Dag>;
+  /**
+   * After a node completed: a new DAG for the workflow (only nodes that have not started may
+   * change, go or be added; it is validated like a plan), or undefined to keep it.
+   */
+  revise?(request: ReviseRequest & { agents: readonly AgentCard[] }): Promise<unknown>;
 }
 
 /** Tasks one request is split into at most (the rest of the text joins the last task). */

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { TroupeError, serializeError, type Clock } from '../../protocol/index.js';
 import { MAX_TIMER_DELAY_MS, type Behaviour, type Context } from '../kernel/index.js';
-import { conditionHolds, type DagNode } from './dag.js';
+import { conditionHolds, type Dag, type DagNode } from './dag.js';
 import { graphOf, type Graph } from './graph.js';
 import type { NodeRunner } from './runner.js';
 import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, applySessionEvent, emptySession, madeEvent, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
 import { approvalIdOf, decide } from './session-approvals.js';
+import { revisionProblems, type ReviseRequest } from './session-revision.js';
+import { Frontier } from './session-frontier.js';
 
 /** What a session actor works with. */
 export interface SessionDeps {
@@ -24,6 +26,8 @@ export interface SessionDeps {
   /** After each change (the orchestrator's view for lists, approvals and sweeps). */
   changed: (s: SessionState) => void;
   progress: (p: SessionProgress) => void;
+  /** The planner's revision of the rest of the DAG after a node completed (validated), or undefined for none. */
+  revise?: (r: ReviseRequest) => Promise<Dag | undefined>;
 }
 
 /** What one incarnation holds that is not journaled: attempts in flight, the attached request. */
@@ -32,12 +36,12 @@ interface Live {
   attached?: { token: string; reply: (v: unknown) => void };
   graph?: Graph;
   byId?: Map<string, DagNode>;
-  /** Nodes not yet completed, failed or skipped: those whose upstream is settled, and the others with their count of open upstream nodes. */
-  frontier?: { ready: Set<string>; waiting: Map<string, number>; open: number };
+  frontier?: Frontier;
   armed: boolean;
+  /** Revisions asked for and not yet answered: the session does not complete before they are. */
+  revising: number;
 }
 
-const isSettled = (st: string): boolean => st === 'completed' || st === 'failed' || st === 'skipped';
 const clampDelay = (ms: number): number => Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
 const asError = (e: unknown): NodeError => {
   const s = serializeError(e);
@@ -54,11 +58,11 @@ const asError = (e: unknown): NodeError => {
  * request, decision and timer: no locks.
  */
 export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<SessionState, SessionMessage, SessionEvent> {
-  let live: Live = { inflight: new Map(), armed: false };
+  let live: Live = { inflight: new Map(), armed: false, revising: 0 };
   return {
     messages: sessionMessageSchema,
     initial: (ctx) => {
-      live = { inflight: new Map(), armed: false };
+      live = { inflight: new Map(), armed: false, revising: 0 };
       ctx.tell(ctx.self, { type: 'session.kick' });
       return emptySession(id);
     },
@@ -151,8 +155,14 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         void persist({ type: 'node.completed', at: deps.clock.now(), node: m.node, result, ...(m.ranOn !== undefined ? { ran_on: m.ranOn } : {}) });
         settled(m.node);
         deps.progress({ type: 'node.completed', session: id, node: m.node, agent: s.nodes[m.node]?.agent ?? '', result, at: deps.clock.now() });
+        askRevision(s, ctx, m.node);
         break;
       }
+      case 'session.revise':
+        live.revising = Math.max(0, live.revising - 1);
+        if (m.error !== undefined) ctx.log.warn({ after: m.node, error: m.error }, 'the planner could not revise the DAG; it runs as planned');
+        else if (m.dag && !TERMINAL_SESSION.has(s.status)) await revise(s, persist, m.node, m.dag, ctx);
+        break;
       case 'node.error':
       case 'node.timeout': {
         const f = live.inflight.get(m.node);
@@ -183,35 +193,40 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     return live.byId?.get(nodeId)?.timeout_ms ?? deps.nodeTimeoutMs;
   }
 
-  /** Built once per incarnation from the state, then kept up to date as nodes settle (no scan of the whole DAG per message). */
-  function frontierOf(s: SessionState, g: Graph): NonNullable<Live['frontier']> {
-    if (live.frontier) return live.frontier;
-    const f = { ready: new Set<string>(), waiting: new Map<string, number>(), open: 0 };
-    for (const nodeId of g.order) {
-      if (isSettled(s.nodes[nodeId]!.status)) continue;
-      f.open++;
-      let pending = 0;
-      for (const p of g.preds.get(nodeId)!) if (!isSettled(s.nodes[p]!.status)) pending++;
-      if (pending === 0) f.ready.add(nodeId);
-      else f.waiting.set(nodeId, pending);
+  /** Ask the planner whether the rest of the DAG should change, now that `nodeId` completed. */
+  function askRevision(s: SessionState, ctx: Context<SessionMessage>, nodeId: string): void {
+    if (!deps.revise) return;
+    const states: ReviseRequest['states'] = {};
+    for (const [k, v] of Object.entries(s.nodes)) states[k] = v.result !== undefined ? { status: v.status, result: v.result } : { status: v.status };
+    live.revising++;
+    let p: Promise<Dag | undefined>;
+    try {
+      p = deps.revise({ sessionId: id, request: s.request, dag: structuredClone(s.dag), states, completed: nodeId });
+    } catch (e) {
+      p = Promise.reject(e);
     }
-    return (live.frontier = f);
+    ctx.pipeToSelf(p, (dag) => ({ type: 'session.revise', node: nodeId, ...(dag ? { dag } : {}) }), (e) => ({ type: 'session.revise', node: nodeId, error: String((e as Error)?.message ?? e).slice(0, 2_000) }));
   }
 
-  /** A node completed, failed or was skipped: its successors have one open upstream node less. */
-  function settled(nodeId: string): void {
-    const f = live.frontier;
-    if (!f || !live.graph) return;
-    f.open--;
-    f.ready.delete(nodeId);
-    for (const next of live.graph.succs.get(nodeId)!) {
-      const left = (f.waiting.get(next) ?? 1) - 1;
-      if (left > 0) f.waiting.set(next, left);
-      else {
-        f.waiting.delete(next);
-        f.ready.add(next);
-      }
+  /** Journal a revision that rewrites only what has not started; the frontier is rebuilt from it. */
+  async function revise(s: SessionState, persist: (e: SessionEvent) => Promise<void>, after: string, dag: Dag, ctx: Context<SessionMessage>): Promise<void> {
+    const problems = revisionProblems(s, dag);
+    if (problems.length > 0) {
+      ctx.log.warn({ after, problems: problems.slice(0, 10) }, 'a DAG revision would rewrite nodes that ran; ignored');
+      return;
     }
+    const before = new Set(s.dag.nodes.map((n) => n.id));
+    const now = new Set(dag.nodes.map((n) => n.id));
+    await persist({ type: 'dag.revised', at: deps.clock.now(), after, dag });
+    delete live.graph;
+    delete live.byId;
+    delete live.frontier;
+    deps.progress({ type: 'dag.revised', session: id, after, added: [...now].filter((x) => !before.has(x)), removed: [...before].filter((x) => !now.has(x)), at: deps.clock.now() });
+  }
+
+  /** A node completed, failed or was skipped (see {@link Frontier}). */
+  function settled(nodeId: string): void {
+    live.frontier?.settle(nodeId);
   }
 
   function answerAttached(s: SessionState): void {
@@ -263,7 +278,9 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         if (a.status === 'pending') ctx.timers.startSingle(`a:${a.node}`, clampDelay(a.expires_at - now), { type: 'approval.expire', approvalId: a.id });
       }
     }
-    const f = frontierOf(s, g);
+    // while the planner may revise the rest, nothing new starts (what runs goes on)
+    if (live.revising > 0) return;
+    const f = (live.frontier ??= new Frontier(s, g));
     // a Set visits what is added while it is iterated: skips cascade in one pass
     for (const nodeId of f.ready) {
       const n = s.nodes[nodeId]!;

@@ -30,6 +30,8 @@ export const sessionMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('node.timeout'), node: z.string(), attempt: z.number().int() }),
   z.object({ type: z.literal('node.retry'), node: z.string() }),
   z.object({ type: z.literal('approval.expire'), approvalId: z.string() }),
+  /** A planner's revision of the rest of the DAG (validated), or none, after `node` completed. */
+  z.object({ type: z.literal('session.revise'), node: z.string(), dag: dagSchema.optional(), error: z.string().max(2_000).optional() }),
 ]);
 export type SessionMessage = z.infer<typeof sessionMessageSchema>;
 
@@ -40,4 +42,5 @@ export type SessionProgress =
   | { type: 'node.failed'; session: string; node: string; agent: string; error: string; at: number }
   | { type: 'node.skipped'; session: string; node: string; reason: string; at: number }
   | { type: 'approval.requested'; session: string; node: string; approval: string; at: number }
+  | { type: 'dag.revised'; session: string; after: string; added: string[]; removed: string[]; at: number }
   | { type: 'session.finished'; session: string; status: string; at: number };

@@ -76,6 +76,8 @@ export interface SessionState {
   expires_at: number;
   answer?: string;
   error?: NodeError;
+  /** Revisions of the DAG while it ran. */
+  revisions?: number;
 }
 
 /** The journaled events of a session (validated when they are read back). */
@@ -94,6 +96,7 @@ export const sessionEventSchema = z.discriminatedUnion('type', [
     reason: z.string().max(2_000).optional(), input: z.string().max(8_000).optional(),
     decided_by: z.string().max(200), source: z.string().max(32), idempotency_key: z.string().max(255).optional(),
   }),
+  z.object({ type: z.literal('dag.revised'), at: z.number(), after: z.string(), dag: dagSchema }),
   z.object({ type: z.literal('session.finished'), at: z.number(), status: z.enum(['completed', 'failed', 'cancelled']), answer: z.string().optional(), error: errorSchema.optional() }),
 ]);
 export type SessionEvent = z.infer<typeof sessionEventSchema>;
@@ -209,6 +212,14 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       a.decided_at = e.at;
       a.source = e.source;
       if (!TERMINAL_SESSION.has(s.status)) s.status = hasOpenApproval(s) ? 'waiting_approval' : 'active';
+      break;
+    }
+    case 'dag.revised': {
+      const keep = new Set(e.dag.nodes.map((n) => n.id));
+      for (const nodeId of Object.keys(s.nodes)) if (!keep.has(nodeId)) delete s.nodes[nodeId];
+      for (const n of e.dag.nodes) s.nodes[n.id] ??= { status: 'pending', attempts: 0, failures: 0 };
+      s.dag = e.dag;
+      s.revisions = (s.revisions ?? 0) + 1;
       break;
     }
     case 'session.finished':

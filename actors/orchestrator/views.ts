@@ -63,6 +63,7 @@ export function sessionView(s: SessionState): Record<string, unknown> {
       on_failure: s.dag.on_failure,
     },
     approvals: Object.values(s.approvals).map(approvalView),
+    revisions: s.revisions ?? 0,
     answer: s.answer ?? null,
     error: s.error ?? null,
     created_at: iso(s.created_at),
