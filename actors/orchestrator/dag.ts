@@ -51,6 +51,8 @@ export const dagNodeSchema = z.strictObject({
   inputs: z.array(nodeId).max(DAG_LIMITS.maxInputsPerNode).default([]),
   condition: conditionSchema.optional(),
   approval: approvalSpecSchema.optional(),
+  /** What kind of action the node takes (`write_data`, `external_call`, ...): policy may require an approval for it. */
+  action_type: z.string().min(1).max(64).optional(),
   /** Per-attempt time limit (default: the orchestrator's nodeTimeoutMs). */
   timeout_ms: z.number().int().min(1).max(DAG_LIMITS.maxNodeTimeoutMs).optional(),
   /** Attempts after the first (default: the orchestrator's nodeRetries). */
@@ -84,6 +86,23 @@ export type DagInput = z.input<typeof dagSchema>;
 export type DagNode = z.output<typeof dagNodeSchema>;
 export type ApprovalSpec = z.output<typeof approvalSpecSchema>;
 export type Condition = z.output<typeof conditionSchema>;
+
+/**
+ * The DAG with an approval on every node whose `action_type` the policy names and that
+ * declares none of its own.
+ *
+ * @example
+ * withApprovalPolicy(dag, new Set(['external_call']), { timeout_ms: 3_600_000, auto_action: 'reject' });
+ */
+export function withApprovalPolicy(dag: Dag, actions: ReadonlySet<string>, defaults: { timeout_ms: number; auto_action: 'reject' | 'approve' | 'escalate' }): Dag {
+  if (actions.size === 0 || !dag.nodes.some((n) => n.action_type !== undefined && actions.has(n.action_type) && !n.approval)) return dag;
+  return {
+    ...dag,
+    nodes: dag.nodes.map((n) => (n.action_type !== undefined && actions.has(n.action_type) && !n.approval
+      ? { ...n, approval: approvalSpecSchema.parse({ action: n.action_type, why: `policy: ${n.action_type} needs a human approval`, ...defaults }) }
+      : n)),
+  };
+}
 
 /** Does `output` satisfy a node's condition? */
 export function conditionHolds(c: Condition, output: string): boolean {

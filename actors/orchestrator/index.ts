@@ -8,7 +8,7 @@ export { orchestratorModule, ORCHESTRATOR_MODULE, type OrchestratorModuleOptions
 export { Orchestrator, type OrchestratorDeps, type StartOptions } from './orchestrator.js';
 export { orchestratorOptionsSchema, type OrchestratorOptions, type OrchestratorOptionsInput } from './options.js';
 export {
-  dagSchema, dagNodeSchema, approvalSpecSchema, conditionSchema, conditionHolds, DAG_LIMITS, NODE_ID_RE,
+  dagSchema, dagNodeSchema, approvalSpecSchema, conditionSchema, conditionHolds, withApprovalPolicy, DAG_LIMITS, NODE_ID_RE,
   type Dag, type DagInput, type DagNode, type ApprovalSpec, type Condition,
 } from './dag.js';
 export { validateDag, dagProblems, graphOf, type Graph } from './graph.js';

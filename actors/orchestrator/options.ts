@@ -39,6 +39,11 @@ export const orchestratorOptionsSchema = z.strictObject({
   classifier: z.enum(['auto', 'model', 'heuristic']).default('auto'),
   classifierModel: z.string().min(1).max(256).optional(),
   classifierTemperature: z.number().min(0).max(2).default(0),
+  /** Action types (a node's `action_type`) that need a human approval by policy, e.g. `write_data`, `external_call`. */
+  approvalFor: z.array(z.string().min(1).max(64)).max(32).default([]),
+  /** Timeout and auto action of approvals the policy adds. */
+  approvalTimeoutMs: z.number().int().min(1_000).max(30 * DAY).default(DAY),
+  approvalAutoAction: z.enum(['reject', 'approve', 'escalate']).default('reject'),
   /** A second request on a busy session: `reject` (409) only, for now. */
   doubleTexting: z.enum(['reject']).default('reject'),
 });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js';
 import type { ActorRef, Context } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import type { Dag } from './dag.js';
+import { withApprovalPolicy, type Dag } from './dag.js';
 import { validateDag } from './graph.js';
 import type { ReviseRequest } from './session-revision.js';
 import type { OrchestratorOptions } from './options.js';
@@ -91,7 +91,7 @@ export class Orchestrator {
     for (const s of this.summaries.values()) if (!TERMINAL_SESSION.has(s.status)) open++;
     if (open >= this.options.maxSessions) throw new TroupeError('TROUPE_ERR_SESSION_LIMIT', `this node holds at most ${this.options.maxSessions} open sessions`);
     const cards = await this.deps.catalog();
-    const dag = o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards });
+    const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }));
     const id = prefixedId('ses_');
     if (o.onProgress) this.subscribe(id, o.onProgress);
     await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
@@ -261,7 +261,12 @@ export class Orchestrator {
     const cards = await this.deps.catalog();
     const next = await this.deps.planner.revise?.({ ...r, agents: cards });
     if (next === undefined || next === null) return undefined;
-    return validateDag(next, new Set(cards.map((c) => c.name)));
+    return this.policy(validateDag(next, new Set(cards.map((c) => c.name))));
+  }
+
+  /** Approvals the policy requires by action type (`approvalFor`). */
+  private policy(dag: Dag): Dag {
+    return withApprovalPolicy(dag, new Set(this.options.approvalFor), { timeout_ms: this.options.approvalTimeoutMs, auto_action: this.options.approvalAutoAction });
   }
 
   private changed(s: SessionState): void {

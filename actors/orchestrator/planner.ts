@@ -42,6 +42,15 @@ const MAX_TASKS = 8;
 const STAGE_SPLIT = /(?:\bthen\b|\bafter that\b|\bfinally\b|;|\n+)/i;
 const TASK_SPLIT = /(?:,|\band\b|\balso\b)/i;
 const AGGREGATOR = /aggregat|summar|synthes|combin|writ|report|answer/i;
+/** Tasks that act on the world, tagged so that an approval policy can catch them. */
+const EXTERNAL = /\b(send|e-?mail|post|publish|pay|purchase|buy|deploy|notify|call)\b/i;
+const WRITES = /\b(save|store|update|delete|insert|write to|record)\b/i;
+
+function actionTypeOf(task: string): string | undefined {
+  if (EXTERNAL.test(task)) return 'external_call';
+  if (WRITES.test(task)) return 'write_data';
+  return undefined;
+}
 const STOP = new Set(['the', 'a', 'an', 'of', 'to', 'for', 'and', 'or', 'in', 'on', 'with', 'me', 'my', 'please', 'it', 'is', 'be', 'that', 'this', 'then', 'about']);
 
 function words(text: string): string[] {
@@ -126,7 +135,8 @@ export function planOffline(req: PlanRequest): Dag {
     const ids = stage.map((_t, ti) => (stage.length === 1 ? `s${si + 1}` : `s${si + 1}_${ti + 1}`));
     stage.forEach((task, ti) => {
       const id = ids[ti]!;
-      nodes.push({ id, agent: pick(task), instruction: task, inputs: [...previous] });
+      const action = actionTypeOf(task);
+      nodes.push({ id, agent: pick(task), instruction: task, inputs: [...previous], ...(action ? { action_type: action } : {}) });
       for (const p of previous) edges.push({ from: p, to: id });
     });
     if (ids.length > 1) groups.push(ids);
