@@ -44,8 +44,8 @@ export const orchestratorOptionsSchema = z.strictObject({
   /** Timeout and auto action of approvals the policy adds. */
   approvalTimeoutMs: z.number().int().min(1_000).max(30 * DAY).default(DAY),
   approvalAutoAction: z.enum(['reject', 'approve', 'escalate']).default('reject'),
-  /** A second request on a busy session: `reject` (409) only, for now. */
-  doubleTexting: z.enum(['reject']).default('reject'),
+  /** A second request on a busy session: `reject` (409 TROUPE_ERR_SESSION_BUSY) or `enqueue` (it waits, up to 32, for the same answer). */
+  doubleTexting: z.enum(['reject', 'enqueue']).default('reject'),
 });
 
 export type OrchestratorOptionsInput = z.input<typeof orchestratorOptionsSchema>;

@@ -247,6 +247,7 @@ export class Orchestrator {
         retryBackoffMs: o.retryBackoffMs,
         retryBackoffMaxMs: o.retryBackoffMaxMs,
         maxResultChars: o.maxResultChars,
+        doubleTexting: o.doubleTexting,
         changed: (s) => this.changed(s),
         progress: (p) => this.progress(p),
         ...(this.deps.planner.revise ? { revise: (r) => this.revise(r) } : {}),

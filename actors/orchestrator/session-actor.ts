@@ -26,6 +26,8 @@ export interface SessionDeps {
   /** After each change (the orchestrator's view for lists, approvals and sweeps). */
   changed: (s: SessionState) => void;
   progress: (p: SessionProgress) => void;
+  /** A second request on a busy session: refused (409), or queued to get the same answer. */
+  doubleTexting: 'reject' | 'enqueue';
   /** The planner's revision of the rest of the DAG after a node completed (validated), or undefined for none. */
   revise?: (r: ReviseRequest) => Promise<Dag | undefined>;
 }
@@ -33,7 +35,8 @@ export interface SessionDeps {
 /** What one incarnation holds that is not journaled: attempts in flight, the attached request. */
 interface Live {
   inflight: Map<string, { attempt: number; abort: AbortController }>;
-  attached?: { token: string; reply: (v: unknown) => void };
+  /** Requests waiting for the session: one, or with double texting `enqueue` up to {@link MAX_ATTACHED}. */
+  attached: Array<{ token: string; reply: (v: unknown) => void }>;
   graph?: Graph;
   byId?: Map<string, DagNode>;
   frontier?: Frontier;
@@ -42,6 +45,8 @@ interface Live {
   revising: number;
 }
 
+/** Requests that may wait for one session with double texting `enqueue`. */
+const MAX_ATTACHED = 32;
 const clampDelay = (ms: number): number => Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
 const asError = (e: unknown): NodeError => {
   const s = serializeError(e);
@@ -58,11 +63,11 @@ const asError = (e: unknown): NodeError => {
  * request, decision and timer: no locks.
  */
 export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<SessionState, SessionMessage, SessionEvent> {
-  let live: Live = { inflight: new Map(), armed: false, revising: 0 };
+  let live: Live = { inflight: new Map(), armed: false, revising: 0, attached: [] };
   return {
     messages: sessionMessageSchema,
     initial: (ctx) => {
-      live = { inflight: new Map(), armed: false, revising: 0 };
+      live = { inflight: new Map(), armed: false, revising: 0, attached: [] };
       ctx.tell(ctx.self, { type: 'session.kick' });
       return emptySession(id);
     },
@@ -104,13 +109,14 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           ctx.reply(structuredClone(s));
           return;
         }
-        if (live.attached && live.attached.token !== m.token) {
-          throw new TroupeError('TROUPE_ERR_SESSION_BUSY', `session ${id} is busy: another request is attached to it`);
+        live.attached = live.attached.filter((a) => a.token !== m.token);
+        if (live.attached.length >= (deps.doubleTexting === 'enqueue' ? MAX_ATTACHED : 1)) {
+          throw new TroupeError('TROUPE_ERR_SESSION_BUSY', `session ${id} is busy: ${live.attached.length} request(s) already wait for it`);
         }
-        live.attached = { token: m.token, reply: ctx.replier().reply };
+        live.attached.push({ token: m.token, reply: ctx.replier().reply });
         return;
       case 'session.detach':
-        if (live.attached?.token === m.token) delete live.attached;
+        live.attached = live.attached.filter((a) => a.token !== m.token);
         return;
       case 'session.cancel':
         if (!s.created) throw new TroupeError('TROUPE_ERR_SESSION_NOT_FOUND', `no session ${id}`);
@@ -230,10 +236,10 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
   }
 
   function answerAttached(s: SessionState): void {
-    if (!live.attached) return;
+    if (live.attached.length === 0) return;
     if (!TERMINAL_SESSION.has(s.status) && s.status !== 'waiting_approval') return;
-    live.attached.reply(structuredClone(s));
-    delete live.attached;
+    for (const a of live.attached) a.reply(structuredClone(s));
+    live.attached = [];
   }
 
   /** A failed attempt: retry with backoff, else the node fails (and with policy `fail`, the session). */

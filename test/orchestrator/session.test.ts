@@ -173,6 +173,18 @@ describe('sessions API semantics', () => {
     expect((await first).status).toBe('cancelled');
   });
 
+  it('with double texting enqueue, a second request waits for the same answer', async () => {
+    const runner = new FakeRunner(false);
+    const { orch } = await setup(runner, { doubleTexting: 'enqueue' });
+    const id = await orch.start('go', { dag: { nodes: [{ id: 'only', agent: 'writer', instruction: 'x' }] } });
+    const first = orch.attach(id);
+    const second = orch.attach(id);
+    await until(() => runner.calls.length === 1, 5_000, 'started');
+    runner.calls[0]!.resolve('the answer');
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.answer, b.answer]).toEqual(['the answer', 'the answer']);
+  });
+
   it('is 404 once past its TTL (ManualClock), and the sweep drops it from LMDB for good', async () => {
     const { dir, cleanup } = tempDir('troupe-orch-');
     dirs.push(cleanup);
