@@ -74,7 +74,8 @@ export class Orchestrator {
     const now = this.host.clock.now();
     const all = this.deps.index.all((id, e) => this.log.error({ err: e, session: id }, 'could not restore a stored session'));
     for (const s of all) {
-      if (s.expires_at <= now) {
+      // an open session's index record may be older than its last step: its actor knows
+      if (TERMINAL_SESSION.has(s.status) && s.expires_at <= now) {
         await this.drop(s.id);
         continue;
       }
@@ -86,7 +87,7 @@ export class Orchestrator {
 
   /** Plan (or take `dag`), create the session and start it; resolves with its id once created. */
   async start(request: string, o: StartOptions = {}): Promise<string> {
-    if (typeof request !== 'string' || request.trim().length === 0) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', 'the request is empty');
+    if (typeof request !== 'string' || request.trim().length === 0) throw new TroupeError('TROUPE_ERR_SESSION_INVALID', 'the request is empty');
     let open = 0;
     for (const s of this.summaries.values()) if (!TERMINAL_SESSION.has(s.status)) open++;
     if (open >= this.options.maxSessions) throw new TroupeError('TROUPE_ERR_SESSION_LIMIT', `this node holds at most ${this.options.maxSessions} open sessions`);
@@ -156,7 +157,7 @@ export class Orchestrator {
   /** `POST /v1/approvals/:id`: one decision message to the session actor; the first wins. */
   async decide(approvalId: string, body: unknown, o: { key?: string; by?: string; source?: string } = {}): Promise<Record<string, unknown>> {
     const r = decisionSchema.safeParse(body ?? {});
-    if (!r.success) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', describeIssues(r.error, '(body)'), { details: { param: r.error.issues[0]?.path.join('.') ?? null } });
+    if (!r.success) throw new TroupeError('TROUPE_ERR_APPROVAL_INVALID', describeIssues(r.error, '(body)'), { details: { param: r.error.issues[0]?.path.join('.') ?? null } });
     const ref = this.live(this.sessionOf(approvalId));
     const rec = await this.host.ask<ApprovalRecord>(ref, {
       type: 'session.decide', approvalId, decision: r.data, by: o.by ?? 'anonymous', source: o.source ?? 'http', ...(o.key !== undefined ? { key: o.key } : {}),

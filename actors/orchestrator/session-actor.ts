@@ -276,8 +276,9 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
   /** Start what is ready, skip what cannot run, ask for approvals, and finish when all is done. */
   async function step(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>): Promise<void> {
     if (!s.created || TERMINAL_SESSION.has(s.status)) return;
-    const g = (live.graph ??= graphOf(s.dag));
     const now = deps.clock.now();
+    if (s.expires_at <= now) return; // abandoned past its TTL: the sweep takes it, nothing more runs
+    const g = (live.graph ??= graphOf(s.dag));
     if (!live.armed) {
       live.armed = true;
       for (const a of Object.values(s.approvals)) {
