@@ -24,6 +24,8 @@ export const orchestratorOptionsSchema = z.strictObject({
   retryBackoffMs: z.number().int().min(0).max(600_000).default(500),
   retryBackoffMaxMs: z.number().int().min(0).max(3_600_000).default(30_000),
   maxResultChars: z.number().int().min(100).max(10_000_000).default(100_000),
+  /** A finished session's actor stops after this long without a message (it is recovered from its journal when asked again). */
+  passivateAfterMs: z.number().int().min(1).max(DAY).default(60_000),
   /** How long a request may stay attached to a session waiting for its answer. */
   attachTimeoutMs: z.number().int().min(1).max(86_400_000).default(600_000),
   /**

@@ -105,13 +105,16 @@ export class Orchestrator {
    * another is TROUPE_ERR_SESSION_BUSY). The signal detaches.
    */
   async attach(id: string, o: { signal?: AbortSignal; onProgress?: (p: SessionProgress) => void } = {}): Promise<SessionState> {
-    const ref = this.live(id);
+    this.live(id);
     const token = prefixedId('att_');
     const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
-    const onAbort = (): void => this.host.tell(ref, { type: 'session.detach', token });
+    const onAbort = (): void => {
+      const ref = this.refs.get(id);
+      if (ref) this.host.tell(ref, { type: 'session.detach', token });
+    };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.host.ask<SessionState>(ref, { type: 'session.attach', token }, { timeoutMs: this.options.attachTimeoutMs });
+      return await this.askLive<SessionState>(id, { type: 'session.attach', token }, this.options.attachTimeoutMs);
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       off?.();
@@ -136,7 +139,19 @@ export class Orchestrator {
 
   /** A session's state (from its actor). */
   async state(id: string): Promise<SessionState> {
-    return this.host.ask<SessionState>(this.live(id), { type: 'session.get' }, { timeoutMs: ASK_MS });
+    return this.askLive<SessionState>(id, { type: 'session.get' });
+  }
+
+  /** Ask a session's actor; one that stopped meanwhile (passivated) is spawned again and asked once more. */
+  private async askLive<R>(id: string, m: SessionMessage, timeoutMs = ASK_MS): Promise<R> {
+    const ref = this.live(id);
+    try {
+      return await this.host.ask<R>(ref, m, { timeoutMs });
+    } catch (e) {
+      if (!(e instanceof TroupeError) || (e.code !== 'TROUPE_ERR_ACTOR_NOT_FOUND' && e.code !== 'TROUPE_ERR_ACTOR_STOPPED')) throw e;
+      if (this.refs.get(id) === ref) this.refs.delete(id);
+      return this.host.ask<R>(this.live(id), m, { timeoutMs });
+    }
   }
 
   /** `GET /v1/sessions`, newest first. */
@@ -151,17 +166,16 @@ export class Orchestrator {
 
   /** `DELETE /v1/sessions/:id`: running nodes are cancelled. */
   async cancel(id: string): Promise<Record<string, unknown>> {
-    return sessionView(await this.host.ask<SessionState>(this.live(id), { type: 'session.cancel' }, { timeoutMs: ASK_MS }));
+    return sessionView(await this.askLive<SessionState>(id, { type: 'session.cancel' }));
   }
 
   /** `POST /v1/approvals/:id`: one decision message to the session actor; the first wins. */
   async decide(approvalId: string, body: unknown, o: { key?: string; by?: string; source?: string } = {}): Promise<Record<string, unknown>> {
     const r = decisionSchema.safeParse(body ?? {});
     if (!r.success) throw new TroupeError('TROUPE_ERR_APPROVAL_INVALID', describeIssues(r.error, '(body)'), { details: { param: r.error.issues[0]?.path.join('.') ?? null } });
-    const ref = this.live(this.sessionOf(approvalId));
-    const rec = await this.host.ask<ApprovalRecord>(ref, {
+    const rec = await this.askLive<ApprovalRecord>(this.sessionOf(approvalId), {
       type: 'session.decide', approvalId, decision: r.data, by: o.by ?? 'anonymous', source: o.source ?? 'http', ...(o.key !== undefined ? { key: o.key } : {}),
-    }, { timeoutMs: ASK_MS });
+    });
     this.log.info({ approval: approvalId, decision: rec.decision, by: rec.decided_by, source: rec.source }, 'approval decided');
     return approvalView(rec);
   }
@@ -237,6 +251,8 @@ export class Orchestrator {
     const o = this.options;
     const ref = this.orchestratorRoot().spawn<unknown, SessionMessage>({
       name: id,
+      // restarted after a crash, not after it stops itself (passivation)
+      restart: 'transient',
       mailboxCapacity: 10_000,
       behaviour: sessionBehaviour(id, {
         clock: this.host.clock,
@@ -249,12 +265,17 @@ export class Orchestrator {
         retryBackoffMaxMs: o.retryBackoffMaxMs,
         maxResultChars: o.maxResultChars,
         doubleTexting: o.doubleTexting,
+        passivateAfterMs: o.passivateAfterMs,
         changed: (s) => this.changed(s),
         progress: (p) => this.progress(p),
         ...(this.deps.planner.revise ? { revise: (r) => this.revise(r) } : {}),
       }) as never,
     });
     this.refs.set(id, ref);
+    // a passivated (or stopped) session actor is spawned again, from its journal, when next asked
+    this.host.watch(ref, () => {
+      if (this.refs.get(id) === ref) this.refs.delete(id);
+    });
     return ref;
   }
 

@@ -26,6 +26,8 @@ export interface SessionDeps {
   /** After each change (the orchestrator's view for lists, approvals and sweeps). */
   changed: (s: SessionState) => void;
   progress: (p: SessionProgress) => void;
+  /** A finished session's actor stops after this long without a message (it comes back from its journal when asked). */
+  passivateAfterMs: number;
   /** A second request on a busy session: refused (409), or queued to get the same answer. */
   doubleTexting: 'reject' | 'enqueue';
   /** The planner's revision of the rest of the DAG after a node completed (validated), or undefined for none. */
@@ -73,6 +75,12 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     },
     persistence: { key: `session/${id}`, apply: applySessionEvent, snapshotEvery: 500 },
     receive: async (s, m, ctx) => {
+      if (m.type === 'session.idle') {
+        if (TERMINAL_SESSION.has(s.status) && live.attached.length === 0) ctx.stop();
+        return;
+      }
+      // a finished session keeps its actor only while it is asked about
+      if (TERMINAL_SESSION.has(s.status)) ctx.timers.startSingle('idle', clampDelay(deps.passivateAfterMs), { type: 'session.idle' });
       try {
         await handle(s, m, ctx);
       } catch (e) {
@@ -188,6 +196,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     await step(s, ctx, persist);
     deps.changed(s);
     answerAttached(s);
+    if (TERMINAL_SESSION.has(s.status)) ctx.timers.startSingle('idle', clampDelay(deps.passivateAfterMs), { type: 'session.idle' });
   }
 
   function nodeOf(s: SessionState, nodeId: string): DagNode {

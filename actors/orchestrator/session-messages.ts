@@ -16,6 +16,8 @@ export type Decision = z.infer<typeof decisionSchema>;
 export const sessionMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session.create'), request: z.string().min(1).max(100_000), dag: dagSchema, ttlMs: z.number().int().positive() }),
   z.object({ type: z.literal('session.kick') }),
+  /** A finished session idle for passivateAfterMs: its actor stops. */
+  z.object({ type: z.literal('session.idle') }),
   z.object({ type: z.literal('session.get') }),
   /** Wait for the session to finish or to need a decision; one attached request at a time. */
   z.object({ type: z.literal('session.attach'), token: z.string().max(100) }),

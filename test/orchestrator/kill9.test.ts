@@ -48,7 +48,7 @@ describe('orchestration across kill -9 (real processes)', () => {
     const id = res.headers.get('x-session-id')!;
     expect(id).toMatch(/^ses_/);
     res.body?.cancel().catch(() => undefined);
-    await until(() => fake.calls.some((c) => promptOf(c).startsWith('step two')), 10_000, 'step two reached the upstream');
+    await until(() => fake.calls.some((c) => promptOf(c).startsWith('step two')), 30_000, 'step two reached the upstream');
     await one.kill();
     procs.splice(procs.indexOf(one), 1);
     expect(fake.calls.filter((c) => promptOf(c).startsWith('step one'))).toHaveLength(1);
@@ -60,13 +60,13 @@ describe('orchestration across kill -9 (real processes)', () => {
     await until(async () => {
       session = await fetch(`${two.ready.http}/v1/sessions/${id}`).then((r) => r.json());
       return session.status === 'completed';
-    }, 15_000, 'the session completed after the restart');
+    }, 30_000, 'the session completed after the restart');
     const count = (prefix: string): number => fake.calls.filter((c) => promptOf(c).startsWith(prefix)).length;
     expect([count('step one'), count('step two'), count('step three')]).toEqual([1, 2, 1]);
     expect(session.dag.nodes.map((n: any) => [n.id, n.status, n.attempts])).toEqual([['s1', 'completed', 1], ['s2', 'completed', 2], ['s3', 'completed', 1]]);
     expect(session.answer).toBe('done(step three)');
     expect(session.dag.nodes[1].result).toBe('done(step two)');
-  }, 60_000);
+  }, 120_000);
   it('keeps a pending approval across kill -9; a decision after the restart works; kill -9 between the decision and its effect gives the effect once', async () => {
     let hold = true;
     const fake: FakeOpenAI = await startFakeOpenAI((call) => {
@@ -104,7 +104,7 @@ describe('orchestration across kill -9 (real processes)', () => {
     await until(async () => {
       const list = await fetch(`${two.ready.http}/v1/approvals?status=pending`).then((r) => r.json()) as { data: Array<{ id: string }> };
       return list.data.some((a) => a.id === `${id}.s2`);
-    }, 10_000, 'the pending approval is back');
+    }, 30_000, 'the pending approval is back');
     const decide = (key: string, decision: string) => fetch(`${two.ready.http}/v1/approvals/${id}.s2`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-troupe-user': 'alice' }, body: JSON.stringify({ decision }),
     });
@@ -112,7 +112,7 @@ describe('orchestration across kill -9 (real processes)', () => {
     expect(d.status).toBe(200);
     const decided = await d.json();
     expect(decided).toMatchObject({ status: 'approved', decided_by: 'alice', source: 'http' });
-    await until(() => fake.calls.some((c) => promptOf(c).startsWith('send the report')), 10_000, 'the approved node reached the upstream');
+    await until(() => fake.calls.some((c) => promptOf(c).startsWith('send the report')), 30_000, 'the approved node reached the upstream');
     await two.kill();
     procs.splice(procs.indexOf(two), 1);
 
@@ -123,7 +123,7 @@ describe('orchestration across kill -9 (real processes)', () => {
     await until(async () => {
       session = await fetch(`${three.ready.http}/v1/sessions/${id}`).then((r) => r.json());
       return session.status === 'completed';
-    }, 15_000, 'the session completed');
+    }, 30_000, 'the session completed');
     expect(session.dag.nodes.map((n: any) => [n.id, n.status])).toEqual([['s1', 'completed'], ['s2', 'completed']]);
     expect(session.approvals).toHaveLength(1);
     expect(session.approvals[0]).toMatchObject({ status: 'approved', decided_by: 'alice' });
@@ -138,5 +138,5 @@ describe('orchestration across kill -9 (real processes)', () => {
     });
     expect(late.status).toBe(409);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('TROUPE_ERR_APPROVAL_CONFLICT');
-  }, 60_000);
+  }, 120_000);
 });

@@ -185,6 +185,24 @@ describe('sessions API semantics', () => {
     expect([a.answer, b.answer]).toEqual(['the answer', 'the answer']);
   });
 
+  it('passivates a finished session after passivateAfterMs and brings it back from its journal when asked', async () => {
+    const { dir, cleanup } = tempDir('troupe-orch-');
+    dirs.push(cleanup);
+    const runner = new FakeRunner(true);
+    const { orch, node, clock } = await setup(runner, { passivateAfterMs: 10_000 }, dir);
+    const id = await orch.start('go', { dag: DIAMOND });
+    const done = await orch.attach(id);
+    expect(done.status).toBe('completed');
+    const path = `system/orchestrator/${id}`;
+    expect(node.lookup(path)).toBeDefined();
+    clock.advance(10_000);
+    await until(() => node.lookup(path) === undefined, 5_000, 'the actor stopped');
+    const again = await orch.state(id);
+    expect(again).toEqual(done);
+    expect(node.lookup(path)).toBeDefined();
+    expect(runner.calls).toHaveLength(4);
+  });
+
   it('is 404 once past its TTL (ManualClock), and the sweep drops it from LMDB for good', async () => {
     const { dir, cleanup } = tempDir('troupe-orch-');
     dirs.push(cleanup);
