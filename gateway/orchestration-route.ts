@@ -102,11 +102,15 @@ export async function routeChat(req: FastifyRequest, reply: FastifyReply, body: 
     reply.header('x-session-id', id);
     const created = Math.floor(Date.now() / 1000);
     const chatId = `chatcmpl-${id}`;
+    const shutdown = (e: unknown): never => {
+      if (abort.signal.reason === 'shutdown') throw new TroupeError('TROUPE_ERR_NODE_CLOSED', `the node is shutting down; session ${id} goes on after its restart`, { details: { session_id: id } });
+      throw e;
+    };
     if (!stream) {
-      const s = await o.attach(id, { signal: abort.signal });
+      const s = await o.attach(id, { signal: abort.signal }).catch(shutdown);
       return { handled: true, value: completion(chatId, body.model, created, outcome(s), s) };
     }
-    const attach = o.attach(id, { signal: abort.signal, onProgress });
+    const attach = o.attach(id, { signal: abort.signal, onProgress }).catch(shutdown);
     // headers go out now: the stream carries progress while the workflow runs
     reply.hijack();
     reply.raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });

@@ -94,8 +94,13 @@ export class Orchestrator {
     const cards = await this.deps.catalog();
     const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }));
     const id = prefixedId('ses_');
-    if (o.onProgress) this.subscribe(id, o.onProgress);
-    await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
+    const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
+    try {
+      await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
+    } catch (e) {
+      off?.();
+      throw e;
+    }
     this.log.info({ session: id, nodes: dag.nodes.length }, 'session started');
     return id;
   }
@@ -106,17 +111,27 @@ export class Orchestrator {
    */
   async attach(id: string, o: { signal?: AbortSignal; onProgress?: (p: SessionProgress) => void } = {}): Promise<SessionState> {
     this.live(id);
+    if (o.signal?.aborted) throw detached(id);
     const token = prefixedId('att_');
     const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
-    const onAbort = (): void => {
-      const ref = this.refs.get(id);
-      if (ref) this.host.tell(ref, { type: 'session.detach', token });
-    };
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    let onAbort: (() => void) | undefined;
     try {
-      return await this.askLive<SessionState>(id, { type: 'session.attach', token }, this.options.attachTimeoutMs);
+      const asked = this.askLive<SessionState>(id, { type: 'session.attach', token }, this.options.attachTimeoutMs);
+      if (!o.signal) return await asked;
+      const signal = o.signal;
+      // the waiter goes at once; the session goes on (and forgets the waiter)
+      return await new Promise<SessionState>((resolve, reject) => {
+        onAbort = (): void => {
+          const ref = this.refs.get(id);
+          if (ref) this.host.tell(ref, { type: 'session.detach', token });
+          asked.catch(() => undefined);
+          reject(detached(id));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        asked.then(resolve, reject);
+      });
     } finally {
-      o.signal?.removeEventListener('abort', onAbort);
+      if (onAbort) o.signal?.removeEventListener('abort', onAbort);
       off?.();
     }
   }
@@ -319,6 +334,8 @@ export class Orchestrator {
   private progress(p: SessionProgress): void {
     const set = this.listeners.get(p.session);
     if (!set) return;
+    // the last event of a session: its listeners (start's `onProgress` included) are let go
+    if (p.type === 'session.finished') this.listeners.delete(p.session);
     for (const fn of [...set]) {
       try {
         fn(p);
@@ -350,6 +367,10 @@ export class Orchestrator {
     if (!this.root) throw new TroupeError('TROUPE_ERR_NODE_MODULE_START', '/system/orchestrator did not start');
     return this.root;
   }
+}
+
+function detached(id: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_SESSION_DETACHED', `stopped waiting for session ${id}; it goes on (resume it with x-session-id)`);
 }
 
 function notFound(approvalId: string): TroupeError {

@@ -43,7 +43,7 @@ interface Live {
   byId?: Map<string, DagNode>;
   frontier?: Frontier;
   armed: boolean;
-  /** Revisions asked for and not yet answered: the session does not complete before they are. */
+  /** Revisions asked for and not yet answered: nothing new starts before they are (what runs goes on). */
   revising: number;
 }
 

@@ -197,7 +197,7 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
     }
     case 'approval.requested':
       // the suspension and the move to waiting_approval are one event: one commit
-      s.approvals[e.approval.id] = e.approval;
+      s.approvals[e.approval.id] = { ...e.approval, risks: [...e.approval.risks], approvers: [...e.approval.approvers] };
       s.status = 'waiting_approval';
       break;
     case 'approval.decided': {

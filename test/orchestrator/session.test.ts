@@ -173,6 +173,20 @@ describe('sessions API semantics', () => {
     expect((await first).status).toBe('cancelled');
   });
 
+  it('a request that stops waiting is let go at once; the session goes on and can be attached again', async () => {
+    const runner = new FakeRunner(false);
+    const { orch } = await setup(runner);
+    const id = await orch.start('go', { dag: { nodes: [{ id: 'only', agent: 'writer', instruction: 'x' }] } });
+    const ac = new AbortController();
+    const first = orch.attach(id, { signal: ac.signal });
+    await until(() => runner.calls.length === 1, 5_000, 'started');
+    ac.abort('client');
+    await expect(first).rejects.toMatchObject({ code: 'TROUPE_ERR_SESSION_DETACHED', status: 499 });
+    const second = orch.attach(id); // not busy: the first waiter was detached
+    runner.calls[0]!.resolve('done');
+    expect((await second).answer).toBe('done');
+  });
+
   it('with double texting enqueue, a second request waits for the same answer', async () => {
     const runner = new FakeRunner(false);
     const { orch } = await setup(runner, { doubleTexting: 'enqueue' });
