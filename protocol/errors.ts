@@ -107,6 +107,7 @@ export const errorCatalog = {
   TROUPE_ERR_APPROVAL_INVALID: { status: 400, description: 'a decision failed validation (decision approve | reject | modify, reason, input)' },
   TROUPE_ERR_SESSION_DETACHED: { status: 499, description: 'a request stopped waiting for its session (client gone or shutdown); the session goes on and can be resumed with x-session-id' },
   TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
+  TROUPE_ERR_APPROVAL_FORBIDDEN: { status: 403, description: "the decider (x-troupe-user) is not among the approval's approvers" },
   TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -25,6 +25,9 @@ export function decide(s: SessionState, m: Extract<SessionMessage, { type: 'sess
   const a = s.approvals[m.approvalId];
   if (!a) throw new TroupeError('TROUPE_ERR_APPROVAL_NOT_FOUND', `no approval ${m.approvalId.slice(0, 200)}`);
   if (a.status === 'pending' || a.status === 'escalated') {
+    if (a.approvers.length > 0 && !a.approvers.includes(m.by)) {
+      throw new TroupeError('TROUPE_ERR_APPROVAL_FORBIDDEN', `approval ${a.id} is for ${a.approvers.join(', ').slice(0, 300)} to decide`, { details: { approvers: a.approvers } });
+    }
     const d = m.decision;
     const event: SessionEvent = {
       type: 'approval.decided', at: now, id: a.id, status: STATUS_OF[d.decision], decision: d.decision,

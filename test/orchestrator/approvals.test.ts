@@ -101,6 +101,20 @@ describe('approvals', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('lets only the listed approvers decide; the timeout still can', async () => {
+    const runner = new FakeRunner(true);
+    const { orch, clock } = await start(runner);
+    const dag = { nodes: [{ id: 'pay', agent: 'writer', instruction: 'pay', approval: { approvers: ['carol'], timeout_ms: 1_000, auto_action: 'approve' } }] };
+    const id = await orch.start('go', { dag });
+    await untilSession(orch, id, (s) => s.status === 'waiting_approval');
+    await expect(orch.decide(`${id}.pay`, { decision: 'approve' }, { by: 'mallory' })).rejects.toMatchObject({ code: 'TROUPE_ERR_APPROVAL_FORBIDDEN', status: 403 });
+    expect((await orch.state(id)).approvals[`${id}.pay`]!.status).toBe('pending');
+    clock.advance(1_000);
+    const s = await orch.attach(id);
+    expect(s.approvals[`${id}.pay`]).toMatchObject({ status: 'approved', decided_by: 'timeout' });
+    expect(runner.count('pay')).toBe(1);
+  });
+
   it('takes the auto_action at the timeout; a human decision racing it gets one outcome', async () => {
     const runner = new FakeRunner(true);
     const { orch, clock } = await start(runner);
