@@ -7,9 +7,12 @@ import { ActorRef } from './kernel/index.js';
 import { AGENTS_MODULE, agentsModule, type AgentRegistry, type AgentsModuleOptions, type AgentSpecInput, type ModelProvider, type ProviderConfig } from './agent/index.js';
 import { GATEWAY_MODULE, gatewayModule, type AgentsView, type ClusterView, type GatewayActor, type GatewayHost } from './gateway/index.js';
 import { drillsModule, type DrillsModuleOptions } from './drills/index.js';
-import { ModuleSet, checkModules, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
+import { ModuleSet, checkModules, type McpToolDescriptor, type ModuleHost, type NodeModule, type RouteTable } from './modules/index.js';
 import { aoaModule } from './aoa/index.js';
 import { schedulerModule } from './scheduler/index.js';
+import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './mcp/index.js';
+import { auditModule, type AuditOptionsInput } from './audit/index.js';
+import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
@@ -30,6 +33,14 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   modules?: NodeModule<any>[];
   /** Let fault drills run on this node (the default drills module; `--allow-drills`). Default false. */
   allowDrills?: boolean;
+  /** MCP servers agents may use tools of (`tools: ['mcp:<name>/*']`), for the default mcp module. */
+  mcpServers?: McpServerConfigInput[];
+  /** The default mcp module's other options (`apiServers`: what POST /api/v1/mcp-servers may add). */
+  mcp?: Omit<McpModuleOptions, 'servers'>;
+  /** Options of the default audit module (config key `audit`). */
+  audit?: AuditOptionsInput;
+  /** Options of the default fabric module: planes and preset (config key `fabric`). */
+  fabric?: FabricOptionsInput;
   /** Options of the default orchestrator module (config key `orchestrator`). */
   orchestrator?: OrchestratorModuleOptions;
 };
@@ -40,8 +51,16 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
  * @example
  * const node = await startNode({ modules: [...defaultModules({ model: { provider: 'offline' } }), myModule] });
  */
-export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, orchestrator: OrchestratorModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), orchestratorModule(orchestrator)];
+/** Options of the default modules past the agents' and the drills'. */
+export interface MoreModuleOptions {
+  mcp?: McpModuleOptions;
+  audit?: AuditOptionsInput;
+  fabric?: FabricOptionsInput;
+  orchestrator?: OrchestratorModuleOptions;
+}
+
+export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), orchestratorModule(more.orchestrator ?? {})];
 }
 
 /**
@@ -127,6 +146,11 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     return this.moduleSet.metricsText();
   }
 
+  /** Every module's MCP tools (for `/mcp` and `troupe mcp`). */
+  mcpTools(): McpToolDescriptor[] {
+    return this.moduleSet.mcpTools();
+  }
+
   mountModuleRoutes(table: RouteTable): void {
     this.moduleSet.mountRoutes(table);
   }
@@ -199,8 +223,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, orchestrator, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -225,7 +249,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }, orchestrator ?? {}));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

@@ -5,12 +5,10 @@
  * same request and returns a completion JSON of the same size. Same run, same load
  * generator (a child process: many keep-alive connections, fixed duration).
  */
-import { fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { startNode } from '../index.js';
+import { load } from './load.js';
 import type { LoadJob, LoadResult } from './loadgen.js';
 import { note, round } from './util.js';
 
@@ -21,18 +19,6 @@ const WARMUP_MS = Number(process.env.BENCH_GATEWAY_WARMUP_MS ?? 750);
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
 
 const REQUEST = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Hello from the load generator' }] });
-
-/** One load run in a child process; settles however the child ends. */
-function load(job: LoadJob): Promise<LoadResult> {
-  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'loadgen.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (r) => resolve(r as LoadResult));
-    child.once('error', reject);
-    // After a result this is a no-op; without one (a crash, or exit 0 with nothing sent) it fails the round.
-    child.once('exit', (code, signal) => reject(new Error(`load generator exited (code ${code}, signal ${signal}) without a result`)));
-    child.send(job);
-  });
-}
 
 /** `gateway_chat_*` (the troupe path) and `raw_fastify_*` (the baseline), measured back to back. */
 export async function benchGateway(): Promise<Record<string, number>> {

@@ -10,8 +10,19 @@ import { fileURLToPath } from 'node:url';
 
 const section = join(dirname(fileURLToPath(import.meta.url)), 'section.js');
 const results: Record<string, unknown> = { node: process.version, cpus: cpus().length };
-for (const name of ['kernel', 'storage', 'cluster', 'gateway', 'orchestrator']) {
-  const out = execFileSync(process.execPath, [section, name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+for (const name of [
+  'kernel',
+  'storage',
+  'cluster',
+  'gateway',
+  'agent-chat',
+  'agents',
+  'mcp',
+  'audit',
+  'aoa',
+  'orchestrator',
+]) {
+  const out = execFileSync(process.execPath, ['--expose-gc', section, name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   const last = out.trim().split('\n').at(-1) ?? '';
   Object.assign(results, JSON.parse(last) as Record<string, unknown>);
 }

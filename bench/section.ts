@@ -2,10 +2,15 @@
  * One bench section in a process of its own (`node dist/bench/section.js <name>`), so no
  * section runs on the heap another left behind; its result is the last stdout line.
  */
+import { benchAgentChat } from './agent-chat.js';
+import { benchAgents } from './agents.js';
+import { benchAoa } from './aoa.js';
 import { benchCluster } from './cluster.js';
 import { benchGateway } from './gateway.js';
 import { benchKernel } from './kernel.js';
 import { benchStorage } from './storage.js';
+import { benchMcp } from './mcp.js';
+import { benchAudit } from './audit.js';
 import { benchOrchestrator } from './orchestrator.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
@@ -13,6 +18,11 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   storage: benchStorage,
   cluster: benchCluster,
   gateway: benchGateway,
+  'agent-chat': benchAgentChat,
+  agents: benchAgents,
+  mcp: benchMcp,
+  audit: benchAudit,
+  aoa: benchAoa,
   orchestrator: benchOrchestrator,
 };
 

@@ -13,8 +13,8 @@ const IN_FLIGHT = 256;
 const record = (i: number): { v: number; seq: number; at: number; event: { type: string; v: number } } =>
   ({ v: 1, seq: i, at: 1_700_000_000_000, event: { type: 'item.added', v: i } });
 
-/** Raw lmdb-js async puts of the same records, same in-flight window. */
-async function rawLmdb(dir: string): Promise<number> {
+/** Raw lmdb-js async puts of the same records, same in-flight window (also the aoa section's baseline). */
+export async function rawLmdb(dir: string): Promise<number> {
   const env = open({ path: join(dir, 'raw.mdb') });
   const db = env.openDB({ name: 'journal' });
   const t = performance.now();

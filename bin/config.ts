@@ -46,6 +46,14 @@ export const cliConfigSchema = z.object({
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
+  /** MCP servers agents may use tools of (`tools: ["mcp:<name>/*"]`); each checked by the mcp module. */
+  mcpServers: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
+  /** The mcp module's options: `apiServers` (`none`, `http`, `all`): what POST /api/v1/mcp-servers may add. */
+  mcp: z.strictObject({ apiServers: z.enum(['none', 'http', 'all']).optional() }).default({}),
+  /** Audit log options (auditModule; validated there). */
+  audit: z.record(z.string(), z.unknown()).optional(),
+  /** Fabric planes and preset (fabricModule; validated there). */
+  fabric: z.record(z.string(), z.unknown()).optional(),
   /** Orchestration options (model, simpleAgent, ttlMs, maxParallel, ...): checked by the orchestrator module. */
   orchestrator: z.record(z.string(), z.unknown()).default({}),
 }).strict();

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { startNode, type AgentSpecInput, type OrchestratorModuleOptions } from '../index.js';
+import { startNode, type AgentSpecInput, type McpServerConfigInput, type OrchestratorModuleOptions } from '../index.js';
 import { START_ENV_ONLY, START_OPTIONS, gatewayTls, loadStartConfig, peerTls } from './config.js';
 import { commandUsage, type Command } from './options.js';
 
@@ -56,6 +56,10 @@ export const startCommand: Command = {
       http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure, ...(tls ? { tls } : {}) },
       agents: config.agents as AgentSpecInput[],
       allowDrills: config.allowDrills,
+      mcpServers: config.mcpServers as McpServerConfigInput[],
+      mcp: config.mcp,
+      ...(config.audit ? { audit: config.audit } : {}),
+      ...(config.fabric ? { fabric: config.fabric as never } : {}),
       orchestrator: config.orchestrator as OrchestratorModuleOptions,
       cluster: {
         host: config.host,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isTroupeError } from '../protocol/index.js';
 import type { Command } from './options.js';
 import { startCommand } from './start.js';
+import { mcpCommand } from './mcp.js';
 import { defaultModules } from '../index.js';
 
 /** A module's CLI command as a row of the table (it parses its own arguments). */
@@ -21,7 +22,7 @@ const moduleCommands: Command[] = defaultModules().flatMap((m) => m.commands ?? 
 }));
 
 /** Every subcommand; drill, audit and mcp join as rows. */
-export const COMMANDS: ReadonlyArray<Command> = [startCommand, ...moduleCommands];
+export const COMMANDS: ReadonlyArray<Command> = [startCommand, ...moduleCommands, mcpCommand];
 
 /** Exit code of a usage or configuration error (a bad flag, value or file). */
 const EXIT_USAGE = 2;

@@ -8,11 +8,13 @@ import { registerAuth, registerRateLimit } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import type { CancelWhy } from './run-binding.js';
+import { registerMcpEndpoint } from './mcp/index.js';
 
 export { gatewayOptionsSchema } from './server.js';
 export type { GatewayOptionsInput, GatewayOptions } from './server.js';
 export { GatewayMetrics } from './metrics.js';
 export { toOpenAIError, sendError, isOpenAIPath } from './errors.js';
+export { buildTroupeMcpServer, type McpServerDeps } from './mcp/index.js';
 
 /** A listening gateway. */
 export interface Gateway {
@@ -65,6 +67,7 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   });
   registerAgentRoutes(app, { gateway: node.gateway, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
   node.mountModuleRoutes(app);
+  const mcp = registerMcpEndpoint(app, { host: node, clock: node.clock, bindHost: options.host, runTimeoutMs, allowAgentProviders: options.allowAgentProviders, track });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send([await metrics.text(), (await node.moduleMetrics?.()) ?? ''].filter((t) => t.length > 0).join('\n')));
   await app.listen({ host: options.host, port: options.port });
   const addr = app.server.address();
@@ -94,6 +97,7 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
       // let the 503s just produced reach their sockets before connections are closed
       await new Promise((r) => setImmediate(r));
     }
+    await mcp.close();
     await app.close();
     metrics.close();
   })());

@@ -93,6 +93,28 @@ export const errorCatalog = {
   TROUPE_ERR_SCHEDULER_JOB_STATE: { status: 409, description: 'the job is in a state that does not allow the operation (a completed job cannot be triggered)' },
   TROUPE_ERR_SCHEDULER_FULL: { status: 503, description: 'the node holds the maximum number of scheduled jobs' },
   TROUPE_ERR_SCHEDULER_NO_RUNTIME: { status: 503, description: 'a fire could not be submitted: the node runs no task runtime and the scheduler was given no submitter' },
+  // mcp
+  TROUPE_ERR_MCP_INVALID_SERVER: { status: 400, description: 'an MCP server config (config file, startNode option or POST /api/v1/mcp-servers body) failed validation' },
+  TROUPE_ERR_MCP_SERVER_NOT_FOUND: { status: 404, description: 'no MCP server connection with that name' },
+  TROUPE_ERR_MCP_SERVER_EXISTS: { status: 409, description: 'an MCP server connection with that name already exists' },
+  TROUPE_ERR_MCP_SERVER_DOWN: { status: 503, description: 'the MCP server is not connected (starting, or restarting after its process died or its session was lost): its tools fail fast' },
+  TROUPE_ERR_MCP_CALL_TIMEOUT: { status: 504, description: 'an MCP tool call got no result within its time limit' },
+  TROUPE_ERR_MCP_FORBIDDEN: { status: 403, description: 'POST /api/v1/mcp-servers may not add that kind of server on this node (mcp.apiServers: none by default, http, or all)' },
+  TROUPE_ERR_MCP_LIMIT: { status: 503, description: 'the node holds the maximum number of MCP server connections (64); nothing was added' },
+  // audit
+  TROUPE_ERR_AUDIT_RECORD_INVALID: { status: 400, description: 'an audit record failed validation or is over the size limit; nothing was appended' },
+  TROUPE_ERR_AUDIT_KEY: { status: 500, description: "the audit signing key in the data dir could not be read or created, or is not an Ed25519 key" },
+  TROUPE_ERR_AUDIT_CHECKPOINT_INVALID: { status: 400, description: "a checkpoint failed validation or its Ed25519 signature did not verify; it was not kept" },
+  TROUPE_ERR_AUDIT_FULL: { status: 503, description: "too many audit records are waiting to be written (audit.maxPending); the action they record is refused" },
+  // fabric
+  TROUPE_ERR_FABRIC_DIRECT_REFUSED: { status: 403, description: 'direct P2P to a target system is allowed only under PRESET_6_SCRAPPY' },
+  TROUPE_ERR_FABRIC_NO_PLANE: { status: 422, description: 'no configured fabric plane can carry this action type to this target system under the active preset' },
+  TROUPE_ERR_FABRIC_PLANE_NOT_FOUND: { status: 404, description: 'no fabric plane with that id' },
+  TROUPE_ERR_FABRIC_BREAKER_OPEN: { status: 503, description: "the plane's circuit breaker is open after repeated failures; the action was not sent" },
+  TROUPE_ERR_FABRIC_CONNECTOR_FAILED: { status: 502, description: "the plane's connector failed after its retries (network error or non-2xx answer)" },
+  TROUPE_ERR_FABRIC_TIMEOUT: { status: 504, description: "the plane's connector did not answer within its timeout" },
+  TROUPE_ERR_FABRIC_INVALID_REQUEST: { status: 400, description: 'a fabric action or preset body failed validation (action type, target system, sizes, unknown preset)' },
+  TROUPE_ERR_FABRIC_BUSY: { status: 503, description: 'the plane has its maximum of actions in flight (fabric.maxInFlightPerPlane); the action was not sent' },
   // orchestration (plans, sessions, approvals)
   TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
   TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },

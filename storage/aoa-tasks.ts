@@ -86,8 +86,12 @@ export interface TaskStore {
   get(id: string): StoredTask | undefined;
   /** The id of the task submitted with this idempotency key, if it is still kept. */
   byIdempotencyKey(key: string): string | undefined;
-  /** Commit a task record (and its idempotency key; a finished one also enters the retention index). */
-  put(task: StoredTask): Promise<void>;
+  /**
+   * Commit a task record (and its idempotency key; a finished one also enters the retention
+   * index). A writer that knows the record's history says so in `known` (`created`: its first
+   * write; `finished`: its first write as finished), which spares reading the previous record.
+   */
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void>;
   /** Every task not finished (queued or running), for recovery. */
   open(): StoredTask[];
   /** Tasks in id order after `after`, filtered, at most `limit`. */
@@ -152,15 +156,22 @@ export class LmdbTaskStore implements TaskStore {
     return typeof v === 'string' ? v : undefined;
   }
 
-  put(task: StoredTask): Promise<void> {
-    const prev = this.tasks.get(task.id) as StoredTask | undefined;
-    const wasDone = prev !== undefined && TERMINAL_STATUSES.has(prev.status);
-    const isDone = TERMINAL_STATUSES.has(task.status);
-    if (isDone && !wasDone) this.doneCount++;
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void> {
+    let created: boolean;
+    let finished: boolean;
+    if (known) {
+      created = known.created === true;
+      finished = known.finished === true;
+    } else {
+      const prev = this.tasks.get(task.id) as StoredTask | undefined;
+      created = prev === undefined;
+      finished = TERMINAL_STATUSES.has(task.status) && !(prev !== undefined && TERMINAL_STATUSES.has(prev.status));
+    }
+    if (finished) this.doneCount++;
     return this.store.batch(() => {
       void this.tasks.put(task.id, task);
-      if (task.idempotency_key !== undefined && prev === undefined) void this.idem.put(task.idempotency_key, task.id);
-      if (isDone && !wasDone) void this.done.put([task.finished_at ?? 0, task.id], 1);
+      if (task.idempotency_key !== undefined && created) void this.idem.put(task.idempotency_key, task.id);
+      if (finished) void this.done.put([task.finished_at ?? 0, task.id], 1);
     });
   }
 

@@ -146,15 +146,17 @@ export class NodeStore {
    * @example
    * const sessions = store.db('sessions');
    * const s = sessions.get(['agent', id]);
+   * const raw = store.db('audit', { encoding: 'binary' }); // values are Buffers, stored as given
    */
-  db(name: string): StoreDb {
+  db(name: string, options: { encoding?: 'binary' } = {}): StoreDb {
     this.assertOpen();
     if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'database name must be a non-empty string of at most 200 characters');
     }
     let d = this.dbs.get(name);
     if (!d) {
-      d = this.root.openDB(name, {});
+      // binary: values are the exact bytes given (the audit chain hashes what is stored)
+      d = this.root.openDB(name, options.encoding === 'binary' ? { encoding: 'binary' } : {});
       this.dbs.set(name, d);
     }
     return d;

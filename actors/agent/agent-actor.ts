@@ -12,7 +12,7 @@ import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
 import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
-import type { AgentTool, ToolContext } from './tools.js';
+import { toolSpecOf, type AgentTool, type ToolContext } from './tools.js';
 
 /** Everything an agent actor is built from; fixed for the agent's lifetime. */
 export interface AgentDeps {
@@ -25,10 +25,26 @@ export interface AgentDeps {
   model: string;
   tools: ReadonlyMap<string, AgentTool>;
   toolSpecs: ReadonlyArray<ToolSpec>;
+  /** Tools of the spec's `<source>:<ref>` names as they are now (MCP tools come and go): read at every run. */
+  moreTools?: () => AgentTool[];
   events: AgentEvents;
   clock: Clock;
   /** Journal key; absent on a node without storage (memory lives as long as the actor). */
   journalKey?: string;
+}
+
+/** The agent's tools for one run: its fixed ones, then what its tool sources offer now. */
+function withMoreTools(deps: AgentDeps): { tools: ReadonlyMap<string, AgentTool>; toolSpecs: ReadonlyArray<ToolSpec> } {
+  const more = deps.moreTools?.() ?? [];
+  if (more.length === 0) return { tools: deps.tools, toolSpecs: deps.toolSpecs };
+  const tools = new Map(deps.tools);
+  const toolSpecs = [...deps.toolSpecs];
+  for (const t of more) {
+    if (tools.has(t.name)) continue;
+    tools.set(t.name, t);
+    toolSpecs.push(toolSpecOf(t));
+  }
+  return { tools, toolSpecs };
 }
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
@@ -140,8 +156,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       provider: deps.provider,
       model: deps.model,
       messages,
-      tools: deps.tools,
-      toolSpecs: deps.toolSpecs,
+      ...withMoreTools(deps),
       clientTools: msg.clientTools ?? [],
       params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,

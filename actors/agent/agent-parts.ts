@@ -9,6 +9,8 @@ import { toolSpecOf, type AgentTool } from './tools.js';
 export interface AgentParts {
   tools: Map<string, AgentTool>;
   toolSpecs: ToolSpec[];
+  /** `<source>:<ref>` names (e.g. `mcp:everything/*`), resolved by their tool source at every run. */
+  toolRefs: string[];
   provider: ModelProvider;
   model: string;
 }
@@ -25,7 +27,12 @@ export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: R
   const byName = new Map(codeTools.map((t) => [t.name, t] as const));
   const tools = new Map<string, AgentTool>();
   const toolSpecs: ToolSpec[] = [];
+  const toolRefs: string[] = [];
   for (const t of data.tools) {
+    if (t.includes(':')) {
+      toolRefs.push(t);
+      continue;
+    }
     const tool = byName.get(t) ?? known.get(t);
     if (!tool) {
       const names = [...known.keys()].sort().join(', ') || 'none';
@@ -45,5 +52,5 @@ export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: R
         ...(data.model ? { model: data.model } : {}),
       }, { logger: logger.child({ agent: data.name }) })
     : fallback;
-  return { tools, toolSpecs, provider, model: data.model ?? provider.defaultModel };
+  return { tools, toolSpecs, toolRefs, provider, model: data.model ?? provider.defaultModel };
 }

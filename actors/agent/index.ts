@@ -5,6 +5,7 @@
  * module (`agentsModule`) puts them on a node.
  */
 export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
+export type { ToolSource } from './tool-sources.js';
 export { agentsModule, AGENTS_MODULE, type AgentsModuleOptions } from './module.js';
 export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } from './directory.js';
 export { summaryOf, agentSummarySchema, type AgentInfo, type AgentSummary, type AgentDescription } from './info.js';
@@ -13,7 +14,7 @@ export { agentBehaviour, type AgentDeps } from './agent-actor.js';
 export { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 export { AgentEvents, type AgentEvent, type AgentEventListener } from './events.js';
 export {
-  agentSpecSchema, parseAgentSpec, AGENT_NAME_RE,
+  agentSpecSchema, parseAgentSpec, AGENT_NAME_RE, TOOL_REF_RE,
   type AgentSpecInput, type AgentSpecData, type AgentLimits, type AgentSkill, type ParsedAgentSpec,
 } from './spec.js';
 export {

@@ -1,3 +1,4 @@
+import type { AuditApi } from '../audit/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import type { NodeModule } from '../modules/index.js';
 import type { AgentRunner } from './registry.js';
@@ -33,6 +34,10 @@ export function agentsModule(options: AgentsModuleOptions = {}): NodeModule<Agen
       const gateway = host.module<AgentRunner & { addResolver(kind: 'agent', resolve: (name: string) => ActorRef | Promise<ActorRef>): void }>('gateway');
       const registry = new AgentRegistry(host, () => gateway, registryOptions);
       gateway.addResolver('agent', (name) => registry.target(name));
+      // the audit module starts later; it is looked up when an agent is created or removed
+      registry.audited = (e) => (host.hasModule('audit')
+        ? host.module<AuditApi>('audit').record({ action: e.action, actor: 'agents', target: e.agent, agent: e.agent, ...(e.spec !== undefined ? { payload: e.spec } : {}) })
+        : Promise.resolve());
       // Agents first: durable messages and requests that arrive once peers and HTTP are up find them.
       for (const t of tools ?? []) registry.registerTool(t);
       registry.restore();

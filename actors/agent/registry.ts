@@ -1,48 +1,21 @@
-import { TroupeError, newId, type ChatMessage } from '../../protocol/index.js';
+import { TroupeError, newId } from '../../protocol/index.js';
+import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } from './registry-types.js';
 import type { Context } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
-import type { ModuleHost } from '../modules/index.js';
 import { agentBehaviour } from './agent-actor.js';
 import { agentParts } from './agent-parts.js';
 import { AgentDirectory } from './directory.js';
 import { AgentEvents } from './events.js';
 import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
-import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider, type ProviderConfig } from './model/index.js';
+import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider } from './model/index.js';
 import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
+import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 
-/** A conversation as `agent.conversation` returns it. */
-export interface ConversationView {
-  conversationId: string;
-  turns: number;
-  updatedAt: number;
-  messages: ChatMessage[];
-}
-
-/** The part of a node the registry needs (the module host, narrowed). */
-export type AgentHost = Pick<ModuleHost,
-  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch'>;
-
-/** Who runs agents for the registry: the gateway actor (found by name through the node). */
-export interface AgentRunner {
-  run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
-}
-
-/** Where the node's default model comes from. */
-export interface AgentRegistryOptions {
-  /** A ready provider (tests, custom backends). Wins over `model`. */
-  provider?: ModelProvider;
-  /** Provider config; default: OPENAI_BASE_URL / OPENAI_API_KEY / TROUPE_MODEL from the environment. */
-  model?: ProviderConfig;
-  /**
-   * Key that seals durable agents' provider secrets (apiKey, headers) at rest
-   * (TROUPE_DATA_KEY; at least 16 characters; never stored). Without it such agents are refused.
-   */
-  dataKey?: string;
-}
+export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
 
 /**
  * The agents of one node: spawns each under its own supervisor
@@ -58,12 +31,19 @@ export interface AgentRegistryOptions {
  */
 export class AgentRegistry {
   readonly events = new AgentEvents();
+  /**
+   * Records an agent's creation or removal (the audit module's `record`, set by the agents
+   * module when the node has one); awaited, so `create` and `remove` resolve after the record
+   * is committed.
+   */
+  audited?: (e: { action: 'AGENT_CREATE' | 'AGENT_DELETE'; agent: string; spec?: unknown }) => Promise<unknown>;
   /** The node's default model provider. */
   readonly provider: ModelProvider;
   /** The node's agent directory (`/system/agents`): what other nodes and the routes ask. */
   readonly directory: AgentDirectory;
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
+  private readonly toolSources: ToolSources;
   private root?: Context;
   /** The persisted specs of durable agents (none without a data dir). */
   private readonly specs: AgentSpecStore | undefined;
@@ -79,6 +59,7 @@ export class AgentRegistry {
     } else {
       log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
     }
+    this.toolSources = new ToolSources(log);
     for (const t of builtinTools) this.tools.set(t.name, t);
     this.directory = new AgentDirectory({
       logger: host.logger,
@@ -126,6 +107,17 @@ export class AgentRegistry {
     this.tools.set(t.name, t);
   }
 
+  /**
+   * Serve the `<prefix>:<ref>` tool names of agent specs from a source (the MCP module
+   * registers `mcp`). Agents spawned before it was registered see its tools from then on.
+   *
+   * @example
+   * registry.registerToolSource('mcp', { resolve: (ref) => servers.toolsFor(ref) });
+   */
+  registerToolSource(prefix: string, source: ToolSource): void {
+    this.toolSources.register(prefix, source);
+  }
+
   /** Names of the tools agents may list by name. */
   toolNames(): string[] {
     return [...this.tools.keys()].sort();
@@ -152,6 +144,12 @@ export class AgentRegistry {
    * (`registerTool`) and named, since the spec is stored as data.
    */
   async create(input: unknown): Promise<AgentInfo> {
+    const info = await this.createUnaudited(input);
+    await this.audited?.({ action: 'AGENT_CREATE', agent: info.name, spec: input });
+    return info;
+  }
+
+  private async createUnaudited(input: unknown): Promise<AgentInfo> {
     const parsed = parseAgentSpec(input);
     if (parsed.codeTools.length > 0) {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
@@ -214,6 +212,7 @@ export class AgentRegistry {
       if (e.journalKey) await this.dropJournal(e.journalKey, name);
     }
     this.events.emit({ type: 'agent.removed', agent: name });
+    await this.audited?.({ action: 'AGENT_DELETE', agent: name });
     return true;
   }
 
@@ -316,7 +315,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
+    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
     const behaviour = agentBehaviour({
       name,
       instructions: data.instructions,
@@ -326,6 +325,7 @@ export class AgentRegistry {
       model,
       tools,
       toolSpecs,
+      ...(toolRefs.length > 0 ? { moreTools: () => this.toolSources.resolve(toolRefs) } : {}),
       events: this.events,
       clock: this.host.clock,
       ...(how.journalKey !== undefined ? { journalKey: how.journalKey } : {}),

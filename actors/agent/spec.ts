@@ -4,6 +4,13 @@ import { TOOL_NAME_RE } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 
+/**
+ * A tool reference served by a tool source rather than a registered tool:
+ * `<source>:<ref>`, e.g. `mcp:everything/*` or `mcp:memory/create_entities`. The source
+ * (a module, see `AgentRegistry.registerToolSource`) resolves it to tools at every run.
+ */
+export const TOOL_REF_RE = /^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9_.\/*-]{1,200}$/;
+
 /** Agent names are model ids and actor names: keep them to a safe, URL-friendly set. */
 export const AGENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -79,7 +86,7 @@ export const agentSpecSchema = z.strictObject({
   /** Upstream model id; default: the provider's (TROUPE_MODEL, or troupe-offline). */
   model: z.string().min(1).max(256).optional(),
   provider: agentProviderSchema.optional(),
-  tools: z.array(z.string().regex(TOOL_NAME_RE)).max(64).default([]),
+  tools: z.array(z.union([z.string().regex(TOOL_NAME_RE), z.string().regex(TOOL_REF_RE)])).max(64).default([]),
   skills: z.array(skillSchema).max(64).default([]),
   supervision: agentSupervisionSchema.prefault({}),
   limits: agentLimitsSchema.prefault({}),

@@ -34,7 +34,13 @@ export interface ToolContext {
 export interface AgentTool<A = any> {
   name: string;
   description?: string;
-  parameters: ZodType<A>;
+  /** The arguments' zod schema; or give `inputSchema` instead (one of the two). */
+  parameters?: ZodType<A>;
+  /**
+   * The arguments as a JSON Schema object, offered to the model as it is (MCP tools): the
+   * arguments are checked to be a JSON object and the tool itself validates the rest.
+   */
+  inputSchema?: Record<string, unknown>;
   execute(args: A, ctx: ToolContext): unknown;
   /** Time limit for one call (default 30 s). */
   timeoutMs?: number;
@@ -51,8 +57,12 @@ export function validateTool(t: unknown): AgentTool {
   if (typeof o?.name !== 'string' || !TOOL_NAME_RE.test(o.name)) {
     throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool name "${name}" must match ${TOOL_NAME_RE}`);
   }
-  if (typeof (o.parameters as { safeParse?: unknown } | undefined)?.safeParse !== 'function') {
-    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool ${name}: parameters must be a zod schema`);
+  const json = o.inputSchema;
+  const hasJson = typeof json === 'object' && json !== null && !Array.isArray(json);
+  if (o.parameters === undefined && hasJson) {
+    if (json['type'] !== 'object') throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool ${name}: inputSchema must be a JSON Schema of type object`);
+  } else if (typeof (o.parameters as { safeParse?: unknown } | undefined)?.safeParse !== 'function') {
+    throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool ${name}: parameters must be a zod schema (or give a JSON Schema as inputSchema)`);
   }
   if (typeof o.execute !== 'function') {
     throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `tool ${name}: execute must be a function`);
@@ -63,6 +73,7 @@ export function validateTool(t: unknown): AgentTool {
 /** The JSON-schema description the model sees. */
 export function toolSpecOf(tool: AgentTool): ToolSpec {
   let parameters: Record<string, unknown>;
+  if (!tool.parameters) return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.inputSchema ?? { type: 'object' } };
   try {
     const { $schema: _drop, ...rest } = z.toJSONSchema(tool.parameters, { unrepresentable: 'any' }) as Record<string, unknown>;
     parameters = rest;
@@ -77,6 +88,9 @@ export interface ToolOutcome {
   content: string;
   ok: boolean;
 }
+
+/** The arguments of a JSON-Schema tool: an object (the tool validates its fields). */
+const jsonArguments = z.record(z.string(), z.unknown());
 
 function failure(code: string, message: string): ToolOutcome {
   return { content: JSON.stringify({ error: { code, message } }), ok: false };
@@ -94,7 +108,7 @@ export async function runTool(tool: AgentTool, call: ToolCall, ctx: ToolContext)
   } catch {
     return failure('TROUPE_ERR_TOOL_FAILED', `arguments of ${tool.name} are not valid JSON: ${call.arguments.slice(0, 200)}`);
   }
-  const parsed = tool.parameters.safeParse(raw);
+  const parsed = tool.parameters ? tool.parameters.safeParse(raw) : jsonArguments.safeParse(raw);
   if (!parsed.success) {
     return failure('TROUPE_ERR_TOOL_FAILED', `invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`);
   }

@@ -4,9 +4,9 @@ import { TASK_PRIORITIES } from '../../storage/index.js';
 /** Recent samples kept for the JSON percentiles. */
 const WINDOW = 1024;
 
-function percentiles(xs: number[]): { p50: number; p95: number; p99: number } {
-  if (xs.length === 0) return { p50: 0, p95: 0, p99: 0 };
-  const s = [...xs].sort((a, b) => a - b);
+function percentiles(all: number[]): { p50: number; p95: number; p99: number } {
+  if (all.length === 0) return { p50: 0, p95: 0, p99: 0 };
+  const s = all.slice(-WINDOW).sort((a, b) => a - b);
   const at = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
@@ -94,5 +94,6 @@ export class AoaMetrics {
 
 function push(xs: number[], x: number): void {
   xs.push(x);
-  if (xs.length > WINDOW) xs.shift();
+  // drop the older half at once (a shift per sample moves the whole window)
+  if (xs.length >= WINDOW * 2) xs.splice(0, WINDOW);
 }

@@ -3,7 +3,10 @@ import { LmdbTaskStore, MemoryTaskStore } from '../../storage/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { aoaOptionsSchema, type AoaOptionsInput } from './options.js';
 import { registerAoaRoutes } from './routes.js';
-import { AoaRuntime, type AoaApi, type TaskHandler } from './runtime.js';
+import { aoaMcpTools } from './mcp-tools.js';
+import type { AoaApi } from './api.js';
+import { AoaRuntime } from './runtime.js';
+import type { TaskHandler } from './task.js';
 
 /** The task runtime module's name: `host.module<AoaApi>(AOA_MODULE)`. */
 export const AOA_MODULE = 'aoa';
@@ -34,6 +37,7 @@ export function aoaModule(options: AoaModuleOptions = {}): NodeModule<AoaApi> {
       return {
         api: runtime,
         routes: (table) => registerAoaRoutes(table, runtime),
+        mcpTools: aoaMcpTools(runtime),
         metrics: () => runtime.metricsRegistry.metrics(),
         drain: () => runtime.close(),
       };

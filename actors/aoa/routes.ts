@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { STORED_TASK_STATUSES, TASK_PRIORITIES } from '../../storage/index.js';
 import type { RouteTable } from '../modules/index.js';
-import type { AoaApi } from './runtime.js';
+import type { AoaApi } from './api.js';
 
 const listQuery = z.strictObject({
   status: z.enum(STORED_TASK_STATUSES).optional(),

@@ -1,60 +1,18 @@
 import type { Logger } from 'pino';
 import { TroupeError, newId, serializeError } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
-import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import type { AoaApi, Claim, Outcome, Running, SubmitHook, Worker } from './api.js';
+import { BUILTIN_HANDLERS, abortable } from './builtin-handlers.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskContext, type TaskHandler, type TaskRecordView, type TaskSubmit, type TaskSubmitInput } from './task.js';
 import { workerBehaviour, type WorkMessage } from './worker.js';
+import { auditTask } from './task-audit.js';
 
-/** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */
-export interface TaskContext {
-  task: TaskRecordView;
-  attempt: number;
-  signal: AbortSignal;
-}
-
-/** Runs one attempt of a task; resolves with its (JSON) result or throws. */
-export type TaskHandler = (ctx: TaskContext) => Promise<unknown>;
-
-/**
- * The task runtime's API (`host.module<AoaApi>('aoa')`).
- *
- * @example
- * const aoa = node.module<AoaApi>('aoa');
- * aoa.registerHandler('SEND_MAIL', async ({ task, signal }) => mailer.send(task.payload, { signal }));
- * const t = await aoa.submitTask({ task_type: 'SEND_MAIL', payload: { to: 'a@b.c' }, idempotency_key: 'mail-1' });
- */
-export interface AoaApi {
-  /** Commit a task (or return the one already submitted with the same idempotency key). */
-  submitTask(input: TaskSubmitInput): Promise<TaskRecordView>;
-  getTask(id: string): TaskRecordView;
-  listTasks(filter?: TaskListFilter, options?: { limit?: number; after?: string }): { tasks: TaskRecordView[]; next?: string };
-  /** Cancel a queued or running task (a running one's signal is aborted). */
-  cancelTask(id: string): Promise<TaskRecordView>;
-  registerHandler(type: string, handler: TaskHandler): void;
-  /** Resolves when the task has finished (completed, failed or cancelled). */
-  waitFor(id: string): Promise<TaskRecordView>;
-  metrics(): Record<string, unknown>;
-  health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number };
-  readonly metricsRegistry: AoaMetrics['registry'];
-}
-
-interface Worker {
-  ref: ActorRef;
-  busy: boolean;
-  idleSince: number;
-}
-
-interface Running {
-  ctrl: AbortController;
-  worker: Worker;
-  startedAt: number;
-  timer: unknown;
-  cancelled: boolean;
-}
+/** Bound on submit hooks (one per module that enriches tasks). */
+const MAX_SUBMIT_HOOKS = 16;
 
 /** Per-task timeout grace on the worker ask, after the abort. */
 const ASK_GRACE_MS = 30_000;
@@ -63,16 +21,25 @@ const ASK_GRACE_MS = 30_000;
  * The durable task runtime: tasks committed to the task store are queued in memory
  * ({@link TaskQueue}) and handed to supervised worker actors (`/system/aoa-worker-N`), which
  * the pool adds and stops between min and max. An attempt is recorded (running, attempts+1)
- * as it starts; a completion is committed before anyone is told; after a crash, open tasks
- * are queued again (a running one keeps its counted attempt). See README "Task runtime".
+ * before its handler runs (claimed ahead of a free worker, so the commit overlaps other
+ * runs); a completion is committed before anyone is told; after a crash, open tasks are
+ * queued again (a running or claimed one keeps its counted attempt). See README "Task runtime".
  */
 export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
   private readonly queue: TaskQueue;
   private readonly open = new Map<string, StoredTask>();
+  /** Recovered open tasks whose type has no handler yet, by type (queued when one is registered). */
+  private readonly parked = new Map<string, StoredTask[]>();
+  /** Tasks whose finished record is being committed, as they were before. */
+  private readonly finishing = new Map<string, StoredTask>();
+  private pruning = false;
   private readonly running = new Map<string, Running>();
+  /** Claimed attempts in claim order (their records commit in that order). */
+  private readonly claims: Claim[] = [];
   private readonly workers: Worker[] = [];
   private readonly handlers = new Map<string, TaskHandler>();
+  private readonly submitHooks: SubmitHook[] = [];
   private readonly pendingIdem = new Map<string, Promise<TaskRecordView>>();
   private readonly waiters = new Map<string, Array<(v: TaskRecordView) => void>>();
   private readonly metricsImpl: AoaMetrics;
@@ -82,6 +49,7 @@ export class AoaRuntime implements AoaApi {
   private wake: { at: number; handle: unknown } | undefined;
   private tick: unknown;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly host: ModuleHost, private readonly store: TaskStore, private readonly options: AoaOptions) {
     this.log = host.logger.child({ module: 'aoa' });
@@ -104,12 +72,15 @@ export class AoaRuntime implements AoaApi {
       if (t.status === 'running') {
         t.status = 'pending';
         t.ready_at = now;
-        void this.persist(t);
+        void this.persist(t, {});
       }
       this.open.set(t.id, t);
-      this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
+      // a type whose handler is registered after start (by code, or by a module that starts later) waits for it
+      if (this.hasHandler(t.task_type)) this.enqueue(t);
+      else this.parked.set(t.task_type, [...(this.parked.get(t.task_type) ?? []), t]);
     }
     if (open.length > 0) this.log.info({ tasks: open.length }, 'open tasks recovered');
+    for (const [type, list] of this.parked) this.log.warn({ task_type: type, tasks: list.length }, 'recovered tasks wait for a handler of their type');
     for (let i = 0; i < this.options.minWorkers; i++) this.addWorker('start');
     this.scheduleTick();
     this.pump();
@@ -118,12 +89,29 @@ export class AoaRuntime implements AoaApi {
   registerHandler(type: string, handler: TaskHandler): void {
     if (!TASK_TYPE_RE.test(type) || typeof handler !== 'function') throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'a task type is upper snake case (1-64) and its handler a function');
     this.handlers.set(type, handler);
+    const waiting = this.parked.get(type);
+    this.parked.delete(type);
+    for (const t of waiting ?? []) if (this.open.get(t.id) === t) this.enqueue(t);
     this.pump();
+  }
+
+  addSubmitHook(hook: SubmitHook): void {
+    if (typeof hook !== 'function' || this.submitHooks.length >= MAX_SUBMIT_HOOKS) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `a submit hook is a function; at most ${MAX_SUBMIT_HOOKS}`);
+    this.submitHooks.push(hook);
+  }
+
+  private hasHandler(type: string): boolean {
+    return this.handlers.has(type) || BUILTIN_HANDLERS[type]?.(this.host) !== undefined;
+  }
+
+  private enqueue(t: StoredTask): void {
+    this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
   }
 
   async submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
     if (this.closed || this.host.isClosing) throw new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the task runtime is closing');
-    const s = parseSubmit(input);
+    let s = parseSubmit(input);
+    for (const hook of this.submitHooks) s = hook(s);
     if (!this.handlers.has(s.task_type) && !(BUILTIN_TASK_TYPES as readonly string[]).includes(s.task_type)) {
       throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: no handler is registered for task_type ${s.task_type}`);
     }
@@ -145,7 +133,8 @@ export class AoaRuntime implements AoaApi {
       created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
     };
     const commit = (async () => {
-      await this.persist(task);
+      await this.persist(task, { created: true });
+      await auditTask(this.host, 'TASK_SUBMIT', task);
       this.open.set(task.id, task);
       this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
       this.metricsImpl.count('submitted');
@@ -161,7 +150,7 @@ export class AoaRuntime implements AoaApi {
   }
 
   getTask(id: string): TaskRecordView {
-    const t = this.open.get(id) ?? this.store.get(id);
+    const t = this.open.get(id) ?? this.finishing.get(id) ?? this.store.get(id);
     if (!t) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
     return viewOf(t, this.host.clock.now());
   }
@@ -203,7 +192,9 @@ export class AoaRuntime implements AoaApi {
   }
 
   metrics(): Record<string, unknown> {
-    return { ...this.metricsImpl.snapshot(), running: this.running.size };
+    let parked = 0;
+    for (const list of this.parked.values()) parked += list.length;
+    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length, waiting_for_handler: parked };
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
@@ -211,9 +202,9 @@ export class AoaRuntime implements AoaApi {
     return { status: ok ? 'ok' : 'degraded', workers: this.workers.length, queued: this.queue.size, running: this.running.size };
   }
 
-  /** Stop taking work: abort running attempts (they stay open and run again after restart). */
-  close(): void {
-    if (this.closed) return;
+  /** Stop taking work: abort running attempts (they stay open and run again after restart); give back claimed ones that never ran. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     this.host.clock.clearTimeout(this.tick);
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
@@ -221,23 +212,35 @@ export class AoaRuntime implements AoaApi {
       this.host.clock.clearTimeout(r.timer);
       r.ctrl.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
     }
+    // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
+    const unrun = this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t);
+    for (const t of unrun) {
+      t.status = 'pending';
+      t.attempts -= 1;
+    }
+    this.closing = Promise.all(unrun.map((t) => this.persist(t, {}).catch((e: unknown) => this.log.warn({ err: e, task: t.id }, 'could not give back a claimed attempt'))))
+      .then(() => undefined);
+    return this.closing;
   }
 
-  private persist(t: StoredTask): Promise<void> {
-    return this.store.put(t);
+  /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
+  private persist(t: StoredTask, known: { created?: boolean; finished?: boolean }): Promise<void> {
+    return this.store.put(t, known);
   }
 
-  /** Hand ready tasks to idle workers; arm the wake-up for the next delayed one. */
+  /**
+   * Claim ready tasks (at most one waiting per worker), hand committed claims to idle
+   * workers, and arm the wake-up for the next delayed task.
+   */
   private pump(): void {
     if (this.closed) return;
     const now = this.host.clock.now();
-    for (;;) {
-      const worker = this.workers.find((w) => !w.busy);
-      if (!worker) break;
+    this.startClaimed();
+    while (this.claims.length < this.workers.length) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
-      if (t) this.dispatch(t, worker, now);
+      if (t) this.claim(t, now);
     }
     const due = this.queue.nextDueAt();
     if (due !== undefined && due > now && (!this.wake || this.wake.at > due)) {
@@ -250,13 +253,49 @@ export class AoaRuntime implements AoaApi {
     }
   }
 
-  private dispatch(t: StoredTask, worker: Worker, now: number): void {
+  /**
+   * Record a task's next attempt (running, attempts + 1) before any worker runs it: every run
+   * is counted, also across crashes (max_retries holds for a task that kills the node each
+   * time it runs). The commit overlaps the runs of other tasks, so no worker waits for it.
+   */
+  private claim(t: StoredTask, now: number): void {
     t.status = 'running';
     t.attempts += 1;
     t.started_at = now;
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
-    // recorded before the handler's effects can be seen; not awaited (writes commit in order)
-    void this.persist({ ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start'));
+    const c: Claim = { t, committed: false };
+    this.claims.push(c);
+    // lmdb-js encodes the record as put is called, so `t` may change afterwards
+    this.persist(t, {}).then(() => {
+      c.committed = true;
+      void auditTask(this.host, 'TASK_START', { ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
+      this.startClaimed();
+    }, (e: unknown) => {
+      this.claims.splice(this.claims.indexOf(c), 1);
+      if (this.closed || this.open.get(t.id) !== t) return;
+      this.log.error({ err: e, task: t.id }, 'could not record a task start');
+      this.conclude(t, { ok: false, error: e });
+    });
+  }
+
+  /** Run committed claims, oldest first, on idle workers. */
+  private startClaimed(): void {
+    while (this.claims.length > 0 && !this.closed) {
+      const c = this.claims[0]!;
+      if (this.open.get(c.t.id) !== c.t) {
+        this.claims.shift(); // cancelled while claimed
+        continue;
+      }
+      if (!c.committed) return;
+      const worker = this.workers.find((w) => !w.busy);
+      if (!worker) return;
+      this.claims.shift();
+      this.run(c.t, worker);
+    }
+  }
+
+  private run(t: StoredTask, worker: Worker): void {
+    const now = this.host.clock.now();
     const ctrl = new AbortController();
     const timeoutMs = Math.round(t.timeout_seconds * 1000);
     const timer = this.host.clock.setTimeout(() => {
@@ -267,7 +306,9 @@ export class AoaRuntime implements AoaApi {
     this.running.set(t.id, run);
     worker.busy = true;
     const handler = this.handlers.get(t.task_type) ?? (BUILTIN_HANDLERS[t.task_type]?.(this.host));
-    const ctx: TaskContext = { task: viewOf(t, now), attempt: t.attempts, signal: ctrl.signal };
+    let view: TaskRecordView | undefined;
+    // the view is made when the handler first reads it (a NOOP never does)
+    const ctx: TaskContext = { get task() { return (view ??= viewOf(t, now)); }, attempt: t.attempts, signal: ctrl.signal };
     const work = (): Promise<unknown> => {
       if (!handler) return Promise.reject(new TroupeError('TROUPE_ERR_AOA_NO_HANDLER', `no handler for task_type ${t.task_type}`));
       return abortable(handler(ctx), ctrl.signal);
@@ -279,7 +320,7 @@ export class AoaRuntime implements AoaApi {
     );
   }
 
-  private settle(id: string, run: Running, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+  private settle(id: string, run: Running, outcome: Outcome): void {
     run.worker.busy = false;
     run.worker.idleSince = this.host.clock.now();
     this.host.clock.clearTimeout(run.timer);
@@ -290,6 +331,11 @@ export class AoaRuntime implements AoaApi {
       return;
     }
     this.metricsImpl.observeRun(this.host.clock.now() - run.startedAt);
+    this.conclude(t, outcome);
+  }
+
+  /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
+  private conclude(t: StoredTask, outcome: Outcome): void {
     if (outcome.ok) {
       const bytes = JSON.stringify(outcome.value ?? null)?.length ?? 0;
       if (bytes <= this.options.maxResultBytes) {
@@ -301,13 +347,14 @@ export class AoaRuntime implements AoaApi {
       outcome = { ok: false, error: new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', `result of ${bytes} bytes is over ${this.options.maxResultBytes}`) };
     }
     const err = serializeError(outcome.error instanceof TroupeError ? outcome.error : new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', String((outcome.error as Error)?.message ?? outcome.error)));
-    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER') {
+    // a handler marks an error that no retry can fix with details.retryable === false
+    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER' && err.details?.['retryable'] !== false) {
       const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (t.attempts - 1));
       t.status = 'pending';
       t.ready_at = this.host.clock.now() + Math.floor(Math.random() * (backoff + 1));
       t.error = err;
       this.metricsImpl.count('retried');
-      void this.persist({ ...t }).then(() => {
+      void this.persist(t, {}).then(() => {
         if (this.open.get(t.id) !== t || t.status !== 'pending') return;
         this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
         this.pump();
@@ -323,12 +370,36 @@ export class AoaRuntime implements AoaApi {
     this.open.delete(t.id);
     const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
     if (status === 'completed') delete done.error;
-    await this.persist(done);
-    const view = viewOf(done, this.host.clock.now());
-    for (const w of this.waiters.get(t.id) ?? []) w(view);
+    // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
+    this.finishing.set(t.id, t);
+    try {
+      await this.persist(done, { finished: true });
+    } finally {
+      this.finishing.delete(t.id);
+    }
+    await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
+    const waiters = this.waiters.get(t.id);
     this.waiters.delete(t.id);
-    if (this.store.finishedCount() > this.options.retainFinished) void this.store.prune(this.options.retainFinished).catch(() => undefined);
+    this.prune();
+    const view = viewOf(done, this.host.clock.now());
+    for (const w of waiters ?? []) w(view);
     return view;
+  }
+
+  /** Forget finished tasks past `retainFinished`, one pass at a time (each pass takes all the excess of its moment). */
+  private prune(): void {
+    if (this.pruning || this.store.finishedCount() <= this.options.retainFinished) return;
+    this.pruning = true;
+    void this.store.prune(this.options.retainFinished).then(
+      (n) => {
+        this.pruning = false;
+        if (n > 0) this.prune();
+      },
+      (e: unknown) => {
+        this.pruning = false;
+        if (!this.closed) this.log.warn({ err: e }, 'could not prune finished tasks');
+      },
+    );
   }
 
   private addWorker(reason: string): void {
@@ -369,42 +440,4 @@ export class AoaRuntime implements AoaApi {
       }
     }
   }
-}
-
-/** Handlers troupe ships for the seed's task types (a registered handler wins). */
-const BUILTIN_HANDLERS: Record<string, (host: ModuleHost) => TaskHandler | undefined> = {
-  AGENT_RUN: (host) => {
-    if (!host.hasModule('agents')) return undefined;
-    return async ({ task, signal }) => {
-      const p = task.payload as { agent: string; input: string | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>; conversation_id?: string };
-      const input = typeof p.input === 'string' ? [{ role: 'user' as const, content: p.input }] : p.input;
-      const agents = host.module<{ run(name: string, req: unknown, opts: { signal: AbortSignal; timeoutMs: number }): Promise<unknown> }>('agents');
-      return agents.run(p.agent, { input, ...(p.conversation_id ? { conversationId: p.conversation_id } : {}) }, { signal, timeoutMs: task.timeout_seconds * 1000 });
-    };
-  },
-};
-
-/** `p`, or the signal's reason once it aborts (a handler that ignores its signal still ends on cancel and timeout). */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    }, (e: unknown) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(e);
-    });
-  });
-}
-
-/** The submit fields that are stored (extra body fields are dropped). */
-function pick(s: Omit<ReturnType<typeof parseSubmit>, 'scheduled_at'>): Omit<StoredTask, 'v' | 'id' | 'seq' | 'status' | 'attempts' | 'created_at' | 'ready_at'> {
-  const keys = ['task_type', 'payload', 'priority', 'agent_id', 'tenant_id', 'run_id', 'timeout_seconds', 'max_retries', 'idempotency_key', 'raci_responsible',
-    'raci_accountable', 'raci_consulted', 'raci_informed', 'target_system', 'action_type', 'primary_plane_id', 'fabric_preset', 'fabric_context'] as const;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (s[k] !== undefined) out[k] = s[k];
-  return out as never;
 }

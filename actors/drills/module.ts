@@ -1,6 +1,7 @@
 import type { NodeModule } from '../modules/index.js';
 import { drillCommand } from './cli.js';
 import { registerDrillRoutes } from './routes.js';
+import { drillsMcpTools } from './mcp-tools.js';
 import { DrillRunner, type DrillsApi } from './runner.js';
 
 /** The drills module's name: `node.module<DrillsApi>(DRILLS_MODULE)`. */
@@ -29,6 +30,7 @@ export function drillsModule(options: DrillsModuleOptions = {}): NodeModule<Dril
       return {
         api: runner,
         routes: (table) => registerDrillRoutes(table, runner),
+        mcpTools: drillsMcpTools(runner),
         drain: () => runner.drain(),
       };
     },

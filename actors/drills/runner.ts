@@ -79,6 +79,8 @@ export class DrillRunner implements DrillsApi {
     const abort = new AbortController();
     this.remember(report);
     this.log.info({ drill: report.id, kind: req.kind, target: path }, 'drill started');
+    // start answers at once (the report of a running drill); its record is committed right behind
+    void this.audit('DRILL_START', { drill: report.id, kind: req.kind }, path);
     const done = this.run(req, path, report, abort.signal).then(
       () => this.finish(report, abort.signal.aborted ? 'aborted' : 'finished'),
       (e: unknown) => {
@@ -118,6 +120,7 @@ export class DrillRunner implements DrillsApi {
     this.off = true;
     for (const r of this.running.values()) r.abort.abort();
     this.log.warn({ aborted: this.running.size }, 'drills switched off');
+    void this.audit('DRILL_SWITCH_OFF', { aborted: this.running.size });
     return this.running.size;
   }
 
@@ -155,7 +158,18 @@ export class DrillRunner implements DrillsApi {
       this.log.warn({ err: e, drill: report.id }, 'drill report not stored');
     }
     this.log.info({ drill: report.id, status, verdict: report.verdict, restarts: report.restarts, messages: report.messages }, 'drill ended');
+    await this.audit('DRILL_FINISH', { drill: report.id, kind: report.kind, status, verdict: report.verdict }, report.target);
     return structuredClone(report);
+  }
+
+  /** A RACI record in the audit log when the node runs it; a failure to record is logged. */
+  private async audit(action: string, details: Record<string, string | number>, target?: string): Promise<void> {
+    if (!this.host.hasModule('audit')) return;
+    try {
+      await this.host.module<{ record(input: Record<string, unknown>): Promise<unknown> }>('audit').record({ action, actor: 'drills', ...(target ? { target } : {}), details });
+    } catch (e) {
+      this.log.warn({ err: e, action }, 'drill step not recorded in the audit log');
+    }
   }
 
   // ---- the drill itself --------------------------------------------------------------------

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/index.js';
 import type { ActorTreeNode } from '../kernel/index.js';
 import type { InspectionListener } from '../kernel/index.js';
-import type { RouteTable } from '../modules/index.js';
+import type { McpToolDescriptor, RouteTable } from '../modules/index.js';
 import type { GatewayActor } from './gateway-actor.js';
 
 /** `{ self, members: [{ node, peer, status }] }`, the node itself included. */
@@ -42,6 +42,8 @@ export interface GatewayHost {
   deadLetterCount(): number;
   /** The modules' own Prometheus series, appended to `GET /metrics`. */
   moduleMetrics?(): Promise<string>;
+  /** The MCP tools the node's modules contribute (served at `/mcp` and by `troupe mcp`). */
+  mcpTools?(): McpToolDescriptor[];
   /** Mount the HTTP routes the node's modules contribute. */
   mountModuleRoutes(table: RouteTable): void;
   /** A module's API by name (the gateway finds optional modules, e.g. the orchestrator, by it). */

@@ -31,7 +31,10 @@ export type InspectionEvent =
   | { type: 'member.down'; node: string; peer: string }
   | { type: 'gateway.message'; messageType: string; runId?: string; target?: string }
   | { type: 'node.ready'; node: string }
-  | { type: 'node.stopping'; node: string };
+  | { type: 'node.stopping'; node: string }
+  /** An MCP server connection changed state (connecting, ready, backoff, stopped) or tool list. */
+  | { type: 'mcp.connection'; server: string; state: string; tools: number; restarts: number; error?: string }
+  | { type: 'mcp.call'; server: string; tool: string; ok: boolean; durationMs: number };
 
 export type InspectionListener = (event: InspectionEvent) => void;
 

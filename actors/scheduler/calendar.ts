@@ -2,24 +2,69 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import type { JobDefinition } from './job-spec.js';
 
+/** Parsed cron patterns kept (a croner instance holds ~80 KB, so jobs share them by expression and zone). */
+const CRON_CACHE_SIZE = 64;
+
+/** A shared croner calculator and its last answer (jobs with one expression ask about the same times together). */
+interface CronCalc {
+  cron: Cron;
+  lastFrom: number;
+  lastNext: number | undefined;
+}
+
+const cronCache = new Map<string, CronCalc>();
+
+/** croner's calculator for an expression and zone: shared, least recently used dropped first. */
+function cronFor(expression: string, timezone: string | undefined): CronCalc {
+  const key = `${timezone ?? ''}\u0000${expression}`;
+  let c = cronCache.get(key);
+  if (c) {
+    cronCache.delete(key);
+  } else {
+    c = { cron: new Cron(expression, { paused: true, ...(timezone ? { timezone } : {}) }), lastFrom: Number.NaN, lastNext: undefined };
+    if (cronCache.size >= CRON_CACHE_SIZE) cronCache.delete(cronCache.keys().next().value!);
+  }
+  cronCache.set(key, c);
+  return c;
+}
+
+/** The first time of a cron expression strictly after `from`. */
+function cronNext(expression: string, timezone: string | undefined, from: number): number | undefined {
+  const c = cronFor(expression, timezone);
+  if (c.lastFrom !== from) {
+    c.lastNext = c.cron.nextRun(new Date(from))?.getTime();
+    c.lastFrom = from;
+  }
+  return c.lastNext;
+}
+
 /**
  * A job's nominal fire times. croner is only the calculator (`nextRun`, exclusive of its
- * start); the scheduler actor owns the timer.
+ * start); the scheduler owns the timer. A calendar holds no croner instance of its own (one
+ * is ~80 KB): cron patterns come from a small shared cache, so 10,000 jobs cost no more
+ * than their definitions.
  *
  * @example
  * const cal = new JobCalendar(def);
  * cal.nextAfter(Date.now()); // the next nominal time, or undefined when there is none
  */
 export class JobCalendar {
-  private readonly cron: Cron | undefined;
+  // the last question and its answer: a fire asks about the same time several times, and croner takes ~50 us
+  private lastT = Number.NaN;
+  private lastNext: number | undefined;
 
-  constructor(private readonly def: JobDefinition) {
-    const c = def.calendar;
-    this.cron = c.kind === 'cron' ? new Cron(c.expression, { paused: true, ...(c.timezone ? { timezone: c.timezone } : {}) }) : undefined;
-  }
+  constructor(private readonly def: JobDefinition) {}
 
   /** The first nominal time strictly after `t` within [startAt, endAt), or undefined. */
   nextAfter(t: number): number | undefined {
+    if (t === this.lastT) return this.lastNext;
+    const next = this.compute(t);
+    this.lastT = t;
+    this.lastNext = next;
+    return next;
+  }
+
+  private compute(t: number): number | undefined {
     const d = this.def;
     const from = d.startAt !== undefined ? Math.max(t, d.startAt - 1) : t;
     let next: number | undefined;
@@ -30,8 +75,7 @@ export class JobCalendar {
       next = c.anchorMs + Math.max(0, k) * c.everyMs;
       if (next <= from) next += c.everyMs;
     } else {
-      const r = this.cron!.nextRun(new Date(from));
-      next = r ? r.getTime() : undefined;
+      next = cronNext(c.expression, c.timezone, from);
     }
     if (next === undefined || (d.endAt !== undefined && next >= d.endAt)) return undefined;
     return next;

@@ -1,6 +1,6 @@
 /**
  * The scheduler (issue 13): jobs (once, interval, hourly, daily, cron with time zones) whose
- * fires submit tasks to the task runtime, one actor and one timer per job, Temporal-style
+ * fires submit tasks to the task runtime, held by one scheduler actor with one timer, Temporal-style
  * overlap and catch-up policies, and the `/api/v1/aoa/jobs` routes.
  */
 export { schedulerModule, SCHEDULER_MODULE, type SchedulerModuleOptions } from './module.js';

@@ -9,6 +9,8 @@ export const SCHEDULES_DB = 'schedules';
 export interface JobStore {
   /** Resolves after the commit. */
   put(s: JobState): Promise<void>;
+  /** Several records in one commit; resolves after it. */
+  putMany(states: JobState[]): Promise<void>;
   remove(id: string): Promise<void>;
   /** Every stored job, checked; a record that fails is reported through `bad` and skipped. */
   all(bad: (id: string, e: unknown) => void): JobState[];
@@ -20,6 +22,14 @@ export class LmdbJobStore implements JobStore {
 
   put(s: JobState): Promise<void> {
     return this.store.put(this.store.db(SCHEDULES_DB), s.def.id, s);
+  }
+
+  putMany(states: JobState[]): Promise<void> {
+    if (states.length === 0) return Promise.resolve();
+    const db = this.store.db(SCHEDULES_DB);
+    return this.store.batch(() => {
+      for (const s of states) void db.put(s.def.id, s);
+    });
   }
 
   remove(id: string): Promise<void> {
@@ -43,6 +53,11 @@ export class MemoryJobStore implements JobStore {
 
   put(s: JobState): Promise<void> {
     this.map.set(s.def.id, structuredClone(s));
+    return Promise.resolve();
+  }
+
+  putMany(states: JobState[]): Promise<void> {
+    for (const s of states) this.map.set(s.def.id, structuredClone(s));
     return Promise.resolve();
   }
 

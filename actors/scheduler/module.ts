@@ -5,6 +5,7 @@ import { LmdbJobStore, MemoryJobStore } from './job-store.js';
 import { schedulerRoutes } from './routes.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSubmitter, type TaskSubmitter } from './submitter.js';
+import { schedulerMcpTools } from './mcp-tools.js';
 
 /** The scheduler module's name: `host.module<Scheduler>(SCHEDULER_MODULE)`. */
 export const SCHEDULER_MODULE = 'scheduler';
@@ -19,7 +20,7 @@ const optionsSchema = z.strictObject({
 export type SchedulerModuleOptions = z.input<typeof optionsSchema>;
 
 /**
- * The scheduler as a node module: jobs persisted in LMDB (`schedules`), one actor each,
+ * The scheduler as a node module: jobs persisted in LMDB (`schedules`), held by one actor,
  * whose fires submit tasks to the task runtime (the `aoa` module, or `submitter`), and the
  * `/api/v1/aoa/jobs` and `/api/v1/aoa/scheduler/stats` routes.
  *
@@ -38,7 +39,7 @@ export function schedulerModule(input: SchedulerModuleOptions = {}): NodeModule<
         maxSubmitAttempts: o.maxSubmitAttempts,
       });
       scheduler.restore();
-      return { api: scheduler, routes: (table) => schedulerRoutes(table, scheduler) };
+      return { api: scheduler, routes: (table) => schedulerRoutes(table, scheduler), mcpTools: schedulerMcpTools(scheduler) };
     },
   };
 }

@@ -25,9 +25,28 @@ export interface TaskSubmitter {
  */
 export function resolveSubmitter(host: Pick<ModuleHost, 'hasModule' | 'module'>, given: TaskSubmitter | undefined): () => TaskSubmitter {
   return () => {
-    if (given) return given;
-    if (host.hasModule('aoa')) return aoaSubmitter(host.module<TaskSubmitter>('aoa'));
+    if (given) return audited(host, given);
+    if (host.hasModule('aoa')) return audited(host, aoaSubmitter(host.module<TaskSubmitter>('aoa')));
     throw new TroupeError('TROUPE_ERR_SCHEDULER_NO_RUNTIME', 'this node runs no task runtime (aoa module) and the scheduler was given no submitter');
+  };
+}
+
+/** A fire's submit, then its JOB_FIRE record in the audit log (when the node runs it) before the fire counts as submitted. */
+function audited(host: Pick<ModuleHost, 'hasModule' | 'module'>, sub: TaskSubmitter): TaskSubmitter {
+  return {
+    // delegated, not spread: a submitter may be a class instance whose methods are on its prototype
+    ...(sub.getTask ? { getTask: (id: string) => sub.getTask!(id) } : {}),
+    ...(sub.cancelTask ? { cancelTask: (id: string) => sub.cancelTask!(id) } : {}),
+    submitTask: async (body) => {
+      const t = await sub.submitTask(body);
+      if (host.hasModule('audit')) {
+        const fire = body.idempotency_key;
+        await host.module<{ record(input: Record<string, unknown>): Promise<unknown> }>('audit').record({
+          action: 'JOB_FIRE', actor: 'scheduler', target: fire.split('@')[0]!.slice(0, 200), correlationId: t.id.slice(0, 200), details: { fire_id: fire.slice(0, 500), task_id: t.id.slice(0, 500) },
+        });
+      }
+      return t;
+    },
   };
 }
 

@@ -126,9 +126,11 @@ describe('task runtime', () => {
     const { dir, cleanup } = tempDir('troupe-aoa-');
     cleanups.push(cleanup);
     const mk = (handlers: Record<string, (c: TaskContext) => Promise<unknown>>) => startNode({ id: 'n1', dataDir: dir, logger: silent, http: false, modules: [gatewayModule(), aoaModule({ handlers })] });
-    let n = await mk({ SLOW: () => new Promise(() => undefined) });
+    let started = false;
+    let n = await mk({ SLOW: () => { started = true; return new Promise(() => undefined); } });
     const a = await n.module<AoaApi>('aoa').submitTask({ task_type: 'SLOW', priority: 'HIGH' });
-    await until(() => n.module<AoaApi>('aoa').getTask(a.id).status === 'running');
+    await until(() => started);
+    expect(n.module<AoaApi>('aoa').getTask(a.id).status).toBe('running');
     await n.close();
     n = await mk({ SLOW: async ({ attempt }) => ({ attempt }) });
     cleanups.push(() => n.close());

@@ -1,0 +1,229 @@
+import type { Logger } from 'pino';
+import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
+import { AUDIT_MAX_RECORD_BYTES, type AuditChainStore, type AuditCheckpoint } from '../../storage/index.js';
+import { checkCheckpoint, makeCheckpoint } from './checkpoint.js';
+import { fastRecordInput } from './fast-input.js';
+import { AuditMetrics } from './metrics.js';
+import type { AuditOptions } from './options.js';
+import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
+import { auditRecordInputSchema, encodeRecord, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import type { AuditSigningKey } from './signing-key.js';
+import { verifyOwnChain, type AuditVerification } from './verify.js';
+
+/**
+ * The audit log's API (`host.module<AuditApi>('audit')`). `record` resolves once the record
+ * is committed in the hash chain, so a module awaits it before it reports its action done.
+ *
+ * @example
+ * const audit = host.module<AuditApi>('audit');
+ * await audit.record({ action: 'TASK_SUBMIT', actor: 'aoa', target: task.id, payload: task.payload });
+ */
+export interface AuditApi {
+  /** Append one record (batched with concurrent ones); resolves with it once committed. */
+  record(input: AuditRecordInput): Promise<AuditRecord>;
+  /** Records in sequence order, filtered and paged. */
+  query(filter?: AuditQuery): AuditPage;
+  /** Walk the chain against this node's signed checkpoints (and `extra` ones, e.g. from peers). */
+  verify(extra?: readonly AuditCheckpoint[], options?: { deep?: boolean }): AuditVerification;
+  /** The committed head. */
+  head(): { seq: number; hash: string };
+  /** Sign the head now (kept, logged and sent to peers); the last one when the head has not moved. */
+  checkpoint(): Promise<AuditCheckpoint | undefined>;
+  /** This node's own checkpoints. */
+  checkpoints(): AuditCheckpoint[];
+  /** Keep a checkpoint of another node's chain (witnessing it). Throws TROUPE_ERR_AUDIT_CHECKPOINT_INVALID. */
+  witness(cp: unknown): Promise<void>;
+  /** Checkpoints this node witnessed, of one origin or all. */
+  witnessed(origin?: string): AuditCheckpoint[];
+  /** Base64 SPKI DER of this node's checkpoint signing key. */
+  readonly publicKey: string;
+}
+
+/** What the log needs of its node. */
+export interface AuditLogHost {
+  readonly id: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+interface Pending {
+  /** The record, its seq and ts set when its batch is written. */
+  draft: AuditRecord;
+  resolve: (r: AuditRecord) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The batched writer of the audit chain. Records that arrive while a commit is in flight
+ * wait and go together in the next one (group commit), so appends cost one LMDB transaction
+ * per batch, not per record, and an idle log writes a record at once.
+ */
+export class AuditLog implements AuditApi {
+  readonly publicKey: string;
+  readonly metrics: AuditMetrics;
+  private readonly log: Logger;
+  private readonly pending: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  private cpChain: Promise<unknown> = Promise.resolve();
+  private lastCheckpointSeq: number;
+  private timer: unknown;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: AuditLogHost,
+    private readonly chain: AuditChainStore,
+    private readonly key: AuditSigningKey,
+    private readonly options: AuditOptions,
+    /** Sends a new checkpoint to the peer nodes (best effort). */
+    private readonly publish: (cp: AuditCheckpoint) => void = () => undefined,
+  ) {
+    this.log = host.logger.child({ module: 'audit' });
+    this.publicKey = key.publicKey;
+    this.metrics = new AuditMetrics(host.id, () => chain.head().seq);
+    this.lastCheckpointSeq = chain.checkpoints().at(-1)?.seq ?? 0;
+  }
+
+  /** Start the periodic checkpoint timer. */
+  start(): void {
+    const tick = (): void => {
+      if (this.closing) return;
+      if (this.chain.head().seq > this.lastCheckpointSeq) void this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'audit checkpoint failed'));
+      this.timer = this.host.clock.setTimeout(tick, this.options.checkpointIntervalMs);
+    };
+    this.timer = this.host.clock.setTimeout(tick, this.options.checkpointIntervalMs);
+  }
+
+  record(input: AuditRecordInput): Promise<AuditRecord> {
+    if (this.closing) return Promise.reject(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the audit log is closed'));
+    let data = fastRecordInput(input);
+    if (data === undefined) {
+      const r = auditRecordInputSchema.safeParse(input);
+      if (!r.success) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `invalid audit record: ${describeIssues(r.error)}`));
+      data = r.data;
+    }
+    const draft = toRecord(data, 0, 0, this.host.id);
+    // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
+    const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
+    if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
+    if (this.pending.length >= this.options.maxPending) {
+      this.metrics.records.inc({ outcome: 'refused' });
+      return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
+    }
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.pending.push({ draft, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.writing || this.pending.length === 0) return;
+    this.writing = this.flush().finally(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, this.options.batchMaxRecords);
+    const head = this.chain.head();
+    const ts = this.host.clock.now();
+    const records = batch.map((p, i) => {
+      p.draft.seq = head.seq + 1 + i;
+      p.draft.ts = ts;
+      return p.draft;
+    });
+    try {
+      const entries = await this.chain.append(records.map(encodeRecord));
+      if (entries[0] && entries[0].seq !== head.seq + 1) throw new Error(`audit chain moved under the writer (expected seq ${head.seq + 1}, got ${entries[0].seq})`);
+    } catch (e) {
+      this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
+      for (const p of batch) p.reject(e);
+      this.metrics.records.inc({ outcome: 'failed' }, batch.length);
+      return;
+    }
+    this.metrics.commits.inc();
+    this.metrics.records.inc({ outcome: 'committed' }, batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const rec = records[i]!;
+      if (this.options.logRecords) this.log.info({ audit: rec }, 'RACI_AUDIT');
+      batch[i]!.resolve(rec);
+    }
+    const seq = records.at(-1)!.seq;
+    if (seq - this.lastCheckpointSeq >= this.options.checkpointEvery) {
+      this.lastCheckpointSeq = seq;
+      void this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'audit checkpoint failed'));
+    }
+  }
+
+  checkpoint(): Promise<AuditCheckpoint | undefined> {
+    const run = this.cpChain.then(async () => {
+      const head = this.chain.head();
+      const last = this.chain.checkpoints().at(-1);
+      if (head.seq === 0 || (last && last.seq >= head.seq)) return last;
+      const cp = makeCheckpoint(this.host.id, head, this.key, this.host.clock.now());
+      await this.chain.saveCheckpoint(cp);
+      this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, cp.seq);
+      this.metrics.checkpoints.inc({ kind: 'own' });
+      this.log.info({ checkpoint: { origin: cp.origin, seq: cp.seq, hash: cp.hash, signature: cp.signature } }, 'RACI_AUDIT_CHECKPOINT');
+      try {
+        this.publish(cp);
+      } catch (e) {
+        this.log.warn({ err: e }, 'audit checkpoint not sent to peers');
+      }
+      return cp;
+    });
+    this.cpChain = run.catch(() => undefined);
+    return run;
+  }
+
+  checkpoints(): AuditCheckpoint[] {
+    return this.chain.checkpoints();
+  }
+
+  async witness(input: unknown): Promise<void> {
+    const cp = checkCheckpoint(input);
+    if (cp.origin === this.host.id) throw new TroupeError('TROUPE_ERR_AUDIT_CHECKPOINT_INVALID', `checkpoint ${cp.origin}@${cp.seq} claims this node's own chain`);
+    const held = this.chain.witnessed(cp.origin);
+    const pinned = held[0]?.publicKey;
+    // the first key seen for an origin is the one its later checkpoints must be signed with
+    if (pinned !== undefined && pinned !== cp.publicKey) throw new TroupeError('TROUPE_ERR_AUDIT_CHECKPOINT_INVALID', `checkpoint ${cp.origin}@${cp.seq} is signed with another key than its earlier ones`);
+    const same = held.find((c) => c.seq === cp.seq);
+    if (same) {
+      if (same.hash !== cp.hash) {
+        this.log.error({ origin: cp.origin, seq: cp.seq }, 'two different audit checkpoints for the same seq: that chain was rewritten');
+        throw new TroupeError('TROUPE_ERR_AUDIT_CHECKPOINT_INVALID', `checkpoint ${cp.origin}@${cp.seq} differs from the one already witnessed`);
+      }
+      return;
+    }
+    await this.chain.saveWitnessed(cp);
+    this.metrics.checkpoints.inc({ kind: 'witnessed' });
+    this.log.debug({ origin: cp.origin, seq: cp.seq }, 'audit checkpoint witnessed');
+  }
+
+  witnessed(origin?: string): AuditCheckpoint[] {
+    return this.chain.witnessed(origin);
+  }
+
+  query(filter: AuditQuery = {}): AuditPage {
+    return queryRecords(this.chain, filter, this.options.maxScan);
+  }
+
+  verify(extra: readonly AuditCheckpoint[] = [], options: { deep?: boolean } = {}): AuditVerification {
+    return verifyOwnChain(this.chain, this.host.id, this.key.publicKey, extra, options);
+  }
+
+  head(): { seq: number; hash: string } {
+    const h = this.chain.head();
+    return { seq: h.seq, hash: h.hash.toString('hex') };
+  }
+
+  /** Refuse new records, write the waiting ones, sign a last checkpoint. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.host.clock.clearTimeout(this.timer);
+      while (this.writing) await this.writing;
+      await this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'final audit checkpoint failed'));
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+import type { auditRecordInputSchema } from './record.js';
+
+type Input = z.output<typeof auditRecordInputSchema>;
+
+const ACTION = /^[A-Z][A-Z0-9_]{0,63}$/;
+const DETAIL_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+const NAMES = ['actor', 'target', 'agent', 'responsible', 'accountable', 'primaryPlaneId', 'correlationId'] as const;
+const KEYS = new Set<string>(['action', ...NAMES, 'consulted', 'informed', 'outcome', 'payload', 'details']);
+const OUTCOMES = new Set(['ok', 'error', 'refused', 'cancelled']);
+
+const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 200;
+const isPlain = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const p = Object.getPrototypeOf(v) as unknown;
+  return p === Object.prototype || p === null;
+};
+
+/**
+ * The audit input check without zod, for the append path (a zod parse per record was the
+ * largest cost of an append): accepts exactly what `auditRecordInputSchema` accepts in the
+ * common case and answers undefined for anything else, which then goes through zod (which
+ * accepts it or names the error). A property test holds the two together.
+ */
+export function fastRecordInput(v: unknown): Input | undefined {
+  if (!isPlain(v)) return undefined;
+  for (const k in v) if (!KEYS.has(k)) return undefined;
+  if (typeof v['action'] !== 'string' || !ACTION.test(v['action'])) return undefined;
+  if (!isName(v['actor'])) return undefined;
+  for (const k of NAMES) if (v[k] !== undefined && !isName(v[k])) return undefined;
+  for (const k of ['consulted', 'informed'] as const) {
+    const a = v[k];
+    if (a === undefined) continue;
+    if (!Array.isArray(a) || a.length > 16 || !a.every(isName)) return undefined;
+  }
+  if (v['outcome'] !== undefined && !OUTCOMES.has(v['outcome'] as string)) return undefined;
+  const d = v['details'];
+  if (d !== undefined) {
+    if (!isPlain(d)) return undefined;
+    let n = 0;
+    for (const k in d) {
+      if (++n > 16 || !DETAIL_KEY.test(k)) return undefined;
+      const x = d[k];
+      if (!(x === null || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.length <= 500))) return undefined;
+    }
+  }
+  return v as Input;
+}

@@ -1,0 +1,148 @@
+import { hash } from 'node:crypto';
+import { z } from 'zod';
+
+/** An action name: UPPER_SNAKE, as the seed's RACI_AUDIT lines (`TASK_SUBMIT`, `ROUTE_ACTION`). */
+export const AUDIT_ACTION_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+const name = z.string().min(1).max(200);
+const scalar = z.union([z.string().max(500), z.number(), z.boolean(), z.null()]);
+
+/**
+ * What a module hands to `audit.record(...)`. `payload` is digested (SHA-256 of its canonical
+ * JSON) and dropped: the log keeps the digest, never the payload, so no PII is copied into
+ * it. `details` are a few scalar identifiers (task type, status), not content.
+ */
+export const auditRecordInputSchema = z.strictObject({
+  action: z.string().regex(AUDIT_ACTION_RE, 'an action is UPPER_SNAKE, 1-64 characters'),
+  /** Who did it (a module, an agent, an API key's owner). */
+  actor: name,
+  target: name.optional(),
+  agent: name.optional(),
+  responsible: name.optional(),
+  accountable: name.optional(),
+  consulted: z.array(name).max(16).optional(),
+  informed: z.array(name).max(16).optional(),
+  primaryPlaneId: name.optional(),
+  correlationId: name.optional(),
+  outcome: z.enum(['ok', 'error', 'refused', 'cancelled']).optional(),
+  payload: z.unknown().optional(),
+  // identifiers (never integer-like: JS would enumerate those first and break the sorted encoding)
+  details: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/), scalar).refine((d) => Object.keys(d).length <= 16, 'at most 16 details').optional(),
+});
+export type AuditRecordInput = z.input<typeof auditRecordInputSchema>;
+
+/** A record as stored (canonical JSON bytes) and served by `GET /api/v1/audit`. */
+export const auditRecordSchema = z.object({
+  v: z.literal(1),
+  seq: z.number().int().positive(),
+  /** Epoch ms on the node's clock. */
+  ts: z.number().int().min(0),
+  node: z.string(),
+  action: z.string(),
+  actor: z.string(),
+  target: z.string().optional(),
+  agent: z.string().optional(),
+  raci: z.object({
+    responsible: z.string(),
+    accountable: z.string(),
+    consulted: z.array(z.string()),
+    informed: z.array(z.string()),
+  }),
+  primary_plane_id: z.string().optional(),
+  correlation_id: z.string().optional(),
+  outcome: z.string().optional(),
+  payload_digest: z.string().optional(),
+  details: z.record(z.string(), scalar).optional(),
+});
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+
+/** RACI defaults by action family (seed 000 §5.1), used where a caller names none. */
+const RACI: ReadonlyArray<[RegExp, AuditRecord['raci']]> = [
+  [/^TASK_/, { responsible: 'AOA Runtime', accountable: 'Platform', consulted: ['Agents'], informed: ['Audit Log'] }],
+  [/^(JOB_|SCHEDULE_)/, { responsible: 'AOA Scheduler', accountable: 'Platform', consulted: ['Users'], informed: ['Telemetry'] }],
+  [/^(FABRIC_|ROUTE_ACTION|EXECUTE_ACTION)/, { responsible: 'ActionRouter', accountable: 'Security', consulted: ['Compliance'], informed: ['Audit Log'] }],
+  [/^PII_/, { responsible: 'Security', accountable: 'Compliance', consulted: ['Legal'], informed: ['Audit Log'] }],
+  [/^(A2A_|CONTEXT_)/, { responsible: 'A2A Protocol', accountable: 'AOA', consulted: ['Agents'], informed: ['Telemetry'] }],
+];
+const DEFAULT_RACI: AuditRecord['raci'] = { responsible: 'Platform', accountable: 'Platform', consulted: [], informed: ['Audit Log'] };
+
+/** The RACI a record gets: the caller's fields over the family's defaults. */
+export function raciFor(input: z.output<typeof auditRecordInputSchema>): AuditRecord['raci'] {
+  const base = RACI.find(([re]) => re.test(input.action))?.[1] ?? DEFAULT_RACI;
+  return {
+    responsible: input.responsible ?? base.responsible,
+    accountable: input.accountable ?? base.accountable,
+    consulted: input.consulted ?? base.consulted,
+    informed: input.informed ?? base.informed,
+  };
+}
+
+/**
+ * JSON with object keys sorted and `undefined` members left out: one byte string per value,
+ * so that a digest or a stored record never depends on key order.
+ *
+ * @example canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'bigint') return JSON.stringify(value.toString());
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** `sha256:<hex>` of a payload's canonical JSON. */
+export function payloadDigest(payload: unknown): string {
+  return `sha256:${hash('sha256', canonicalJson(payload), 'hex')}`;
+}
+
+/**
+ * A validated input as the record stored at `seq` (payload replaced by its digest). Its keys
+ * (and the RACI's and details') are created in sorted order, so `JSON.stringify` of it is
+ * its canonical JSON ({@link encodeRecord}) without a second walk.
+ */
+export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: number, ts: number, node: string): AuditRecord {
+  const raci = raciFor(input);
+  const details = input.details === undefined ? undefined : Object.fromEntries(Object.keys(input.details).sort().map((k) => [k, input.details![k]]));
+  const r: Record<string, unknown> = { action: input.action, actor: input.actor };
+  if (input.agent !== undefined) r['agent'] = input.agent;
+  if (input.correlationId !== undefined) r['correlation_id'] = input.correlationId;
+  if (details !== undefined) r['details'] = details;
+  r['node'] = node;
+  if (input.outcome !== undefined) r['outcome'] = input.outcome;
+  if (input.payload !== undefined) r['payload_digest'] = payloadDigest(input.payload);
+  if (input.primaryPlaneId !== undefined) r['primary_plane_id'] = input.primaryPlaneId;
+  r['raci'] = { accountable: raci.accountable, consulted: [...raci.consulted], informed: [...raci.informed], responsible: raci.responsible };
+  r['seq'] = seq;
+  if (input.target !== undefined) r['target'] = input.target;
+  r['ts'] = ts;
+  r['v'] = 1;
+  return r as AuditRecord;
+}
+
+/** The stored bytes of a record made by {@link toRecord}: its canonical JSON. */
+export function encodeRecord(r: AuditRecord): Buffer {
+  return Buffer.from(JSON.stringify(r), 'utf8');
+}
+
+/** Parse stored bytes back into a record; undefined when they are not one. */
+export function parseRecord(bytes: Buffer): AuditRecord | undefined {
+  try {
+    const r = auditRecordSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Verification's record check: the bytes are a record and carry their own seq. */
+export function checkStoredRecord(bytes: Buffer, seq: number): string | undefined {
+  const r = parseRecord(bytes);
+  if (!r) return 'stored bytes are not an audit record';
+  if (r.seq !== seq) return `record says seq ${r.seq}, stored at ${seq}`;
+  return undefined;
+}

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { TroupeError } from '../protocol/index.js';
+import { AUDIT_GENESIS, AUDIT_MAX_RECORD_BYTES, chainHash } from './audit-hash.js';
+
+/** One stored link of the audit chain. */
+export interface AuditEntry {
+  readonly seq: number;
+  /** `h_seq` as stored. */
+  readonly hash: Buffer;
+  /** The record's exact stored bytes. */
+  readonly bytes: Buffer;
+}
+
+/** The chain's head: last sequence number and its hash (seq 0 and zero bytes when empty). */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: Buffer;
+}
+
+/** A signed checkpoint of a chain: `text` is the signed C2SP-style note body. */
+export const auditCheckpointSchema = z.object({
+  v: z.literal(1),
+  /** Node whose chain it is. */
+  origin: z.string().min(1).max(200),
+  seq: z.number().int().min(0),
+  /** Hex SHA-256 of the chain at `seq`. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  ts: z.number().int().min(0),
+  /** `troupe/<origin>/audit\n<seq>\n<base64 hash>\n` */
+  text: z.string().max(1_024),
+  /** Base64 Ed25519 signature of `text`. */
+  signature: z.string().max(200),
+  /** Base64 SPKI DER of the origin's Ed25519 public key. */
+  publicKey: z.string().max(200),
+});
+export type AuditCheckpoint = z.infer<typeof auditCheckpointSchema>;
+
+/** Bounds of a chain store's queries. */
+export const AUDIT_MAX_PAGE = 1_000;
+/** Checkpoints kept per origin (own and witnessed); older ones are dropped as new ones arrive. */
+export const AUDIT_MAX_CHECKPOINTS = 10_000;
+
+/**
+ * The hash-chained audit log's storage: appends continue the chain from the head, atomically
+ * with it; reads return the stored bytes untouched (verification re-hashes exactly them).
+ * Implemented over LMDB ({@link LmdbAuditChain}) and in memory ({@link MemoryAuditChain}).
+ * One writer at a time: appends are serialized by the store.
+ *
+ * @example
+ * const [e] = await chain.append([Buffer.from('{"action":"X"}')]);
+ * chain.head().seq === e.seq;
+ */
+export interface AuditChainStore {
+  /** True when appends survive the process. */
+  readonly durable: boolean;
+  /** The head as of the last committed append. */
+  head(): AuditHead;
+  /** The head record as persisted (what verification compares the walk with). */
+  storedHead(): AuditHead;
+  /** Append records (canonical bytes) in one commit; resolves with their entries once committed. */
+  append(records: readonly Uint8Array[]): Promise<AuditEntry[]>;
+  get(seq: number): AuditEntry | undefined;
+  /**
+   * Entries by key order from `from` (inclusive), ascending, or descending from `from` when
+   * `reverse`. Raw: keys that are not sequence numbers come back with seq NaN, and stored
+   * values too short for a hash with an empty hash, so that verification sees them.
+   */
+  entries(options?: { from?: number; reverse?: boolean; limit?: number }): Iterable<AuditEntry>;
+  /** Keep one of this node's own checkpoints. */
+  saveCheckpoint(cp: AuditCheckpoint): Promise<void>;
+  /** This node's own checkpoints, ascending by seq. */
+  checkpoints(): AuditCheckpoint[];
+  /** Keep a checkpoint another node sent (witnessing its chain). */
+  saveWitnessed(cp: AuditCheckpoint): Promise<void>;
+  /** Witnessed checkpoints, of one origin or of all, ascending by origin then seq. */
+  witnessed(origin?: string): AuditCheckpoint[];
+  close?(): void;
+}
+
+/** Check a batch before it is chained. */
+export function checkRecords(records: readonly Uint8Array[]): void {
+  for (const r of records) {
+    if (!(r instanceof Uint8Array) || r.length === 0 || r.length > AUDIT_MAX_RECORD_BYTES) {
+      throw new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is 1 to ${AUDIT_MAX_RECORD_BYTES} bytes`);
+    }
+  }
+}
+
+/** Chain `records` after `head`: the entries an append writes. */
+export function chainAfter(head: AuditHead, records: readonly Uint8Array[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let prev = head.hash;
+  let seq = head.seq;
+  for (const r of records) {
+    seq += 1;
+    const bytes = Buffer.from(r);
+    const hash = chainHash(prev, seq, bytes);
+    out.push({ seq, hash, bytes });
+    prev = hash;
+  }
+  return out;
+}
+
+/** The empty chain's head. */
+export const EMPTY_HEAD: AuditHead = Object.freeze({ seq: 0, hash: AUDIT_GENESIS });
+
+function trim(list: AuditCheckpoint[]): void {
+  if (list.length > AUDIT_MAX_CHECKPOINTS) list.splice(0, list.length - AUDIT_MAX_CHECKPOINTS);
+}
+
+/**
+ * The in-memory twin of {@link LmdbAuditChain} (a node without a data dir): the same chain,
+ * NOT durable.
+ *
+ * @example
+ * const chain = new MemoryAuditChain();
+ */
+export class MemoryAuditChain implements AuditChainStore {
+  readonly durable = false;
+  private readonly list: AuditEntry[] = [];
+  private tip: AuditHead = EMPTY_HEAD;
+  private readonly own: AuditCheckpoint[] = [];
+  private readonly peers = new Map<string, AuditCheckpoint[]>();
+
+  head(): AuditHead {
+    return this.tip;
+  }
+
+  storedHead(): AuditHead {
+    return this.tip;
+  }
+
+  async append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {
+    checkRecords(records);
+    const entries = chainAfter(this.tip, records);
+    this.list.push(...entries);
+    if (entries.length > 0) this.tip = { seq: entries.at(-1)!.seq, hash: entries.at(-1)!.hash };
+    return entries;
+  }
+
+  get(seq: number): AuditEntry | undefined {
+    return this.list[seq - 1];
+  }
+
+  *entries(options: { from?: number; reverse?: boolean; limit?: number } = {}): Iterable<AuditEntry> {
+    let n = options.limit ?? Infinity;
+    if (options.reverse) {
+      for (let i = Math.min(this.list.length, options.from ?? this.list.length) - 1; i >= 0 && n-- > 0; i--) yield this.list[i]!;
+    } else {
+      for (let i = Math.max(0, (options.from ?? 1) - 1); i < this.list.length && n-- > 0; i++) yield this.list[i]!;
+    }
+  }
+
+  async saveCheckpoint(cp: AuditCheckpoint): Promise<void> {
+    // keyed by seq, ascending, as in LMDB
+    const i = this.own.findIndex((c) => c.seq >= cp.seq);
+    if (i === -1) this.own.push(cp);
+    else this.own.splice(i, this.own[i]!.seq === cp.seq ? 1 : 0, cp);
+    trim(this.own);
+  }
+
+  checkpoints(): AuditCheckpoint[] {
+    return [...this.own];
+  }
+
+  async saveWitnessed(cp: AuditCheckpoint): Promise<void> {
+    const list = this.peers.get(cp.origin) ?? [];
+    if (!list.some((c) => c.seq === cp.seq)) list.push(cp);
+    list.sort((a, b) => a.seq - b.seq);
+    trim(list);
+    this.peers.set(cp.origin, list);
+  }
+
+  witnessed(origin?: string): AuditCheckpoint[] {
+    if (origin !== undefined) return [...(this.peers.get(origin) ?? [])];
+    return [...this.peers.keys()].sort().flatMap((o) => this.peers.get(o)!);
+  }
+}

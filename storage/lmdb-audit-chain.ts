@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import {
+  AUDIT_MAX_CHECKPOINTS, EMPTY_HEAD, auditCheckpointSchema, chainAfter, checkRecords,
+  type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead,
+} from './audit-chain.js';
+import { decodeEntry, encodeEntry } from './audit-hash.js';
+import type { NodeStore, StoreDb } from './node-store.js';
+import { corruptRecord } from './records.js';
+
+/** Names of the audit chain's LMDB databases. */
+export const AUDIT_DBS = { records: 'audit', meta: 'audit.meta', checkpoints: 'audit.checkpoints', witness: 'audit.witness' } as const;
+
+const headSchema = z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) });
+
+/**
+ * The audit chain in the node's LMDB environment: `audit` holds `seq -> h_seq || bytes`
+ * (binary, stored exactly as given), `audit.meta` the head, written in the same commit as
+ * the records it covers; `audit.checkpoints` this node's signed checkpoints and
+ * `audit.witness` the checkpoints other nodes sent.
+ *
+ * @example
+ * const chain = new LmdbAuditChain(store);
+ * await chain.append([Buffer.from('{"action":"AGENT_CREATE"}')]);
+ */
+export class LmdbAuditChain implements AuditChainStore {
+  readonly durable = true;
+  private readonly records: StoreDb;
+  private readonly meta: StoreDb;
+  private readonly own: StoreDb;
+  private readonly peers: StoreDb;
+  private tip: AuditHead;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly store: NodeStore) {
+    this.records = store.db(AUDIT_DBS.records, { encoding: 'binary' });
+    this.meta = store.db(AUDIT_DBS.meta);
+    this.own = store.db(AUDIT_DBS.checkpoints);
+    this.peers = store.db(AUDIT_DBS.witness);
+    this.tip = this.storedHead();
+  }
+
+  head(): AuditHead {
+    return this.tip;
+  }
+
+  storedHead(): AuditHead {
+    const raw: unknown = this.meta.get('head');
+    if (raw === undefined) return EMPTY_HEAD;
+    const r = headSchema.safeParse(raw);
+    if (!r.success) throw corruptRecord(AUDIT_DBS.meta, 'head', undefined, 'not an audit head');
+    return { seq: r.data.seq, hash: Buffer.from(r.data.hash, 'hex') };
+  }
+
+  append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {
+    try {
+      checkRecords(records);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this.queue.then(async () => {
+      const entries = chainAfter(this.tip, records);
+      if (entries.length === 0) return entries;
+      const last = entries.at(-1)!;
+      await this.store.batch(() => {
+        for (const e of entries) this.records.put(e.seq, encodeEntry(e.hash, e.bytes));
+        this.meta.put('head', { seq: last.seq, hash: last.hash.toString('hex') });
+      });
+      this.tip = { seq: last.seq, hash: last.hash };
+      return entries;
+    });
+    // a failed append leaves the tip where the disk is; the next one chains from there
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  get(seq: number): AuditEntry | undefined {
+    const v: unknown = this.records.get(seq);
+    if (v === undefined) return undefined;
+    const d = decodeEntry(v as Uint8Array);
+    return d ? { seq, ...d } : { seq, hash: Buffer.alloc(0), bytes: Buffer.alloc(0) };
+  }
+
+  *entries(options: { from?: number; reverse?: boolean; limit?: number } = {}): Iterable<AuditEntry> {
+    const range = this.records.getRange({
+      ...(options.from !== undefined ? { start: options.from } : {}),
+      ...(options.reverse ? { reverse: true } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    });
+    for (const { key, value } of range) {
+      const seq = typeof key === 'number' && Number.isSafeInteger(key) ? key : Number.NaN;
+      const d = decodeEntry(value as Uint8Array);
+      yield d ? { seq, ...d } : { seq, hash: Buffer.alloc(0), bytes: Buffer.alloc(0) };
+    }
+  }
+
+  async saveCheckpoint(cp: AuditCheckpoint): Promise<void> {
+    await this.store.put(this.own, cp.seq, cp);
+    await this.trim(this.own, undefined);
+  }
+
+  checkpoints(): AuditCheckpoint[] {
+    return [...this.own.getRange({})].map(({ key, value }) => this.parse(AUDIT_DBS.checkpoints, key, value));
+  }
+
+  async saveWitnessed(cp: AuditCheckpoint): Promise<void> {
+    await this.store.put(this.peers, [cp.origin, cp.seq], cp);
+    await this.trim(this.peers, cp.origin);
+  }
+
+  witnessed(origin?: string): AuditCheckpoint[] {
+    const range = origin === undefined ? this.peers.getRange({}) : this.peers.getRange({ start: [origin], end: [origin, Number.MAX_SAFE_INTEGER] });
+    return [...range].map(({ key, value }) => this.parse(AUDIT_DBS.witness, key, value));
+  }
+
+  private parse(db: string, key: unknown, value: unknown): AuditCheckpoint {
+    const r = auditCheckpointSchema.safeParse(value);
+    if (!r.success) throw corruptRecord(db, key, undefined, 'not an audit checkpoint');
+    return r.data;
+  }
+
+  /** Drop the oldest checkpoints past the bound (per origin for witnessed ones). */
+  private async trim(db: StoreDb, origin: string | undefined): Promise<void> {
+    const range = origin === undefined ? {} : { start: [origin], end: [origin, Number.MAX_SAFE_INTEGER] };
+    const count = db.getKeysCount(range);
+    if (count <= AUDIT_MAX_CHECKPOINTS) return;
+    const old = [...db.getKeys({ ...range, limit: count - AUDIT_MAX_CHECKPOINTS })];
+    await this.store.batch(() => {
+      for (const k of old) db.remove(k);
+    });
+  }
+}
