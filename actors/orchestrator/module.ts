@@ -3,6 +3,7 @@ import { DIRECTORY_PATH, DirectoryCommand, type AgentInfo, type AgentRegistry, t
 import { modelClassifier } from './model-classifier.js';
 import { ModelPlanner } from './model-planner.js';
 import type { GatewayActor } from '../gateway/index.js';
+import { AUDIT_MODULE, type AuditApi, type AuditRecordInput } from '../audit/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
 import { Orchestrator } from './orchestrator.js';
@@ -69,6 +70,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
         ...(classifier ? { classifier } : useModel(options.classifier) ? { classifier: modelClassifier({ provider, temperature: options.classifierTemperature, logger: log, ...(options.classifierModel ? { model: options.classifierModel } : {}) }) } : {}),
         catalog: catalog ?? directoryCatalog,
         index: host.store ? new LmdbSessionIndex(host.store) : new MemorySessionIndex(),
+        ...(host.hasModule(AUDIT_MODULE) ? { audit: (r: AuditRecordInput) => host.module<AuditApi>(AUDIT_MODULE).record(r) } : {}),
       });
       orchestrator.startSweeps();
       await orchestrator.restore();

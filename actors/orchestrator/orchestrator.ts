@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js';
 import type { ActorRef, Context } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
+import type { AuditRecordInput } from '../audit/index.js';
 import { withApprovalPolicy, type Dag } from './dag.js';
 import { validateDag } from './graph.js';
 import type { ReviseRequest } from './session-revision.js';
@@ -25,6 +26,8 @@ export interface OrchestratorDeps {
   index: SessionIndex;
   /** Decides simple or complex for requests no rule decided (default: the heuristic). */
   classifier?: Classifier;
+  /** Where decisions are recorded (the audit module's `record`, when the node runs it). */
+  audit?: (input: AuditRecordInput) => Promise<unknown>;
 }
 
 /** Options of one workflow. */
@@ -284,6 +287,7 @@ export class Orchestrator {
         changed: (s) => this.changed(s),
         progress: (p) => this.progress(p),
         ...(this.deps.planner.revise ? { revise: (r) => this.revise(r) } : {}),
+        decided: (a) => this.audited(a),
       }) as never,
     });
     this.refs.set(id, ref);
@@ -292,6 +296,26 @@ export class Orchestrator {
       if (this.refs.get(id) === ref) this.refs.delete(id);
     });
     return ref;
+  }
+
+  /** A decision into the audit log, with its RACI fields: the decider is responsible, the first approver accountable. */
+  private audited(a: ApprovalRecord): void {
+    if (!this.deps.audit) return;
+    const by = a.decided_by ?? 'unknown';
+    this.deps.audit({
+      action: 'APPROVAL_DECISION',
+      actor: by.slice(0, 200),
+      target: a.id.slice(0, 200),
+      agent: a.agent,
+      responsible: by.slice(0, 200),
+      accountable: (a.approvers[0] ?? by).slice(0, 200),
+      consulted: a.approvers.slice(1, 16),
+      informed: ['Audit Log'],
+      correlationId: a.session_id,
+      outcome: a.status === 'rejected' ? 'refused' : 'ok',
+      payload: { reason: a.reason ?? null, input: a.input ?? null },
+      details: { session_id: a.session_id, node: a.node, action: a.action.slice(0, 500), status: a.status, decision: a.decision ?? null, source: a.source ?? null },
+    }).catch((e: unknown) => this.log.warn({ err: e, approval: a.id }, 'could not record a decision in the audit log'));
   }
 
   /** The planner's revision, validated against the agents it may use. */

@@ -30,6 +30,8 @@ export interface SessionDeps {
   passivateAfterMs: number;
   /** A second request on a busy session: refused (409), or queued to get the same answer. */
   doubleTexting: 'reject' | 'enqueue';
+  /** Called with each approval once its decision is journaled (the audit log, when the node has one). */
+  decided?: (a: ApprovalRecord) => void;
   /** The planner's revision of the rest of the DAG after a node completed (validated), or undefined for none. */
   revise?: (r: ReviseRequest) => Promise<Dag | undefined>;
 }
@@ -141,6 +143,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           if (TERMINAL_SESSION.has(s.status)) throw new TroupeError('TROUPE_ERR_SESSION_FINISHED', `session ${id} is already ${s.status}`);
           await persist(out.event);
           ctx.timers.cancel(`a:${out.record.node}`);
+          deps.decided?.(s.approvals[out.record.id]!);
         }
         ctx.reply(structuredClone(s.approvals[out.record.id]));
         break;
@@ -158,6 +161,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           type: 'approval.decided', at: now, id: a.id, status, decided_by: 'timeout', source: 'timeout',
           ...(a.auto_action === 'escalate' ? {} : { decision: a.auto_action }), reason: `no decision within ${a.expires_at - a.created_at}ms: auto_action ${a.auto_action}`,
         });
+        deps.decided?.(s.approvals[a.id]!);
         break;
       }
       case 'node.done': {
