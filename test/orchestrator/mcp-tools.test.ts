@@ -1,6 +1,9 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../protocol/index.js';
-import { orchestratorMcpTools, type RunningNode } from '../../index.js';
+import { orchestratorMcpTools, startNode, type Orchestrator, type RunningNode } from '../../index.js';
+import { silent } from '../helpers.js';
 import { FakeRunner, orchNode, untilSession } from './helpers.js';
 
 const nodes: RunningNode[] = [];
@@ -34,6 +37,26 @@ describe('sessions and approvals as MCP tools', () => {
     await untilSession(r.orch, id, (s) => s.status === 'completed');
     expect((await call('session_get', { id })).dag.nodes[0]).toMatchObject({ id: 'go', status: 'completed', result: 'writer:go' });
     expect(() => tools.get('approval_decide')!.input.parse({ id: 'x', decision: 'maybe' })).toThrow();
+  });
+
+  it('are served at /mcp by the node\'s MCP server (SDK client): a decision there is a decision', async () => {
+    const node = await startNode({ id: 'orch-mcp', logger: silent, model: { provider: 'offline' }, http: { port: 0 }, agents: [{ name: 'writer' }] });
+    nodes.push(node);
+    const orch = node.module<Orchestrator>('orchestrator');
+    const id = await orch.start('go', { dag: GATED });
+    const client = new Client({ name: 'troupe-orch-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${node.http!.url}/mcp`)));
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['sessions_list', 'session_get', 'session_cancel', 'approvals_list', 'approval_get', 'approval_decide']));
+      await untilSession(orch, id, (s) => s.status === 'waiting_approval');
+      const r = await client.callTool({ name: 'approval_decide', arguments: { id: `${id}.go`, decision: 'approve', decided_by: 'mcp-user' } });
+      expect(r.isError).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ status: 'approved', decided_by: 'mcp-user', source: 'mcp' });
+      await untilSession(orch, id, (s) => s.status === 'completed');
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses invalid orchestrator options with a coded error', async () => {
