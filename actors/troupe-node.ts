@@ -15,6 +15,7 @@ import { auditModule, type AuditOptionsInput } from './audit/index.js';
 import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { killSwitchModule } from './killswitch/index.js';
 import { a2aModule } from './a2a/index.js';
+import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -42,6 +43,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   audit?: AuditOptionsInput;
   /** Options of the default fabric module: planes and preset (config key `fabric`). */
   fabric?: FabricOptionsInput;
+  /** Options of the default orchestrator module (config key `orchestrator`). */
+  orchestrator?: OrchestratorModuleOptions;
 };
 
 /**
@@ -55,10 +58,11 @@ export interface MoreModuleOptions {
   mcp?: McpModuleOptions;
   audit?: AuditOptionsInput;
   fabric?: FabricOptionsInput;
+  orchestrator?: OrchestratorModuleOptions;
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule()];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(), orchestratorModule(more.orchestrator ?? {})];
 }
 
 /**
@@ -226,8 +230,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -252,7 +256,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}) }));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

@@ -22,6 +22,7 @@ for (const name of [
   'aoa',
   'drills',
   'a2a',
+  'orchestrator',
 ]) {
   const out = execFileSync(process.execPath, ['--expose-gc', section, name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   const last = out.trim().split('\n').at(-1) ?? '';

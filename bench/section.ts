@@ -13,6 +13,7 @@ import { benchStorage } from './storage.js';
 import { benchMcp } from './mcp.js';
 import { benchAudit } from './audit.js';
 import { benchDrills } from './drills.js';
+import { benchOrchestrator } from './orchestrator.js';
 
 export const sections: Record<string, () => Promise<Record<string, number>>> = {
   kernel: benchKernel,
@@ -26,6 +27,7 @@ export const sections: Record<string, () => Promise<Record<string, number>>> = {
   aoa: benchAoa,
   drills: benchDrills,
   a2a: benchA2A,
+  orchestrator: benchOrchestrator,
 };
 
 const name = process.argv[2];

@@ -54,13 +54,15 @@ export const cliConfigSchema = z.object({
   audit: z.record(z.string(), z.unknown()).optional(),
   /** Fabric planes and preset (fabricModule; validated there). */
   fabric: z.record(z.string(), z.unknown()).optional(),
+  /** Orchestration options (model, simpleAgent, ttlMs, maxParallel, ...): checked by the orchestrator module. */
+  orchestrator: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
 /** `troupe start` options, in the order the usage lists them. */
 export const START_OPTIONS: ReadonlyArray<OptionSpec> = [
-  { flag: 'config', type: 'string', key: 'config', env: 'TROUPE_CONFIG', value: 'FILE', help: 'JSON config file (keys as below in camelCase, plus gateway and agents)' },
+  { flag: 'config', type: 'string', key: 'config', env: 'TROUPE_CONFIG', value: 'FILE', help: 'JSON config file (keys as below in camelCase, plus gateway, agents and orchestrator)' },
   { flag: 'node', type: 'string', key: 'node', env: 'TROUPE_NODE', value: 'ID', help: 'node id', default: 'the hostname' },
   { flag: 'host', type: 'string', key: 'host', env: 'TROUPE_HOST', value: 'H', help: 'address the HTTP and peer ports bind', default: '127.0.0.1' },
   { flag: 'http-port', type: 'string', key: 'httpPort', env: 'TROUPE_HTTP_PORT', value: 'N', help: 'HTTP gateway port, 0 picks a free one', default: '8787' },

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { startNode, type AgentSpecInput, type McpServerConfigInput } from '../index.js';
+import { startNode, type AgentSpecInput, type McpServerConfigInput, type OrchestratorModuleOptions } from '../index.js';
 import { START_ENV_ONLY, START_OPTIONS, gatewayTls, loadStartConfig, peerTls } from './config.js';
 import { commandUsage, type Command } from './options.js';
 
@@ -60,6 +60,7 @@ export const startCommand: Command = {
       mcp: config.mcp,
       ...(config.audit ? { audit: config.audit } : {}),
       ...(config.fabric ? { fabric: config.fabric as never } : {}),
+      orchestrator: config.orchestrator as OrchestratorModuleOptions,
       cluster: {
         host: config.host,
         port: config.peerPort,

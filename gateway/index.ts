@@ -1,4 +1,5 @@
 import type { GatewayHost } from '../actors/index.js';
+import { ORCHESTRATOR_MODULE, type Orchestrator } from '../actors/index.js';
 import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './server.js';
 import { parseOrThrow } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
@@ -59,7 +60,11 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   const runTimeoutMs = options.requestTimeoutMs;
 
   registerClusterRoutes(app, node);
-  registerOpenAIRoutes(app, { gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes });
+  const orchestrator = node.hasModule?.(ORCHESTRATOR_MODULE) ? node.module?.<Orchestrator>(ORCHESTRATOR_MODULE) : undefined;
+  registerOpenAIRoutes(app, {
+    gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes,
+    ...(orchestrator ? { orchestration: { orchestrator, track, sseMaxBufferedBytes: options.sseMaxBufferedBytes } } : {}),
+  });
   registerAgentRoutes(app, { gateway: node.gateway, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
   node.mountModuleRoutes(app);
   const mcp = registerMcpEndpoint(app, { host: node, clock: node.clock, bindHost: options.host, runTimeoutMs, allowAgentProviders: options.allowAgentProviders, track });

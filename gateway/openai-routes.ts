@@ -9,6 +9,7 @@ import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
 import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 import { SseStream } from './sse.js';
+import { routeChat, type OrchestrationDeps } from './orchestration-route.js';
 
 /** What the OpenAI routes need from the gateway. */
 export interface OpenAIRoutesDeps {
@@ -20,6 +21,8 @@ export interface OpenAIRoutesDeps {
   runTimeoutMs: number;
   /** Unsent SSE output past which a slow client's run is cancelled. */
   sseMaxBufferedBytes: number;
+  /** The router in front of the orchestrator's model, when the node runs the orchestrator. */
+  orchestration?: OrchestrationDeps;
 }
 
 function badRequest(message: string, param: string | null): TroupeError {
@@ -83,7 +86,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     }
     const body = parsed.data;
     const run = runRequestOf(body, conversationOf(req));
-    const target = { kind: 'agent' as const, name: body.model };
+    const routed = deps.orchestration ? await routeChat(req, reply, body, deps.orchestration) : { agent: body.model };
+    if ('handled' in routed) return routed.value;
+    const target = { kind: 'agent' as const, name: routed.agent };
     const binding = bindRun(reply, gateway, deps.track, deps.runTimeoutMs);
     const created = Math.floor(Date.now() / 1000);
     try {
@@ -91,7 +96,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
         const result = await binding.run(target, run);
         return toCompletion(result, `chatcmpl-${binding.runId}`, body.model, created);
       }
-      await stream(reply, body, run, binding, created, deps);
+      await stream(reply, body, run, binding, created, deps, target.name);
       return reply;
     } catch (e) {
       throw asModelError(e, body.model);
@@ -118,6 +123,7 @@ async function stream(
   binding: BoundRun,
   created: number,
   deps: OpenAIRoutesDeps,
+  agent = body.model,
 ): Promise<void> {
   const { runId } = binding;
   const chunks = new ChunkWriter(`chatcmpl-${runId}`, body.model, created, body.stream_options?.include_usage === true);
@@ -145,7 +151,7 @@ async function stream(
     sse.send(chunks.role());
   };
   try {
-    const result = await binding.run({ kind: 'agent', name: body.model }, run, (d) => {
+    const result = await binding.run({ kind: 'agent', name: agent }, run, (d) => {
       begin();
       sse.send(chunks.delta(d));
     });

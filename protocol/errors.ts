@@ -126,6 +126,22 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: "an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to" },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
   TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
+  // orchestration (plans, sessions, approvals)
+  TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
+  TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },
+  TROUPE_ERR_SESSION_NOT_FOUND: { status: 404, description: 'no session with that id (never created, or expired past its TTL)' },
+  TROUPE_ERR_SESSION_BUSY: { status: 409, description: 'another request is already attached to the session (double texting is rejected by default)' },
+  TROUPE_ERR_SESSION_FINISHED: { status: 409, description: 'the session already finished (completed, failed or cancelled); it cannot be cancelled or resumed' },
+  TROUPE_ERR_SESSION_LIMIT: { status: 503, description: 'the node holds its maximum number of open sessions; nothing was started' },
+  TROUPE_ERR_SESSION_NODE_FAILED: { status: 502, description: 'a workflow node failed after its retries (and fallback agent); the session failed' },
+  TROUPE_ERR_SESSION_NODE_TIMEOUT: { status: 504, description: "a workflow node's attempt ran past its timeout_ms and was cancelled" },
+  TROUPE_ERR_SESSION_CANCELLED: { status: 499, description: 'the session was cancelled (DELETE /v1/sessions/:id); its running nodes were cancelled' },
+  TROUPE_ERR_SESSION_INVALID: { status: 400, description: 'a workflow request failed validation (an empty request)' },
+  TROUPE_ERR_APPROVAL_INVALID: { status: 400, description: 'a decision failed validation (decision approve | reject | modify, reason, input)' },
+  TROUPE_ERR_SESSION_DETACHED: { status: 499, description: 'a request stopped waiting for its session (client gone or shutdown); the session goes on and can be resumed with x-session-id' },
+  TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
+  TROUPE_ERR_APPROVAL_FORBIDDEN: { status: 403, description: "the decider (x-troupe-user) is not among the approval's approvers" },
+  TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

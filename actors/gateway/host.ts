@@ -46,4 +46,7 @@ export interface GatewayHost {
   mcpTools?(): McpToolDescriptor[];
   /** Mount the HTTP routes the node's modules contribute. */
   mountModuleRoutes(table: RouteTable): void;
+  /** A module's API by name (the gateway finds optional modules, e.g. the orchestrator, by it). */
+  module?<A>(name: string): A;
+  hasModule?(name: string): boolean;
 }
