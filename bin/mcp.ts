@@ -1,8 +1,9 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import pino from 'pino';
 import { buildTroupeMcpServer } from '../gateway/index.js';
-import { startNode, type AgentSpecInput, type McpServerConfigInput } from '../index.js';
-import { START_ENV_ONLY, START_OPTIONS, loadStartConfig, peerTls } from './config.js';
+import { startNode } from '../index.js';
+import { START_ENV_ONLY, START_OPTIONS, loadStartConfig } from './config.js';
+import { nodeOptionsOf } from './node-options.js';
 import { commandUsage, type Command } from './options.js';
 
 /** The start options that make sense for a stdio server (no HTTP gateway here). */
@@ -25,27 +26,9 @@ export const mcpCommand: Command = {
       process.stdout.write(commandUsage(mcpCommand));
       return;
     }
-    const clusterTls = peerTls(config);
     // stdout is the protocol's: every log line goes to stderr
     const logger = pino({ level: config.logLevel }, pino.destination(2));
-    const node = await startNode({
-      ...(config.node ? { id: config.node } : {}),
-      dataDir: config.data,
-      ...(config.dataKey ? { dataKey: config.dataKey } : {}),
-      logger,
-      http: false,
-      agents: config.agents as AgentSpecInput[],
-      allowDrills: config.allowDrills,
-      mcpServers: config.mcpServers as McpServerConfigInput[],
-      mcp: config.mcp,
-      ...(config.peers.length > 0 ? {
-        cluster: {
-          host: config.host, port: config.peerPort, seeds: config.peers, clusterName: config.clusterName, heartbeatMs: config.heartbeatMs,
-          ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
-          ...(clusterTls ? { tls: clusterTls } : {}),
-        },
-      } : {}),
-    });
+    const node = await startNode({ ...nodeOptionsOf(config, logger, false), http: false });
     const server = buildTroupeMcpServer({
       host: node, runTimeoutMs: config.gateway.requestTimeoutMs ?? 300_000, allowAgentProviders: config.gateway.allowAgentProviders ?? false,
     });

@@ -1,6 +1,7 @@
 import pino from 'pino';
-import { startNode, type AgentSpecInput, type McpServerConfigInput, type OrchestratorModuleOptions } from '../index.js';
-import { START_ENV_ONLY, START_OPTIONS, gatewayTls, loadStartConfig, peerTls } from './config.js';
+import { startNode } from '../index.js';
+import { START_ENV_ONLY, START_OPTIONS, gatewayTls, loadStartConfig } from './config.js';
+import { nodeOptionsOf } from './node-options.js';
 import { commandUsage, type Command } from './options.js';
 
 /**
@@ -19,7 +20,6 @@ export const startCommand: Command = {
       return;
     }
     const tls = gatewayTls(config);
-    const clusterTls = peerTls(config);
     const logger = pino({ level: config.logLevel });
     // The ready line is what users and scripts wait for: it is printed at any log level.
     const announce = logger.child({}, { level: 'info' });
@@ -49,28 +49,8 @@ export const startCommand: Command = {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     node = await startNode({
-      ...(config.node ? { id: config.node } : {}),
-      dataDir: config.data,
-      ...(config.dataKey ? { dataKey: config.dataKey } : {}),
-      logger,
+      ...nodeOptionsOf(config, logger, true),
       http: { ...config.gateway, host: config.host, port: config.httpPort, apiKeys: config.apiKeys, insecure: config.insecure, ...(tls ? { tls } : {}) },
-      agents: config.agents as AgentSpecInput[],
-      allowDrills: config.allowDrills,
-      mcpServers: config.mcpServers as McpServerConfigInput[],
-      mcp: config.mcp,
-      ...(config.audit ? { audit: config.audit } : {}),
-      ...(config.fabric ? { fabric: config.fabric as never } : {}),
-      orchestrator: config.orchestrator as OrchestratorModuleOptions,
-      cluster: {
-        host: config.host,
-        port: config.peerPort,
-        seeds: config.peers,
-        clusterName: config.clusterName,
-        heartbeatMs: config.heartbeatMs,
-        ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
-        // the transport's `tls: { cert, key, ca?, mutual? }` (PEM strings)
-        ...(clusterTls ? { tls: clusterTls } : {}),
-      },
     });
     if (stopSignal !== undefined) {
       stop(stopSignal);

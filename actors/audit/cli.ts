@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { isTroupeError } from '../../protocol/index.js';
 import { LmdbAuditChain, NodeStore, auditCheckpointSchema } from '../../storage/index.js';
-import type { CliCommand } from '../modules/index.js';
+import { parseCommandArgs, type CliCommand } from '../modules/index.js';
 import { AUDIT_KEY_FILE, AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain } from './verify.js';
 
@@ -23,21 +22,9 @@ export const auditCommand: CliCommand = {
   name: 'audit',
   summary: 'Verify the hash-chained audit log of a stopped node (audit verify --data DIR) and name the first bad record.',
   async run(argv, io) {
-    let values: Record<string, string | boolean | undefined>;
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: [...argv], allowPositionals: true, strict: true,
-        options: { data: { type: 'string' }, node: { type: 'string' }, checkpoints: { type: 'string' }, deep: { type: 'boolean' }, help: { type: 'boolean' } },
-      }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
-    } catch (e) {
-      io.stderr(`troupe audit: TROUPE_ERR_CONFIG_INVALID: ${(e as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (values['help']) {
-      io.stdout(USAGE);
-      return 0;
-    }
+    const args = parseCommandArgs('audit', argv, { data: { type: 'string' }, node: { type: 'string' }, checkpoints: { type: 'string' }, deep: { type: 'boolean' } }, USAGE, io);
+    if (typeof args === 'number') return args;
+    const { values, positionals } = args;
     if (positionals.length !== 1 || positionals[0] !== 'verify' || typeof values['data'] !== 'string') {
       io.stderr(`troupe audit: TROUPE_ERR_CONFIG_INVALID: expected 'verify --data DIR'\n${USAGE}`);
       return 2;

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DRILL_KINDS, UPSTREAM_DRILL_FAULTS, drillReportSchema } from '../../supervisors/index.js';
-import type { CliCommand } from '../modules/index.js';
+import { parseCommandArgs, type CliCommand } from '../modules/index.js';
 
 const USAGE = `usage: troupe drill <${DRILL_KINDS.join('|')}> --target PATH|agent:NAME|NODE [--duration MS] [--rate N] [--url URL]
          [--fault ${UPSTREAM_DRILL_FAULTS.join('|')}] [--retry-after MS]   (upstream)
@@ -21,24 +20,12 @@ export const drillCommand: CliCommand = {
   name: 'drill',
   summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage) against a running node over HTTP and print its report.',
   async run(argv, io) {
-    let values: Record<string, string | boolean | undefined>;
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: [...argv], allowPositionals: true, strict: true,
-        options: {
-          target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean' },
+    const parsedArgs = parseCommandArgs('drill', argv, {
+          target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' },
           fault: { type: 'string' }, 'retry-after': { type: 'string' },
-        },
-      }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
-    } catch (e) {
-      io.stderr(`troupe drill: TROUPE_ERR_CONFIG_INVALID: ${(e as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (values['help']) {
-      io.stdout(USAGE);
-      return 0;
-    }
+        }, USAGE, io);
+    if (typeof parsedArgs === 'number') return parsedArgs;
+    const { values, positionals } = parsedArgs;
     const args = z.object({
       kind: z.enum(DRILL_KINDS),
       target: z.string().min(1).max(512),

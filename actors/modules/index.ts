@@ -5,3 +5,4 @@
  */
 export type { NodeModule, ModuleInstance, ModuleHost, RouteTable, McpToolDescriptor, CliCommand } from './module.js';
 export { ModuleSet, checkModules } from './module-set.js';
+export { parseCommandArgs, type CliArgs } from './cli-args.js';
