@@ -12,6 +12,7 @@ import { recoverTasks } from './recovery.js';
 import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
+import { a2aMcpTools } from './mcp-tools.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -143,6 +144,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       return {
         api: { endpoint, card, recovered },
+        mcpTools: a2aMcpTools(endpoint),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
           await Promise.allSettled([...executors].map((x) => x.stop()));
