@@ -15,6 +15,8 @@ afterEach(async () => {
 /** Tasks submitted, from this many concurrent HTTP submitters. */
 const N = 200;
 const SUBMITTERS = 8;
+/** Every tenth task runs for 2 s, so the kill can be timed to land while one is running. */
+const LONG = (i: number): boolean => i % 10 === 5;
 const KEY = (i: number): string => `k9-${i}`;
 
 interface Line { kind: 'start' | 'end'; id: string; attempt: number }
@@ -43,7 +45,7 @@ async function submit(url: string, i: number): Promise<{ status: number; id?: st
   const r = await fetch(`${url}/api/v1/aoa/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ task_type: 'SLOW', payload: { ms: 25 }, idempotency_key: KEY(i), max_retries: 10 }),
+    body: JSON.stringify({ task_type: 'SLOW', payload: { ms: LONG(i) ? 2_000 : 25 }, idempotency_key: KEY(i), max_retries: 10 }),
   });
   const body = await r.json() as { id?: string };
   return { status: r.status, ...(body.id ? { id: body.id } : {}) };
@@ -106,10 +108,16 @@ describe('task runtime under kill -9 (real processes, real LMDB)', () => {
       }
     });
     // kill while tasks are running and submitters are still sending
+    // (a long task seen started is still running when the kill lands: it runs for 2 s)
+    const longIds = (): Set<string> => new Set([...acked].filter(([k]) => LONG(Number(k.split('-').at(-1)))).map(([, id]) => id));
     await until(() => {
-      const ends = readRuns(runs).before.filter((l) => l.kind === 'end').length;
-      return ends >= 30 || (ends >= 10 && acked.size >= N * 0.75);
-    }, 20_000, 'finished runs while submitting');
+      const lines = readRuns(runs).before;
+      const ends = lines.filter((l) => l.kind === 'end').length;
+      const ended = new Set(lines.filter((l) => l.kind === 'end').map((l) => `${l.id} ${l.attempt}`));
+      const long = longIds();
+      const longRunning = lines.some((l) => l.kind === 'start' && long.has(l.id) && !ended.has(`${l.id} ${l.attempt}`));
+      return ends >= 10 && longRunning && acked.size < N;
+    }, 60_000, 'finished runs and a long run in flight while submitting');
     killed = true;
     await first.kill();
     await Promise.all(submitters);
