@@ -1,3 +1,5 @@
+import { TroupeError } from '../protocol/index.js';
+
 /**
  * Deepest nesting of arrays and maps a peer frame may carry. The HTTP edge admits JSON 64
  * levels deep; an envelope and its frame wrap that in a few more levels, so this leaves room
@@ -101,4 +103,9 @@ export function valueDepthExceeds(value: unknown, max: number = MAX_FRAME_DEPTH)
     for (const x of items) if (typeof x === 'object' && x !== null) stack.push({ v: x, d: d + 1 });
   }
   return false;
+}
+
+/** The coded refusal of a message to `node` that nests deeper than a frame may. */
+export function tooDeep(node: string): TroupeError {
+  return new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `a message to '${node}' nests arrays or objects deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`, { details: { node } });
 }

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { encodeEnvelope, isLoopbackHost, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
+import { encodeEnvelope, systemClock, TroupeError, validateEnvelope, type Clock, type Envelope } from '../protocol/index.js';
 import type { Dialer } from './dialer.js';
 import type { DurableDelivery } from './durable.js';
 import { emptyStats, type MemberStatus, type TransportStats } from './events.js';
 import { BATCH_OVERHEAD, BYE_BYTES } from './frames.js';
 import type { LocalIdentity } from './link.js';
 import type { LinkSet, LinkView } from './links.js';
-import { PeerListener } from './listener.js';
+import type { PeerListener } from './listener.js';
+import { openListener } from './listen.js';
 import { ConnectWaits } from './connects.js';
 import { assemble, type TransportParts } from './assembly.js';
 import type { Flusher } from './flusher.js';
 import type { Ticker } from './ticker.js';
-import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, valueDepthExceeds } from './depth.js';
+import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, tooDeep, valueDepthExceeds } from './depth.js';
 import { flushMember, type FlushContext } from './member.js';
 import type { Membership, MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
@@ -123,44 +124,17 @@ export class PeerTransport {
     const o = this.options;
     this.#state = 'starting';
     this.#incarnation = randomBytes(12).toString('base64url');
-    const listener = new PeerListener({
-      host: o.host,
-      port: o.port,
-      tls: o.tls,
-      maxFrameBytes: o.maxFrameBytes,
-      maxPending: o.maxPendingHandshakes,
-      timeoutMs: o.handshakeTimeoutMs,
+    const opened = await openListener(o, this.#incarnation, {
       clock: this.#clock,
       log: this.#log,
       stats: this.#stats,
       accept: (ws, req) => this.#links.accept(ws, req),
+      onListener: (listener) => (this.#listener = listener),
+      onFailed: () => (this.#state = 'closed'),
     });
-    this.#listener = listener;
-    let port: number;
-    try {
-      port = await listener.listen();
-    } catch (cause) {
-      this.#state = 'closed';
-      throw new TroupeError('TROUPE_ERR_TRANSPORT_LISTEN', `cannot listen on ${o.host}:${o.port}: ${(cause as Error).message}`, { cause });
-    }
-    const scheme = o.tls !== undefined ? 'wss' : 'ws';
-    this.#url = o.publicUrl ?? `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
-    this.#identity = Object.freeze({
-      nodeId: o.nodeId,
-      cluster: o.clusterName,
-      incarnation: this.#incarnation,
-      peerUrl: this.#url,
-      secret: o.secret,
-      maxFrameBytes: o.maxFrameBytes,
-    });
-    const now = this.#clock.now();
+    this.#url = opened.url;
+    this.#identity = opened.identity;
     this.#membership.setSelf(this.#url, this.#incarnation);
-    if (o.secret === undefined && !isLoopbackHost(o.host)) {
-      this.#log.warn({ host: o.host }, 'no cluster secret: only loopback peers will be accepted');
-    }
-    if (o.publicUrl === undefined && (o.host === '0.0.0.0' || o.host === '::')) {
-      this.#log.warn({ url: this.#url }, 'listening on all interfaces without publicUrl: other nodes will be told an address they cannot dial');
-    }
     if (this.#state !== 'starting') return { url: this.#url }; // closed while listening
     this.#state = 'running';
     const redelivered = this.#durable.redeliverPending();
@@ -401,8 +375,4 @@ export class PeerTransport {
     this.#state = 'closed';
     this.#log.info('peer transport closed');
   }
-}
-
-function tooDeep(node: string): TroupeError {
-  return new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `a message to '${node}' nests arrays or objects deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`, { details: { node } });
 }
