@@ -12,6 +12,7 @@ import { admitProvider, createProvider, describeProvider, providerConfigFromEnv,
 import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
+import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { defaultDecider } from '../../supervisors/index.js';
@@ -138,7 +139,7 @@ export class AgentRegistry {
     const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
     const replaced = this.entries.get(parsed.data.name);
     const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() });
-    if (replaced) void this.discardReplaced(replaced, entry);
+    if (replaced) void discardReplaced(this.host, this.specs, replaced, entry);
     return this.info(entry);
   }
 
@@ -167,7 +168,7 @@ export class AgentRegistry {
     const record = specs.record(parsed.data, journalKey, createdAt);
     const replaced = this.entries.get(name);
     const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
-    const discarded = replaced ? this.discardReplaced(replaced, entry) : Promise.resolve();
+    const discarded = replaced ? discardReplaced(this.host, this.specs, replaced, entry) : Promise.resolve();
     try {
       await specs.put(name, record);
     } catch (e) {
@@ -214,7 +215,7 @@ export class AgentRegistry {
     await this.retire(name, e);
     if (durable) {
       await specGone;
-      if (e.journalKey) await this.dropJournal(e.journalKey, name);
+      if (e.journalKey) await dropAgentJournal(this.host, e.journalKey, name);
     }
     this.events.emit({ type: 'agent.removed', agent: name });
     await this.audited?.({ action: 'AGENT_DELETE', agent: name });
@@ -390,31 +391,6 @@ export class AgentRegistry {
     e.unwatch();
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);
-  }
-
-  /**
-   * An agent stopped for good was replaced by a new one of the same name: drop its watch,
-   * and when it was durable its journal (and its spec, unless the new agent stores its own).
-   */
-  private async discardReplaced(old: Entry, by: Entry): Promise<void> {
-    old.unwatch();
-    const specs = this.specs;
-    if (!old.durable || !specs || specs.closed) return;
-    try {
-      if (!by.durable) await specs.remove(old.data.name);
-      if (old.journalKey !== undefined && old.journalKey !== by.journalKey) await this.dropJournal(old.journalKey, old.data.name);
-    } catch (err) {
-      this.host.logger.warn({ err, agent: old.data.name }, 'could not discard the stored state of a replaced agent');
-    }
-  }
-
-  /** The node drains the journal's pending commits, deletes it and forgets its log. */
-  private async dropJournal(key: string, agent: string): Promise<void> {
-    try {
-      await this.host.dropJournal(key);
-    } catch (e) {
-      this.host.logger.warn({ err: e, key, agent }, 'could not purge the journal of a removed agent');
-    }
   }
 
   private info(e: Entry): AgentInfo {
