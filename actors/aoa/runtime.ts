@@ -8,7 +8,9 @@ import { TaskQueue } from './queue.js';
 import type { AoaApi, Claim, Outcome, Running, SubmitHook, Worker } from './api.js';
 import { BUILTIN_HANDLERS, abortable } from './builtin-handlers.js';
 import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskContext, type TaskHandler, type TaskRecordView, type TaskSubmit, type TaskSubmitInput } from './task.js';
-import { workerBehaviour, type WorkMessage } from './worker.js';
+import type { WorkMessage } from './worker.js';
+import { WorkerPool } from './worker-pool.js';
+import { Retention } from './retention.js';
 import { auditTask } from './task-audit.js';
 
 /** Bound on submit hooks (one per module that enriches tasks). */
@@ -33,11 +35,11 @@ export class AoaRuntime implements AoaApi {
   private readonly parked = new Map<string, StoredTask[]>();
   /** Tasks whose finished record is being committed, as they were before. */
   private readonly finishing = new Map<string, StoredTask>();
-  private pruning = false;
+  private readonly retention: Retention;
   private readonly running = new Map<string, Running>();
   /** Claimed attempts in claim order (their records commit in that order). */
   private readonly claims: Claim[] = [];
-  private readonly workers: Worker[] = [];
+  private readonly pool: WorkerPool;
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly submitHooks: SubmitHook[] = [];
   private readonly pendingIdem = new Map<string, Promise<TaskRecordView>>();
@@ -45,9 +47,7 @@ export class AoaRuntime implements AoaApi {
   private readonly metricsImpl: AoaMetrics;
   private readonly log: Logger;
   private seq = 0;
-  private workerSeq = 0;
   private wake: { at: number; handle: unknown } | undefined;
-  private tick: unknown;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -56,9 +56,11 @@ export class AoaRuntime implements AoaApi {
     this.queue = new TaskQueue(options.agingMs);
     this.metricsImpl = new AoaMetrics(host.id, {
       depthByPriority: () => this.queue.depthByRank(),
-      workers: () => ({ total: this.workers.length, busy: this.workers.filter((w) => w.busy).length }),
+      workers: () => ({ total: this.pool.workers.length, busy: this.pool.workers.filter((w) => w.busy).length }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
+    this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
+    this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
     this.handlers.set('NOOP', () => Promise.resolve({}));
   }
 
@@ -81,8 +83,7 @@ export class AoaRuntime implements AoaApi {
     }
     if (open.length > 0) this.log.info({ tasks: open.length }, 'open tasks recovered');
     for (const [type, list] of this.parked) this.log.warn({ task_type: type, tasks: list.length }, 'recovered tasks wait for a handler of their type');
-    for (let i = 0; i < this.options.minWorkers; i++) this.addWorker('start');
-    this.scheduleTick();
+    this.pool.start();
     this.pump();
   }
 
@@ -198,15 +199,15 @@ export class AoaRuntime implements AoaApi {
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
-    const ok = !this.closed && this.workers.length >= this.options.minWorkers;
-    return { status: ok ? 'ok' : 'degraded', workers: this.workers.length, queued: this.queue.size, running: this.running.size };
+    const ok = !this.closed && this.pool.workers.length >= this.options.minWorkers;
+    return { status: ok ? 'ok' : 'degraded', workers: this.pool.workers.length, queued: this.queue.size, running: this.running.size };
   }
 
   /** Stop taking work: abort running attempts (they stay open and run again after restart); give back claimed ones that never ran. Idempotent. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    this.host.clock.clearTimeout(this.tick);
+    this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
     for (const r of this.running.values()) {
       this.host.clock.clearTimeout(r.timer);
@@ -236,7 +237,7 @@ export class AoaRuntime implements AoaApi {
     if (this.closed) return;
     const now = this.host.clock.now();
     this.startClaimed();
-    while (this.claims.length < this.workers.length) {
+    while (this.claims.length < this.pool.workers.length) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
@@ -287,7 +288,7 @@ export class AoaRuntime implements AoaApi {
         continue;
       }
       if (!c.committed) return;
-      const worker = this.workers.find((w) => !w.busy);
+      const worker = this.pool.idle();
       if (!worker) return;
       this.claims.shift();
       this.run(c.t, worker);
@@ -380,64 +381,14 @@ export class AoaRuntime implements AoaApi {
     await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
     const waiters = this.waiters.get(t.id);
     this.waiters.delete(t.id);
-    this.prune();
+    this.retention.prune();
     const view = viewOf(done, this.host.clock.now());
     for (const w of waiters ?? []) w(view);
     return view;
   }
 
-  /** Forget finished tasks past `retainFinished`, one pass at a time (each pass takes all the excess of its moment). */
-  private prune(): void {
-    if (this.pruning || this.store.finishedCount() <= this.options.retainFinished) return;
-    this.pruning = true;
-    void this.store.prune(this.options.retainFinished).then(
-      (n) => {
-        this.pruning = false;
-        if (n > 0) this.prune();
-      },
-      (e: unknown) => {
-        this.pruning = false;
-        if (!this.closed) this.log.warn({ err: e }, 'could not prune finished tasks');
-      },
-    );
-  }
-
-  private addWorker(reason: string): void {
-    const name = `aoa-worker-${++this.workerSeq}`;
-    const ref = this.host.spawnSpec({ name, behaviour: workerBehaviour, restart: 'permanent' }, 'system');
-    this.workers.push({ ref, busy: false, idleSince: this.host.clock.now() });
-    if (reason !== 'start') {
-      this.metricsImpl.count('scaled_up');
-      this.log.info({ workers: this.workers.length, reason }, 'aoa worker pool scaled up');
-    }
-  }
-
-  private scheduleTick(): void {
-    this.tick = this.host.clock.setTimeout(() => {
-      if (this.closed) return;
-      this.autoscale();
-      this.scheduleTick();
-    }, this.options.scaleIntervalMs);
-  }
-
-  /** One scale decision: up on ready work waiting with no idle worker, down on a long-idle worker above the minimum. */
+  /** One scale decision of the worker pool (also run by its timer). */
   autoscale(): void {
-    const now = this.host.clock.now();
-    const idle = this.workers.filter((w) => !w.busy);
-    const ready = this.queue.readyCount(now);
-    if (ready > 0 && idle.length === 0 && this.workers.length < this.options.maxWorkers && this.queue.oldestWaitMs(now) >= this.options.scaleUpWaitMs) {
-      this.addWorker(`queue depth ${ready}`);
-      this.pump();
-      return;
-    }
-    if (ready === 0 && this.workers.length > this.options.minWorkers) {
-      const victim = idle.find((w) => now - w.idleSince >= this.options.scaleDownIdleMs);
-      if (victim) {
-        this.workers.splice(this.workers.indexOf(victim), 1);
-        void this.host.stop(victim.ref).catch(() => undefined);
-        this.metricsImpl.count('scaled_down');
-        this.log.info({ workers: this.workers.length }, 'aoa worker pool scaled down');
-      }
-    }
+    this.pool.autoscale();
   }
 }
