@@ -16,6 +16,7 @@ import { decisionSchema, type SessionMessage, type SessionProgress } from './ses
 import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
 import { ChatRouter, type Classifier, type RouteDecision, type RouteInput } from './router.js';
 import { approvalView, sessionView, summaryView } from './views.js';
+import { ApprovalBook, auditDecision } from './approval-book.js';
 
 /** What the orchestrator is built from (the module makes the defaults). */
 export interface OrchestratorDeps {
@@ -39,8 +40,6 @@ export interface StartOptions {
 }
 
 const ASK_MS = 30_000;
-/** Decided approvals kept in the list beside the open ones. */
-const RECENT_APPROVALS = 1_000;
 
 /**
  * The orchestrator module's API: workflows as session actors (`/system/orchestrator/<id>`),
@@ -55,7 +54,7 @@ const RECENT_APPROVALS = 1_000;
 export class Orchestrator {
   private readonly summaries = new Map<string, SessionSummary>();
   private readonly refs = new Map<string, ActorRef<SessionMessage>>();
-  private readonly approvals = new Map<string, ApprovalRecord>();
+  private readonly approvals = new ApprovalBook();
   private readonly listeners = new Map<string, Set<(p: SessionProgress) => void>>();
   private root?: Context;
   private readonly log: Logger;
@@ -200,11 +199,7 @@ export class Orchestrator {
 
   /** `GET /v1/approvals`: open ones first, then recent decisions. */
   listApprovals(filter: { status?: string } = {}): Record<string, unknown>[] {
-    const open = (a: ApprovalRecord): boolean => a.status === 'pending' || a.status === 'escalated';
-    return [...this.approvals.values()]
-      .filter((a) => !filter.status || a.status === filter.status)
-      .sort((a, b) => Number(open(b)) - Number(open(a)) || b.created_at - a.created_at)
-      .map(approvalView);
+    return this.approvals.list(filter);
   }
 
   /** `GET /v1/approvals/:id`. */
@@ -234,7 +229,7 @@ export class Orchestrator {
 
   private async drop(id: string): Promise<void> {
     this.summaries.delete(id);
-    for (const [k, a] of this.approvals) if (a.session_id === id) this.approvals.delete(k);
+    this.approvals.dropSession(id);
     const ref = this.refs.get(id);
     this.refs.delete(id);
     try {
@@ -287,7 +282,7 @@ export class Orchestrator {
         changed: (s) => this.changed(s),
         progress: (p) => this.progress(p),
         ...(this.deps.planner.revise ? { revise: (r) => this.revise(r) } : {}),
-        decided: (a) => this.audited(a),
+        decided: (a) => auditDecision(this.deps.audit, a, this.log),
       }) as never,
     });
     this.refs.set(id, ref);
@@ -296,26 +291,6 @@ export class Orchestrator {
       if (this.refs.get(id) === ref) this.refs.delete(id);
     });
     return ref;
-  }
-
-  /** A decision into the audit log, with its RACI fields: the decider is responsible, the first approver accountable. */
-  private audited(a: ApprovalRecord): void {
-    if (!this.deps.audit) return;
-    const by = a.decided_by ?? 'unknown';
-    this.deps.audit({
-      action: 'APPROVAL_DECISION',
-      actor: by.slice(0, 200),
-      target: a.id.slice(0, 200),
-      agent: a.agent,
-      responsible: by.slice(0, 200),
-      accountable: (a.approvers[0] ?? by).slice(0, 200),
-      consulted: a.approvers.slice(1, 16),
-      informed: ['Audit Log'],
-      correlationId: a.session_id,
-      outcome: a.status === 'rejected' ? 'refused' : 'ok',
-      payload: { reason: a.reason ?? null, input: a.input ?? null },
-      details: { session_id: a.session_id, node: a.node, action: a.action.slice(0, 500), status: a.status, decision: a.decision ?? null, source: a.source ?? null },
-    }).catch((e: unknown) => this.log.warn({ err: e, approval: a.id }, 'could not record a decision in the audit log'));
   }
 
   /** The planner's revision, validated against the agents it may use. */
@@ -338,21 +313,12 @@ export class Orchestrator {
       v: 1, id: s.id, status: s.status, request: s.request.slice(0, 200), created_at: s.created_at, updated_at: s.updated_at, expires_at: s.expires_at, nodes: s.dag.nodes.length,
     };
     this.summaries.set(s.id, next);
-    for (const a of Object.values(s.approvals)) {
-      const known = this.approvals.get(a.id);
-      if (!known || known.status !== a.status) this.approvals.set(a.id, { ...a });
-    }
-    if (this.approvals.size > RECENT_APPROVALS * 2) this.trimApprovals();
+    this.approvals.note(Object.values(s.approvals));
     // the index only changes with the status (and at creation): a list after a restart
     // shows the last status; the journal holds every step
     if (!prev || prev.status !== next.status) {
       this.deps.index.put(next).catch((e: unknown) => this.log.warn({ err: e, session: s.id }, 'could not index a session'));
     }
-  }
-
-  private trimApprovals(): void {
-    const decided = [...this.approvals.values()].filter((a) => a.status !== 'pending' && a.status !== 'escalated').sort((a, b) => a.created_at - b.created_at);
-    for (const a of decided.slice(0, decided.length - RECENT_APPROVALS)) this.approvals.delete(a.id);
   }
 
   private progress(p: SessionProgress): void {
