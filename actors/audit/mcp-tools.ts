@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { McpToolDescriptor } from '../modules/index.js';
 import type { AuditApi } from './audit-log.js';
-import { AUDIT_MAX_PAGE_SIZE } from './query.js';
+import { AUDIT_MAX_PAGE_SIZE, auditQueryOf } from './query.js';
 
 /** The audit log's MCP tools: query records and verify the chain. */
 export function auditMcpTools(audit: AuditApi): McpToolDescriptor<any>[] {
@@ -9,15 +9,7 @@ export function auditMcpTools(audit: AuditApi): McpToolDescriptor<any>[] {
     name: 'audit_query',
     description: 'List RACI audit records in sequence order, filtered by action, agent, correlation id and time range (epoch ms); page with `after`.',
     input: queryInput,
-    call: async (q) => audit.query({
-      ...(q.action !== undefined ? { action: q.action } : {}),
-      ...(q.agent !== undefined ? { agent: q.agent } : {}),
-      ...(q.correlation_id !== undefined ? { correlationId: q.correlation_id } : {}),
-      ...(q.from !== undefined ? { from: q.from } : {}),
-      ...(q.to !== undefined ? { to: q.to } : {}),
-      ...(q.after !== undefined ? { after: q.after } : {}),
-      ...(q.limit !== undefined ? { limit: q.limit } : {}),
-    }),
+    call: async (q) => audit.query(auditQueryOf(q)),
   };
   const verify: McpToolDescriptor<z.infer<typeof verifyInput>> = {
     name: 'audit_verify',

@@ -55,3 +55,16 @@ export function queryRecords(chain: AuditChainStore, q: AuditQuery, maxScan: num
   }
   return { records };
 }
+
+/** The snake-case filter of `GET /api/v1/audit` and the `audit_query` tool, as an {@link AuditQuery}. */
+export function auditQueryOf(q: { action?: string; agent?: string; correlation_id?: string; from?: number; to?: number; after?: number; limit?: number }): AuditQuery {
+  return {
+    ...(q.action !== undefined ? { action: q.action } : {}),
+    ...(q.agent !== undefined ? { agent: q.agent } : {}),
+    ...(q.correlation_id !== undefined ? { correlationId: q.correlation_id } : {}),
+    ...(q.from !== undefined ? { from: q.from } : {}),
+    ...(q.to !== undefined ? { to: q.to } : {}),
+    ...(q.after !== undefined ? { after: q.after } : {}),
+    ...(q.limit !== undefined ? { limit: q.limit } : {}),
+  };
+}

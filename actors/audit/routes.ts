@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
 import type { AuditApi } from './audit-log.js';
-import { AUDIT_MAX_PAGE_SIZE } from './query.js';
+import { AUDIT_MAX_PAGE_SIZE, auditQueryOf } from './query.js';
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))]);
 const listQuery = z.strictObject({
@@ -32,15 +32,7 @@ export function registerAuditRoutes(table: RouteTable, audit: AuditApi, peerChec
     method: 'GET', url: '/api/v1/audit',
     handler: async (req) => {
       const q = parse(listQuery, req.query);
-      return audit.query({
-        limit: q.limit,
-        ...(q.action !== undefined ? { action: q.action } : {}),
-        ...(q.agent !== undefined ? { agent: q.agent } : {}),
-        ...(q.correlation_id !== undefined ? { correlationId: q.correlation_id } : {}),
-        ...(q.from !== undefined ? { from: q.from } : {}),
-        ...(q.to !== undefined ? { to: q.to } : {}),
-        ...(q.after !== undefined ? { after: q.after } : {}),
-      });
+      return audit.query(auditQueryOf(q));
     },
   });
   table.route({
