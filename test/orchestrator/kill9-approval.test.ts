@@ -1,44 +1,17 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../fixtures/fake-openai.js';
-import { tempDir, until } from '../helpers.js';
-import { startTroupe, type TroupeProcess } from '../process.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../helpers.js';
+import { cleanUpAfterEach, processSetup, promptOf } from './process-node.js';
 
-const procs: TroupeProcess[] = [];
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) await p.kill().catch(() => undefined);
-  for (const c of cleanups.splice(0)) await c();
-});
-
-/** The last user message of an upstream call: the node's prompt. */
-function promptOf(call: RecordedRequest): string {
-  const msgs = (call.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
-  const last = [...msgs].reverse().find((m) => m.role === 'user');
-  return typeof last?.content === 'string' ? last.content : '';
-}
+cleanUpAfterEach();
 
 describe('approvals across kill -9 (real processes)', () => {
   it('keeps a pending approval across kill -9; a decision after the restart works; kill -9 between the decision and its effect gives the effect once', async () => {
-    let hold = true;
-    const fake: FakeOpenAI = await startFakeOpenAI((call) => {
-      const p = promptOf(call);
-      if (hold && p.startsWith('send the report')) return { kind: 'hang' };
-      return { kind: 'text', text: `done(${p.split('\n')[0]})` };
-    });
-    cleanups.push(() => fake.close());
-    const { dir, cleanup } = tempDir('troupe-orch-kill-apr-');
-    cleanups.push(cleanup);
-    const config = join(dir, 'troupe.json');
-    writeFileSync(config, JSON.stringify({
+    const setup = await processSetup({ node: 'k9a', holdPrefix: 'send the report', config: {
       agents: [{ name: 'assistant' }, { name: 'worker' }],
       orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic', approvalFor: ['external_call'] },
-    }));
-    const args = ['--config', config, '--data', join(dir, 'data'), '--http-port', '0', '--peer-port', '0', '--node', 'k9a'];
-    const env = { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-fake-key-123', TROUPE_LOG_LEVEL: 'warn' };
-    const one = await startTroupe(args, env);
-    procs.push(one);
+    } });
+    const fake = setup.fake;
+    const one = await setup.start();
     const res = await fetch(`${one.ready.http}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-orchestrate': 'true' },
@@ -50,10 +23,9 @@ describe('approvals across kill -9 (real processes)', () => {
     expect(body.troupe).toEqual({ session_id: id, status: 'waiting_approval', approvals: [`${id}.s2`] });
     expect(body.choices[0]!.message.content).toContain(`Waiting for approval: ${id}.s2 (external_call`);
     await one.kill();
-    procs.splice(procs.indexOf(one), 1);
+    setup.forget(one);
 
-    const two = await startTroupe(args, env);
-    procs.push(two);
+    const two = await setup.start();
     await until(async () => {
       const list = await fetch(`${two.ready.http}/v1/approvals?status=pending`).then((r) => r.json()) as { data: Array<{ id: string }> };
       return list.data.some((a) => a.id === `${id}.s2`);
@@ -67,11 +39,10 @@ describe('approvals across kill -9 (real processes)', () => {
     expect(decided).toMatchObject({ status: 'approved', decided_by: 'alice', source: 'http' });
     await until(() => fake.calls.some((c) => promptOf(c).startsWith('send the report')), 30_000, 'the approved node reached the upstream');
     await two.kill();
-    procs.splice(procs.indexOf(two), 1);
+    setup.forget(two);
 
-    hold = false;
-    const three = await startTroupe(args, env);
-    procs.push(three);
+    setup.release();
+    const three = await setup.start();
     let session: any;
     await until(async () => {
       session = await fetch(`${three.ready.http}/v1/sessions/${id}`).then((r) => r.json());
