@@ -144,7 +144,29 @@ export class GatewayMetrics {
 
     // Codes seen per agent, so that its failure series can be removed with it.
     const failureCodes = new Map<string, Set<string>>();
+    // Label children per agent, cached: hashing label objects on every run shows in profiles.
+    type RunSeries = {
+      inFlight: Gauge.Internal<'agent'>;
+      prompt: Counter.Internal;
+      completion: Counter.Internal;
+      outcomes: Map<string, { runs: Counter.Internal; time: Histogram.Internal<'agent' | 'outcome'> }>;
+    };
+    const series = new Map<string, RunSeries>();
+    const seriesOf = (agent: string): RunSeries => {
+      let s = series.get(agent);
+      if (!s) {
+        s = { inFlight: inFlight.labels({ agent }), prompt: tokens.labels({ agent, kind: 'prompt' }), completion: tokens.labels({ agent, kind: 'completion' }), outcomes: new Map() };
+        if (series.size < 10_000) series.set(agent, s);
+      }
+      return s;
+    };
+    const outcomeOf = (s: RunSeries, agent: string, outcome: string): { runs: Counter.Internal; time: Histogram.Internal<'agent' | 'outcome'> } => {
+      let o = s.outcomes.get(outcome);
+      if (!o) s.outcomes.set(outcome, (o = { runs: runs.labels({ agent, outcome }), time: runDuration.labels({ agent, outcome }) }));
+      return o;
+    };
     const forget = (agent: string): void => {
+      series.delete(agent);
       for (const outcome of RUN_OUTCOMES) {
         runs.remove({ agent, outcome });
         runDuration.remove({ agent, outcome });
@@ -158,16 +180,19 @@ export class GatewayMetrics {
 
     if (agents) this.unsubscribe.push(agents.events.subscribe((e: AgentEvent) => {
       switch (e.type) {
-        case 'agent.run.started': inFlight.inc({ agent: e.agent }); break;
-        case 'agent.run.finished':
-          inFlight.dec({ agent: e.agent });
-          runs.inc({ agent: e.agent, outcome: e.outcome });
-          runDuration.observe({ agent: e.agent, outcome: e.outcome }, e.durationMs / 1000);
+        case 'agent.run.started': seriesOf(e.agent).inFlight.inc(); break;
+        case 'agent.run.finished': {
+          const s = seriesOf(e.agent);
+          const o = outcomeOf(s, e.agent, e.outcome);
+          s.inFlight.dec();
+          o.runs.inc();
+          o.time.observe(e.durationMs / 1000);
           if (e.usage) {
-            tokens.inc({ agent: e.agent, kind: 'prompt' }, e.usage.prompt_tokens);
-            tokens.inc({ agent: e.agent, kind: 'completion' }, e.usage.completion_tokens);
+            s.prompt.inc(e.usage.prompt_tokens);
+            s.completion.inc(e.usage.completion_tokens);
           }
           break;
+        }
         case 'agent.model.failed': {
           let codes = failureCodes.get(e.agent);
           if (!codes) failureCodes.set(e.agent, (codes = new Set()));
