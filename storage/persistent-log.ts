@@ -74,6 +74,11 @@ export class PersistentLog<S, E> {
   private delivered = 0;
   private readonly nextDelivered = (): number => ++this.delivered;
   private failed?: TroupeError;
+  /**
+   * What the constructor's scan found, while nothing has been written since: the recover()
+   * that follows an open (every spawn) reuses it instead of reading the same keys again.
+   */
+  private scanned?: { lastOnDisk: number };
 
   /** Sequence number of the last persisted (or in-flight) event. */
   get seq(): number {
@@ -89,7 +94,7 @@ export class PersistentLog<S, E> {
     this.key = key;
     this.every = parsed.snapshotEvery;
     this.keep = parsed.keepSnapshots;
-    this.scanHead();
+    this.scanned = this.scanHead();
   }
 
   /**
@@ -106,7 +111,8 @@ export class PersistentLog<S, E> {
    */
   recover<RS = S, RE = E>(initial: RS, apply: (s: RS, e: RE) => RS): Recovered<RS> {
     if (this.journal.closed) throw this.journal.closedError();
-    const { lastOnDisk } = this.scanHead();
+    const { lastOnDisk } = this.scanned ?? this.scanHead();
+    this.scanned = undefined;
     const { base, state: baseState, firstError, corrupt } = this.pickBase<RS>(initial);
     // A corrupt snapshot must not count as kept, or compaction could cut the journal back to it.
     this.corruptSnaps = corrupt;
@@ -163,6 +169,7 @@ export class PersistentLog<S, E> {
    * const seq = await log.persist({ type: 'item.added', item }, () => state, { inboxDone: envelope.id });
    */
   persist(event: E, stateAfter: () => S, extra?: { inboxDone?: string }): Promise<number> {
+    this.scanned = undefined;
     if (this.journal.closed) return Promise.reject(this.journal.closedError());
     if (this.failed) return Promise.reject(this.failed);
     const seq = this.last + 1;
@@ -255,6 +262,7 @@ export class PersistentLog<S, E> {
    * @example await log.purge();
    */
   async purge(): Promise<void> {
+    this.scanned = undefined;
     await this.drain();
     await this.journal.purge(this.key);
   }
