@@ -113,9 +113,19 @@ export function taskActorSpec(name: string, key: string, list?: (task: TaskJson)
             ctx.reply(s.task ?? null);
             return;
           case 'a2a.task.save': {
-            const persisted = ctx.persist({ type: 'a2a.task.saved', task: m.task } satisfies TaskEvent);
-            const listed = list?.(m.task);
-            await Promise.all([persisted, listed]);
+            const created = s.task === undefined;
+            const state = m.task.status?.state ?? '';
+            const written = Promise.all([ctx.persist({ type: 'a2a.task.saved', task: m.task } satisfies TaskEvent), list?.(m.task)]);
+            // What a client may hold on to is durable before the SDK goes on: a new task (a
+            // non-blocking send answers with it), an interruption and an end. A step between
+            // (working, an artifact) is ordered before the task's next save, which waits for
+            // the commit (a failed write fails that one too); a crash in between leaves the task
+            // as it was before the step, and recovery fails a task that was working.
+            if (created || TERMINAL.has(state) || INTERRUPTED.has(state)) {
+              await written;
+            } else {
+              written.catch((err: unknown) => ctx.log.warn({ err, task: m.task.id }, 'saving an A2A task step failed'));
+            }
             ctx.reply(true);
             return;
           }
