@@ -9,7 +9,7 @@ import { classifyFailure, type Failure, type Why } from './failure.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
 import { backoffDelay, clockSleep, type Sleep } from './retry.js';
 import { estimatePromptTokens, estimateTokens } from './tokens.js';
-import { upstreamFetch } from './upstream-fetch.js';
+import { upstreamFetch, wholeBodyOf } from './upstream-fetch.js';
 
 const ms = (def: number) => z.number().int().positive().max(24 * 60 * 60 * 1000).default(def);
 
@@ -301,7 +301,8 @@ export class OpenAIProvider implements ModelProvider {
         // Nothing needs the deltas: one request, one JSON body, one parse.
         const response = await this.client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming, options).asResponse();
         startIdle();
-        const parsed = upstreamCompletionSchema.safeParse(await response.json());
+        const bytes = wholeBodyOf(response);
+        const parsed = upstreamCompletionSchema.safeParse(bytes ? JSON.parse(bytes.toString('utf8')) : await response.json());
         if (why !== undefined) throw new Aborted();
         if (!parsed.success) throw new Error(`malformed completion from the upstream: ${describeIssues(parsed.error)}`);
         result = completionResult(parsed.data, body.model, (text) => this.estimate(req, text));

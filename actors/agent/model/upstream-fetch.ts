@@ -21,6 +21,21 @@ export interface UpstreamFetch {
 }
 
 const STREAMED = /event-stream/i;
+const wholeBodies = new WeakMap<Response, Buffer>();
+
+/**
+ * The body of a good (2xx) whole answer fetched by {@link upstreamFetch}, taken once; undefined
+ * for any other response (read it with `response.json()`).
+ *
+ * @example
+ * const bytes = wholeBodyOf(response);
+ * const value = bytes ? JSON.parse(bytes.toString('utf8')) : await response.json();
+ */
+export function wholeBodyOf(response: Response): Buffer | undefined {
+  const b = wholeBodies.get(response);
+  if (b !== undefined) wholeBodies.delete(response);
+  return b;
+}
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /**
@@ -71,7 +86,13 @@ export function upstreamFetch(o: UpstreamPoolOptions): UpstreamFetch {
       return new Response(null, init2);
     }
     if (STREAMED.test(out.get('content-type') ?? '')) return new Response(Readable.toWeb(res.body) as ReadableStream, init2);
-    return new Response(await readWhole(res.body, o), init2);
+    const whole = await readWhole(res.body, o);
+    if (res.statusCode < 200 || res.statusCode > 299) return new Response(whole, init2);
+    // A good whole answer skips the Response body machinery (a web stream per answer): the
+    // provider takes the bytes with wholeBodyOf and parses them once.
+    const response = new Response(null, init2);
+    wholeBodies.set(response, whole);
+    return response;
   };
   return { fetch: fetchOverUndici as typeof globalThis.fetch, dispatcher };
 }
