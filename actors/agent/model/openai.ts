@@ -150,7 +150,7 @@ export class OpenAIProvider implements ModelProvider {
     });
   }
 
-  /** Stream one completion; see ModelProvider. */
+  /** One completion, streamed when the caller listens to deltas; see ModelProvider. */
   async complete(req: ModelRequest, opts: CompleteOptions = {}): Promise<ModelResult> {
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const deadline = this.clock.now() + timeoutMs;
