@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelProvider, ModelRequest } from '../../actors/agent/model/index.js';
 import { RunQueue, type Waiting } from '../../actors/agent/run-queue.js';
+import { parseAgentSpec } from '../../actors/agent/spec.js';
 import type { ModelResult } from '../../protocol/index.js';
 import { ManualClock } from '../../protocol/index.js';
 import { settle, until } from '../helpers.js';
@@ -103,6 +104,20 @@ describe('RunQueue', () => {
     expect(q.expire(100).map((w) => w.msg.runId)).toEqual(['r1']);
     expect(q.size).toBe(0);
     expect(q.earliestDeadline()).toBeUndefined();
+  });
+});
+
+describe('the queue knobs of an agent spec', () => {
+  it('default the queue deadline to 30 s and leave the per-caller share to maxQueuedRuns', () => {
+    const spec = parseAgentSpec({ name: 'knobs' }).data;
+    expect(spec.limits.queueDeadlineMs).toBe(30_000);
+    expect(spec.limits.maxQueuedRunsPerCaller).toBeUndefined();
+  });
+
+  it('reject a deadline past an hour or a share below one with TROUPE_ERR_AGENT_INVALID_SPEC', () => {
+    for (const limits of [{ queueDeadlineMs: 3_600_001 }, { queueDeadlineMs: -1 }, { maxQueuedRunsPerCaller: 0 }]) {
+      expect(() => parseAgentSpec({ name: 'knobs', limits })).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_AGENT_INVALID_SPEC' }));
+    }
   });
 });
 
