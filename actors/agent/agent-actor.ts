@@ -200,7 +200,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   };
   const onQueueTick = (ctx: Context<AgentInbox>): void => {
     rt.queueTimerAt = undefined;
-    for (const w of rt.queue.expire(clock.now())) fail(ctx, w.msg.replyTo, w.msg.runId, queueTimeout(w.deadline - w.at), w.correlationId);
+    for (const w of rt.queue.expire(clock.now())) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
+      fail(ctx, w.msg.replyTo, w.msg.runId, queueTimeout(w.deadline - w.at), w.correlationId);
+    }
     armQueueTimer(ctx, rt.queue.earliestDeadline());
   };
 
@@ -219,6 +222,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       return;
     }
     if (rt.active.size + rt.queue.size >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_BUSY' });
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.size} queued`, {
         details: { active: rt.active.size, queued: rt.queue.size, retryAfterMs: retryAfterMs() },
       }));
@@ -227,6 +231,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     const caller = msg.caller ?? '';
     const share = limits.maxQueuedRunsPerCaller;
     if (share !== undefined && rt.active.size >= limits.maxConcurrentRuns && rt.queue.waitingOf(caller) >= share) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED' });
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED', `this caller already has ${share} runs waiting for agent ${name} (limits.maxQueuedRunsPerCaller)`, {
         details: { maxQueuedRunsPerCaller: share, retryAfterMs: retryAfterMs() },
       }));
@@ -241,6 +246,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       // No slot now, and the caller would not wait: refused at once, not after a timer.
       if (deadlineMs === 0) {
         rt.queue.remove(msg.runId);
+        events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
         ctx.replyError(queueTimeout(0));
         return;
       }

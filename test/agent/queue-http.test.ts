@@ -79,6 +79,11 @@ describe('queue deadlines and shares over HTTP', () => {
     gate.release();
     expect((await first).status).toBe(200);
     expect(gate.calls()).toBe(1);
+    // counted in /metrics, with the wait of the run that started
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/troupe_agent_runs_refused_total\{[^}]*agent="one"[^}]*code="TROUPE_ERR_AGENT_QUEUE_TIMEOUT"[^}]*\} 2\n/);
+    expect(metrics).toMatch(/troupe_agent_queue_wait_seconds_count\{[^}]*agent="one"[^}]*\} 1\n/);
+    expect(metrics).toContain('troupe_agent_breaker_state');
   });
 
   it('rejects a malformed x-troupe-queue-deadline-ms with 400', async () => {
