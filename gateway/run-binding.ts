@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { GatewayActor, GatewayTarget, RunRequest, RunResult } from '../actors/index.js';
 import type { ModelDelta } from '../protocol/index.js';
 import { TroupeError } from '../protocol/index.js';
+import { withQueueOptions } from './queue-options.js';
 
 /** Why the gateway cancels a run: its client went away, or the node is shutting down. */
 export type CancelWhy = 'client' | 'shutdown';
@@ -51,7 +52,7 @@ export function bindRun(reply: FastifyReply, gateway: GatewayActor, track: Track
   if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
   return {
     runId,
-    run: (target, req, onDelta) => gateway.run(target, req, { runId, correlationId: reply.request.id, timeoutMs, ...(onDelta ? { onDelta } : {}) }),
+    run: (target, req, onDelta) => gateway.run(target, withQueueOptions(req, reply.request), { runId, correlationId: reply.request.id, timeoutMs, ...(onDelta ? { onDelta } : {}) }),
     cancel: (error) => gateway.cancel(runId, error),
     gone: () => left,
     done: untrack,

@@ -142,6 +142,9 @@ export const errorCatalog = {
   TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
   TROUPE_ERR_APPROVAL_FORBIDDEN: { status: 403, description: "the decider (x-troupe-user) is not among the approval's approvers" },
   TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
+  // agent run queue (issue 16)
+  TROUPE_ERR_AGENT_QUEUE_TIMEOUT: { status: 503, description: "the run could not start within its queue deadline (x-troupe-queue-deadline-ms, or the agent's limits.queueDeadlineMs): every run slot (limits.maxConcurrentRuns) stayed busy; retry after retry-after" },
+  TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED: { status: 429, description: 'the caller (API key) already has limits.maxQueuedRunsPerCaller runs waiting for the agent; retry after retry-after' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -87,6 +87,31 @@ export const upstreamChunkSchema = z.looseObject({
   })).optional(),
 });
 
+/**
+ * A whole (non-streamed) chat completion from an OpenAI-compatible upstream, as far as troupe
+ * reads it (other fields pass through): checked once on arrival, like each streamed chunk.
+ */
+export const upstreamCompletionSchema = z.looseObject({
+  model: z.string().nullish(),
+  usage: z.looseObject({
+    prompt_tokens: z.number().int().nonnegative().nullish(),
+    completion_tokens: z.number().int().nonnegative().nullish(),
+    total_tokens: z.number().int().nonnegative().nullish(),
+  }).nullish(),
+  choices: z.array(z.looseObject({
+    index: z.number().int().nonnegative().nullish(),
+    message: z.looseObject({
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      tool_calls: z.array(z.looseObject({
+        id: z.string().nullish(),
+        function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+      })).nullish(),
+    }).nullish(),
+    finish_reason: z.string().nullish(),
+  })).optional(),
+});
+
 /** A model's complete answer to one request. */
 export const modelResultSchema = z.object({
   content: z.string().nullable(),
@@ -105,3 +130,4 @@ export type Usage = z.infer<typeof usageSchema>;
 export type ModelDelta = z.infer<typeof modelDeltaSchema>;
 export type FinishReason = z.infer<typeof finishReasonSchema>;
 export type ModelResult = z.infer<typeof modelResultSchema>;
+export type UpstreamCompletion = z.infer<typeof upstreamCompletionSchema>;

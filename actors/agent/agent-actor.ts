@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
@@ -10,9 +9,12 @@ import { RunAbort, type ModelProvider } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
+import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
+import type { Waiting } from './run-queue.js';
 import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
-import { toolSpecOf, type AgentTool, type ToolContext } from './tools.js';
+import type { AgentTool } from './tools.js';
+import { runToolContext, withMoreTools } from './run-tools.js';
 
 /** Everything an agent actor is built from; fixed for the agent's lifetime. */
 export interface AgentDeps {
@@ -35,20 +37,6 @@ export interface AgentDeps {
   refusal?: () => TroupeError | undefined;
   /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
   callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
-}
-
-/** The agent's tools for one run: its fixed ones, then what its tool sources offer now. */
-function withMoreTools(deps: AgentDeps): { tools: ReadonlyMap<string, AgentTool>; toolSpecs: ReadonlyArray<ToolSpec> } {
-  const more = deps.moreTools?.() ?? [];
-  if (more.length === 0) return { tools: deps.tools, toolSpecs: deps.toolSpecs };
-  const tools = new Map(deps.tools);
-  const toolSpecs = [...deps.toolSpecs];
-  for (const t of more) {
-    if (tools.has(t.name)) continue;
-    tools.set(t.name, t);
-    toolSpecs.push(toolSpecOf(t));
-  }
-  return { tools, toolSpecs };
 }
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
@@ -120,29 +108,6 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     return { next: apply(state, event), durable };
   };
 
-  /** What a run's tools see (made on the run's first tool call). */
-  const toolContext = (ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal): ToolContext => {
-    const { msg, correlationId } = q;
-    let toolLog: Logger | undefined;
-    return {
-      agent: name,
-      signal,
-      runId: msg.runId,
-      ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
-      ...(correlationId !== undefined ? { correlationId } : {}),
-      // pino children are not free: made only when a tool logs
-      get log() {
-        return (toolLog ??= ctx.log.child({ runId: msg.runId, ...(correlationId !== undefined ? { correlationId } : {}) }));
-      },
-      tell: (target, message) => ctx.tell(target, message),
-      ask: (target, message, options) => {
-        const call = deps.callTarget;
-        if (!call) return ctx.ask(target, message, options);
-        return call(target, () => ctx.ask(target, message, options));
-      },
-    };
-  };
-
   const start = (state: AgentMemory, q: Queued, ctx: Context<AgentInbox>): void => {
     const { msg } = q;
     const messages: ChatMessage[] = deps.instructions ? [{ role: 'system', content: deps.instructions }] : [];
@@ -169,7 +134,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,
       signal: controller,
-      toolContext: (signal) => toolContext(ctx, q, signal),
+      toolContext: (signal) => runToolContext(deps, ctx, q, signal),
       clock,
     };
     if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;
@@ -210,13 +175,36 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     );
   };
 
+  const startable = (w: Waiting): boolean => w.msg.conversationId === undefined || !rt.busy.has(w.msg.conversationId);
   const pump = (state: AgentMemory, ctx: Context<AgentInbox>): void => {
     while (rt.active.size < limits.maxConcurrentRuns) {
-      const i = rt.queue.findIndex((q) => q.msg.conversationId === undefined || !rt.busy.has(q.msg.conversationId));
-      if (i < 0) return;
-      const [q] = rt.queue.splice(i, 1);
-      start(state, q!, ctx);
+      const w = rt.queue.take(startable);
+      if (w === undefined) return;
+      start(state, w, ctx);
     }
+  };
+
+  /** What a refused caller is told to wait: about the time the runs ahead of it take. */
+  const retryAfterMs = (): number =>
+    Math.min(60_000, Math.max(1_000, Math.ceil((rt.avgRunMs ?? 1_000) * (1 + rt.queue.size / limits.maxConcurrentRuns))));
+  const queueTimeout = (deadlineMs: number): TroupeError => new TroupeError('TROUPE_ERR_AGENT_QUEUE_TIMEOUT',
+    `agent ${name} could not start the run within its queue deadline of ${deadlineMs}ms: all ${limits.maxConcurrentRuns} run slots stayed busy`,
+    { details: { queueDeadlineMs: deadlineMs, active: rt.active.size, queued: rt.queue.size, retryAfterMs: retryAfterMs() } });
+
+  /** One kernel timer for the whole queue, set to its earliest deadline. */
+  const armQueueTimer = (ctx: Context<AgentInbox>, at: number | undefined): void => {
+    if (at === rt.queueTimerAt) return;
+    rt.queueTimerAt = at;
+    if (at === undefined) ctx.timers.cancel(QUEUE_TIMER);
+    else ctx.timers.startSingle(QUEUE_TIMER, Math.max(0, at - clock.now()), new QueueTick());
+  };
+  const onQueueTick = (ctx: Context<AgentInbox>): void => {
+    rt.queueTimerAt = undefined;
+    for (const w of rt.queue.expire(clock.now())) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
+      fail(ctx, w.msg.replyTo, w.msg.runId, queueTimeout(w.deadline - w.at), w.correlationId);
+    }
+    armQueueTimer(ctx, rt.queue.earliestDeadline());
   };
 
   /**
@@ -224,7 +212,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
    * requester learns it from the ask, local or remote alike).
    */
   const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
-    if (rt.active.has(msg.runId) || rt.queue.some((q) => q.msg.runId === msg.runId)) {
+    if (rt.active.has(msg.runId) || rt.queue.has(msg.runId)) {
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
@@ -233,23 +221,45 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       ctx.replyError(refused);
       return;
     }
-    if (rt.active.size + rt.queue.length >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
-      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.length} queued`, {
-        details: { active: rt.active.size, queued: rt.queue.length },
+    if (rt.active.size + rt.queue.size >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_BUSY' });
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.size} queued`, {
+        details: { active: rt.active.size, queued: rt.queue.size, retryAfterMs: retryAfterMs() },
       }));
       return;
     }
-    rt.queue.push({ msg, at: clock.now(), correlationId: ctx.correlationId });
+    const caller = msg.caller ?? '';
+    const share = limits.maxQueuedRunsPerCaller;
+    if (share !== undefined && rt.active.size >= limits.maxConcurrentRuns && rt.queue.waitingOf(caller) >= share) {
+      events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED' });
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED', `this caller already has ${share} runs waiting for agent ${name} (limits.maxQueuedRunsPerCaller)`, {
+        details: { maxQueuedRunsPerCaller: share, retryAfterMs: retryAfterMs() },
+      }));
+      return;
+    }
+    const at = clock.now();
+    const deadlineMs = msg.queueDeadlineMs ?? limits.queueDeadlineMs;
+    const w: Waiting = { msg, at, correlationId: ctx.correlationId, caller, deadline: at + deadlineMs };
+    rt.queue.push(w);
+    pump(state, ctx);
+    if (rt.queue.has(msg.runId)) {
+      // No slot now, and the caller would not wait: refused at once, not after a timer.
+      if (deadlineMs === 0) {
+        rt.queue.remove(msg.runId);
+        events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
+        ctx.replyError(queueTimeout(0));
+        return;
+      }
+      if (rt.queueTimerAt === undefined || w.deadline < rt.queueTimerAt) armQueueTimer(ctx, w.deadline);
+    }
     const accepted: RunAccepted = { type: 'agent.accepted', runId: msg.runId };
     ctx.reply(accepted);
-    pump(state, ctx);
   };
 
   const onCancel = (runId: string, reason: string | undefined, ctx: Context<AgentInbox>): void => {
-    const i = rt.queue.findIndex((q) => q.msg.runId === runId);
-    if (i >= 0) {
-      const [q] = rt.queue.splice(i, 1);
-      fail(ctx, q!.msg.replyTo, runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `run cancelled before it started${reason ? `: ${reason}` : ''}`), q!.correlationId);
+    const q = rt.queue.remove(runId);
+    if (q !== undefined) {
+      fail(ctx, q.msg.replyTo, runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `run cancelled before it started${reason ? `: ${reason}` : ''}`), q.correlationId);
       return;
     }
     rt.active.get(runId)?.controller.abort(reason ?? 'cancelled by the requester');
@@ -261,6 +271,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     if (!active || !msg.isFor(active) || !release(active)) return state;
     const conv = active.msg.conversationId;
     const durationMs = clock.now() - active.startedAt;
+    rt.avgRunMs = rt.avgRunMs === undefined ? durationMs : 0.8 * rt.avgRunMs + 0.2 * durationMs;
     const replyTo = active.msg.replyTo;
     const cid = active.correlationId;
 
@@ -318,7 +329,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       fail(ctx, a.msg.replyTo, a.msg.runId, error, a.correlationId);
       events.emit({ type: 'agent.run.finished', agent: name, runId: a.msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - a.startedAt });
     }
-    for (const q of old.queue) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
+    for (const q of old.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
   };
 
   return {
@@ -330,6 +341,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     ...(persistent ? { persistence: { key: deps.journalKey!, apply, snapshotEvery: 100 } } : {}),
     receive: (state, msg, ctx) => {
       if (msg instanceof RunFinished) return onFinished(state, msg, ctx);
+      if (msg instanceof QueueTick) {
+        onQueueTick(ctx);
+        return;
+      }
       switch (msg.type) {
         case 'agent.run':
           onRun(state, msg, ctx);
@@ -340,7 +355,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         case 'agent.halt': {
           // the kill switch: runs in tool calls too, not only those waiting on the model
           for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
-          const queued = rt.queue.splice(0);
+          const queued = rt.queue.drain();
           for (const q of queued) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
           return;
         }
@@ -349,7 +364,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
           const s: AgentStatus = {
             name,
             activeRuns: rt.active.size,
-            queuedRuns: rt.queue.length,
+            queuedRuns: rt.queue.size,
             conversations: usage.conversations,
             consecutiveFailures: rt.failures,
             memoryBytes: usage.bytes,

@@ -20,6 +20,8 @@ export type AgentEvent =
       turns?: number;
       usage?: Usage;
     }
+  /** A run refused by the agent's run queue: full (AGENT_BUSY), past its deadline or its caller's share. */
+  | { type: 'agent.run.refused'; agent: string; code: 'TROUPE_ERR_AGENT_BUSY' | 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' | 'TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED' }
   | { type: 'agent.model.failed'; agent: string; code: string; consecutive: number }
   | { type: 'agent.unhealthy'; agent: string; consecutive: number }
   /** A 429: the agent's model calls wait until `until` (clock ms). */

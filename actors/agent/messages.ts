@@ -42,6 +42,14 @@ export const runMessageSchema = z.object({
   clientTools: z.array(toolSpecSchema).max(128).optional(),
   toolChoice: toolChoiceSchema.optional(),
   params: runParamsSchema.optional(),
+  /**
+   * Longest wait for a slot, from the agent's receipt of the run; past it the run is refused
+   * (TROUPE_ERR_AGENT_QUEUE_TIMEOUT). 0: start now or not at all. Default: the agent's
+   * `limits.queueDeadlineMs`.
+   */
+  queueDeadlineMs: z.number().int().min(0).max(3_600_000).optional(),
+  /** Who asks (the id of an API key, never the key): queued runs are served round robin over callers. */
+  caller: z.string().max(200).optional(),
 });
 
 /** The answer to the `agent.run` ask: the run is queued (its outcome follows as messages). */

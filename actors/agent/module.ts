@@ -5,6 +5,7 @@ import type { AgentRunner } from './registry.js';
 import { AgentRegistry, type AgentRegistryOptions } from './registry.js';
 import type { AgentSpecInput } from './spec.js';
 import type { AgentTool } from './tools.js';
+import { queueMetrics } from './queue-metrics.js';
 import { upstreamMetrics } from './upstream/metrics.js';
 
 /** The agents module's name: `host.module<AgentRegistry>(AGENTS_MODULE)`. */
@@ -53,7 +54,12 @@ export function agentsModule(options: AgentsModuleOptions = {}): NodeModule<Agen
         const g = registry.upstream(n);
         return g ? [[n, g.state()] as [string, ReturnType<typeof g.state>]] : [];
       }));
-      return { api: registry, metrics };
+      const queue = queueMetrics(registry.events);
+      const both = async (): Promise<string> => {
+        const [upstream, queued] = await Promise.all([metrics(), queue()]);
+        return upstream === '' || upstream.endsWith('\n') ? upstream + queued : `${upstream}\n${queued}`;
+      };
+      return { api: registry, metrics: both };
     },
   };
 }

@@ -12,6 +12,10 @@ export interface RunRequest {
   clientTools?: ToolSpec[];
   toolChoice?: ToolChoice;
   params?: RunParams;
+  /** Longest wait for one of the agent's slots before the run is refused (TROUPE_ERR_AGENT_QUEUE_TIMEOUT); default the agent's `limits.queueDeadlineMs`. */
+  queueDeadlineMs?: number;
+  /** Who asks (an API key's id): the agent's queue is fair over callers. */
+  caller?: string;
 }
 
 /** How a caller follows a run (through the gateway actor). */

@@ -75,6 +75,10 @@ export const agentLimitsSchema = z.strictObject({
   maxConcurrentRuns: z.number().int().min(1).max(1024).default(16),
   /** Runs waiting; past it a run is refused with TROUPE_ERR_AGENT_BUSY. */
   maxQueuedRuns: z.number().int().min(0).max(100_000).default(256),
+  /** Runs one caller (API key) may have waiting; past it its runs are refused with TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED (429). Default: maxQueuedRuns. */
+  maxQueuedRunsPerCaller: z.number().int().min(1).max(100_000).optional(),
+  /** Longest wait for a slot when the request names none (`x-troupe-queue-deadline-ms`); past it TROUPE_ERR_AGENT_QUEUE_TIMEOUT (503). */
+  queueDeadlineMs: z.number().int().min(0).max(3_600_000).default(30_000),
   /** Consecutive failed model calls after which the agent crashes so its supervisor restarts it. */
   maxConsecutiveFailures: z.number().int().min(1).max(1000).default(5),
   /** Conversations kept in memory; the least recently used is dropped past it. */

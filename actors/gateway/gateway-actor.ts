@@ -221,6 +221,8 @@ export class GatewayActor {
     if (req.clientTools && req.clientTools.length > 0) msg.clientTools = req.clientTools;
     if (req.toolChoice !== undefined) msg.toolChoice = req.toolChoice;
     if (req.params) msg.params = req.params;
+    if (req.queueDeadlineMs !== undefined) msg.queueDeadlineMs = req.queueDeadlineMs;
+    if (req.caller !== undefined) msg.caller = req.caller;
     this.traffic?.('out', msg.type);
     // Asked, local or remote alike: the answer is the acceptance, or the reason it was refused
     // (no such actor, a full mailbox, a busy agent, an unreachable node).

@@ -235,9 +235,9 @@ describe('OpenAIProvider against the fake OpenAI server', () => {
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
   });
 
-  it('fails with MODEL_TIMEOUT when headers do not arrive within the connect timeout', async () => {
+  it('fails with MODEL_TIMEOUT when the headers of a streamed call do not arrive within the connect timeout', async () => {
     const { fake, provider } = await setup({ kind: 'hang' }, { connectTimeoutMs: 200 });
-    const err = await failure(provider.complete(hello));
+    const err = await failure(provider.complete(hello, { onDelta: () => {} }));
     expect(err.code).toBe('TROUPE_ERR_MODEL_TIMEOUT');
     expect((await fake.waitForEnd(0)).disconnected).toBe(true);
   });

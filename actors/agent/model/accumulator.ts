@@ -46,10 +46,16 @@ export class StreamAccumulator {
       const c = chunk.usage.completion_tokens ?? 0;
       this.usage = { prompt_tokens: p, completion_tokens: c, total_tokens: chunk.usage.total_tokens ?? p + c };
     }
-    for (const choice of chunk.choices ?? []) {
+    const choices = chunk.choices;
+    if (choices === undefined) return;
+    // An indexed loop and no defaults made per chunk: this runs for every token streamed.
+    for (let k = 0; k < choices.length; k++) {
+      const choice = choices[k]!;
       // n > 1 is not part of the model-call contract; other choices are ignored.
       if ((choice.index ?? 0) !== 0) continue;
-      const d = choice.delta ?? {};
+      if (choice.finish_reason) this.finish = choice.finish_reason;
+      const d = choice.delta;
+      if (d == null) continue;
       if (typeof d.content === 'string') {
         this.sawContent = true;
         if (d.content.length > 0) {
@@ -58,7 +64,10 @@ export class StreamAccumulator {
         }
       }
       if (typeof d.refusal === 'string') this.refusal += d.refusal;
-      for (const [pos, tc] of (d.tool_calls ?? []).entries()) {
+      const tcs = d.tool_calls;
+      if (tcs == null) continue;
+      for (let pos = 0; pos < tcs.length; pos++) {
+        const tc = tcs[pos]!;
         const index = tc.index ?? pos;
         let call = this.calls.get(index);
         if (!call) {
@@ -76,7 +85,6 @@ export class StreamAccumulator {
           emit({ type: 'tool_call', index, ...(id ? { id } : {}), ...(name ? { name } : {}), argumentsDelta: args });
         }
       }
-      if (choice.finish_reason) this.finish = choice.finish_reason;
     }
   }
 

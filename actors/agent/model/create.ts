@@ -15,10 +15,14 @@ export interface ProviderConfig {
   /** Default model for agents that name none (TROUPE_MODEL). */
   model?: string;
   connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
   idleTimeoutMs?: number;
   timeoutMs?: number;
   maxRetries?: number;
   maxRetryAfterMs?: number;
+  maxConnections?: number;
+  keepAliveMs?: number;
+  maxResponseBytes?: number;
   maxTokensField?: OpenAIProviderOptions['maxTokensField'];
   headers?: Record<string, string>;
   offline?: Omit<OfflineModelOptions, 'logger'>;

@@ -1,12 +1,15 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import OpenAI from 'openai';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { describeIssues, systemClock, TroupeError, type Clock } from '../../../protocol/index.js';
-import { toWireMessages, toWireToolChoice, toWireTools, upstreamChunkSchema, type ModelResult } from '../../../protocol/index.js';
-import { StreamAccumulator, type ChunkLike } from './accumulator.js';
+import { toWireMessages, toWireToolChoice, toWireTools, upstreamChunkSchema, upstreamCompletionSchema, type ModelDelta, type ModelResult, type Usage } from '../../../protocol/index.js';
+import { StreamAccumulator } from './accumulator.js';
+import { completionResult } from './completion.js';
+import { classifyFailure, type Failure, type Why } from './failure.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
-import { backoffDelay, clockSleep, parseRetryAfter, type Sleep } from './retry.js';
+import { backoffDelay, clockSleep, type Sleep } from './retry.js';
 import { estimatePromptTokens, estimateTokens } from './tokens.js';
+import { upstreamFetch, wholeBodyOf } from './upstream-fetch.js';
 
 const ms = (def: number) => z.number().int().positive().max(24 * 60 * 60 * 1000).default(def);
 
@@ -21,9 +24,14 @@ export const openAIProviderOptionsSchema = z.object({
   apiKey: z.string().optional(),
   /** Model used when a request names none. */
   defaultModel: z.string().min(1).default('gpt-4o-mini'),
-  /** Limit for the response headers to arrive. */
+  /** Limit for the response headers of a streamed call to arrive (they come before the first token). */
   connectTimeoutMs: ms(60_000),
-  /** Limit between two stream chunks: a stalled stream fails instead of hanging. */
+  /**
+   * Limit for the response headers of a call nobody streams: the upstream sends them once
+   * the whole answer is ready, so this bounds the model's generation time.
+   */
+  responseTimeoutMs: ms(300_000),
+  /** Limit between two stream chunks, or for the body after the headers: a stalled answer fails instead of hanging. */
   idleTimeoutMs: ms(120_000),
   /** Limit for a whole call, retries and their waits included (per-call `timeoutMs` overrides). */
   timeoutMs: ms(600_000),
@@ -38,6 +46,12 @@ export const openAIProviderOptionsSchema = z.object({
    * servers only know `max_tokens`. `auto` picks by host.
    */
   maxTokensField: z.enum(['auto', 'max_tokens', 'max_completion_tokens']).default('auto'),
+  /** Most sockets open to the upstream at once (a keep-alive pool per provider); more requests wait for one. */
+  maxConnections: z.number().int().positive().max(65_536).default(256),
+  /** How long an idle socket to the upstream stays open for the next call. */
+  keepAliveMs: ms(30_000),
+  /** Largest whole (non-streamed) answer taken from the upstream. */
+  maxResponseBytes: z.number().int().positive().max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
   /** Extra headers on every request. */
   headers: z.record(z.string(), z.string()).optional(),
 });
@@ -52,14 +66,7 @@ export interface OpenAIProviderDeps {
   random?: () => number;
 }
 
-type Why = 'cancel' | 'idle' | 'deadline';
-
-/** What went wrong in one attempt, and whether another attempt may help. */
-interface Failure {
-  error: TroupeError;
-  retryable: boolean;
-  retryAfterMs?: number;
-}
+type Emit = (d: ModelDelta) => void;
 
 /** Raised inside an attempt when our own controller aborted (the library hides these). */
 class Aborted extends Error {}
@@ -71,8 +78,6 @@ class CallbackError extends Error {
   }
 }
 
-const noop = (): void => {};
-
 /** Adapt pino to the `openai` package's console-like logger. */
 function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParameters<typeof OpenAI>[0]>['logger'] {
   const at = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, ...rest: unknown[]): void => {
@@ -83,9 +88,11 @@ function packageLogger(logger: Logger | undefined): NonNullable<ConstructorParam
 
 /**
  * A model behind any OpenAI-compatible Chat Completions endpoint, through the official
- * `openai` package. Always streams (`stream_options.include_usage`), so deltas reach the
- * caller as they arrive and a stalled stream is detected. The package's own retries are
- * off: this class retries with its own budget and honours `retry-after`.
+ * `openai` package. A call with an `onDelta` listener streams (`stream_options.include_usage`),
+ * so deltas reach the caller as they arrive and a stalled stream is detected; a call without
+ * one asks for the whole answer as one JSON body (no SSE framing, one parse). Connections to
+ * the upstream are kept alive and pooled (see upstreamFetch). The package's own retries
+ * are off: this class retries with its own budget and honours `retry-after`.
  *
  * @example
  * const provider = new OpenAIProvider({ baseURL: 'http://127.0.0.1:11434/v1', defaultModel: 'llama3.2' }, { logger });
@@ -130,6 +137,12 @@ export class OpenAIProvider implements ModelProvider {
       apiKey: this.options.apiKey ?? 'not-needed',
       maxRetries: 0,
       timeout: this.options.connectTimeoutMs,
+      fetch: upstreamFetch({
+        maxConnections: this.options.maxConnections,
+        keepAliveMs: this.options.keepAliveMs,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        maxResponseBytes: this.options.maxResponseBytes,
+      }).fetch,
       // The package logs to console by default; route it to pino (or nowhere).
       logger: packageLogger(this.logger),
       logLevel: this.logger ? 'warn' : 'off',
@@ -137,17 +150,19 @@ export class OpenAIProvider implements ModelProvider {
     });
   }
 
-  /** Stream one completion; see ModelProvider. */
+  /** One completion, streamed when the caller listens to deltas; see ModelProvider. */
   async complete(req: ModelRequest, opts: CompleteOptions = {}): Promise<ModelResult> {
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const deadline = this.clock.now() + timeoutMs;
-    const body = this.buildBody(req);
     // Once a delta reached the caller, a retry would stream the answer twice. Without a
     // caller listening nothing is shown, so a dropped stream can always be retried.
     let emitted = false;
     const onDelta = opts.onDelta;
-    const emit = onDelta
-      ? (d: Parameters<typeof onDelta>[0]): void => {
+    // A call nobody streams asks for the whole answer at once: no SSE framing, no per-chunk
+    // parse and check, no deltas made only to be dropped.
+    const body = this.buildBody(req, onDelta !== undefined);
+    const emit: Emit | undefined = onDelta
+      ? (d: ModelDelta): void => {
           emitted = true;
           try {
             onDelta(d);
@@ -155,7 +170,7 @@ export class OpenAIProvider implements ModelProvider {
             throw new CallbackError(e);
           }
         }
-      : noop;
+      : undefined;
 
     for (let attempt = 0; ; attempt++) {
       let failure: Failure;
@@ -199,14 +214,16 @@ export class OpenAIProvider implements ModelProvider {
     }
   }
 
-  private buildBody(req: ModelRequest): OpenAI.ChatCompletionCreateParamsStreaming {
+  private buildBody(req: ModelRequest, streamed: boolean): OpenAI.ChatCompletionCreateParams & { model: string } {
     const hasTools = req.tools !== undefined && req.tools.length > 0;
     const body: Record<string, unknown> = {
       model: req.model || this.defaultModel,
       messages: toWireMessages(req.messages),
-      stream: true,
-      stream_options: { include_usage: true },
     };
+    if (streamed) {
+      body['stream'] = true;
+      body['stream_options'] = { include_usage: true };
+    }
     if (hasTools) body['tools'] = toWireTools(req.tools ?? []);
     if (hasTools && req.toolChoice !== undefined) body['tool_choice'] = toWireToolChoice(req.toolChoice);
     if (req.temperature !== undefined) body['temperature'] = req.temperature;
@@ -214,19 +231,28 @@ export class OpenAIProvider implements ModelProvider {
     if (req.stop !== undefined) body['stop'] = req.stop;
     if (req.seed !== undefined) body['seed'] = req.seed;
     if (req.responseFormat !== undefined) body['response_format'] = req.responseFormat;
-    return body as unknown as OpenAI.ChatCompletionCreateParamsStreaming;
+    return body as unknown as OpenAI.ChatCompletionCreateParams & { model: string };
   }
 
   /** One HTTP request. Resolves with the result or rejects with a Failure (or a CallbackError). */
   private async attempt(
     req: ModelRequest,
-    body: OpenAI.ChatCompletionCreateParamsStreaming,
+    body: OpenAI.ChatCompletionCreateParams,
     signal: CancelSignal | undefined,
     deadline: number,
     timeoutMs: number,
-    emit: (d: Parameters<NonNullable<CompleteOptions['onDelta']>>[0]) => void,
+    emit: Emit | undefined,
   ): Promise<ModelResult> {
     const { clock } = this;
+    const idleMs = this.options.idleTimeoutMs;
+    const headersLimit = emit ? 'connectTimeoutMs' : 'responseTimeoutMs';
+    const headersTimeoutMs = this.options[headersLimit];
+    const failed = (e: unknown, why: Why | undefined): Failure =>
+      classifyFailure(e, why, { signal, timeoutMs, idleTimeoutMs: idleMs, headersTimeoutMs, headersLimit, now: clock.now(), logger: this.logger });
+    if (signal?.aborted) throw failed(signal.reason, 'cancel');
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) throw failed(undefined, 'deadline');
+
     const ctl = new AbortController();
     let why: Why | undefined;
     const stop = (reason: Why): void => {
@@ -234,59 +260,59 @@ export class OpenAIProvider implements ModelProvider {
       why = reason;
       ctl.abort();
     };
-    if (signal?.aborted) throw this.classify(signal.reason, 'cancel', signal, timeoutMs);
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) throw this.classify(undefined, 'deadline', signal, timeoutMs);
-
     const onCallerAbort = (): void => stop('cancel');
     signal?.addEventListener('abort', onCallerAbort, { once: true });
     const deadlineTimer = clock.setTimeout(() => stop('deadline'), remaining);
+    // One timer for the whole answer, not one per chunk: data only stamps the time, and the
+    // timer, when it fires, either finds the upstream quiet for idleMs or waits the rest.
+    let lastData = 0;
     let idleTimer: unknown;
-    const armIdle = (): void => {
-      if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
-      idleTimer = clock.setTimeout(() => stop('idle'), this.options.idleTimeoutMs);
+    const idleCheck = (): void => {
+      const quiet = clock.now() - lastData;
+      if (quiet >= idleMs) stop('idle');
+      else idleTimer = clock.setTimeout(idleCheck, idleMs - quiet);
     };
-    const aborted = new Promise<never>((_, reject) => {
-      ctl.signal.addEventListener('abort', () => reject(new Aborted()), { once: true });
-    });
-    aborted.catch(noop);
+    const startIdle = (): void => {
+      lastData = clock.now();
+      idleTimer = clock.setTimeout(idleCheck, idleMs);
+    };
 
-    let stream: (AsyncIterable<ChunkLike> & { controller: AbortController }) | undefined;
     let done = false;
+    let close: (() => void) | undefined;
     try {
-      const created = this.client.chat.completions.create(body, {
-        signal: ctl.signal,
-        timeout: Math.min(this.options.connectTimeoutMs, remaining),
-      });
-      created.catch(noop);
-      stream = await Promise.race([created, aborted]);
-      armIdle();
-      const it = stream[Symbol.asyncIterator]();
-      const acc = new StreamAccumulator(body.model);
-      for (;;) {
-        const next = it.next();
-        next.catch(noop);
-        const r = await Promise.race([next, aborted]);
-        if (r.done) break;
-        armIdle();
-        const chunk = upstreamChunkSchema.safeParse(r.value);
-        if (!chunk.success) throw new Error(`malformed chunk from the upstream: ${describeIssues(chunk.error)}`);
-        acc.push(chunk.data, emit);
+      const options = { signal: ctl.signal, timeout: Math.min(headersTimeoutMs, remaining) };
+      let result: ModelResult;
+      if (emit) {
+        const stream = await this.client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming, options);
+        close = () => stream.controller.abort();
+        startIdle();
+        const acc = new StreamAccumulator(body.model);
+        // One JSON parse per chunk (the package's), then one check of what troupe reads.
+        // An abort ends the iteration quietly: `why` tells.
+        for await (const raw of stream as AsyncIterable<unknown>) {
+          lastData = clock.now();
+          const chunk = upstreamChunkSchema.safeParse(raw);
+          if (!chunk.success) throw new Error(`malformed chunk from the upstream: ${describeIssues(chunk.error)}`);
+          acc.push(chunk.data, emit);
+        }
+        if (why !== undefined) throw new Aborted();
+        result = acc.result((text) => this.estimate(req, text));
+      } else {
+        // Nothing needs the deltas: one request, one JSON body, one parse.
+        const response = await this.client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming, options).asResponse();
+        startIdle();
+        const bytes = wholeBodyOf(response);
+        const parsed = upstreamCompletionSchema.safeParse(bytes ? JSON.parse(bytes.toString('utf8')) : await response.json());
+        if (why !== undefined) throw new Aborted();
+        if (!parsed.success) throw new Error(`malformed completion from the upstream: ${describeIssues(parsed.error)}`);
+        result = completionResult(parsed.data, body.model, (text) => this.estimate(req, text));
       }
-      // The package ends the iteration quietly when its request is aborted.
-      if (why !== undefined) throw new Aborted();
       done = true;
-      // only needed when the server sent no usage: the estimate walks the whole conversation
-      const result = acc.result((text) => {
-        const promptTokens = estimatePromptTokens(req.messages, req.tools);
-        const completion = estimateTokens(text);
-        return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
-      });
       this.logger?.debug({ model: result.model, finishReason: result.finishReason, usage: result.usage }, 'model call finished');
       return result;
     } catch (e) {
       if (e instanceof CallbackError) throw e;
-      throw this.classify(e, why, signal, timeoutMs);
+      throw failed(e, why);
     } finally {
       signal?.removeEventListener('abort', onCallerAbort);
       clock.clearTimeout(deadlineTimer);
@@ -294,80 +320,15 @@ export class OpenAIProvider implements ModelProvider {
       if (!done) {
         // Really close the upstream request: the server must see the connection go.
         ctl.abort();
-        stream?.controller.abort();
+        close?.();
       }
     }
   }
 
-  private classify(e: unknown, why: Why | undefined, signal: CancelSignal | undefined, timeoutMs: number): Failure {
-    const o = this.options;
-    if (why === 'cancel' || (e instanceof APIUserAbortError && signal?.aborted)) {
-      return { error: new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'model call cancelled', { cause: signal?.reason ?? e }), retryable: false };
-    }
-    if (why === 'idle') {
-      return {
-        error: new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `upstream model stream stalled: no data for ${o.idleTimeoutMs}ms`, {
-          cause: e,
-          details: { idleTimeoutMs: o.idleTimeoutMs },
-        }),
-        retryable: false,
-      };
-    }
-    if (why === 'deadline') {
-      return {
-        error: new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `upstream model call exceeded ${timeoutMs}ms`, { cause: e, details: { timeoutMs } }),
-        retryable: false,
-      };
-    }
-    if (e instanceof APIConnectionTimeoutError) {
-      return {
-        error: new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `upstream model sent no response within ${o.connectTimeoutMs}ms`, {
-          cause: e,
-          details: { connectTimeoutMs: o.connectTimeoutMs },
-        }),
-        retryable: false,
-      };
-    }
-    if (e instanceof APIConnectionError) {
-      return { error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `cannot reach upstream model: ${e.message}`, { cause: e }), retryable: true };
-    }
-    if (e instanceof APIError) {
-      const status = e.status;
-      const details: Record<string, unknown> = {
-        ...(status !== undefined ? { status } : {}),
-        ...(e.code ? { upstreamCode: e.code } : {}),
-        ...(e.type ? { upstreamType: e.type } : {}),
-        ...(e.param ? { param: e.param } : {}),
-        ...(e.requestID ? { requestId: e.requestID } : {}),
-      };
-      const retryAfterMs = parseRetryAfter(e.headers, this.clock.now());
-      const withWait = retryAfterMs !== undefined ? { retryAfterMs } : {};
-      if (status === 429) {
-        return {
-          error: new TroupeError('TROUPE_ERR_MODEL_RATE_LIMITED', `upstream model rate-limited the request: ${e.message}`, { cause: e, details }),
-          retryable: true,
-          ...withWait,
-        };
-      }
-      if (status === 408) {
-        return { error: new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `upstream model timed out: ${e.message}`, { cause: e, details }), retryable: true, ...withWait };
-      }
-      if (status === 401 || status === 403) {
-        // Our own credentials were refused: nothing the caller can fix, and the upstream's
-        // message may quote part of the key, so it goes to the logs only.
-        this.logger?.error({ status, upstreamMessage: e.message, ...details }, 'upstream model refused the credentials');
-        return {
-          error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `upstream model refused troupe's credentials (HTTP ${status}); see the node's logs`, { details: { status } }),
-          retryable: false,
-        };
-      }
-      if (status === undefined || status >= 500) {
-        return { error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `upstream model failed: ${e.message}`, { cause: e, details }), retryable: true, ...withWait };
-      }
-      return { error: new TroupeError('TROUPE_ERR_MODEL_BAD_REQUEST', `upstream model rejected the request: ${e.message}`, { cause: e, details }), retryable: false };
-    }
-    // A connection dropped mid-stream, a malformed chunk: transient as far as we can tell.
-    const message = e instanceof Error ? e.message : String(e);
-    return { error: new TroupeError('TROUPE_ERR_MODEL_UPSTREAM', `upstream model stream failed: ${message}`, { cause: e }), retryable: true };
+  /** Usage when the server sent none; the estimate walks the whole conversation. */
+  private estimate(req: ModelRequest, completionText: string): Usage {
+    const promptTokens = estimatePromptTokens(req.messages, req.tools);
+    const completion = estimateTokens(completionText);
+    return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
   }
 }
