@@ -12,6 +12,7 @@ import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
 import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import type { AgentLimits } from './spec.js';
+import type { AgentActivity } from './passivation.js';
 import { toolSpecOf, type AgentTool, type ToolContext } from './tools.js';
 
 /** Everything an agent actor is built from; fixed for the agent's lifetime. */
@@ -35,6 +36,8 @@ export interface AgentDeps {
   refusal?: () => TroupeError | undefined;
   /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
   callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
+  /** Where the actor notes, after each message, when it was last active and how many runs it holds (the idle sweep reads it). */
+  activity?: AgentActivity;
 }
 
 /** The agent's tools for one run: its fixed ones, then what its tool sources offer now. */
@@ -312,6 +315,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const abandon = (ctx: Context<AgentInbox>, error: TroupeError): void => {
     const old = rt;
     rt = new Runtime();
+    if (deps.activity !== undefined) deps.activity.runs = rt;
     for (const a of old.active.values()) {
       deadlines.cancel(a.timer);
       a.controller.abort(error.message);
@@ -321,14 +325,17 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     for (const q of old.queue) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
   };
 
+  const activity = deps.activity;
   return {
     messages: agentInboxSchema,
     initial: () => {
       rt = new Runtime();
+      if (activity !== undefined) activity.runs = rt;
       return emptyMemory();
     },
     ...(persistent ? { persistence: { key: deps.journalKey!, apply, snapshotEvery: 100 } } : {}),
     receive: (state, msg, ctx) => {
+      if (activity !== undefined) activity.lastActiveAt = clock.now();
       if (msg instanceof RunFinished) return onFinished(state, msg, ctx);
       switch (msg.type) {
         case 'agent.run':

@@ -53,7 +53,8 @@ export function agentsModule(options: AgentsModuleOptions = {}): NodeModule<Agen
         const g = registry.upstream(n);
         return g ? [[n, g.state()] as [string, ReturnType<typeof g.state>]] : [];
       }));
-      return { api: registry, metrics };
+      // no idle sweep once the node stops accepting work
+      return { api: registry, metrics, drain: () => registry.close() };
     },
   };
 }

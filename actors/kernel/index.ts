@@ -23,6 +23,7 @@ export type { ReplyChannel } from './meta.js';
 export type { RemoteRouter } from './remote.js';
 export type { DeadLetterApi } from './dead-letters.js';
 export type { ActorTreeNode } from './tree.js';
+export type { Activator } from './activation.js';
 export { NactDispatcher, type Dispatcher, type TurnSlot } from './dispatcher.js';
 export { MAX_TIMERS_PER_ACTOR, MAX_TIMER_DELAY_MS } from './timers.js';
 export { runPhases, Once, type Phase } from './shutdown.js';
