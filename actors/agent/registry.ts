@@ -3,9 +3,10 @@ import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } f
 import type { Context } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
-import { agentParts } from './agent-parts.js';
+import { SharedParts } from './shared-parts.js';
 import { AgentDirectory } from './directory.js';
-import { AgentEvents } from './events.js';
+import { AgentEvents, type AgentEvent } from './events.js';
+import type { Logger } from 'pino';
 import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider } from './model/index.js';
@@ -48,7 +49,12 @@ export class AgentRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private readonly toolSources: ToolSources;
+  /** What agents of one spec share (parsed spec, tools, schemas, provider). */
+  private readonly shared = new SharedParts();
   private root?: Context;
+  private readonly log: Logger;
+  /** Emits an agent event (one function shared by every agent's guard). */
+  private readonly emitEvent = (e: AgentEvent): void => this.events.emit(e);
   /** The persisted specs of durable agents (none without a data dir). */
   private readonly specs: AgentSpecStore | undefined;
   /** The node's default idle time before an agent is passivated (0: never). */
@@ -59,6 +65,7 @@ export class AgentRegistry {
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
     const log = host.logger.child({ component: 'agents' });
+    this.log = log;
     this.specs = host.store ? new AgentSpecStore(host.store, options.dataKey, log) : undefined;
     this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
     const d = describeProvider(this.provider);
@@ -115,6 +122,7 @@ export class AgentRegistry {
   registerTool(tool: AgentTool): void {
     const t = validateTool(tool);
     this.tools.set(t.name, t);
+    this.shared.toolsChanged();
   }
 
   /**
@@ -325,14 +333,16 @@ export class AgentRegistry {
     return (this.root ??= spawnAgentsRoot(this.host, (ctx) => { this.root = ctx; }));
   }
 
-  private start(data: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number; passivated?: boolean }): Entry {
+  private start(parsed: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number; passivated?: boolean }): Entry {
+    const data = this.shared.spec(parsed);
     const name = data.name;
     const existing = this.entries.get(name);
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
-    const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.host.logger.child({ agent: name }), (e) => this.events.emit(e));
+    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger);
+    // one logger for every guard (their lines name the agent): a pino child per agent is heap per agent
+    const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.log, this.emitEvent);
     const supervisor = this.host.toRef(`${AGENTS_PREFIX}${name}`);
     // without a journal the memory lives only in the actor: such an agent is never passivated
     const passivateAfterMs = how.journalKey === undefined ? 0 : data.passivateAfterMs ?? this.passivateAfterMs;

@@ -55,8 +55,10 @@ export class UpstreamGuard implements ModelProvider {
   readonly defaultModel: string;
   private readonly breaker: UpstreamBreaker;
   private readonly budget: TokenBudget;
-  private readonly inflight = new Set<RunAbort>();
-  private readonly targets = new Map<string, UpstreamBreaker>();
+  /** Model calls in flight (made on the first call). */
+  private inflight: Set<RunAbort> | undefined;
+  /** Breakers of the targets the agent calls (made on the first call to one). */
+  private targets: Map<string, UpstreamBreaker> | undefined;
   private pausedUntil = 0;
   private halted: { reason: string; at: number } | undefined;
   private fault: UpstreamFault | undefined;
@@ -93,7 +95,7 @@ export class UpstreamGuard implements ModelProvider {
     const since = this.breaker.since;
     return {
       breaker: { state: this.breaker.state, ...(since !== undefined ? { openedAt: since } : {}) },
-      targets: Object.fromEntries([...this.targets].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
+      targets: Object.fromEntries([...(this.targets ?? [])].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
       ...(this.pausedUntil > now ? { pausedUntil: this.pausedUntil } : {}),
       budget: this.budget.usage(now),
       ...(this.halted ? { killswitch: { ...this.halted } } : {}),
@@ -107,24 +109,25 @@ export class UpstreamGuard implements ModelProvider {
    * to it fail fast with TROUPE_ERR_AGENT_CIRCUIT_OPEN until a half-open probe succeeds.
    */
   callTarget<T>(target: string, fn: () => Promise<T>): Promise<T> {
-    let b = this.targets.get(target);
-    if (b) this.targets.delete(target);
+    const targets = (this.targets ??= new Map());
+    let b = targets.get(target);
+    if (b) targets.delete(target);
     else {
       b = new UpstreamBreaker(this.clock, this.options.breaker, (state) => {
         this.log.warn({ agent: this.agent, target, breaker: state }, `circuit breaker on a called target ${state}`);
         this.emit({ type: 'agent.breaker', agent: this.agent, state, target });
       }, targetBreaker(target));
-      if (this.targets.size >= MAX_TARGET_BREAKERS) this.targets.delete(this.targets.keys().next().value as string);
+      if (targets.size >= MAX_TARGET_BREAKERS) targets.delete(targets.keys().next().value as string);
     }
-    this.targets.set(target, b);
+    targets.set(target, b);
     return b.execute(fn);
   }
 
   /** Engage the kill switch: calls in flight are aborted now, new ones refused. Returns how many were aborted. */
   halt(reason: string): number {
     this.halted = { reason, at: this.clock.now() };
-    const n = this.inflight.size;
-    for (const c of [...this.inflight]) c.abort(KILL_REASON);
+    const n = this.inflight?.size ?? 0;
+    for (const c of [...(this.inflight ?? [])]) c.abort(KILL_REASON);
     this.emit({ type: 'agent.halted', agent: this.agent, reason });
     return n;
   }
@@ -151,7 +154,7 @@ export class UpstreamGuard implements ModelProvider {
     const follow = (): void => call.abort(outer?.reason);
     if (outer?.aborted) call.abort(outer.reason);
     else outer?.addEventListener('abort', follow, { once: true });
-    this.inflight.add(call);
+    (this.inflight ??= new Set()).add(call);
     const onRateLimited = (ms: number): void => {
       this.pause(ms);
       opts.onRateLimited?.(ms);
@@ -187,7 +190,7 @@ export class UpstreamGuard implements ModelProvider {
         }
       }
     } finally {
-      this.inflight.delete(call);
+      this.inflight?.delete(call);
       outer?.removeEventListener('abort', follow);
     }
   }
