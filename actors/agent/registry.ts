@@ -1,7 +1,7 @@
 import { TroupeError, newId } from '../../protocol/index.js';
 import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } from './registry-types.js';
 import type { Context } from '../kernel/index.js';
-import type { ActorRef } from '../kernel/index.js';
+import { ActorRef } from '../kernel/index.js';
 import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
 import { SharedParts } from './shared-parts.js';
 import { AgentDirectory } from './directory.js';
@@ -343,12 +343,13 @@ export class AgentRegistry {
     const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger);
     // one logger for every guard (their lines name the agent): a pino child per agent is heap per agent
     const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.log, this.emitEvent);
-    const supervisor = this.host.toRef(`${AGENTS_PREFIX}${name}`);
+    // made directly: parsing the path through toRef's cache would churn it with one entry per agent
+    const supervisor = new ActorRef(this.host.id, `${AGENTS_PREFIX}${name}`);
     // without a journal the memory lives only in the actor: such an agent is never passivated
     const passivateAfterMs = how.journalKey === undefined ? 0 : data.passivateAfterMs ?? this.passivateAfterMs;
     const entry: Entry = {
       data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
-      supervisor, agent: this.host.toRef(`${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
+      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
       tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined,
     };
     this.entries.set(name, entry);
