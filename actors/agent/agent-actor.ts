@@ -328,6 +328,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const activity = deps.activity;
   return {
     messages: agentInboxSchema,
+    // only restarting and stopping matter to it: an agent never asked takes no turn
+    signalStarted: false,
     initial: () => {
       rt = new Runtime();
       if (activity !== undefined) activity.runs = rt;

@@ -1,7 +1,8 @@
 import { TroupeError, type Clock } from '../../protocol/index.js';
 import type { Context } from '../kernel/index.js';
 import type { AgentHost } from './registry-types.js';
-import { defaultDecider } from '../../supervisors/index.js';
+import { defaultDecider, type Directive, type SupervisionInput } from '../../supervisors/index.js';
+import type { AgentSpecData } from './spec.js';
 import { agentBehaviour } from './agent-actor.js';
 import type { AgentEvents } from './events.js';
 import type { AgentEntry } from './info.js';
@@ -48,18 +49,27 @@ export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): void
     ...(entry.journalKey !== undefined ? { journalKey: entry.journalKey } : {}),
     ...(entry.passivateAfterMs > 0 ? { activity: entry } : {}),
   });
-  deps.root.spawn({
-    name,
-    supervision: {
+  deps.root.spawn({ name, supervision: supervisionOf(data.supervision), children: [{ name: 'agent', behaviour, poisonAfter: 1 }] });
+}
+
+/** Refused credentials: escalate, so /user/agents stops the agent instead of a restart loop. */
+const agentDecider = (e: unknown): Directive => ((e as { code?: string })?.code === 'TROUPE_ERR_MODEL_AUTH' ? 'escalate' : defaultDecider(e));
+const supervisions = new WeakMap<AgentSpecData['supervision'], SupervisionInput>();
+
+/** The supervision of an agent's supervisor: one object per spec's (agents of one spec share their spec), so the kernel parses it once. */
+function supervisionOf(s: AgentSpecData['supervision']): SupervisionInput {
+  let out = supervisions.get(s);
+  if (out === undefined) {
+    out = {
       strategy: 'one-for-one',
-      maxRestarts: data.supervision.maxRestarts,
-      withinMs: data.supervision.withinMs,
-      backoff: { minMs: data.supervision.backoff.minMs, maxMs: Math.max(data.supervision.backoff.minMs, data.supervision.backoff.maxMs) },
-      // refused credentials: escalate, so /user/agents stops this agent instead of a restart loop
-      decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_MODEL_AUTH' ? 'escalate' : defaultDecider(e)),
-    },
-    children: [{ name: 'agent', behaviour, poisonAfter: 1 }],
-  });
+      maxRestarts: s.maxRestarts,
+      withinMs: s.withinMs,
+      backoff: { minMs: s.backoff.minMs, maxMs: Math.max(s.backoff.minMs, s.backoff.maxMs) },
+      decider: agentDecider,
+    };
+    supervisions.set(s, out);
+  }
+  return out;
 }
 
 /** Failures after which /user/agents stops an agent's supervisor for good. */

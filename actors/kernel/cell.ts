@@ -83,7 +83,6 @@ export class Cell implements Watcher, Watchable {
   private readonly dispatcher: Dispatcher;
   private readonly schema: ZodType | undefined;
   private readonly throughput: number;
-  readonly turnFn = (): unknown => this.turn(this.incarnation, this.throughput);
 
   constructor(
     readonly host: CellHost,
@@ -195,7 +194,8 @@ export class Cell implements Watcher, Watchable {
   }
 
   private attachSlot(): TurnSlot {
-    return (this.slot = this.dispatcher.attach(this.turnFn));
+    // the turn function is made here, with the slot: an actor never told holds neither
+    return (this.slot = this.dispatcher.attach(() => this.turn(this.incarnation, this.throughput)));
   }
 
   /**

@@ -31,7 +31,7 @@ export function startIncarnation(cell: Cell): void {
   cell.stopRequested = false;
   cell.status = 'running';
   for (const c of cell.spec.children) cell.spawnChild(resolveSpec(c));
-  if (b.signal) cell.signal({ type: 'signal.started' });
+  if (b.signal && b.signalStarted !== false) cell.signal({ type: 'signal.started' });
   // already admitted (validated, counted): replayed as they are, never refused
   for (const d of cell.mailbox.takeStash()) cell.admit(d.message, d.meta);
 }
