@@ -17,7 +17,7 @@ import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { UpstreamGuard } from './upstream/guard.js';
-import { DEFAULT_PASSIVATE_AFTER_MS } from './passivation.js';
+import { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS } from './passivation.js';
 import { AGENTS_PREFIX, AgentPassivation } from './agent-passivation.js';
 
 export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
@@ -76,7 +76,11 @@ export class AgentRegistry {
     }
     this.toolSources = new ToolSources(log);
     for (const t of builtinTools) this.tools.set(t.name, t);
-    this.passivateAfterMs = options.passivateAfterMs ?? DEFAULT_PASSIVATE_AFTER_MS;
+    const after = options.passivateAfterMs ?? DEFAULT_PASSIVATE_AFTER_MS;
+    if (!Number.isInteger(after) || after < 0 || after > MAX_PASSIVATE_AFTER_MS) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
+    }
+    this.passivateAfterMs = after;
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
     this.directory = new AgentDirectory({
       logger: host.logger,
