@@ -62,6 +62,22 @@ const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
 const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
 
 
+const reducers = new WeakMap<AgentLimits, (s: AgentMemory, e: MemoryEvent) => AgentMemory>();
+/** One memory reducer per limits object: agents of one spec share their limits, so they share it. */
+function reducerOf(limits: AgentLimits): (s: AgentMemory, e: MemoryEvent) => AgentMemory {
+  let r = reducers.get(limits);
+  if (r === undefined) reducers.set(limits, (r = memoryReducer(limits)));
+  return r;
+}
+
+const runDeadlines = new WeakMap<Clock, Deadlines>();
+/** The run deadlines of every agent on one clock: one set of window timers, not one per agent. */
+function deadlinesOf(clock: Clock): Deadlines {
+  let d = runDeadlines.get(clock);
+  if (d === undefined) runDeadlines.set(clock, (d = new Deadlines(clock)));
+  return d;
+}
+
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
  * events. A run never blocks the mailbox: `agent.run` queues it, up to
@@ -74,11 +90,11 @@ const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
  */
 export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
   const { limits, clock, events, name } = deps;
-  const apply = memoryReducer(limits);
+  const apply = reducerOf(limits);
   const persistent = deps.journalKey !== undefined;
   let rt = new Runtime();
-  /** Run timeouts: one timer per 10 ms window, not per run. */
-  const deadlines = new Deadlines(clock);
+  /** Run timeouts: one timer per 10 ms window, not per run (shared by the node's agents). */
+  const deadlines = deadlinesOf(clock);
 
   /**
    * Tell the requester (with the run's correlation id, not that of whichever message the
