@@ -360,7 +360,8 @@ export class AgentRegistry {
     if (how.passivated === true && passivateAfterMs > 0) entry.passivated = true;
     else this.spawnActors(entry);
     this.events.emit({ type: 'agent.spawned', agent: name, address: entry.agent.address, durable: how.durable });
-    this.host.logger.info({ agent: name, address: entry.agent.address, model, provider: provider.name, durable: how.durable, passivated: entry.passivated }, 'agent spawned');
+    // a node restoring a million passivated agents does not log a million lines at info
+    this.host.logger[entry.passivated ? 'debug' : 'info']({ agent: name, address: entry.agent.address, model, provider: provider.name, durable: how.durable, passivated: entry.passivated }, 'agent spawned');
     return entry;
   }
 
