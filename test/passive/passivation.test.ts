@@ -152,6 +152,26 @@ describe('agent passivation', () => {
     await expect(n.ask('user/agents/gone/agent', { type: 'agent.status' })).rejects.toMatchObject({ code: 'TROUPE_ERR_ACTOR_NOT_FOUND' });
   });
 
+  it('a passivated agent stays in /v1/models, /api/v1/agents and its A2A card, and listing it does not activate it', async () => {
+    const t = tempDir('troupe-passive-http-');
+    cleanups.push(t.cleanup);
+    const n = await startNode({ id: 'ph', dataDir: t.dir, logger: silent, http: { port: 0 }, model: { provider: 'offline' } });
+    cleanups.push(() => n.close());
+    n.spawnAgent({ name: 'listed', description: 'Still here.', skills: ['chat'] });
+    expect(n.agents.passivateIdle()).toBe(1);
+    const get = async (path: string) => {
+      const r = await fetch(`${n.http!.url}${path}`);
+      expect(r.status, path).toBe(200);
+      return r.json() as Promise<any>;
+    };
+    expect((await get('/v1/models')).data.map((m: { id: string }) => m.id)).toContain('listed');
+    expect((await get('/api/v1/agents')).agents.find((a: { name: string }) => a.name === 'listed')).toMatchObject({ status: 'running', passivated: true });
+    expect(await get('/api/v1/agents/listed')).toMatchObject({ name: 'listed', passivated: true });
+    expect((await get('/a2a/listed/.well-known/agent-card.json')).name).toBe('listed');
+    expect((await fetch(`${n.http!.url}/metrics`)).status).toBe(200);
+    expect(n.agents.get('listed')!.passivated).toBe(true);
+  });
+
   it('agents without a journal are never passivated (their memory lives only in the actor)', async () => {
     const n = await startNode({ id: 'mem-only', logger: silent, http: false, model: { provider: 'offline' } });
     cleanups.push(() => n.close());
