@@ -53,7 +53,8 @@ export class UpstreamGuard implements ModelProvider {
   readonly name: string;
   readonly offline: boolean;
   readonly defaultModel: string;
-  private readonly breaker: UpstreamBreaker;
+  /** The breaker on the model path, made on the first model call (until then it is closed). */
+  private breaker: UpstreamBreaker | undefined;
   private readonly budget: TokenBudget;
   /** Model calls in flight (made on the first call). */
   private inflight: Set<RunAbort> | undefined;
@@ -76,10 +77,13 @@ export class UpstreamGuard implements ModelProvider {
     this.offline = provider.offline;
     this.defaultModel = provider.defaultModel;
     this.budget = new TokenBudget(budget);
-    this.breaker = new UpstreamBreaker(clock, options.breaker, (state) => {
-      this.log.warn({ agent, breaker: state }, `upstream circuit breaker ${state}`);
-      this.emit({ type: 'agent.breaker', agent, state });
-    });
+  }
+
+  private modelBreaker(): UpstreamBreaker {
+    return (this.breaker ??= new UpstreamBreaker(this.clock, this.options.breaker, (state) => {
+      this.log.warn({ agent: this.agent, breaker: state }, `upstream circuit breaker ${state}`);
+      this.emit({ type: 'agent.breaker', agent: this.agent, state });
+    }));
   }
 
   /** Why a new run must be refused now (kill switch, budget), or undefined. */
@@ -92,9 +96,9 @@ export class UpstreamGuard implements ModelProvider {
 
   state(): UpstreamState {
     const now = this.clock.now();
-    const since = this.breaker.since;
+    const since = this.breaker?.since;
     return {
-      breaker: { state: this.breaker.state, ...(since !== undefined ? { openedAt: since } : {}) },
+      breaker: { state: this.breaker?.state ?? 'closed', ...(since !== undefined ? { openedAt: since } : {}) },
       targets: Object.fromEntries([...(this.targets ?? [])].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
       ...(this.pausedUntil > now ? { pausedUntil: this.pausedUntil } : {}),
       budget: this.budget.usage(now),
@@ -165,7 +169,7 @@ export class UpstreamGuard implements ModelProvider {
         try {
           await this.waitOutPause(call);
           const fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
-          const result = await this.breaker.execute(async () => {
+          const result = await this.modelBreaker().execute(async () => {
             if (fault) await applyFault(fault, this.clock, call);
             return this.provider.complete(req, { ...opts, signal: call, onRateLimited });
           });
