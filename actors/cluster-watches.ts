@@ -66,7 +66,9 @@ export class ClusterWatches {
     const r = watchPayload.safeParse(env.payload);
     if (!r.success) return;
     const { watchId } = r.data;
+    let told = false;
     const unwatch = this.kernel.watch(env.to, (sig) => {
+      told = true;
       this.served.delete(watchId);
       try {
         this.links.send(fromNode, this.links.control(formatAddress(fromNode, 'system'), TERMINATED, { watchId, signal: sig }));
@@ -74,7 +76,8 @@ export class ClusterWatches {
         // the watcher's node is gone: nobody to tell
       }
     });
-    if (this.kernel.lookup(env.to)) this.served.set(watchId, { node: fromNode, unwatch });
+    // told at once (no live actor: lookup also answers for passivated, addressable ones): nothing to keep
+    if (!told) this.served.set(watchId, { node: fromNode, unwatch });
   }
 
   onUnwatch(env: Envelope): void {

@@ -45,6 +45,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   fabric?: FabricOptionsInput;
   /** Options of the default orchestrator module (config key `orchestrator`). */
   orchestrator?: OrchestratorModuleOptions;
+  /** Idle time (ms) after which an agent with a journal is passivated, unless its spec says otherwise; 0: never. Default 600,000. */
+  agentPassivateAfterMs?: number;
 };
 
 /**
@@ -230,7 +232,7 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, ...kernelOptions } = options;
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, agentPassivateAfterMs, ...kernelOptions } = options;
   if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
@@ -256,6 +258,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
+      ...(agentPassivateAfterMs !== undefined ? { passivateAfterMs: agentPassivateAfterMs } : {}),
     }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}) }));
   } catch (e) {
     await node.close();

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Kernel } from '../actors/index.js';
 import { startNode } from '../index.js';
 import { note, round } from './util.js';
+import { benchVirtualAgents } from './agents-virtual.js';
 
 const require = createRequire(import.meta.url);
 const nact = require('nact') as { start: () => any; spawn: (p: any, f: any, name?: string) => any; stop: (r: any) => void };
@@ -77,5 +78,6 @@ export async function benchAgents(): Promise<Record<string, number>> {
     agents_spawn_100k_ms: round(a.spawnMs * (100_000 / AGENTS), 1),
     troupe_actor_bytes: Math.round(actor),
     raw_nact_actor_bytes: Math.round(raw),
+    ...(await benchVirtualAgents()),
   };
 }

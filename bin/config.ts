@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { gatewayOptionsSchema } from '../gateway/index.js';
 import { TroupeError, parseOrThrow } from '../protocol/index.js';
-import { clusterOptionsSchema } from '../actors/index.js';
+import { MAX_PASSIVATE_AFTER_MS, clusterOptionsSchema } from '../actors/index.js';
 import { MIN_DATA_KEY_LENGTH } from '../storage/index.js';
 import { parseCommandLine, type Command, type OptionSpec } from './options.js';
 
@@ -44,6 +44,8 @@ export const cliConfigSchema = z.object({
   gateway: gatewayOptionsSchema.omit({ host: true, port: true, apiKeys: true, insecure: true, tls: true }).partial().strict().default({}),
   /** Agents to spawn at start (the demo config ships some). */
   agents: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Idle time (ms) after which an agent with a journal is passivated, unless its spec says otherwise; 0: never (default 600000). */
+  agentPassivateAfterMs: z.number().int().min(0).max(MAX_PASSIVATE_AFTER_MS).optional(),
   /** Let fault drills run on this node (`troupe drill`, /api/v1/drills). */
   allowDrills: z.boolean().default(false),
   /** MCP servers agents may use tools of (`tools: ["mcp:<name>/*"]`); each checked by the mcp module. */

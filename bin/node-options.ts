@@ -15,6 +15,7 @@ export function nodeOptionsOf(config: CliConfig, logger: Logger, alwaysCluster: 
     ...(config.dataKey ? { dataKey: config.dataKey } : {}),
     logger,
     agents: config.agents as AgentSpecInput[],
+    ...(config.agentPassivateAfterMs !== undefined ? { agentPassivateAfterMs: config.agentPassivateAfterMs } : {}),
     allowDrills: config.allowDrills,
     mcpServers: config.mcpServers as McpServerConfigInput[],
     mcp: config.mcp,

@@ -122,7 +122,8 @@ export class GatewayMetrics {
     type MemoryRow = { agent: string; memoryBytes: number; memoryTokens: number; conversations: number };
     let scraping: Promise<MemoryRow[]> | undefined;
     const memoryRows = (): Promise<MemoryRow[]> => (scraping ??= (async () => {
-      const running = (agents?.list() ?? []).filter((a) => a.status === 'running').slice(0, MAX_MEMORY_SERIES);
+      // not the passivated ones: a scrape must not activate them
+      const running = (agents?.list() ?? []).filter((a) => a.status === 'running' && a.passivated !== true).slice(0, MAX_MEMORY_SERIES);
       const statuses = await Promise.all(running.map((a) => agents!.status(a.name, MEMORY_SCRAPE_TIMEOUT_MS).catch(() => undefined)));
       return statuses.flatMap((st, i) => (st && typeof st.memoryBytes === 'number'
         ? [{ agent: running[i]!.name, memoryBytes: st.memoryBytes, memoryTokens: st.memoryTokens, conversations: st.conversations }]

@@ -15,6 +15,7 @@ import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan 
 import type { AgentLimits } from './spec.js';
 import type { AgentTool } from './tools.js';
 import { runToolContext, withMoreTools } from './run-tools.js';
+import type { AgentActivity } from './passivation.js';
 
 /** Everything an agent actor is built from; fixed for the agent's lifetime. */
 export interface AgentDeps {
@@ -37,6 +38,8 @@ export interface AgentDeps {
   refusal?: () => TroupeError | undefined;
   /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
   callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
+  /** Where the actor notes, after each message, when it was last active and how many runs it holds (the idle sweep reads it). */
+  activity?: AgentActivity;
 }
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
@@ -46,6 +49,22 @@ const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
 /** Abort reason of a run whose requester can no longer take its deltas. */
 const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
 
+
+const reducers = new WeakMap<AgentLimits, (s: AgentMemory, e: MemoryEvent) => AgentMemory>();
+/** One memory reducer per limits object: agents of one spec share their limits, so they share it. */
+function reducerOf(limits: AgentLimits): (s: AgentMemory, e: MemoryEvent) => AgentMemory {
+  let r = reducers.get(limits);
+  if (r === undefined) reducers.set(limits, (r = memoryReducer(limits)));
+  return r;
+}
+
+const runDeadlines = new WeakMap<Clock, Deadlines>();
+/** The run deadlines of every agent on one clock: one set of window timers, not one per agent. */
+function deadlinesOf(clock: Clock): Deadlines {
+  let d = runDeadlines.get(clock);
+  if (d === undefined) runDeadlines.set(clock, (d = new Deadlines(clock)));
+  return d;
+}
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
@@ -59,11 +78,11 @@ const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
  */
 export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
   const { limits, clock, events, name } = deps;
-  const apply = memoryReducer(limits);
+  const apply = reducerOf(limits);
   const persistent = deps.journalKey !== undefined;
   let rt = new Runtime();
-  /** Run timeouts: one timer per 10 ms window, not per run. */
-  const deadlines = new Deadlines(clock);
+  /** Run timeouts: one timer per 10 ms window, not per run (shared by the node's agents). */
+  const deadlines = deadlinesOf(clock);
 
   /**
    * Tell the requester (with the run's correlation id, not that of whichever message the
@@ -323,6 +342,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const abandon = (ctx: Context<AgentInbox>, error: TroupeError): void => {
     const old = rt;
     rt = new Runtime();
+    if (deps.activity !== undefined) deps.activity.runs = rt;
     for (const a of old.active.values()) {
       deadlines.cancel(a.timer);
       a.controller.abort(error.message);
@@ -332,14 +352,19 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     for (const q of old.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
   };
 
+  const activity = deps.activity;
   return {
     messages: agentInboxSchema,
+    // only restarting and stopping matter to it: an agent never asked takes no turn
+    signalStarted: false,
     initial: () => {
       rt = new Runtime();
+      if (activity !== undefined) activity.runs = rt;
       return emptyMemory();
     },
     ...(persistent ? { persistence: { key: deps.journalKey!, apply, snapshotEvery: 100 } } : {}),
     receive: (state, msg, ctx) => {
+      if (activity !== undefined) activity.lastActiveAt = clock.now();
       if (msg instanceof RunFinished) return onFinished(state, msg, ctx);
       if (msg instanceof QueueTick) {
         onQueueTick(ctx);

@@ -147,7 +147,8 @@ export class AgentDirectory {
   async describeOwn(name: string): Promise<AgentDescription | undefined> {
     const info = this.b.get(name);
     if (!info) return undefined;
-    const live = info.status === 'running' ? await this.b.status(name).catch(() => undefined) : undefined;
+    // a passivated agent holds no run: asking for its figures would only activate it
+    const live = info.status === 'running' && info.passivated !== true ? await this.b.status(name).catch(() => undefined) : undefined;
     return live
       ? { ...info, live: { activeRuns: live.activeRuns, queuedRuns: live.queuedRuns, conversations: live.conversations, consecutiveFailures: live.consecutiveFailures } }
       : info;

@@ -30,7 +30,11 @@ export type AgentEvent =
   | { type: 'agent.breaker'; agent: string; state: 'closed' | 'open' | 'half-open'; target?: string }
   | { type: 'agent.budget.exceeded'; agent: string; retryAfterMs: number }
   | { type: 'agent.halted'; agent: string; reason: string }
-  | { type: 'agent.released'; agent: string };
+  | { type: 'agent.released'; agent: string }
+  /** Idle past its passivateAfterMs: its actors stopped, its memory in LMDB; still listed and addressable. */
+  | { type: 'agent.passivated'; agent: string }
+  /** A message came for a passivated agent: its actors were spawned again, from its journal. */
+  | { type: 'agent.activated'; agent: string };
 
 export type AgentEventListener = (e: AgentEvent) => void;
 

@@ -6,6 +6,9 @@
  */
 export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
 export type { ToolSource } from './tool-sources.js';
+export { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS, IdleSweep, type AgentActivity, type HeldRuns } from './passivation.js';
+export { AgentPassivation } from './agent-passivation.js';
+export { SharedParts } from './shared-parts.js';
 export { agentsModule, AGENTS_MODULE, type AgentsModuleOptions } from './module.js';
 export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } from './directory.js';
 export { summaryOf, agentSummarySchema, type AgentInfo, type AgentSummary, type AgentDescription } from './info.js';

@@ -4,7 +4,10 @@ import type { ActorRef } from '../kernel/index.js';
 import { describeProvider, type ModelProvider } from './model/index.js';
 import type { AgentStatus } from './messages.js';
 import { AGENT_NAME_RE, type AgentLimits, type AgentSkill, type AgentSpecData } from './spec.js';
+import type { HeldRuns } from './passivation.js';
+import type { AgentTool } from './tools.js';
 import type { UpstreamGuard, UpstreamState } from './upstream/guard.js';
+import type { ToolSpec } from '../../protocol/index.js';
 
 /** An agent as the registry (and `GET /api/v1/agents`) shows it. Never includes an API key. */
 export interface AgentInfo {
@@ -25,6 +28,11 @@ export interface AgentInfo {
   /** `stopped`: its supervisor gave up (runs fail with TROUPE_ERR_AGENT_STOPPED, 503). */
   status: 'running' | 'stopped';
   stoppedReason?: string;
+  /**
+   * Present (true) while the agent is passivated: idle, its actor stopped and its memory in
+   * LMDB. It is still `running`: its next message activates it again.
+   */
+  passivated?: true;
   /** Created over HTTP (or `agents.create`): its spec is persisted and it comes back at start. */
   durable: boolean;
   /** Its conversations are journaled (the node has a data dir). */
@@ -85,6 +93,18 @@ export interface AgentEntry {
   status: 'running' | 'stopped';
   stoppedReason?: string;
   unwatch: () => void;
+  /** Its resolved tools (code tools and registered ones), kept for the next activation. */
+  tools: ReadonlyMap<string, AgentTool>;
+  toolSpecs: ReadonlyArray<ToolSpec>;
+  /** `<source>:<ref>` tool names, resolved by their source at every run. */
+  toolRefs: readonly string[];
+  /** Idle time after which the agent is passivated; 0: never (it has no journal, or it is off). */
+  passivateAfterMs: number;
+  /** Its actor is stopped and its memory in LMDB; the next message to its address spawns it again. */
+  passivated: boolean;
+  /** Written by the agent actor (see AgentActivity). */
+  lastActiveAt: number;
+  runs: HeldRuns | undefined;
 }
 
 /** An entry's public description (never an API key). */
@@ -105,6 +125,7 @@ export function infoOf(e: AgentEntry, node: string): AgentInfo {
     node,
     status: e.status,
     ...(e.stoppedReason ? { stoppedReason: e.stoppedReason } : {}),
+    ...(e.passivated ? { passivated: true as const } : {}),
     durable: e.durable,
     persistent: e.journalKey !== undefined,
     createdAt: e.createdAt,

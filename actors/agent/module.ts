@@ -59,7 +59,8 @@ export function agentsModule(options: AgentsModuleOptions = {}): NodeModule<Agen
         const [upstream, queued] = await Promise.all([metrics(), queue()]);
         return upstream === '' || upstream.endsWith('\n') ? upstream + queued : `${upstream}\n${queued}`;
       };
-      return { api: registry, metrics: both };
+      // no idle sweep once the node stops accepting work
+      return { api: registry, metrics: both, drain: () => registry.close() };
     },
   };
 }

@@ -14,7 +14,7 @@ export interface ConversationView {
 
 /** The part of a node the registry needs (the module host, narrowed). */
 export type AgentHost = Pick<ModuleHost,
-  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch'>;
+  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch' | 'mailboxDepth' | 'addActivator'>;
 
 /** Who runs agents for the registry: the gateway actor (found by name through the node). */
 export interface AgentRunner {
@@ -32,4 +32,9 @@ export interface AgentRegistryOptions {
    * (TROUPE_DATA_KEY; at least 16 characters; never stored). Without it such agents are refused.
    */
   dataKey?: string;
+  /**
+   * Idle time (ms) after which an agent with a journal is passivated, unless its spec sets
+   * its own `passivateAfterMs`; 0: never. Default 600,000 (10 minutes).
+   */
+  passivateAfterMs?: number;
 }

@@ -1,11 +1,12 @@
 import { TroupeError, newId } from '../../protocol/index.js';
 import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } from './registry-types.js';
 import type { Context } from '../kernel/index.js';
-import type { ActorRef } from '../kernel/index.js';
-import { agentBehaviour } from './agent-actor.js';
-import { agentParts } from './agent-parts.js';
+import { ActorRef } from '../kernel/index.js';
+import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
+import { SharedParts } from './shared-parts.js';
 import { AgentDirectory } from './directory.js';
-import { AgentEvents } from './events.js';
+import { AgentEvents, type AgentEvent } from './events.js';
+import type { Logger } from 'pino';
 import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
 import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider } from './model/index.js';
@@ -15,11 +16,9 @@ import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput 
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
-import { defaultDecider } from '../../supervisors/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
-
-/** Failures after which /user/agents stops an agent's supervisor for good. */
-const STOP_CODES = new Set(['TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_MODEL_AUTH']);
+import { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS } from './passivation.js';
+import { AGENTS_PREFIX, AgentPassivation } from './agent-passivation.js';
 
 export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
 
@@ -50,13 +49,23 @@ export class AgentRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private readonly toolSources: ToolSources;
+  /** What agents of one spec share (parsed spec, tools, schemas, provider). */
+  private readonly shared = new SharedParts();
   private root?: Context;
+  private readonly log: Logger;
+  /** Emits an agent event (one function shared by every agent's guard). */
+  private readonly emitEvent = (e: AgentEvent): void => this.events.emit(e);
   /** The persisted specs of durable agents (none without a data dir). */
   private readonly specs: AgentSpecStore | undefined;
+  /** The node's default idle time before an agent is passivated (0: never). */
+  private readonly passivateAfterMs: number;
+  /** Idle agents passivated, passivated ones activated by their next message. */
+  private readonly passivation: AgentPassivation;
 
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
     const log = host.logger.child({ component: 'agents' });
+    this.log = log;
     this.specs = host.store ? new AgentSpecStore(host.store, options.dataKey, log) : undefined;
     this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
     const d = describeProvider(this.provider);
@@ -67,6 +76,12 @@ export class AgentRegistry {
     }
     this.toolSources = new ToolSources(log);
     for (const t of builtinTools) this.tools.set(t.name, t);
+    const after = options.passivateAfterMs ?? DEFAULT_PASSIVATE_AFTER_MS;
+    if (!Number.isInteger(after) || after < 0 || after > MAX_PASSIVATE_AFTER_MS) {
+      throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
+    }
+    this.passivateAfterMs = after;
+    this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
     this.directory = new AgentDirectory({
       logger: host.logger,
       list: () => this.list(),
@@ -111,6 +126,7 @@ export class AgentRegistry {
   registerTool(tool: AgentTool): void {
     const t = validateTool(tool);
     this.tools.set(t.name, t);
+    this.shared.toolsChanged();
   }
 
   /**
@@ -133,12 +149,14 @@ export class AgentRegistry {
    * Spawn an agent that lives as long as this process (library code and the config file
    * spawn theirs again at every start). Its conversations are still journaled when the
    * node has a data dir. Throws TROUPE_ERR_AGENT_INVALID_SPEC or TROUPE_ERR_AGENT_EXISTS.
+   * With `passivated` (and a journal to keep its memory), it starts passivated: listed and
+   * addressable, its actor spawned by its first message.
    */
-  spawn(input: AgentSpecInput): AgentInfo {
+  spawn(input: AgentSpecInput, options: { passivated?: boolean } = {}): AgentInfo {
     const parsed = parseAgentSpec(input);
     const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
     const replaced = this.entries.get(parsed.data.name);
-    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() });
+    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now(), passivated: options.passivated === true });
     if (replaced) void discardReplaced(this.host, this.specs, replaced, entry);
     return this.info(entry);
   }
@@ -188,7 +206,9 @@ export class AgentRegistry {
       try {
         const { spec, rec } = stored.open();
         const parsed = parseAgentSpec(spec);
-        this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
+        // passivated until their first message (unless passivation is off for them): a node with
+        // many agents starts without spawning any actor
+        this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt, passivated: true });
         n++;
         this.specs.upgrade(parsed.data, rec);
       } catch (e) {
@@ -238,15 +258,16 @@ export class AgentRegistry {
    * remote ref works with the same tell/ask calls).
    */
   async locate(name: string): Promise<ActorRef | undefined> {
-    const local = this.resolve(name);
+    const e = this.entries.get(name);
+    const local = e && e.status === 'running' ? e.agent : undefined;
     if (local || this.entries.has(name)) return local;
     return this.host.locate(`user/agents/${name}/agent`);
   }
 
-  /** The live agent actor for a name on this node, or undefined. */
+  /** The live agent actor for a name on this node, or undefined (none, stopped, or passivated). */
   resolve(name: string): ActorRef | undefined {
     const e = this.entries.get(name);
-    return e && e.status === 'running' ? e.agent : undefined;
+    return e && e.status === 'running' && !e.passivated ? e.agent : undefined;
   }
 
   /** Live figures from the agent itself (runs in flight, conversations). */
@@ -282,6 +303,20 @@ export class AgentRegistry {
     return this.entries.get(name)?.guard;
   }
 
+  /**
+   * Passivate this node's agents that are idle now (no run in flight or queued, nothing in
+   * their mailbox) whatever their idle time; returns how many. Agents without a journal, or
+   * with passivation off (`passivateAfterMs: 0`), stay.
+   */
+  passivateIdle(): number {
+    return this.passivation.passivateIdle();
+  }
+
+  /** Stop the idle sweep (the node is closing). */
+  close(): void {
+    this.passivation.close();
+  }
+
   /** Names of this node's agents. */
   names(): string[] {
     return [...this.entries.keys()].sort();
@@ -297,90 +332,53 @@ export class AgentRegistry {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /**
-   * `/user/agents`: the parent of every agent's supervisor. Its context is kept so agents
-   * can be spawned under it synchronously from outside any handler (spawning a child only
-   * touches the supervision tree, never the actor's state). A supervisor that exceeds its
-   * restart intensity is stopped for good rather than restarted, so a failing agent never
-   * takes the others down.
-   */
+  /** `/user/agents`, spawned on first use (see {@link spawnAgentsRoot}). */
   private agentsRoot(): Context {
-    if (this.root) return this.root;
-    let captured: Context | undefined;
-    this.host.spawnSpec({
-      name: 'agents',
-      behaviour: {
-        initial: (ctx) => {
-          captured = ctx;
-          this.root = ctx;
-          return undefined;
-        },
-        receive: () => undefined,
-      },
-      supervision: {
-        strategy: 'one-for-one',
-        maxRestarts: 1_000_000,
-        withinMs: 1_000,
-        // past its intensity, or refused by the upstream (401/403): stopped for good, not restarted
-        decider: (e) => (STOP_CODES.has((e as { code?: string })?.code ?? '') ? 'stop' : 'restart'),
-      },
-    });
-    if (!captured) throw new TroupeError('TROUPE_ERR_NODE_MODULE_START', 'the agents module could not start: /user/agents did not come up');
-    return captured;
+    return (this.root ??= spawnAgentsRoot(this.host, (ctx) => { this.root = ctx; }));
   }
 
-  private start(data: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number }): Entry {
+  private start(parsed: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number; passivated?: boolean }): Entry {
+    const data = this.shared.spec(parsed);
     const name = data.name;
     const existing = this.entries.get(name);
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
-    const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.host.logger.child({ agent: name }), (e) => this.events.emit(e));
-    const behaviour = agentBehaviour({
-      name,
-      refusal: () => guard.refusal(),
-      callTarget: (target, fn) => guard.callTarget(target, fn),
-      instructions: data.instructions,
-      ...(data.temperature !== undefined ? { temperature: data.temperature } : {}),
-      limits: data.limits,
-      provider: guard,
-      model,
-      tools,
-      toolSpecs,
-      ...(toolRefs.length > 0 ? { moreTools: () => this.toolSources.resolve(toolRefs) } : {}),
-      events: this.events,
-      clock: this.host.clock,
-      ...(how.journalKey !== undefined ? { journalKey: how.journalKey } : {}),
-    });
-    const supervisor = this.agentsRoot().spawn({
-      name,
-      supervision: {
-        strategy: 'one-for-one',
-        maxRestarts: data.supervision.maxRestarts,
-        withinMs: data.supervision.withinMs,
-        backoff: { minMs: data.supervision.backoff.minMs, maxMs: Math.max(data.supervision.backoff.minMs, data.supervision.backoff.maxMs) },
-        // refused credentials: escalate, so /user/agents stops this agent instead of a restart loop
-        decider: (e) => ((e as { code?: string })?.code === 'TROUPE_ERR_MODEL_AUTH' ? 'escalate' : defaultDecider(e)),
-      },
-      children: [{ name: 'agent', behaviour, poisonAfter: 1 }],
-    });
-    const agent = this.host.toRef(`${supervisor.path}/agent`);
+    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger);
+    // one logger for every guard (their lines name the agent): a pino child per agent is heap per agent
+    const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.log, this.emitEvent);
+    // made directly: parsing the path through toRef's cache would churn it with one entry per agent
+    const supervisor = new ActorRef(this.host.id, `${AGENTS_PREFIX}${name}`);
+    // without a journal the memory lives only in the actor: such an agent is never passivated
+    const passivateAfterMs = how.journalKey === undefined ? 0 : data.passivateAfterMs ?? this.passivateAfterMs;
     const entry: Entry = {
       data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
-      supervisor, agent, status: 'running', unwatch: () => undefined,
+      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
+      tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined,
     };
-    entry.unwatch = this.host.watch(supervisor, (sig) => {
+    this.entries.set(name, entry);
+    if (how.passivated === true && passivateAfterMs > 0) entry.passivated = true;
+    else this.spawnActors(entry);
+    this.events.emit({ type: 'agent.spawned', agent: name, address: entry.agent.address, durable: how.durable });
+    // a node restoring a million passivated agents does not log a million lines at info
+    this.host.logger[entry.passivated ? 'debug' : 'info']({ agent: name, address: entry.agent.address, model, provider: provider.name, durable: how.durable, passivated: entry.passivated }, 'agent spawned');
+    return entry;
+  }
+
+  /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent), watched for a stop for good. */
+  private spawnActors(entry: Entry): void {
+    const name = entry.data.name;
+    spawnAgentActors(entry, { root: this.agentsRoot(), events: this.events, clock: this.host.clock, toolSources: this.toolSources });
+    entry.passivated = false;
+    entry.unwatch = this.host.watch(entry.supervisor, (sig) => {
       if (this.entries.get(name) !== entry || this.host.isClosing) return;
+      this.passivation.idle.untrack(entry);
       entry.status = 'stopped';
       entry.stoppedReason = sig.error ? `${sig.error.code}: ${sig.error.message}` : sig.reason;
       this.host.logger.error({ agent: name, reason: entry.stoppedReason }, 'agent stopped for good');
       this.events.emit({ type: 'agent.stopped', agent: name, reason: entry.stoppedReason });
     });
-    this.entries.set(name, entry);
-    this.events.emit({ type: 'agent.spawned', agent: name, address: agent.address, durable: how.durable });
-    this.host.logger.info({ agent: name, address: agent.address, model, provider: provider.name, durable: how.durable }, 'agent spawned');
-    return entry;
+    this.passivation.idle.track(entry);
   }
 
   /**
@@ -389,6 +387,7 @@ export class AgentRegistry {
    */
   private async retire(name: string, e: Entry): Promise<void> {
     e.unwatch();
+    this.passivation.idle.untrack(e);
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);
   }

@@ -4,6 +4,7 @@ import { TOOL_NAME_RE } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 import { agentBudgetSchema } from './upstream/budget.js';
+import { MAX_PASSIVATE_AFTER_MS } from './passivation.js';
 
 /**
  * A tool reference served by a tool source rather than a registered tool:
@@ -113,6 +114,12 @@ export const agentSpecSchema = z.strictObject({
   /** Token and cost budgets per minute and per day (none by default). */
   budget: agentBudgetSchema.prefault({}),
   upstream: agentUpstreamSchema.prefault({}),
+  /**
+   * Idle time (ms) after which the agent is passivated: its actor stops, its memory stays in
+   * LMDB and its next message spawns it again. 0: never. Default: the node's (10 minutes).
+   * An agent without a journal (a node without a data dir) is never passivated.
+   */
+  passivateAfterMs: z.number().int().min(0).max(MAX_PASSIVATE_AFTER_MS).optional(),
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;

@@ -13,7 +13,7 @@ export interface ClusterView {
 
 /** What metrics read of the agents (when the node runs the agents module). */
 export interface AgentsView {
-  list(): Array<{ name: string; status: string }>;
+  list(): Array<{ name: string; status: string; passivated?: boolean }>;
   /** A local agent's status (memory held included), asked of the agent within `timeoutMs`. */
   status(name: string, timeoutMs?: number): Promise<import('../agent/index.js').AgentStatus>;
   readonly events: { subscribe(listener: (e: import('../agent/index.js').AgentEvent) => void): () => void };

@@ -38,6 +38,11 @@ export interface Behaviour<S = unknown, M = unknown, E = unknown> {
   receive: Receive<S, M>;
   /** System signals (started, stopping, terminated of a watched actor, ...). */
   signal?: (state: S, signal: Signal, ctx: Context<M>) => S | void | Promise<S | void>;
+  /**
+   * false: `signal` has nothing to do with `signal.started`, so it is not sent (an actor that
+   * is never told anything then takes no dispatcher turn at all). Default true.
+   */
+  signalStarted?: boolean;
   /** zod schema checked on every tell/ask to this actor: a bad message is a coded error to the sender. */
   messages?: ZodType<M>;
   persistence?: PersistenceSpec<S, E>;

@@ -39,14 +39,31 @@ export class Cell implements Watcher, Watchable {
   readonly path: string;
   readonly behaviour: Behaviour<any, any, any>;
   readonly mailbox: Mailbox;
-  readonly children = new Map<string, Cell>();
-  readonly watchers = new Set<Watcher>();
-  readonly watching = new Set<Watchable>();
-  readonly remoteWatches = new Map<string, string>();
+  // Made on first use: most actors never get a child, a watcher or a watch of their own.
+  private _children: Map<string, Cell> | undefined;
+  private _watchers: Set<Watcher> | undefined;
+  private _watching: Set<Watchable> | undefined;
+  private _remoteWatches: Map<string, string> | undefined;
+  get children(): Map<string, Cell> {
+    return (this._children ??= new Map());
+  }
+  get watchers(): Set<Watcher> {
+    return (this._watchers ??= new Set());
+  }
+  get watching(): Set<Watchable> {
+    return (this._watching ??= new Set());
+  }
+  get remoteWatches(): Map<string, string> {
+    return (this._remoteWatches ??= new Map());
+  }
+  /** True when it has a child (without making the map). */
+  get hasChildren(): boolean {
+    return this._children !== undefined && this._children.size > 0;
+  }
   status: CellStatus = 'starting';
   state: any;
   incarnation = 0;
-  /** The current incarnation's slot in the dispatcher. */
+  /** The current incarnation's slot in the dispatcher, attached on its first turn (an actor never told holds none). */
   slot: TurnSlot | undefined;
   /** A turn is scheduled (or running): new messages join it. */
   scheduled = false;
@@ -66,7 +83,6 @@ export class Cell implements Watcher, Watchable {
   private readonly dispatcher: Dispatcher;
   private readonly schema: ZodType | undefined;
   private readonly throughput: number;
-  readonly turnFn = (): unknown => this.turn(this.incarnation, this.throughput);
 
   constructor(
     readonly host: CellHost,
@@ -141,7 +157,7 @@ export class Cell implements Watcher, Watchable {
       mailbox.push(message, meta, true);
       if (!this.scheduled) {
         this.scheduled = true;
-        this.dispatcher.schedule(this.slot!);
+        this.dispatcher.schedule(this.slot ?? this.attachSlot());
       }
     } else if (status === 'restarting' || status === 'starting') {
       if (this.mailbox.stashFull) this.overflow(message, meta);
@@ -173,8 +189,13 @@ export class Cell implements Watcher, Watchable {
     this.mailbox.push(message, meta, !(message instanceof KernelMessage));
     if (!this.scheduled) {
       this.scheduled = true;
-      this.dispatcher.schedule(this.slot!);
+      this.dispatcher.schedule(this.slot ?? this.attachSlot());
     }
+  }
+
+  private attachSlot(): TurnSlot {
+    // the turn function is made here, with the slot: an actor never told holds neither
+    return (this.slot = this.dispatcher.attach(() => this.turn(this.incarnation, this.throughput)));
   }
 
   /**

@@ -27,11 +27,11 @@ export function startIncarnation(cell: Cell): void {
     state = cell.persistence.recover(state);
   }
   cell.state = state;
-  cell.slot = cell.host.dispatcher.attach(cell.turnFn);
+  // the dispatcher slot is attached by the first message (cell.admit/tell)
   cell.stopRequested = false;
   cell.status = 'running';
   for (const c of cell.spec.children) cell.spawnChild(resolveSpec(c));
-  if (b.signal) cell.signal({ type: 'signal.started' });
+  if (b.signal && b.signalStarted !== false) cell.signal({ type: 'signal.started' });
   // already admitted (validated, counted): replayed as they are, never refused
   for (const d of cell.mailbox.takeStash()) cell.admit(d.message, d.meta);
 }
@@ -71,6 +71,7 @@ function takeCurrent(cell: Cell): Delivery | undefined {
 }
 
 function stopChildren(cell: Cell, reason: TerminatedReason): void {
+  if (!cell.hasChildren) return;
   const kids = [...cell.children.values()].reverse();
   for (const c of kids) terminate(c, reason, undefined, undefined);
 }

@@ -7,7 +7,8 @@
  * terminate), supervision.ts (carrying out supervisors/ plans), mailbox.ts, dispatcher.ts
  * (the Dispatcher interface and its nact implementation), system-message.ts, persistence.ts,
  * timers.ts, pipe-to-self.ts, asks.ts, refs.ts, ref.ts, remote.ts, watch.ts, dead-letters.ts,
- * inspection.ts, tree.ts, shutdown.ts, meta.ts, host.ts.
+ * inspection.ts, tree.ts, shutdown.ts, meta.ts, host.ts, activation.ts (activators: passivated
+ * actors spawned again by their first message).
  */
 export { Kernel } from './kernel.js';
 export { kernelOptionsSchema, defaultLogger, defaultNodeId } from './options.js';
@@ -23,6 +24,7 @@ export type { ReplyChannel } from './meta.js';
 export type { RemoteRouter } from './remote.js';
 export type { DeadLetterApi } from './dead-letters.js';
 export type { ActorTreeNode } from './tree.js';
+export type { Activator } from './activation.js';
 export { NactDispatcher, type Dispatcher, type TurnSlot } from './dispatcher.js';
 export { MAX_TIMERS_PER_ACTOR, MAX_TIMER_DELAY_MS } from './timers.js';
 export { runPhases, Once, type Phase } from './shutdown.js';

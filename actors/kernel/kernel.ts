@@ -3,6 +3,7 @@ import {
   Deadlines, TroupeError, newId, parseOrThrow, systemClock, type Clock, type Envelope, type Terminated,
 } from '../../protocol/index.js';
 import { MemoryDeadLetterStore, type DeadLetterReason, type DeadLetterStore } from '../../storage/index.js';
+import { Activators, type Activator } from './activation.js';
 import { AskChannel } from './asks.js';
 import type { ActorSpec, AskOptions, Behaviour, Receive, TellOptions } from './behaviour.js';
 import { Cell } from './cell.js';
@@ -63,6 +64,7 @@ export class Kernel {
   private readonly finalHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private closing = false;
   private readonly faults = new KernelFaults((p) => this.cells.get(p));
+  private readonly activators: Activators;
 
   constructor(input: KernelOptionsInput = {}) {
     const options = parseOrThrow(kernelOptionsSchema, input, 'TROUPE_ERR_CONFIG_INVALID', 'invalid node options');
@@ -73,13 +75,14 @@ export class Kernel {
     this.random = input.random ?? Math.random;
     this.logger = (input.logger ?? defaultLogger(options.logLevel)).child({ node: this.id });
     this.storage = input.storage;
+    this.activators = new Activators(this.logger);
     this.deadLetterStore = input.storage?.deadLetters ?? new MemoryDeadLetterStore({ maxCount: options.deadLetterLimit });
     this.refs = new Refs(this.id);
     const toRef = (t: string): ActorRef => this.refs.toRef(t);
     this.letters = new DeadLetters(this.deadLetterStore, this.clock, this.inspector, this.logger,
       (to, payload, correlationId) => this.tell(to, payload, correlationId ? { correlationId } : undefined), toRef);
     this.deadLetters = this.letters;
-    this.remote = new RemoteGlue({ clock: this.clock, toRef, local: (p) => this.cells.get(p), deadLetters: this.letters, logger: this.logger });
+    this.remote = new RemoteGlue({ clock: this.clock, toRef, local: (p) => this.cells.get(p) ?? this.activated(p), deadLetters: this.letters, logger: this.logger });
     this.deathWatch = new DeathWatch({ id: this.id, local: (p) => this.cells.get(p), remote: () => this.remote.router });
     this.dispatcher = input.dispatcher ?? new NactDispatcher(`troupe-${this.id}-${newId()}`);
     registerFaults(this, this.faults);
@@ -173,10 +176,34 @@ export class Kernel {
     return ref.node === this.id ? this.cells.get(ref.path) : undefined;
   }
 
-  /** A ref to a live local actor, by path, address or name; undefined when none. */
+  /**
+   * A ref to a live local actor, by path, address or name, or to a passivated one that a
+   * message would activate (see {@link Kernel.addActivator}); undefined when none.
+   */
   lookup(target: ActorRef | string): ActorRef | undefined {
-    const c = this.localCell(target);
-    return c?.alive ? c.ref : undefined;
+    const ref = this.refs.toRef(target);
+    if (ref.node !== this.id) return undefined;
+    const c = this.cells.get(ref.path);
+    if (c !== undefined) return c.alive ? c.ref : undefined;
+    return !this.activators.empty && this.activators.addressable(ref.path) ? ref : undefined;
+  }
+
+  /**
+   * Keep actors under a path prefix addressable while they are passivated: a message to such
+   * a path with no live actor has `activator` spawn it first, then is delivered (tell, ask,
+   * and envelopes from other nodes alike). Returns an unregister function.
+   *
+   * @example
+   * node.addActivator('user/agents/', { addressable: (p) => known(p), activate: (p) => spawnAgain(p) });
+   */
+  addActivator(prefix: string, activator: Activator): () => void {
+    return this.activators.add(prefix, activator);
+  }
+
+  /** The cell a passivated actor at `path` gets when a message activates it (only when no cell is there). */
+  private activated(path: string): Cell | undefined {
+    if (this.activators.empty || this.closing) return undefined;
+    return this.activators.activate(path) ? this.cells.get(path) : undefined;
   }
 
   /** Attach the cluster router (transport). */
@@ -197,7 +224,7 @@ export class Kernel {
       this.remote.tell(ref, message, options);
       return;
     }
-    const cell = this.cells.get(ref.path);
+    const cell = this.cells.get(ref.path) ?? this.activated(ref.path);
     const meta = options?.sender !== undefined || options?.correlationId !== undefined
       ? new Meta(undefined, options.sender, options.correlationId)
       : undefined;
@@ -221,7 +248,7 @@ export class Kernel {
       const channel = new AskChannel(this.askDeadlines, ref.address, timeoutMs, resolve as (v: unknown) => void, reject);
       this.askDeadlines.add(timeoutMs, channel);
       const meta = new Meta(channel, undefined, options?.correlationId);
-      const cell = this.cells.get(ref.path);
+      const cell = this.cells.get(ref.path) ?? this.activated(ref.path);
       if (cell === undefined) {
         this.letters.record('not-found', ref.address, message, meta);
         channel.error(new TroupeError('TROUPE_ERR_ACTOR_NOT_FOUND', `no actor at ${ref.address}`));

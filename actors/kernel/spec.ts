@@ -66,6 +66,16 @@ const DEFAULT_POLICY: SupervisionPolicy = Object.freeze(supervisionSchema.parse(
 const NO_BEHAVIOUR: Behaviour<any, any, any> = Object.freeze({ receive: () => undefined });
 const resolved = new WeakMap<object, { raw: unknown; spec: ResolvedSpec }>();
 const behaviours = new WeakMap<object, Behaviour<any, any, any>>();
+/** Parsed policies by the supervision object they came from: specs that share one share the policy. */
+const policies = new WeakMap<object, SupervisionPolicy>();
+
+function policyOf(input: object, parsed: SupervisionPolicy): SupervisionPolicy {
+  const known = policies.get(input);
+  if (known !== undefined) return known;
+  const p = Object.freeze(parsed);
+  policies.set(input, p);
+  return p;
+}
 
 function invalid(what: string, detail: string): TroupeError {
   return new TroupeError('TROUPE_ERR_CONFIG_INVALID', `invalid ${what}: ${detail}`);
@@ -119,7 +129,7 @@ export function resolveSpec(options: Omit<ActorSpec, 'behaviour'> & { behaviour?
     behaviour: resolveBehaviour(behaviour),
     initialState: options.initialState,
     restart: o.restart ?? 'permanent',
-    policy: o.supervision === undefined ? DEFAULT_POLICY : Object.freeze(o.supervision),
+    policy: o.supervision === undefined ? DEFAULT_POLICY : policyOf(options.supervision!, o.supervision),
     supervises: o.supervision !== undefined || children.length > 0,
     children,
     mailboxCapacity: o.mailboxCapacity,

@@ -21,7 +21,7 @@ export function actorTree(c: Cell): ActorTreeNode {
     incarnation: c.incarnation,
     mailbox: c.mailbox.size,
     restart: c.spec.restart,
-    ...(c.children.size > 0 || c.spec.supervises ? { strategy: c.spec.policy.strategy } : {}),
-    children: [...c.children.values()].map(actorTree),
+    ...(c.hasChildren || c.spec.supervises ? { strategy: c.spec.policy.strategy } : {}),
+    children: c.hasChildren ? [...c.children.values()].map(actorTree) : [],
   };
 }

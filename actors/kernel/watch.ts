@@ -20,16 +20,23 @@ export interface Watcher {
 
 /** A watcher outside the tree: `node.watch(target, callback)`. Told once. */
 export class ExternalWatcher implements Watcher {
-  readonly watching = new Set<Watchable>();
-  readonly remoteWatches = new Map<string, string>();
   private told = false;
+  // made on first use: one watcher holds one watch, local or remote, never both
+  private _watching: Set<Watchable> | undefined;
+  private _remoteWatches: Map<string, string> | undefined;
+  get watching(): Set<Watchable> {
+    return (this._watching ??= new Set());
+  }
+  get remoteWatches(): Map<string, string> {
+    return (this._remoteWatches ??= new Map());
+  }
 
   constructor(private readonly onTerminated: (s: Terminated) => void) {}
 
   terminated(signal: Terminated): void {
     if (this.told) return;
     this.told = true;
-    this.watching.clear();
+    this._watching?.clear();
     this.onTerminated(signal);
   }
 }

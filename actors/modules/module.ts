@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { Clock, Terminated } from '../../protocol/index.js';
 import type { NodeStore } from '../../storage/index.js';
-import type { ActorSpec, AskOptions, TellOptions } from '../kernel/index.js';
+import type { Activator, ActorSpec, AskOptions, TellOptions } from '../kernel/index.js';
 import type { InspectionEvent, InspectionListener } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
 
@@ -42,6 +42,13 @@ export interface ModuleHost {
   module<A>(name: string): A;
   /** True when the node was started with the named module. */
   hasModule(name: string): boolean;
+  /** Messages queued for a local actor (0 for none). */
+  mailboxDepth(target: ActorRef | string): number;
+  /**
+   * Keep passivated actors under a path prefix addressable: a message to one with no live
+   * actor has `activator` spawn it first. Returns an unregister function.
+   */
+  addActivator(prefix: string, activator: Activator): () => void;
 }
 
 /**

@@ -71,29 +71,35 @@ export interface BreakerOptions {
  * const result = await b.execute(() => provider.complete(req, opts));
  */
 export class UpstreamBreaker {
-  private readonly policy: CircuitBreakerPolicy;
+  /** cockatiel's breaker, made on the first call (a breaker never called is closed and holds nothing). */
+  private policy: CircuitBreakerPolicy | undefined;
   private openedAt: number | undefined;
 
   constructor(
     private readonly clock: Clock,
     private readonly options: BreakerOptions,
-    onChange: (state: BreakerState) => void,
+    private readonly onChange: (state: BreakerState) => void,
     private readonly kind: BreakerKind = MODEL_BREAKER,
-  ) {
+  ) {}
+
+  private made(): CircuitBreakerPolicy {
+    if (this.policy !== undefined) return this.policy;
+    const { clock, options, kind } = this;
     const factory: IBackoffFactory<unknown> = {
       next: () => new ClockBackoff(clock, clock.now(), options.halfOpenAfterMs, (at) => {
         this.openedAt = at;
       }),
     };
-    this.policy = circuitBreaker(handleWhen((e) => isTroupeError(e) && kind.trips.has(e.code)), {
+    const policy = circuitBreaker(handleWhen((e) => isTroupeError(e) && kind.trips.has(e.code)), {
       halfOpenAfter: factory,
       breaker: new ConsecutiveBreaker(options.failures),
     });
-    this.policy.onStateChange((s) => onChange(stateName(s)));
+    policy.onStateChange((s) => this.onChange(stateName(s)));
+    return (this.policy = policy);
   }
 
   get state(): BreakerState {
-    return stateName(this.policy.state);
+    return this.policy === undefined ? 'closed' : stateName(this.policy.state);
   }
 
   /** When the breaker last opened (clock ms), while it is open or half-open. */
@@ -104,7 +110,7 @@ export class UpstreamBreaker {
   /** Run `fn` through the breaker; open, it rejects at once with TROUPE_ERR_MODEL_CIRCUIT_OPEN. */
   async execute<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.policy.execute(fn);
+      return await this.made().execute(fn);
     } catch (e) {
       if (e instanceof BrokenCircuitError) {
         const left = this.openedAt === undefined ? this.options.halfOpenAfterMs : Math.max(0, this.openedAt + this.options.halfOpenAfterMs - this.clock.now());

@@ -53,10 +53,13 @@ export class UpstreamGuard implements ModelProvider {
   readonly name: string;
   readonly offline: boolean;
   readonly defaultModel: string;
-  private readonly breaker: UpstreamBreaker;
+  /** The breaker on the model path, made on the first model call (until then it is closed). */
+  private breaker: UpstreamBreaker | undefined;
   private readonly budget: TokenBudget;
-  private readonly inflight = new Set<RunAbort>();
-  private readonly targets = new Map<string, UpstreamBreaker>();
+  /** Model calls in flight (made on the first call). */
+  private inflight: Set<RunAbort> | undefined;
+  /** Breakers of the targets the agent calls (made on the first call to one). */
+  private targets: Map<string, UpstreamBreaker> | undefined;
   private pausedUntil = 0;
   private halted: { reason: string; at: number } | undefined;
   private fault: UpstreamFault | undefined;
@@ -74,10 +77,13 @@ export class UpstreamGuard implements ModelProvider {
     this.offline = provider.offline;
     this.defaultModel = provider.defaultModel;
     this.budget = new TokenBudget(budget);
-    this.breaker = new UpstreamBreaker(clock, options.breaker, (state) => {
-      this.log.warn({ agent, breaker: state }, `upstream circuit breaker ${state}`);
-      this.emit({ type: 'agent.breaker', agent, state });
-    });
+  }
+
+  private modelBreaker(): UpstreamBreaker {
+    return (this.breaker ??= new UpstreamBreaker(this.clock, this.options.breaker, (state) => {
+      this.log.warn({ agent: this.agent, breaker: state }, `upstream circuit breaker ${state}`);
+      this.emit({ type: 'agent.breaker', agent: this.agent, state });
+    }));
   }
 
   /** Why a new run must be refused now (kill switch, budget), or undefined. */
@@ -90,10 +96,10 @@ export class UpstreamGuard implements ModelProvider {
 
   state(): UpstreamState {
     const now = this.clock.now();
-    const since = this.breaker.since;
+    const since = this.breaker?.since;
     return {
-      breaker: { state: this.breaker.state, ...(since !== undefined ? { openedAt: since } : {}) },
-      targets: Object.fromEntries([...this.targets].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
+      breaker: { state: this.breaker?.state ?? 'closed', ...(since !== undefined ? { openedAt: since } : {}) },
+      targets: Object.fromEntries([...(this.targets ?? [])].map(([t, b]) => [t, { state: b.state, ...(b.since !== undefined ? { openedAt: b.since } : {}) }])),
       ...(this.pausedUntil > now ? { pausedUntil: this.pausedUntil } : {}),
       budget: this.budget.usage(now),
       ...(this.halted ? { killswitch: { ...this.halted } } : {}),
@@ -107,24 +113,25 @@ export class UpstreamGuard implements ModelProvider {
    * to it fail fast with TROUPE_ERR_AGENT_CIRCUIT_OPEN until a half-open probe succeeds.
    */
   callTarget<T>(target: string, fn: () => Promise<T>): Promise<T> {
-    let b = this.targets.get(target);
-    if (b) this.targets.delete(target);
+    const targets = (this.targets ??= new Map());
+    let b = targets.get(target);
+    if (b) targets.delete(target);
     else {
       b = new UpstreamBreaker(this.clock, this.options.breaker, (state) => {
         this.log.warn({ agent: this.agent, target, breaker: state }, `circuit breaker on a called target ${state}`);
         this.emit({ type: 'agent.breaker', agent: this.agent, state, target });
       }, targetBreaker(target));
-      if (this.targets.size >= MAX_TARGET_BREAKERS) this.targets.delete(this.targets.keys().next().value as string);
+      if (targets.size >= MAX_TARGET_BREAKERS) targets.delete(targets.keys().next().value as string);
     }
-    this.targets.set(target, b);
+    targets.set(target, b);
     return b.execute(fn);
   }
 
   /** Engage the kill switch: calls in flight are aborted now, new ones refused. Returns how many were aborted. */
   halt(reason: string): number {
     this.halted = { reason, at: this.clock.now() };
-    const n = this.inflight.size;
-    for (const c of [...this.inflight]) c.abort(KILL_REASON);
+    const n = this.inflight?.size ?? 0;
+    for (const c of [...(this.inflight ?? [])]) c.abort(KILL_REASON);
     this.emit({ type: 'agent.halted', agent: this.agent, reason });
     return n;
   }
@@ -151,7 +158,7 @@ export class UpstreamGuard implements ModelProvider {
     const follow = (): void => call.abort(outer?.reason);
     if (outer?.aborted) call.abort(outer.reason);
     else outer?.addEventListener('abort', follow, { once: true });
-    this.inflight.add(call);
+    (this.inflight ??= new Set()).add(call);
     const onRateLimited = (ms: number): void => {
       this.pause(ms);
       opts.onRateLimited?.(ms);
@@ -162,7 +169,7 @@ export class UpstreamGuard implements ModelProvider {
         try {
           await this.waitOutPause(call);
           const fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
-          const result = await this.breaker.execute(async () => {
+          const result = await this.modelBreaker().execute(async () => {
             if (fault) await applyFault(fault, this.clock, call);
             return this.provider.complete(req, { ...opts, signal: call, onRateLimited });
           });
@@ -187,7 +194,7 @@ export class UpstreamGuard implements ModelProvider {
         }
       }
     } finally {
-      this.inflight.delete(call);
+      this.inflight?.delete(call);
       outer?.removeEventListener('abort', follow);
     }
   }
