@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
+import { Deadlines, TroupeError, serializeError, type A2ACall, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
@@ -121,12 +121,17 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   };
 
   /** What a run's tools see (made on the run's first tool call). */
-  const toolContext = (ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal): ToolContext => {
+  const toolContext = (ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal, calls: A2ACall[]): ToolContext => {
     const { msg, correlationId } = q;
     let toolLog: Logger | undefined;
     return {
       agent: name,
       signal,
+      callChain: [...(msg.a2a?.callChain ?? []), name],
+      ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
+      recordCall: (c) => {
+        if (calls.length < 256) calls.push(c);
+      },
       runId: msg.runId,
       ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
@@ -160,6 +165,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
 
     const self = ctx.self;
+    /** The run's A2A calls (delegations), recorded by the `delegate` tool. */
+    const calls: A2ACall[] = [];
     const plan: RunPlan = {
       provider: deps.provider,
       model: deps.model,
@@ -169,7 +176,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,
       signal: controller,
-      toolContext: (signal) => toolContext(ctx, q, signal),
+      toolContext: (signal) => toolContext(ctx, q, signal, calls),
       clock,
     };
     if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;
@@ -199,6 +206,9 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
           trace: {
             ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
             chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
+            ...(msg.a2a !== undefined || calls.length > 0 ? { callChain: [...(msg.a2a?.callChain ?? []), name] } : {}),
+            ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
+            ...(calls.length > 0 ? { calls } : {}),
           },
         };
         return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });

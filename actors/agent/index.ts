@@ -4,7 +4,7 @@
  * streams its answer back to whoever asked, as messages (the run protocol). The agents
  * module (`agentsModule`) puts them on a node.
  */
-export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
+export { AgentRegistry, DELEGATE_TOOL_REF, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
 export type { ToolSource } from './tool-sources.js';
 export { agentsModule, AGENTS_MODULE, type AgentsModuleOptions } from './module.js';
 export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } from './directory.js';
@@ -25,7 +25,7 @@ export { executeRun, type RunPlan, type RunProduct } from './run.js';
 export { memoryReducer, emptyMemory, newMessages, trimHistory, windowHistory, memoryUsage, DEFAULT_MEMORY_BOUNDS, type MemoryBounds, type AgentMemory, type Conversation, type MemoryEvent } from './memory.js';
 export {
   agentMessageSchema, requesterMessageSchema, runMessageSchema, runResultSchema, acceptedSchema,
-  type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunResult, type TraceHop,
+  type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunA2A, type RunResult, type TraceHop,
 } from './messages.js';
 export {
   OpenAIProvider, OfflineModel, OFFLINE_MODEL_NAME, createProvider, providerConfigFromEnv, describeProvider,

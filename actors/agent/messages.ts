@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressSchema, serializedErrorSchema } from '../../protocol/index.js';
+import { MAX_CALL_CHAIN, a2aCallSchema, addressSchema, serializedErrorSchema, traceparentSchema } from '../../protocol/index.js';
 import {
   chatMessageSchema, finishReasonSchema, modelDeltaSchema, responseFormatSchema, toolCallSchema, toolChoiceSchema, toolSpecSchema, usageSchema,
 } from '../../protocol/index.js';
@@ -25,6 +25,12 @@ export const runParamsSchema = z.object({
   responseFormat: responseFormatSchema.optional(),
 });
 
+/** Agent-to-agent context of a run: the call chain before it (the caller last) and the W3C traceparent. */
+export const runA2ASchema = z.object({
+  callChain: z.array(z.string().min(1).max(64)).max(MAX_CALL_CHAIN),
+  traceparent: traceparentSchema.optional(),
+});
+
 /**
  * Start a run. With `conversationId` the agent adds `input` to that conversation's stored
  * history; without, `input` is the whole context (stateless, like OpenAI).
@@ -42,6 +48,7 @@ export const runMessageSchema = z.object({
   clientTools: z.array(toolSpecSchema).max(128).optional(),
   toolChoice: toolChoiceSchema.optional(),
   params: runParamsSchema.optional(),
+  a2a: runA2ASchema.optional(),
 });
 
 /** The answer to the `agent.run` ask: the run is queued (its outcome follows as messages). */
@@ -79,7 +86,15 @@ export const runResultSchema = z.object({
   /** The upstream model that answered. */
   model: z.string(),
   turns: z.number().int().nonnegative(),
-  trace: z.object({ correlationId: z.string().optional(), chain: z.array(traceHopSchema) }),
+  trace: z.object({
+    correlationId: z.string().optional(),
+    chain: z.array(traceHopSchema),
+    /** The agents the request passed through, this run's agent last (when it came by delegation, or delegated). */
+    callChain: z.array(z.string()).optional(),
+    traceparent: z.string().optional(),
+    /** The run's A2A calls (its delegations), each with status and duration, nested. */
+    calls: z.array(a2aCallSchema).optional(),
+  }),
 });
 
 /** The kill switch: cancel every run in flight and queued (TROUPE_ERR_KILLSWITCH_ENGAGED). */
@@ -116,6 +131,7 @@ export const requesterMessageSchema = z.discriminatedUnion('type', [
 export type RunMessage = z.output<typeof runMessageSchema>;
 export type RunMessageInput = z.input<typeof runMessageSchema>;
 export type RunParams = z.infer<typeof runParamsSchema>;
+export type RunA2A = z.infer<typeof runA2ASchema>;
 export type TraceHop = z.infer<typeof traceHopSchema>;
 export type RunResult = z.infer<typeof runResultSchema>;
 export type AgentMessage = z.output<typeof agentMessageSchema>;

@@ -21,6 +21,9 @@ import { UpstreamGuard } from './upstream/guard.js';
 /** Failures after which /user/agents stops an agent's supervisor for good. */
 const STOP_CODES = new Set(['TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_MODEL_AUTH']);
 
+/** The tool name an agent with `delegates` asks the tool sources for (the a2a module serves `a2a`). */
+export const DELEGATE_TOOL_REF = 'a2a:delegate';
+
 export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
 
 /**
@@ -348,7 +351,8 @@ export class AgentRegistry {
       model,
       tools,
       toolSpecs,
-      ...(toolRefs.length > 0 ? { moreTools: () => this.toolSources.resolve(toolRefs) } : {}),
+      // an agent that may delegate gets the `delegate` tool from the a2a module's tool source
+      ...(toolRefs.length > 0 || data.delegates ? { moreTools: () => this.toolSources.resolve(data.delegates ? [...toolRefs, DELEGATE_TOOL_REF] : toolRefs, data) } : {}),
       events: this.events,
       clock: this.host.clock,
       ...(how.journalKey !== undefined ? { journalKey: how.journalKey } : {}),

@@ -1,5 +1,5 @@
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/index.js';
-import type { RunParams } from './messages.js';
+import type { RunA2A, RunParams } from './messages.js';
 
 /** What a caller asks of an agent. */
 export interface RunRequest {
@@ -12,6 +12,8 @@ export interface RunRequest {
   clientTools?: ToolSpec[];
   toolChoice?: ToolChoice;
   params?: RunParams;
+  /** Agent-to-agent context: the call chain so far (the caller last) and the W3C traceparent. */
+  a2a?: RunA2A;
 }
 
 /** How a caller follows a run (through the gateway actor). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
-import { TOOL_NAME_RE } from '../../protocol/index.js';
+import { TOOL_NAME_RE, delegatesSchema, delegationOptionsSchema } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 import { agentBudgetSchema } from './upstream/budget.js';
@@ -109,6 +109,10 @@ export const agentSpecSchema = z.strictObject({
   /** Token and cost budgets per minute and per day (none by default). */
   budget: agentBudgetSchema.prefault({}),
   upstream: agentUpstreamSchema.prefault({}),
+  /** Agents this one may hand tasks to with the built-in `delegate` tool (names, or '*'); none by default. */
+  delegates: delegatesSchema.optional(),
+  /** Timeout, retries, breaker, depth limit and fallback of its delegations. */
+  delegation: delegationOptionsSchema.prefault({}),
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;

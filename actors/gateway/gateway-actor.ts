@@ -221,6 +221,7 @@ export class GatewayActor {
     if (req.clientTools && req.clientTools.length > 0) msg.clientTools = req.clientTools;
     if (req.toolChoice !== undefined) msg.toolChoice = req.toolChoice;
     if (req.params) msg.params = req.params;
+    if (req.a2a) msg.a2a = req.a2a;
     this.traffic?.('out', msg.type);
     // Asked, local or remote alike: the answer is the acceptance, or the reason it was refused
     // (no such actor, a full mailbox, a busy agent, an unreachable node).
