@@ -43,6 +43,8 @@ const common = {
   expiresAt: z.number().int().nonnegative().optional(),
   /** Where the answer is told. */
   replyTo: addressSchema,
+  /** The sender's attempt (a retry repeats the id with the next attempt): echoed in the answer. */
+  attempt: z.number().int().min(0).max(100).default(0),
 };
 
 /** The task an EXECUTE or DELEGATE asks for. */
@@ -105,6 +107,8 @@ export const a2aResultSchema = z.object({
   /** The target run's own A2A calls (its delegations), nested. */
   calls: z.array(a2aCallSchema).max(256).default([]),
   durationMs: z.number().nonnegative(),
+  /** The attempt of the request this answers. */
+  attempt: z.number().int().min(0).max(100).default(0),
 });
 
 /** `a2a.status`: the answer to a STATUS_QUERY. */

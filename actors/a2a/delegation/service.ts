@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import {
+  TroupeError, a2aMessageSchema, newId, type A2AExecute, type A2AMessage, type A2AResult, type A2AStatus,
+} from '../../../protocol/index.js';
+import { DELEGATE_TOOL_REF, DIRECTORY_PATH, DirectoryCommand, type AgentInfo, type AgentSpecData, type RunOptions, type RunRequest, type RunResult, type ToolSource } from '../../agent/index.js';
+import type { Context } from '../../kernel/index.js';
+import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
+import { A2AClient } from './client.js';
+import { delegateTool } from './delegate-tool.js';
+import { Delegator } from './delegator.js';
+import { ClusterCatalog, discoverTool, searchAgents, type DiscoveryQuery } from './discovery.js';
+import { A2AInbox } from './inbox.js';
+
+/** The A2A message endpoint's name under /system on every node. */
+export const A2A_ENDPOINT_NAME = 'a2a-messages';
+/** Its path: where other nodes send EXECUTE, DELEGATE, CONTEXT_SHARE and STATUS_QUERY. */
+export const A2A_ENDPOINT_PATH = `system/${A2A_ENDPOINT_NAME}`;
+/** Room for messages in the endpoint's mailbox (durable ones wait in the inbox past it). */
+const ENDPOINT_MAILBOX = 100_000;
+/** Default time an EXECUTE from the library API may take. */
+const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
+
+/** What delegation uses of the gateway actor: runs, and asks to the cluster's agent directory. */
+export interface DelegationGateway {
+  run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
+  request<R>(target: { kind: 'actor'; address: string }, message: unknown, opts?: { timeoutMs?: number }): Promise<R>;
+}
+
+/** What delegation uses of the agents module. */
+export interface DelegationAgents {
+  list(): AgentInfo[];
+  locate(name: string): Promise<{ node: string } | undefined>;
+  registerToolSource(prefix: string, source: ToolSource): void;
+}
+
+/** The library API of agent-to-agent messaging (the a2a module's `delegation`). */
+export interface DelegationApi {
+  /** EXECUTE a task on an agent anywhere in the cluster (durable; a repeat of `id` is answered, not run again). */
+  execute(agent: string, input: string, options?: { id?: string; correlationId?: string; timeoutMs?: number; expiresAt?: number; from?: string }): Promise<A2AResult>;
+  /** STATUS_QUERY: what became of an EXECUTE or DELEGATE at the node of `agent`. */
+  status(agent: string, messageId: string, timeoutMs?: number): Promise<A2AStatus>;
+  /** The cluster's running agents that fit a query (skill tag, words). */
+  discover(query: DiscoveryQuery): Promise<AgentInfo[]>;
+  /** The breaker state a caller has on a target. */
+  breakerState(caller: string, target: string): 'closed' | 'open' | 'half-open';
+  /** The receiving side (its context filter is where a PII policy plugs in). */
+  readonly inbox: A2AInbox;
+}
+
+/** What the a2a module adds to the node for agent-to-agent messages. */
+export interface Delegation {
+  api: DelegationApi;
+  mcpTools: McpToolDescriptor<any>[];
+}
+
+/**
+ * Agent-to-agent messaging on one node: the endpoint actor (`/system/a2a-messages`) that
+ * receives EXECUTE, DELEGATE, CONTEXT_SHARE and STATUS_QUERY from any node (see
+ * {@link A2AInbox}) and the answers to this node's own requests (see {@link A2AClient}); the
+ * `delegate` tool, served as the `a2a:delegate` tool source to every agent whose spec has
+ * `delegates`; and discovery over the cluster's agent cards.
+ *
+ * @example
+ * const d = startDelegation(host, gateway, agents, log);
+ * const r = await d.api.execute('writer', 'summarize this');
+ */
+export function startDelegation(host: ModuleHost, gateway: DelegationGateway, agents: DelegationAgents, log: Logger): Delegation {
+  const self = host.toRef(A2A_ENDPOINT_PATH).address;
+  const endpointOf = (node: string): string => `troupe://${node}/${A2A_ENDPOINT_PATH}`;
+  const client = new A2AClient({
+    clock: host.clock,
+    tellDurable: (target, message) => host.tellDurable(target, message),
+    tell: (target, message) => host.tell(target, message),
+  }, endpointOf);
+  const inbox = new A2AInbox({
+    node: host.id,
+    clock: host.clock,
+    log,
+    run: (agent, req, opts) => gateway.run({ kind: 'agent', name: agent }, req, opts),
+    tell: (to, message) => host.tell(to, message),
+  });
+  const nodeOf = async (agent: string): Promise<string | undefined> => (await agents.locate(agent).catch(() => undefined))?.node;
+  const delegator = new Delegator({
+    node: host.id, clock: host.clock, log, client, replyTo: self, nodeOf, peers: () => host.peers(),
+    emit: (e) => {
+      host.emit(e as never);
+      log.debug(e, e.type);
+    },
+  });
+  const clusterAgents = async (): Promise<AgentInfo[]> => {
+    const c = await gateway.request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }), { timeoutMs: 5_000 });
+    return c.agents;
+  };
+  const catalog = new ClusterCatalog(host.clock, () => agents.list(), clusterAgents);
+
+  host.spawnSpec({
+    name: A2A_ENDPOINT_NAME,
+    mailboxCapacity: ENDPOINT_MAILBOX,
+    behaviour: {
+      messages: a2aMessageSchema,
+      receive: (_s: unknown, m: A2AMessage, ctx: Context<A2AMessage>) => {
+        const reply = ctx.expectsReply ? (v: unknown) => ctx.reply(v) : undefined;
+        switch (m.type) {
+          case 'a2a.execute':
+          case 'a2a.delegate':
+            inbox.onTask(m);
+            if (reply) reply({ accepted: true, id: m.id });
+            return;
+          case 'a2a.status_query':
+            inbox.onStatus(m, reply);
+            return;
+          case 'a2a.context_share':
+            inbox.onContext(m, reply);
+            return;
+          default:
+            client.onReply(m);
+        }
+      },
+    },
+  }, 'system');
+
+  const source: ToolSource = {
+    resolve: (ref, spec?: AgentSpecData) => (ref === DELEGATE_TOOL_REF.slice(4) && spec?.delegates ? [delegateTool(spec, catalog.list(), delegator)] : []),
+  };
+  agents.registerToolSource('a2a', source);
+  void catalog.refresh();
+
+  const locateOrFail = async (agent: string): Promise<string> => {
+    const node = await nodeOf(agent);
+    if (node === undefined) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no node of the cluster runs an agent named ${agent.slice(0, 64)}`);
+    return node;
+  };
+  const api: DelegationApi = {
+    inbox,
+    breakerState: (caller, target) => delegator.breakerState(caller, target),
+    discover: async (query) => searchAgents(await clusterAgents(), query),
+    execute: async (agent, input, o = {}) => {
+      const node = await locateOrFail(agent);
+      const now = Math.floor(host.clock.now());
+      const timeoutMs = o.timeoutMs ?? DEFAULT_EXECUTE_TIMEOUT_MS;
+      const m: A2AExecute = {
+        type: 'a2a.execute', id: o.id ?? newId(), from: o.from ?? 'client', to: agent, correlationId: o.correlationId ?? newId(), callChain: [],
+        createdAt: now, replyTo: self, attempt: 0, payload: { input }, ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
+      };
+      return client.task(node, m, timeoutMs);
+    },
+    status: async (agent, messageId, timeoutMs = 5_000) => {
+      const node = await locateOrFail(agent);
+      return client.status(node, {
+        type: 'a2a.status_query', id: newId(), from: 'client', to: agent, correlationId: newId(), callChain: [], createdAt: Math.floor(host.clock.now()),
+        replyTo: self, attempt: 0, payload: { messageId },
+      }, timeoutMs);
+    },
+  };
+  return { api, mcpTools: [discoverTool(clusterAgents)] };
+}
