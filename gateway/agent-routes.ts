@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   DIRECTORY_PATH, DirectoryCommand, discovered, discoveryQuerySchema, searchAgents, type AgentDescription, type AgentInfo, type DirectoryOp, type GatewayActor, type RunResult, type TraceHop,
 } from '../actors/index.js';
-import { TroupeError, describeIssues } from '../protocol/index.js';
+import { TroupeError, a2aTraceToWire, describeIssues } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
   toWireToolCalls,
@@ -82,7 +82,7 @@ export function runResponse(r: RunResult, node: string): Record<string, unknown>
       usage: r.usage,
     },
     metadata: { model: r.model, turns: r.turns, node, duration_ms: gateway?.durationMs ?? null },
-    trace: { correlation_id: r.trace.correlationId ?? null, chain: r.trace.chain.map(hop) },
+    trace: { correlation_id: r.trace.correlationId ?? null, chain: r.trace.chain.map(hop), ...(a2aTraceToWire(r.trace) ?? {}) },
   };
 }
 

@@ -12,11 +12,11 @@ export const traceparentSchema = z.string().regex(TRACEPARENT_RE, 'a W3C tracepa
  *
  * @example
  * const root = childTraceparent(); // '00-4bf9...-00f0...-01'
- * childTraceparent(root).slice(0, 35) === root.slice(0, 35); // same trace
+ * childTraceparent(root).slice(0, 36) === root.slice(0, 36); // same trace
  */
 export function childTraceparent(parent?: string): string {
   const span = randomBytes(8).toString('hex');
-  if (parent !== undefined && TRACEPARENT_RE.test(parent)) return `${parent.slice(0, 35)}${span}${parent.slice(51)}`;
+  if (parent !== undefined && TRACEPARENT_RE.test(parent)) return `${parent.slice(0, 36)}${span}${parent.slice(52)}`;
   return `00-${randomBytes(16).toString('hex')}-${span}-01`;
 }
 
@@ -82,5 +82,20 @@ export function callToWire(c: A2ACall): Record<string, unknown> {
     ...(c.fallbackFor !== undefined ? { fallback_for: c.fallbackFor } : {}),
     call_chain: c.callChain,
     calls: c.calls.map(callToWire),
+  };
+}
+
+/**
+ * A run's agent-to-agent trace as JSON responses show it (seed 004's field names):
+ * `{ correlation_id, call_chain, traceparent, calls: [{ target, node, status, duration_ms, ... }] }`;
+ * undefined for a run that neither came by delegation nor delegated.
+ */
+export function a2aTraceToWire(t: { correlationId?: string | undefined; callChain?: string[] | undefined; traceparent?: string | undefined; calls?: A2ACall[] | undefined }): Record<string, unknown> | undefined {
+  if (t.callChain === undefined && (t.calls === undefined || t.calls.length === 0)) return undefined;
+  return {
+    correlation_id: t.correlationId ?? null,
+    call_chain: t.callChain ?? [],
+    ...(t.traceparent !== undefined ? { traceparent: t.traceparent } : {}),
+    calls: (t.calls ?? []).map(callToWire),
   };
 }

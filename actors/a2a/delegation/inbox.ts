@@ -31,6 +31,8 @@ export interface InboxDeps {
 
 interface Remembered {
   state: 'running' | 'completed' | 'failed';
+  /** The sender's attempt that started the run. */
+  attempt: number;
   result?: A2AResult;
   /** Who waits for the answer: replyTo and the attempt it asked with. */
   waiters: Map<string, number>;
@@ -38,8 +40,9 @@ interface Remembered {
 
 /**
  * The receiving side of agent-to-agent messages on one node. An EXECUTE or DELEGATE runs its
- * target agent once per message id: a repeat (the sender's retry, a redelivery) joins the
- * run in flight or gets the answer it already produced. An expired one is refused with
+ * target agent once per message id: a repeat (a redelivery, or the sender's retry after a
+ * timeout) joins the run in flight or gets the answer it already produced; only a later
+ * attempt of one that failed runs again. An expired one is refused with
  * TROUPE_ERR_A2A_MESSAGE_EXPIRED and never run; one whose target is already in its call
  * chain is refused with TROUPE_ERR_A2A_DELEGATION_CYCLE. A STATUS_QUERY reads that memory;
  * a CONTEXT_SHARE is kept (after the context filter) for the target agent.
@@ -55,7 +58,8 @@ export class A2AInbox {
   /** EXECUTE or DELEGATE. */
   onTask(m: A2AExecute | A2ADelegate): void {
     const known = this.remembered.get(m.id);
-    if (known) {
+    // a later attempt of a failed one is the sender's retry: it runs again (a repeat of the same attempt does not)
+    if (known && !(known.state === 'failed' && m.attempt > known.attempt)) {
       if (known.result) this.answer(m.replyTo, { ...known.result, attempt: m.attempt });
       else known.waiters.set(m.replyTo, m.attempt);
       return;
@@ -67,7 +71,7 @@ export class A2AInbox {
       this.answer(m.replyTo, this.failure(m, new TroupeError('TROUPE_ERR_A2A_MESSAGE_EXPIRED', `${m.type} ${m.id} to ${m.to} expired ${now - m.expiresAt!}ms before it arrived; not run`, { details: { expiresAt: m.expiresAt } }), 0));
       return;
     }
-    const entry: Remembered = { state: 'running', waiters: new Map([[m.replyTo, m.attempt]]) };
+    const entry: Remembered = { state: 'running', attempt: m.attempt, waiters: new Map([[m.replyTo, m.attempt]]) };
     this.remember(m.id, entry);
     if (m.callChain.includes(m.to)) {
       this.settle(entry, this.failure(m, new TroupeError('TROUPE_ERR_A2A_DELEGATION_CYCLE', `${m.to} is already in the call chain ${m.callChain.join(' -> ')}`), 0));
@@ -147,6 +151,7 @@ export class A2AInbox {
   }
 
   private remember(id: string, entry: Remembered): void {
+    this.remembered.delete(id);
     if (this.remembered.size >= MAX_REMEMBERED) {
       // the oldest answered one goes; runs in flight stay (they are bounded by the agents' queues)
       for (const [k, v] of this.remembered) {
