@@ -27,6 +27,8 @@ export interface InboxDeps {
   run(agent: string, req: RunRequest, opts: RunOptions): Promise<RunResult>;
   /** Tells an answer to an address (of any node). */
   tell(to: string, message: unknown): void;
+  /** Tells a result durably (the LMDB outbox to another node): resolves once committed. */
+  tellDurable(to: string, message: unknown): Promise<unknown>;
 }
 
 interface Remembered {
@@ -146,7 +148,8 @@ export class A2AInbox {
   private settle(entry: Remembered, result: A2AResult): void {
     entry.state = result.status;
     entry.result = result;
-    for (const [to, attempt] of entry.waiters) this.answer(to, { ...result, attempt });
+    // results travel durably, like the requests: a cut link delays them, never loses them
+    for (const [to, attempt] of entry.waiters) this.answer(to, { ...result, attempt }, true);
     entry.waiters.clear();
   }
 
@@ -164,12 +167,19 @@ export class A2AInbox {
     this.remembered.set(id, entry);
   }
 
-  private answer(to: string, message: unknown): void {
+  private answer(to: string, message: unknown, durable = false): void {
+    const failed = (e: unknown): void => {
+      // the sender is gone or unreachable: its own timeout ends its wait, and a retry is answered from memory
+      this.d.log.warn({ err: e, to }, 'could not tell an A2A answer');
+    };
+    if (durable) {
+      this.d.tellDurable(to, message).catch(failed);
+      return;
+    }
     try {
       this.d.tell(to, message);
     } catch (e) {
-      // the sender is gone or unreachable: its own timeout ends its wait, and a retry is answered from memory
-      this.d.log.warn({ err: e, to }, 'could not tell an A2A answer');
+      failed(e);
     }
   }
 }

@@ -7,7 +7,7 @@ import type { Context } from '../../kernel/index.js';
 import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
 import { A2AClient } from './client.js';
 import { delegateTool } from './delegate-tool.js';
-import { Delegator } from './delegator.js';
+import { Delegator, RETRIED_CODES } from './delegator.js';
 import { ClusterCatalog, discoverTool, searchAgents, type DiscoveryQuery } from './discovery.js';
 import { A2AInbox } from './inbox.js';
 
@@ -35,8 +35,12 @@ export interface DelegationAgents {
 
 /** The library API of agent-to-agent messaging (the a2a module's `delegation`). */
 export interface DelegationApi {
-  /** EXECUTE a task on an agent anywhere in the cluster (durable; a repeat of `id` is answered, not run again). */
-  execute(agent: string, input: string, options?: { id?: string; correlationId?: string; timeoutMs?: number; expiresAt?: number; from?: string }): Promise<A2AResult>;
+  /**
+   * EXECUTE a task on an agent anywhere in the cluster: sent durably; an answer lost on the way
+   * back is asked for again (`retries` times, same id, after `timeoutMs` each), and a repeat of
+   * an id is answered from the receiver's memory, never run again.
+   */
+  execute(agent: string, input: string, options?: { id?: string; correlationId?: string; timeoutMs?: number; retries?: number; expiresAt?: number; from?: string }): Promise<A2AResult>;
   /** STATUS_QUERY: what became of an EXECUTE or DELEGATE at the node of `agent`. */
   status(agent: string, messageId: string, timeoutMs?: number): Promise<A2AStatus>;
   /** The cluster's running agents that fit a query (skill tag, words). */
@@ -78,6 +82,7 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
     log,
     run: (agent, req, opts) => gateway.run({ kind: 'agent', name: agent }, req, opts),
     tell: (to, message) => host.tell(to, message),
+    tellDurable: (to, message) => host.tellDurable(to, message),
   });
   const nodeOf = async (agent: string): Promise<string | undefined> => (await agents.locate(agent).catch(() => undefined))?.node;
   const delegator = new Delegator({
@@ -135,14 +140,22 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
     breakerState: (caller, target) => delegator.breakerState(caller, target),
     discover: async (query) => searchAgents(await clusterAgents(), query),
     execute: async (agent, input, o = {}) => {
-      const node = await locateOrFail(agent);
-      const now = Math.floor(host.clock.now());
       const timeoutMs = o.timeoutMs ?? DEFAULT_EXECUTE_TIMEOUT_MS;
-      const m: A2AExecute = {
-        type: 'a2a.execute', id: o.id ?? newId(), from: o.from ?? 'client', to: agent, correlationId: o.correlationId ?? newId(), callChain: [],
-        createdAt: now, replyTo: self, attempt: 0, payload: { input }, ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
-      };
-      return client.task(node, m, timeoutMs);
+      const retries = Math.max(0, Math.min(10, o.retries ?? 2));
+      const id = o.id ?? newId();
+      const correlationId = o.correlationId ?? newId();
+      for (let attempt = 0; ; attempt++) {
+        const node = await locateOrFail(agent);
+        const m: A2AExecute = {
+          type: 'a2a.execute', id, from: o.from ?? 'client', to: agent, correlationId, callChain: [],
+          createdAt: Math.floor(host.clock.now()), replyTo: self, attempt, payload: { input }, ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
+        };
+        try {
+          return await client.task(node, m, timeoutMs);
+        } catch (e) {
+          if (attempt >= retries || !(e instanceof TroupeError) || !RETRIED_CODES.has(e.code)) throw e;
+        }
+      }
     },
     status: async (agent, messageId, timeoutMs = 5_000) => {
       const node = await locateOrFail(agent);
