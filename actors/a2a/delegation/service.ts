@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import {
-  TroupeError, a2aMessageSchema, newId, type A2AExecute, type A2AMessage, type A2AResult, type A2AStatus,
+  TroupeError, newId, type A2AExecute, type A2AResult, type A2AStatus,
 } from '../../../protocol/index.js';
 import { DELEGATE_TOOL_REF, DIRECTORY_PATH, DirectoryCommand, type AgentInfo, type AgentSpecData, type RunOptions, type RunRequest, type RunResult, type ToolSource } from '../../agent/index.js';
-import type { Context } from '../../kernel/index.js';
 import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
 import { A2AClient } from './client.js';
 import { delegateTool } from './delegate-tool.js';
@@ -98,31 +97,9 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
   };
   const catalog = new ClusterCatalog(host.clock, () => agents.list(), clusterAgents);
 
-  host.spawnSpec({
-    name: A2A_ENDPOINT_NAME,
-    mailboxCapacity: ENDPOINT_MAILBOX,
-    behaviour: {
-      messages: a2aMessageSchema,
-      receive: (_s: unknown, m: A2AMessage, ctx: Context<A2AMessage>) => {
-        const reply = ctx.expectsReply ? (v: unknown) => ctx.reply(v) : undefined;
-        switch (m.type) {
-          case 'a2a.execute':
-          case 'a2a.delegate':
-            inbox.onTask(m);
-            if (reply) reply({ accepted: true, id: m.id });
-            return;
-          case 'a2a.status_query':
-            inbox.onStatus(m, reply);
-            return;
-          case 'a2a.context_share':
-            inbox.onContext(m, reply);
-            return;
-          default:
-            client.onReply(m);
-        }
-      },
-    },
-  }, 'system');
+  inbox.onReply = (m) => client.onReply(m);
+  // persistent: what it took and answered survives a crash, so a repeat is never run twice
+  host.spawnSpec({ name: A2A_ENDPOINT_NAME, mailboxCapacity: ENDPOINT_MAILBOX, behaviour: inbox.behaviour(A2A_ENDPOINT_PATH) }, 'system');
 
   const source: ToolSource = {
     resolve: (ref, spec?: AgentSpecData) => (ref === DELEGATE_TOOL_REF.slice(4) && spec?.delegates ? [delegateTool(spec, catalog.list(), delegator)] : []),
