@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import {
   TroupeError, newId, type A2AExecute, type A2AResult, type A2AStatus,
 } from '../../../protocol/index.js';
-import { DELEGATE_TOOL_REF, DIRECTORY_PATH, DirectoryCommand, type AgentInfo, type AgentSpecData, type RunOptions, type RunRequest, type RunResult, type ToolSource } from '../../agent/index.js';
+import { DELEGATE_TOOL_REF, type AgentInfo, type AgentSpecData, type RunOptions, type RunRequest, type RunResult, type ToolSource } from '../../agent/index.js';
 import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
 import { A2AClient } from './client.js';
 import { delegateTool } from './delegate-tool.js';
@@ -19,15 +19,16 @@ const ENDPOINT_MAILBOX = 100_000;
 /** Default time an EXECUTE from the library API may take. */
 const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
 
-/** What delegation uses of the gateway actor: runs, and asks to the cluster's agent directory. */
+/** What delegation uses of the gateway actor: runs. */
 export interface DelegationGateway {
   run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
-  request<R>(target: { kind: 'actor'; address: string }, message: unknown, opts?: { timeoutMs?: number }): Promise<R>;
 }
 
 /** What delegation uses of the agents module. */
 export interface DelegationAgents {
   list(): AgentInfo[];
+  /** The node's agent directory: every agent of the cluster. */
+  readonly directory: { catalogCluster(): Promise<AgentInfo[]> };
   locate(name: string): Promise<{ node: string } | undefined>;
   registerToolSource(prefix: string, source: ToolSource): void;
 }
@@ -91,10 +92,8 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
       log.debug(e, e.type);
     },
   });
-  const clusterAgents = async (): Promise<AgentInfo[]> => {
-    const c = await gateway.request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }), { timeoutMs: 5_000 });
-    return c.agents;
-  };
+  // the node's agent directory asks every node that is up (a second each at most)
+  const clusterAgents = (): Promise<AgentInfo[]> => agents.directory.catalogCluster();
   const catalog = new ClusterCatalog(host.clock, () => agents.list(), clusterAgents);
 
   inbox.onReply = (m) => client.onReply(m);
@@ -105,7 +104,6 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
     resolve: (ref, spec?: AgentSpecData) => (ref === DELEGATE_TOOL_REF.slice(4) && spec?.delegates ? [delegateTool(spec, catalog.list(), delegator)] : []),
   };
   agents.registerToolSource('a2a', source);
-  void catalog.refresh();
 
   const locateOrFail = async (agent: string): Promise<string> => {
     const node = await nodeOf(agent);
