@@ -4,8 +4,8 @@
  * streams its answer back to whoever asked, as messages (the run protocol). The agents
  * module (`agentsModule`) puts them on a node.
  */
-export { AgentRegistry, DELEGATE_TOOL_REF, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
-export type { ToolSource } from './tool-sources.js';
+export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
+export { DELEGATE_TOOL_REF, type ToolSource } from './tool-sources.js';
 export { agentsModule, AGENTS_MODULE, type AgentsModuleOptions } from './module.js';
 export { AgentDirectory, DirectoryCommand, DIRECTORY_PATH, type DirectoryOp } from './directory.js';
 export { summaryOf, agentSummarySchema, type AgentInfo, type AgentSummary, type AgentDescription } from './info.js';

@@ -13,16 +13,13 @@ import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
-import { ToolSources, type ToolSource } from './tool-sources.js';
+import { DELEGATE_TOOL_REF, ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { defaultDecider } from '../../supervisors/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
 
 /** Failures after which /user/agents stops an agent's supervisor for good. */
 const STOP_CODES = new Set(['TROUPE_ERR_SUPERVISOR_INTENSITY', 'TROUPE_ERR_MODEL_AUTH']);
-
-/** The tool name an agent with `delegates` asks the tool sources for (the a2a module serves `a2a`). */
-export const DELEGATE_TOOL_REF = 'a2a:delegate';
 
 export type { ConversationView, AgentHost, AgentRunner, AgentRegistryOptions } from './registry-types.js';
 

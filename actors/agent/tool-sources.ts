@@ -12,6 +12,9 @@ export interface ToolSource {
   resolve(ref: string, agent?: AgentSpecData): AgentTool[];
 }
 
+/** The tool name an agent with `delegates` asks the tool sources for (the a2a module serves `a2a`). */
+export const DELEGATE_TOOL_REF = 'a2a:delegate';
+
 /** The tool sources of one node's agents, by prefix. */
 export class ToolSources {
   private readonly sources = new Map<string, ToolSource>();
