@@ -59,6 +59,11 @@ describe('EXECUTE, STATUS_QUERY and CONTEXT_SHARE through the A2A endpoint actor
     expect(callsFor(fake.calls, 'I am B')).toBe(1);
     expect(await api.status('b', 'exec-1')).toMatchObject({ type: 'a2a.status', messageId: 'exec-1', state: 'completed', result: { content: 'I am B / do it' } });
     expect((await api.status('b', 'never-sent')).state).toBe('unknown');
+    // the run is in the audit chain (RACI of A2A), its text only as a digest
+    await expect.poll(async () => ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: unknown[] }).records.length).toBe(1);
+    const [rec] = ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: any[] }).records;
+    expect(rec).toMatchObject({ action: 'A2A_EXECUTE', actor: 'client', target: 'b', correlation_id: 'corr-x', outcome: 'ok', raci: { responsible: 'A2A Protocol' }, details: { message_id: 'exec-1' } });
+    expect(JSON.stringify(rec)).not.toContain('do it');
   });
 
   it('an expired EXECUTE is refused with TROUPE_ERR_A2A_MESSAGE_EXPIRED and never run', async () => {

@@ -31,6 +31,20 @@ export interface InboxDeps {
   tell(to: string, message: unknown): void;
   /** Tells a result durably (the LMDB outbox to another node): resolves once committed. */
   tellDurable(to: string, message: unknown): Promise<unknown>;
+  /** Records what became of an EXECUTE or DELEGATE in the audit chain (RACI: A2A Protocol / AOA), when the node has one. */
+  audit?(record: A2AAuditRecord): void;
+}
+
+/** An audit record of an EXECUTE or DELEGATE (the audit module's `record` input). */
+export interface A2AAuditRecord {
+  action: 'A2A_EXECUTE' | 'A2A_DELEGATE';
+  actor: string;
+  target: string;
+  agent: string;
+  correlationId: string;
+  outcome: 'ok' | 'error' | 'refused';
+  payload: unknown;
+  details: Record<string, string | number>;
 }
 
 /** One remembered EXECUTE or DELEGATE, as journaled. */
@@ -202,6 +216,7 @@ export class A2AInbox {
     if (isExpired(m, now)) {
       // not remembered: it was not run, and a later attempt of the same id may still be
       this.d.log.info({ id: m.id, to: m.to, from: m.from, expiresAt: m.expiresAt }, 'expired A2A message refused');
+      this.audited(m, 'refused', 'TROUPE_ERR_A2A_MESSAGE_EXPIRED');
       this.answer(m.replyTo, this.failure(m, new TroupeError('TROUPE_ERR_A2A_MESSAGE_EXPIRED', `${m.type} ${m.id} to ${m.to} expired ${now - m.expiresAt!}ms before it arrived; not run`, { details: { expiresAt: m.expiresAt } }), 0));
       return;
     }
@@ -210,6 +225,7 @@ export class A2AInbox {
     void ctx.persist({ t: 'accepted', id: m.id, attempt: m.attempt, replyTo: m.replyTo, to: m.to, correlationId: m.correlationId } satisfies InboxEvent).catch(() => undefined);
     const inc = this.incarnation;
     if (m.callChain.includes(m.to)) {
+      this.audited(m, 'refused', 'TROUPE_ERR_A2A_DELEGATION_CYCLE');
       ctx.tell(ctx.self, new Settled(m.id, this.failure(m, new TroupeError('TROUPE_ERR_A2A_DELEGATION_CYCLE', `${m.to} is already in the call chain ${m.callChain.join(' -> ')}`), 0), inc));
       return;
     }
@@ -219,8 +235,10 @@ export class A2AInbox {
       ...(m.payload.conversationId !== undefined ? { conversationId: m.payload.conversationId } : {}),
       a2a: { callChain: m.callChain, traceparent: childTraceparent(m.traceparent) },
     };
+    const run = this.d.run(m.to, req, { correlationId: m.correlationId, timeoutMs });
+    run.then(() => this.audited(m, 'ok'), (e: unknown) => this.audited(m, 'error', serializeError(e).code));
     ctx.pipeToSelf(
-      this.d.run(m.to, req, { correlationId: m.correlationId, timeoutMs }),
+      run,
       (r) => new Settled(m.id, {
         type: 'a2a.result', inReplyTo: m.id, correlationId: m.correlationId, from: m.to, node: this.nodeOf(r),
         status: 'completed', content: r.content, callChain: r.trace.callChain ?? [...m.callChain, m.to],
@@ -270,6 +288,14 @@ export class A2AInbox {
     }
     if (reply) reply(ack);
     else this.answer(m.replyTo, ack);
+  }
+
+  private audited(m: A2AExecute | A2ADelegate, outcome: A2AAuditRecord['outcome'], code?: string): void {
+    this.d.audit?.({
+      action: m.type === 'a2a.execute' ? 'A2A_EXECUTE' : 'A2A_DELEGATE', actor: m.from, target: m.to, agent: m.to, correlationId: m.correlationId, outcome,
+      // the task text is digested, never copied into the log
+      payload: m.payload, details: { message_id: m.id, call_depth: m.callChain.length, ...(code !== undefined ? { code } : {}) },
+    });
   }
 
   private nodeOf(r: RunResult): string {

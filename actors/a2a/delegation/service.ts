@@ -3,6 +3,7 @@ import {
   TroupeError, newId, type A2AExecute, type A2AResult, type A2AStatus,
 } from '../../../protocol/index.js';
 import { DELEGATE_TOOL_REF, type AgentInfo, type AgentSpecData, type RunOptions, type RunRequest, type RunResult, type ToolSource } from '../../agent/index.js';
+import type { AuditApi } from '../../audit/index.js';
 import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
 import { A2AClient } from './client.js';
 import { delegateTool } from './delegate-tool.js';
@@ -83,6 +84,11 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
     run: (agent, req, opts) => gateway.run({ kind: 'agent', name: agent }, req, opts),
     tell: (to, message) => host.tell(to, message),
     tellDurable: (to, message) => host.tellDurable(to, message),
+    // looked up when needed: the audit module may start after this one, or not at all
+    audit: (record) => {
+      if (!host.hasModule('audit')) return;
+      host.module<AuditApi>('audit').record(record).catch((e: unknown) => log.warn({ err: e, action: record.action }, 'could not record an A2A audit record'));
+    },
   });
   const nodeOf = async (agent: string): Promise<string | undefined> => (await agents.locate(agent).catch(() => undefined))?.node;
   const delegator = new Delegator({
