@@ -56,12 +56,16 @@ describe('EXECUTE, STATUS_QUERY and CONTEXT_SHARE through the A2A endpoint actor
     expect(r1).toMatchObject({ type: 'a2a.result', inReplyTo: 'exec-1', correlationId: 'corr-x', from: 'b', node: 'dlg-1', status: 'completed', content: 'I am B / do it', callChain: ['b'] });
     const r2 = await api.execute('b', 'do it', { id: 'exec-1', correlationId: 'corr-x' });
     expect(r2).toEqual(r1);
-    expect(callsFor(fake.calls, 'I am B')).toBe(1);
+    // two at once with one id: one run, one answer for both
+    const [c1, c2] = await Promise.all([api.execute('b', 'twice', { id: 'exec-2' }), api.execute('b', 'twice', { id: 'exec-2' })]);
+    expect(c1).toEqual(c2);
+    expect(c1.content).toBe('I am B / twice');
+    expect(callsFor(fake.calls, 'I am B')).toBe(2);
     expect(await api.status('b', 'exec-1')).toMatchObject({ type: 'a2a.status', messageId: 'exec-1', state: 'completed', result: { content: 'I am B / do it' } });
     expect((await api.status('b', 'never-sent')).state).toBe('unknown');
     // the run is in the audit chain (RACI of A2A), its text only as a digest
-    await expect.poll(async () => ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: unknown[] }).records.length).toBe(1);
-    const [rec] = ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: any[] }).records;
+    await expect.poll(async () => ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: unknown[] }).records.length).toBe(2);
+    const rec = ((await (await fetch(`${node.http.url}/api/v1/audit?action=A2A_EXECUTE`)).json()) as { records: any[] }).records.find((r) => r.details.message_id === 'exec-1');
     expect(rec).toMatchObject({ action: 'A2A_EXECUTE', actor: 'client', target: 'b', correlation_id: 'corr-x', outcome: 'ok', raci: { responsible: 'A2A Protocol' }, details: { message_id: 'exec-1' } });
     expect(JSON.stringify(rec)).not.toContain('do it');
   });

@@ -16,6 +16,8 @@ export interface ClientDeps {
 
 interface Pending {
   attempt: number;
+  /** What a second wait for the same id joins. */
+  promise?: Promise<A2AReply>;
   resolve: (r: A2AReply) => void;
   reject: (e: unknown) => void;
   timer: Timed;
@@ -68,11 +70,10 @@ export class A2AClient {
   }
 
   private wait<R extends A2AReply>(id: string, attempt: number, timeoutMs: number, what: string, send: () => unknown): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      if (this.pending.has(id)) {
-        reject(new TroupeError('TROUPE_ERR_A2A_DELEGATION_TIMEOUT', `${what}: message ${id} is already waiting for its answer`));
-        return;
-      }
+    // the same id asked twice at once: one answer serves both
+    const joined = this.pending.get(id)?.promise;
+    if (joined) return joined as Promise<R>;
+    const promise = new Promise<R>((resolve, reject) => {
       if (this.pending.size >= MAX_PENDING) {
         reject(new TroupeError('TROUPE_ERR_TRANSPORT_QUEUE_FULL', `${MAX_PENDING} A2A requests are already waiting for their answers`));
         return;
@@ -93,5 +94,8 @@ export class A2AClient {
         fail(e);
       }
     });
+    const p = this.pending.get(id);
+    if (p) p.promise = promise;
+    return promise;
   }
 }
