@@ -14,5 +14,5 @@ export { REQUEST_INPUT_TOOL } from './executor.js';
 export type { ClaimVerdict, SendResponse } from './task-actor.js';
 export {
   startDelegation, A2A_ENDPOINT_PATH, A2AInbox, A2AClient, Delegator, delegateTool, DELEGATE_TOOL, searchAgents, discovered, discoveryQuerySchema,
-  type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationOutcome,
+  type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationOutcome, type DelegationEvent,
 } from './delegation/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { A2AClient, Delegator } from '../../actors/index.js';
+import { A2AClient, Delegator, type DelegationEvent } from '../../actors/index.js';
 import { ManualClock, delegationOptionsSchema, type A2ADelegate, type A2AResult } from '../../protocol/index.js';
 import { silent } from '../helpers.js';
 
@@ -7,7 +7,7 @@ import { silent } from '../helpers.js';
 function rig(answer: (m: A2ADelegate) => { ok: boolean; code?: string } | 'silent') {
   const clock = new ManualClock(1_000);
   const sent: A2ADelegate[] = [];
-  const events: Array<{ type: string; [k: string]: unknown }> = [];
+  const events: DelegationEvent[] = [];
   let client!: A2AClient;
   client = new A2AClient({
     clock,
@@ -69,7 +69,7 @@ describe('Delegator (on the injected clock)', () => {
     await delegator.delegate(req(options));
     await delegator.delegate(req(options));
     expect(delegator.breakerState('a', 'b')).toBe('open');
-    expect(events.some((e) => e.type === 'a2a.circuit_breaker' && e.state === 'open')).toBe(true);
+    expect(events.some((e) => e.step === 'breaker' && e.state === 'open')).toBe(true);
     const fast = await delegator.delegate(req(options));
     expect(fast.calls[0]).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'TROUPE_ERR_AGENT_CIRCUIT_OPEN' } });
     expect(sent).toHaveLength(2);

@@ -4,7 +4,11 @@ import {
   type A2ACall, type A2ADelegate, type Clock, type Delegates, type DelegationOptions,
 } from '../../../protocol/index.js';
 import { UpstreamBreaker } from '../../agent/index.js';
+import type { InspectionEvent } from '../../kernel/index.js';
 import type { A2AClient } from './client.js';
+
+/** A delegation step as the inspection stream carries it. */
+export type DelegationEvent = Extract<InspectionEvent, { type: 'a2a.delegation' }>;
 
 /** Failures that say a target is unwell or unreachable: they count towards its breaker. */
 export const TRIPPING_CODES: ReadonlySet<string> = new Set([
@@ -37,7 +41,7 @@ export interface DelegatorDeps {
   /** Nodes of the cluster that are up, this one excluded. */
   peers(): string[];
   /** Publish a step (inspection stream and log). */
-  emit(event: { type: string; [k: string]: unknown }): void;
+  emit(event: DelegationEvent): void;
   random?: () => number;
 }
 
@@ -93,7 +97,7 @@ export class Delegator {
     if (first.call.status === 'completed') return { calls: [first.call], answered: first.call, content: first.content };
     const fb = req.options.fallback;
     if (fb === undefined || fb === req.target || this.refusal(req, fb, true)) return { calls: [first.call], content: null };
-    this.d.emit({ type: 'a2a.delegation.fallback', caller: req.caller, target: req.target, fallback: fb, code: first.call.error?.code });
+    this.d.emit({ type: 'a2a.delegation', step: 'fallback', caller: req.caller, target: req.target, fallback: fb, code: first.call.error?.code });
     const second = await this.call(req, fb, req.target);
     return second.call.status === 'completed'
       ? { calls: [first.call, second.call], answered: second.call, content: second.content }
@@ -120,7 +124,7 @@ export class Delegator {
     const id = newId();
     const breaker = this.breaker(req, target);
     let attempts = 0;
-    this.d.emit({ type: 'a2a.invoke.start', caller: req.caller, target, id, correlationId: req.correlationId });
+    this.d.emit({ type: 'a2a.delegation', step: 'start', caller: req.caller, target, id, correlationId: req.correlationId });
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await breaker.execute(async () => {
@@ -131,12 +135,12 @@ export class Delegator {
           id, target, node: r.node, status: 'completed', durationMs: this.d.clock.now() - startedAt, attempts,
           ...(fallbackFor !== undefined ? { fallbackFor } : {}), callChain: r.callChain, calls: r.calls,
         };
-        this.d.emit({ type: 'a2a.invoke.complete', caller: req.caller, target, id, node: r.node, durationMs: call.durationMs, attempts });
+        this.d.emit({ type: 'a2a.delegation', step: 'complete', caller: req.caller, target, id, node: r.node, durationMs: call.durationMs, attempts });
         return { call, content: r.content };
       } catch (e) {
         const code = isTroupeError(e) ? e.code : 'TROUPE_ERR_ACTOR_FAILED';
         const last = attempt >= options.retries || !RETRIED_CODES.has(code) || req.signal?.aborted === true;
-        this.d.emit({ type: 'a2a.invoke.failure', caller: req.caller, target, id, code, attempt, final: last });
+        this.d.emit({ type: 'a2a.delegation', step: 'failure', caller: req.caller, target, id, code, attempt, final: last });
         if (last) return { call: this.record(req, target, startedAt, attempts, e, id, fallbackFor), content: null };
         await this.sleep(exponentialDelay(attempt, { minMs: options.backoff.minMs, maxMs: Math.max(options.backoff.minMs, options.backoff.maxMs), randomFactor: 0.2 }, (this.d.random ?? Math.random)()), req.signal);
       }
@@ -175,7 +179,7 @@ export class Delegator {
     else {
       b = new UpstreamBreaker(this.d.clock, req.options.breaker, (state) => {
         this.d.log.warn({ caller: req.caller, target, breaker: state }, `circuit breaker on delegations to ${target} ${state}`);
-        this.d.emit({ type: 'a2a.circuit_breaker', caller: req.caller, target, state });
+        this.d.emit({ type: 'a2a.delegation', step: 'breaker', caller: req.caller, target, state });
       }, { trips: TRIPPING_CODES, openCode: 'TROUPE_ERR_AGENT_CIRCUIT_OPEN', what: `delegations from ${req.caller} to ${target}` });
       if (this.breakers.size >= MAX_BREAKERS) this.breakers.delete(this.breakers.keys().next().value as string);
     }

@@ -6,6 +6,6 @@
 export { startDelegation, A2A_ENDPOINT_NAME, A2A_ENDPOINT_PATH, type Delegation, type DelegationApi, type DelegationAgents, type DelegationGateway } from './service.js';
 export { A2AInbox, MAX_REMEMBERED, type ContextFilter } from './inbox.js';
 export { A2AClient } from './client.js';
-export { Delegator, TRIPPING_CODES, RETRIED_CODES, type DelegationRequest, type DelegationOutcome } from './delegator.js';
+export { Delegator, TRIPPING_CODES, RETRIED_CODES, type DelegationRequest, type DelegationOutcome, type DelegationEvent } from './delegator.js';
 export { delegateTool, DELEGATE_TOOL } from './delegate-tool.js';
 export { searchAgents, discovered, discoveryQuerySchema, discoverTool, ClusterCatalog, type DiscoveryQuery } from './discovery.js';

@@ -94,8 +94,8 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
   const delegator = new Delegator({
     node: host.id, clock: host.clock, log, client, replyTo: self, nodeOf, peers: () => host.peers(),
     emit: (e) => {
-      host.emit(e as never);
-      log.debug(e, e.type);
+      host.emit(e);
+      log.debug(e, `a2a delegation ${e.step}`);
     },
   });
   // the node's agent directory asks every node that is up (a second each at most)
