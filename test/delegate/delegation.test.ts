@@ -89,6 +89,20 @@ describe('the delegate tool', () => {
     expect(callsFor(fake.calls, 'I am F')).toBe(0);
   });
 
+  it('an agent created over HTTP with delegates gets the tool; a bad delegates or delegation key is TROUPE_ERR_AGENT_INVALID_SPEC', async () => {
+    const fake = await fakeUpstream();
+    const node = await delegationNode(fake, { agents: [{ name: 'b', instructions: 'I am B' }] });
+    const post = (spec: unknown) => fetch(`${node.http.url}/api/v1/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    expect((await post({ name: 'boss', instructions: 'DELEGATE boss b:report', delegates: '*', delegation: { retries: 0, fallback: 'b' } })).status).toBe(201);
+    const out = await runOver(node.http.url, 'boss', 'now');
+    expect(out.trace.calls[0]).toMatchObject({ target: 'b', status: 'completed', call_chain: ['boss', 'b'] });
+    for (const bad of [{ delegates: [] }, { delegates: ['no/slash'] }, { delegates: ['b'], delegation: { retries: 99 } }, { delegates: ['b'], delegation: { unknown: 1 } }]) {
+      const res = await post({ name: 'bad', ...bad });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TROUPE_ERR_AGENT_INVALID_SPEC');
+    }
+  });
+
   it('a target the spec does not list is refused with TROUPE_ERR_A2A_DELEGATION_NOT_ALLOWED', async () => {
     const fake = await fakeUpstream();
     const node = await delegationNode(fake, {
