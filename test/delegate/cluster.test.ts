@@ -35,7 +35,7 @@ describe('delegation across real node processes', { timeout: PROCESS_TEST_TIMEOU
     const d1 = tempDir('troupe-dlg1-');
     const d2 = tempDir('troupe-dlg2-');
     cleanups.push(d1.cleanup, d2.cleanup);
-    const resilience = { timeoutMs: 5_000, retries: 1, backoff: { minMs: 10, maxMs: 50 }, breaker: { failures: 2, halfOpenAfterMs: 600_000 } };
+    const resilience = { timeoutMs: 30_000, retries: 1, backoff: { minMs: 10, maxMs: 50 }, breaker: { failures: 2, halfOpenAfterMs: 600_000 } };
     n1 = await startNode({
       id: 'dlg-n1', dataDir: d1.dir, logger: silent, http: { port: 0 }, cluster: { port: 0, heartbeatMs: 150 },
       model: { provider: 'openai', baseURL: fake.url, apiKey: 'sk-fake', model: 'gpt-fake', maxRetries: 0 },

@@ -17,6 +17,8 @@ export const A2A_ENDPOINT_NAME = 'a2a-messages';
 export const A2A_ENDPOINT_PATH = `system/${A2A_ENDPOINT_NAME}`;
 /** Room for messages in the endpoint's mailbox (durable ones wait in the inbox past it). */
 const ENDPOINT_MAILBOX = 100_000;
+/** Agents whose last known node is kept. */
+const MAX_LOCATIONS = 10_000;
 /** Default time an EXECUTE from the library API may take. */
 const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
 
@@ -90,7 +92,17 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
       host.module<AuditApi>('audit').record(record).catch((e: unknown) => log.warn({ err: e, action: record.action }, 'could not record an A2A audit record'));
     },
   });
-  const nodeOf = async (agent: string): Promise<string | undefined> => (await agents.locate(agent).catch(() => undefined))?.node;
+  // Where each agent was last found: a lookup that fails while a link is cut (the agent's
+  // node cannot be asked) falls back on it, so a durable message still goes to the outbox.
+  const lastKnown = new Map<string, string>();
+  const nodeOf = async (agent: string): Promise<string | undefined> => {
+    const found = (await agents.locate(agent).catch(() => undefined))?.node;
+    if (found === undefined) return lastKnown.get(agent);
+    lastKnown.delete(agent);
+    if (lastKnown.size >= MAX_LOCATIONS) lastKnown.delete(lastKnown.keys().next().value as string);
+    lastKnown.set(agent, found);
+    return found;
+  };
   const delegator = new Delegator({
     node: host.id, clock: host.clock, log, client, replyTo: self, nodeOf, peers: () => host.peers(),
     emit: (e) => {
