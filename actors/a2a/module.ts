@@ -149,6 +149,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       return {
         api: { endpoint, card, recovered, delegation: delegation.api },
         mcpTools: [...a2aMcpTools(endpoint), ...delegation.mcpTools],
+        metrics: () => delegation.metrics(),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
           await Promise.allSettled([...executors].map((x) => x.stop()));

@@ -150,6 +150,15 @@ describe('the delegate tool', () => {
     expect(fast.trace.calls).toEqual([expect.objectContaining({ target: 'bad', status: 'failed', attempts: 0, error: expect.objectContaining({ code: 'TROUPE_ERR_AGENT_CIRCUIT_OPEN' }) })]);
     expect(fast.result.content).toContain('TROUPE_ERR_AGENT_CIRCUIT_OPEN');
     expect(callsFor(fake.calls, 'FAIL')).toBe(3);
+
+    // the figures on /metrics
+    const text = await (await fetch(`${node.http.url}/metrics`)).text();
+    expect(text).toContain('troupe_a2a_breakers_open 2');
+    expect(text).toMatch(/troupe_a2a_delegations_total\{status="failed",code="TROUPE_ERR_AGENT_CIRCUIT_OPEN"\} 2/);
+    expect(text).toMatch(/troupe_a2a_delegations_total\{status="completed",code=""\} 2/);
+    expect(text).toContain('troupe_a2a_delegation_fallbacks_total 2');
+    expect(text).toContain('troupe_a2a_delegation_retries_total 1');
+    expect(text).toMatch(/troupe_a2a_messages_total\{type="delegate",outcome="error"\} 3/);
   });
 
   it('a target that does not answer within the per-target timeout fails with TROUPE_ERR_A2A_DELEGATION_TIMEOUT', async () => {

@@ -82,6 +82,13 @@ export class Delegator {
 
   constructor(private readonly d: DelegatorDeps) {}
 
+  /** Breakers open or half-open now. */
+  openBreakers(): number {
+    let n = 0;
+    for (const b of this.breakers.values()) if (b.state !== 'closed') n++;
+    return n;
+  }
+
   /** The state of the breaker a caller has on a target (`closed` when it never called it). */
   breakerState(caller: string, target: string): 'closed' | 'open' | 'half-open' {
     return this.breakers.get(`${caller}>${target}`)?.state ?? 'closed';

@@ -8,6 +8,7 @@ import type { McpToolDescriptor, ModuleHost } from '../../modules/index.js';
 import { A2AClient } from './client.js';
 import { delegateTool } from './delegate-tool.js';
 import { Delegator, RETRIED_CODES } from './delegator.js';
+import { DelegationMetrics } from './metrics.js';
 import { ClusterCatalog, discoverTool, searchAgents, type DiscoveryQuery } from './discovery.js';
 import { A2AInbox } from './inbox.js';
 
@@ -58,6 +59,8 @@ export interface DelegationApi {
 export interface Delegation {
   api: DelegationApi;
   mcpTools: McpToolDescriptor<any>[];
+  /** Prometheus text of the delegation series. */
+  metrics(): Promise<string>;
 }
 
 /**
@@ -74,6 +77,8 @@ export interface Delegation {
 export function startDelegation(host: ModuleHost, gateway: DelegationGateway, agents: DelegationAgents, log: Logger): Delegation {
   const self = host.toRef(A2A_ENDPOINT_PATH).address;
   const endpointOf = (node: string): string => `troupe://${node}/${A2A_ENDPOINT_PATH}`;
+  // read at scrape time, once the delegator below exists
+  const metrics = new DelegationMetrics(() => delegator.openBreakers());
   const client = new A2AClient({
     clock: host.clock,
     tellDurable: (target, message) => host.tellDurable(target, message),
@@ -88,6 +93,7 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
     tellDurable: (to, message) => host.tellDurable(to, message),
     // looked up when needed: the audit module may start after this one, or not at all
     audit: (record) => {
+      metrics.onReceived(record);
       if (!host.hasModule('audit')) return;
       host.module<AuditApi>('audit').record(record).catch((e: unknown) => log.warn({ err: e, action: record.action }, 'could not record an A2A audit record'));
     },
@@ -106,6 +112,7 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
   const delegator = new Delegator({
     node: host.id, clock: host.clock, log, client, replyTo: self, nodeOf, peers: () => host.peers(),
     emit: (e) => {
+      metrics.onEvent(e);
       host.emit(e);
       log.debug(e, `a2a delegation ${e.step}`);
     },
@@ -158,5 +165,5 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
       }, timeoutMs);
     },
   };
-  return { api, mcpTools: [discoverTool(clusterAgents)] };
+  return { api, mcpTools: [discoverTool(clusterAgents)], metrics: () => metrics.text() };
 }
