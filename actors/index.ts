@@ -23,4 +23,5 @@ export * from './audit/index.js';
 export * from './fabric/index.js';
 export * from './killswitch/index.js';
 export { a2aModule, a2aModuleOptionsSchema, A2A_MODULE, agentCard, REQUEST_INPUT_TOOL, type A2AApi, type A2AModuleOptions } from './a2a/index.js';
+export { A2A_ENDPOINT_PATH, A2AClient, Delegator, DELEGATE_TOOL, searchAgents, discovered, discoveryQuerySchema, type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationEvent } from './a2a/index.js';
 export * from './orchestrator/index.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
-  DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo, type DirectoryOp, type GatewayActor, type RunResult, type TraceHop,
+  DIRECTORY_PATH, DirectoryCommand, discovered, discoveryQuerySchema, searchAgents, type AgentDescription, type AgentInfo, type DirectoryOp, type GatewayActor, type RunResult, type TraceHop,
 } from '../actors/index.js';
-import { TroupeError, describeIssues } from '../protocol/index.js';
+import { TroupeError, a2aTraceToWire, describeIssues } from '../protocol/index.js';
 import {
   fromWireMessages, responseFormatSchema, wireMessageSchema, wireToolChoiceSchema, wireToolSchema, type ChatMessage,
   toWireToolCalls,
@@ -82,7 +82,7 @@ export function runResponse(r: RunResult, node: string): Record<string, unknown>
       usage: r.usage,
     },
     metadata: { model: r.model, turns: r.turns, node, duration_ms: gateway?.durationMs ?? null },
-    trace: { correlation_id: r.trace.correlationId ?? null, chain: r.trace.chain.map(hop) },
+    trace: { correlation_id: r.trace.correlationId ?? null, chain: r.trace.chain.map(hop), ...(a2aTraceToWire(r.trace) ?? {}) },
   };
 }
 
@@ -99,7 +99,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     gateway.request<T>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand(op), { correlationId });
   const agent = (name: string) => ({ kind: 'agent' as const, name });
 
-  app.get('/api/v1/agents', async (req) => directory({ op: 'catalog' }, req.id));
+  // with ?skill= and/or ?q=: the running agents of the cluster whose cards fit (discovery)
+  app.get('/api/v1/agents', async (req) => {
+    const query = discoveryQuerySchema.safeParse(req.query ?? {});
+    if (!query.success) throw invalid(query.error);
+    const catalog = await directory<{ agents: AgentInfo[]; tools: string[] }>({ op: 'catalog' }, req.id);
+    if (query.data.skill === undefined && query.data.q === undefined) return catalog;
+    return { agents: searchAgents(catalog.agents, query.data).map(discovered), query: query.data };
+  });
 
   app.post('/api/v1/agents', async (req, reply) => {
     if (typeof req.body !== 'object' || req.body === null) throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'the body must be an agent spec (a JSON object)');

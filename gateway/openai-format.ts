@@ -1,5 +1,5 @@
 import type { AgentSummary, RunResult } from '../actors/index.js';
-import { toWireToolCalls, type ModelDelta, type Usage } from '../protocol/index.js';
+import { a2aTraceToWire, toWireToolCalls, type ModelDelta, type Usage } from '../protocol/index.js';
 
 /**
  * The OpenAI Chat Completions response shapes, built from a run's result and deltas:
@@ -9,6 +9,8 @@ import { toWireToolCalls, type ModelDelta, type Usage } from '../protocol/index.
 
 /** A non-streaming `chat.completion`. `model` is what the client asked for (the agent's name). */
 export function toCompletion(result: RunResult, id: string, model: string, created: number): Record<string, unknown> {
+  // an extra field (clients ignore it): the agent-to-agent trace of a run that delegated
+  const a2a = a2aTraceToWire(result.trace);
   return {
     id,
     object: 'chat.completion',
@@ -28,6 +30,7 @@ export function toCompletion(result: RunResult, id: string, model: string, creat
     }],
     usage: result.usage,
     system_fingerprint: null,
+    ...(a2a ? { troupe_a2a: a2a } : {}),
   };
 }
 

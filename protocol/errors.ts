@@ -126,6 +126,11 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: "an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to" },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
   TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
+  TROUPE_ERR_A2A_MESSAGE_EXPIRED: { status: 410, description: 'an A2A EXECUTE or DELEGATE arrived after its expiresAt; it was refused and not run' },
+  TROUPE_ERR_A2A_DELEGATION_CYCLE: { status: 409, description: 'a delegation would call an agent already in the call chain (a cycle); refused before sending' },
+  TROUPE_ERR_A2A_DELEGATION_DEPTH: { status: 400, description: "a delegation would nest deeper than the calling agent's delegation.maxDepth; refused before sending" },
+  TROUPE_ERR_A2A_DELEGATION_NOT_ALLOWED: { status: 403, description: "an agent tried to delegate to an agent its spec's delegates list does not name" },
+  TROUPE_ERR_A2A_DELEGATION_TIMEOUT: { status: 504, description: 'a delegated task got no answer within the per-target timeout (delegation.timeoutMs)' },
   // orchestration (plans, sessions, approvals)
   TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
   TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },

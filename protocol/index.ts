@@ -10,3 +10,4 @@ export * from './openai-convert.js';
 export * from './backoff.js';
 export * from './net.js';
 export * from './validate.js';
+export * from './a2a/index.js';

@@ -12,3 +12,7 @@ export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } fr
 export { FollowUpGuard } from './follow-ups.js';
 export { REQUEST_INPUT_TOOL } from './executor.js';
 export type { ClaimVerdict, SendResponse } from './task-actor.js';
+export {
+  startDelegation, A2A_ENDPOINT_PATH, A2AInbox, A2AClient, Delegator, delegateTool, DELEGATE_TOOL, searchAgents, discovered, discoveryQuerySchema,
+  type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationOutcome, type DelegationEvent,
+} from './delegation/index.js';

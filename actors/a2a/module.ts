@@ -13,6 +13,7 @@ import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
+import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -46,6 +47,8 @@ export interface A2AApi {
   card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
   /** Tasks that were working when the node last stopped and were failed on start. */
   readonly recovered: number;
+  /** Agent-to-agent messages (EXECUTE, STATUS_QUERY), discovery, delegation breakers. */
+  readonly delegation: DelegationApi;
 }
 
 /**
@@ -142,9 +145,11 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
+      const delegation = startDelegation(host, gateway, host.module<DelegationAgents>('agents'), log.child({ component: 'delegation' }));
       return {
-        api: { endpoint, card, recovered },
-        mcpTools: a2aMcpTools(endpoint),
+        api: { endpoint, card, recovered, delegation: delegation.api },
+        mcpTools: [...a2aMcpTools(endpoint), ...delegation.mcpTools],
+        metrics: () => delegation.metrics(),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
           await Promise.allSettled([...executors].map((x) => x.stop()));

@@ -1,4 +1,4 @@
-import { Deadlines, TroupeError, serializeError, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
+import { Deadlines, TroupeError, serializeError, type A2ACall, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { AgentEvents } from './events.js';
 import { emptyMemory, memoryReducer, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
@@ -144,6 +144,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
 
     const self = ctx.self;
+    /** The run's A2A calls (delegations), recorded by the `delegate` tool. */
+    const calls: A2ACall[] = [];
     const plan: RunPlan = {
       provider: deps.provider,
       model: deps.model,
@@ -153,7 +155,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
       maxTurns: limits.maxTurns,
       signal: controller,
-      toolContext: (signal) => runToolContext(deps, ctx, q, signal),
+      toolContext: (signal) => runToolContext(deps, ctx, q, signal, calls),
       clock,
     };
     if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;
@@ -183,6 +185,9 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
           trace: {
             ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
             chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
+            ...(msg.a2a !== undefined || calls.length > 0 ? { callChain: [...(msg.a2a?.callChain ?? []), name] } : {}),
+            ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
+            ...(calls.length > 0 ? { calls } : {}),
           },
         };
         return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });

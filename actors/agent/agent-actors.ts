@@ -6,7 +6,7 @@ import type { AgentSpecData } from './spec.js';
 import { agentBehaviour } from './agent-actor.js';
 import type { AgentEvents } from './events.js';
 import type { AgentEntry } from './info.js';
-import type { ToolSources } from './tool-sources.js';
+import { DELEGATE_TOOL_REF, type ToolSources } from './tool-sources.js';
 
 /** What spawning an agent's actors needs besides its entry. */
 export interface AgentActorsDeps {
@@ -43,7 +43,8 @@ export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): void
     model: entry.model,
     tools: entry.tools,
     toolSpecs: entry.toolSpecs,
-    ...(toolRefs.length > 0 ? { moreTools: () => deps.toolSources.resolve(toolRefs) } : {}),
+    // an agent that may delegate gets the `delegate` tool from the a2a module's tool source
+    ...(toolRefs.length > 0 || data.delegates ? { moreTools: () => deps.toolSources.resolve(data.delegates ? [...toolRefs, DELEGATE_TOOL_REF] : toolRefs, data) } : {}),
     events: deps.events,
     clock: deps.clock,
     ...(entry.journalKey !== undefined ? { journalKey: entry.journalKey } : {}),

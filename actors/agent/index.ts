@@ -5,7 +5,7 @@
  * module (`agentsModule`) puts them on a node.
  */
 export { AgentRegistry, type ConversationView, type AgentHost, type AgentRegistryOptions, type AgentRunner } from './registry.js';
-export type { ToolSource } from './tool-sources.js';
+export { DELEGATE_TOOL_REF, type ToolSource } from './tool-sources.js';
 export { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS, IdleSweep, type AgentActivity, type HeldRuns } from './passivation.js';
 export { AgentPassivation } from './agent-passivation.js';
 export { SharedParts } from './shared-parts.js';
@@ -28,7 +28,7 @@ export { executeRun, type RunPlan, type RunProduct } from './run.js';
 export { memoryReducer, emptyMemory, newMessages, trimHistory, windowHistory, memoryUsage, DEFAULT_MEMORY_BOUNDS, type MemoryBounds, type AgentMemory, type Conversation, type MemoryEvent } from './memory.js';
 export {
   agentMessageSchema, requesterMessageSchema, runMessageSchema, runResultSchema, acceptedSchema,
-  type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunResult, type TraceHop,
+  type AgentMessage, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunMessageInput, type RunParams, type RunA2A, type RunResult, type TraceHop,
 } from './messages.js';
 export {
   OpenAIProvider, OfflineModel, OFFLINE_MODEL_NAME, createProvider, providerConfigFromEnv, describeProvider,

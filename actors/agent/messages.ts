@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressSchema, serializedErrorSchema } from '../../protocol/index.js';
+import { MAX_CALL_CHAIN, a2aCallSchema, addressSchema, serializedErrorSchema, traceparentSchema } from '../../protocol/index.js';
 import {
   chatMessageSchema, finishReasonSchema, modelDeltaSchema, responseFormatSchema, toolCallSchema, toolChoiceSchema, toolSpecSchema, usageSchema,
 } from '../../protocol/index.js';
@@ -23,6 +23,12 @@ export const runParamsSchema = z.object({
   stop: z.union([z.string(), z.array(z.string())]).optional(),
   seed: z.number().int().optional(),
   responseFormat: responseFormatSchema.optional(),
+});
+
+/** Agent-to-agent context of a run: the call chain before it (the caller last) and the W3C traceparent. */
+export const runA2ASchema = z.object({
+  callChain: z.array(z.string().min(1).max(64)).max(MAX_CALL_CHAIN),
+  traceparent: traceparentSchema.optional(),
 });
 
 /**
@@ -50,6 +56,7 @@ export const runMessageSchema = z.object({
   queueDeadlineMs: z.number().int().min(0).max(3_600_000).optional(),
   /** Who asks (the id of an API key, never the key): queued runs are served round robin over callers. */
   caller: z.string().max(200).optional(),
+  a2a: runA2ASchema.optional(),
 });
 
 /** The answer to the `agent.run` ask: the run is queued (its outcome follows as messages). */
@@ -87,7 +94,15 @@ export const runResultSchema = z.object({
   /** The upstream model that answered. */
   model: z.string(),
   turns: z.number().int().nonnegative(),
-  trace: z.object({ correlationId: z.string().optional(), chain: z.array(traceHopSchema) }),
+  trace: z.object({
+    correlationId: z.string().optional(),
+    chain: z.array(traceHopSchema),
+    /** The agents the request passed through, this run's agent last (when it came by delegation, or delegated). */
+    callChain: z.array(z.string()).optional(),
+    traceparent: z.string().optional(),
+    /** The run's A2A calls (its delegations), each with status and duration, nested. */
+    calls: z.array(a2aCallSchema).optional(),
+  }),
 });
 
 /** The kill switch: cancel every run in flight and queued (TROUPE_ERR_KILLSWITCH_ENGAGED). */
@@ -124,6 +139,7 @@ export const requesterMessageSchema = z.discriminatedUnion('type', [
 export type RunMessage = z.output<typeof runMessageSchema>;
 export type RunMessageInput = z.input<typeof runMessageSchema>;
 export type RunParams = z.infer<typeof runParamsSchema>;
+export type RunA2A = z.infer<typeof runA2ASchema>;
 export type TraceHop = z.infer<typeof traceHopSchema>;
 export type RunResult = z.infer<typeof runResultSchema>;
 export type AgentMessage = z.output<typeof agentMessageSchema>;

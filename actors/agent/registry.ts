@@ -14,7 +14,7 @@ import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
-import { ToolSources, type ToolSource } from './tool-sources.js';
+import { DELEGATE_TOOL_REF, ToolSources, type ToolSource } from './tool-sources.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { UpstreamGuard } from './upstream/guard.js';
 import { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS } from './passivation.js';

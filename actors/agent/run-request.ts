@@ -1,5 +1,5 @@
 import type { ChatMessage, ModelDelta, ToolChoice, ToolSpec } from '../../protocol/index.js';
-import type { RunParams } from './messages.js';
+import type { RunA2A, RunParams } from './messages.js';
 
 /** What a caller asks of an agent. */
 export interface RunRequest {
@@ -16,6 +16,8 @@ export interface RunRequest {
   queueDeadlineMs?: number;
   /** Who asks (an API key's id): the agent's queue is fair over callers. */
   caller?: string;
+  /** Agent-to-agent context: the call chain so far (the caller last) and the W3C traceparent. */
+  a2a?: RunA2A;
 }
 
 /** How a caller follows a run (through the gateway actor). */

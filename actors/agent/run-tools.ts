@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ToolSpec } from '../../protocol/index.js';
+import type { A2ACall, ToolSpec } from '../../protocol/index.js';
 import type { Context } from '../kernel/index.js';
 import type { AgentDeps } from './agent-actor.js';
 import type { AgentInbox } from './agent-inbox.js';
@@ -29,14 +29,19 @@ export function withMoreTools(deps: AgentDeps): { tools: ReadonlyMap<string, Age
  * What a run's tools see (made on the run's first tool call).
  *
  * @example
- * plan.toolContext = (signal) => runToolContext(deps, ctx, queued, signal);
+ * plan.toolContext = (signal) => runToolContext(deps, ctx, queued, signal, calls);
  */
-export function runToolContext(deps: AgentDeps, ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal): ToolContext {
+export function runToolContext(deps: AgentDeps, ctx: Context<AgentInbox>, q: Queued, signal: AbortSignal, calls: A2ACall[]): ToolContext {
   const { msg, correlationId } = q;
   let toolLog: Logger | undefined;
   return {
     agent: deps.name,
     signal,
+    callChain: [...(msg.a2a?.callChain ?? []), deps.name],
+    ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
+    recordCall: (c) => {
+      if (calls.length < 256) calls.push(c);
+    },
     runId: msg.runId,
     ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
     ...(correlationId !== undefined ? { correlationId } : {}),

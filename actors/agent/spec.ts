@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
-import { TOOL_NAME_RE } from '../../protocol/index.js';
+import { TOOL_NAME_RE, delegatesSchema, delegationOptionsSchema } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 import { agentBudgetSchema } from './upstream/budget.js';
@@ -120,6 +120,10 @@ export const agentSpecSchema = z.strictObject({
    * An agent without a journal (a node without a data dir) is never passivated.
    */
   passivateAfterMs: z.number().int().min(0).max(MAX_PASSIVATE_AFTER_MS).optional(),
+  /** Agents this one may hand tasks to with the built-in `delegate` tool (names, or '*'); none by default. */
+  delegates: delegatesSchema.optional(),
+  /** Timeout, retries, breaker, depth limit and fallback of its delegations. */
+  delegation: delegationOptionsSchema.prefault({}),
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
-import { TOOL_NAME_RE, type ToolCall, type ToolSpec } from '../../protocol/index.js';
+import { TOOL_NAME_RE, type A2ACall, type ToolCall, type ToolSpec } from '../../protocol/index.js';
 
 /** What a tool's `execute` gets besides its arguments. */
 export interface ToolContext {
@@ -10,6 +10,12 @@ export interface ToolContext {
   runId: string;
   conversationId?: string;
   correlationId?: string;
+  /** The agents the request passed through, this agent last (agent-to-agent delegation). */
+  callChain?: readonly string[];
+  /** The run's W3C traceparent, when its caller sent one. */
+  traceparent?: string;
+  /** Add an A2A call (a delegation) to the run's trace. */
+  recordCall?(call: A2ACall): void;
   /** Aborted when the run is cancelled or times out: long tools should honour it. */
   signal: AbortSignal;
   log: Logger;

@@ -223,6 +223,7 @@ export class GatewayActor {
     if (req.params) msg.params = req.params;
     if (req.queueDeadlineMs !== undefined) msg.queueDeadlineMs = req.queueDeadlineMs;
     if (req.caller !== undefined) msg.caller = req.caller;
+    if (req.a2a) msg.a2a = req.a2a;
     this.traffic?.('out', msg.type);
     // Asked, local or remote alike: the answer is the acceptance, or the reason it was refused
     // (no such actor, a full mailbox, a busy agent, an unreachable node).

@@ -34,7 +34,12 @@ export type InspectionEvent =
   | { type: 'node.stopping'; node: string }
   /** An MCP server connection changed state (connecting, ready, backoff, stopped) or tool list. */
   | { type: 'mcp.connection'; server: string; state: string; tools: number; restarts: number; error?: string }
-  | { type: 'mcp.call'; server: string; tool: string; ok: boolean; durationMs: number };
+  | { type: 'mcp.call'; server: string; tool: string; ok: boolean; durationMs: number }
+  /** A step of an agent-to-agent delegation (actors/a2a/delegation): a call starts, completes or fails, a fallback steps in, a breaker changes state. */
+  | {
+      type: 'a2a.delegation'; step: 'start' | 'complete' | 'failure' | 'fallback' | 'breaker'; caller: string; target: string;
+      id?: string; node?: string; code?: string; attempt?: number; attempts?: number; final?: boolean; durationMs?: number; state?: string; fallback?: string; correlationId?: string;
+    };
 
 export type InspectionListener = (event: InspectionEvent) => void;
 

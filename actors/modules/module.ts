@@ -21,6 +21,11 @@ export interface ModuleHost {
   spawnSpec(spec: ActorSpec, under?: 'user' | 'system'): ActorRef;
   tell<M>(target: ActorRef<M> | string, message: M, options?: TellOptions): void;
   ask<R = unknown, M = unknown>(target: ActorRef<M> | string, message: M, options?: AskOptions): Promise<R>;
+  /**
+   * A durable tell: to another node through the LMDB outbox (re-sent after link cuts and
+   * restarts, deduplicated on arrival); to this node a plain tell. Resolves once committed.
+   */
+  tellDurable<M>(target: ActorRef<M> | string, message: M, options?: { correlationId?: string }): Promise<string>;
   toRef(target: ActorRef | string): ActorRef;
   lookup(target: ActorRef | string): ActorRef | undefined;
   watch(target: ActorRef | string, fn: (s: Terminated) => void): () => void;
