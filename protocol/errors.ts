@@ -142,6 +142,12 @@ export const errorCatalog = {
   TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
   TROUPE_ERR_APPROVAL_FORBIDDEN: { status: 403, description: "the decider (x-troupe-user) is not among the approval's approvers" },
   TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
+  // PII policies and external A2A agents
+  TROUPE_ERR_PII_BLOCKED: { status: 422, description: 'a BLOCK PII policy refused context leaving an agent because it holds PII; details name the kinds and counts, never the values' },
+  TROUPE_ERR_PII_TEXT_TOO_LARGE: { status: 413, description: 'a text to scan for PII is longer than the pii module\'s maxScanChars; nothing was shared' },
+  TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED: { status: 400, description: 'an external A2A agent\'s URL (or an address it resolves to, or an endpoint its card names) is not http(s) or is loopback, private, link-local or metadata and the node\'s externalAgents config does not allow it (SSRF)' },
+  TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE: { status: 502, description: 'the remote A2A server of an external (proxy) agent could not be reached, refused the call or broke its stream past the resubscribe attempts' },
+  TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED: { status: 502, description: 'the remote task of an external (proxy) agent ended failed, rejected or canceled, or needs auth the proxy cannot give' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -10,3 +10,5 @@ export * from './openai-convert.js';
 export * from './backoff.js';
 export * from './net.js';
 export * from './validate.js';
+export * from './pii.js';
+export * from './a2a-external.js';

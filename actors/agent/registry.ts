@@ -14,6 +14,7 @@ import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { ToolSources, type ToolSource } from './tool-sources.js';
+import { ProviderKinds, type ProviderKind, type ProviderMaker } from './provider-kinds.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { defaultDecider } from '../../supervisors/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
@@ -50,6 +51,7 @@ export class AgentRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly tools = new Map<string, AgentTool>();
   private readonly toolSources: ToolSources;
+  private readonly providerKinds = new ProviderKinds();
   private root?: Context;
   /** The persisted specs of durable agents (none without a data dir). */
   private readonly specs: AgentSpecStore | undefined;
@@ -122,6 +124,11 @@ export class AgentRegistry {
    */
   registerToolSource(prefix: string, source: ToolSource): void {
     this.toolSources.register(prefix, source);
+  }
+
+  /** Make the model provider of agent specs of a kind (the external agents module registers `a2a`). */
+  registerProviderKind(kind: ProviderKind, make: ProviderMaker): void {
+    this.providerKinds.register(kind, make);
   }
 
   /** Names of the tools agents may list by name. */
@@ -335,7 +342,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger);
+    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger, this.providerKinds.providerFor(data));
     const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.host.logger.child({ agent: name }), (e) => this.events.emit(e));
     const behaviour = agentBehaviour({
       name,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE } from '../../protocol/index.js';
+import { agentPiiSchema, externalAgentSpecSchema } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 import { agentBudgetSchema } from './upstream/budget.js';
@@ -109,6 +110,15 @@ export const agentSpecSchema = z.strictObject({
   /** Token and cost budgets per minute and per day (none by default). */
   budget: agentBudgetSchema.prefault({}),
   upstream: agentUpstreamSchema.prefault({}),
+  /** A proxy of a remote A2A agent: its model calls go to that server (see the external agents module). */
+  a2a: externalAgentSpecSchema.optional(),
+  /** PII policy of context leaving this agent (see the pii module). */
+  pii: agentPiiSchema.optional(),
+}).superRefine((s, ctx) => {
+  if (s.a2a === undefined) return;
+  // a proxy's answers come from the remote agent: no model provider, and no tools of its own
+  if (s.provider !== undefined) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'an external (a2a) agent has no model provider' });
+  if (s.tools.length > 0) ctx.addIssue({ code: 'custom', path: ['tools'], message: 'an external (a2a) agent has no tools of its own' });
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;
