@@ -148,6 +148,7 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED: { status: 400, description: 'an external A2A agent\'s URL (or an address it resolves to, or an endpoint its card names) is not http(s) or is loopback, private, link-local or metadata and the node\'s externalAgents config does not allow it (SSRF)' },
   TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE: { status: 502, description: 'the remote A2A server of an external (proxy) agent could not be reached, refused the call or broke its stream past the resubscribe attempts' },
   TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED: { status: 502, description: 'the remote task of an external (proxy) agent ended failed, rejected or canceled, or needs auth the proxy cannot give' },
+  TROUPE_ERR_A2A_EXTERNAL_NO_INPUT: { status: 400, description: 'a run of an external (proxy) agent had no user or tool text to send to the remote agent' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
