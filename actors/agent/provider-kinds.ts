@@ -33,7 +33,7 @@ export class ProviderKinds {
     return {
       name: 'a2a',
       offline: false,
-      defaultModel: 'a2a',
+      defaultModel: spec.name,
       complete: (req, opts) => {
         if (!made) {
           const later = this.makers.get('a2a');
