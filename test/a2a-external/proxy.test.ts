@@ -4,7 +4,7 @@ import type { Task } from '@a2a-js/sdk';
 import { startNode, type RunningNode } from '../../index.js';
 import type { AuditApi } from '../../actors/audit/index.js';
 import type { InspectionEvent } from '../../actors/kernel/index.js';
-import { silent } from '../helpers.js';
+import { silent, until } from '../helpers.js';
 import { PROCESS_TEST_TIMEOUT_MS, startFixture, type TroupeProcess } from '../process.js';
 import { answerOf, sendParams, userMessage, v1Client } from '../a2a/harness.js';
 
@@ -101,6 +101,27 @@ describe('an external A2A agent (an SDK server in its own process) as a troupe p
     expect(r.status).toBe(502);
     expect(r.body.error.code).toBe('TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED');
     expect(r.body.error.message).toContain('the fixture was told to fail');
+  });
+
+  it('cancels the remote task when the caller goes away mid-stream', async () => {
+    const ac = new AbortController();
+    const stream = await client.chat.completions.create({ model: 'far', stream: true, messages: [{ role: 'user', content: 'slow please' }] }, { signal: ac.signal });
+    const it = stream[Symbol.asyncIterator]();
+    let first = await it.next();
+    while (!first.done && !first.value.choices[0]?.delta?.content) first = await it.next();
+    expect(first.value?.choices[0]?.delta?.content).toBe('thinking...');
+    ac.abort();
+    await until(async () => (await calls()).some((c) => c.method === 'CancelTask'), 20_000, 'the remote CancelTask');
+  });
+
+  it('fails a call past the spec timeoutMs with TROUPE_ERR_MODEL_TIMEOUT', async () => {
+    const created = await fetch(`${node.http.url}/api/v1/agents`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'hasty', a2a: { url: fixture.ready.http, timeoutMs: 1_000 } }),
+    });
+    expect(created.status).toBe(201);
+    const r = await run('hasty', 'slow again');
+    expect([r.status, r.body.error.code]).toEqual([504, 'TROUPE_ERR_MODEL_TIMEOUT']);
   });
 
   it('serves the proxy agent over A2A too: /a2a/far with the official 1.x client', async () => {
