@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressRefusal, cardUrlOf, checkOutboundUrl, checkUrlNow, guardedFetch } from '../../actors/a2a/external/index.js';
+import { addressRefusal, cardUrlOf, cardUrlsOf, checkOutboundUrl, checkUrlNow, guardedFetch } from '../../actors/a2a/external/index.js';
 
 const closed = { allowLoopback: false, allowPrivate: false };
 const loopback = { allowLoopback: true, allowPrivate: false };
@@ -44,6 +44,8 @@ describe('outbound address checks of external A2A agents (SSRF)', () => {
     expect(cardUrlOf('http://h:1/a2a/x/.well-known/agent-card.json')).toBe('http://h:1/a2a/x/.well-known/agent-card.json');
     expect(cardUrlOf('http://h:1/a2a/x/')).toBe('http://h:1/a2a/x/.well-known/agent-card.json');
     expect(cardUrlOf('http://h:1')).toBe('http://h:1/.well-known/agent-card.json');
+    expect(cardUrlsOf('http://h:1/rpc')).toEqual(['http://h:1/rpc/.well-known/agent-card.json', 'http://h:1/.well-known/agent-card.json']);
+    expect(cardUrlsOf('http://h:1/')).toEqual(['http://h:1/.well-known/agent-card.json']);
   });
 });
 

@@ -124,6 +124,15 @@ describe('an external A2A agent (an SDK server in its own process) as a troupe p
     expect([r.status, r.body.error.code]).toEqual([504, 'TROUPE_ERR_MODEL_TIMEOUT']);
   });
 
+  it('takes the remote JSON-RPC endpoint as its url too: the card is then looked up under it, then at its origin', async () => {
+    const created = await fetch(`${node.http.url}/api/v1/agents`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'by-endpoint', a2a: { url: `${fixture.ready.http}/rpc` } }),
+    });
+    expect(created.status).toBe(201);
+    expect((await run('by-endpoint', 'found you')).body.result.content).toBe('echo#1: found you');
+  });
+
   it('serves the proxy agent over A2A too: /a2a/far with the official 1.x client', async () => {
     const a2a = await v1Client(node.http.url, 'far');
     const task = await a2a.sendMessage(sendParams(userMessage('via a2a'))) as Task;

@@ -28,10 +28,21 @@ const TIMEOUT = Symbol('a2a-external.timeout');
 
 /** The card URL of a spec's `url`: the URL itself when it names a JSON document, else the well-known card under it. */
 export function cardUrlOf(url: string): string {
+  return cardUrlsOf(url)[0]!;
+}
+
+/**
+ * Where a spec's `url` may have its card, in order: the URL itself when it names a JSON
+ * document; else the well-known card under it, then (a JSON-RPC endpoint's URL, whose
+ * server keeps its card at the root) the well-known card of its origin.
+ */
+export function cardUrlsOf(url: string): string[] {
   const u = new URL(url);
-  if (u.pathname.endsWith('.json')) return u.toString();
-  u.pathname = `${u.pathname.replace(/\/+$/, '')}/.well-known/agent-card.json`;
-  return u.toString();
+  if (u.pathname.endsWith('.json')) return [u.toString()];
+  const under = new URL(u);
+  under.pathname = `${u.pathname.replace(/\/+$/, '')}/.well-known/agent-card.json`;
+  const root = new URL('/.well-known/agent-card.json', u.origin).toString();
+  return under.toString() === root ? [root] : [under.toString(), root];
 }
 
 /**
@@ -53,15 +64,15 @@ export class A2AProxyProvider implements ModelProvider {
   readonly defaultModel: string;
   /** Where the remote agent lives, as logs and PII decisions name it (scheme, host, port; never path, query or headers). */
   readonly remote: string;
-  private readonly cardUrl: string;
+  private readonly cardUrls: string[];
   private readonly threads: RemoteThreads;
   private readonly factory: ClientFactory;
   private client: Promise<Client> | undefined;
   private readonly log: Logger;
 
   constructor(private readonly deps: ProxyProviderDeps) {
-    this.cardUrl = cardUrlOf(deps.spec.url);
-    const u = new URL(this.cardUrl);
+    this.cardUrls = cardUrlsOf(deps.spec.url);
+    const u = new URL(this.cardUrls[0]!);
     this.remote = `a2a:${u.host}`;
     this.defaultModel = deps.agent;
     this.threads = new RemoteThreads(deps.options.maxThreads);
@@ -123,11 +134,25 @@ export class A2AProxyProvider implements ModelProvider {
   }
 
   private connect(): Promise<Client> {
-    this.client ??= this.factory.createFromUrl(this.cardUrl, '').catch((e: unknown) => {
+    this.client ??= this.firstCard().catch((e: unknown) => {
       this.client = undefined;
       throw isTroupeError(e) ? e : this.unreachable('its agent card could not be read', e);
     });
     return this.client;
+  }
+
+  /** A client from the first of the card URLs that serves a card. */
+  private async firstCard(): Promise<Client> {
+    let last: unknown;
+    for (const url of this.cardUrls) {
+      try {
+        return await this.factory.createFromUrl(url, '');
+      } catch (e) {
+        if (isTroupeError(e)) throw e;
+        last = e;
+      }
+    }
+    throw last;
   }
 
   private message(text: string, thread: RemoteThread | undefined): Message {

@@ -1,0 +1,46 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode, type RunningNode } from '../../index.js';
+import { silent } from '../helpers.js';
+
+type Node = RunningNode & { http: { url: string } };
+let remote: Node;
+let local: Node;
+
+beforeAll(async () => {
+  // another troupe deployment, reached only over A2A (no cluster link between the two)
+  remote = await startNode({ id: 'remote', logger: silent, http: { port: 0 }, model: { provider: 'offline' }, agents: [{ name: 'helper', description: 'a remote helper' }] }) as Node;
+  local = await startNode({
+    id: 'local', logger: silent, http: { port: 0 }, model: { provider: 'offline' },
+    externalAgents: { allowLoopback: true },
+    agents: [{ name: 'bridge', a2a: { url: `${remote.http.url}/a2a/helper` } }],
+  }) as Node;
+});
+
+afterAll(async () => {
+  await local?.close();
+  await remote?.close();
+});
+
+describe('a proxy of an agent of another troupe deployment, over A2A', () => {
+  it('answers as the remote agent does, blocking and streamed, through the openai client', async () => {
+    const direct = new OpenAI({ baseURL: `${remote.http.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const proxied = new OpenAI({ baseURL: `${local.http.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const question = 'what is troupe?';
+    const want = (await direct.chat.completions.create({ model: 'helper', messages: [{ role: 'user', content: question }] })).choices[0]!.message.content;
+    expect(want).toBeTruthy();
+    const got = await proxied.chat.completions.create({ model: 'bridge', messages: [{ role: 'user', content: question }] });
+    expect(got.choices[0]!.message.content).toBe(want);
+    const stream = await proxied.chat.completions.create({ model: 'bridge', stream: true, messages: [{ role: 'user', content: question }] });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+    expect(text).toBe(want);
+  });
+
+  it('lists the proxy among the models and describes it with its remote url, never headers', async () => {
+    const models = await (await fetch(`${local.http.url}/v1/models`)).json() as { data: Array<{ id: string }> };
+    expect(models.data.map((m) => m.id)).toContain('bridge');
+    const info = await (await fetch(`${local.http.url}/api/v1/agents/bridge`)).json() as Record<string, unknown>;
+    expect(info).toMatchObject({ name: 'bridge', model: 'bridge', provider: { name: 'a2a', offline: false }, a2a: { url: `${remote.http.url}/a2a/helper` } });
+  });
+});
