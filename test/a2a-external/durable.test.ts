@@ -16,11 +16,12 @@ afterAll(async () => {
   for (const d of dirs) d();
 });
 
-async function node(dataDir: string, options: { dataKey?: string; allowLoopback?: boolean } = {}): Promise<RunningNode & { http: { url: string } }> {
+async function node(dataDir: string, options: { dataKey?: string; allowLoopback?: boolean; agents?: Array<{ name: string; a2a: { url: string } }> } = {}): Promise<RunningNode & { http: { url: string } }> {
   return await startNode({
     id: 'ext-durable', logger: silent, http: { port: 0 }, model: { provider: 'offline' }, dataDir,
     externalAgents: { allowLoopback: options.allowLoopback ?? true },
     ...(options.dataKey ? { dataKey: options.dataKey } : {}),
+    ...(options.agents ? { agents: options.agents } : {}),
   }) as RunningNode & { http: { url: string } };
 }
 
@@ -49,6 +50,30 @@ describe('a durable external agent', () => {
       expect(((await res.json()) as { result: { content: string } }).result.content).toBe('echo#1: after restart');
       const calls = await (await fetch(`${fixture.ready.http}/calls`)).json() as Array<{ text: string; authorization: string | null }>;
       expect(calls.at(-1)).toMatchObject({ text: 'after restart', authorization: 'Bearer sealed-token' });
+    } finally {
+      await second.close();
+    }
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  it('answers the remote task that asked a question before a restart, with the conversation it belongs to', async () => {
+    const { dir, cleanup } = tempDir('troupe-ext-');
+    dirs.push(cleanup);
+    const agents = [{ name: 'asker', a2a: { url: fixture.ready.http } }];
+    const runOn = async (base: string, input: string): Promise<string> => {
+      const res = await fetch(`${base}/api/v1/agents/asker/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, conversation_id: 'waiting' }) });
+      return ((await res.json()) as { result: { content: string } }).result.content;
+    };
+    const first = await node(dir, { agents });
+    try {
+      expect(await runOn(first.http.url, 'ask me something')).toBe('what is your name?');
+    } finally {
+      await first.close();
+    }
+    const second = await node(dir, { agents });
+    try {
+      expect(await runOn(second.http.url, 'Grace')).toBe('hello Grace');
+      const calls = await (await fetch(`${fixture.ready.http}/calls`)).json() as Array<{ text: string; taskId: string }>;
+      expect(calls.at(-1)!.taskId).not.toBe('');
     } finally {
       await second.close();
     }

@@ -36,7 +36,7 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
       host.module<AgentRegistry>('agents').registerProviderKind('a2a', (spec: AgentSpecData) => {
         const a2a = spec.a2a!;
         checkUrlNow(a2a.url, o);
-        return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii });
+        return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now() });
       });
       return { api: { options: o } };
     },

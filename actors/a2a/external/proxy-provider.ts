@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { TroupeError, isTroupeError, type ChatMessage, type ExternalAgentSpec, type ModelResult } from '../../../protocol/index.js';
 import type { CompleteOptions, ModelProvider, ModelRequest } from '../../agent/index.js';
 import type { PiiGuard } from '../../pii/index.js';
+import type { NodeStore } from '../../../storage/index.js';
 import type { ExternalAgentsOptions } from './options.js';
 import { guardedFetch } from './outbound.js';
 import { RemoteAnswer } from './remote-task.js';
@@ -22,6 +23,10 @@ export interface ProxyProviderDeps {
   pii: () => PiiGuard | undefined;
   /** The fetch under the outbound checks (tests). */
   fetch?: typeof fetch;
+  /** Keeps the remote threads across restarts (the node's store; none: memory only). */
+  store?: NodeStore;
+  /** The node's clock (the age of stored threads). */
+  now?: () => number;
 }
 
 const TIMEOUT = Symbol('a2a-external.timeout');
@@ -75,8 +80,8 @@ export class A2AProxyProvider implements ModelProvider {
     const u = new URL(this.cardUrls[0]!);
     this.remote = `a2a:${u.host}`;
     this.defaultModel = deps.agent;
-    this.threads = new RemoteThreads(deps.options.maxThreads);
     this.log = deps.logger.child({ agent: deps.agent, remote: this.remote });
+    this.threads = new RemoteThreads(deps.options.maxThreads, deps.store ? { store: deps.store, agent: deps.agent, now: deps.now ?? Date.now, logger: this.log } : undefined);
     const fetchImpl = guardedFetch(deps.spec.headers, deps.options, deps.fetch ?? fetch);
     const legacyCompat = { enabled: true };
     this.factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
@@ -127,7 +132,7 @@ export class A2AProxyProvider implements ModelProvider {
     }
     const content = onDelta ? answer.streamedText : answer.text;
     const next: RemoteThread = { contextId: answer.contextId, taskId: answer.taskId, open: answer.state === TaskState.TASK_STATE_INPUT_REQUIRED };
-    if (next.contextId !== '') this.threads.remember([...before, ...input, { role: 'assistant', content }], next);
+    if (next.contextId !== '') await this.threads.remember([...before, ...input, { role: 'assistant', content }], next);
     const prompt = Math.ceil(text.length / 4);
     const completion = Math.ceil(content.length / 4);
     return { content, toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }, model: req.model };
