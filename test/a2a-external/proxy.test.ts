@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '@a2a-js/sdk';
+import { ClientFactory } from '@a2a-js/sdk/client';
 import { startNode, type RunningNode } from '../../index.js';
 import type { AuditApi } from '../../actors/audit/index.js';
 import type { InspectionEvent } from '../../actors/kernel/index.js';
@@ -94,6 +95,19 @@ describe('an external A2A agent (an SDK server in its own process) as a troupe p
     expect(reply.body.result.content).toBe('hello Ada');
     const [, follow] = (await calls()).slice(-2);
     expect(follow!.taskId).not.toBe('');
+  });
+
+  it('starts the turn anew in the same context when the remote task it would continue finished meanwhile', async () => {
+    expect((await run('far', 'ask once more', 'conv-gone')).body.result.content).toBe('what is your name?');
+    const { id } = await (await fetch(`${fixture.ready.http}/last-task`)).json() as { id: string };
+    // cancelled behind the proxy's back
+    const remote = await new ClientFactory().createFromUrl(`${fixture.ready.http}/.well-known/agent-card.json`, '');
+    await remote.cancelTask({ tenant: '', id, metadata: undefined });
+    const reply = await run('far', 'Ada', 'conv-gone');
+    expect(reply.body.result.content).toBe('echo#2: Ada');
+    const [refused, retried] = (await calls()).slice(-2);
+    expect(refused).toMatchObject({ method: 'SendMessage', taskId: id });
+    expect(retried).toMatchObject({ method: 'SendMessage', taskId: '', referenceTaskIds: [id] });
   });
 
   it('fails a run whose remote task failed with TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED', async () => {

@@ -96,7 +96,7 @@ export class A2AProxyProvider implements ModelProvider {
     if (raw === '') throw new TroupeError('TROUPE_ERR_A2A_EXTERNAL_NO_INPUT', `external agent ${this.deps.agent} got no text to send`);
     const guard = this.deps.pii();
     const text = guard ? (await guard.share(raw, { from: this.deps.agent, to: this.remote, channel: 'a2a.external', external: true })).text : raw;
-    const thread = this.threads.find(before);
+    let thread = this.threads.find(before);
 
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(opts.signal?.reason);
@@ -106,12 +106,29 @@ export class A2AProxyProvider implements ModelProvider {
     const timer = setTimeout(() => ac.abort(TIMEOUT), limit);
     timer.unref?.();
     const onDelta = opts.onDelta;
-    const answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined);
+    let answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined, thread?.open === true);
     try {
       const client = await this.connect();
-      const params: SendMessageRequest = { tenant: '', message: this.message(text, thread), configuration: undefined, metadata: undefined };
-      if (onDelta) await this.stream(client, params, answer, ac.signal);
-      else this.take(answer, await client.sendMessage(params, { signal: ac.signal }));
+      for (;;) {
+        try {
+          const params: SendMessageRequest = { tenant: '', message: this.message(text, thread), configuration: undefined, metadata: undefined };
+          if (onDelta) await this.stream(client, params, answer, ac.signal);
+          else {
+            const r = await client.sendMessage(params, { signal: ac.signal });
+            if (isTask(r)) answer.task(r, true);
+            else answer.message(r);
+          }
+          break;
+        } catch (e) {
+          // the task or context the thread names is gone (finished meanwhile, or a remote that forgot): start anew, once
+          const gone = e instanceof UnsupportedOperationError || e instanceof TaskNotFoundError;
+          if (!gone || thread === undefined || answer.taskId !== '' || ac.signal.aborted) throw e;
+          this.log.info({ err: e }, 'the remote thread of this conversation is gone; starting a new one');
+          // a finished task leaves its context; a task the remote does not know, nothing
+          thread = e instanceof TaskNotFoundError ? undefined : { ...thread, open: false };
+          answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined);
+        }
+      }
       if (!answer.final) await this.follow(client, answer, ac.signal, undefined);
     } catch (e) {
       if (ac.signal.aborted) throw this.aborted(ac.signal, answer, e);
@@ -172,11 +189,6 @@ export class A2AProxyProvider implements ModelProvider {
     };
   }
 
-  private take(answer: RemoteAnswer, r: Message | Task): void {
-    if ('status' in r && 'artifacts' in r) answer.task(r);
-    else answer.message(r);
-  }
-
   /** A streamed call: the events as they come; a stream that breaks is followed up by {@link follow}. */
   private async stream(client: Client, params: SendMessageRequest, answer: RemoteAnswer, signal: AbortSignal): Promise<void> {
     try {
@@ -204,7 +216,7 @@ export class A2AProxyProvider implements ModelProvider {
         last = e;
       }
     }
-    if (!answer.final) answer.task(await client.getTask({ tenant: '', id: answer.taskId, historyLength: 0 }, { signal }));
+    if (!answer.final) answer.task(await client.getTask({ tenant: '', id: answer.taskId, historyLength: 0 }, { signal }), true);
     if (!answer.final) throw this.unreachable(`its task ${answer.taskId.slice(0, 64)} was still not final after ${this.deps.options.maxResubscribes} resubscriptions`, last);
   }
 
@@ -226,6 +238,11 @@ export class A2AProxyProvider implements ModelProvider {
       details: { agent: this.deps.agent },
     });
   }
+}
+
+/** A blocking send's result is a task, or a direct message. */
+function isTask(r: Message | Task): r is Task {
+  return 'status' in r && 'artifacts' in r;
 }
 
 /**

@@ -36,7 +36,12 @@ export class RemoteAnswer {
   /** All text handed to onText so far. */
   private streamed = '';
 
-  constructor(private readonly onText?: (text: string) => void) {}
+  /**
+   * `resuming`: the message answers a task that waited for input. Its first events repeat
+   * the task as it was (still input-required); until the remote reports a new status, such
+   * a snapshot from a stream does not end the turn.
+   */
+  constructor(private readonly onText?: (text: string) => void, private resuming = false) {}
 
   /** The remote task finished, or waits for the client: nothing more comes on this turn. */
   get final(): boolean {
@@ -74,6 +79,7 @@ export class RemoteAnswer {
         return;
       case 'statusUpdate': {
         const u = p.value;
+        this.resuming = false;
         this.ids(u.taskId, u.contextId);
         if (u.status) this.status(u.status.state, u.status.message);
         return;
@@ -90,11 +96,17 @@ export class RemoteAnswer {
     }
   }
 
-  /** A task snapshot: the result of a blocking send, the first event of a (re)subscription, getTask. */
-  task(t: Task): void {
+  /**
+   * A task snapshot: the first event of a stream or (re)subscription, or, `authoritative`,
+   * the result of a blocking send or of getTask.
+   */
+  task(t: Task, authoritative = false): void {
     this.ids(t.id, t.contextId);
+    if (authoritative) this.resuming = false;
     for (const a of t.artifacts) this.setArtifact(a.artifactId, partsText(a.parts));
-    if (t.status) this.status(t.status.state, t.status.message);
+    if (!t.status) return;
+    const stale = this.resuming && INTERRUPTED.has(t.status.state);
+    this.status(stale ? TaskState.TASK_STATE_WORKING : t.status.state, stale ? undefined : t.status.message);
   }
 
   /** A direct reply, with no task. */
