@@ -36,7 +36,7 @@ export type InspectionEvent =
   | { type: 'mcp.connection'; server: string; state: string; tools: number; restarts: number; error?: string }
   | { type: 'mcp.call'; server: string; tool: string; ok: boolean; durationMs: number }
   /** A PII policy decided on context leaving agent `from` for `to` (kinds and counts only, never values). */
-  | { type: 'pii.decision'; from: string; to: string; channel: string; decision: 'BLOCK' | 'REDACT' | 'WARN' | 'ALLOW'; policy: string; findings: number; kinds: string[] };
+  | { type: 'pii.decision'; from: string; to: string; channel: string; decision: 'BLOCK' | 'REDACT' | 'WARN' | 'ALLOW'; policy: string; findings: number; kinds: Record<string, number> };
 
 export type InspectionListener = (event: InspectionEvent) => void;
 

@@ -70,7 +70,7 @@ export class PiiGuard {
     const kinds = Object.keys(counts).sort();
     this.deps.emit({
       type: 'pii.decision', from: share.from, to: share.to, channel: share.channel, decision: outcome.decision,
-      policy: `${policy.action}:${source}`, findings: outcome.findings.length, kinds,
+      policy: `${policy.action}:${source}`, findings: outcome.findings.length, kinds: counts,
     });
     const line = { from: share.from, to: share.to, channel: share.channel, decision: outcome.decision, policy: policy.action, source, findings: counts, ...(share.correlationId ? { correlationId: share.correlationId } : {}) };
     if (outcome.decision === 'BLOCK' || outcome.decision === 'WARN') this.deps.logger.warn(line, `PII ${outcome.decision === 'BLOCK' ? 'blocked' : 'passed with a warning'}: ${share.from} -> ${share.to}`);

@@ -9,4 +9,5 @@ export { DETECTORS, luhn, ibanValid, ssnValid, type Detector } from './detectors
 export { PiiGuard, type PiiShare, type PiiGuardDeps, type PiiPolicySource } from './guard.js';
 export { piiOptionsSchema, type PiiOptions, type PiiOptionsInput } from './options.js';
 export { piiModule, PII_MODULE } from './module.js';
+export { PiiMetrics } from './metrics.js';
 export { PII_KINDS, PII_ACTIONS, piiPolicySchema, agentPiiSchema, type PiiKind, type PiiAction, type PiiPolicy, type PiiPolicyInput, type AgentPii } from '../../protocol/index.js';

@@ -3,6 +3,7 @@ import type { AuditApi } from '../audit/index.js';
 import type { AgentRegistry } from '../agent/index.js';
 import type { NodeModule } from '../modules/index.js';
 import { PiiGuard } from './guard.js';
+import { PiiMetrics } from './metrics.js';
 import { piiOptionsSchema, type PiiOptionsInput } from './options.js';
 
 /** The pii module's name: `host.module<PiiGuard>(PII_MODULE)`. */
@@ -30,7 +31,8 @@ export function piiModule(options: PiiOptionsInput = {}): NodeModule<PiiGuard> {
         audit: (input) => (host.hasModule('audit') ? host.module<AuditApi>('audit').record(input) : Promise.resolve()),
         agentPii: (name): AgentPii | undefined => (host.hasModule('agents') ? host.module<AgentRegistry>('agents').get(name)?.pii : undefined),
       });
-      return { api: guard };
+      const metrics = new PiiMetrics();
+      return { api: guard, inspect: (e) => metrics.observe(e), metrics: () => metrics.registry.metrics() };
     },
   };
 }

@@ -70,6 +70,13 @@ describe('the pii module on a node', () => {
     expect(JSON.stringify(records)).not.toContain('ada@example.org');
     expect(audit.verify().ok).toBe(true);
     expect(events.filter((e) => e.type === 'pii.decision').map((e) => (e as { decision: string }).decision)).toEqual(['BLOCK', 'REDACT', 'WARN', 'ALLOW']);
+    expect(events.find((e) => e.type === 'pii.decision')).toMatchObject({ from: 'hr', to: 'anyone', kinds: { email: 1 }, findings: 1, policy: 'BLOCK:pair' });
+  });
+
+  it('counts decisions and findings in /metrics series', async () => {
+    const text = await node.moduleMetrics();
+    expect(text).toMatch(/troupe_pii_decisions_total\{decision="BLOCK",channel="a2a.context_share"\} 1/);
+    expect(text).toMatch(/troupe_pii_findings_total\{kind="email"\} 3/);
   });
 
   it('refuses an agent spec with a malformed pii policy, naming the field', () => {
