@@ -5,8 +5,13 @@ import type { AgentSpecData } from './spec.js';
 /** Kinds of agents whose model another module provides: `a2a` (a proxy of a remote A2A agent). */
 export type ProviderKind = 'a2a';
 
+/** How an agent came to be: `api`, created through `agents.create` (`POST /api/v1/agents`, the MCP tool), else by config or code. */
+export interface AgentOrigin {
+  api: boolean;
+}
+
 /** Makes the provider of one agent's spec; throws a coded error to refuse the spec. */
-export type ProviderMaker = (spec: AgentSpecData) => ModelProvider;
+export type ProviderMaker = (spec: AgentSpecData, origin: AgentOrigin) => ModelProvider;
 
 /**
  * The providers other modules make for agent specs of their kind (the external agents
@@ -15,7 +20,7 @@ export type ProviderMaker = (spec: AgentSpecData) => ModelProvider;
  *
  * @example
  * kinds.register('a2a', (spec) => new A2AProxyProvider(spec.a2a!, deps));
- * kinds.providerFor(spec); // the proxy provider, or undefined for an ordinary spec
+ * kinds.providerFor(spec, { api: false }); // the proxy provider, or undefined for an ordinary spec
  */
 export class ProviderKinds {
   private readonly makers = new Map<ProviderKind, ProviderMaker>();
@@ -25,10 +30,10 @@ export class ProviderKinds {
   }
 
   /** The provider of a spec of a registered kind, or undefined for a spec with none. */
-  providerFor(spec: AgentSpecData): ModelProvider | undefined {
+  providerFor(spec: AgentSpecData, origin: AgentOrigin): ModelProvider | undefined {
     if (spec.a2a === undefined) return undefined;
     const make = this.makers.get('a2a');
-    if (make) return admitProvider(make(spec));
+    if (make) return admitProvider(make(spec, origin));
     let made: ModelProvider | undefined;
     return {
       name: 'a2a',
@@ -38,7 +43,7 @@ export class ProviderKinds {
         if (!made) {
           const later = this.makers.get('a2a');
           if (!later) throw new TroupeError('TROUPE_ERR_NODE_MODULE_MISSING', `agent ${spec.name} is an external (a2a) agent and this node runs no module that serves them (a2a-external)`);
-          made = admitProvider(later(spec));
+          made = admitProvider(later(spec, origin));
         }
         return made.complete(req, opts);
       },

@@ -142,10 +142,14 @@ export class AgentRegistry {
    * node has a data dir. Throws TROUPE_ERR_AGENT_INVALID_SPEC or TROUPE_ERR_AGENT_EXISTS.
    */
   spawn(input: AgentSpecInput): AgentInfo {
-    const parsed = parseAgentSpec(input);
+    return this.spawnParsed(parseAgentSpec(input), false);
+  }
+
+  /** `api`: asked for through `create` (over HTTP) on a node without storage. */
+  private spawnParsed(parsed: ReturnType<typeof parseAgentSpec>, api: boolean): AgentInfo {
     const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
     const replaced = this.entries.get(parsed.data.name);
-    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now() });
+    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, api, journalKey, createdAt: this.host.clock.now() });
     if (replaced) void discardReplaced(this.host, this.specs, replaced, entry);
     return this.info(entry);
   }
@@ -168,13 +172,13 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
     }
     const specs = this.specs;
-    if (!specs) return this.spawn(parsed.data);
+    if (!specs) return this.spawnParsed(parsed, true);
     const name = parsed.data.name;
     const createdAt = this.host.clock.now();
     const journalKey = `agent/${name}/${newId()}`;
     const record = specs.record(parsed.data, journalKey, createdAt);
     const replaced = this.entries.get(name);
-    const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
+    const entry = this.start(parsed.data, [], { durable: true, api: true, journalKey, createdAt });
     const discarded = replaced ? discardReplaced(this.host, this.specs, replaced, entry) : Promise.resolve();
     try {
       await specs.put(name, record);
@@ -195,7 +199,7 @@ export class AgentRegistry {
       try {
         const { spec, rec } = stored.open();
         const parsed = parseAgentSpec(spec);
-        this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
+        this.start(parsed.data, [], { durable: true, api: true, journalKey: rec.journalKey, createdAt: rec.createdAt });
         n++;
         this.specs.upgrade(parsed.data, rec);
       } catch (e) {
@@ -336,13 +340,13 @@ export class AgentRegistry {
     return captured;
   }
 
-  private start(data: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number }): Entry {
+  private start(data: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; api: boolean; journalKey: string | undefined; createdAt: number }): Entry {
     const name = data.name;
     const existing = this.entries.get(name);
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger, this.providerKinds.providerFor(data));
+    const { tools, toolSpecs, toolRefs, provider, model } = agentParts(data, codeTools, this.tools, this.provider, this.host.logger, this.providerKinds.providerFor(data, { api: how.api }));
     const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.host.logger.child({ agent: name }), (e) => this.events.emit(e));
     const behaviour = agentBehaviour({
       name,

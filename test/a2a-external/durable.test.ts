@@ -19,7 +19,7 @@ afterAll(async () => {
 async function node(dataDir: string, options: { dataKey?: string; allowLoopback?: boolean; agents?: Array<{ name: string; a2a: { url: string } }> } = {}): Promise<RunningNode & { http: { url: string } }> {
   return await startNode({
     id: 'ext-durable', logger: silent, http: { port: 0 }, model: { provider: 'offline' }, dataDir,
-    externalAgents: { allowLoopback: options.allowLoopback ?? true },
+    externalAgents: { allowLoopback: options.allowLoopback ?? true, allowApiAgents: true },
     ...(options.dataKey ? { dataKey: options.dataKey } : {}),
     ...(options.agents ? { agents: options.agents } : {}),
   }) as RunningNode & { http: { url: string } };

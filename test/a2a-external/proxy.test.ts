@@ -39,7 +39,7 @@ beforeAll(async () => {
   fixture = await startFixture('a2a-external-server.mjs', ['0']);
   node = await startNode({
     id: 'ext', logger: silent, http: { port: 0 }, model: { provider: 'offline' },
-    externalAgents: { allowLoopback: true },
+    externalAgents: { allowLoopback: true, allowApiAgents: true },
     pii: { external: 'REDACT' },
     agents: [{ name: 'far', description: 'the fixture, by proxy', a2a: { url: fixture.ready.http, headers: { authorization: 'Bearer fixture-token' } } }],
   }) as RunningNode & { http: { url: string } };

@@ -37,6 +37,16 @@ describe('a proxy of an agent of another troupe deployment, over A2A', () => {
     expect(text).toBe(want);
   });
 
+  it('refuses external agents created through the API unless the node allows them (allowApiAgents)', async () => {
+    const res = await fetch(`${local.http.url}/api/v1/agents`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'sneaky', a2a: { url: `${remote.http.url}/a2a/helper` } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'TROUPE_ERR_AGENT_INVALID_SPEC' } });
+    expect((await fetch(`${local.http.url}/api/v1/agents/sneaky`)).status).toBe(404);
+  });
+
   it('lists the proxy among the models and describes it with its remote url, never headers', async () => {
     const models = await (await fetch(`${local.http.url}/v1/models`)).json() as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toContain('bridge');

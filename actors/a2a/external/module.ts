@@ -1,5 +1,5 @@
-import { parseOrThrow } from '../../../protocol/index.js';
-import type { AgentRegistry, AgentSpecData } from '../../agent/index.js';
+import { TroupeError, parseOrThrow } from '../../../protocol/index.js';
+import type { AgentOrigin, AgentRegistry, AgentSpecData } from '../../agent/index.js';
 import type { NodeModule } from '../../modules/index.js';
 import type { PiiGuard } from '../../pii/index.js';
 import { externalAgentsOptionsSchema, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './options.js';
@@ -33,8 +33,13 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
     start: (host) => {
       const logger = host.logger.child({ module: EXTERNAL_AGENTS_MODULE });
       const pii = (): PiiGuard | undefined => (host.hasModule('pii') ? host.module<PiiGuard>('pii') : undefined);
-      host.module<AgentRegistry>('agents').registerProviderKind('a2a', (spec: AgentSpecData) => {
+      host.module<AgentRegistry>('agents').registerProviderKind('a2a', (spec: AgentSpecData, origin: AgentOrigin) => {
         const a2a = spec.a2a!;
+        if (origin.api && !o.allowApiAgents) {
+          throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${spec.name}: agents created through the API may be external (a2a) agents only when the node allows it (externalAgents.allowApiAgents)`, {
+            details: { param: 'a2a' },
+          });
+        }
         checkUrlNow(a2a.url, o);
         return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now() });
       });

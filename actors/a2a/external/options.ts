@@ -12,6 +12,12 @@ export const externalAgentsOptionsSchema = z.strictObject({
   allowLoopback: z.boolean().default(false),
   /** Let external agents live on private, carrier-grade NAT, unique-local and link-local addresses (metadata included). */
   allowPrivate: z.boolean().default(false),
+  /**
+   * Let agents created through the API (`POST /api/v1/agents`, the MCP tool, `agents.create`)
+   * be external agents. Off by default: with it, any caller with an API key makes the node send
+   * requests to a URL of its choice (public addresses only, unless allowed above).
+   */
+  allowApiAgents: z.boolean().default(false),
   /** Resubscriptions to a remote task after its stream broke, per call. */
   maxResubscribes: z.number().int().min(0).max(10).default(3),
   /** Remote conversation threads kept per proxy agent (least recently used go first). */
