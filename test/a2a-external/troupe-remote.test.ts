@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../index.js';
+import { AGENTS_MODULE, agentsModule, gatewayModule, startNode, type RunningNode } from '../../index.js';
+import type { AgentRegistry } from '../../actors/agent/index.js';
 import { silent } from '../helpers.js';
 
 type Node = RunningNode & { http: { url: string } };
@@ -52,5 +53,21 @@ describe('a proxy of an agent of another troupe deployment, over A2A', () => {
     expect(models.data.map((m) => m.id)).toContain('bridge');
     const info = await (await fetch(`${local.http.url}/api/v1/agents/bridge`)).json() as Record<string, unknown>;
     expect(info).toMatchObject({ name: 'bridge', model: 'bridge', provider: { name: 'a2a', offline: false }, a2a: { url: `${remote.http.url}/a2a/helper` } });
+  });
+});
+
+describe('an external agent on a node without the a2a-external module', () => {
+  it('is spawned, and its runs fail with TROUPE_ERR_NODE_MODULE_MISSING instead of reaching anywhere', async () => {
+    const bare = await startNode({
+      id: 'bare', logger: silent, http: false,
+      modules: [gatewayModule(), agentsModule({ model: { provider: 'offline' }, agents: [{ name: 'far', a2a: { url: 'https://agents.example/' } }] })],
+    });
+    try {
+      const agents = bare.module<AgentRegistry>(AGENTS_MODULE);
+      expect(agents.get('far')).toMatchObject({ name: 'far', a2a: { url: 'https://agents.example/' } });
+      await expect(agents.run('far', { input: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'TROUPE_ERR_NODE_MODULE_MISSING' });
+    } finally {
+      await bare.close();
+    }
   });
 });
