@@ -58,7 +58,7 @@ export const cliConfigSchema = z.object({
   orchestrator: z.record(z.string(), z.unknown()).default({}),
   /** PII policies (default, external, agents, pairs, maxScanChars): checked by the pii module. */
   pii: z.record(z.string(), z.unknown()).optional(),
-  /** External A2A agents' outbound policy (allowLoopback, allowPrivate, maxResubscribes, maxThreads): checked by that module. */
+  /** External A2A agents (allowLoopback, allowPrivate, allowApiAgents, maxResubscribes, maxThreads): checked by the a2a-external module. */
   externalAgents: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 

@@ -76,7 +76,7 @@ export class AgentSpecStore {
   record(data: AgentSpecData, journalKey: string, createdAt: number): SpecRecord {
     const { spec: stored, secrets } = splitSecrets(data);
     if (secrets && !this.box) {
-      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${data.name}: a durable agent's provider apiKey and headers (and an external agent's a2a headers) are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
+      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${data.name}: a durable agent's provider apiKey and headers (and an external agent's a2a headers) are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: data.a2a?.headers !== undefined ? 'a2a.headers' : 'provider' } });
     }
     const spec = stored as unknown as Record<string, unknown>;
     return { v: 2, spec, ...(secrets ? { secrets: this.box!.seal(secrets, secretContext(data.name, spec)) } : {}), journalKey, createdAt };
