@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { TroupeError, type AgentPii, type PiiPolicy } from '../../protocol/index.js';
 import type { InspectionEvent } from '../kernel/index.js';
-import { applyPiiPolicy, countKinds, type PiiOutcome } from './detect.js';
+import { applyPiiPolicy, countKinds, type PiiFinding, type PiiOutcome } from './detect.js';
+import { applyPiiPolicyToValue, type PiiValueOutcome } from './structured.js';
 import type { PiiOptions } from './options.js';
 
 /** Where a policy came from, for events, logs and the audit record. */
@@ -66,6 +67,24 @@ export class PiiGuard {
   async share(text: string, share: PiiShare): Promise<PiiOutcome> {
     const { policy, source } = this.policyFor(share.from, share.to, share.external === true);
     const outcome = applyPiiPolicy(text, policy, this.options.maxScanChars);
+    await this.decided(outcome, policy, source, share);
+    return outcome;
+  }
+
+  /**
+   * {@link share} for a structured context (CONTEXT_SHARE's data): every string of the value
+   * passes the share's policy, and the whole value gets one decision, event, log line and
+   * audit record.
+   */
+  async shareValue<T>(value: T, share: PiiShare): Promise<PiiValueOutcome<T>> {
+    const { policy, source } = this.policyFor(share.from, share.to, share.external === true);
+    const outcome = applyPiiPolicyToValue(value, policy, this.options.maxScanChars);
+    await this.decided(outcome, policy, source, share);
+    return outcome;
+  }
+
+  /** The decision made observable (event, log line, audit record); a BLOCK rejects. */
+  private async decided(outcome: { decision: PiiOutcome['decision']; findings: PiiFinding[] }, policy: PiiPolicy, source: PiiPolicySource, share: PiiShare): Promise<void> {
     const counts = countKinds(outcome.findings);
     const kinds = Object.keys(counts).sort();
     this.deps.emit({
@@ -94,6 +113,5 @@ export class PiiGuard {
         details: { from: share.from, to: share.to, findings: counts },
       });
     }
-    return outcome;
   }
 }

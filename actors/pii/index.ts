@@ -5,6 +5,7 @@
  * the policy of a share and records the decision.
  */
 export { detectPii, applyPiiPolicy, countKinds, redaction, DEFAULT_MAX_SCAN_CHARS, type PiiFinding, type PiiOutcome } from './detect.js';
+export { applyPiiPolicyToValue, MAX_CONTEXT_DEPTH, MAX_CONTEXT_STRINGS, type PiiValueFinding, type PiiValueOutcome } from './structured.js';
 export { DETECTORS, luhn, ibanValid, ssnValid, type Detector } from './detectors.js';
 export { PiiGuard, type PiiShare, type PiiGuardDeps, type PiiPolicySource } from './guard.js';
 export { piiOptionsSchema, type PiiOptions, type PiiOptionsInput } from './options.js';

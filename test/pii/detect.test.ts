@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPiiPolicy, detectPii, ibanValid, luhn, ssnValid } from '../../actors/pii/index.js';
+import { applyPiiPolicy, applyPiiPolicyToValue, detectPii, ibanValid, luhn, ssnValid } from '../../actors/pii/index.js';
 
 const kindsOf = (text: string): string[] => detectPii(text).map((f) => `${f.kind}:${text.slice(f.start, f.end)}`);
 
@@ -52,5 +52,19 @@ describe('the PII detector', () => {
   it('refuses a text over the scan limit with a coded error, and ALLOW never scans', () => {
     expect(() => applyPiiPolicy('x'.repeat(2_000), { action: 'WARN' }, 1_000)).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_PII_TEXT_TOO_LARGE' }));
     expect(applyPiiPolicy('x'.repeat(2_000), { action: 'ALLOW' }, 1_000).decision).toBe('ALLOW');
+  });
+
+  it('applies a policy to every string of a structured context, with one decision and the paths of what it found', () => {
+    const ctx = { user: { email: 'ada@example.org', age: 36 }, notes: ['fine', 'card 4111 1111 1111 1111'], ok: true };
+    const red = applyPiiPolicyToValue(ctx, { action: 'REDACT' });
+    expect(red.decision).toBe('REDACT');
+    expect(red.value).toEqual({ user: { email: '[REDACTED:email]', age: 36 }, notes: ['fine', 'card [REDACTED:card]'], ok: true });
+    expect(red.findings.map((f) => `${f.path}:${f.kind}`)).toEqual(['$.user.email:email', '$.notes[1]:card']);
+    expect(applyPiiPolicyToValue(ctx, { action: 'BLOCK' })).toMatchObject({ decision: 'BLOCK', value: undefined });
+    expect(applyPiiPolicyToValue(ctx, { action: 'WARN' })).toMatchObject({ decision: 'WARN', value: ctx });
+    expect(applyPiiPolicyToValue({ a: 'nothing here' }, { action: 'BLOCK' })).toMatchObject({ decision: 'ALLOW', value: { a: 'nothing here' } });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(() => applyPiiPolicyToValue(deep, { action: 'WARN' })).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_PII_TEXT_TOO_LARGE' }));
   });
 });

@@ -73,10 +73,19 @@ describe('the pii module on a node', () => {
     expect(events.find((e) => e.type === 'pii.decision')).toMatchObject({ from: 'hr', to: 'anyone', kinds: { email: 1 }, findings: 1, policy: 'BLOCK:pair' });
   });
 
+  it('guards a structured context (CONTEXT_SHARE data) with one decision', async () => {
+    const before = node.module<AuditApi>('audit').query({ action: 'PII_DECISION' }).records.length;
+    const out = await guard.shareValue({ to: 'ada@example.org', body: ['ip 10.0.0.1'] }, { from: 'someone', to: 'vault', channel: 'a2a.context_share' });
+    // the vault pair redacts emails only
+    expect(out).toMatchObject({ decision: 'REDACT', value: { to: '[REDACTED:email]', body: ['ip 10.0.0.1'] } });
+    await expect(guard.shareValue({ k: 'ada@example.org' }, { from: 'hr', to: 'x', channel: 'a2a.context_share' })).rejects.toMatchObject({ code: 'TROUPE_ERR_PII_BLOCKED' });
+    expect(node.module<AuditApi>('audit').query({ action: 'PII_DECISION' }).records.length).toBe(before + 2);
+  });
+
   it('counts decisions and findings in /metrics series', async () => {
     const text = await node.moduleMetrics();
-    expect(text).toMatch(/troupe_pii_decisions_total\{decision="BLOCK",channel="a2a.context_share"\} 1/);
-    expect(text).toMatch(/troupe_pii_findings_total\{kind="email"\} 3/);
+    expect(text).toMatch(/troupe_pii_decisions_total\{decision="BLOCK",channel="a2a.context_share"\} 2/);
+    expect(text).toMatch(/troupe_pii_findings_total\{kind="email"\} 5/);
   });
 
   it('refuses an agent spec with a malformed pii policy, naming the field', () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { PiiGuard, applyPiiPolicy, luhn, piiOptionsSchema, type PiiAction } from '../../actors/pii/index.js';
+import { PiiGuard, applyPiiPolicy, applyPiiPolicyToValue, luhn, piiOptionsSchema, type PiiAction } from '../../actors/pii/index.js';
 import type { InspectionEvent } from '../../actors/kernel/index.js';
 
 /** A card number (Visa or Mastercard prefix) with its Luhn check digit, written plain, spaced or dashed. */
@@ -94,6 +94,15 @@ describe('PII policies over generated texts with embedded emails, cards and phon
       expect(out).toEqual({ decision: 'ALLOW', text, findings: [] });
       expect(events).toEqual([expect.objectContaining({ decision: 'ALLOW', findings: 0 })]);
       expect(audits).toEqual([expect.objectContaining({ outcome: 'ok' })]);
+    }), { numRuns: 100 });
+  });
+
+  it('REDACT removes every one of them from a structured context too', () => {
+    fc.assert(fc.property(text, text, ({ items: a, text: ta }, { items: b, text: tb }) => {
+      const out = applyPiiPolicyToValue({ first: ta, rest: [tb, 7] }, { action: 'REDACT' });
+      expect(out.findings).toHaveLength(a.length + b.length);
+      const json = JSON.stringify(out.value);
+      for (const item of [...a, ...b]) expect(json).not.toContain(JSON.stringify(item).slice(1, -1));
     }), { numRuns: 100 });
   });
 
