@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../index.js';
-import { silent, tempDir } from '../helpers.js';
+import { silent, tempDir, until } from '../helpers.js';
+import { THREADS_DB } from '../../actors/a2a/external/index.js';
 import { PROCESS_TEST_TIMEOUT_MS, startFixture, type TroupeProcess } from '../process.js';
 
 const DATA_KEY = 'a-data-key-of-some-length';
@@ -50,6 +51,11 @@ describe('a durable external agent', () => {
       expect(((await res.json()) as { result: { content: string } }).result.content).toBe('echo#1: after restart');
       const calls = await (await fetch(`${fixture.ready.http}/calls`)).json() as Array<{ text: string; authorization: string | null }>;
       expect(calls.at(-1)).toMatchObject({ text: 'after restart', authorization: 'Bearer sealed-token' });
+      // removing the agent drops its remote threads
+      const threads = () => [...second.store!.db(THREADS_DB).getKeys({ start: ['sealed'], end: ['sealed', '\uffff'] })].length;
+      expect(threads()).toBe(1);
+      expect((await fetch(`${second.http.url}/api/v1/agents/sealed`, { method: 'DELETE' })).status).toBe(200);
+      await until(() => threads() === 0, 10_000, 'the removed agent\'s threads dropped');
     } finally {
       await second.close();
     }

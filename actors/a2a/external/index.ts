@@ -6,5 +6,5 @@ export { externalAgentsModule, EXTERNAL_AGENTS_MODULE, type ExternalAgentsApi } 
 export { externalAgentsOptionsSchema, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './options.js';
 export { A2AProxyProvider, cardUrlOf, cardUrlsOf, type ProxyProviderDeps } from './proxy-provider.js';
 export { RemoteAnswer } from './remote-task.js';
-export { RemoteThreads, fingerprint, THREADS_DB, type RemoteThread, type ThreadBacking } from './threads.js';
+export { RemoteThreads, fingerprint, forgetThreads, THREADS_DB, type RemoteThread, type ThreadBacking } from './threads.js';
 export { addressRefusal, checkOutboundUrl, checkUrlNow, guardedFetch, type OutboundPolicy } from './outbound.js';

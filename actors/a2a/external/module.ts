@@ -5,6 +5,7 @@ import type { PiiGuard } from '../../pii/index.js';
 import { externalAgentsOptionsSchema, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './options.js';
 import { checkUrlNow } from './outbound.js';
 import { A2AProxyProvider } from './proxy-provider.js';
+import { forgetThreads } from './threads.js';
 
 /** The external agents module's name. */
 export const EXTERNAL_AGENTS_MODULE = 'a2a-external';
@@ -33,7 +34,14 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
     start: (host) => {
       const logger = host.logger.child({ module: EXTERNAL_AGENTS_MODULE });
       const pii = (): PiiGuard | undefined => (host.hasModule('pii') ? host.module<PiiGuard>('pii') : undefined);
-      host.module<AgentRegistry>('agents').registerProviderKind('a2a', (spec: AgentSpecData, origin: AgentOrigin) => {
+      const registry = host.module<AgentRegistry>('agents');
+      // a removed agent's conversations are gone: so are its remote threads
+      const unsubscribe = registry.events.subscribe((e) => {
+        const store = host.store;
+        if (e.type !== 'agent.removed' || !store) return;
+        forgetThreads(store, e.agent).catch((err: unknown) => logger.warn({ err, agent: e.agent }, 'could not drop a removed agent\'s remote A2A threads'));
+      });
+      registry.registerProviderKind('a2a', (spec: AgentSpecData, origin: AgentOrigin) => {
         const a2a = spec.a2a!;
         if (origin.api && !o.allowApiAgents) {
           throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${spec.name}: agents created through the API may be external (a2a) agents only when the node allows it (externalAgents.allowApiAgents)`, {
@@ -43,7 +51,7 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
         checkUrlNow(a2a.url, o);
         return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now() });
       });
-      return { api: { options: o } };
+      return { api: { options: o }, release: () => unsubscribe() };
     },
   };
 }

@@ -136,3 +136,20 @@ export class RemoteThreads {
     }
   }
 }
+
+/**
+ * Drop every stored thread of an agent (it was removed: its conversations are gone too).
+ *
+ * @example
+ * await forgetThreads(store, 'weather');
+ */
+export async function forgetThreads(store: NodeStore, agent: string): Promise<number> {
+  if (store.closed) return 0;
+  const db = store.db(THREADS_DB);
+  const keys = [...db.getKeys({ start: [agent], end: [agent, '\uffff'] })];
+  if (keys.length === 0) return 0;
+  await store.batch(() => {
+    for (const k of keys) db.remove(k);
+  });
+  return keys.length;
+}
