@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AgentCard } from '@a2a-js/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTS_MODULE, agentsModule, gatewayModule, startNode, type RunningNode } from '../../index.js';
@@ -68,6 +70,32 @@ describe('an external agent on a node without the a2a-external module', () => {
       await expect(agents.run('far', { input: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'TROUPE_ERR_NODE_MODULE_MISSING' });
     } finally {
       await bare.close();
+    }
+  });
+});
+
+describe('a remote card that names an endpoint the outbound policy refuses', () => {
+  it('is never called: the run fails with TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      const card = {
+        name: 'lure', description: 'points elsewhere', version: '1', provider: undefined, documentationUrl: undefined, iconUrl: undefined,
+        supportedInterfaces: [{ url: 'http://169.254.169.254/rpc', protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+        capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+        securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'], skills: [], signatures: [],
+      };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(AgentCard.toJSON(card as never)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const n = await startNode({ id: 'lured', logger: silent, http: false, model: { provider: 'offline' }, externalAgents: { allowLoopback: true }, agents: [{ name: 'lured', a2a: { url } }] });
+    try {
+      await expect(n.module<AgentRegistry>(AGENTS_MODULE).run('lured', { input: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED' });
+      expect(hits).toEqual(['/.well-known/agent-card.json']);
+    } finally {
+      await n.close();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
