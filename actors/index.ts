@@ -25,3 +25,5 @@ export * from './killswitch/index.js';
 export { a2aModule, a2aModuleOptionsSchema, A2A_MODULE, agentCard, REQUEST_INPUT_TOOL, type A2AApi, type A2AModuleOptions } from './a2a/index.js';
 export { A2A_ENDPOINT_PATH, A2AClient, Delegator, DELEGATE_TOOL, searchAgents, discovered, discoveryQuerySchema, type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationEvent } from './a2a/index.js';
 export * from './orchestrator/index.js';
+export { externalAgentsModule, externalAgentsOptionsSchema, EXTERNAL_AGENTS_MODULE, A2AProxyProvider, type ExternalAgentsApi, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './a2a/index.js';
+export { piiModule, PII_MODULE, PiiGuard, applyPiiPolicy, applyPiiPolicyToValue, detectPii, piiOptionsSchema, type PiiOptionsInput, type PiiOutcome, type PiiFinding, type PiiShare } from './pii/index.js';

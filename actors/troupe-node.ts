@@ -16,6 +16,8 @@ import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { killSwitchModule } from './killswitch/index.js';
 import { a2aModule } from './a2a/index.js';
 import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
+import { externalAgentsModule, type ExternalAgentsOptionsInput } from './a2a/index.js';
+import { piiModule, type PiiOptionsInput } from './pii/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
 export type { ClusterOptionsInput } from './cluster.js';
@@ -47,6 +49,10 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   orchestrator?: OrchestratorModuleOptions;
   /** Idle time (ms) after which an agent with a journal is passivated, unless its spec says otherwise; 0: never. Default 600,000. */
   agentPassivateAfterMs?: number;
+  /** Options of the default pii module: PII policies of context leaving agents (config key `pii`). */
+  pii?: PiiOptionsInput;
+  /** Options of the default external agents module: outbound address policy (config key `externalAgents`). */
+  externalAgents?: ExternalAgentsOptionsInput;
 };
 
 /**
@@ -61,10 +67,12 @@ export interface MoreModuleOptions {
   audit?: AuditOptionsInput;
   fabric?: FabricOptionsInput;
   orchestrator?: OrchestratorModuleOptions;
+  pii?: PiiOptionsInput;
+  externalAgents?: ExternalAgentsOptionsInput;
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(), orchestratorModule(more.orchestrator ?? {})];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(), orchestratorModule(more.orchestrator ?? {}), piiModule(more.pii), externalAgentsModule(more.externalAgents)];
 }
 
 /**
@@ -232,8 +240,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, agentPassivateAfterMs, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined || pii !== undefined || externalAgents !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -259,7 +267,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
       ...(agentPassivateAfterMs !== undefined ? { passivateAfterMs: agentPassivateAfterMs } : {}),
-    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}) }));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(pii ? { pii } : {}), ...(externalAgents ? { externalAgents } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

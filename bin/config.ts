@@ -58,6 +58,10 @@ export const cliConfigSchema = z.object({
   fabric: z.record(z.string(), z.unknown()).optional(),
   /** Orchestration options (model, simpleAgent, ttlMs, maxParallel, ...): checked by the orchestrator module. */
   orchestrator: z.record(z.string(), z.unknown()).default({}),
+  /** PII policies (default, external, agents, pairs, maxScanChars): checked by the pii module. */
+  pii: z.record(z.string(), z.unknown()).optional(),
+  /** External A2A agents (allowLoopback, allowPrivate, allowApiAgents, maxResubscribes, maxThreads): checked by the a2a-external module. */
+  externalAgents: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -22,6 +22,8 @@ export function nodeOptionsOf(config: CliConfig, logger: Logger, alwaysCluster: 
     ...(config.audit ? { audit: config.audit } : {}),
     ...(config.fabric ? { fabric: config.fabric as never } : {}),
     orchestrator: config.orchestrator as OrchestratorModuleOptions,
+    ...(config.pii ? { pii: config.pii as never } : {}),
+    ...(config.externalAgents ? { externalAgents: config.externalAgents as never } : {}),
     ...(alwaysCluster || config.peers.length > 0 ? {
       cluster: {
         host: config.host,

@@ -150,6 +150,13 @@ export const errorCatalog = {
   // agent run queue (issue 16)
   TROUPE_ERR_AGENT_QUEUE_TIMEOUT: { status: 503, description: "the run could not start within its queue deadline (x-troupe-queue-deadline-ms, or the agent's limits.queueDeadlineMs): every run slot (limits.maxConcurrentRuns) stayed busy; retry after retry-after" },
   TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED: { status: 429, description: 'the caller (API key) already has limits.maxQueuedRunsPerCaller runs waiting for the agent; retry after retry-after' },
+  // PII policies and external A2A agents
+  TROUPE_ERR_PII_BLOCKED: { status: 422, description: 'a BLOCK PII policy refused context leaving an agent because it holds PII; details name the kinds and counts, never the values' },
+  TROUPE_ERR_PII_TEXT_TOO_LARGE: { status: 413, description: 'a text to scan for PII is longer than the pii module\'s maxScanChars; nothing was shared' },
+  TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED: { status: 400, description: 'an external A2A agent\'s URL (or an address it resolves to, or an endpoint its card names) is not http(s) or is loopback, private, link-local or metadata and the node\'s externalAgents config does not allow it (SSRF)' },
+  TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE: { status: 502, description: 'the remote A2A server of an external (proxy) agent could not be reached, refused the call or broke its stream past the resubscribe attempts' },
+  TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED: { status: 502, description: 'the remote task of an external (proxy) agent ended failed, rejected or canceled, or needs auth the proxy cannot give' },
+  TROUPE_ERR_A2A_EXTERNAL_NO_INPUT: { status: 400, description: 'a run of an external (proxy) agent had no user or tool text to send to the remote agent' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

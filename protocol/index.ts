@@ -11,3 +11,5 @@ export * from './backoff.js';
 export * from './net.js';
 export * from './validate.js';
 export * from './a2a/index.js';
+export * from './pii.js';
+export * from './a2a-external.js';

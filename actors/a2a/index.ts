@@ -16,3 +16,4 @@ export {
   startDelegation, A2A_ENDPOINT_PATH, A2AInbox, A2AClient, Delegator, delegateTool, DELEGATE_TOOL, searchAgents, discovered, discoveryQuerySchema,
   type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationOutcome, type DelegationEvent,
 } from './delegation/index.js';
+export { externalAgentsModule, externalAgentsOptionsSchema, EXTERNAL_AGENTS_MODULE, A2AProxyProvider, type ExternalAgentsApi, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './external/index.js';

@@ -23,7 +23,7 @@ export interface AgentParts {
  * @example
  * const parts = agentParts(data, [], registeredTools, nodeProvider, logger);
  */
-export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: ReadonlyMap<string, AgentTool>, fallback: ModelProvider, logger: Logger): AgentParts {
+export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: ReadonlyMap<string, AgentTool>, fallback: ModelProvider, logger: Logger, own?: ModelProvider): AgentParts {
   const byName = new Map(codeTools.map((t) => [t.name, t] as const));
   const tools = new Map<string, AgentTool>();
   const toolSpecs: ToolSpec[] = [];
@@ -42,7 +42,7 @@ export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: R
     toolSpecs.push(toolSpecOf(tool));
   }
   const p = data.provider;
-  const provider = p
+  const provider = own ?? (p
     ? createProvider({
         provider: p.kind,
         ...(p.baseURL ? { baseURL: p.baseURL } : {}),
@@ -51,6 +51,6 @@ export function agentParts(data: AgentSpecData, codeTools: AgentTool[], known: R
         ...(p.headers ? { headers: p.headers } : {}),
         ...(data.model ? { model: data.model } : {}),
       }, { logger: logger.child({ agent: data.name }) })
-    : fallback;
+    : fallback);
   return { tools, toolSpecs, toolRefs, provider, model: data.model ?? provider.defaultModel };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TroupeError, addressSchema } from '../../protocol/index.js';
+import { TroupeError, addressSchema, type AgentPii } from '../../protocol/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import { describeProvider, type ModelProvider } from './model/index.js';
 import type { AgentStatus } from './messages.js';
@@ -40,6 +40,10 @@ export interface AgentInfo {
   createdAt: number;
   /** LLM-aware supervision: circuit breaker, 429 pause, budget usage, kill switch, drill fault. */
   upstream?: UpstreamState;
+  /** An external (proxy) agent's remote A2A URL (never its headers). */
+  a2a?: { url: string };
+  /** The spec's PII policy of context leaving this agent. */
+  pii?: AgentPii;
 }
 
 /** An agent with the live figures of its actor (when it is running and answered). */
@@ -130,6 +134,8 @@ export function infoOf(e: AgentEntry, node: string): AgentInfo {
     persistent: e.journalKey !== undefined,
     createdAt: e.createdAt,
     upstream: e.guard.state(),
+    ...(e.data.a2a ? { a2a: { url: e.data.a2a.url } } : {}),
+    ...(e.data.pii ? { pii: e.data.pii } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { AgentSpecStore } from './spec-record.js';
 import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { DELEGATE_TOOL_REF, ToolSources, type ToolSource } from './tool-sources.js';
+import { ProviderKinds, type ProviderKind, type ProviderMaker } from './provider-kinds.js';
 import { builtinTools, validateTool, type AgentTool } from './tools.js';
 import { UpstreamGuard } from './upstream/guard.js';
 import { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS } from './passivation.js';
@@ -51,6 +52,7 @@ export class AgentRegistry {
   private readonly toolSources: ToolSources;
   /** What agents of one spec share (parsed spec, tools, schemas, provider). */
   private readonly shared = new SharedParts();
+  private readonly providerKinds = new ProviderKinds();
   private root?: Context;
   private readonly log: Logger;
   /** Emits an agent event (one function shared by every agent's guard). */
@@ -140,6 +142,11 @@ export class AgentRegistry {
     this.toolSources.register(prefix, source);
   }
 
+  /** Make the model provider of agent specs of a kind (the external agents module registers `a2a`). */
+  registerProviderKind(kind: ProviderKind, make: ProviderMaker): void {
+    this.providerKinds.register(kind, make);
+  }
+
   /** Names of the tools agents may list by name. */
   toolNames(): string[] {
     return [...this.tools.keys()].sort();
@@ -153,10 +160,14 @@ export class AgentRegistry {
    * addressable, its actor spawned by its first message.
    */
   spawn(input: AgentSpecInput, options: { passivated?: boolean } = {}): AgentInfo {
-    const parsed = parseAgentSpec(input);
+    return this.spawnParsed(parseAgentSpec(input), false, options.passivated === true);
+  }
+
+  /** `api`: asked for through `create` (over HTTP) on a node without storage. */
+  private spawnParsed(parsed: ReturnType<typeof parseAgentSpec>, api: boolean, passivated = false): AgentInfo {
     const journalKey = this.host.store ? `agent/${parsed.data.name}` : undefined;
     const replaced = this.entries.get(parsed.data.name);
-    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, journalKey, createdAt: this.host.clock.now(), passivated: options.passivated === true });
+    const entry = this.start(parsed.data, parsed.codeTools, { durable: false, api, journalKey, createdAt: this.host.clock.now(), passivated });
     if (replaced) void discardReplaced(this.host, this.specs, replaced, entry);
     return this.info(entry);
   }
@@ -179,13 +190,13 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', 'durable agents name their tools; register code tools with agents.registerTool first', { details: { param: 'tools' } });
     }
     const specs = this.specs;
-    if (!specs) return this.spawn(parsed.data);
+    if (!specs) return this.spawnParsed(parsed, true);
     const name = parsed.data.name;
     const createdAt = this.host.clock.now();
     const journalKey = `agent/${name}/${newId()}`;
     const record = specs.record(parsed.data, journalKey, createdAt);
     const replaced = this.entries.get(name);
-    const entry = this.start(parsed.data, [], { durable: true, journalKey, createdAt });
+    const entry = this.start(parsed.data, [], { durable: true, api: true, journalKey, createdAt });
     const discarded = replaced ? discardReplaced(this.host, this.specs, replaced, entry) : Promise.resolve();
     try {
       await specs.put(name, record);
@@ -208,7 +219,7 @@ export class AgentRegistry {
         const parsed = parseAgentSpec(spec);
         // passivated until their first message (unless passivation is off for them): a node with
         // many agents starts without spawning any actor
-        this.start(parsed.data, [], { durable: true, journalKey: rec.journalKey, createdAt: rec.createdAt, passivated: true });
+        this.start(parsed.data, [], { durable: true, api: true, journalKey: rec.journalKey, createdAt: rec.createdAt, passivated: true });
         n++;
         this.specs.upgrade(parsed.data, rec);
       } catch (e) {
@@ -337,14 +348,14 @@ export class AgentRegistry {
     return (this.root ??= spawnAgentsRoot(this.host, (ctx) => { this.root = ctx; }));
   }
 
-  private start(parsed: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; journalKey: string | undefined; createdAt: number; passivated?: boolean }): Entry {
+  private start(parsed: AgentSpecData, codeTools: AgentTool[], how: { durable: boolean; api: boolean; journalKey: string | undefined; createdAt: number; passivated?: boolean }): Entry {
     const data = this.shared.spec(parsed);
     const name = data.name;
     const existing = this.entries.get(name);
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger);
+    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger, this.providerKinds.providerFor(data, { api: how.api }));
     // one logger for every guard (their lines name the agent): a pino child per agent is heap per agent
     const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.log, this.emitEvent);
     // made directly: parsing the path through toRef's cache would churn it with one entry per agent

@@ -39,8 +39,9 @@ export class SharedParts {
    * registered tools and use the node's provider; made for the agent otherwise (code tools,
    * or a provider of its own).
    */
-  resolve(data: AgentSpecData, codeTools: AgentTool[], known: ReadonlyMap<string, AgentTool>, fallback: ModelProvider, logger: Logger): AgentParts {
-    if (codeTools.length > 0 || data.provider !== undefined) return agentParts(data, codeTools, known, fallback, logger);
+  resolve(data: AgentSpecData, codeTools: AgentTool[], known: ReadonlyMap<string, AgentTool>, fallback: ModelProvider, logger: Logger, own?: ModelProvider): AgentParts {
+    // an agent with a provider of its own (a proxy of a remote agent, say) shares nothing
+    if (codeTools.length > 0 || data.provider !== undefined || own !== undefined) return agentParts(data, codeTools, known, fallback, logger, own);
     const hit = this.parts.get(data.tools);
     if (hit !== undefined) return hit;
     const made = agentParts(data, codeTools, known, fallback, logger);

@@ -25,17 +25,25 @@ export type SpecRecord = z.infer<typeof specRecordSchema>;
 export interface ProviderSecrets {
   apiKey?: string;
   headers?: Record<string, string>;
+  /** The headers of an external A2A agent (`a2a.headers`), sealed like a provider's. */
+  a2aHeaders?: Record<string, string>;
 }
 
 /** A spec without its provider secrets, and those secrets (undefined when there are none). */
 export function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secrets: ProviderSecrets | undefined } {
   const p = spec.provider;
-  if (!p || (p.apiKey === undefined && p.headers === undefined)) return { spec, secrets: undefined };
-  const { apiKey, headers, ...rest } = p;
+  const a2aHeaders = spec.a2a?.headers;
+  if ((!p || (p.apiKey === undefined && p.headers === undefined)) && a2aHeaders === undefined) return { spec, secrets: undefined };
+  const { apiKey, headers, ...rest } = p ?? {};
   return {
-    spec: { ...spec, provider: rest },
-    secrets: { ...(apiKey !== undefined ? { apiKey } : {}), ...(headers !== undefined ? { headers } : {}) },
+    spec: { ...spec, ...(p ? { provider: rest as NonNullable<AgentSpecData['provider']> } : {}), ...(spec.a2a ? { a2a: withoutHeaders(spec.a2a) } : {}) },
+    secrets: { ...(apiKey !== undefined ? { apiKey } : {}), ...(headers !== undefined ? { headers } : {}), ...(a2aHeaders !== undefined ? { a2aHeaders } : {}) },
   };
+}
+
+function withoutHeaders<T extends { headers?: unknown }>(o: T): Omit<T, 'headers'> {
+  const { headers: _headers, ...rest } = o;
+  return rest;
 }
 
 /**
@@ -44,7 +52,9 @@ export function splitSecrets(spec: AgentSpecData): { spec: AgentSpecData; secret
  */
 export function secretContext(name: string, spec: Record<string, unknown>): string {
   const p = (spec.provider ?? {}) as Record<string, unknown>;
-  return JSON.stringify(['agent', name, p.kind ?? null, p.baseURL ?? null, p.maxTokensField ?? null]);
+  const a2a = spec.a2a as { url?: unknown } | undefined;
+  // an external agent's headers are bound to its URL too (absent for other agents: their records still open)
+  return JSON.stringify(['agent', name, p.kind ?? null, p.baseURL ?? null, p.maxTokensField ?? null, ...(a2a ? [a2a.url ?? null] : [])]);
 }
 
 /**
@@ -66,7 +76,7 @@ export class AgentSpecStore {
   record(data: AgentSpecData, journalKey: string, createdAt: number): SpecRecord {
     const { spec: stored, secrets } = splitSecrets(data);
     if (secrets && !this.box) {
-      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${data.name}: a durable agent's provider apiKey and headers are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: 'provider' } });
+      throw new TroupeError('TROUPE_ERR_AGENT_INVALID_SPEC', `agent ${data.name}: a durable agent's provider apiKey and headers (and an external agent's a2a headers) are kept encrypted at rest, and this node has no data key (set TROUPE_DATA_KEY)`, { details: { param: data.a2a?.headers !== undefined ? 'a2a.headers' : 'provider' } });
     }
     const spec = stored as unknown as Record<string, unknown>;
     return { v: 2, spec, ...(secrets ? { secrets: this.box!.seal(secrets, secretContext(data.name, spec)) } : {}), journalKey, createdAt };
@@ -118,7 +128,9 @@ export class AgentSpecStore {
     if (!this.box) {
       throw new TroupeError('TROUPE_ERR_STORAGE_SECRET', `agent ${name} keeps its provider secrets encrypted and this node has no data key (set TROUPE_DATA_KEY)`);
     }
-    const secrets = this.box.open(rec.secrets, secretContext(name, rec.spec)) as ProviderSecrets;
-    return { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } };
+    const { a2aHeaders, ...secrets } = this.box.open(rec.secrets, secretContext(name, rec.spec)) as ProviderSecrets;
+    const out: Record<string, unknown> = Object.keys(secrets).length > 0 ? { ...rec.spec, provider: { ...(rec.spec.provider as Record<string, unknown> | undefined), ...secrets } } : { ...rec.spec };
+    if (a2aHeaders !== undefined) out.a2a = { ...(rec.spec.a2a as Record<string, unknown> | undefined), headers: a2aHeaders };
+    return out;
   }
 }

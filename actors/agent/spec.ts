@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TOOL_NAME_RE, delegatesSchema, delegationOptionsSchema } from '../../protocol/index.js';
+import { agentPiiSchema, externalAgentSpecSchema } from '../../protocol/index.js';
 import { validateTool, type AgentTool } from './tools.js';
 import { DEFAULT_MEMORY_BOUNDS } from './memory.js';
 import { agentBudgetSchema } from './upstream/budget.js';
@@ -124,6 +125,15 @@ export const agentSpecSchema = z.strictObject({
   delegates: delegatesSchema.optional(),
   /** Timeout, retries, breaker, depth limit and fallback of its delegations. */
   delegation: delegationOptionsSchema.prefault({}),
+  /** A proxy of a remote A2A agent: its model calls go to that server (see the external agents module). */
+  a2a: externalAgentSpecSchema.optional(),
+  /** PII policy of context leaving this agent (see the pii module). */
+  pii: agentPiiSchema.optional(),
+}).superRefine((s, ctx) => {
+  if (s.a2a === undefined) return;
+  // a proxy's answers come from the remote agent: no model provider, and no tools of its own
+  if (s.provider !== undefined) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'an external (a2a) agent has no model provider' });
+  if (s.tools.length > 0) ctx.addIssue({ code: 'custom', path: ['tools'], message: 'an external (a2a) agent has no tools of its own' });
 });
 
 export type AgentSpecData = z.output<typeof agentSpecSchema>;

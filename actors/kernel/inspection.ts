@@ -39,7 +39,9 @@ export type InspectionEvent =
   | {
       type: 'a2a.delegation'; step: 'start' | 'complete' | 'failure' | 'fallback' | 'breaker'; caller: string; target: string;
       id?: string; node?: string; code?: string; attempt?: number; attempts?: number; final?: boolean; durationMs?: number; state?: string; fallback?: string; correlationId?: string;
-    };
+    }
+  /** A PII policy decided on context leaving agent `from` for `to` (kinds and counts only, never values). */
+  | { type: 'pii.decision'; from: string; to: string; channel: string; decision: 'BLOCK' | 'REDACT' | 'WARN' | 'ALLOW'; policy: string; findings: number; kinds: Record<string, number> };
 
 export type InspectionListener = (event: InspectionEvent) => void;
 

@@ -55,8 +55,8 @@ function recorder(log: string[], name = 'recorder'): NodeModule<{ ping(): string
 describe('node modules', () => {
   it('a node runs every shipped module by default: the gateway actor and the agents', async () => {
     const n = await node({ model: { provider: 'offline' } });
-    expect(n.modules).toEqual(['gateway', 'agents', 'drills', 'aoa', 'scheduler', 'mcp', 'audit', 'fabric', 'killswitch', 'a2a', 'orchestrator']);
-    expect(defaultModules().map((m) => m.name)).toEqual(['gateway', 'agents', 'drills', 'aoa', 'scheduler', 'mcp', 'audit', 'fabric', 'killswitch', 'a2a', 'orchestrator']);
+    expect(n.modules).toEqual(['gateway', 'agents', 'drills', 'aoa', 'scheduler', 'mcp', 'audit', 'fabric', 'killswitch', 'a2a', 'orchestrator', 'pii', 'a2a-external']);
+    expect(defaultModules().map((m) => m.name)).toEqual(['gateway', 'agents', 'drills', 'aoa', 'scheduler', 'mcp', 'audit', 'fabric', 'killswitch', 'a2a', 'orchestrator', 'pii', 'a2a-external']);
     n.spawnAgent({ name: 'a' });
     expect((await n.agents.run('a', { input: [{ role: 'user', content: 'hi' }] })).content).toContain('hi');
     expect(n.agents).toBe(n.module('agents'));

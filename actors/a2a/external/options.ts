@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * The external agents module's options (config key `externalAgents`). Outbound URLs reach
+ * public unicast addresses only, unless `allowLoopback` / `allowPrivate` say otherwise.
+ *
+ * @example
+ * externalAgentsModule({ allowLoopback: true }); // a test's fixture server on 127.0.0.1
+ */
+export const externalAgentsOptionsSchema = z.strictObject({
+  /** Let external agents live on 127.0.0.0/8 or ::1. */
+  allowLoopback: z.boolean().default(false),
+  /** Let external agents live on private, carrier-grade NAT, unique-local and link-local addresses (metadata included). */
+  allowPrivate: z.boolean().default(false),
+  /**
+   * Let agents created through the API (`POST /api/v1/agents`, the MCP tool, `agents.create`)
+   * be external agents. Off by default: with it, any caller with an API key makes the node send
+   * requests to a URL of its choice (public addresses only, unless allowed above).
+   */
+  allowApiAgents: z.boolean().default(false),
+  /** Resubscriptions to a remote task after its stream broke, per call. */
+  maxResubscribes: z.number().int().min(0).max(10).default(3),
+  /** Remote conversation threads kept per proxy agent (least recently used go first). */
+  maxThreads: z.number().int().min(1).max(1_000_000).default(10_000),
+});
+export type ExternalAgentsOptionsInput = z.input<typeof externalAgentsOptionsSchema>;
+export type ExternalAgentsOptions = z.output<typeof externalAgentsOptionsSchema>;
