@@ -14,7 +14,7 @@ import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './m
 import { auditModule, type AuditOptionsInput } from './audit/index.js';
 import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { killSwitchModule } from './killswitch/index.js';
-import { a2aModule } from './a2a/index.js';
+import { a2aModule, type A2AModuleOptions } from './a2a/index.js';
 import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
 
 /** Options of a node: the kernel's, plus where its data lives and what it runs. */
@@ -45,6 +45,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   fabric?: FabricOptionsInput;
   /** Options of the default orchestrator module (config key `orchestrator`). */
   orchestrator?: OrchestratorModuleOptions;
+  /** Options of the default a2a module: push notifications (`push`), REST binding (`rest`) (config key `a2a`). */
+  a2a?: A2AModuleOptions;
 };
 
 /**
@@ -59,10 +61,11 @@ export interface MoreModuleOptions {
   audit?: AuditOptionsInput;
   fabric?: FabricOptionsInput;
   orchestrator?: OrchestratorModuleOptions;
+  a2a?: A2AModuleOptions;
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(), orchestratorModule(more.orchestrator ?? {})];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(more.a2a), orchestratorModule(more.orchestrator ?? {})];
 }
 
 /**
@@ -230,8 +233,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, a2a, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined || a2a !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -256,7 +259,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(modelProvider ? { provider: modelProvider } : {}),
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
-    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}) }));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(a2a ? { a2a } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

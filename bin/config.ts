@@ -56,6 +56,8 @@ export const cliConfigSchema = z.object({
   fabric: z.record(z.string(), z.unknown()).optional(),
   /** Orchestration options (model, simpleAgent, ttlMs, maxParallel, ...): checked by the orchestrator module. */
   orchestrator: z.record(z.string(), z.unknown()).default({}),
+  /** A2A options (`push`: allowHosts, allowPrivate, retries...; `rest`): checked by the a2a module. */
+  a2a: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

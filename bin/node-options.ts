@@ -21,6 +21,7 @@ export function nodeOptionsOf(config: CliConfig, logger: Logger, alwaysCluster: 
     ...(config.audit ? { audit: config.audit } : {}),
     ...(config.fabric ? { fabric: config.fabric as never } : {}),
     orchestrator: config.orchestrator as OrchestratorModuleOptions,
+    ...(config.a2a ? { a2a: config.a2a as never } : {}),
     ...(alwaysCluster || config.peers.length > 0 ? {
       cluster: {
         host: config.host,

@@ -126,6 +126,9 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_AGENT_NOT_FOUND: { status: 404, description: "an A2A card was asked of an agent the cluster does not run, or the node's agent had no agent to route a task to" },
   TROUPE_ERR_A2A_TASK_FAILED: { status: 500, description: "an A2A task's agent run failed with an uncoded error (the task's status message and metadata carry the code)" },
   TROUPE_ERR_A2A_TASK_INTERRUPTED: { status: 500, description: 'an A2A task was working when its node stopped: failed at a graceful stop, or on restart after a crash or kill -9; never left working' },
+  TROUPE_ERR_A2A_PUSH_URL_REFUSED: { status: 400, description: 'a push notification URL is not http(s), or its host resolves to a loopback, private, link-local, metadata or other non-public address (allow it with a2a.push.allowHosts or allowPrivate)' },
+  TROUPE_ERR_A2A_PUSH_CONFIG_LIMIT: { status: 400, description: 'a task already holds a2a.push.maxConfigsPerTask push notification configs, or a config is over its size limits' },
+  TROUPE_ERR_A2A_PUSH_DELIVERY_FAILED: { status: 502, description: 'a push notification was given up: the receiver kept failing past a2a.push.maxAttempts, or refused it for good (a 4xx other than 408/429)' },
   // orchestration (plans, sessions, approvals)
   TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
   TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },
