@@ -94,6 +94,14 @@ export class PushOutbox {
     }
   }
 
+  /**
+   * After a restart: no entry waits longer than `latest` (the last run's backoff does not
+   * hold back the first attempt of this one beyond its own initial backoff). In memory only.
+   */
+  retryBy(latest: number): void {
+    for (const [seq, e] of this.entries) if (e.nextAt > latest) this.entries.set(seq, { ...e, nextAt: latest });
+  }
+
   /** Delivered or given up: forgotten (committed). */
   async remove(seq: number): Promise<void> {
     if (!this.entries.has(seq)) return;

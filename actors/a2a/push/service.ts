@@ -35,7 +35,10 @@ export class PushService {
     const outbox = new PushOutbox(host.store, options.maxPending, log);
     const signer = await PushSigner.open(host.store, host.id);
     const delivery = new PushDelivery(outbox, options, host.clock, log, signer, random);
-    if (outbox.size > 0) log.info({ pending: outbox.size }, 'push notifications pending from the last run');
+    if (outbox.size > 0) {
+      log.info({ pending: outbox.size }, 'push notifications pending from the last run');
+      outbox.retryBy(host.clock.now() + options.initialBackoffMs);
+    }
     delivery.kick();
     return new PushService(configs, outbox, delivery, signer, host.clock, log);
   }
