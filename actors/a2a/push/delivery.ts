@@ -20,6 +20,8 @@ type Outcome = { kind: 'delivered' } | { kind: 'retry'; why: string } | { kind: 
 
 /** Counters of the delivery loop (tests and logs read them). */
 export interface PushStats {
+  /** Attempts started. */
+  attempted: number;
   delivered: number;
   failedAttempts: number;
   givenUp: number;
@@ -38,7 +40,7 @@ export interface PushStats {
  * delivery.kick(); // after adding to the outbox
  */
 export class PushDelivery {
-  readonly stats: PushStats = { delivered: 0, failedAttempts: 0, givenUp: 0 };
+  readonly stats: PushStats = { attempted: 0, delivered: 0, failedAttempts: 0, givenUp: 0 };
   private readonly inFlight = new Map<string, AbortController>();
   private readonly attempts = new Set<Promise<void>>();
   private timer: unknown;
@@ -72,6 +74,7 @@ export class PushDelivery {
       if (this.inFlight.size >= this.options.concurrency) return;
       const abort = new AbortController();
       this.inFlight.set(entry.target, abort);
+      this.stats.attempted++;
       const p = this.attempt(seq, entry, abort.signal).finally(() => {
         this.inFlight.delete(entry.target);
         this.attempts.delete(p);
