@@ -90,16 +90,25 @@ export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void
   table.route({ method: 'GET', url: `${REST_BASE}/extendedAgentCard`, handler: serve(() => (r, ctx) => r.extendedCard(ctx)) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks`, handler: serve(() => (r, ctx, req) => r.list(req.query, ctx)) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks/:task`, handler: serve(task({ '': withTask((r, ctx, id, req) => r.getTask(id, req.query ?? {}, ctx)), subscribe })) });
-  table.route({ method: 'POST', url: `${REST_BASE}/tasks/:task`, errorHandler: bodyErrors(errorBody), handler: serve(task({ cancel: withTask((r, ctx, id) => r.cancel(id, ctx)), subscribe })) });
+  // cancel and subscribe take no body: the SDK client still sends `content-type: application/json`
+  const taskPost = serve(task({ cancel: withTask((r, ctx, id) => r.cancel(id, ctx)), subscribe }));
+  table.route({ method: 'POST', url: `${REST_BASE}/tasks/:task`, errorHandler: bodyErrors(errorBody, taskPost), handler: taskPost });
   table.route({ method: 'POST', url: `${REST_BASE}/tasks/:task/pushNotificationConfigs`, errorHandler: bodyErrors(errorBody), handler: serve(() => (r, ctx, req) => r.createPushConfig(String(req.params.task), req.body, ctx)) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks/:task/pushNotificationConfigs`, handler: serve(() => (r, ctx, req) => r.listPushConfigs(String(req.params.task), ctx)) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks/:task/pushNotificationConfigs/:config`, handler: serve(() => (r, ctx, req) => r.getPushConfig(String(req.params.task), String(req.params.config), ctx)) });
-  table.route({ method: 'DELETE', url: `${REST_BASE}/tasks/:task/pushNotificationConfigs/:config`, handler: serve(() => (r, ctx, req) => r.deletePushConfig(String(req.params.task), String(req.params.config), ctx)) });
+  const deleteConfig = serve(() => (r, ctx, req) => r.deletePushConfig(String(req.params.task), String(req.params.config), ctx));
+  table.route({ method: 'DELETE', url: `${REST_BASE}/tasks/:task/pushNotificationConfigs/:config`, errorHandler: bodyErrors(errorBody, deleteConfig), handler: deleteConfig });
 }
 
 /** The body parser's refusals (bad JSON, wrong content type) as REST errors; the rest (401, 429, 503) stay the gateway's. */
-function bodyErrors(errorBody: (e: unknown) => { status: number; body: unknown }) {
-  return (err: { code?: string }, _req: any, reply: any): unknown => {
+function bodyErrors(errorBody: (e: unknown) => { status: number; body: unknown }, bodyless?: (req: any, reply: any) => Promise<unknown>) {
+  return (err: { code?: string }, req: any, reply: any): unknown => {
+    // an operation without a body, sent with a JSON content type and nothing in it: served as it is
+    const empty = req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined);
+    if (bodyless && empty && (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'TROUPE_ERR_GATEWAY_BAD_REQUEST')) {
+      req.body = undefined;
+      return bodyless(req, reply);
+    }
     if (err.code === 'TROUPE_ERR_GATEWAY_BAD_REQUEST' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       const { status, body } = errorBody(new RequestMalformedError('the body is not valid JSON'));
       return reply.code(status).header('content-type', A2A_CONTENT_TYPE).send(body);
