@@ -13,7 +13,7 @@ import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
-import { JWKS_PATH, PushService, pushOptionsSchema } from './push/index.js';
+import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
 import { registerRestRoutes } from './rest/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
@@ -72,8 +72,8 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const log = host.logger.child({ module: A2A_MODULE });
       const gateway = host.module<GatewayPort>('gateway');
       const agents = host.module<{ get(name: string): AgentInfo | undefined; list(): AgentInfo[] }>('agents');
-      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
       const push = options.push.enabled ? await PushService.open({ store: host.store, id: host.id, clock: host.clock, logger: log }, options.push) : undefined;
+      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks, push ? (agent, scope, id) => push.configs.dropTask(agent, scope, id) : undefined);
       const recovered = await recoverTasks(tasks, host.clock, log);
       const served = { version: options.version, push: push !== undefined, rest: options.rest };
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
@@ -156,6 +156,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       return {
         api: { endpoint, card, recovered, push },
+        ...(push ? { metrics: (registry => () => registry.metrics())(pushMetrics(push)) } : {}),
         mcpTools: a2aMcpTools(endpoint),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {

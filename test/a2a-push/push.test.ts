@@ -67,6 +67,21 @@ describe('A2A push notifications (official 1.x and 0.3 clients, a real receiver)
     expect(list.configs).toEqual([expect.objectContaining({ id: created.id, url: r.url, token: 'kept' })]);
   });
 
+  it('a pruned task takes its push configs with it (the configs stay bounded by maxTasks)', async () => {
+    const r = await receiver();
+    const node = await a2aNode({ a2a: { maxTasks: 2, push: { allowHosts: ['127.0.0.1'] } } } as never);
+    node.spawnAgent({ name: 'echo' });
+    const client = await v1Client(node.http.url, 'echo');
+    const old = await client.sendMessage(sendParams(userMessage('old'))) as Task;
+    await client.createTaskPushNotificationConfig(pushConfig(r.url, { taskId: old.id, id: 'a' }));
+    await client.createTaskPushNotificationConfig(pushConfig(r.url, { taskId: old.id, id: 'b' }));
+    const configs = node.module<A2AApi>('a2a').push!.configs;
+    expect(configs.size).toBe(2);
+    for (const t of ['new 1', 'new 2']) await client.sendMessage(sendParams(userMessage(t)));
+    await until(() => configs.size === 0, 10_000, 'configs dropped with the task');
+    await expect(client.getTask({ tenant: '', id: old.id, historyLength: undefined })).rejects.toMatchObject({ name: 'TaskNotFoundError' });
+  });
+
   it('each task event is POSTed in order with the token header: the task, working, the answer, completed', async () => {
     const r = await receiver();
     const node = await pushNode();
@@ -128,6 +143,10 @@ describe('A2A push notifications (official 1.x and 0.3 clients, a real receiver)
     const push = node.module<A2AApi>('a2a').push!;
     await until(() => push.stats().pending === 0, 10_000, 'outbox empty');
     expect(push.stats().failedAttempts).toBe(3);
+    const metrics = await (await fetch(`${node.http.url}/metrics`)).text();
+    expect(metrics).toMatch(/^troupe_a2a_push_failed_attempts_total 3$/m);
+    expect(metrics).toMatch(/^troupe_a2a_push_pending 0$/m);
+    expect(metrics).toMatch(new RegExp(`^troupe_a2a_push_delivered_total ${push.stats().delivered}$`, 'm'));
   });
 
   it('a receiver that refuses for good (404) is given up at once; one that keeps failing, after maxAttempts', async () => {

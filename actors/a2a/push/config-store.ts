@@ -87,6 +87,13 @@ export class PushConfigs {
     return n;
   }
 
+  /** Forget every config of a task (the task was pruned). */
+  async dropTask(agent: string, scope: Scope, taskId: string): Promise<void> {
+    const b = this.bucket(taskKeyOf(agent, scope, taskId), false);
+    if (!b) return;
+    for (const id of [...b.keys()]) await this.delete(agent, scope, taskId, id);
+  }
+
   private async save(agent: string, ctx: ServerCallContext, taskId: string, cfg: TaskPushNotificationConfig): Promise<void> {
     const scope = scopeOf(ctx);
     try {

@@ -10,4 +10,5 @@ export { PushOutbox, PUSH_OUTBOX_DB, pushEntrySchema, type PushEntry } from './o
 export { PushDelivery, TOKEN_HEADER, ID_HEADER, type PushStats } from './delivery.js';
 export { PushSigner, JWKS_PATH } from './signer.js';
 export { OutboxPushSender } from './sender.js';
+export { pushMetrics } from './metrics.js';
 export { checkPushUrl, addressRefusal, hostAllowed, parsePushUrl, guardedLookup, type UrlPolicy } from './url-guard.js';
