@@ -124,6 +124,13 @@ describe('A2A push notifications (official 1.x and 0.3 clients, a real receiver)
     expect(list.map((c) => c.pushNotificationConfig.id)).toContain('cfg-03');
     await client.deleteTaskPushNotificationConfig({ id: task.id, pushNotificationConfigId: 'cfg-03' });
     expect((await client.listTaskPushNotificationConfig({ id: task.id })).map((c: any) => c.pushNotificationConfig.id)).not.toContain('cfg-03');
+    // 0.3 authentication { schemes: ['Bearer'] } with no credentials: a JWT of the node key
+    const msg2 = { ...msg, messageId: randomUUID() };
+    await client.sendMessage({ message: msg2, configuration: { blocking: true, pushNotificationConfig: { url: `${r.url}/jwt03`, authentication: { schemes: ['Bearer'] } } } });
+    await until(() => r.got.some((g) => g.path === '/hook/jwt03' && g.json?.status?.state === 'completed'), 10_000, '0.3 signed notification');
+    const signed = r.got.find((g) => g.path === '/hook/jwt03')!;
+    const { payload } = await jwtVerify(String(signed.headers.authorization).replace(/^Bearer /, ''), createRemoteJWKSet(new URL(`${node.http.url}/.well-known/jwks.json`)), { audience: `${r.url}/jwt03` });
+    expect(payload.request_body_sha256).toBe(createHash('sha256').update(signed.body).digest('hex'));
   });
 
   it('a receiver that fails first gets the same notification again after a backoff, until it takes it', async () => {

@@ -44,6 +44,13 @@ describe('A2A 1.0 REST (HTTP+JSON) binding through the official client', () => {
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(answerOf(task)).toBe('[troupe-offline] You said: over rest');
     expect(seen.at(-1)).toBe(`POST ${node.http.url}/a2a/echo/v1/message:send`);
+    // the node's own agent routes over REST too
+    const routed = await fetch(`${node.http.url}/a2a/~node/v1/message:send`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'a2a-version': '1.0' },
+      body: JSON.stringify({ message: { messageId: 'm-node', role: 'ROLE_USER', parts: [{ text: 'route me' }] } }),
+    });
+    expect(routed.status).toBe(200);
+    expect(await routed.json()).toMatchObject({ task: { status: { state: 'TASK_STATE_COMPLETED' }, metadata: { agent: 'echo' } } });
   });
 
   it('send, stream, get (historyLength), list and the SDK errors, on the same task actors as JSON-RPC', async () => {

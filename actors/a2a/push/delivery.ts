@@ -178,7 +178,6 @@ export class PushDelivery {
           if (read > MAX_ANSWER_BYTES) res.destroy();
         });
         res.on('error', () => undefined);
-        res.on('close', () => undefined);
         const status = res.statusCode ?? 0;
         res.resume();
         if (status >= 200 && status < 300) done({ kind: 'delivered' });
