@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Task, type TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { ManualClock, TroupeError } from '../../protocol/index.js';
 import { silent, until } from '../helpers.js';
@@ -113,6 +115,30 @@ describe('push delivery backoff', () => {
     expect([1, 2, 3, 4].map((n) => backoffMs(n, o, () => 0.999999))).toEqual([1_000, 2_000, 4_000, 8_000]);
     expect(backoffMs(30, o, () => 0.999999)).toBe(60_000);
     expect(backoffMs(1_000, o, () => 0.5)).toBe(45_000);
+  });
+
+  it('an attempt the receiver does not answer ends at timeoutMs on the node clock and is retried', async () => {
+    let hits = 0;
+    const server = createServer(() => { hits++; }); // never answers
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    try {
+      const clock = new ManualClock(0);
+      const options = { ...pushOptionsSchema.parse({ timeoutMs: 5_000, initialBackoffMs: 100, maxBackoffMs: 100 }), allowHosts: ['127.0.0.1'], allowPrivate: false };
+      const outbox = new PushOutbox(undefined, 100, silent);
+      const delivery = new PushDelivery(outbox, options, clock, silent, await PushSigner.open(undefined, 't'), () => 0.999999);
+      await outbox.add({ v: 1, id: 'n', target: 'x', agent: 'a', taskId: 't', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, body: '{}', contentType: 'application/json', attempts: 0, nextAt: 0, createdAt: 0 });
+      delivery.kick();
+      await until(() => hits === 1, 5_000, 'request at the receiver');
+      expect(delivery.stats.failedAttempts).toBe(0);
+      clock.advance(5_000);
+      await until(() => delivery.stats.failedAttempts === 1, 5_000, 'attempt timed out');
+      clock.advance(100);
+      expect(delivery.stats.attempted).toBe(2);
+      await delivery.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((res) => server.close(res));
+    }
   });
 
   it('retries on the node clock: nothing is tried again before the backoff has passed', async () => {
