@@ -74,7 +74,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const agents = host.module<{ get(name: string): AgentInfo | undefined; list(): AgentInfo[] }>('agents');
       const push = options.push.enabled ? await PushService.open({ store: host.store, id: host.id, clock: host.clock, logger: log }, options.push) : undefined;
       const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks, push ? (agent, scope, id) => push.configs.dropTask(agent, scope, id) : undefined);
-      const recovered = await recoverTasks(tasks, host.clock, log);
+      const recovered = await recoverTasks(tasks, host.clock, log, push ? (agent, scope, task) => push.notifyStatus(agent, scope, task) : undefined);
       const served = { version: options.version, push: push !== undefined, rest: options.rest };
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
         agentCard(info, { baseUrl, secured: options.secured ?? secured, ...served });

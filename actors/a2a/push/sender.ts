@@ -38,10 +38,14 @@ export class OutboxPushSender implements PushNotificationSender {
     private readonly log: Logger,
   ) {}
 
-  async send(streamResponse: StreamResponse, ctx: ServerCallContext, task?: Task): Promise<void> {
+  send(streamResponse: StreamResponse, ctx: ServerCallContext, task?: Task): Promise<void> {
+    return this.sendIn(scopeOf(ctx), streamResponse, task);
+  }
+
+  /** {@link send} for a caller's scope (tenant and owner) without a call context. */
+  async sendIn(scope: { tenant: string; owner: string }, streamResponse: StreamResponse, task?: Task): Promise<void> {
     const taskId = taskIdOf(streamResponse);
     if (!taskId) return;
-    const scope = scopeOf(ctx);
     const stored = this.configs.list(this.agent, scope, taskId);
     if (stored.length === 0) return;
     const now = this.clock.now();

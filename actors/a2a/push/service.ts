@@ -1,3 +1,4 @@
+import type { Task } from '@a2a-js/sdk';
 import type { PushNotificationSender, PushNotificationStore } from '@a2a-js/sdk/server';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../protocol/index.js';
@@ -49,6 +50,16 @@ export class PushService {
 
   senderFor(agent: string): PushNotificationSender {
     return new OutboxPushSender(agent, this.configs, this.outbox, this.delivery, this.clock, this.log);
+  }
+
+  /**
+   * A status the node set itself (not through the SDK: a task failed on start because it
+   * was working when the node stopped), notified to the task's configs like any event.
+   */
+  notifyStatus(agent: string, scope: { tenant: string; owner: string }, task: Task): Promise<void> {
+    return new OutboxPushSender(agent, this.configs, this.outbox, this.delivery, this.clock, this.log).sendIn(scope, {
+      payload: { $case: 'statusUpdate', value: { taskId: task.id, contextId: task.contextId, status: task.status, metadata: task.metadata } },
+    }, task);
   }
 
   /** Delivered, failed attempts, given up; and notifications waiting. */
