@@ -6,6 +6,7 @@ import { type Task, type TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { ManualClock, TroupeError } from '../../protocol/index.js';
 import { silent, until } from '../helpers.js';
 import { a2aNode, closeNodes, rpc, sendParams, userMessage, v1Client } from '../a2a/harness.js';
+import { a2aModule } from '../../actors/a2a/index.js';
 import { PushDelivery, PushOutbox, PushSigner, addressRefusal, backoffMs, checkPushUrl, pushOptionsSchema, type PushEntry } from '../../actors/a2a/push/index.js';
 import { Receiver } from './receiver.js';
 
@@ -165,5 +166,17 @@ describe('push delivery backoff', () => {
     await until(() => delivery.stats.delivered === 1, 5_000, 'third attempt at +2000 ms');
     expect(r.got.map((g) => g.status)).toEqual([503, 503, 200]);
     await delivery.close();
+  });
+});
+
+describe('a2a.push options', () => {
+  it('are validated once, when the module is made: bad values and unknown keys are TROUPE_ERR_CONFIG_INVALID', () => {
+    const code = (o: unknown): string | undefined => { try { a2aModule(o as never); return undefined; } catch (e) { return (e as TroupeError).code; } };
+    expect(code({ push: { allowHosts: ['127.0.0.1', '*.hooks.test'], allowPrivate: true } })).toBeUndefined();
+    expect(code({ push: { initialBackoffMs: 10_000, maxBackoffMs: 5 } })).toBe('TROUPE_ERR_CONFIG_INVALID');
+    expect(code({ push: { maxAttempts: 0 } })).toBe('TROUPE_ERR_CONFIG_INVALID');
+    expect(code({ push: { allowHosts: ['http://x/'] } })).toBe('TROUPE_ERR_CONFIG_INVALID');
+    expect(code({ push: { allowHost: ['x'] } })).toBe('TROUPE_ERR_CONFIG_INVALID');
+    expect(code({ rest: 'yes' })).toBe('TROUPE_ERR_CONFIG_INVALID');
   });
 });
