@@ -24,10 +24,12 @@ async function troupe(data: string, config: string, upstream = ''): Promise<Trou
 }
 
 describe('A2A push notifications and kill -9 of a real node process', () => {
-  it('notifications the killed node had not delivered are delivered, in order, by the restarted one', async () => {
+  it('undelivered notifications are delivered in order by the restarted node; a task working at the kill is notified as failed', async () => {
     const r = await Receiver.start();
     cleanups.push(() => r.close());
     r.fallback = 503;
+    const fake = await startFakeOpenAI((call) => (lastUser(call.body).startsWith('slow') ? { kind: 'hang' } : { kind: 'text', text: `done:${lastUser(call.body)}` }));
+    cleanups.push(() => fake.close());
     const { dir, cleanup } = tempDir('troupe-push-k9-');
     cleanups.push(cleanup);
     const config = join(dir, 'troupe.config.json');
@@ -35,52 +37,39 @@ describe('A2A push notifications and kill -9 of a real node process', () => {
       agents: [{ name: 'worker', description: 'works' }],
       a2a: { push: { allowHosts: ['127.0.0.1'], initialBackoffMs, maxBackoffMs: Math.max(initialBackoffMs, 1_000) } },
     }));
-    // the first run tries the first notification once and then waits ten minutes
+    const push = (id: string) => ({ tenant: '', id, taskId: '', url: `${r.url}/${id}`, token: `${id}-token`, authentication: undefined });
+    // the first run tries the first notification of each task once, then waits ten minutes
     write(600_000);
     const data = join(dir, 'data');
-    const first = await troupe(data, config);
+    const first = await troupe(data, config, fake.url);
     const client = await v1Client(first.ready.http, 'worker');
-    const task = await client.sendMessage(sendParams(userMessage('tell me later'), {
-      acceptedOutputModes: [], historyLength: undefined, returnImmediately: false,
-      taskPushNotificationConfig: { tenant: '', id: 'k9', taskId: '', url: r.url, token: 'k9-token', authentication: undefined },
+    const done = await client.sendMessage(sendParams(userMessage('tell me later'), {
+      acceptedOutputModes: [], historyLength: undefined, returnImmediately: false, taskPushNotificationConfig: push('done'),
     })) as Task;
-    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
-    await until(() => r.got.length >= 1, 30_000, 'first attempt');
-    const firstId = r.got[0]!.headers['x-troupe-notification-id'];
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const slow = await client.sendMessage(sendParams(userMessage('slow work'), {
+      acceptedOutputModes: [], historyLength: undefined, returnImmediately: true, taskPushNotificationConfig: push('slow'),
+    })) as Task;
+    await fake.waitForCall(1, 30_000);
+    await until(() => r.got.some((g) => g.path === '/hook/done') && r.got.some((g) => g.path === '/hook/slow'), 30_000, 'first attempts');
+    const firstId = r.got.find((g) => g.path === '/hook/done')!.headers['x-troupe-notification-id'];
     await first.kill();
 
     r.fallback = 200;
     write(10);
-    await troupe(data, config);
-    await until(() => r.delivered().some((b) => stateOf(b) === 'TASK_STATE_COMPLETED'), 60_000, 'delivered after the restart');
-    const delivered = r.got.filter((g) => g.status === 200);
-    expect(delivered[0]!.headers['x-troupe-notification-id']).toBe(firstId);
-    expect(delivered.every((g) => g.headers['x-a2a-notification-token'] === 'k9-token')).toBe(true);
-    expect(r.delivered().map(stateOf).filter(Boolean)).toEqual(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']);
-    expect(r.delivered()[0].task.id).toBe(task.id);
-  }, PROCESS_TEST_TIMEOUT_MS);
-
-  it('a task that was working when the node was killed is failed on restart, and its receiver is told', async () => {
-    const r = await Receiver.start();
-    cleanups.push(() => r.close());
-    const fake = await startFakeOpenAI((call) => (lastUser(call.body).startsWith('slow') ? { kind: 'hang' } : { kind: 'text', text: 'ok' }));
-    cleanups.push(() => fake.close());
-    const { dir, cleanup } = tempDir('troupe-push-k9b-');
-    cleanups.push(cleanup);
-    const config = join(dir, 'troupe.config.json');
-    writeFileSync(config, JSON.stringify({ agents: [{ name: 'worker' }], a2a: { push: { allowHosts: ['127.0.0.1'], initialBackoffMs: 10, maxBackoffMs: 100 } } }));
-    const data = join(dir, 'data');
-    const first = await troupe(data, config, fake.url);
-    const task = await (await v1Client(first.ready.http, 'worker')).sendMessage(sendParams(userMessage('slow work'), {
-      acceptedOutputModes: [], historyLength: undefined, returnImmediately: true,
-      taskPushNotificationConfig: { tenant: '', id: '', taskId: '', url: r.url, token: '', authentication: undefined },
-    })) as Task;
-    await fake.waitForCall(0);
-    await until(() => r.delivered().some((b) => stateOf(b) === 'TASK_STATE_WORKING'), 30_000, 'working notified');
-    await first.kill();
     await troupe(data, config, fake.url);
-    await until(() => r.delivered().some((b) => stateOf(b) === 'TASK_STATE_FAILED'), 60_000, 'failed notified after the restart');
-    const failed = r.delivered().find((b) => stateOf(b) === 'TASK_STATE_FAILED');
-    expect(failed.statusUpdate).toMatchObject({ taskId: task.id, metadata: { code: 'TROUPE_ERR_A2A_TASK_INTERRUPTED' } });
+    const delivered = (path: string) => r.got.filter((g) => g.path === path && g.status === 200);
+    await until(() => delivered('/hook/done').some((g) => stateOf(g.json) === 'TASK_STATE_COMPLETED'), 60_000, 'done delivered after the restart');
+    expect(delivered('/hook/done')[0]!.headers['x-troupe-notification-id']).toBe(firstId);
+    expect(delivered('/hook/done').every((g) => g.headers['x-a2a-notification-token'] === 'done-token')).toBe(true);
+    expect(delivered('/hook/done').map((g) => stateOf(g.json)).filter(Boolean)).toEqual(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']);
+    expect(delivered('/hook/done')[0]!.json.task.id).toBe(done.id);
+    // the task working at the kill: failed on start, and its receiver told so, after what came before
+    await until(() => delivered('/hook/slow').some((g) => stateOf(g.json) === 'TASK_STATE_FAILED'), 60_000, 'failed notified after the restart');
+    const states = delivered('/hook/slow').map((g) => stateOf(g.json)).filter(Boolean);
+    expect(states.at(-1)).toBe('TASK_STATE_FAILED');
+    expect(states.slice(0, 2)).toEqual(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING']);
+    expect(delivered('/hook/slow').at(-1)!.json.statusUpdate).toMatchObject({ taskId: slow.id, metadata: { code: 'TROUPE_ERR_A2A_TASK_INTERRUPTED' } });
+    expect(fake.calls).toHaveLength(2); // nothing ran again
   }, PROCESS_TEST_TIMEOUT_MS);
 });
