@@ -154,9 +154,10 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
+      const pushRegistry = push ? pushMetrics(push) : undefined;
       return {
         api: { endpoint, card, recovered, push },
-        ...(push ? { metrics: (registry => () => registry.metrics())(pushMetrics(push)) } : {}),
+        ...(pushRegistry ? { metrics: () => pushRegistry.metrics() } : {}),
         mcpTools: a2aMcpTools(endpoint),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
