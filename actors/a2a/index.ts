@@ -12,3 +12,5 @@ export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } fr
 export { FollowUpGuard } from './follow-ups.js';
 export { REQUEST_INPUT_TOOL } from './executor.js';
 export type { ClaimVerdict, SendResponse } from './task-actor.js';
+export { PushService, pushOptionsSchema, checkPushUrl, JWKS_PATH, TOKEN_HEADER, ID_HEADER, type PushOptions, type PushOptionsInput, type PushStats, type UrlPolicy } from './push/index.js';
+export { registerRestRoutes, RestOperations, REST_BASE } from './rest/index.js';
