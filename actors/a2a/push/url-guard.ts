@@ -78,9 +78,19 @@ export function parsePushUrl(raw: string): URL {
 
 type Resolve = (host: string) => Promise<string[]>;
 
+/** How long a name may take to resolve when a config is saved. */
+const RESOLVE_TIMEOUT_MS = 5_000;
+
 const defaultResolve: Resolve = (host) =>
   new Promise((resolve, reject) => {
-    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses.map((a) => a.address))));
+    // an I/O bound, not a timer of the node's logic: a stuck resolver must not hold a request
+    const timer = setTimeout(() => reject(new Error('DNS lookup timed out')), RESOLVE_TIMEOUT_MS);
+    timer.unref();
+    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(addresses.map((a) => a.address));
+    });
   });
 
 /**
