@@ -44,8 +44,8 @@ export type RunningNode = TroupeNode & { http?: { url: string }; peer?: { url: s
  */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
   const { http, cluster, agents, tools, ...nodeOptions } = options;
-  const { model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, ...rest } = nodeOptions;
-  if (modules && [agents, tools, model, modelProvider, dataKey, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs].some((o) => o !== undefined)) {
+  const { model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, a2a, ...rest } = nodeOptions;
+  if (modules && [agents, tools, model, modelProvider, dataKey, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, a2a].some((o) => o !== undefined)) {
     // they configure the default modules: next to an explicit list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'agents, tools, model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -60,7 +60,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Running
       ...(tools ? { tools } : {}),
       ...(agents ? { agents } : {}),
       ...(agentPassivateAfterMs !== undefined ? { passivateAfterMs: agentPassivateAfterMs } : {}),
-    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(pii ? { pii } : {}), ...(externalAgents ? { externalAgents } : {}) }),
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(pii ? { pii } : {}), ...(externalAgents ? { externalAgents } : {}), ...(a2a ? { a2a } : {}) }),
   })) as RunningNode;
   try {
     if (cluster) node.peer = await node.startCluster(cluster);

@@ -14,7 +14,7 @@ import { mcpModule, type McpModuleOptions, type McpServerConfigInput } from './m
 import { auditModule, type AuditOptionsInput } from './audit/index.js';
 import { fabricModule, type FabricOptionsInput } from './fabric/index.js';
 import { killSwitchModule } from './killswitch/index.js';
-import { a2aModule } from './a2a/index.js';
+import { a2aModule, type A2AModuleOptions } from './a2a/index.js';
 import { orchestratorModule, type OrchestratorModuleOptions } from './orchestrator/index.js';
 import { externalAgentsModule, type ExternalAgentsOptionsInput } from './a2a/index.js';
 import { piiModule, type PiiOptionsInput } from './pii/index.js';
@@ -53,6 +53,8 @@ export type NodeOptionsInput = Omit<KernelOptionsInput, 'storage'> & {
   pii?: PiiOptionsInput;
   /** Options of the default external agents module: outbound address policy (config key `externalAgents`). */
   externalAgents?: ExternalAgentsOptionsInput;
+  /** Options of the default a2a module: push notifications (`push`), REST binding (`rest`) (config key `a2a`). */
+  a2a?: A2AModuleOptions;
 };
 
 /**
@@ -69,10 +71,11 @@ export interface MoreModuleOptions {
   orchestrator?: OrchestratorModuleOptions;
   pii?: PiiOptionsInput;
   externalAgents?: ExternalAgentsOptionsInput;
+  a2a?: A2AModuleOptions;
 }
 
 export function defaultModules(agents: AgentsModuleOptions = {}, drills: DrillsModuleOptions = {}, more: MoreModuleOptions = {}): NodeModule<any>[] {
-  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(), orchestratorModule(more.orchestrator ?? {}), piiModule(more.pii), externalAgentsModule(more.externalAgents)];
+  return [gatewayModule(), agentsModule(agents), drillsModule(drills), aoaModule(), schedulerModule(), mcpModule(more.mcp ?? {}), auditModule(more.audit), fabricModule(more.fabric), killSwitchModule(), a2aModule(more.a2a), orchestratorModule(more.orchestrator ?? {}), piiModule(more.pii), externalAgentsModule(more.externalAgents)];
 }
 
 /**
@@ -240,8 +243,8 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
  * const node = await createNode({ id: 'n1', dataDir: './data' });
  */
 export async function createNode(options: NodeOptionsInput = {}): Promise<TroupeNode> {
-  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, ...kernelOptions } = options;
-  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined || pii !== undefined || externalAgents !== undefined)) {
+  const { dataDir, model, modelProvider, dataKey, modules, allowDrills, mcp, mcpServers, audit, fabric, orchestrator, pii, externalAgents, agentPassivateAfterMs, a2a, ...kernelOptions } = options;
+  if (modules && (model !== undefined || modelProvider !== undefined || dataKey !== undefined || mcp !== undefined || mcpServers !== undefined || audit !== undefined || fabric !== undefined || orchestrator !== undefined || pii !== undefined || externalAgents !== undefined || a2a !== undefined)) {
     // they configure the default agents module: with a module list they would be ignored
     throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'model, modelProvider and dataKey configure the default modules; with `modules`, give them to agentsModule() instead');
   }
@@ -267,7 +270,7 @@ export async function createNode(options: NodeOptionsInput = {}): Promise<Troupe
       ...(model ? { model } : {}),
       ...(dataKey !== undefined ? { dataKey } : {}),
       ...(agentPassivateAfterMs !== undefined ? { passivateAfterMs: agentPassivateAfterMs } : {}),
-    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(pii ? { pii } : {}), ...(externalAgents ? { externalAgents } : {}) }));
+    }, { allow: allowDrills === true }, { mcp: { ...mcp, ...(mcpServers ? { servers: mcpServers } : {}) }, ...(audit ? { audit } : {}), ...(fabric ? { fabric } : {}), ...(orchestrator ? { orchestrator } : {}), ...(pii ? { pii } : {}), ...(externalAgents ? { externalAgents } : {}), ...(a2a ? { a2a } : {}) }));
   } catch (e) {
     await node.close();
     throw e;

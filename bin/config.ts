@@ -62,6 +62,8 @@ export const cliConfigSchema = z.object({
   pii: z.record(z.string(), z.unknown()).optional(),
   /** External A2A agents (allowLoopback, allowPrivate, allowApiAgents, maxResubscribes, maxThreads): checked by the a2a-external module. */
   externalAgents: z.record(z.string(), z.unknown()).optional(),
+  /** A2A options (`push`: allowHosts, allowPrivate, retries...; `rest`): checked by the a2a module. */
+  a2a: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -24,6 +24,7 @@ export function nodeOptionsOf(config: CliConfig, logger: Logger, alwaysCluster: 
     orchestrator: config.orchestrator as OrchestratorModuleOptions,
     ...(config.pii ? { pii: config.pii as never } : {}),
     ...(config.externalAgents ? { externalAgents: config.externalAgents as never } : {}),
+    ...(config.a2a ? { a2a: config.a2a as never } : {}),
     ...(alwaysCluster || config.peers.length > 0 ? {
       cluster: {
         host: config.host,

@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import { TroupeError, flat, systemClock, type Clock } from '../protocol/index.js';
 
 /** Routes anyone may call: liveness, readiness and A2A agent cards. */
-const PUBLIC_RE = /^\/(health|ready|\.well-known\/agent-card\.json|a2a\/[^/?]+\/\.well-known\/agent-card\.json)(\?.*)?$/;
+const PUBLIC_RE = /^\/(health|ready|\.well-known\/agent-card\.json|\.well-known\/jwks\.json|a2a\/[^/?]+\/\.well-known\/agent-card\.json)(\?.*)?$/;
 
 export function isPublicPath(url: string): boolean {
   return PUBLIC_RE.test(url);

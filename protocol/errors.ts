@@ -131,6 +131,9 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_DELEGATION_DEPTH: { status: 400, description: "a delegation would nest deeper than the calling agent's delegation.maxDepth; refused before sending" },
   TROUPE_ERR_A2A_DELEGATION_NOT_ALLOWED: { status: 403, description: "an agent tried to delegate to an agent its spec's delegates list does not name" },
   TROUPE_ERR_A2A_DELEGATION_TIMEOUT: { status: 504, description: 'a delegated task got no answer within the per-target timeout (delegation.timeoutMs)' },
+  TROUPE_ERR_A2A_PUSH_URL_REFUSED: { status: 400, description: 'a push notification URL is not http(s), or its host resolves to a loopback, private, link-local, metadata or other non-public address (allow it with a2a.push.allowHosts or allowPrivate)' },
+  TROUPE_ERR_A2A_PUSH_CONFIG_LIMIT: { status: 400, description: 'a task already holds a2a.push.maxConfigsPerTask push notification configs, or a config is over its size limits' },
+  TROUPE_ERR_A2A_PUSH_DELIVERY_FAILED: { status: 502, description: 'a push notification was given up: the receiver kept failing past a2a.push.maxAttempts, or refused it for good (a 4xx other than 408/429)' },
   // orchestration (plans, sessions, approvals)
   TROUPE_ERR_PLAN_INVALID: { status: 400, description: 'a workflow plan (DAG) failed its schema or graph checks (cycle, unknown agent, input not upstream, unreachable node, size); details.problems lists them' },
   TROUPE_ERR_PLAN_NO_AGENTS: { status: 503, description: 'no agents are available to plan a workflow with' },

@@ -10,6 +10,10 @@ export interface CardContext {
   /** API keys are set: the card declares a bearer scheme and requires it. */
   secured: boolean;
   version: string;
+  /** The agent takes push notification configs (`capabilities.pushNotifications`). */
+  push?: boolean;
+  /** The agent also serves the REST (HTTP+JSON) binding of A2A 1.0 at `<url>/v1`. */
+  rest?: boolean;
 }
 
 /**
@@ -24,10 +28,13 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
   return {
     name: info.name,
     description: info.description || `troupe agent ${info.name}`,
-    supportedInterfaces: duplicateInterfacesForLegacy([{ url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }], ['JSONRPC']),
+    supportedInterfaces: duplicateInterfacesForLegacy([
+      { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+      ...(c.rest ? [{ url: `${url}/v1`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' }] : []),
+    ], ['JSONRPC']),
     provider: { organization: 'troupe', url: c.baseUrl },
     version: c.version,
-    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: c.push === true, extensions: [], extendedAgentCard: false },
     securitySchemes: c.secured
       ? { bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'a troupe API key', scheme: 'Bearer', bearerFormat: '' } } } }
       : {},

@@ -17,3 +17,5 @@ export {
   type DelegationApi, type DiscoveryQuery, type ContextFilter, type DelegationOutcome, type DelegationEvent,
 } from './delegation/index.js';
 export { externalAgentsModule, externalAgentsOptionsSchema, EXTERNAL_AGENTS_MODULE, A2AProxyProvider, type ExternalAgentsApi, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './external/index.js';
+export { PushService, pushOptionsSchema, checkPushUrl, JWKS_PATH, TOKEN_HEADER, ID_HEADER, type PushOptions, type PushOptionsInput, type PushStats, type UrlPolicy } from './push/index.js';
+export { registerRestRoutes, RestOperations, REST_BASE } from './rest/index.js';

@@ -14,6 +14,8 @@ import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
+import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
+import { registerRestRoutes } from './rest/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -36,6 +38,10 @@ export const a2aModuleOptionsSchema = z.object({
   inputTool: z.boolean().default(true),
   /** Tasks kept; past it the oldest finished ones are pruned with their journals. */
   maxTasks: z.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_TASKS),
+  /** Push notifications (config key `a2a.push`): SSRF policy, retries, limits. */
+  push: pushOptionsSchema.prefault({}),
+  /** Serve the REST (HTTP+JSON) binding of A2A 1.0 at `/a2a/:agent/v1/...` (and list it on the cards). */
+  rest: z.boolean().default(true),
 }).strict();
 export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
@@ -49,6 +55,8 @@ export interface A2AApi {
   readonly recovered: number;
   /** Agent-to-agent messages (EXECUTE, STATUS_QUERY), discovery, delegation breakers. */
   readonly delegation: DelegationApi;
+  /** Push notifications (configs, outbox, delivery), when `push.enabled`. */
+  readonly push: PushService | undefined;
 }
 
 /**
@@ -67,10 +75,14 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const log = host.logger.child({ module: A2A_MODULE });
       const gateway = host.module<GatewayPort>('gateway');
       const agents = host.module<{ get(name: string): AgentInfo | undefined; list(): AgentInfo[] }>('agents');
-      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks);
-      const recovered = await recoverTasks(tasks, host.clock, log);
+      const push = options.push.enabled ? await PushService.open({ store: host.store, id: host.id, clock: host.clock, logger: log }, options.push) : undefined;
+      const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks, push ? (agent, scope, id) => push.configs.dropTask(agent, scope, id) : undefined);
+      const recovered = await recoverTasks(tasks, host.clock, log, push ? (agent, scope, task) => push.notifyStatus(agent, scope, task) : undefined);
+      const served = { version: options.version, push: push !== undefined, rest: options.rest };
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
-        agentCard(info, { baseUrl, secured: options.secured ?? secured, version: options.version });
+        agentCard(info, { baseUrl, secured: options.secured ?? secured, ...served });
+      const handlerOf = (agent: string, card: AgentCard, executor: AgentTaskExecutor | RouterExecutor): DefaultRequestHandler =>
+        new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), executor, undefined, push?.storeFor(agent), push?.senderFor(agent));
       const running = (agent: string): AgentInfo | undefined => {
         const info = agents.get(agent);
         return info && info.status === 'running' ? info : undefined;
@@ -115,7 +127,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const routerEndpoint = (): A2AEndpoint => {
         if (nodeEndpoint) return nodeEndpoint;
         const executor = new RouterExecutor(localAgents, routedTo);
-        const sdk = new DefaultRequestHandler(nodeCard(host.id, [], { baseUrl: '', secured: false, version: options.version }), new ActorTaskStore(NODE_AGENT, tasks), executor);
+        const sdk = handlerOf(NODE_AGENT, nodeCard(host.id, [], { baseUrl: '', secured: false, ...served }), executor);
         const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
         nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         return nodeEndpoint;
@@ -128,7 +140,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
         const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
         executors.add(executor);
-        const sdk = new DefaultRequestHandler(cardOf(info, '', false), new ActorTaskStore(agent, tasks), executor);
+        const sdk = handlerOf(agent, cardOf(info, '', false), executor);
         const handler = new FollowUpGuard(sdk, agent, tasks);
         const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         if (endpoints.size >= 1_000) {
@@ -141,21 +153,32 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return ep;
       };
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
-        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, version: options.version });
+        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served });
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
       const delegation = startDelegation(host, gateway, host.module<DelegationAgents>('agents'), log.child({ component: 'delegation' }));
+      const pushRegistry = push ? pushMetrics(push) : undefined;
+      const metrics = async (): Promise<string> => {
+        const [d, p] = await Promise.all([delegation.metrics(), pushRegistry ? pushRegistry.metrics() : Promise.resolve('')]);
+        return d === '' || d.endsWith('\n') ? d + p : `${d}\n${p}`;
+      };
       return {
-        api: { endpoint, card, recovered, delegation: delegation.api },
+        api: { endpoint, card, recovered, delegation: delegation.api, push },
         mcpTools: [...a2aMcpTools(endpoint), ...delegation.mcpTools],
-        metrics: () => delegation.metrics(),
+        metrics,
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
           await Promise.allSettled([...executors].map((x) => x.stop()));
           await tasks.settled();
         },
-        routes: (table) => registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) }),
+        // after the actors: the last events' notifications are in the outbox, delivered at the next start
+        release: () => push?.close(),
+        routes: (table) => {
+          registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) });
+          if (options.rest) registerRestRoutes(table, { endpoint, userOf: (req: { apiKeyId?: string }) => ownerOfKey(req.apiKeyId) });
+          if (push) table.route({ method: 'GET', url: JWKS_PATH, handler: (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(push.signer.jwks()) });
+        },
       };
     },
   };

@@ -13,7 +13,7 @@ export const INTERRUPTED_CODE = 'TROUPE_ERR_A2A_TASK_INTERRUPTED' satisfies Erro
  * listing is listed as journaled. Interrupted tasks (input-required,
  * auth-required) stay as they are: a follow-up resumes them from the stored task.
  */
-export async function recoverTasks(tasks: TaskActors, clock: Clock, log: Logger): Promise<number> {
+export async function recoverTasks(tasks: TaskActors, clock: Clock, log: Logger, onFailed?: (agent: string, scope: { tenant: string; owner: string }, task: Task) => Promise<void>): Promise<number> {
   let n = 0;
   for (const e of tasks.all()) {
     if (e.state !== TaskState.TASK_STATE_WORKING && e.state !== TaskState.TASK_STATE_SUBMITTED) continue;
@@ -38,6 +38,8 @@ export async function recoverTasks(tasks: TaskActors, clock: Clock, log: Logger)
     };
     task.metadata = { ...(task.metadata ?? {}), code: reason.code };
     await tasks.save(e.agent, { tenant: e.tenant, owner: e.owner }, Task.toJSON(task) as TaskJson);
+    // its push notification receivers learn it too
+    await onFailed?.(e.agent, { tenant: e.tenant, owner: e.owner }, task).catch((err: unknown) => log.warn({ err, task: task.id }, 'push notification of a recovered task not queued'));
     log.warn({ err: reason, task: task.id, agent: e.agent }, 'A2A task was working when the node stopped; failed');
     n++;
   }

@@ -44,7 +44,8 @@ export function nodeCard(node: string, agents: ReadonlyArray<Pick<AgentInfo, 'na
   const skills = agents.flatMap((a) => (a.skills as Skill[]).map((s) => ({ ...s, id: `${a.name}/${s.id}`, tags: [...s.tags, a.name] })));
   const card = agentCard({ name: `troupe-${node}`, description: `troupe node ${node}: routes each task to the agent whose skills fit (${agents.length} agents)`, skills }, c);
   const url = `${c.baseUrl}/a2a`;
-  card.supportedInterfaces = card.supportedInterfaces.map((i) => ({ ...i, url }));
+  // JSON-RPC at /a2a; REST under the node agent's own path (/a2a/~node/v1)
+  card.supportedInterfaces = card.supportedInterfaces.map((i) => ({ ...i, url: i.protocolBinding === 'HTTP+JSON' ? `${url}/${encodeURIComponent(NODE_AGENT)}/v1` : url }));
   return card;
 }
 

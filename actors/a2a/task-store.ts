@@ -142,6 +142,8 @@ export class TaskActors {
     private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger' | 'dropJournal'>,
     private readonly db: StoreDb | undefined,
     private readonly maxTasks = DEFAULT_MAX_TASKS,
+    /** Told of each task pruned (its push notification configs go with it). */
+    private readonly onPruned?: (agent: string, scope: { tenant: string; owner: string }, id: string) => Promise<void>,
   ) {
     if (db) {
       const read: IndexEntry[] = [];
@@ -213,6 +215,7 @@ export class TaskActors {
       this.live.delete(key);
       void (async () => {
         if (this.db) await this.db.remove(JSON.parse(key));
+        await this.onPruned?.(e.agent, { tenant: e.tenant, owner: e.owner }, e.id);
         if (ref) await this.host.stop(ref);
         await this.host.dropJournal(`a2a/task/${key}`);
       })().catch((err: unknown) => this.host.logger.warn({ err, task: e.id }, 'pruning a finished A2A task failed'));

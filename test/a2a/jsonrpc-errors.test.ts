@@ -84,8 +84,10 @@ describe('A2A JSON-RPC errors (HTTP 200, the spec codes)', () => {
     expect((await rpc(other, { jsonrpc: '2.0', id: 15, method: 'GetTask', params: { id: 'x' } }, v1)).json).toMatchObject({ id: 15, error: { code: -32001 } });
   });
 
-  it('push notification configs are -32003 (the cards say pushNotifications: false), in 1.0 and 0.3', async () => {
-    const url = await echoUrl();
+  it('push notification configs are -32003 when push is off (a2a.push.enabled: false, the cards say pushNotifications: false), in 1.0 and 0.3', async () => {
+    const node = await a2aNode({ a2a: { push: { enabled: false } } } as never);
+    node.spawnAgent({ name: 'echo' });
+    const url = `${node.http.url}/a2a/echo`;
     const sent = await rpc(url, { jsonrpc: '2.0', id: 20, method: 'SendMessage', params: { message: textMessage('hello') } }, v1);
     const taskId = sent.json.result.task.id;
     const create = await rpc(url, { jsonrpc: '2.0', id: 21, method: 'CreateTaskPushNotificationConfig', params: { taskId, url: 'https://example.com/hook' } }, v1);
