@@ -142,6 +142,7 @@ export const errorCatalog = {
   TROUPE_ERR_APPROVAL_NOT_FOUND: { status: 404, description: 'no approval with that id' },
   TROUPE_ERR_APPROVAL_FORBIDDEN: { status: 403, description: "the decider (x-troupe-user) is not among the approval's approvers" },
   TROUPE_ERR_APPROVAL_CONFLICT: { status: 409, description: 'the approval was already decided otherwise; details.winner names the first decision' },
+  TROUPE_ERR_SESSION_NODE_INPUT_REQUIRED: { status: 502, description: "a workflow node's A2A task asked for input (input-required or auth-required); a DAG node has no one to answer, so its task is cancelled and the attempt fails" },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -28,3 +28,4 @@ export { orchestratorMcpTools } from './mcp-tools.js';
 export { ModelPlanner, type ModelPlannerOptions } from './model-planner.js';
 export { modelClassifier } from './model-classifier.js';
 export { ChatRouter, classifyHeuristic, decideRoute, type RouteInput, type RouteDecision, type Classifier } from './router.js';
+export { A2ANodeRunner, ORCHESTRATOR_A2A_USER } from './a2a-runner.js';

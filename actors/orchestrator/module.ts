@@ -4,7 +4,7 @@ import { modelClassifier } from './model-classifier.js';
 import { ModelPlanner } from './model-planner.js';
 import type { GatewayActor } from '../gateway/index.js';
 import { AUDIT_MODULE, type AuditApi, type AuditRecordInput } from '../audit/index.js';
-import type { NodeModule } from '../modules/index.js';
+import type { ModuleHost, NodeModule } from '../modules/index.js';
 import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
 import { Orchestrator } from './orchestrator.js';
 import { OfflinePlanner, type AgentCard, type Planner } from './planner.js';
@@ -12,6 +12,8 @@ import type { Classifier } from './router.js';
 import { orchestratorRoutes } from './routes.js';
 import { orchestratorMcpTools } from './mcp-tools.js';
 import { GatewayNodeRunner, type NodeRunner } from './runner.js';
+import { A2ANodeRunner } from './a2a-runner.js';
+import { A2A_MODULE, type A2AApi } from '../a2a/index.js';
 import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
 
 /** The orchestrator module's name: `host.module<Orchestrator>(ORCHESTRATOR_MODULE)`. */
@@ -63,7 +65,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
         return upstream();
       };
       const orchestrator = new Orchestrator(host, options, {
-        runner: runner ? () => runner : (() => { const r = new GatewayNodeRunner(gateway); return () => r; })(),
+        runner: runner ? () => runner : defaultRunner(host, options.nodeRunner, gateway),
         planner: planner ?? (useModel(options.planner)
           ? new ModelPlanner({ provider, temperature: options.plannerTemperature, maxAttempts: options.plannerAttempts, logger: log, ...(options.plannerModel ? { model: options.plannerModel } : {}) })
           : new OfflinePlanner()),
@@ -82,4 +84,11 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       };
     },
   };
+}
+
+/** The runner of workflow nodes: A2A tasks through the a2a module (`auto` when the node runs it), else agent runs. */
+function defaultRunner(host: ModuleHost, mode: 'auto' | 'a2a' | 'gateway', gateway: () => GatewayActor): () => NodeRunner {
+  if (mode === 'a2a' && !host.hasModule(A2A_MODULE)) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'orchestrator nodeRunner is a2a, but the node runs no a2a module');
+  const r: NodeRunner = mode === 'gateway' || !host.hasModule(A2A_MODULE) ? new GatewayNodeRunner(gateway) : new A2ANodeRunner(() => host.module<A2AApi>(A2A_MODULE));
+  return () => r;
 }

@@ -143,7 +143,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           if (TERMINAL_SESSION.has(s.status)) throw new TroupeError('TROUPE_ERR_SESSION_FINISHED', `session ${id} is already ${s.status}`);
           await persist(out.event);
           ctx.timers.cancel(`a:${out.record.node}`);
-          deps.decided?.(s.approvals[out.record.id]!);
+          decidedNow(s.approvals[out.record.id]!);
         }
         ctx.reply(structuredClone(s.approvals[out.record.id]));
         break;
@@ -161,7 +161,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           type: 'approval.decided', at: now, id: a.id, status, decided_by: 'timeout', source: 'timeout',
           ...(a.auto_action === 'escalate' ? {} : { decision: a.auto_action }), reason: `no decision within ${a.expires_at - a.created_at}ms: auto_action ${a.auto_action}`,
         });
-        deps.decided?.(s.approvals[a.id]!);
+        decidedNow(s.approvals[a.id]!);
         break;
       }
       case 'node.done': {
@@ -193,6 +193,14 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         await failed(s, ctx, persist, m.node, error);
         break;
       }
+      case 'node.task': {
+        // the task id of the attempt still running (a stale attempt's is not the node's any more)
+        const n = s.nodes[m.node];
+        if (!n || n.status !== 'running' || n.attempts !== m.attempt || !live.inflight.has(m.node)) return;
+        await persist({ type: 'node.task', at: deps.clock.now(), node: m.node, attempt: m.attempt, task_id: m.taskId });
+        deps.progress({ type: 'node.task', session: id, node: m.node, agent: n.agent ?? '', attempt: m.attempt, task: m.taskId, at: deps.clock.now() });
+        return;
+      }
       case 'node.retry':
       case 'session.kick':
         break;
@@ -201,6 +209,12 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     deps.changed(s);
     answerAttached(s);
     if (TERMINAL_SESSION.has(s.status)) ctx.timers.startSingle('idle', clampDelay(deps.passivateAfterMs), { type: 'session.idle' });
+  }
+
+  /** A decision was journaled: the audit log, and the session's followers (an A2A task waiting on it). */
+  function decidedNow(a: ApprovalRecord): void {
+    deps.decided?.(a);
+    deps.progress({ type: 'approval.decided', session: id, node: a.node, approval: a.id, status: a.status, decided_by: a.decided_by ?? '', source: a.source ?? '', at: deps.clock.now() });
   }
 
   function nodeOf(s: SessionState, nodeId: string): DagNode {
@@ -378,7 +392,8 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     for (const i of node.inputs) prompt += `\n\n[output of ${i}]\n${s.nodes[i]?.result ?? ''}`;
     let run: Promise<{ content: string; ranOn?: string }>;
     try {
-      run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs });
+      const onTask = (taskId: string): void => ctx.tell(ctx.self, { type: 'node.task', node: node.id, attempt, taskId: String(taskId).slice(0, 256) });
+      run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs, onTask });
     } catch (e) {
       run = Promise.reject(e);
     }

@@ -23,6 +23,10 @@ export interface NodeState {
   /** Agent of the latest attempt. */
   agent?: string;
   result?: string;
+  /** The A2A task of the latest attempt (when the runner runs nodes as A2A tasks). */
+  task_id?: string;
+  /** The A2A tasks of every attempt, oldest first (bounded). */
+  tasks?: string[];
   /** The node (process) the completed attempt ran on, when the runner said. */
   ran_on?: string;
   error?: NodeError;
@@ -59,6 +63,9 @@ export const approvalRecordSchema = z.object({
 });
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
 
+/** A2A task ids kept per node (one per attempt; retries and restarts are bounded). */
+const MAX_TASKS_PER_NODE = 32;
+
 /** What a session actor holds: the fold of its journal. */
 export interface SessionState {
   v: 1;
@@ -84,6 +91,7 @@ export interface SessionState {
 export const sessionEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive() }),
   z.object({ type: z.literal('node.started'), at: z.number(), node: z.string(), attempt: z.number().int(), agent: z.string() }),
+  z.object({ type: z.literal('node.task'), at: z.number(), node: z.string(), attempt: z.number().int(), task_id: z.string().min(1).max(256) }),
   z.object({ type: z.literal('node.attempt_failed'), at: z.number(), node: z.string(), error: errorSchema, retry_at: z.number() }),
   z.object({ type: z.literal('node.completed'), at: z.number(), node: z.string(), result: z.string(), ran_on: z.string().max(128).optional() }),
   z.object({ type: z.literal('node.failed'), at: z.number(), node: z.string(), error: errorSchema }),
@@ -158,6 +166,13 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       n.agent = e.agent;
       n.started_at = e.at;
       delete n.retry_at;
+      break;
+    }
+    case 'node.task': {
+      const n = s.nodes[e.node];
+      if (!n) break;
+      n.task_id = e.task_id;
+      n.tasks = [...(n.tasks ?? []), e.task_id].slice(-MAX_TASKS_PER_NODE);
       break;
     }
     case 'node.attempt_failed': {

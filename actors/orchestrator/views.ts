@@ -49,6 +49,7 @@ export function sessionView(s: SessionState): Record<string, unknown> {
           ...(st.agent !== undefined && st.agent !== n.agent ? { ran_agent: st.agent } : {}),
           ...(st.result !== undefined ? { result: st.result } : {}),
           ...(st.ran_on !== undefined ? { ran_on: st.ran_on } : {}),
+          ...(st.task_id !== undefined ? { task_id: st.task_id, a2a_tasks: st.tasks ?? [st.task_id] } : {}),
           ...(st.error !== undefined ? { error: st.error } : {}),
           ...(st.reason !== undefined ? { reason: st.reason } : {}),
           ...(n.condition ? { condition: n.condition } : {}),
