@@ -74,7 +74,10 @@ export class A2ANodeRunner implements NodeRunner {
     const said = status?.message ? textOfParts(status.message.parts) : '';
     switch (status?.state) {
       case TaskState.TASK_STATE_COMPLETED:
-        return { content: artifacts.size > 0 ? [...artifacts.values()].join('') : said };
+      {
+        const ranOn = p?.$case === 'statusUpdate' ? (p.value.metadata as { ran_on?: unknown } | undefined)?.ran_on : undefined;
+        return { content: artifacts.size > 0 ? [...artifacts.values()].join('') : said, ...(typeof ranOn === 'string' ? { ranOn } : {}) };
+      }
       case TaskState.TASK_STATE_INPUT_REQUIRED:
       case TaskState.TASK_STATE_AUTH_REQUIRED:
         // a DAG node has no one to answer: the task is cancelled and the attempt fails
