@@ -12,3 +12,4 @@ export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } fr
 export { FollowUpGuard } from './follow-ups.js';
 export { REQUEST_INPUT_TOOL } from './executor.js';
 export type { ClaimVerdict, SendResponse } from './task-actor.js';
+export { NODE_AGENT, WORKFLOW_ROUTE, type A2AWorkflows } from './router.js';

@@ -9,7 +9,7 @@ import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
 import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
-import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
+import { NODE_AGENT, RouterExecutor, nodeCard, type A2AWorkflows } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
@@ -46,6 +46,8 @@ export interface A2AApi {
   card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
   /** Tasks that were working when the node last stopped and were failed on start. */
   readonly recovered: number;
+  /** Hand the node's own agent (`POST /a2a`) workflows for complex tasks (the orchestrator module does); undefined removes them. */
+  useWorkflows(workflows: A2AWorkflows | undefined): void;
 }
 
 /**
@@ -109,9 +111,10 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return x;
       };
       let nodeEndpoint: A2AEndpoint | undefined;
+      let workflows: A2AWorkflows | undefined;
       const routerEndpoint = (): A2AEndpoint => {
         if (nodeEndpoint) return nodeEndpoint;
-        const executor = new RouterExecutor(localAgents, routedTo);
+        const executor = new RouterExecutor(localAgents, routedTo, () => workflows);
         const sdk = new DefaultRequestHandler(nodeCard(host.id, [], { baseUrl: '', secured: false, version: options.version }), new ActorTaskStore(NODE_AGENT, tasks), executor);
         const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
         nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
@@ -138,12 +141,12 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return ep;
       };
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
-        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, version: options.version });
+        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, version: options.version }, workflows ? [workflows.skill] : []);
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
       return {
-        api: { endpoint, card, recovered },
+        api: { endpoint, card, recovered, useWorkflows: (w) => void (workflows = w) },
         mcpTools: a2aMcpTools(endpoint),
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {

@@ -13,6 +13,7 @@ import { orchestratorRoutes } from './routes.js';
 import { orchestratorMcpTools } from './mcp-tools.js';
 import { GatewayNodeRunner, type NodeRunner } from './runner.js';
 import { A2ANodeRunner } from './a2a-runner.js';
+import { WorkflowTasks } from './a2a-view.js';
 import { A2A_MODULE, type A2AApi } from '../a2a/index.js';
 import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
 
@@ -76,8 +77,12 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       });
       orchestrator.startSweeps();
       await orchestrator.restore();
+      // the node's own A2A agent (POST /a2a) runs complex tasks as workflows
+      const a2a = options.a2aWorkflows && host.hasModule(A2A_MODULE) ? host.module<A2AApi>(A2A_MODULE) : undefined;
+      a2a?.useWorkflows(new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log));
       return {
         api: orchestrator,
+        drain: () => a2a?.useWorkflows(undefined),
         routes: (table) => orchestratorRoutes(table, orchestrator),
         mcpTools: orchestratorMcpTools(orchestrator),
         metrics: () => orchestrator.router.registry.metrics(),
