@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Role, TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import type { Orchestrator } from '../../actors/index.js';
+import { until } from '../helpers.js';
+import { a2aNode, closeNodes, CountingModel, sendParams, userMessage } from '../a2a/harness.js';
+import { DIAMOND } from './helpers.js';
+
+afterEach(closeNodes);
+
+/** The official 1.x client of the node's own agent (its card at /.well-known/agent-card.json). */
+const nodeClient = (url: string): Promise<Client> => new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+  transports: [new JsonRpcTransportFactory({ fetchImpl: fetch })], cardResolver: new DefaultAgentCardResolver({ fetchImpl: fetch }),
+})).createFromUrl(url);
+
+/** A message that carries a ready plan (a data part) beside its text. */
+function planMessage(textValue: string, dag: unknown): Message {
+  const m = userMessage(textValue);
+  m.parts.push({ content: { $case: 'data', value: { dag } }, mediaType: 'application/json', filename: '', metadata: undefined });
+  return m;
+}
+
+/** draft -> publish (needs approval) */
+const GATED = {
+  nodes: [
+    { id: 'draft', agent: 'research', instruction: 'draft it' },
+    { id: 'publish', agent: 'writer', instruction: 'publish it', inputs: ['draft'], approval: { action: 'external_call', why: 'posts publicly', timeout_ms: 600_000 } },
+  ],
+  edges: [{ from: 'draft', to: 'publish' }],
+  output: 'publish',
+};
+
+async function setup() {
+  const model = new CountingModel();
+  const node = await a2aNode({ id: 'a2a-wf', modelProvider: model });
+  node.spawnAgent({ name: 'research', skills: [{ id: 'search', name: 'search the web' }] });
+  node.spawnAgent({ name: 'writer', skills: [{ id: 'summarize', name: 'summarize results' }] });
+  const client = await nodeClient(node.http.url);
+  return { node, model, client, orch: node.module<Orchestrator>('orchestrator') };
+}
+
+const textOfMessage = (m: Message | undefined): string => (m?.parts ?? []).map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+/** Upstream calls whose prompt starts with `prefix` (the CountingModel answers `done:<prompt>`). */
+const publishes = (task: Task | undefined): number => (task?.artifacts ?? []).filter((a) => a.name === 'node:publish').length;
+
+describe('the A2A view of a workflow (POST /a2a)', () => {
+  it('a complex request becomes a session: attributed status updates and one artifact per node stream over message/stream, then the answer', async () => {
+    const { node, client, model } = await setup();
+    const events: any[] = [];
+    for await (const ev of client.sendMessageStream(sendParams(planMessage('research both sides, then write it up', DIAMOND)))) {
+      const p = (ev as StreamResponse).payload;
+      if (p) events.push({ kind: p.$case, ...(p.value as object) });
+    }
+    expect(events[0].kind).toBe('task');
+    const statuses = events.filter((e) => e.kind === 'statusUpdate');
+    const artifacts = events.filter((e) => e.kind === 'artifactUpdate');
+    const started = statuses.filter((s) => s.metadata?.event === 'node.started').map((s) => `${s.metadata.node}@${s.metadata.agent}`);
+    expect(started[0]).toBe('a@research');
+    expect(started.slice(1, 3).sort()).toEqual(['b@research', 'c@research']);
+    expect(started[3]).toBe('d@writer');
+    // every node's output is an artifact named for it, attributed to its agent; the answer comes last
+    expect(artifacts.map((a) => a.artifact.name)).toEqual(expect.arrayContaining(['node:a', 'node:b', 'node:c', 'node:d']));
+    for (const a of artifacts.filter((x) => x.artifact.name.startsWith('node:'))) expect(a.artifact.metadata).toMatchObject({ node: a.artifact.name.slice(5) });
+    const last = artifacts[artifacts.length - 1];
+    expect(last.artifact.name).toBe('answer');
+    // ordered: a node's output arrives before anything that depends on it starts
+    const at = (pred: (e: any) => boolean): number => events.findIndex(pred);
+    expect(at((e) => e?.artifact?.name === 'node:a')).toBeLessThan(at((e) => e?.metadata?.event === 'node.started' && e.metadata.node === 'b'));
+    expect(at((e) => e?.artifact?.name === 'node:b')).toBeLessThan(at((e) => e?.metadata?.event === 'node.started' && e.metadata.node === 'd'));
+    const end = statuses[statuses.length - 1];
+    expect(end.status.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const sessionId = end.metadata.session_id as string;
+    expect(sessionId).toMatch(/^ses_/);
+    // the same workflow through the sessions API: each node's A2A task id is in the attributed stream too
+    const view = await fetch(`${node.http.url}/v1/sessions/${sessionId}`).then((r) => r.json()) as any;
+    expect(view.status).toBe('completed');
+    expect(last.artifact.parts[0].content.value).toBe(view.answer);
+    const streamedTasks = statuses.filter((s) => s.metadata?.event === 'node.task').map((s) => s.metadata.task_id).sort();
+    expect(view.dag.nodes.map((n: any) => n.task_id).sort()).toEqual(streamedTasks);
+    expect(model.calls).toBe(4);
+    // the task is stored with the session's id
+    const task = await client.getTask({ tenant: '', id: end.taskId, historyLength: undefined });
+    expect(task.metadata).toMatchObject({ workflow: true, session_id: sessionId });
+    expect(task.artifacts.map((a) => a.name).sort()).toEqual(['answer', 'node:a', 'node:b', 'node:c', 'node:d']);
+  });
+
+  it('a simple request still goes to the agent whose skills fit', async () => {
+    const { client } = await setup();
+    const task = await client.sendMessage(sendParams(userMessage('summarize results'))) as Task;
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(task.metadata).toMatchObject({ agent: 'writer' });
+  });
+
+  it('an approval makes the task input-required; a follow-up with the decision resumes it, and the node runs once', async () => {
+    const { node, client, orch } = await setup();
+    const first = await client.sendMessage(sendParams(planMessage('draft and publish', GATED))) as Task;
+    expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const sessionId = first.metadata!['session_id'] as string;
+    const approvalId = `${sessionId}.publish`;
+    expect(first.status?.message?.metadata).toMatchObject({ approval_id: approvalId, node: 'publish', agent: 'writer' });
+    const dataPart = first.status?.message?.parts.find((p) => p.content?.$case === 'data')?.content as { value: any };
+    expect(dataPart.value.approval).toMatchObject({ id: approvalId, action: 'external_call', why: 'posts publicly', status: 'pending' });
+    expect(first.artifacts.map((a) => a.name)).toEqual(['node:draft']);
+    // the session says the same
+    expect((await orch.state(sessionId)).status).toBe('waiting_approval');
+    // a message with no decision in it asks again
+    const unclear = await client.sendMessage(sendParams(userMessage('hmm, not sure', { taskId: first.id }))) as Task;
+    expect(unclear.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect(textOfMessage(unclear.status?.message)).toMatch(/^No decision could be read/);
+    const done = await client.sendMessage(sendParams(userMessage('approve: looks right', { taskId: first.id }))) as Task;
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(publishes(done)).toBe(1);
+    const approval = await fetch(`${node.http.url}/v1/approvals/${approvalId}`).then((r) => r.json()) as any;
+    expect(approval).toMatchObject({ status: 'approved', decision: 'approve', reason: 'looks right', source: 'a2a', decided_by: 'a2a' });
+    const s = await orch.state(sessionId);
+    expect(s.nodes['publish']).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('a decision over HTTP resumes the waiting A2A task; a later A2A follow-up is refused', async () => {
+    const { node, client } = await setup();
+    const first = await client.sendMessage(sendParams(planMessage('draft and publish', GATED))) as Task;
+    expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const approvalId = `${first.metadata!['session_id']}.publish`;
+    const r = await fetch(`${node.http.url}/v1/approvals/${approvalId}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'h1' }, body: JSON.stringify({ decision: 'modify', input: 'publish a short version' }) });
+    expect(r.status).toBe(200);
+    let task: Task | undefined;
+    await until(async () => {
+      task = await client.getTask({ tenant: '', id: first.id, historyLength: undefined });
+      return task.status?.state === TaskState.TASK_STATE_COMPLETED;
+    }, 10_000, 'the A2A task completed after the HTTP decision');
+    expect(publishes(task)).toBe(1);
+    expect(textOfMessage(task!.status?.message)).toBe('done:publish a short version\n\n[output of draft]\ndone:draft it');
+    // the history says how it went on: the decision, made elsewhere
+    expect(task!.history.map(textOfMessage)).toContain(`approval ${approvalId}: modified by api (http)`);
+    await expect(client.sendMessage(sendParams(userMessage('reject', { taskId: first.id })))).rejects.toMatchObject({ name: 'UnsupportedOperationError' });
+  });
+
+  it('50 concurrent decisions on one approval, HTTP and A2A follow-ups mixed, give exactly one effect', async () => {
+    const { node, client, orch, model } = await setup();
+    const first = await client.sendMessage(sendParams(planMessage('draft and publish', GATED))) as Task;
+    expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const sessionId = first.metadata!['session_id'] as string;
+    const approvalId = `${sessionId}.publish`;
+    const callsBefore = model.calls;
+    const decisions = ['approve', 'reject', 'modify'] as const;
+    type Outcome = { via: 'http' | 'a2a'; i: number; status: 'ok' | 'replay' | 'refused'; body?: any; error?: any };
+    const runs = Array.from({ length: 50 }, async (_v, i): Promise<Outcome> => {
+      const d = decisions[i % 3]!;
+      if (i % 2 === 0) {
+        const res = await fetch(`${node.http.url}/v1/approvals/${approvalId}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `key-${i % 4}`, 'x-troupe-user': `user-${i}` },
+          body: JSON.stringify({ decision: d, ...(d === 'modify' ? { input: `variant ${i}` } : {}) }),
+        });
+        const body = await res.json() as any;
+        return { via: 'http', i, status: res.status === 200 ? 'ok' : 'refused', body };
+      }
+      const m: Message = { ...userMessage(''), messageId: randomUUID(), taskId: first.id, role: Role.ROLE_USER, parts: [{ content: { $case: 'data', value: { decision: d, ...(d === 'modify' ? { input: `variant ${i}` } : {}) } }, mediaType: 'application/json', filename: '', metadata: undefined }] };
+      try {
+        return { via: 'a2a', i, status: 'ok', body: await client.sendMessage(sendParams(m)) };
+      } catch (error) {
+        return { via: 'a2a', i, status: 'refused', error };
+      }
+    });
+    const outcomes = await Promise.all(runs);
+    // the session took exactly one decision: the approval's, and one run of the node at most
+    const approval = await fetch(`${node.http.url}/v1/approvals/${approvalId}`).then((r) => r.json()) as any;
+    expect(['approved', 'rejected', 'modified']).toContain(approval.status);
+    await until(async () => (await orch.state(sessionId)).status === 'completed', 10_000, 'the session completed');
+    const s = await orch.state(sessionId);
+    expect(s.nodes['publish']!.attempts).toBe(approval.status === 'rejected' ? 0 : 1);
+    expect(model.calls - callsBefore).toBe(approval.status === 'rejected' ? 0 : 1);
+    // HTTP: the winner's key replays the winner's record; every other HTTP decision is a 409 naming it
+    const http = outcomes.filter((o) => o.via === 'http');
+    for (const o of http) {
+      if (o.status === 'ok') expect(o.body).toMatchObject({ id: approvalId, status: approval.status, decided_by: approval.decided_by });
+      else expect(o.body.error).toMatchObject({ code: 'TROUPE_ERR_APPROVAL_CONFLICT' });
+    }
+    // A2A: one follow-up continued the task (applied or told it lost); the others were refused (-32004)
+    const a2a = outcomes.filter((o) => o.via === 'a2a');
+    const continued = a2a.filter((o) => o.status === 'ok');
+    expect(continued.length).toBeLessThanOrEqual(1);
+    for (const o of a2a.filter((x) => x.status === 'refused')) expect(o.error).toMatchObject({ name: 'UnsupportedOperationError' });
+    const winners = (approval.source === 'a2a' ? 1 : 0) + http.filter((o) => o.status === 'ok' && o.body.decided_by === `user-${o.i}`).length;
+    expect(winners).toBe(1);
+    // the task ends as the session did, with the node's output once at most
+    let task: Task | undefined;
+    await until(async () => {
+      task = await client.getTask({ tenant: '', id: first.id, historyLength: undefined });
+      return task.status?.state === TaskState.TASK_STATE_COMPLETED;
+    }, 10_000, 'the A2A task completed');
+    expect(publishes(task)).toBe(approval.status === 'rejected' ? 0 : 1);
+  });
+});
