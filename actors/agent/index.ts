@@ -36,3 +36,4 @@ export { UpstreamGuard, type UpstreamState, type UpstreamOptions } from './upstr
 export { UpstreamBreaker, type BreakerState, type BreakerOptions } from './upstream/breaker.js';
 export { TokenBudget, agentBudgetSchema, type AgentBudget, type BudgetUsage } from './upstream/budget.js';
 export { UPSTREAM_FAULT_MODES, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput, type UpstreamFaultMode } from './upstream/fault.js';
+export { agentApprovalSchema, type AgentApproval } from './spec.js';

@@ -32,6 +32,8 @@ export interface AgentInfo {
   createdAt: number;
   /** LLM-aware supervision: circuit breaker, 429 pause, budget usage, kill switch, drill fault. */
   upstream?: UpstreamState;
+  /** Human approval before the agent acts in a workflow (from its spec). */
+  approval?: AgentSpecData['approval'];
 }
 
 /** An agent with the live figures of its actor (when it is running and answered). */
@@ -101,6 +103,7 @@ export function infoOf(e: AgentEntry, node: string): AgentInfo {
     limits: e.data.limits,
     supervision: e.data.supervision,
     ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
+    ...(e.data.approval !== undefined ? { approval: e.data.approval } : {}),
     address: e.agent.address,
     node,
     status: e.status,

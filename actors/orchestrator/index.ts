@@ -31,3 +31,4 @@ export { ChatRouter, classifyHeuristic, decideRoute, type RouteInput, type Route
 export { A2ANodeRunner, ORCHESTRATOR_A2A_USER } from './a2a-runner.js';
 export { WorkflowTasks } from './a2a-view.js';
 export { decisionOf } from './a2a-decision.js';
+export { withApprovals, agentApprovals, type ApprovalPolicy } from './approval-policy.js';

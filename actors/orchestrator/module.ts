@@ -55,7 +55,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       const gateway = (): GatewayActor => host.module<GatewayActor>('gateway');
       const directoryCatalog = async (): Promise<AgentCard[]> => {
         const c = await gateway().request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }));
-        return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills }));
+        return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills, ...(a.approval !== undefined ? { approval: a.approval } : {}) }));
       };
       // the agents' upstream, when the node has the agents module and a real (not offline) model
       const upstream = host.hasModule('agents') && !host.module<AgentRegistry>('agents').provider.offline ? () => host.module<AgentRegistry>('agents').provider : undefined;

@@ -3,7 +3,8 @@ import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js
 import type { ActorRef, Context } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import type { AuditRecordInput } from '../audit/index.js';
-import { withApprovalPolicy, type Dag } from './dag.js';
+import type { Dag } from './dag.js';
+import { withApprovals } from './approval-policy.js';
 import { validateDag } from './graph.js';
 import type { ReviseRequest } from './session-revision.js';
 import type { OrchestratorOptions } from './options.js';
@@ -94,7 +95,7 @@ export class Orchestrator {
     for (const s of this.summaries.values()) if (!TERMINAL_SESSION.has(s.status)) open++;
     if (open >= this.options.maxSessions) throw new TroupeError('TROUPE_ERR_SESSION_LIMIT', `this node holds at most ${this.options.maxSessions} open sessions`);
     const cards = await this.deps.catalog();
-    const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }));
+    const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }), cards);
     const id = prefixedId('ses_');
     const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
     try {
@@ -298,12 +299,12 @@ export class Orchestrator {
     const cards = await this.deps.catalog();
     const next = await this.deps.planner.revise?.({ ...r, agents: cards });
     if (next === undefined || next === null) return undefined;
-    return this.policy(validateDag(next, new Set(cards.map((c) => c.name))));
+    return this.policy(validateDag(next, new Set(cards.map((c) => c.name))), cards);
   }
 
-  /** Approvals the policy requires by action type (`approvalFor`). */
-  private policy(dag: Dag): Dag {
-    return withApprovalPolicy(dag, new Set(this.options.approvalFor), { timeout_ms: this.options.approvalTimeoutMs, auto_action: this.options.approvalAutoAction });
+  /** Approvals the agents' specs declare, and those the policy requires by action type (`approvalFor`). */
+  private policy(dag: Dag, cards: readonly AgentCard[]): Dag {
+    return withApprovals(dag, cards, { actions: new Set(this.options.approvalFor), defaults: { timeout_ms: this.options.approvalTimeoutMs, auto_action: this.options.approvalAutoAction } });
   }
 
   private changed(s: SessionState): void {
