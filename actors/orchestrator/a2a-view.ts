@@ -36,6 +36,11 @@ interface Served {
   artifacts: Set<string>;
 }
 
+/** What a watcher needs of a task to resume it as its caller. */
+type Watched = Pick<Served, 'taskId' | 'contextId' | 'user' | 'tenant'>;
+
+const callContext = (t: Watched): ServerCallContext => new ServerCallContext({ ...(t.user ? { user: t.user } : {}), ...(t.tenant !== undefined ? { tenant: t.tenant } : {}), requestedVersion: '1.0' });
+
 /** Progress of one session, buffered until the follower publishes it. */
 class ProgressQueue {
   private items: SessionProgress[] = [];
@@ -127,7 +132,8 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
     const q = new ProgressQueue();
     const dag = dagOf(rc.userMessage);
     const request = textOf(rc.userMessage).trim() || 'run the workflow';
-    const id = await this.orch.start(request, { onProgress: q.push, ...(dag !== undefined ? { dag } : {}) });
+    const origin = { a2a_task: t.taskId, context_id: t.contextId, owner: t.user?.userName || 'unknown', tenant: t.tenant ?? '' };
+    const id = await this.orch.start(request, { onProgress: q.push, origin, ...(dag !== undefined ? { dag } : {}) });
     this.know(t.taskId, id);
     const s0 = await this.orch.state(id);
     this.status(t, TaskState.TASK_STATE_WORKING, `session ${id}: ${s0.dag.nodes.length} node(s) planned`, { session_id: id, event: 'session.created', nodes: s0.dag.nodes.map((n) => ({ id: n.id, agent: n.agent })) });
@@ -297,7 +303,7 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
    * follow-up (the task actor lets one continuation through per interruption, so it and an
    * A2A follow-up never both continue it).
    */
-  private watch(t: Served, id: string, approvalId: string, interruption: string): void {
+  private watch(t: Watched, id: string, approvalId: string, interruption: string): void {
     const off = this.orch.subscribe(id, (p) => {
       if (!((p.type === 'approval.decided' && p.approval === approvalId) || p.type === 'session.finished')) return;
       this.unwatch(t.taskId);
@@ -315,10 +321,10 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
     off?.();
   }
 
-  private async resumeTask(t: Served, approvalId: string, interruption: string, said: string): Promise<void> {
+  private async resumeTask(t: Watched, approvalId: string, interruption: string, said: string): Promise<void> {
     const ep = await this.a2a().endpoint(NODE_AGENT);
     if (!ep) return;
-    const ctx = new ServerCallContext({ ...(t.user ? { user: t.user } : {}), ...(t.tenant !== undefined ? { tenant: t.tenant } : {}), requestedVersion: '1.0' });
+    const ctx = callContext(t);
     // the input-required status is saved by the SDK after it is published: resume only once it is, and only that interruption
     for (let i = 0; i < RESUME_POLLS; i++) {
       const now = await ep.handler.getTask({ tenant: t.tenant ?? '', id: t.taskId }, ctx).catch(() => undefined);
@@ -332,6 +338,40 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
       parts: [text(said)], metadata: { troupe_resume: approvalId }, extensions: [], referenceTaskIds: [],
     };
     await ep.handler.sendMessage({ tenant: t.tenant ?? '', message, configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true }, metadata: undefined }, ctx);
+  }
+
+  /**
+   * After a restart: the A2A tasks that wait for a decision on an open session are watched
+   * again (a decision made before the restart, whose resume was lost with the process,
+   * resumes the task now). Returns how many tasks it took up.
+   */
+  async rearm(): Promise<number> {
+    const ep = await this.a2a().endpoint(NODE_AGENT);
+    if (!ep) return 0;
+    let n = 0;
+    const open = [...this.orch.list({ status: 'waiting_approval', limit: 1_000 }), ...this.orch.list({ status: 'active', limit: 1_000 })];
+    for (const v of open) {
+      const s = await this.orch.state(String(v['id'])).catch(() => undefined);
+      const o = s?.origin;
+      if (!s || !o) continue;
+      const t: Watched = {
+        taskId: o.a2a_task, contextId: o.context_id, tenant: o.tenant === '' ? undefined : o.tenant,
+        user: o.owner !== 'unknown' && o.owner !== '' ? { isAuthenticated: true, userName: o.owner } : undefined,
+      };
+      const task = await ep.handler.getTask({ tenant: o.tenant, id: o.a2a_task }, callContext(t)).catch(() => undefined);
+      const status = task?.status;
+      const approvalId = (status?.message?.metadata as { approval_id?: unknown } | undefined)?.approval_id;
+      if (status?.state !== TaskState.TASK_STATE_INPUT_REQUIRED || typeof approvalId !== 'string' || !status.message) continue;
+      const a = s.approvals[approvalId];
+      if (!a) continue;
+      this.know(t.taskId, s.id);
+      if (isOpen(a)) this.watch(t, s.id, approvalId, status.message.messageId);
+      else void this.resumeTask(t, approvalId, status.message.messageId, `approval ${approvalId}: ${a.status} by ${a.decided_by ?? 'unknown'} (${a.source ?? 'unknown'})`)
+        .catch((e: unknown) => this.log.debug({ err: e, task: t.taskId }, 'the task was continued another way'));
+      n++;
+    }
+    if (n > 0) this.log.info({ tasks: n }, 'A2A workflow tasks waiting for a decision taken up again');
+    return n;
   }
 
   private know(taskId: string, sessionId: string): void {

@@ -79,7 +79,12 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       await orchestrator.restore();
       // the node's own A2A agent (POST /a2a) runs complex tasks as workflows
       const a2a = options.a2aWorkflows && host.hasModule(A2A_MODULE) ? host.module<A2AApi>(A2A_MODULE) : undefined;
-      a2a?.useWorkflows(new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log));
+      if (a2a) {
+        const workflows = new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log);
+        a2a.useWorkflows(workflows);
+        // not awaited: the node need not wait for it to serve
+        void workflows.rearm().catch((e: unknown) => log.warn({ err: e }, 'could not take up the A2A workflow tasks that wait for a decision'));
+      }
       return {
         api: orchestrator,
         drain: () => a2a?.useWorkflows(undefined),

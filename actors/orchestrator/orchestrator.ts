@@ -14,7 +14,7 @@ import { sessionBehaviour } from './session-actor.js';
 import { sessionOfApproval } from './session-approvals.js';
 import type { SessionIndex, SessionSummary } from './session-index.js';
 import { decisionSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
-import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
+import { TERMINAL_SESSION, type ApprovalRecord, type SessionOrigin, type SessionState } from './session-state.js';
 import { ChatRouter, type Classifier, type RouteDecision, type RouteInput } from './router.js';
 import { approvalView, sessionView, summaryView } from './views.js';
 import { ApprovalBook, auditDecision } from './approval-book.js';
@@ -38,6 +38,8 @@ export interface StartOptions {
   dag?: unknown;
   /** Progress of the workflow, from its first node on. */
   onProgress?: (p: SessionProgress) => void;
+  /** The A2A task that starts it (journaled with the session). */
+  origin?: SessionOrigin;
 }
 
 const ASK_MS = 30_000;
@@ -99,7 +101,7 @@ export class Orchestrator {
     const id = prefixedId('ses_');
     const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
     try {
-      await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
+      await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs, ...(o.origin ? { origin: o.origin } : {}) }, { timeoutMs: ASK_MS });
     } catch (e) {
       off?.();
       throw e;

@@ -105,7 +105,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           ctx.reply(s.id);
           return;
         }
-        await persist({ type: 'session.created', at: deps.clock.now(), request: m.request, dag: m.dag, ttl_ms: m.ttlMs });
+        await persist({ type: 'session.created', at: deps.clock.now(), request: m.request, dag: m.dag, ttl_ms: m.ttlMs, ...(m.origin ? { origin: m.origin } : {}) });
         deps.changed(s);
         ctx.reply(s.id);
         break;

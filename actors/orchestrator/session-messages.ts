@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dagSchema } from './dag.js';
+import { sessionOriginSchema } from './session-state.js';
 
 const errorSchema = z.object({ code: z.string().max(100), message: z.string().max(2_000) });
 
@@ -14,7 +15,7 @@ export type Decision = z.infer<typeof decisionSchema>;
 
 /** Messages of a session actor. */
 export const sessionMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session.create'), request: z.string().min(1).max(100_000), dag: dagSchema, ttlMs: z.number().int().positive() }),
+  z.object({ type: z.literal('session.create'), request: z.string().min(1).max(100_000), dag: dagSchema, ttlMs: z.number().int().positive(), origin: sessionOriginSchema.optional() }),
   z.object({ type: z.literal('session.kick') }),
   /** A finished session idle for passivateAfterMs: its actor stops. */
   z.object({ type: z.literal('session.idle') }),

@@ -37,6 +37,15 @@ export interface NodeState {
   finished_at?: number;
 }
 
+/** Where a session came from, when a protocol view follows it: the A2A task that started it (its scope, to resume it). */
+export const sessionOriginSchema = z.strictObject({
+  a2a_task: z.string().min(1).max(256),
+  context_id: z.string().max(256),
+  owner: z.string().max(256),
+  tenant: z.string().max(256),
+});
+export type SessionOrigin = z.infer<typeof sessionOriginSchema>;
+
 /** A suspension: what a node waits for a human to decide, and the decision once taken. */
 export const approvalRecordSchema = z.object({
   id: z.string().max(200),
@@ -85,11 +94,13 @@ export interface SessionState {
   error?: NodeError;
   /** Revisions of the DAG while it ran. */
   revisions?: number;
+  /** The A2A task that started it (the A2A view of the workflow). */
+  origin?: SessionOrigin;
 }
 
 /** The journaled events of a session (validated when they are read back). */
 export const sessionEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive() }),
+  z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive(), origin: sessionOriginSchema.optional() }),
   z.object({ type: z.literal('node.started'), at: z.number(), node: z.string(), attempt: z.number().int(), agent: z.string() }),
   z.object({ type: z.literal('node.task'), at: z.number(), node: z.string(), attempt: z.number().int(), task_id: z.string().min(1).max(256) }),
   z.object({ type: z.literal('node.attempt_failed'), at: z.number(), node: z.string(), error: errorSchema, retry_at: z.number() }),
@@ -156,6 +167,7 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       s.created_at = e.at;
       s.expires_at = e.at + e.ttl_ms;
       s.status = 'active';
+      if (e.origin) s.origin = e.origin;
       for (const n of e.dag.nodes) s.nodes[n.id] = { status: 'pending', attempts: 0, failures: 0 };
       break;
     case 'node.started': {

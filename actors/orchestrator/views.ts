@@ -65,6 +65,7 @@ export function sessionView(s: SessionState): Record<string, unknown> {
     },
     approvals: Object.values(s.approvals).map(approvalView),
     revisions: s.revisions ?? 0,
+    a2a_task_id: s.origin?.a2a_task ?? null,
     answer: s.answer ?? null,
     error: s.error ?? null,
     created_at: iso(s.created_at),

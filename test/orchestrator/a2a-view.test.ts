@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Role, TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { Orchestrator } from '../../actors/index.js';
-import { until } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 import { a2aNode, closeNodes, CountingModel, sendParams, userMessage } from '../a2a/harness.js';
 import { DIAMOND } from './helpers.js';
 
@@ -190,5 +190,42 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
       return task.status?.state === TaskState.TASK_STATE_COMPLETED;
     }, 10_000, 'the A2A task completed');
     expect(publishes(task)).toBe(approval.status === 'rejected' ? 0 : 1);
+  });
+
+  it('after a restart, a decision over HTTP still resumes the A2A task that waited for it', async () => {
+    const { dir, cleanup } = tempDir('troupe-orch-a2a-');
+    try {
+      const model = new CountingModel();
+      const start = async () => {
+        const node = await a2aNode({ id: 'a2a-wf-r', modelProvider: model, dataDir: dir });
+        node.spawnAgent({ name: 'research', skills: [{ id: 'search', name: 'search the web' }] });
+        node.spawnAgent({ name: 'writer', skills: [{ id: 'summarize', name: 'summarize results' }] });
+        return { node, client: await nodeClient(node.http.url) };
+      };
+      const one = await start();
+      const first = await one.client.sendMessage(sendParams(planMessage('draft and publish', GATED))) as Task;
+      expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+      const sessionId = first.metadata!['session_id'] as string;
+      await one.node.close();
+
+      const two = await start();
+      // the session knows its A2A task
+      const view = await fetch(`${two.node.http.url}/v1/sessions/${sessionId}`).then((r) => r.json()) as any;
+      expect(view).toMatchObject({ status: 'waiting_approval', a2a_task_id: first.id });
+      expect((await two.client.getTask({ tenant: '', id: first.id, historyLength: undefined })).status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+      const r = await fetch(`${two.node.http.url}/v1/approvals/${sessionId}.publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve' }) });
+      expect(r.status).toBe(200);
+      let task: Task | undefined;
+      await until(async () => {
+        task = await two.client.getTask({ tenant: '', id: first.id, historyLength: undefined });
+        return task.status?.state === TaskState.TASK_STATE_COMPLETED;
+      }, 10_000, 'the A2A task completed after the restart and the HTTP decision');
+      expect(publishes(task)).toBe(1);
+      expect(task!.artifacts.map((a) => a.name).sort()).toEqual(['answer', 'node:draft', 'node:publish']);
+      expect(model.calls).toBe(2);
+    } finally {
+      await closeNodes();
+      cleanup();
+    }
   });
 });
