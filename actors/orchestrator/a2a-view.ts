@@ -69,7 +69,8 @@ class ProgressQueue {
  * orchestrator's router decides, or the message's metadata `orchestrate: true | false`, or a
  * data part with a `dag`) to this executor. The task becomes a session; its progress streams
  * as status updates and one artifact per completed node (attributed: `node`, `agent` and
- * `session_id` in their metadata), then the answer as the `answer` artifact. A session that
+ * `session_id` in the metadata of the status message and of the artifact), then the answer as
+ * the `answer` artifact. A session that
  * waits for an approval puts the task in input-required with the approval (text and a data
  * part); a follow-up message on the task is one decision message to the session actor, like
  * `POST /v1/approvals/:id` (first wins). A decision made elsewhere resumes the task too.
@@ -293,7 +294,9 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
       messageId: prefixedId('msg_'), contextId: t.contextId, taskId: t.taskId, role: Role.ROLE_AGENT, parts: [text(line), ...extra],
       metadata: meta, extensions: [], referenceTaskIds: [],
     };
-    t.bus.publish(AgentEvent.statusUpdate({ taskId: t.taskId, contextId: t.contextId, metadata: meta, status: { state, message, timestamp: this.now() } }));
+    // the update's metadata is merged into the task's: only what describes the task (the attribution is the message's)
+    const taskMeta = { session_id: meta['session_id'], ...(state === TaskState.TASK_STATE_FAILED && meta['code'] !== undefined ? { code: meta['code'] } : {}) };
+    t.bus.publish(AgentEvent.statusUpdate({ taskId: t.taskId, contextId: t.contextId, metadata: taskMeta, status: { state, message, timestamp: this.now() } }));
     return message;
   }
 

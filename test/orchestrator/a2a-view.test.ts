@@ -55,7 +55,10 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
     expect(events[0].kind).toBe('task');
     const statuses = events.filter((e) => e.kind === 'statusUpdate');
     const artifacts = events.filter((e) => e.kind === 'artifactUpdate');
-    const started = statuses.filter((s) => s.metadata?.event === 'node.started').map((s) => `${s.metadata.node}@${s.metadata.agent}`);
+    // attributed: the status message's metadata names the event, node and agent
+    const meta = (s: any): any => s?.status?.message?.metadata ?? {};
+    const started = statuses.filter((s) => meta(s).event === 'node.started').map((s) => `${meta(s).node}@${meta(s).agent}`);
+    for (const s of statuses) expect(s.metadata).toMatchObject({ session_id: expect.stringMatching(/^ses_/) });
     expect(started[0]).toBe('a@research');
     expect(started.slice(1, 3).sort()).toEqual(['b@research', 'c@research']);
     expect(started[3]).toBe('d@writer');
@@ -66,8 +69,8 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
     expect(last.artifact.name).toBe('answer');
     // ordered: a node's output arrives before anything that depends on it starts
     const at = (pred: (e: any) => boolean): number => events.findIndex(pred);
-    expect(at((e) => e?.artifact?.name === 'node:a')).toBeLessThan(at((e) => e?.metadata?.event === 'node.started' && e.metadata.node === 'b'));
-    expect(at((e) => e?.artifact?.name === 'node:b')).toBeLessThan(at((e) => e?.metadata?.event === 'node.started' && e.metadata.node === 'd'));
+    expect(at((e) => e?.artifact?.name === 'node:a')).toBeLessThan(at((e) => meta(e).event === 'node.started' && meta(e).node === 'b'));
+    expect(at((e) => e?.artifact?.name === 'node:b')).toBeLessThan(at((e) => meta(e).event === 'node.started' && meta(e).node === 'd'));
     const end = statuses[statuses.length - 1];
     expect(end.status.state).toBe(TaskState.TASK_STATE_COMPLETED);
     const sessionId = end.metadata.session_id as string;
@@ -76,12 +79,12 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
     const view = await fetch(`${node.http.url}/v1/sessions/${sessionId}`).then((r) => r.json()) as any;
     expect(view.status).toBe('completed');
     expect(last.artifact.parts[0].content.value).toBe(view.answer);
-    const streamedTasks = statuses.filter((s) => s.metadata?.event === 'node.task').map((s) => s.metadata.task_id).sort();
+    const streamedTasks = statuses.filter((s) => meta(s).event === 'node.task').map((s) => meta(s).task_id).sort();
     expect(view.dag.nodes.map((n: any) => n.task_id).sort()).toEqual(streamedTasks);
     expect(model.calls).toBe(4);
     // the task is stored with the session's id
     const task = await client.getTask({ tenant: '', id: end.taskId, historyLength: undefined });
-    expect(task.metadata).toMatchObject({ workflow: true, session_id: sessionId });
+    expect(task.metadata).toEqual({ workflow: true, session_id: sessionId });
     expect(task.artifacts.map((a) => a.name).sort()).toEqual(['answer', 'node:a', 'node:b', 'node:c', 'node:d']);
   });
 
