@@ -6,7 +6,7 @@ import { graphOf, type Graph } from './graph.js';
 import type { NodeRunner } from './runner.js';
 import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, applySessionEvent, emptySession, madeEvent, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
-import { approvalIdOf, decide } from './session-approvals.js';
+import { approvalIdOf, approvalRecordOf, decide } from './session-approvals.js';
 import { revisionProblems, type ReviseRequest } from './session-revision.js';
 import { Frontier } from './session-frontier.js';
 
@@ -365,14 +365,9 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
   }
 
   async function requestApproval(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, node: DagNode, now: number): Promise<void> {
-    const spec = node.approval!;
-    const approval: ApprovalRecord = {
-      id: approvalIdOf(id, node.id), session_id: id, node: node.id, agent: node.agent, action: spec.action,
-      ...(spec.details !== undefined ? { details: spec.details } : {}), ...(spec.why !== undefined ? { why: spec.why } : {}),
-      risks: spec.risks, approvers: spec.approvers, auto_action: spec.auto_action, status: 'pending', created_at: now, expires_at: now + spec.timeout_ms,
-    };
+    const approval = approvalRecordOf(id, node, now);
     await persist({ type: 'approval.requested', at: now, approval });
-    ctx.timers.startSingle(`a:${node.id}`, clampDelay(spec.timeout_ms), { type: 'approval.expire', approvalId: approval.id });
+    ctx.timers.startSingle(`a:${node.id}`, clampDelay(approval.expires_at - now), { type: 'approval.expire', approvalId: approval.id });
     deps.progress({ type: 'approval.requested', session: id, node: node.id, approval: approval.id, at: now });
   }
 
