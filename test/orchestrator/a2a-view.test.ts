@@ -231,4 +231,33 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
       cleanup();
     }
   });
+
+  it('CancelTask on a running workflow task cancels its session and the running node', async () => {
+    const { client, orch, model } = await setup();
+    let release!: () => void;
+    model.gate = new Promise<void>((r) => { release = r; });
+    const m = planMessage('slow work', { nodes: [{ id: 'slow', agent: 'research', instruction: 'take your time' }] });
+    const started = await client.sendMessage(sendParams(m, { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true })) as Task;
+    let sessionId: string | undefined;
+    await until(async () => {
+      const t = await client.getTask({ tenant: '', id: started.id, historyLength: undefined });
+      sessionId = t.metadata?.['session_id'] as string | undefined;
+      return sessionId !== undefined && (await orch.state(sessionId)).nodes['slow']?.status === 'running';
+    }, 10_000, 'the node runs');
+    const cancelled = await client.cancelTask({ tenant: '', id: started.id, metadata: undefined });
+    expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    const s = await orch.state(sessionId!);
+    expect(s.status).toBe('cancelled');
+    release();
+  });
+
+  it('a workflow that cannot be planned fails the task with the planner\'s code', async () => {
+    const node = await a2aNode({ id: 'a2a-none', modelProvider: new CountingModel(), orchestrator: { planner: 'offline' } });
+    const client = await nodeClient(node.http.url);
+    const m = userMessage('research this, then write that');
+    m.metadata = { orchestrate: true };
+    const task = await client.sendMessage(sendParams(m)) as Task;
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+    expect(task.metadata).toMatchObject({ workflow: true, code: 'TROUPE_ERR_PLAN_NO_AGENTS' });
+  });
 });
