@@ -104,6 +104,8 @@ export const agentApprovalSchema = z.strictObject({
   approvers: z.array(z.string().min(1).max(128)).max(32).default([]),
   why: z.string().max(2_000).optional(),
   risks: z.array(z.string().max(500)).max(32).default([]),
+  /** The state of the workflow's A2A task while it waits: `input-required` (default) or `auth-required`. */
+  a2aState: z.enum(['input-required', 'auth-required']).optional(),
 });
 export type AgentApproval = z.output<typeof agentApprovalSchema>;
 

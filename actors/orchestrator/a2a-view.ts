@@ -23,6 +23,8 @@ const TURNING = new Set(['approval.requested', 'approval.decided', 'session.fini
 const text = (value: string): Part => ({ content: { $case: 'text', value }, mediaType: 'text/plain', filename: '', metadata: undefined });
 const data = (value: unknown): Part => ({ content: { $case: 'data', value }, mediaType: 'application/json', filename: '', metadata: undefined });
 const textOf = (m: Message): string => m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).filter(Boolean).join('\n');
+/** The states of a task that waits for a decision. */
+const WAITING: ReadonlySet<TaskState> = new Set([TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED]);
 const isOpen = (a: ApprovalRecord): boolean => a.status === 'pending' || a.status === 'escalated';
 
 /** One task being served: where to publish, and who asked (a watcher resumes the task as them). */
@@ -144,7 +146,9 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
   /** A follow-up on a task that waits for a decision: the decision goes to the session, then the task follows it again. */
   private async resume(rc: RequestContext, t: Served, task: Task, id: string): Promise<void> {
     this.know(t.taskId, id);
-    t.bus.publish(AgentEvent.task(task));
+    // an auth-required task keeps its bus (and the stream that started it) open: the updates go on in
+    // that task-lifecycle stream, so no second task event (a streamed follow-up is for input-required)
+    if (task.status?.state !== TaskState.TASK_STATE_AUTH_REQUIRED) t.bus.publish(AgentEvent.task(task));
     const q = new ProgressQueue();
     const off = this.orch.subscribe(id, q.push);
     try {
@@ -285,7 +289,9 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
     const said = `${prefix}Approval ${a.id} needed: ${a.action} (node ${a.node}, agent ${a.agent})${a.why ? `: ${a.why}` : ''}. `
       + 'Reply "approve [reason]", "reject [reason]" or "modify <new instruction>", or a data part { decision, reason?, input? }.';
     const meta = { session_id: id, event: 'approval.requested', approval_id: a.id, node: a.node, agent: a.agent };
-    const message = this.status(t, TaskState.TASK_STATE_INPUT_REQUIRED, said.slice(0, 4_000), meta, [data({ approval: approvalView(a) })]);
+    // auth-required where the approval says so: the SDK keeps a stream open through it (the decision is out of band)
+    const state = a.a2a_state === 'auth-required' ? TaskState.TASK_STATE_AUTH_REQUIRED : TaskState.TASK_STATE_INPUT_REQUIRED;
+    const message = this.status(t, state, said.slice(0, 4_000), meta, [data({ approval: approvalView(a) })]);
     this.watch(t, id, a.id, message.messageId);
   }
 
@@ -331,7 +337,7 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
     // the input-required status is saved by the SDK after it is published: resume only once it is, and only that interruption
     for (let i = 0; i < RESUME_POLLS; i++) {
       const now = await ep.handler.getTask({ tenant: t.tenant ?? '', id: t.taskId }, ctx).catch(() => undefined);
-      if (now?.status?.message?.messageId === interruption && now.status.state === TaskState.TASK_STATE_INPUT_REQUIRED) break;
+      if (now?.status?.message?.messageId === interruption && WAITING.has(now.status.state)) break;
       // continued already (its follow-up came first): nothing to resume
       if (now && now.status?.message?.messageId !== interruption && now.history.some((m) => m.messageId === interruption)) return;
       await new Promise((r) => setTimeout(r, 10));
@@ -364,7 +370,7 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
       const task = await ep.handler.getTask({ tenant: o.tenant, id: o.a2a_task }, callContext(t)).catch(() => undefined);
       const status = task?.status;
       const approvalId = (status?.message?.metadata as { approval_id?: unknown } | undefined)?.approval_id;
-      if (status?.state !== TaskState.TASK_STATE_INPUT_REQUIRED || typeof approvalId !== 'string' || !status.message) continue;
+      if (status === undefined || !WAITING.has(status.state) || typeof approvalId !== 'string' || !status.message) continue;
       const a = s.approvals[approvalId];
       if (!a) continue;
       this.know(t.taskId, s.id);

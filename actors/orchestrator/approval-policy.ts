@@ -48,6 +48,7 @@ export function withApprovals(dag: Dag, cards: readonly AgentCard[], policy: App
           action: n.action_type ?? 'execute',
           why: a.why ?? `agent ${n.agent} requires a human approval${a.actions ? ` for ${n.action_type}` : ''}`,
           risks: a.risks, timeout_ms: a.timeoutMs, auto_action: a.autoAction, approvers: a.approvers,
+          ...(a.a2aState !== undefined ? { a2a_state: a.a2aState } : {}),
         }),
       };
     }),

@@ -21,6 +21,7 @@ export function approvalRecordOf(sessionId: string, node: DagNode, now: number):
     id: approvalIdOf(sessionId, node.id), session_id: sessionId, node: node.id, agent: node.agent, action: spec.action,
     ...(spec.details !== undefined ? { details: spec.details } : {}), ...(spec.why !== undefined ? { why: spec.why } : {}),
     risks: spec.risks, approvers: spec.approvers, auto_action: spec.auto_action, status: 'pending', created_at: now, expires_at: now + spec.timeout_ms,
+    ...(spec.a2a_state !== undefined ? { a2a_state: spec.a2a_state } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ export const approvalRecordSchema = z.object({
   risks: z.array(z.string().max(500)).max(32),
   approvers: z.array(z.string().max(128)).max(32),
   auto_action: z.enum(['reject', 'approve', 'escalate']),
+  /** The state of the A2A task that follows the workflow while this approval waits (absent: input-required). */
+  a2a_state: z.enum(['input-required', 'auth-required']).optional(),
   status: z.enum(['pending', 'escalated', 'approved', 'rejected', 'modified']),
   created_at: z.number(),
   expires_at: z.number(),

@@ -17,6 +17,7 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
     risks: a.risks,
     approvers: a.approvers,
     auto_action: a.auto_action,
+    ...(a.a2a_state !== undefined ? { a2a_state: a.a2a_state } : {}),
     status: a.status,
     decision: a.decision ?? null,
     reason: a.reason ?? null,

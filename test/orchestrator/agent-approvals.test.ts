@@ -83,4 +83,42 @@ describe('approvals declared in agent specs and by policy', () => {
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(done.artifacts.map((a) => a.name).sort()).toEqual(['answer', 'node:s1', 'node:s2']);
   });
+
+  it('an approval whose spec says auth-required: the stream stays open through it and a decision over HTTP carries it on to completed', async () => {
+    const node = await a2aNode({ id: 'a2a-auth', modelProvider: new CountingModel() });
+    node.spawnAgent({ name: 'research', skills: [] });
+    node.spawnAgent({ name: 'payer', skills: [], approval: { a2aState: 'auth-required', timeoutMs: 600_000 } });
+    const client = await nodeClient(node.http.url);
+    const m: Message = userMessage('look it up, then pay');
+    m.parts.push({ content: { $case: 'data', value: { dag: { nodes: [{ id: 'look', agent: 'research', instruction: 'look' }, { id: 'pay', agent: 'payer', instruction: 'pay', inputs: ['look'] }], edges: [{ from: 'look', to: 'pay' }] } } }, mediaType: 'application/json', filename: '', metadata: undefined });
+    const states: TaskState[] = [];
+    let decided = false;
+    let taskId = '';
+    for await (const ev of client.sendMessageStream(sendParams(m))) {
+      const p = ev.payload;
+      if (p?.$case !== 'statusUpdate') continue;
+      taskId = p.value.taskId;
+      states.push(p.value.status!.state);
+      if (p.value.status!.state === TaskState.TASK_STATE_AUTH_REQUIRED && !decided) {
+        decided = true;
+        const approvalId = p.value.status!.message!.metadata!['approval_id'] as string;
+        const r = await fetch(`${node.http.url}/v1/approvals/${approvalId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve' }) });
+        expect(r.status).toBe(200);
+      }
+    }
+    expect(states).toContain(TaskState.TASK_STATE_AUTH_REQUIRED);
+    expect(states[states.length - 1]).toBe(TaskState.TASK_STATE_COMPLETED);
+    const task = await client.getTask({ tenant: '', id: taskId, historyLength: undefined });
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(task.artifacts.map((a) => a.name).sort()).toEqual(['answer', 'node:look', 'node:pay']);
+    // blocking: the send answers with the auth-required snapshot; a (blocking) A2A follow-up decides
+    const again: Message = { ...m, messageId: `${m.messageId}-2` };
+    const waiting = await client.sendMessage(sendParams(again)) as Task;
+    expect(waiting.status?.state).toBe(TaskState.TASK_STATE_AUTH_REQUIRED);
+    const done = await client.sendMessage(sendParams(userMessage('reject: no funds', { taskId: waiting.id }))) as Task;
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const s = await node.module<Orchestrator>('orchestrator').state(waiting.metadata!['session_id'] as string);
+    expect(s.nodes['pay']).toMatchObject({ status: 'skipped', attempts: 0 });
+    expect(s.approvals[`${s.id}.pay`]).toMatchObject({ status: 'rejected', reason: 'no funds', source: 'a2a', a2a_state: 'auth-required' });
+  });
 });
