@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { TroupeError, prefixedId, serializeError, type Clock } from '../../protocol/index.js';
 import { NODE_AGENT, type A2AApi, type A2AWorkflows } from '../a2a/index.js';
 import { decisionOf } from './a2a-decision.js';
+import { ProgressQueue, progressLine } from './a2a-progress.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
@@ -13,8 +14,6 @@ import { approvalView } from './views.js';
 const MAX_WATCHED = 10_000;
 /** Tasks whose session the executor remembers (for cancel). */
 const MAX_KNOWN = 10_000;
-/** Progress events buffered for one task at most (past it the rest is read from the session's state). */
-const MAX_BUFFERED = 10_000;
 /** Times a watcher looks for the input-required status to be stored before it resumes the task. */
 const RESUME_POLLS = 200;
 /** Progress events that change what the follower must do next (so the session is read again). */
@@ -43,28 +42,6 @@ type Watched = Pick<Served, 'taskId' | 'contextId' | 'user' | 'tenant'>;
 
 const callContext = (t: Watched): ServerCallContext => new ServerCallContext({ ...(t.user ? { user: t.user } : {}), ...(t.tenant !== undefined ? { tenant: t.tenant } : {}), requestedVersion: '1.0' });
 
-/** Progress of one session, buffered until the follower publishes it. */
-class ProgressQueue {
-  private items: SessionProgress[] = [];
-  private wake: (() => void) | undefined;
-  closed = false;
-  readonly push = (p: SessionProgress): void => {
-    if (this.closed) return;
-    if (this.items.length < MAX_BUFFERED) this.items.push(p);
-    this.wake?.();
-    this.wake = undefined;
-  };
-
-  take(): SessionProgress[] {
-    const out = this.items;
-    this.items = [];
-    return out;
-  }
-
-  next(): Promise<void> {
-    return this.items.length > 0 ? Promise.resolve() : new Promise((r) => (this.wake = r));
-  }
-}
 
 /**
  * The A2A view of workflows: the node's own agent (`POST /a2a`) hands a complex task (the
@@ -207,47 +184,12 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
 
   /** One progress event, attributed (node, agent) in the status message and its metadata. */
   private progress(t: Served, p: SessionProgress): void {
-    const meta: Record<string, unknown> = { session_id: p.session, event: p.type };
-    let line: string;
-    switch (p.type) {
-      case 'node.started':
-        Object.assign(meta, { node: p.node, agent: p.agent, attempt: p.attempt });
-        line = `[${p.agent}] ${p.node}: started (attempt ${p.attempt})`;
-        break;
-      case 'node.task':
-        Object.assign(meta, { node: p.node, agent: p.agent, attempt: p.attempt, task_id: p.task });
-        line = `[${p.agent}] ${p.node}: A2A task ${p.task}`;
-        break;
-      case 'node.completed':
-        Object.assign(meta, { node: p.node, agent: p.agent });
-        this.status(t, TaskState.TASK_STATE_WORKING, `[${p.agent}] ${p.node}: completed`, meta);
-        this.artifact(t, p.node, p.agent, p.result);
-        return;
-      case 'node.failed':
-        Object.assign(meta, { node: p.node, agent: p.agent });
-        line = `[${p.agent}] ${p.node}: failed: ${p.error}`;
-        break;
-      case 'node.skipped':
-        Object.assign(meta, { node: p.node });
-        line = `${p.node}: skipped (${p.reason})`;
-        break;
-      case 'approval.requested':
-        Object.assign(meta, { node: p.node, approval_id: p.approval });
-        line = `${p.node}: waits for approval ${p.approval}`;
-        break;
-      case 'approval.decided':
-        Object.assign(meta, { node: p.node, approval_id: p.approval, status: p.status, decided_by: p.decided_by, source: p.source });
-        line = `approval ${p.approval}: ${p.status} by ${p.decided_by} (${p.source})`;
-        break;
-      case 'dag.revised':
-        Object.assign(meta, { after: p.after, added: p.added, removed: p.removed });
-        line = `plan revised after ${p.after}: +${p.added.length} -${p.removed.length} node(s)`;
-        break;
-      case 'session.finished':
-        return; // the end is published from the session's state
-    }
-    this.status(t, TaskState.TASK_STATE_WORKING, line, meta);
+    const said = progressLine(p);
+    if (!said) return; // the end is published from the session's state
+    this.status(t, TaskState.TASK_STATE_WORKING, said.line, said.meta);
+    if (p.type === 'node.completed') this.artifact(t, p.node, p.agent, p.result);
   }
+
 
   /** Completed nodes whose output the task does not have yet (missed while it waited, or over the buffer). */
   private outputs(t: Served, s: SessionState): void {
