@@ -30,6 +30,13 @@ export class ProgressQueue {
     return out;
   }
 
+  /** No more events: a waiting `next` returns. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+    this.wake = undefined;
+  }
+
   next(): Promise<void> {
     return this.items.length > 0 ? Promise.resolve() : new Promise((r) => (this.wake = r));
   }

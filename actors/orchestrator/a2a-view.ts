@@ -66,6 +66,8 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
 
   private readonly watched = new Map<string, () => void>();
   private readonly sessions = new Map<string, string>();
+  private readonly following = new Set<{ t: Served; id: string; q: ProgressQueue }>();
+  private stopping = false;
 
   constructor(private readonly orch: Orchestrator, private readonly a2a: () => A2AApi, private readonly clock: Clock, private readonly log: Logger) {}
 
@@ -159,10 +161,14 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
 
   /** Publish the session's progress until it finishes (the task ends) or needs a decision (input-required). */
   private async follow(t: Served, id: string, q: ProgressQueue): Promise<void> {
+    if (this.stopping) return this.interrupted(t, id);
+    const entry = { t, id, q };
+    this.following.add(entry);
     try {
       for (;;) {
         // the session's state is read after its progress up to now is queued: both agree
         const s = await this.orch.state(id);
+        if (this.stopping) return;
         for (const p of q.take()) this.progress(t, p);
         this.outputs(t, s);
         if (TERMINAL_SESSION.has(s.status)) return this.finish(t, s);
@@ -171,6 +177,7 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
         let turning = false;
         while (!turning) {
           await q.next();
+          if (this.stopping) return;
           for (const p of q.take()) {
             this.progress(t, p);
             if (TURNING.has(p.type)) turning = true;
@@ -179,7 +186,31 @@ export class WorkflowTasks implements A2AWorkflows, AgentExecutor {
       }
     } finally {
       q.closed = true;
+      this.following.delete(entry);
     }
+  }
+
+  /**
+   * The node is stopping: the tasks that follow a running session are failed with
+   * TROUPE_ERR_A2A_TASK_INTERRUPTED (as the a2a module does with its agents' tasks, so the
+   * store says so before the node is gone); their sessions go on at the next start. Watchers
+   * are dropped (they are armed again at start).
+   */
+  stop(): void {
+    this.stopping = true;
+    for (const off of this.watched.values()) off();
+    this.watched.clear();
+    for (const { t, id, q } of [...this.following]) {
+      this.interrupted(t, id);
+      q.close();
+    }
+    this.following.clear();
+  }
+
+  private interrupted(t: Served, id: string): void {
+    const code = 'TROUPE_ERR_A2A_TASK_INTERRUPTED';
+    this.status(t, TaskState.TASK_STATE_FAILED, `${code}: the node stopped while the task was following session ${id}; the session goes on when the node starts again (GET /v1/sessions/${id})`, { session_id: id, code });
+    t.bus.finished();
   }
 
   /** One progress event, attributed (node, agent) in the status message and its metadata. */

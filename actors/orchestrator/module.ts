@@ -79,15 +79,20 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       await orchestrator.restore();
       // the node's own A2A agent (POST /a2a) runs complex tasks as workflows
       const a2a = options.a2aWorkflows && host.hasModule(A2A_MODULE) ? host.module<A2AApi>(A2A_MODULE) : undefined;
+      let workflows: WorkflowTasks | undefined;
       if (a2a) {
-        const workflows = new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log);
+        workflows = new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log);
         a2a.useWorkflows(workflows);
         // not awaited: the node need not wait for it to serve
         void workflows.rearm().catch((e: unknown) => log.warn({ err: e }, 'could not take up the A2A workflow tasks that wait for a decision'));
       }
       return {
         api: orchestrator,
-        drain: () => a2a?.useWorkflows(undefined),
+        // before the a2a module drains: the workflow tasks that follow a session say they were interrupted
+        drain: () => {
+          workflows?.stop();
+          a2a?.useWorkflows(undefined);
+        },
         routes: (table) => orchestratorRoutes(table, orchestrator),
         mcpTools: orchestratorMcpTools(orchestrator),
         metrics: () => orchestrator.router.registry.metrics(),

@@ -260,4 +260,37 @@ describe('the A2A view of a workflow (POST /a2a)', () => {
     expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
     expect(task.metadata).toMatchObject({ workflow: true, code: 'TROUPE_ERR_PLAN_NO_AGENTS' });
   });
+
+  it('a graceful stop fails the task that follows a running session as interrupted; the session completes after the restart', async () => {
+    const { dir, cleanup } = tempDir('troupe-orch-a2a-stop-');
+    try {
+      const start = async (model: CountingModel) => {
+        const node = await a2aNode({ id: 'a2a-wf-s', modelProvider: model, dataDir: dir });
+        node.spawnAgent({ name: 'research', skills: [{ id: 'search', name: 'search the web' }] });
+        return { node, client: await nodeClient(node.http.url), orch: node.module<Orchestrator>('orchestrator') };
+      };
+      const held = new CountingModel();
+      held.gate = new Promise<void>(() => undefined);
+      const one = await start(held);
+      const m = planMessage('slow work', { nodes: [{ id: 'slow', agent: 'research', instruction: 'take your time' }] });
+      const started = await one.client.sendMessage(sendParams(m, { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true })) as Task;
+      let sessionId: string | undefined;
+      await until(async () => {
+        const t = await one.client.getTask({ tenant: '', id: started.id, historyLength: undefined });
+        sessionId = t.metadata?.['session_id'] as string | undefined;
+        return sessionId !== undefined && (await one.orch.state(sessionId)).nodes['slow']?.status === 'running';
+      }, 10_000, 'the node runs');
+      await one.node.close();
+
+      const two = await start(new CountingModel());
+      const task = await two.client.getTask({ tenant: '', id: started.id, historyLength: undefined });
+      expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+      expect(task.metadata).toMatchObject({ session_id: sessionId, code: 'TROUPE_ERR_A2A_TASK_INTERRUPTED' });
+      expect(textOfMessage(task.status?.message)).toContain(`following session ${sessionId}`);
+      await until(async () => (await two.orch.state(sessionId!)).status === 'completed', 10_000, 'the session completed after the restart');
+    } finally {
+      await closeNodes();
+      cleanup();
+    }
+  });
 });
