@@ -79,14 +79,16 @@ export class RouterExecutor implements AgentExecutor {
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const w = this.workflows();
-    if (w && (rc.task ? (rc.task.metadata as { workflow?: unknown } | undefined)?.workflow === true : await w.wants(rc.userMessage))) {
+    const workflowTask = (rc.task?.metadata as { workflow?: unknown } | undefined)?.workflow === true;
+    if (w && (rc.task ? workflowTask : await w.wants(rc.userMessage))) {
       this.remember(rc.taskId, WORKFLOW_ROUTE);
       return w.executor.execute(rc, bus);
     }
     // a follow-up goes to the agent of its task (remembered, or named in the task's metadata after a restart)
     const named = (rc.task?.metadata as { agent?: unknown } | undefined)?.agent;
     const known = this.routes.get(rc.taskId) ?? (typeof named === 'string' ? named : undefined);
-    const agent = known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
+    // a workflow's task with no workflows here (the node is stopping) goes to no agent
+    const agent = workflowTask ? undefined : known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
     if (agent === undefined) {
       const err = new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', 'this node runs no agent to route the task to');
       const ts = new Date().toISOString();
