@@ -160,6 +160,7 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE: { status: 502, description: 'the remote A2A server of an external (proxy) agent could not be reached, refused the call or broke its stream past the resubscribe attempts' },
   TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED: { status: 502, description: 'the remote task of an external (proxy) agent ended failed, rejected or canceled, or needs auth the proxy cannot give' },
   TROUPE_ERR_A2A_EXTERNAL_NO_INPUT: { status: 400, description: 'a run of an external (proxy) agent had no user or tool text to send to the remote agent' },
+  TROUPE_ERR_SESSION_NODE_INPUT_REQUIRED: { status: 502, description: "a workflow node's A2A task asked for input (input-required or auth-required); a DAG node has no one to answer, so its task is cancelled and the attempt fails" },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

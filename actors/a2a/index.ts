@@ -19,3 +19,4 @@ export {
 export { externalAgentsModule, externalAgentsOptionsSchema, EXTERNAL_AGENTS_MODULE, A2AProxyProvider, type ExternalAgentsApi, type ExternalAgentsOptions, type ExternalAgentsOptionsInput } from './external/index.js';
 export { PushService, pushOptionsSchema, checkPushUrl, JWKS_PATH, TOKEN_HEADER, ID_HEADER, type PushOptions, type PushOptionsInput, type PushStats, type UrlPolicy } from './push/index.js';
 export { registerRestRoutes, RestOperations, REST_BASE } from './rest/index.js';
+export { NODE_AGENT, WORKFLOW_ROUTE, type A2AWorkflows } from './router.js';

@@ -9,7 +9,7 @@ import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
 import { FollowUpGuard } from './follow-ups.js';
 import { recoverTasks } from './recovery.js';
-import { NODE_AGENT, RouterExecutor, nodeCard } from './router.js';
+import { NODE_AGENT, RouterExecutor, nodeCard, type A2AWorkflows } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
 import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
@@ -57,6 +57,8 @@ export interface A2AApi {
   readonly delegation: DelegationApi;
   /** Push notifications (configs, outbox, delivery), when `push.enabled`. */
   readonly push: PushService | undefined;
+  /** Hand the node's own agent (`POST /a2a`) workflows for complex tasks (the orchestrator module does); undefined removes them. */
+  useWorkflows(workflows: A2AWorkflows | undefined): void;
 }
 
 /**
@@ -124,9 +126,10 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return x;
       };
       let nodeEndpoint: A2AEndpoint | undefined;
+      let workflows: A2AWorkflows | undefined;
       const routerEndpoint = (): A2AEndpoint => {
         if (nodeEndpoint) return nodeEndpoint;
-        const executor = new RouterExecutor(localAgents, routedTo);
+        const executor = new RouterExecutor(localAgents, routedTo, () => workflows);
         const sdk = handlerOf(NODE_AGENT, nodeCard(host.id, [], { baseUrl: '', secured: false, ...served }), executor);
         const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
         nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
@@ -153,7 +156,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return ep;
       };
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
-        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served });
+        if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);
         const info = await lookup(agent);
         return info ? cardOf(info, baseUrl, secured) : undefined;
       };
@@ -164,7 +167,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return d === '' || d.endsWith('\n') ? d + p : `${d}\n${p}`;
       };
       return {
-        api: { endpoint, card, recovered, delegation: delegation.api, push },
+        api: { endpoint, card, recovered, delegation: delegation.api, push, useWorkflows: (w) => void (workflows = w) },
         mcpTools: [...a2aMcpTools(endpoint), ...delegation.mcpTools],
         metrics,
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved

@@ -1,4 +1,4 @@
-import { TaskState, type AgentCard } from '@a2a-js/sdk';
+import { TaskState, type AgentCard, type Message } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import { TroupeError } from '../../protocol/index.js';
 import type { AgentInfo } from '../agent/index.js';
@@ -8,10 +8,26 @@ import { text, textOf, type AgentTaskExecutor } from './executor.js';
 /** The name the node's own A2A agent goes by inside the module (no agent can have it). */
 export const NODE_AGENT = '~node';
 
+/** The route of a task the node's agent handed to its workflows (no agent can have this name). */
+export const WORKFLOW_ROUTE = '~workflow';
+
+/**
+ * Workflows the node's own agent hands complex tasks to (the orchestrator module installs
+ * them with `a2a.useWorkflows`): a new task goes to them when `wants` says so, and its
+ * follow-ups and cancel go to their executor too (a task is theirs when its metadata says
+ * `workflow: true`).
+ */
+export interface A2AWorkflows {
+  wants(message: Message): Promise<boolean>;
+  readonly executor: AgentExecutor;
+  /** The skill the node's card lists for them. */
+  readonly skill: Skill;
+}
+
 /** Tasks whose chosen agent the router remembers (follow-ups go to the same one). */
 const MAX_ROUTES = 10_000;
 
-type Skill = { id: string; name: string; tags: string[]; description?: string; examples?: string[] };
+export type Skill = { id: string; name: string; tags: string[]; description?: string; examples?: string[] };
 
 const words = (s: string): string[] => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1);
 
@@ -40,8 +56,8 @@ export function pickAgent(input: string, agents: ReadonlyArray<Pick<AgentInfo, '
  * The node's own card: an agent that routes each task to the node's agent whose skills fit
  * (its skills are theirs, each id prefixed with the agent's name), at `<base>/a2a`.
  */
-export function nodeCard(node: string, agents: ReadonlyArray<Pick<AgentInfo, 'name' | 'skills'>>, c: CardContext): AgentCard {
-  const skills = agents.flatMap((a) => (a.skills as Skill[]).map((s) => ({ ...s, id: `${a.name}/${s.id}`, tags: [...s.tags, a.name] })));
+export function nodeCard(node: string, agents: ReadonlyArray<Pick<AgentInfo, 'name' | 'skills'>>, c: CardContext, extra: readonly Skill[] = []): AgentCard {
+  const skills = [...extra, ...agents.flatMap((a) => (a.skills as Skill[]).map((s) => ({ ...s, id: `${a.name}/${s.id}`, tags: [...s.tags, a.name] })))];
   const card = agentCard({ name: `troupe-${node}`, description: `troupe node ${node}: routes each task to the agent whose skills fit (${agents.length} agents)`, skills }, c);
   const url = `${c.baseUrl}/a2a`;
   // JSON-RPC at /a2a; REST under the node agent's own path (/a2a/~node/v1)
@@ -59,13 +75,21 @@ export class RouterExecutor implements AgentExecutor {
   constructor(
     private readonly agents: () => ReadonlyArray<Pick<AgentInfo, 'name' | 'skills'>>,
     private readonly executorFor: (agent: string) => AgentTaskExecutor,
+    private readonly workflows: () => A2AWorkflows | undefined = () => undefined,
   ) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const w = this.workflows();
+    const workflowTask = (rc.task?.metadata as { workflow?: unknown } | undefined)?.workflow === true;
+    if (w && (rc.task ? workflowTask : await w.wants(rc.userMessage))) {
+      this.remember(rc.taskId, WORKFLOW_ROUTE);
+      return w.executor.execute(rc, bus);
+    }
     // a follow-up goes to the agent of its task (remembered, or named in the task's metadata after a restart)
     const named = (rc.task?.metadata as { agent?: unknown } | undefined)?.agent;
     const known = this.routes.get(rc.taskId) ?? (typeof named === 'string' ? named : undefined);
-    const agent = known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
+    // a workflow's task with no workflows here (the node is stopping) goes to no agent
+    const agent = workflowTask ? undefined : known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
     if (agent === undefined) {
       const err = new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', 'this node runs no agent to route the task to');
       const ts = new Date().toISOString();
@@ -77,14 +101,20 @@ export class RouterExecutor implements AgentExecutor {
       bus.finished();
       return;
     }
-    this.routes.delete(rc.taskId);
-    this.routes.set(rc.taskId, agent);
-    if (this.routes.size > MAX_ROUTES) this.routes.delete(this.routes.keys().next().value as string);
+    this.remember(rc.taskId, agent);
     return this.executorFor(agent).execute(rc, bus);
+  }
+
+  private remember(taskId: string, agent: string): void {
+    this.routes.delete(taskId);
+    this.routes.set(taskId, agent);
+    if (this.routes.size > MAX_ROUTES) this.routes.delete(this.routes.keys().next().value as string);
   }
 
   async cancelTask(taskId: string, bus: ExecutionEventBus): Promise<void> {
     const agent = this.routes.get(taskId);
+    const w = this.workflows();
+    if (agent === WORKFLOW_ROUTE && w) return w.executor.cancelTask(taskId, bus);
     if (agent !== undefined) return this.executorFor(agent).cancelTask(taskId, bus);
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined, status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date().toISOString() } }));
   }

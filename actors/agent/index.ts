@@ -40,3 +40,4 @@ export { UpstreamBreaker, type BreakerState, type BreakerOptions } from './upstr
 export { TokenBudget, agentBudgetSchema, type AgentBudget, type BudgetUsage } from './upstream/budget.js';
 export { UPSTREAM_FAULT_MODES, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput, type UpstreamFaultMode } from './upstream/fault.js';
 export type { ProviderKind, ProviderMaker, AgentOrigin } from './provider-kinds.js';
+export { agentApprovalSchema, type AgentApproval } from './spec.js';

@@ -44,6 +44,8 @@ export interface AgentInfo {
   a2a?: { url: string };
   /** The spec's PII policy of context leaving this agent. */
   pii?: AgentPii;
+  /** Human approval before the agent acts in a workflow (from its spec). */
+  approval?: AgentSpecData['approval'];
 }
 
 /** An agent with the live figures of its actor (when it is running and answered). */
@@ -125,6 +127,7 @@ export function infoOf(e: AgentEntry, node: string): AgentInfo {
     limits: e.data.limits,
     supervision: e.data.supervision,
     ...(e.data.temperature !== undefined ? { temperature: e.data.temperature } : {}),
+    ...(e.data.approval !== undefined ? { approval: e.data.approval } : {}),
     address: e.agent.address,
     node,
     status: e.status,

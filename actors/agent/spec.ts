@@ -96,6 +96,26 @@ export const agentLimitsSchema = z.strictObject({
 });
 
 /**
+ * A human approval before the agent acts in a workflow: the orchestrator suspends each of
+ * its DAG nodes (only those whose `action_type` is in `actions`, when given) until someone
+ * decides, or `autoAction` is taken after `timeoutMs`.
+ */
+export const agentApprovalSchema = z.strictObject({
+  required: z.boolean().default(true),
+  /** Only nodes of these action types (`write_data`, `external_call`, ...); absent: every node of the agent. */
+  actions: z.array(z.string().min(1).max(64)).min(1).max(32).optional(),
+  autoAction: z.enum(['reject', 'approve', 'escalate']).default('reject'),
+  timeoutMs: z.number().int().min(1).max(30 * 86_400_000).default(86_400_000),
+  /** Who may decide (ids or roles); empty: anyone with access to the API. */
+  approvers: z.array(z.string().min(1).max(128)).max(32).default([]),
+  why: z.string().max(2_000).optional(),
+  risks: z.array(z.string().max(500)).max(32).default([]),
+  /** The state of the workflow's A2A task while it waits: `input-required` (default) or `auth-required`. */
+  a2aState: z.enum(['input-required', 'auth-required']).optional(),
+});
+export type AgentApproval = z.output<typeof agentApprovalSchema>;
+
+/**
  * The serializable part of an agent spec: what `POST /api/v1/agents` and the config file
  * accept and what is persisted. Tools here are names of registered tools (`clock`,
  * `calculator`, or ones the library registered).
@@ -129,6 +149,8 @@ export const agentSpecSchema = z.strictObject({
   a2a: externalAgentSpecSchema.optional(),
   /** PII policy of context leaving this agent (see the pii module). */
   pii: agentPiiSchema.optional(),
+  /** Human approval before the agent acts in a workflow (the orchestrator's DAG nodes). */
+  approval: agentApprovalSchema.optional(),
 }).superRefine((s, ctx) => {
   if (s.a2a === undefined) return;
   // a proxy's answers come from the remote agent: no model provider, and no tools of its own

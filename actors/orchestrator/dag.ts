@@ -40,6 +40,8 @@ export const approvalSpecSchema = z.strictObject({
   auto_action: z.enum(['reject', 'approve', 'escalate']).default('reject'),
   /** Who may decide (ids or roles); empty: anyone with access to the API. */
   approvers: z.array(z.string().min(1).max(128)).max(32).default([]),
+  /** The state of the A2A task that follows the workflow while it waits (default input-required). */
+  a2a_state: z.enum(['input-required', 'auth-required']).optional(),
 });
 
 /** One step of a workflow: an agent run with an instruction and the outputs it takes. */

@@ -28,3 +28,7 @@ export { orchestratorMcpTools } from './mcp-tools.js';
 export { ModelPlanner, type ModelPlannerOptions } from './model-planner.js';
 export { modelClassifier } from './model-classifier.js';
 export { ChatRouter, classifyHeuristic, decideRoute, type RouteInput, type RouteDecision, type Classifier } from './router.js';
+export { A2ANodeRunner, ORCHESTRATOR_A2A_USER } from './a2a-runner.js';
+export { WorkflowTasks } from './a2a-view.js';
+export { decisionOf } from './a2a-decision.js';
+export { withApprovals, agentApprovals, type ApprovalPolicy } from './approval-policy.js';

@@ -4,7 +4,7 @@ import { modelClassifier } from './model-classifier.js';
 import { ModelPlanner } from './model-planner.js';
 import type { GatewayActor } from '../gateway/index.js';
 import { AUDIT_MODULE, type AuditApi, type AuditRecordInput } from '../audit/index.js';
-import type { NodeModule } from '../modules/index.js';
+import type { ModuleHost, NodeModule } from '../modules/index.js';
 import { orchestratorOptionsSchema, type OrchestratorOptionsInput } from './options.js';
 import { Orchestrator } from './orchestrator.js';
 import { OfflinePlanner, type AgentCard, type Planner } from './planner.js';
@@ -12,6 +12,9 @@ import type { Classifier } from './router.js';
 import { orchestratorRoutes } from './routes.js';
 import { orchestratorMcpTools } from './mcp-tools.js';
 import { GatewayNodeRunner, type NodeRunner } from './runner.js';
+import { A2ANodeRunner } from './a2a-runner.js';
+import { WorkflowTasks } from './a2a-view.js';
+import { A2A_MODULE, type A2AApi } from '../a2a/index.js';
 import { LmdbSessionIndex, MemorySessionIndex } from './session-index.js';
 
 /** The orchestrator module's name: `host.module<Orchestrator>(ORCHESTRATOR_MODULE)`. */
@@ -52,7 +55,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       const gateway = (): GatewayActor => host.module<GatewayActor>('gateway');
       const directoryCatalog = async (): Promise<AgentCard[]> => {
         const c = await gateway().request<{ agents: AgentInfo[] }>({ kind: 'actor', address: DIRECTORY_PATH }, new DirectoryCommand({ op: 'catalog' }));
-        return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills }));
+        return c.agents.filter((a) => a.status === 'running').map((a) => ({ name: a.name, description: a.description, skills: a.skills, ...(a.approval !== undefined ? { approval: a.approval } : {}) }));
       };
       // the agents' upstream, when the node has the agents module and a real (not offline) model
       const upstream = host.hasModule('agents') && !host.module<AgentRegistry>('agents').provider.offline ? () => host.module<AgentRegistry>('agents').provider : undefined;
@@ -63,7 +66,7 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
         return upstream();
       };
       const orchestrator = new Orchestrator(host, options, {
-        runner: runner ? () => runner : (() => { const r = new GatewayNodeRunner(gateway); return () => r; })(),
+        runner: runner ? () => runner : defaultRunner(host, options.nodeRunner, gateway),
         planner: planner ?? (useModel(options.planner)
           ? new ModelPlanner({ provider, temperature: options.plannerTemperature, maxAttempts: options.plannerAttempts, logger: log, ...(options.plannerModel ? { model: options.plannerModel } : {}) })
           : new OfflinePlanner()),
@@ -74,12 +77,33 @@ export function orchestratorModule(input: OrchestratorModuleOptions = {}): NodeM
       });
       orchestrator.startSweeps();
       await orchestrator.restore();
+      // the node's own A2A agent (POST /a2a) runs complex tasks as workflows
+      const a2a = options.a2aWorkflows && host.hasModule(A2A_MODULE) ? host.module<A2AApi>(A2A_MODULE) : undefined;
+      let workflows: WorkflowTasks | undefined;
+      if (a2a) {
+        workflows = new WorkflowTasks(orchestrator, () => host.module<A2AApi>(A2A_MODULE), host.clock, log);
+        a2a.useWorkflows(workflows);
+        // not awaited: the node need not wait for it to serve
+        void workflows.rearm().catch((e: unknown) => log.warn({ err: e }, 'could not take up the A2A workflow tasks that wait for a decision'));
+      }
       return {
         api: orchestrator,
+        // before the a2a module drains: the workflow tasks that follow a session say they were interrupted
+        drain: () => {
+          workflows?.stop();
+          a2a?.useWorkflows(undefined);
+        },
         routes: (table) => orchestratorRoutes(table, orchestrator),
         mcpTools: orchestratorMcpTools(orchestrator),
         metrics: () => orchestrator.router.registry.metrics(),
       };
     },
   };
+}
+
+/** The runner of workflow nodes: A2A tasks through the a2a module (`auto` when the node runs it), else agent runs. */
+function defaultRunner(host: ModuleHost, mode: 'auto' | 'a2a' | 'gateway', gateway: () => GatewayActor): () => NodeRunner {
+  if (mode === 'a2a' && !host.hasModule(A2A_MODULE)) throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'orchestrator nodeRunner is a2a, but the node runs no a2a module');
+  const r: NodeRunner = mode === 'gateway' || !host.hasModule(A2A_MODULE) ? new GatewayNodeRunner(gateway) : new A2ANodeRunner(() => host.module<A2AApi>(A2A_MODULE));
+  return () => r;
 }

@@ -46,6 +46,14 @@ export const orchestratorOptionsSchema = z.strictObject({
   /** Timeout and auto action of approvals the policy adds. */
   approvalTimeoutMs: z.number().int().min(1_000).max(30 * DAY).default(DAY),
   approvalAutoAction: z.enum(['reject', 'approve', 'escalate']).default('reject'),
+  /**
+   * How workflow nodes run: `a2a` (each attempt an A2A task to its agent through the a2a
+   * module; the task ids are in the session), `gateway` (a plain agent run through the
+   * gateway actor), or `auto` (a2a when the node runs the a2a module).
+   */
+  nodeRunner: z.enum(['auto', 'a2a', 'gateway']).default('auto'),
+  /** The node's own A2A agent (`POST /a2a`) runs complex requests as workflows (see `a2aWorkflows`). */
+  a2aWorkflows: z.boolean().default(true),
   /** A second request on a busy session: `reject` (409 TROUPE_ERR_SESSION_BUSY) or `enqueue` (it waits, up to 32, for the same answer). */
   doubleTexting: z.enum(['reject', 'enqueue']).default('reject'),
 });

@@ -3,7 +3,8 @@ import { TroupeError, describeIssues, prefixedId } from '../../protocol/index.js
 import type { ActorRef, Context } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import type { AuditRecordInput } from '../audit/index.js';
-import { withApprovalPolicy, type Dag } from './dag.js';
+import type { Dag } from './dag.js';
+import { withApprovals } from './approval-policy.js';
 import { validateDag } from './graph.js';
 import type { ReviseRequest } from './session-revision.js';
 import type { OrchestratorOptions } from './options.js';
@@ -13,7 +14,7 @@ import { sessionBehaviour } from './session-actor.js';
 import { sessionOfApproval } from './session-approvals.js';
 import type { SessionIndex, SessionSummary } from './session-index.js';
 import { decisionSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
-import { TERMINAL_SESSION, type ApprovalRecord, type SessionState } from './session-state.js';
+import { TERMINAL_SESSION, type ApprovalRecord, type SessionOrigin, type SessionState } from './session-state.js';
 import { ChatRouter, type Classifier, type RouteDecision, type RouteInput } from './router.js';
 import { approvalView, sessionView, summaryView } from './views.js';
 import { ApprovalBook, auditDecision } from './approval-book.js';
@@ -37,6 +38,8 @@ export interface StartOptions {
   dag?: unknown;
   /** Progress of the workflow, from its first node on. */
   onProgress?: (p: SessionProgress) => void;
+  /** The A2A task that starts it (journaled with the session). */
+  origin?: SessionOrigin;
 }
 
 const ASK_MS = 30_000;
@@ -94,11 +97,11 @@ export class Orchestrator {
     for (const s of this.summaries.values()) if (!TERMINAL_SESSION.has(s.status)) open++;
     if (open >= this.options.maxSessions) throw new TroupeError('TROUPE_ERR_SESSION_LIMIT', `this node holds at most ${this.options.maxSessions} open sessions`);
     const cards = await this.deps.catalog();
-    const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }));
+    const dag = this.policy(o.dag !== undefined ? validateDag(o.dag, new Set(cards.map((c) => c.name))) : await this.deps.planner.plan({ request, agents: cards }), cards);
     const id = prefixedId('ses_');
     const off = o.onProgress ? this.subscribe(id, o.onProgress) : undefined;
     try {
-      await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs }, { timeoutMs: ASK_MS });
+      await this.host.ask(this.refOf(id), { type: 'session.create', request: request.slice(0, 100_000), dag, ttlMs: this.options.ttlMs, ...(o.origin ? { origin: o.origin } : {}) }, { timeoutMs: ASK_MS });
     } catch (e) {
       off?.();
       throw e;
@@ -298,12 +301,12 @@ export class Orchestrator {
     const cards = await this.deps.catalog();
     const next = await this.deps.planner.revise?.({ ...r, agents: cards });
     if (next === undefined || next === null) return undefined;
-    return this.policy(validateDag(next, new Set(cards.map((c) => c.name))));
+    return this.policy(validateDag(next, new Set(cards.map((c) => c.name))), cards);
   }
 
-  /** Approvals the policy requires by action type (`approvalFor`). */
-  private policy(dag: Dag): Dag {
-    return withApprovalPolicy(dag, new Set(this.options.approvalFor), { timeout_ms: this.options.approvalTimeoutMs, auto_action: this.options.approvalAutoAction });
+  /** Approvals the agents' specs declare, and those the policy requires by action type (`approvalFor`). */
+  private policy(dag: Dag, cards: readonly AgentCard[]): Dag {
+    return withApprovals(dag, cards, { actions: new Set(this.options.approvalFor), defaults: { timeout_ms: this.options.approvalTimeoutMs, auto_action: this.options.approvalAutoAction } });
   }
 
   private changed(s: SessionState): void {

@@ -16,6 +16,8 @@ export interface AgentCard {
   name: string;
   description?: string;
   skills: readonly CardSkill[];
+  /** The agent spec's `approval` (validated where it is used: another node's arrives as JSON). */
+  approval?: unknown;
 }
 
 /** A planning request: what the user asked, and the agents a plan may use. */

@@ -12,6 +12,8 @@ export interface NodeTask {
   signal: AbortSignal;
   /** The attempt's time limit (the session actor enforces it too, on the node's clock). */
   timeoutMs: number;
+  /** The runner made a task for the attempt (an A2A task id): the session journals it. */
+  onTask?: (taskId: string) => void;
 }
 
 /** What an attempt produced. */

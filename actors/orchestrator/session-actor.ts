@@ -6,7 +6,7 @@ import { graphOf, type Graph } from './graph.js';
 import type { NodeRunner } from './runner.js';
 import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
 import { TERMINAL_SESSION, applySessionEvent, emptySession, madeEvent, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
-import { approvalIdOf, decide } from './session-approvals.js';
+import { approvalIdOf, approvalRecordOf, decide } from './session-approvals.js';
 import { revisionProblems, type ReviseRequest } from './session-revision.js';
 import { Frontier } from './session-frontier.js';
 
@@ -105,7 +105,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           ctx.reply(s.id);
           return;
         }
-        await persist({ type: 'session.created', at: deps.clock.now(), request: m.request, dag: m.dag, ttl_ms: m.ttlMs });
+        await persist({ type: 'session.created', at: deps.clock.now(), request: m.request, dag: m.dag, ttl_ms: m.ttlMs, ...(m.origin ? { origin: m.origin } : {}) });
         deps.changed(s);
         ctx.reply(s.id);
         break;
@@ -143,7 +143,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           if (TERMINAL_SESSION.has(s.status)) throw new TroupeError('TROUPE_ERR_SESSION_FINISHED', `session ${id} is already ${s.status}`);
           await persist(out.event);
           ctx.timers.cancel(`a:${out.record.node}`);
-          deps.decided?.(s.approvals[out.record.id]!);
+          decidedNow(s.approvals[out.record.id]!);
         }
         ctx.reply(structuredClone(s.approvals[out.record.id]));
         break;
@@ -161,7 +161,7 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
           type: 'approval.decided', at: now, id: a.id, status, decided_by: 'timeout', source: 'timeout',
           ...(a.auto_action === 'escalate' ? {} : { decision: a.auto_action }), reason: `no decision within ${a.expires_at - a.created_at}ms: auto_action ${a.auto_action}`,
         });
-        deps.decided?.(s.approvals[a.id]!);
+        decidedNow(s.approvals[a.id]!);
         break;
       }
       case 'node.done': {
@@ -193,6 +193,14 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
         await failed(s, ctx, persist, m.node, error);
         break;
       }
+      case 'node.task': {
+        // the task id of the attempt still running (a stale attempt's is not the node's any more)
+        const n = s.nodes[m.node];
+        if (!n || n.status !== 'running' || n.attempts !== m.attempt || !live.inflight.has(m.node)) return;
+        await persist({ type: 'node.task', at: deps.clock.now(), node: m.node, attempt: m.attempt, task_id: m.taskId });
+        deps.progress({ type: 'node.task', session: id, node: m.node, agent: n.agent ?? '', attempt: m.attempt, task: m.taskId, at: deps.clock.now() });
+        return;
+      }
       case 'node.retry':
       case 'session.kick':
         break;
@@ -201,6 +209,12 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     deps.changed(s);
     answerAttached(s);
     if (TERMINAL_SESSION.has(s.status)) ctx.timers.startSingle('idle', clampDelay(deps.passivateAfterMs), { type: 'session.idle' });
+  }
+
+  /** A decision was journaled: the audit log, and the session's followers (an A2A task waiting on it). */
+  function decidedNow(a: ApprovalRecord): void {
+    deps.decided?.(a);
+    deps.progress({ type: 'approval.decided', session: id, node: a.node, approval: a.id, status: a.status, decided_by: a.decided_by ?? '', source: a.source ?? '', at: deps.clock.now() });
   }
 
   function nodeOf(s: SessionState, nodeId: string): DagNode {
@@ -351,14 +365,9 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
   }
 
   async function requestApproval(s: SessionState, ctx: Context<SessionMessage>, persist: (e: SessionEvent) => Promise<void>, node: DagNode, now: number): Promise<void> {
-    const spec = node.approval!;
-    const approval: ApprovalRecord = {
-      id: approvalIdOf(id, node.id), session_id: id, node: node.id, agent: node.agent, action: spec.action,
-      ...(spec.details !== undefined ? { details: spec.details } : {}), ...(spec.why !== undefined ? { why: spec.why } : {}),
-      risks: spec.risks, approvers: spec.approvers, auto_action: spec.auto_action, status: 'pending', created_at: now, expires_at: now + spec.timeout_ms,
-    };
+    const approval = approvalRecordOf(id, node, now);
     await persist({ type: 'approval.requested', at: now, approval });
-    ctx.timers.startSingle(`a:${node.id}`, clampDelay(spec.timeout_ms), { type: 'approval.expire', approvalId: approval.id });
+    ctx.timers.startSingle(`a:${node.id}`, clampDelay(approval.expires_at - now), { type: 'approval.expire', approvalId: approval.id });
     deps.progress({ type: 'approval.requested', session: id, node: node.id, approval: approval.id, at: now });
   }
 
@@ -378,7 +387,8 @@ export function sessionBehaviour(id: string, deps: SessionDeps): Behaviour<Sessi
     for (const i of node.inputs) prompt += `\n\n[output of ${i}]\n${s.nodes[i]?.result ?? ''}`;
     let run: Promise<{ content: string; ranOn?: string }>;
     try {
-      run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs });
+      const onTask = (taskId: string): void => ctx.tell(ctx.self, { type: 'node.task', node: node.id, attempt, taskId: String(taskId).slice(0, 256) });
+      run = deps.runner().run({ sessionId: id, node: node.id, agent, prompt, attempt, signal: abort.signal, timeoutMs, onTask });
     } catch (e) {
       run = Promise.reject(e);
     }

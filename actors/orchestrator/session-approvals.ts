@@ -1,4 +1,5 @@
 import { TroupeError } from '../../protocol/index.js';
+import type { DagNode } from './dag.js';
 import type { SessionMessage } from './session-messages.js';
 import type { ApprovalRecord, SessionEvent, SessionState } from './session-state.js';
 
@@ -11,6 +12,17 @@ export function approvalIdOf(sessionId: string, nodeId: string): string {
 export function sessionOfApproval(approvalId: string): string | undefined {
   const at = approvalId.lastIndexOf('.');
   return at > 0 ? approvalId.slice(0, at) : undefined;
+}
+
+/** The suspension record of a node's approval, pending from `now`. */
+export function approvalRecordOf(sessionId: string, node: DagNode, now: number): ApprovalRecord {
+  const spec = node.approval!;
+  return {
+    id: approvalIdOf(sessionId, node.id), session_id: sessionId, node: node.id, agent: node.agent, action: spec.action,
+    ...(spec.details !== undefined ? { details: spec.details } : {}), ...(spec.why !== undefined ? { why: spec.why } : {}),
+    risks: spec.risks, approvers: spec.approvers, auto_action: spec.auto_action, status: 'pending', created_at: now, expires_at: now + spec.timeout_ms,
+    ...(spec.a2a_state !== undefined ? { a2a_state: spec.a2a_state } : {}),
+  };
 }
 
 const STATUS_OF = { approve: 'approved', reject: 'rejected', modify: 'modified' } as const;

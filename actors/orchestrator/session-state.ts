@@ -23,6 +23,10 @@ export interface NodeState {
   /** Agent of the latest attempt. */
   agent?: string;
   result?: string;
+  /** The A2A task of the latest attempt (when the runner runs nodes as A2A tasks). */
+  task_id?: string;
+  /** The A2A tasks of every attempt, oldest first (bounded). */
+  tasks?: string[];
   /** The node (process) the completed attempt ran on, when the runner said. */
   ran_on?: string;
   error?: NodeError;
@@ -32,6 +36,15 @@ export interface NodeState {
   started_at?: number;
   finished_at?: number;
 }
+
+/** Where a session came from, when a protocol view follows it: the A2A task that started it (its scope, to resume it). */
+export const sessionOriginSchema = z.strictObject({
+  a2a_task: z.string().min(1).max(256),
+  context_id: z.string().max(256),
+  owner: z.string().max(256),
+  tenant: z.string().max(256),
+});
+export type SessionOrigin = z.infer<typeof sessionOriginSchema>;
 
 /** A suspension: what a node waits for a human to decide, and the decision once taken. */
 export const approvalRecordSchema = z.object({
@@ -45,6 +58,8 @@ export const approvalRecordSchema = z.object({
   risks: z.array(z.string().max(500)).max(32),
   approvers: z.array(z.string().max(128)).max(32),
   auto_action: z.enum(['reject', 'approve', 'escalate']),
+  /** The state of the A2A task that follows the workflow while this approval waits (absent: input-required). */
+  a2a_state: z.enum(['input-required', 'auth-required']).optional(),
   status: z.enum(['pending', 'escalated', 'approved', 'rejected', 'modified']),
   created_at: z.number(),
   expires_at: z.number(),
@@ -58,6 +73,9 @@ export const approvalRecordSchema = z.object({
   idempotency_key: z.string().max(255).optional(),
 });
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
+
+/** A2A task ids kept per node (one per attempt; retries and restarts are bounded). */
+const MAX_TASKS_PER_NODE = 32;
 
 /** What a session actor holds: the fold of its journal. */
 export interface SessionState {
@@ -78,12 +96,15 @@ export interface SessionState {
   error?: NodeError;
   /** Revisions of the DAG while it ran. */
   revisions?: number;
+  /** The A2A task that started it (the A2A view of the workflow). */
+  origin?: SessionOrigin;
 }
 
 /** The journaled events of a session (validated when they are read back). */
 export const sessionEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive() }),
+  z.object({ type: z.literal('session.created'), at: z.number(), request: z.string().max(100_000), dag: dagSchema, ttl_ms: z.number().int().positive(), origin: sessionOriginSchema.optional() }),
   z.object({ type: z.literal('node.started'), at: z.number(), node: z.string(), attempt: z.number().int(), agent: z.string() }),
+  z.object({ type: z.literal('node.task'), at: z.number(), node: z.string(), attempt: z.number().int(), task_id: z.string().min(1).max(256) }),
   z.object({ type: z.literal('node.attempt_failed'), at: z.number(), node: z.string(), error: errorSchema, retry_at: z.number() }),
   z.object({ type: z.literal('node.completed'), at: z.number(), node: z.string(), result: z.string(), ran_on: z.string().max(128).optional() }),
   z.object({ type: z.literal('node.failed'), at: z.number(), node: z.string(), error: errorSchema }),
@@ -148,6 +169,7 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       s.created_at = e.at;
       s.expires_at = e.at + e.ttl_ms;
       s.status = 'active';
+      if (e.origin) s.origin = e.origin;
       for (const n of e.dag.nodes) s.nodes[n.id] = { status: 'pending', attempts: 0, failures: 0 };
       break;
     case 'node.started': {
@@ -158,6 +180,13 @@ export function applySessionEvent(s: SessionState, raw: unknown): SessionState {
       n.agent = e.agent;
       n.started_at = e.at;
       delete n.retry_at;
+      break;
+    }
+    case 'node.task': {
+      const n = s.nodes[e.node];
+      if (!n) break;
+      n.task_id = e.task_id;
+      n.tasks = [...(n.tasks ?? []), e.task_id].slice(-MAX_TASKS_PER_NODE);
       break;
     }
     case 'node.attempt_failed': {

@@ -33,7 +33,7 @@ describe("the node's own A2A agent", () => {
     const card = await res.json() as any;
     expect(card.name).toBe('troupe-a2a-home');
     expect(card.supportedInterfaces[0].url).toBe(`${node.http.url}/a2a`);
-    expect(card.skills.map((s: any) => s.id).sort()).toEqual(['mathematician/calc', 'writer/summarize']);
+    expect(card.skills.map((s: any) => s.id).sort()).toEqual(['mathematician/calc', 'troupe/orchestrate', 'writer/summarize']);
     const legacy = await (await fetch(`${node.http.url}/.well-known/agent-card.json`)).json() as any;
     expect(legacy).toMatchObject({ name: 'troupe-a2a-home', url: `${node.http.url}/a2a`, protocolVersion: expect.stringMatching(/^0\.3/) });
 

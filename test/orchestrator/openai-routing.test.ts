@@ -90,6 +90,9 @@ describe('routing /v1/chat/completions for the orchestrator model', () => {
     expect(session.dag.nodes.map((n) => [n.id, n.status, n.ran_on])).toEqual([
       ['s1', 'completed', 'orch-a'], ['s2_1', 'completed', 'orch-b'], ['s2_2', 'completed', 'orch-a'], ['s3', 'completed', 'orch-b'],
     ]);
+    // each node ran as an A2A task (the agents of node B too, through node A's a2a module)
+    for (const n of session.dag.nodes as Array<{ task_id?: string; a2a_tasks?: string[] }>) expect(n.a2a_tasks).toEqual([n.task_id!]);
+    expect(new Set(session.dag.nodes.map((n: any) => n.task_id)).size).toBe(4);
   });
 
   it('forces the complex path with X-Orchestrate; a request with the session id resumes it; sessions are listed', async () => {
