@@ -6,7 +6,7 @@ import { fastRecordInput } from './fast-input.js';
 import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
-import { auditRecordInputSchema, encodeRecord, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { auditRecordInputSchema, encodeDraft, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain, type AuditVerification } from './verify.js';
 
@@ -49,6 +49,8 @@ export interface AuditLogHost {
 interface Pending {
   /** The record, its seq and ts set when its batch is written. */
   draft: AuditRecord;
+  /** Its JSON with seq 0 and ts 0 (what it is stored as, once those are put in). */
+  json: string;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
@@ -107,14 +109,15 @@ export class AuditLog implements AuditApi {
     }
     const draft = toRecord(data, 0, 0, this.host.id);
     // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
-    const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
+    const json = JSON.stringify(draft);
+    const size = Buffer.byteLength(json) + 30;
     if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
     if (this.pending.length >= this.options.maxPending) {
       this.metrics.records.inc({ outcome: 'refused' });
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.pending.push({ draft, resolve, reject });
+      this.pending.push({ draft, json, resolve, reject });
       this.kick();
     });
   }
@@ -140,7 +143,7 @@ export class AuditLog implements AuditApi {
       return p.draft;
     });
     try {
-      const entries = await this.chain.append(records.map(encodeRecord));
+      const entries = await this.chain.append(batch.map((p) => encodeDraft(p.json, p.draft.seq, ts)));
       if (entries[0] && entries[0].seq !== first) throw new Error(`audit chain moved under the writer (expected seq ${first}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
