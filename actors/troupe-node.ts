@@ -210,6 +210,12 @@ export class TroupeNode extends Kernel implements ModuleHost, GatewayHost {
     return this.clusterLink.members().filter((m) => m.node !== this.id && m.status === 'up').map((m) => m.node);
   }
 
+  /** Every other member of the cluster this node knows of, up, suspect or down (none without a cluster). */
+  knownPeers(): string[] {
+    if (!this.clusterLink) return [];
+    return this.clusterLink.members().filter((m) => m.node !== this.id).map((m) => m.node);
+  }
+
   /** Find a live actor by path or name on this node or, failing that, anywhere in the cluster. */
   async locate(target: string): Promise<ActorRef | undefined> {
     const local = this.lookup(target);

@@ -168,6 +168,8 @@ export class LmdbTaskStore implements TaskStore {
       finished = TERMINAL_STATUSES.has(task.status) && !(prev !== undefined && TERMINAL_STATUSES.has(prev.status));
     }
     if (finished) this.doneCount++;
+    // one record, no index to touch: a plain put (cheaper than a batch callback)
+    if (!finished && !(task.idempotency_key !== undefined && created)) return this.store.put(this.tasks, task.id, task);
     return this.store.batch(() => {
       void this.tasks.put(task.id, task);
       if (task.idempotency_key !== undefined && created) void this.idem.put(task.idempotency_key, task.id);

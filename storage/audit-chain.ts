@@ -44,7 +44,9 @@ export const AUDIT_MAX_CHECKPOINTS = 10_000;
  * The hash-chained audit log's storage: appends continue the chain from the head, atomically
  * with it; reads return the stored bytes untouched (verification re-hashes exactly them).
  * Implemented over LMDB ({@link LmdbAuditChain}) and in memory ({@link MemoryAuditChain}).
- * One writer at a time: appends are serialized by the store.
+ * One writer: appends chain in call order, each after the previous one, committed or still
+ * in flight (so the next commit is queued while one runs); an append commits only if every
+ * append before it did, so the chain on disk never has a gap.
  *
  * @example
  * const [e] = await chain.append([Buffer.from('{"action":"X"}')]);
@@ -59,6 +61,8 @@ export interface AuditChainStore {
   storedHead(): AuditHead;
   /** Append records (canonical bytes) in one commit; resolves with their entries once committed. */
   append(records: readonly Uint8Array[]): Promise<AuditEntry[]>;
+  /** The seq the next append starts at: after the committed head and the appends in flight. */
+  nextSeq(): number;
   get(seq: number): AuditEntry | undefined;
   /**
    * Entries by key order from `from` (inclusive), ascending, or descending from `from` when
@@ -128,6 +132,10 @@ export class MemoryAuditChain implements AuditChainStore {
 
   storedHead(): AuditHead {
     return this.tip;
+  }
+
+  nextSeq(): number {
+    return this.tip.seq + 1;
   }
 
   async append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {

@@ -1,4 +1,6 @@
+import { IF_EXISTS } from 'lmdb';
 import { z } from 'zod';
+import { TroupeError } from '../protocol/index.js';
 import {
   AUDIT_MAX_CHECKPOINTS, EMPTY_HEAD, auditCheckpointSchema, chainAfter, checkRecords,
   type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead,
@@ -18,6 +20,13 @@ const headSchema = z.object({ seq: z.number().int().min(0), hash: z.string().reg
  * the records it covers; `audit.checkpoints` this node's signed checkpoints and
  * `audit.witness` the checkpoints other nodes sent.
  *
+ * Appends are pipelined: each is chained and handed to LMDB at once, after the ones still in
+ * flight (lmdb-js commits them in that order, several in one transaction when they meet),
+ * so the next commit is queued while one runs. An append that follows one in flight writes
+ * only if that one's last record exists when its own commit runs (a conditional write): if
+ * an append fails, every append chained after it fails too, nothing is written past the
+ * gap, and once they have all settled the next append chains from the committed head.
+ *
  * @example
  * const chain = new LmdbAuditChain(store);
  * await chain.append([Buffer.from('{"action":"AGENT_CREATE"}')]);
@@ -29,7 +38,9 @@ export class LmdbAuditChain implements AuditChainStore {
   private readonly own: StoreDb;
   private readonly peers: StoreDb;
   private tip: AuditHead;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The head after the appends in flight (the committed one when none is). */
+  private pending: AuditHead;
+  private inflight = 0;
 
   constructor(private readonly store: NodeStore) {
     this.records = store.db(AUDIT_DBS.records, { encoding: 'binary' });
@@ -37,6 +48,11 @@ export class LmdbAuditChain implements AuditChainStore {
     this.own = store.db(AUDIT_DBS.checkpoints);
     this.peers = store.db(AUDIT_DBS.witness);
     this.tip = this.storedHead();
+    this.pending = this.tip;
+  }
+
+  nextSeq(): number {
+    return this.pending.seq + 1;
   }
 
   head(): AuditHead {
@@ -57,20 +73,29 @@ export class LmdbAuditChain implements AuditChainStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    const run = this.queue.then(async () => {
-      const entries = chainAfter(this.tip, records);
-      if (entries.length === 0) return entries;
-      const last = entries.at(-1)!;
-      await this.store.batch(() => {
-        for (const e of entries) this.records.put(e.seq, encodeEntry(e.hash, e.bytes));
-        this.meta.put('head', { seq: last.seq, hash: last.hash.toString('hex') });
-      });
-      this.tip = { seq: last.seq, hash: last.hash };
+    const entries = chainAfter(this.pending, records);
+    if (entries.length === 0) return Promise.resolve(entries);
+    const last = entries.at(-1)!;
+    // after an append in flight: written only if its last record is there when this commit runs
+    const after = this.pending.seq > this.tip.seq ? this.pending.seq : undefined;
+    this.pending = { seq: last.seq, hash: last.hash };
+    this.inflight++;
+    const write = (): void => {
+      for (const e of entries) void this.records.put(e.seq, encodeEntry(e.hash, e.bytes));
+      void this.meta.put('head', { seq: last.seq, hash: last.hash.toString('hex') });
+    };
+    const committed = after === undefined
+      ? this.store.batch(write).then(() => true)
+      : this.store.write(() => this.records.ifVersion(after, IF_EXISTS, write), 'audit append');
+    return committed.then((ok) => {
+      if (!ok) throw new TroupeError('TROUPE_ERR_STORAGE_WRITE', `audit append after seq ${after} not written: an earlier append failed`, { details: { op: 'audit append' } });
+      // commits land in call order, but their promises may settle out of it
+      if (last.seq > this.tip.seq) this.tip = { seq: last.seq, hash: last.hash };
       return entries;
+    }).finally(() => {
+      // once nothing is in flight, the next append chains from what is committed
+      if (--this.inflight === 0) this.pending = this.tip;
     });
-    // a failed append leaves the tip where the disk is; the next one chains from there
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   get(seq: number): AuditEntry | undefined {

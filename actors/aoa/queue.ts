@@ -137,6 +137,16 @@ export class TaskQueue {
   }
 
   /** Ready entries at `now`. */
+  /** True when an entry is due at `now` (stops at the first one found). */
+  hasReady(now: number): boolean {
+    this.promote(now);
+    for (let r = 0; r < 5; r++) {
+      const lane = this.lanes[r]!;
+      for (let i = this.heads[r]!; i < lane.length; i++) if (this.live.get(lane[i]!.id) === lane[i]) return true;
+    }
+    return false;
+  }
+
   readyCount(now: number): number {
     this.promote(now);
     let n = 0;

@@ -39,6 +39,8 @@ export class AoaRuntime implements AoaApi {
   private readonly running = new Map<string, Running>();
   /** Claimed attempts in claim order (their records commit in that order). */
   private readonly claims: Claim[] = [];
+  /** Claim slots taken by submits whose record (written as started) is still committing. */
+  private reserved = 0;
   private readonly pool: WorkerPool;
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly submitHooks: SubmitHook[] = [];
@@ -128,18 +130,41 @@ export class AoaRuntime implements AoaApi {
     }
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
-    const { scheduled_at, ...fields } = s;
+    const scheduled_at = s.scheduled_at;
+    // pick copies the stored fields (a rest-destructure of a record this wide costs more)
     const task: StoredTask = {
-      ...pick(fields), v: 1, id: `task_${newId()}`, seq: this.seq++, status: 'pending', attempts: 0,
+      ...pick(s), v: 1, id: `task_${newId()}`, seq: this.seq++, status: 'pending', attempts: 0,
       created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
     };
+    // the task as accepted: what the submitter is answered and the audit's TASK_SUBMIT
+    const accepted = this.canStartAtSubmit(task, now) ? { ...task } : undefined;
+    if (accepted) {
+      // a free worker slot and nothing ready ahead of it: its first attempt is recorded in
+      // the submit's own commit (one write instead of two; a crash after it retries the task
+      // with the attempt counted, as for any claimed task)
+      this.reserved++;
+      task.status = 'running';
+      task.attempts = 1;
+      task.started_at = now;
+    }
     const commit = (async () => {
-      await this.persist(task, { created: true });
-      await auditTask(this.host, 'TASK_SUBMIT', task);
+      try {
+        await this.persist(task, { created: true });
+      } finally {
+        if (accepted) this.reserved--;
+      }
+      await auditTask(this.host, 'TASK_SUBMIT', accepted ?? task);
       this.open.set(task.id, task);
-      this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
       this.metricsImpl.count('submitted');
-      const view = viewOf(task, this.host.clock.now());
+      if (accepted) {
+        this.metricsImpl.observeWait(0);
+        void auditTask(this.host, 'TASK_START', { ...task }).catch((e: unknown) => this.log.error({ err: e, task: task.id }, 'could not record a task start in the audit log'));
+        // after a close the attempt stays counted, as after a kill -9
+        if (!this.closed) this.claims.push({ t: task, committed: true });
+      } else {
+        this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
+      }
+      const view = viewOf(accepted ?? task, this.host.clock.now());
       this.pump();
       return view;
     })();
@@ -183,8 +208,10 @@ export class AoaRuntime implements AoaApi {
   }
 
   waitFor(id: string): Promise<TaskRecordView> {
-    const v = this.getTask(id);
-    if (TERMINAL_STATUSES.has(v.status as never)) return Promise.resolve(v);
+    const open = this.open.get(id) ?? this.finishing.get(id);
+    // an open task is waited for without making its view
+    const v = open === undefined ? this.getTask(id) : undefined;
+    if (v !== undefined && TERMINAL_STATUSES.has(v.status as never)) return Promise.resolve(v);
     return new Promise((resolve) => {
       const list = this.waiters.get(id) ?? [];
       list.push(resolve);
@@ -237,7 +264,7 @@ export class AoaRuntime implements AoaApi {
     if (this.closed) return;
     const now = this.host.clock.now();
     this.startClaimed();
-    while (this.claims.length < this.pool.workers.length) {
+    while (this.claims.length + this.reserved < this.pool.workers.length) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
@@ -391,4 +418,10 @@ export class AoaRuntime implements AoaApi {
   autoscale(): void {
     this.pool.autoscale();
   }
+
+  /** True when a task submitted now may be started in its submit's commit (see submitTask). */
+  private canStartAtSubmit(t: StoredTask, now: number): boolean {
+    return !this.closed && t.ready_at <= now && this.claims.length + this.reserved < this.pool.workers.length && !this.queue.hasReady(now);
+  }
 }
+

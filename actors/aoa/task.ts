@@ -81,7 +81,17 @@ export type TaskRecordView = Omit<StoredTask, 'v' | 'status' | 'scheduled_at' | 
   finished_at?: string;
 };
 
-const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
+let lastMs = Number.NaN;
+let lastIso = '';
+/** A time as ISO text; many tasks share a millisecond under load, so the last one is kept. */
+const iso = (t: number | undefined): string | undefined => {
+  if (t === undefined) return undefined;
+  if (t !== lastMs) {
+    lastIso = new Date(t).toISOString();
+    lastMs = t;
+  }
+  return lastIso;
+};
 /** Fields a view shows differently (times as ISO strings, status) or not at all (`v`). */
 const TIME_OR_HIDDEN = new Set(['v', 'status', 'scheduled_at', 'created_at', 'ready_at', 'started_at', 'finished_at']);
 

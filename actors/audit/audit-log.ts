@@ -6,7 +6,7 @@ import { fastRecordInput } from './fast-input.js';
 import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
-import { auditRecordInputSchema, encodeRecord, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { auditRecordInputSchema, encodeDraft, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain, type AuditVerification } from './verify.js';
 
@@ -49,21 +49,27 @@ export interface AuditLogHost {
 interface Pending {
   /** The record, its seq and ts set when its batch is written. */
   draft: AuditRecord;
+  /** Its JSON with seq 0 and ts 0 (what it is stored as, once those are put in). */
+  json: string;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
 
 /**
- * The batched writer of the audit chain. Records that arrive while a commit is in flight
- * wait and go together in the next one (group commit), so appends cost one LMDB transaction
- * per batch, not per record, and an idle log writes a record at once.
+ * The batched writer of the audit chain (group commit). An idle log writes a record at once;
+ * records that arrive while commits are in flight wait and go together in the next append,
+ * and up to `commitsInFlight` appends are in flight at a time: the next one is chained,
+ * encoded and queued in LMDB while the one before commits, so the writer never waits for
+ * JavaScript between two commits. Each record is acknowledged only once its own commit is
+ * done; an append commits only if every one before it did.
  */
 export class AuditLog implements AuditApi {
   readonly publicKey: string;
   readonly metrics: AuditMetrics;
   private readonly log: Logger;
   private readonly pending: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  /** Appends in flight. */
+  private readonly flights = new Set<Promise<void>>();
   private cpChain: Promise<unknown> = Promise.resolve();
   private lastCheckpointSeq: number;
   private timer: unknown;
@@ -103,38 +109,42 @@ export class AuditLog implements AuditApi {
     }
     const draft = toRecord(data, 0, 0, this.host.id);
     // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
-    const size = Buffer.byteLength(JSON.stringify(draft)) + 30;
+    const json = JSON.stringify(draft);
+    const size = Buffer.byteLength(json) + 30;
     if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
     if (this.pending.length >= this.options.maxPending) {
       this.metrics.records.inc({ outcome: 'refused' });
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.pending.push({ draft, resolve, reject });
+      this.pending.push({ draft, json, resolve, reject });
       this.kick();
     });
   }
 
   private kick(): void {
-    if (this.writing || this.pending.length === 0) return;
-    this.writing = this.flush().finally(() => {
-      this.writing = undefined;
-      this.kick();
-    });
+    while (this.flights.size < this.options.commitsInFlight && this.pending.length > 0) {
+      const flight: Promise<void> = this.flush().finally(() => {
+        this.flights.delete(flight);
+        this.kick();
+      });
+      this.flights.add(flight);
+    }
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0, this.options.batchMaxRecords);
-    const head = this.chain.head();
+    // after the appends in flight: the chain takes this one in call order
+    const first = this.chain.nextSeq();
     const ts = this.host.clock.now();
     const records = batch.map((p, i) => {
-      p.draft.seq = head.seq + 1 + i;
+      p.draft.seq = first + i;
       p.draft.ts = ts;
       return p.draft;
     });
     try {
-      const entries = await this.chain.append(records.map(encodeRecord));
-      if (entries[0] && entries[0].seq !== head.seq + 1) throw new Error(`audit chain moved under the writer (expected seq ${head.seq + 1}, got ${entries[0].seq})`);
+      const entries = await this.chain.append(batch.map((p) => encodeDraft(p.json, p.draft.seq, ts)));
+      if (entries[0] && entries[0].seq !== first) throw new Error(`audit chain moved under the writer (expected seq ${first}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
       for (const p of batch) p.reject(e);
@@ -221,7 +231,7 @@ export class AuditLog implements AuditApi {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.host.clock.clearTimeout(this.timer);
-      while (this.writing) await this.writing;
+      while (this.flights.size > 0) await Promise.allSettled([...this.flights]);
       await this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'final audit checkpoint failed'));
     })();
     return this.closing;

@@ -6,7 +6,7 @@ export { auditModule, AUDIT_MODULE } from './module.js';
 export { AuditLog, type AuditApi, type AuditLogHost } from './audit-log.js';
 export { auditOptionsSchema, type AuditOptionsInput, type AuditOptions } from './options.js';
 export {
-  auditRecordInputSchema, auditRecordSchema, canonicalJson, payloadDigest, parseRecord, raciFor, toRecord, encodeRecord, AUDIT_ACTION_RE,
+  auditRecordInputSchema, auditRecordSchema, canonicalJson, payloadDigest, parseRecord, raciFor, toRecord, encodeRecord, encodeDraft, AUDIT_ACTION_RE,
   type AuditRecord, type AuditRecordInput,
 } from './record.js';
 export { AuditSigningKey, AUDIT_KEY_FILE, verifySignature } from './signing-key.js';

@@ -129,6 +129,21 @@ export function encodeRecord(r: AuditRecord): Buffer {
   return Buffer.from(JSON.stringify(r), 'utf8');
 }
 
+/**
+ * The stored bytes of a record from its JSON made by {@link toRecord} with seq 0 and ts 0,
+ * with `seq` and `ts` put in: the same bytes as {@link encodeRecord} of the record with them,
+ * without serializing it again. Only top-level members can match the patterns last: after
+ * `seq` come `target` (a string, where an unescaped `"` cannot occur), `ts` and `v`.
+ *
+ * @example encodeDraft(JSON.stringify(toRecord(input, 0, 0, 'n1')), 7, 1_700_000_000_000)
+ */
+export function encodeDraft(json: string, seq: number, ts: number): Buffer {
+  const i = json.lastIndexOf('"seq":0,');
+  const j = json.lastIndexOf('"ts":0,');
+  if (i < 0 || j < i) return Buffer.from(json.replace(/"seq":0,/, `"seq":${seq},`).replace(/"ts":0,/, `"ts":${ts},`), 'utf8');
+  return Buffer.from(`${json.slice(0, i + 6)}${seq}${json.slice(i + 7, j + 5)}${ts}${json.slice(j + 6)}`, 'utf8');
+}
+
 /** Parse stored bytes back into a record; undefined when they are not one. */
 export function parseRecord(bytes: Buffer): AuditRecord | undefined {
   try {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { DRILL_KINDS, UPSTREAM_DRILL_FAULTS, drillReportSchema } from '../../supervisors/index.js';
+import { DRILL_KINDS, MAX_SLOW_CLIENT_BYTES, UPSTREAM_DRILL_FAULTS, drillReportSchema } from '../../supervisors/index.js';
 import { parseCommandArgs, type CliCommand } from '../modules/index.js';
 
 const USAGE = `usage: troupe drill <${DRILL_KINDS.join('|')}> --target PATH|agent:NAME|NODE [--duration MS] [--rate N] [--url URL]
          [--fault ${UPSTREAM_DRILL_FAULTS.join('|')}] [--retry-after MS]   (upstream)
+         [--answer-bytes N] [--read-every MS]   (slow-client)
   Runs a fault drill on a running node started with --allow-drills, waits for its report,
   prints it as JSON; exit 0 when the hypothesis held, 1 when violated or failed.
   The API key comes from TROUPE_API_KEY (or the first of TROUPE_API_KEYS); the URL from
@@ -18,11 +19,11 @@ const GRACE_MS = 30_000;
  */
 export const drillCommand: CliCommand = {
   name: 'drill',
-  summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage) against a running node over HTTP and print its report.',
+  summary: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage, slow-client) against a running node over HTTP and print its report.',
   async run(argv, io) {
     const parsedArgs = parseCommandArgs('drill', argv, {
           target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' },
-          fault: { type: 'string' }, 'retry-after': { type: 'string' },
+          fault: { type: 'string' }, 'retry-after': { type: 'string' }, 'answer-bytes': { type: 'string' }, 'read-every': { type: 'string' },
         }, USAGE, io);
     if (typeof parsedArgs === 'number') return parsedArgs;
     const { values, positionals } = parsedArgs;
@@ -34,9 +35,11 @@ export const drillCommand: CliCommand = {
       url: z.url().default(process.env['TROUPE_URL'] || 'http://127.0.0.1:8787'),
       fault: z.enum(UPSTREAM_DRILL_FAULTS).optional(),
       retryAfter: z.coerce.number().int().positive().max(600_000).optional(),
+      answerBytes: z.coerce.number().int().positive().max(MAX_SLOW_CLIENT_BYTES).optional(),
+      readEvery: z.coerce.number().int().positive().max(60_000).optional(),
     }).safeParse({
       kind: positionals[0], target: values['target'], duration: values['duration'], rate: values['rate'], url: values['url'],
-      fault: values['fault'], retryAfter: values['retry-after'],
+      fault: values['fault'], retryAfter: values['retry-after'], answerBytes: values['answer-bytes'], readEvery: values['read-every'],
     });
     if (!args.success || positionals.length !== 1) {
       io.stderr(`troupe drill: TROUPE_ERR_CONFIG_INVALID: ${args.success ? 'one drill kind expected' : args.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${USAGE}`);
@@ -49,6 +52,7 @@ export const drillCommand: CliCommand = {
     const body = {
       kind: a.kind, target: a.target, ...(a.duration ? { durationMs: a.duration } : {}), ...(a.rate ? { rate: a.rate } : {}),
       ...(a.fault ? { fault: a.fault } : {}), ...(a.retryAfter ? { retryAfterMs: a.retryAfter } : {}),
+      ...(a.answerBytes ? { answerBytes: a.answerBytes } : {}), ...(a.readEvery ? { readEveryMs: a.readEvery } : {}),
     };
     const res = await fetch(`${base}/api/v1/drills`, { method: 'POST', headers, body: JSON.stringify(body) });
     const started = (await res.json()) as { id?: string; error?: { code: string; message: string } };

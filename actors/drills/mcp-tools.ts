@@ -13,7 +13,7 @@ import type { DrillsApi } from './runner.js';
 export function drillMcpTools(api: DrillsApi): McpToolDescriptor<any>[] {
   const run: McpToolDescriptor<z.input<typeof drillRequestSchema>> = {
     name: 'drill_run',
-    description: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage) on a named target of this node and return its report once it ends. Needs a node started with --allow-drills.',
+    description: 'Run a fault drill (crash, kill, poison, flood, restart-storm, upstream, partition, kill-node, storage, slow-client) on a named target of this node and return its report once it ends. Needs a node started with --allow-drills.',
     input: drillRequestSchema as unknown as z.ZodType<z.input<typeof drillRequestSchema>>,
     call: async (input, { signal }) => {
       const started = api.start(input);

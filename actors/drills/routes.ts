@@ -1,6 +1,6 @@
 import { TroupeError } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
-import type { DrillsApi } from './runner.js';
+import type { DrillContext, DrillsApi } from './runner.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -8,6 +8,14 @@ function drillId(params: unknown): string {
   const id = (params as { id?: unknown } | undefined)?.id;
   if (typeof id !== 'string' || !ID_RE.test(id)) throw new TroupeError('TROUPE_ERR_DRILL_NOT_FOUND', 'no drill with that id');
   return id;
+}
+
+/** The API key the caller presented (`Authorization: Bearer` or `x-api-key`): the slow-client drill's clients present it too. */
+function callerKey(headers: Record<string, unknown> | undefined): DrillContext {
+  const auth = headers?.['authorization'];
+  if (typeof auth === 'string' && /^Bearer\s+\S+$/i.test(auth)) return { apiKey: auth.replace(/^Bearer\s+/i, '') };
+  const x = headers?.['x-api-key'];
+  return typeof x === 'string' && x.length > 0 ? { apiKey: x } : {};
 }
 
 /**
@@ -18,7 +26,7 @@ function drillId(params: unknown): string {
 export function registerDrillRoutes(table: RouteTable, api: DrillsApi): void {
   table.route({
     method: 'POST', url: '/api/v1/drills',
-    handler: async (req, reply) => reply.code(202).send(api.start(req.body ?? {})),
+    handler: async (req, reply) => reply.code(202).send(api.start(req.body ?? {}, callerKey(req.headers))),
   });
   table.route({
     method: 'GET', url: '/api/v1/drills',

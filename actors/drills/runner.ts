@@ -6,6 +6,8 @@ import { kernelFaults, type InspectionEvent, type KernelFaults } from '../kernel
 import type { ModuleHost } from '../modules/index.js';
 import { runUpstreamDrill, upstreamTarget } from './upstream-drill.js';
 import { nodeTarget, runNodeDrill } from './node-drill.js';
+import { runSlowClientDrill } from './slow-client-drill.js';
+import type { GatewayAccess } from './slow-sse-client.js';
 
 /** Reports kept (oldest dropped first). */
 const MAX_REPORTS = 1_000;
@@ -16,8 +18,12 @@ const PROBE_GAP_MS = 20;
 
 /** The drills module's API: run, list, get and abort drills; switch drills off. */
 export interface DrillsApi {
-  /** Start a drill; resolves with its report once it is running (it finishes in the background). */
-  start(input: unknown): DrillReport;
+  /**
+   * Start a drill; resolves with its report once it is running (it finishes in the background).
+   * `context.apiKey`: the key the slow-client drill's HTTP clients present to the gateway
+   * (the routes pass the caller's own; held in memory for the drill only, never stored).
+   */
+  start(input: unknown, context?: DrillContext): DrillReport;
   /** Resolves with the final report. */
   finished(id: string): Promise<DrillReport>;
   list(): DrillReport[];
@@ -26,6 +32,11 @@ export interface DrillsApi {
   /** The global off switch: abort every drill and refuse new ones until the node restarts. */
   switchOff(): number;
   readonly enabled: boolean;
+}
+
+/** Who started a drill, for the drills that call the node's own gateway over HTTP. */
+export interface DrillContext {
+  apiKey?: string;
 }
 
 interface Running {
@@ -47,6 +58,7 @@ export class DrillRunner implements DrillsApi {
   private readonly db: StoreDb | undefined;
   private readonly log: Logger;
   private off = false;
+  private gatewayUrl: () => string | undefined = () => undefined;
 
   constructor(private readonly host: ModuleHost, private readonly allowed: boolean) {
     this.faults = kernelFaults(host);
@@ -65,14 +77,22 @@ export class DrillRunner implements DrillsApi {
     return this.allowed && !this.off;
   }
 
-  start(input: unknown): DrillReport {
+  /** Where this node's gateway listens (the module learns it when its routes are mounted). */
+  listenAt(url: () => string | undefined): void {
+    this.gatewayUrl = url;
+  }
+
+  start(input: unknown, context: DrillContext = {}): DrillReport {
     if (!this.allowed) throw new TroupeError('TROUPE_ERR_DRILL_DISABLED', 'drills are off on this node; start it with --allow-drills (TROUPE_ALLOW_DRILLS=true)');
     if (this.off) throw new TroupeError('TROUPE_ERR_DRILL_DISABLED', 'drills were switched off on this node');
     const parsed = drillRequestSchema.safeParse(input);
     if (!parsed.success) throw new TroupeError('TROUPE_ERR_GATEWAY_BAD_REQUEST', `invalid drill: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
     const req = parsed.data;
     const path = NODE_DRILL_KINDS.has(req.kind) ? nodeTarget(this.host, req.target) : this.resolveTarget(req.target);
-    if (req.kind === 'upstream') upstreamTarget(this.host, path);
+    if (req.kind === 'upstream' || req.kind === 'slow-client') upstreamTarget(this.host, path);
+    const url = req.kind === 'slow-client' ? this.gatewayUrl() : undefined;
+    if (req.kind === 'slow-client' && url === undefined) throw new TroupeError('TROUPE_ERR_DRILL_TARGET', 'the slow-client drill needs this node\'s HTTP gateway: the node serves none');
+    const access: GatewayAccess | undefined = url === undefined ? undefined : { url, ...(context.apiKey !== undefined ? { apiKey: context.apiKey } : {}) };
     for (const r of this.running.values()) {
       if (r.report.target === path) throw new TroupeError('TROUPE_ERR_DRILL_RUNNING', `a drill is already running on ${path}`);
     }
@@ -86,7 +106,7 @@ export class DrillRunner implements DrillsApi {
     this.log.info({ drill: report.id, kind: req.kind, target: path }, 'drill started');
     // start answers at once (the report of a running drill); its record is committed right behind
     void this.audit('DRILL_START', { drill: report.id, kind: req.kind }, path);
-    const done = this.run(req, path, report, abort.signal).then(
+    const done = this.run(req, path, report, abort.signal, access).then(
       () => this.finish(report, abort.signal.aborted ? 'aborted' : 'finished'),
       (e: unknown) => {
         report.error = (isTroupeError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e)).slice(0, 512);
@@ -209,11 +229,13 @@ export class DrillRunner implements DrillsApi {
     });
   }
 
-  private async run(req: DrillRequest, path: string, report: DrillReport, signal: AbortSignal): Promise<void> {
-    if (req.kind === 'upstream' || NODE_DRILL_KINDS.has(req.kind)) {
+  private async run(req: DrillRequest, path: string, report: DrillReport, signal: AbortSignal, access: GatewayAccess | undefined): Promise<void> {
+    if (req.kind === 'upstream' || req.kind === 'slow-client' || NODE_DRILL_KINDS.has(req.kind)) {
       const held = req.kind === 'upstream'
         ? await runUpstreamDrill(this.host, req, path, report, signal)
-        : await runNodeDrill(this.host, req, path, report, signal);
+        : req.kind === 'slow-client'
+          ? await runSlowClientDrill(this.host, req, path, report, signal, access)
+          : await runNodeDrill(this.host, req, path, report, signal);
       report.verdict = verdictOf(report, held);
       return;
     }

@@ -59,3 +59,24 @@ export function covers(r: Pick<KillSwitchRecord, 'scope' | 'target'>, name: stri
     }
   }
 }
+
+/**
+ * A released switch as remembered (LMDB `killswitch.released`), so that an older engage
+ * still travelling to this node (durable delivery, any order) cannot bring it back: a change
+ * applies only when it is newer (`at`, then `origin`) than what this node holds for the key.
+ */
+export const killSwitchReleasedSchema = z.object({
+  v: z.literal(1),
+  scope: z.enum(KILLSWITCH_SCOPES),
+  target: target,
+  by: z.string().max(200),
+  at: z.number(),
+  origin: z.string().max(128),
+});
+export type KillSwitchReleased = z.infer<typeof killSwitchReleasedSchema>;
+
+/** True when change `a` (its `at`, then its `origin`) is newer than change `b`. */
+export function newer(a: { at: number; origin: string }, b: { at: number; origin: string } | undefined): boolean {
+  if (b === undefined) return true;
+  return a.at !== b.at ? a.at > b.at : a.origin > b.origin;
+}

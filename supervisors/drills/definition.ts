@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The drill kinds this node can run. */
-export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood', 'restart-storm', 'upstream', 'partition', 'kill-node', 'storage'] as const;
+export const DRILL_KINDS = ['crash', 'kill', 'poison', 'flood', 'restart-storm', 'upstream', 'partition', 'kill-node', 'storage', 'slow-client'] as const;
 export type DrillKind = (typeof DRILL_KINDS)[number];
 
 /** How the `upstream` drill's model upstream fails: 429 with Retry-After, 500, a stalled stream, a slow one. */
@@ -11,6 +11,8 @@ export const NODE_DRILL_KINDS: ReadonlySet<DrillKind> = new Set(['partition', 'k
 
 /** Longest a drill may run. */
 export const MAX_DRILL_DURATION_MS = 600_000;
+/** Most bytes a slow-client drill has the agent write. */
+export const MAX_SLOW_CLIENT_BYTES = 256 * 1024 * 1024;
 /** Most messages one drill may send. */
 export const MAX_DRILL_MESSAGES = 100_000;
 
@@ -36,6 +38,10 @@ export const drillRequestSchema = z.strictObject({
   fault: z.enum(UPSTREAM_DRILL_FAULTS).optional(),
   /** upstream: the Retry-After of an injected 429, or the delay of a slow upstream. */
   retryAfterMs: z.number().int().positive().max(600_000).optional(),
+  /** slow-client: bytes the agent writes to the slow client (default 64 MiB). */
+  answerBytes: z.number().int().positive().max(MAX_SLOW_CLIENT_BYTES).optional(),
+  /** slow-client: the slow client takes one chunk of the stream per this many ms (default 100). */
+  readEveryMs: z.number().int().positive().max(60_000).optional(),
 });
 export type DrillRequestInput = z.input<typeof drillRequestSchema>;
 export type DrillRequest = z.output<typeof drillRequestSchema>;
@@ -83,6 +89,19 @@ export const drillReportSchema = z.object({
   error: z.string().max(512).optional(),
   /** Named instants of the drill beyond the common ones (clock ms), e.g. a partition's suspect, down, healed, up. */
   timeline: z.record(z.string().max(64), z.number()).optional(),
+  /** slow-client: what the slow client got and how the node's memory moved meanwhile. */
+  stream: z.object({
+    /** Bytes the agent was set to write. */
+    answerBytes: z.number().int().nonnegative(),
+    /** Bytes the slow client read in all. */
+    receivedBytes: z.number().int().nonnegative(),
+    /** The code of the error event that ended the stream, when one did. */
+    endedWith: z.string().max(64).optional(),
+    /** True when the stream ended with [DONE] (the client took the whole answer). */
+    completed: z.boolean(),
+    /** Largest growth of the process's heap and external memory over its level before the fault. */
+    memoryGrowthBytes: z.number().int(),
+  }).optional(),
 });
 export type DrillReport = z.infer<typeof drillReportSchema>;
 
@@ -98,6 +117,7 @@ export function hypothesisOf(r: DrillRequest): string {
     case 'upstream': return `the agent answers a run within ${r.probeWithinMs} ms before and after its upstream fails (${r.fault ?? 'rate-limit'}); every run during the fault answers or fails with a coded error, none lost${(r.fault ?? 'rate-limit') === 'rate-limit' ? '; no restart (a 429 pauses the agent)' : ''}`;
     case 'partition': return `the peer is detected suspect and then down during the partition; after the heal it is up again within ${r.probeWithinMs} ms and every durable message sent meanwhile is delivered once, none lost, none twice`;
     case 'storage': return `${probe}; while its LMDB writes fail it gets coded errors (TROUPE_ERR_STORAGE_WRITE) and its supervisor restarts it from what is on disk; no message lost`;
+    case 'slow-client': return `the agent answers a streaming client within ${r.probeWithinMs} ms before, during and after; a client that reads its stream slower than the agent writes does not stall the agent's run forever: the gateway's buffer guard (sseMaxBufferedBytes) cuts the stream with a coded error event and cancels the run; the node's memory stays bounded (far below the ${r.answerBytes ?? 64 * 1024 * 1024} bytes the agent writes)`;
     case 'kill-node': return `the others detect the killed node (suspect, down); when it comes back it rejoins and answers a probe within ${r.probeWithinMs} ms`;
   }
 }

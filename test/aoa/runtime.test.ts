@@ -27,6 +27,28 @@ describe('task runtime', () => {
     expect(done).toMatchObject({ status: 'completed', attempts: 1, result: { echoed: { x: 1 } }, raci_responsible: 'AOA', priority: 'NORMAL' });
   });
 
+  it('records the first attempt in the submit commit when a worker slot is free and nothing ready waits; otherwise queues it', async () => {
+    const gates: Array<() => void> = [];
+    const { node: n, aoa } = await node({ aoa: { minWorkers: 1, maxWorkers: 1 }, handlers: { GATED: () => new Promise((r) => gates.push(() => r({}))) } });
+    const { LmdbTaskStore } = await import('../../storage/index.js');
+    const stored = new LmdbTaskStore(n.store!);
+    // idle pool: one commit holds the task as submitted and started
+    const a = await aoa.submitTask({ task_type: 'GATED' });
+    expect(a).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(stored.get(a.id)).toMatchObject({ status: 'running', attempts: 1 });
+    await until(() => gates.length === 1, 5_000, 'a runs');
+    // the worker is busy: the next one takes the claim slot ahead of it, the one after waits queued
+    const b = await aoa.submitTask({ task_type: 'GATED' });
+    expect(stored.get(b.id)).toMatchObject({ status: 'running', attempts: 1 });
+    const c = await aoa.submitTask({ task_type: 'GATED' });
+    expect(stored.get(c.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    for (let i = 0; i < 3; i++) {
+      await until(() => gates.length > i, 5_000, `task ${i} runs`);
+      gates[i]!();
+    }
+    for (const t of [a, b, c]) expect(await aoa.waitFor(t.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
   it('returns the same task for a repeated idempotency key, also concurrently', async () => {
     let runs = 0;
     const { aoa } = await node({ handlers: { ONCE: async () => { runs++; return runs; } } });

@@ -72,6 +72,20 @@ function chainContract(name: string, make: () => Promise<ChainUnderTest>): void 
       expect(chain.witnessed('zz')).toEqual([]);
     });
 
+    it('takes an append after the ones in flight: nextSeq counts them before they commit', async () => {
+      const chain = await open();
+      expect(chain.nextSeq()).toBe(1);
+      const a = chain.append([bytes('{"a":1}'), bytes('{"a":2}')]);
+      expect(chain.nextSeq()).toBe(3);
+      const b = chain.append([bytes('{"b":1}')]);
+      expect(chain.nextSeq()).toBe(4);
+      expect((await b)[0]!.seq).toBe(3);
+      expect((await a).map((e) => e.seq)).toEqual([1, 2]);
+      expect(chain.head().seq).toBe(3);
+      expect(chain.nextSeq()).toBe(4);
+      expect(verifyAuditChain(chain, [])).toMatchObject({ ok: true, checked: 3 });
+    });
+
     it('survives a reopen when durable', async () => {
       const chain = await open();
       if (!cur!.reopen) {
@@ -106,3 +120,37 @@ chainContract('LmdbAuditChain', async () => {
 });
 
 chainContract('MemoryAuditChain (not durable)', async () => ({ chain: new MemoryAuditChain(), dispose: async () => undefined }));
+
+describe('LmdbAuditChain pipelined appends', () => {
+  it('an append that fails takes the ones chained after it down too: nothing past the gap is written, the next append chains from the committed head', async () => {
+    const t = tempDir('troupe-audit-pipe-');
+    const store = await NodeStore.open({ dir: t.dir, noSync: true });
+    try {
+      const chain = new LmdbAuditChain(store);
+      await chain.append([bytes('{"ok":1}')]);
+      // the next commit fails as a full disk would (nothing written), while another is chained behind it
+      const batch = store.batch.bind(store);
+      let failOnce = true;
+      store.batch = (fn) => {
+        if (!failOnce) return batch(fn);
+        failOnce = false;
+        return Promise.reject(store.writeError('batch', new Error('MDB_MAP_FULL (injected)')));
+      };
+      const lost = chain.append([bytes('{"lost":1}'), bytes('{"lost":2}')]);
+      const behind = chain.append([bytes('{"behind":1}')]);
+      await expect(lost).rejects.toMatchObject({ code: 'TROUPE_ERR_STORAGE_WRITE' });
+      await expect(behind).rejects.toMatchObject({ code: 'TROUPE_ERR_STORAGE_WRITE' });
+      expect(chain.head().seq).toBe(1);
+      expect(chain.storedHead().seq).toBe(1);
+      expect(chain.get(4)).toBeUndefined();
+      // once they settled, the chain goes on from what is on disk, without a gap
+      expect(chain.nextSeq()).toBe(2);
+      const [next] = await chain.append([bytes('{"next":1}')]);
+      expect(next!.seq).toBe(2);
+      expect(verifyAuditChain(chain, [{ seq: 2, hash: next!.hash.toString('hex') }])).toMatchObject({ ok: true, checked: 2 });
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+});

@@ -26,18 +26,20 @@ async function node(dataDir: string | undefined, clock = new ManualClock(5_000),
 
 describe('audit log', () => {
   it('batches concurrent records into few commits, each resolved only once committed, in seq order', async () => {
-    const chain = new MemoryAuditChain();
-    let commits = 0;
-    const append = chain.append.bind(chain);
-    chain.append = async (r) => { commits++; return append(r); };
-    const key = AuditSigningKey.load(undefined);
-    const log = new AuditLog({ id: 'm', logger: silent, clock: new ManualClock(1) }, chain, key, auditOptionsSchema.parse({ batchMaxRecords: 100, checkpointEvery: 1_000_000 }));
-    const recs = await Promise.all(Array.from({ length: 250 }, (_, i) => log.record({ action: 'TASK_SUBMIT', actor: 'aoa', target: `t${i}` })));
-    expect(recs.map((r) => r.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
-    expect(recs.map((r) => r.target)).toEqual(Array.from({ length: 250 }, (_, i) => `t${i}`));
-    // the first record goes alone (an idle log writes at once), the 249 waiting ones in batches of 100
-    expect(commits).toBe(4);
-    expect(log.verify()).toMatchObject({ ok: true, checked: 250 });
+    for (const [inFlight, expected] of [[1, 4], [2, 5]] as const) {
+      const chain = new MemoryAuditChain();
+      let commits = 0;
+      const append = chain.append.bind(chain);
+      chain.append = async (r) => { commits++; return append(r); };
+      const key = AuditSigningKey.load(undefined);
+      const log = new AuditLog({ id: 'm', logger: silent, clock: new ManualClock(1) }, chain, key, auditOptionsSchema.parse({ batchMaxRecords: 100, checkpointEvery: 1_000_000, commitsInFlight: inFlight }));
+      const recs = await Promise.all(Array.from({ length: 250 }, (_, i) => log.record({ action: 'TASK_SUBMIT', actor: 'aoa', target: `t${i}` })));
+      expect(recs.map((r) => r.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+      expect(recs.map((r) => r.target)).toEqual(Array.from({ length: 250 }, (_, i) => `t${i}`));
+      // an idle log writes at once: the first `inFlight` records go alone, the waiting ones in batches of 100
+      expect(commits).toBe(expected);
+      expect(log.verify()).toMatchObject({ ok: true, checked: 250 });
+    }
   });
 
   it('keeps the payload digest, not the payload, and fills RACI defaults by action family', async () => {
@@ -59,7 +61,7 @@ describe('audit log', () => {
   });
 
   it('refuses records past maxPending with TROUPE_ERR_AUDIT_FULL', async () => {
-    const log = new AuditLog({ id: 'm', logger: silent, clock: new ManualClock(1) }, new MemoryAuditChain(), AuditSigningKey.load(undefined), auditOptionsSchema.parse({ maxPending: 2 }));
+    const log = new AuditLog({ id: 'm', logger: silent, clock: new ManualClock(1) }, new MemoryAuditChain(), AuditSigningKey.load(undefined), auditOptionsSchema.parse({ maxPending: 2, commitsInFlight: 1 }));
     const ok = [log.record({ action: 'A', actor: 'x' }), log.record({ action: 'A', actor: 'x' }), log.record({ action: 'A', actor: 'x' })];
     await expect(log.record({ action: 'A', actor: 'x' })).rejects.toMatchObject({ code: 'TROUPE_ERR_AUDIT_FULL' });
     await Promise.all(ok);

@@ -4,7 +4,7 @@ import type { AgentEvent } from '../events.js';
 import { RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
 import { UpstreamBreaker, targetBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { TokenBudget, type AgentBudget, type BudgetUsage } from './budget.js';
-import { applyFault, clockWait, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput } from './fault.js';
+import { applyFault, clockWait, upstreamFaultSchema, verboseAnswer, verboseApplies, type UpstreamFault, type UpstreamFaultInput } from './fault.js';
 
 /** Abort reason of calls cut by the kill switch. */
 const KILL_REASON = 'troupe:killswitch';
@@ -168,7 +168,12 @@ export class UpstreamGuard implements ModelProvider {
         if (this.halted) throw this.killed();
         try {
           await this.waitOutPause(call);
-          const fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
+          let fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
+          if (fault?.mode === 'verbose') {
+            // the slow-client drill's fast writer: no upstream call, no tokens counted against the budget
+            if (verboseApplies(fault, req)) return await verboseAnswer(fault, req.model, opts, call);
+            fault = undefined;
+          }
           const result = await this.modelBreaker().execute(async () => {
             if (fault) await applyFault(fault, this.clock, call);
             return this.provider.complete(req, { ...opts, signal: call, onRateLimited });
