@@ -43,12 +43,6 @@ export interface ModuleHost {
   /** Every other node of the cluster this node knows of, whatever its status (none without a cluster). */
   knownPeers(): string[];
   /**
-   * A durable tell to an actor of another node: kept in the LMDB outbox until that node has
-   * persisted it, re-sent after reconnects and restarts, deduplicated on arrival. Resolves
-   * once the outbox holds it; to a local actor it is a plain tell.
-   */
-  tellDurable<M>(target: ActorRef<M> | string, message: M, options?: { correlationId?: string }): Promise<string>;
-  /**
    * The API of another module of this node, by name. Throws TROUPE_ERR_NODE_MODULE_MISSING
    * when the node was started without it.
    */
