@@ -108,10 +108,25 @@ export class PiiGuard {
         this.deps.logger.warn({ err: e, from: share.from, to: share.to }, 'could not record a PII decision in the audit log');
       }
     }
-    if (outcome.decision === 'BLOCK') {
-      throw new TroupeError('TROUPE_ERR_PII_BLOCKED', `the PII policy of ${share.from} -> ${share.to} blocks context holding ${kinds.join(', ')}`, {
-        details: { from: share.from, to: share.to, findings: counts },
-      });
-    }
+    if (outcome.decision === 'BLOCK') throw blocked(share, counts);
   }
+
+  /**
+   * {@link shareValue} for a caller that cannot wait (an actor's turn, such as the A2A
+   * endpoint's CONTEXT_SHARE): the policy applies at once; the event, log line and audit
+   * record follow on their own.
+   */
+  screenValue<T>(value: T, share: PiiShare): { value: T } | { refused: TroupeError } {
+    const { policy, source } = this.policyFor(share.from, share.to, share.external === true);
+    const outcome = applyPiiPolicyToValue(value, policy, this.options.maxScanChars);
+    this.decided(outcome, policy, source, share).catch(() => undefined); // a BLOCK's rejection is the refusal below
+    if (outcome.decision === 'BLOCK' || outcome.value === undefined) return { refused: blocked(share, countKinds(outcome.findings)) };
+    return { value: outcome.value };
+  }
+}
+
+function blocked(share: PiiShare, counts: Record<string, number>): TroupeError {
+  return new TroupeError('TROUPE_ERR_PII_BLOCKED', `the PII policy of ${share.from} -> ${share.to} blocks context holding ${Object.keys(counts).sort().join(', ')}`, {
+    details: { from: share.from, to: share.to, findings: counts },
+  });
 }
