@@ -22,7 +22,7 @@ const callContext = (): ReturnType<typeof defaultServerCallContextBuilder> => de
 
 /**
  * The A2A MCP tools (served at `/mcp` and by `troupe mcp`): send a message to an agent as an
- * A2A task (blocking: the answer comes back with the task), and read a task. Both go through
+ * A2A task (blocking: the answer comes back with the task), read a task and cancel one. Both go through
  * the same request handler as `POST /a2a/:agent`, so tasks are the same persistent task actors
  * and a follow-up to an input-required task is exactly-once here too.
  */
@@ -55,5 +55,11 @@ export function a2aMcpTools(endpoints: Endpoints): McpToolDescriptor<any>[] {
     input: z.object({ agent: agentName, id: z.string().min(1).max(128) }),
     call: async ({ agent, id }) => Task.toJSON(await (await endpointOf(endpoints, agent)).handler.getTask({ tenant: '', id, historyLength: undefined }, callContext())),
   };
-  return [send, get];
+  const cancel: McpToolDescriptor<{ agent: string; id: string }> = {
+    name: 'a2a_cancel_task',
+    description: 'Cancel an A2A task of an agent (its run is aborted); answers with the task as it is after the cancel.',
+    input: z.object({ agent: agentName, id: z.string().min(1).max(128) }),
+    call: async ({ agent, id }) => Task.toJSON(await (await endpointOf(endpoints, agent)).handler.cancelTask({ tenant: '', id, metadata: undefined }, callContext())),
+  };
+  return [send, get, cancel];
 }

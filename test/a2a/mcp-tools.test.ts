@@ -12,7 +12,7 @@ describe('A2A as MCP tools (through /mcp with the MCP SDK client)', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(`${node.http.url}/mcp`)));
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
-      expect(names).toEqual(expect.arrayContaining(['a2a_send_message', 'a2a_get_task']));
+      expect(names).toEqual(expect.arrayContaining(['a2a_send_message', 'a2a_get_task', 'a2a_cancel_task']));
       const sent = await client.callTool({ name: 'a2a_send_message', arguments: { agent: 'echo', text: 'hello over mcp', message_id: 'm-1' } });
       expect(sent.isError).toBeFalsy();
       const task = sent.structuredContent as { id: string; status: { state: string }; artifacts: Array<{ parts: Array<{ text?: string }> }> };
@@ -31,6 +31,13 @@ describe('A2A as MCP tools (through /mcp with the MCP SDK client)', () => {
       expect(JSON.stringify(missing.content)).toContain('TROUPE_ERR_A2A_AGENT_NOT_FOUND');
       const bad = await client.callTool({ name: 'a2a_get_task', arguments: { agent: 'echo', id: 'no-such-task' } });
       expect(bad.isError).toBe(true);
+      // a finished task is not cancelable, an unknown one is not found: both refused, the task unchanged
+      const before = (await a2a.getTask({ tenant: '', id: task.id, historyLength: undefined })).status?.state;
+      const done = await client.callTool({ name: 'a2a_cancel_task', arguments: { agent: 'echo', id: task.id } });
+      expect(done.isError).toBe(true);
+      expect(JSON.stringify(done.content).toLowerCase()).toContain('cancel');
+      expect((await a2a.getTask({ tenant: '', id: task.id, historyLength: undefined })).status?.state).toBe(before);
+      expect((await client.callTool({ name: 'a2a_cancel_task', arguments: { agent: 'echo', id: 'no-such-task' } })).isError).toBe(true);
     } finally {
       await client.close();
     }
