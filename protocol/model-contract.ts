@@ -61,17 +61,23 @@ export const modelDeltaSchema = z.discriminatedUnion('type', [
 
 export const finishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']);
 
+/** Token counts an upstream reports (a chunk's or a whole answer's). */
+const upstreamUsageSchema = z.looseObject({
+  prompt_tokens: z.number().int().nonnegative().nullish(),
+  completion_tokens: z.number().int().nonnegative().nullish(),
+  total_tokens: z.number().int().nonnegative().nullish(),
+}).nullish();
+
+/** A tool call's function as an upstream sends it (whole, or a streamed piece). */
+const upstreamFunctionSchema = z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish();
+
 /**
  * One streamed chunk from an OpenAI-compatible upstream, as far as troupe reads it (other
  * fields pass through): checked on arrival, so what the agents build from it holds.
  */
 export const upstreamChunkSchema = z.looseObject({
   model: z.string().nullish(),
-  usage: z.looseObject({
-    prompt_tokens: z.number().int().nonnegative().nullish(),
-    completion_tokens: z.number().int().nonnegative().nullish(),
-    total_tokens: z.number().int().nonnegative().nullish(),
-  }).nullish(),
+  usage: upstreamUsageSchema,
   choices: z.array(z.looseObject({
     index: z.number().int().nonnegative().nullish(),
     delta: z.looseObject({
@@ -80,7 +86,7 @@ export const upstreamChunkSchema = z.looseObject({
       tool_calls: z.array(z.looseObject({
         index: z.number().int().nonnegative().nullish(),
         id: z.string().nullish(),
-        function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+        function: upstreamFunctionSchema,
       })).nullish(),
     }).nullish(),
     finish_reason: z.string().nullish(),
@@ -93,11 +99,7 @@ export const upstreamChunkSchema = z.looseObject({
  */
 export const upstreamCompletionSchema = z.looseObject({
   model: z.string().nullish(),
-  usage: z.looseObject({
-    prompt_tokens: z.number().int().nonnegative().nullish(),
-    completion_tokens: z.number().int().nonnegative().nullish(),
-    total_tokens: z.number().int().nonnegative().nullish(),
-  }).nullish(),
+  usage: upstreamUsageSchema,
   choices: z.array(z.looseObject({
     index: z.number().int().nonnegative().nullish(),
     message: z.looseObject({
@@ -105,7 +107,7 @@ export const upstreamCompletionSchema = z.looseObject({
       refusal: z.string().nullish(),
       tool_calls: z.array(z.looseObject({
         id: z.string().nullish(),
-        function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+        function: upstreamFunctionSchema,
       })).nullish(),
     }).nullish(),
     finish_reason: z.string().nullish(),

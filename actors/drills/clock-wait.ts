@@ -33,3 +33,18 @@ export async function within<T>(clock: Clock, ms: number, p: Promise<T>): Promis
     clock.clearTimeout(timer);
   }
 }
+
+/**
+ * Probe every `gapMs` on the clock until a probe succeeds (its time, on the clock), the
+ * signal aborts or `forMs` have passed (undefined).
+ *
+ * @example report.recoveredAt = await firstSuccess(clock, () => probe('during'), 10_000, 20, signal);
+ */
+export async function firstSuccess(clock: Clock, probe: () => Promise<boolean>, forMs: number, gapMs: number, signal: AbortSignal): Promise<number | undefined> {
+  const giveUpAt = clock.now() + forMs;
+  while (!signal.aborted && clock.now() < giveUpAt) {
+    if (await probe()) return clock.now();
+    await sleepOn(clock, gapMs, signal);
+  }
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { TroupeError, type Clock } from '../../protocol/index.js';
 import type { DrillReport, DrillRequest } from '../../supervisors/index.js';
 import { AGENTS_MODULE, type AgentEvent, type AgentRegistry } from '../agent/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import { sleepOn } from './clock-wait.js';
+import { firstSuccess, sleepOn } from './clock-wait.js';
 import { SlowSseClient, fastStreamingRun, type GatewayAccess } from './slow-sse-client.js';
 import { upstreamTarget } from './upstream-drill.js';
 
@@ -97,14 +97,8 @@ export async function runSlowClientDrill(host: ModuleHost, req: DrillRequest, pa
     if (cut?.type === 'agent.run.finished' && cut.outcome === 'cancelled') {
       report.detectedAt = timeline['runEndedAt']!;
       // recovery: the next client is answered as before
-      const giveUpAt = clock.now() + Math.max(req.durationMs, req.probeWithinMs);
-      while (!signal.aborted && clock.now() < giveUpAt) {
-        if (await probe('during')) {
-          report.recoveredAt = clock.now();
-          break;
-        }
-        await sleepOn(clock, PROBE_GAP_MS, signal);
-      }
+      const recoveredAt = await firstSuccess(clock, () => probe('during'), Math.max(req.durationMs, req.probeWithinMs), PROBE_GAP_MS, signal);
+      if (recoveredAt !== undefined) report.recoveredAt = recoveredAt;
     }
     peak = Math.max(peak, memory());
     // the slow client now reads what waits in its socket and finds the event that ended the stream

@@ -3,7 +3,7 @@ import type { DrillReport, DrillRequest } from '../../supervisors/index.js';
 import { AGENTS_MODULE, type AgentEvent, type AgentRegistry } from '../agent/index.js';
 import type { InspectionEvent } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import { sleepOn, within } from './clock-wait.js';
+import { firstSuccess, sleepOn, within } from './clock-wait.js';
 
 /** Runs sent to the agent during the fault unless `rate` says otherwise. */
 const DEFAULT_RUNS = 3;
@@ -79,14 +79,8 @@ export async function runUpstreamDrill(host: ModuleHost, req: DrillRequest, path
     await sleepOn(clock, Math.max(0, until - clock.now()), signal);
     disarm();
     // recovery: the first run answered after the fault ended (a breaker may hold it a while)
-    const giveUpAt = clock.now() + Math.max(req.durationMs, req.probeWithinMs);
-    while (!signal.aborted && clock.now() < giveUpAt) {
-      if (await probe('during')) {
-        report.recoveredAt = clock.now();
-        break;
-      }
-      await sleepOn(clock, PROBE_GAP_MS, signal);
-    }
+    const recoveredAt = await firstSuccess(clock, () => probe('during'), Math.max(req.durationMs, req.probeWithinMs), PROBE_GAP_MS, signal);
+    if (recoveredAt !== undefined) report.recoveredAt = recoveredAt;
     await within(clock, req.probeWithinMs + req.durationMs, Promise.all(during));
     await probe('after');
     const m = report.messages;
