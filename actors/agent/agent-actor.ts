@@ -1,46 +1,20 @@
-import { Deadlines, TroupeError, serializeError, type A2ACall, type ChatMessage, type Clock, type SerializedError, type ToolSpec } from '../../protocol/index.js';
+import { TroupeError, serializeError, type A2ACall, type ChatMessage, type SerializedError } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
-import type { AgentEvents } from './events.js';
-import { emptyMemory, memoryReducer, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
+import { emptyMemory, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
   type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
-import { RunAbort, type ModelProvider } from './model/index.js';
+import { RunAbort } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
 import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
 import type { Waiting } from './run-queue.js';
 import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
-import type { AgentLimits } from './spec.js';
-import type { AgentTool } from './tools.js';
 import { runToolContext, withMoreTools } from './run-tools.js';
-import type { AgentActivity } from './passivation.js';
+import { deadlinesOf, reducerOf, type AgentDeps } from './agent-deps.js';
 
-/** Everything an agent actor is built from; fixed for the agent's lifetime. */
-export interface AgentDeps {
-  name: string;
-  instructions: string;
-  temperature?: number;
-  limits: AgentLimits;
-  provider: ModelProvider;
-  /** Upstream model id sent to the provider. */
-  model: string;
-  tools: ReadonlyMap<string, AgentTool>;
-  toolSpecs: ReadonlyArray<ToolSpec>;
-  /** Tools of the spec's `<source>:<ref>` names as they are now (MCP tools come and go): read at every run. */
-  moreTools?: () => AgentTool[];
-  events: AgentEvents;
-  clock: Clock;
-  /** Journal key; absent on a node without storage (memory lives as long as the actor). */
-  journalKey?: string;
-  /** Why a new run is refused now (kill switch, budget: see UpstreamGuard), or undefined. */
-  refusal?: () => TroupeError | undefined;
-  /** Runs a tool's ask to another agent or actor through that target's breaker (see UpstreamGuard). */
-  callTarget?: <T>(target: string, fn: () => Promise<T>) => Promise<T>;
-  /** Where the actor notes, after each message, when it was last active and how many runs it holds (the idle sweep reads it). */
-  activity?: AgentActivity;
-}
+export type { AgentDeps } from './agent-deps.js';
 
 /** Model failures that count towards `maxConsecutiveFailures`: the upstream is unwell. */
 const HEALTH_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']);
@@ -48,23 +22,6 @@ const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
 
 /** Abort reason of a run whose requester can no longer take its deltas. */
 const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
-
-
-const reducers = new WeakMap<AgentLimits, (s: AgentMemory, e: MemoryEvent) => AgentMemory>();
-/** One memory reducer per limits object: agents of one spec share their limits, so they share it. */
-function reducerOf(limits: AgentLimits): (s: AgentMemory, e: MemoryEvent) => AgentMemory {
-  let r = reducers.get(limits);
-  if (r === undefined) reducers.set(limits, (r = memoryReducer(limits)));
-  return r;
-}
-
-const runDeadlines = new WeakMap<Clock, Deadlines>();
-/** The run deadlines of every agent on one clock: one set of window timers, not one per agent. */
-function deadlinesOf(clock: Clock): Deadlines {
-  let d = runDeadlines.get(clock);
-  if (d === undefined) runDeadlines.set(clock, (d = new Deadlines(clock)));
-  return d;
-}
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
