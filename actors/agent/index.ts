@@ -41,3 +41,4 @@ export { TokenBudget, agentBudgetSchema, type AgentBudget, type BudgetUsage } fr
 export { UPSTREAM_FAULT_MODES, upstreamFaultSchema, type UpstreamFault, type UpstreamFaultInput, type UpstreamFaultMode } from './upstream/fault.js';
 export type { ProviderKind, ProviderMaker, AgentOrigin } from './provider-kinds.js';
 export { agentApprovalSchema, type AgentApproval } from './spec.js';
+export { agentActorPath } from './agent-target.js';

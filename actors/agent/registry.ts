@@ -5,6 +5,7 @@ import { ActorRef } from '../kernel/index.js';
 import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
 import { SharedParts } from './shared-parts.js';
 import { AgentDirectory } from './directory.js';
+import { agentActorPath, targetElsewhere } from './agent-target.js';
 import { AgentEvents, type AgentEvent } from './events.js';
 import type { Logger } from 'pino';
 import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
@@ -12,7 +13,7 @@ import type { AgentStatus, RunResult } from './messages.js';
 import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider } from './model/index.js';
 import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
-import { AGENT_NAME_RE, parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
+import { parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
 import { DELEGATE_TOOL_REF, ToolSources, type ToolSource } from './tool-sources.js';
 import { ProviderKinds, type ProviderKind, type ProviderMaker } from './provider-kinds.js';
@@ -111,17 +112,7 @@ export class AgentRegistry {
       if (e.status === 'running') return e.agent;
       throw stoppedError(name, e.stoppedReason);
     }
-    return this.targetElsewhere(name);
-  }
-
-  private async targetElsewhere(name: string): Promise<ActorRef> {
-    if (!AGENT_NAME_RE.test(name)) throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name.slice(0, 80)}`);
-    const ref = await this.host.locate(`user/agents/${name}/agent`);
-    if (ref) return ref;
-    // not live anywhere: a node that still lists it has it stopped
-    const known = await this.directory.getAnywhere(name);
-    if (known && known.status === 'stopped') throw stoppedError(name, undefined, known.node);
-    throw new TroupeError('TROUPE_ERR_AGENT_NOT_FOUND', `no agent named ${name} in the cluster`);
+    return targetElsewhere(this.host, this.directory, name);
   }
 
   /** Make a code tool available by name to every agent spec (HTTP ones included). */
@@ -272,7 +263,7 @@ export class AgentRegistry {
     const e = this.entries.get(name);
     const local = e && e.status === 'running' ? e.agent : undefined;
     if (local || this.entries.has(name)) return local;
-    return this.host.locate(`user/agents/${name}/agent`);
+    return this.host.locate(agentActorPath(name));
   }
 
   /** The live agent actor for a name on this node, or undefined (none, stopped, or passivated). */

@@ -8,6 +8,7 @@ import { runUpstreamDrill, upstreamTarget } from './upstream-drill.js';
 import { nodeTarget, runNodeDrill } from './node-drill.js';
 import { runSlowClientDrill } from './slow-client-drill.js';
 import type { GatewayAccess } from './slow-sse-client.js';
+import { agentActorPath } from '../agent/index.js';
 
 /** Reports kept (oldest dropped first). */
 const MAX_REPORTS = 1_000;
@@ -157,7 +158,7 @@ export class DrillRunner implements DrillsApi {
   }
 
   private resolveTarget(target: string): string {
-    const path = target.startsWith('agent:') ? `user/agents/${target.slice(6)}/agent` : this.host.toRef(target).path;
+    const path = target.startsWith('agent:') ? agentActorPath(target.slice(6)) : this.host.toRef(target).path;
     if (!path.startsWith('user/')) throw new TroupeError('TROUPE_ERR_DRILL_TARGET', 'a drill target must be an actor under /user or an agent (agent:<name>)');
     if (!this.faults.alive(path)) throw new TroupeError('TROUPE_ERR_DRILL_TARGET', `no live actor at ${path} on this node`);
     return path;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentActorPath } from '../agent/index.js';
 
 /** What a kill switch covers: one agent, an actor subtree, this node, or every node. */
 export const KILLSWITCH_SCOPES = ['agent', 'tree', 'node', 'cluster'] as const;
@@ -53,7 +54,7 @@ export function covers(r: Pick<KillSwitchRecord, 'scope' | 'target'>, name: stri
     case 'node': return r.target === node;
     case 'cluster': return true;
     case 'tree': {
-      const path = `user/agents/${name}/agent`;
+      const path = agentActorPath(name);
       const prefix = r.target.replace(/^\/+|\/+$/g, '');
       return path === prefix || path.startsWith(`${prefix}/`);
     }
