@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TroupeError, newId, serializeError } from '../../protocol/index.js';
+import { TroupeError, newId } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
@@ -12,6 +12,10 @@ import type { WorkMessage } from './worker.js';
 import { WorkerPool } from './worker-pool.js';
 import { Retention } from './retention.js';
 import { auditTask } from './task-audit.js';
+import { verdictOf } from './outcome.js';
+import { Waiters } from './waiters.js';
+import { Idempotency } from './idempotency.js';
+import { giveBack } from './give-back.js';
 
 /** Bound on submit hooks (one per module that enriches tasks). */
 const MAX_SUBMIT_HOOKS = 16;
@@ -44,8 +48,8 @@ export class AoaRuntime implements AoaApi {
   private readonly pool: WorkerPool;
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly submitHooks: SubmitHook[] = [];
-  private readonly pendingIdem = new Map<string, Promise<TaskRecordView>>();
-  private readonly waiters = new Map<string, Array<(v: TaskRecordView) => void>>();
+  private readonly idem = new Idempotency<TaskRecordView>();
+  private readonly waiters = new Waiters<TaskRecordView>();
   private readonly metricsImpl: AoaMetrics;
   private readonly log: Logger;
   private seq = 0;
@@ -119,15 +123,12 @@ export class AoaRuntime implements AoaApi {
       throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: no handler is registered for task_type ${s.task_type}`);
     }
     const key = s.idempotency_key;
-    if (key !== undefined) {
-      const inflight = this.pendingIdem.get(key);
-      if (inflight) return inflight;
-      const existing = this.store.byIdempotencyKey(key);
-      if (existing !== undefined) {
-        const t = this.open.get(existing) ?? this.store.get(existing);
-        if (t) return viewOf(t, this.host.clock.now());
-      }
-    }
+    const known = key === undefined ? undefined : this.idem.known(key, (k) => {
+      const existing = this.store.byIdempotencyKey(k);
+      const t = existing === undefined ? undefined : this.open.get(existing) ?? this.store.get(existing);
+      return t ? viewOf(t, this.host.clock.now()) : undefined;
+    });
+    if (known) return known;
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
     const scheduled_at = s.scheduled_at;
@@ -162,16 +163,13 @@ export class AoaRuntime implements AoaApi {
         // after a close the attempt stays counted, as after a kill -9
         if (!this.closed) this.claims.push({ t: task, committed: true });
       } else {
-        this.queue.push({ id: task.id, rank: TASK_PRIORITIES.indexOf(task.priority), seq: task.seq, readyAt: task.ready_at });
+        this.enqueue(task);
       }
       const view = viewOf(accepted ?? task, this.host.clock.now());
       this.pump();
       return view;
     })();
-    if (key !== undefined) {
-      this.pendingIdem.set(key, commit);
-      void commit.finally(() => this.pendingIdem.delete(key)).catch(() => undefined);
-    }
+    if (key !== undefined) this.idem.track(key, commit);
     return commit;
   }
 
@@ -212,11 +210,7 @@ export class AoaRuntime implements AoaApi {
     // an open task is waited for without making its view
     const v = open === undefined ? this.getTask(id) : undefined;
     if (v !== undefined && TERMINAL_STATUSES.has(v.status as never)) return Promise.resolve(v);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(id) ?? [];
-      list.push(resolve);
-      this.waiters.set(id, list);
-    });
+    return this.waiters.wait(id);
   }
 
   metrics(): Record<string, unknown> {
@@ -241,13 +235,7 @@ export class AoaRuntime implements AoaApi {
       r.ctrl.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
     }
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
-    const unrun = this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t);
-    for (const t of unrun) {
-      t.status = 'pending';
-      t.attempts -= 1;
-    }
-    this.closing = Promise.all(unrun.map((t) => this.persist(t, {}).catch((e: unknown) => this.log.warn({ err: e, task: t.id }, 'could not give back a claimed attempt'))))
-      .then(() => undefined);
+    this.closing = giveBack(this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t), (t) => this.persist(t, {}), this.log);
     return this.closing;
   }
 
@@ -364,32 +352,23 @@ export class AoaRuntime implements AoaApi {
 
   /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
   private conclude(t: StoredTask, outcome: Outcome): void {
-    if (outcome.ok) {
-      const bytes = JSON.stringify(outcome.value ?? null)?.length ?? 0;
-      if (bytes <= this.options.maxResultBytes) {
-        this.metricsImpl.count('completed');
-        void this.finish(t, 'completed', { result: outcome.value ?? null });
-        this.pump();
-        return;
-      }
-      outcome = { ok: false, error: new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', `result of ${bytes} bytes is over ${this.options.maxResultBytes}`) };
-    }
-    const err = serializeError(outcome.error instanceof TroupeError ? outcome.error : new TroupeError('TROUPE_ERR_AOA_HANDLER_FAILED', String((outcome.error as Error)?.message ?? outcome.error)));
-    // a handler marks an error that no retry can fix with details.retryable === false
-    if (t.attempts <= t.max_retries && err.code !== 'TROUPE_ERR_AOA_NO_HANDLER' && err.details?.['retryable'] !== false) {
-      const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (t.attempts - 1));
+    const v = verdictOf(t, outcome, this.options, this.host.clock.now(), Math.random);
+    if (v.kind === 'completed') {
+      this.metricsImpl.count('completed');
+      void this.finish(t, 'completed', { result: v.result });
+    } else if (v.kind === 'retry') {
       t.status = 'pending';
-      t.ready_at = this.host.clock.now() + Math.floor(Math.random() * (backoff + 1));
-      t.error = err;
+      t.ready_at = v.readyAt;
+      t.error = v.error;
       this.metricsImpl.count('retried');
       void this.persist(t, {}).then(() => {
         if (this.open.get(t.id) !== t || t.status !== 'pending') return;
-        this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
+        this.enqueue(t);
         this.pump();
       }, (e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a retry'));
     } else {
       this.metricsImpl.count('failed');
-      void this.finish(t, 'failed', { error: err });
+      void this.finish(t, 'failed', { error: v.error });
     }
     this.pump();
   }
@@ -406,11 +385,9 @@ export class AoaRuntime implements AoaApi {
       this.finishing.delete(t.id);
     }
     await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
-    const waiters = this.waiters.get(t.id);
-    this.waiters.delete(t.id);
     this.retention.prune();
     const view = viewOf(done, this.host.clock.now());
-    for (const w of waiters ?? []) w(view);
+    this.waiters.settle(t.id, view);
     return view;
   }
 
