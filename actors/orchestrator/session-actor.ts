@@ -1,61 +1,18 @@
-import type { Logger } from 'pino';
-import { TroupeError, serializeError, type Clock } from '../../protocol/index.js';
-import { MAX_TIMER_DELAY_MS, type Behaviour, type Context } from '../kernel/index.js';
+import { TroupeError } from '../../protocol/index.js';
+import type { Behaviour, Context } from '../kernel/index.js';
 import { conditionHolds, type Dag, type DagNode } from './dag.js';
-import { graphOf, type Graph } from './graph.js';
-import type { NodeRunner } from './runner.js';
-import { sessionMessageSchema, type SessionMessage, type SessionProgress } from './session-messages.js';
+import { graphOf } from './graph.js';
+import { sessionMessageSchema, type SessionMessage } from './session-messages.js';
 import { TERMINAL_SESSION, applySessionEvent, emptySession, madeEvent, type ApprovalRecord, type NodeError, type SessionEvent, type SessionState } from './session-state.js';
 import { approvalIdOf, approvalRecordOf, decide } from './session-approvals.js';
 import { revisionProblems, type ReviseRequest } from './session-revision.js';
 import { Frontier } from './session-frontier.js';
+import { asError, clampDelay, type Live, type SessionDeps } from './session-deps.js';
 
-/** What a session actor works with. */
-export interface SessionDeps {
-  clock: Clock;
-  runner: () => NodeRunner;
-  logger: Logger;
-  /** Nodes of one session running at once. */
-  maxParallel: number;
-  nodeTimeoutMs: number;
-  nodeRetries: number;
-  retryBackoffMs: number;
-  retryBackoffMaxMs: number;
-  /** A node's output is cut to this many characters before it is journaled. */
-  maxResultChars: number;
-  /** After each change (the orchestrator's view for lists, approvals and sweeps). */
-  changed: (s: SessionState) => void;
-  progress: (p: SessionProgress) => void;
-  /** A finished session's actor stops after this long without a message (it comes back from its journal when asked). */
-  passivateAfterMs: number;
-  /** A second request on a busy session: refused (409), or queued to get the same answer. */
-  doubleTexting: 'reject' | 'enqueue';
-  /** Called with each approval once its decision is journaled (the audit log, when the node has one). */
-  decided?: (a: ApprovalRecord) => void;
-  /** The planner's revision of the rest of the DAG after a node completed (validated), or undefined for none. */
-  revise?: (r: ReviseRequest) => Promise<Dag | undefined>;
-}
-
-/** What one incarnation holds that is not journaled: attempts in flight, the attached request. */
-interface Live {
-  inflight: Map<string, { attempt: number; abort: AbortController }>;
-  /** Requests waiting for the session: one, or with double texting `enqueue` up to {@link MAX_ATTACHED}. */
-  attached: Array<{ token: string; reply: (v: unknown) => void }>;
-  graph?: Graph;
-  byId?: Map<string, DagNode>;
-  frontier?: Frontier;
-  armed: boolean;
-  /** Revisions asked for and not yet answered: nothing new starts before they are (what runs goes on). */
-  revising: number;
-}
+export type { SessionDeps } from './session-deps.js';
 
 /** Requests that may wait for one session with double texting `enqueue`. */
 const MAX_ATTACHED = 32;
-const clampDelay = (ms: number): number => Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
-const asError = (e: unknown): NodeError => {
-  const s = serializeError(e);
-  return { code: s.code.slice(0, 100), message: s.message.slice(0, 2_000) };
-};
 
 /**
  * One persistent actor per workflow (`/system/orchestrator/<session id>`, journal key
