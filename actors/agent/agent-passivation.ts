@@ -1,6 +1,6 @@
 import type { AgentEvents } from './events.js';
 import type { AgentEntry } from './info.js';
-import { IdleSweep } from './passivation.js';
+import { IdleSweep, holdsNoRun } from './passivation.js';
 import type { AgentHost } from './registry-types.js';
 
 /** Path prefix of every agent's actors: `user/agents/<name>` (its supervisor) and `user/agents/<name>/agent`. */
@@ -82,8 +82,7 @@ export class AgentPassivation {
     let n = 0;
     for (const e of [...this.entries.values()]) {
       if (e.passivated || e.status !== 'running' || e.passivateAfterMs <= 0) continue;
-      const r = e.runs;
-      if ((r === undefined || (r.active.size === 0 && r.queue.size === 0)) && this.host.mailboxDepth(e.agent) === 0) {
+      if (holdsNoRun(e) && this.host.mailboxDepth(e.agent) === 0) {
         this.passivate(e);
         n++;
       }

@@ -29,7 +29,7 @@ export interface AgentActivity {
 }
 
 /** True when the agent holds no run, in flight or queued. */
-function holdsNoRun(a: AgentActivity): boolean {
+export function holdsNoRun(a: AgentActivity): boolean {
   const r = a.runs;
   return r === undefined || (r.active.size === 0 && r.queue.size === 0);
 }

@@ -35,8 +35,8 @@ export function piiModule(options: PiiOptionsInput = {}): NodeModule<PiiGuard> {
       if (host.hasModule('a2a')) {
         const inbox = host.module<{ delegation?: { inbox: { contextFilter: unknown } } }>('a2a').delegation?.inbox;
         if (inbox) {
-          inbox.contextFilter = (m: { from?: string; to: string; correlationId?: string; payload: { context: Record<string, unknown> } }) => {
-            const r = guard.screenValue(m.payload.context, { from: agentOf(m.from), to: agentOf(m.to), channel: 'a2a.context_share', ...(m.correlationId ? { correlationId: m.correlationId } : {}) });
+          inbox.contextFilter = (m: { from: string; to: string; correlationId?: string; payload: { context: Record<string, unknown> } }) => {
+            const r = guard.screenValue(m.payload.context, { from: m.from, to: m.to, channel: 'a2a.context_share', ...(m.correlationId ? { correlationId: m.correlationId } : {}) });
             return 'refused' in r ? r : { context: r.value };
           };
         }
@@ -45,11 +45,4 @@ export function piiModule(options: PiiOptionsInput = {}): NodeModule<PiiGuard> {
       return { api: guard, inspect: (e) => metrics.observe(e), metrics: () => metrics.registry.metrics() };
     },
   };
-}
-
-/** An agent's name from an A2A message's `from`/`to` (a name, or an address ending in it). */
-function agentOf(v: string | undefined): string {
-  if (v === undefined) return 'unknown';
-  const i = v.lastIndexOf('/');
-  return i < 0 ? v : v.slice(i + 1);
 }
