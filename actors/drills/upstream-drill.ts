@@ -35,7 +35,9 @@ export async function runUpstreamDrill(host: ModuleHost, req: DrillRequest, path
   const fault = req.fault ?? 'rate-limit';
   const unsubscribeAgents = agents.events.subscribe((e: AgentEvent) => {
     if (!('agent' in e) || e.agent !== name) return;
-    if (e.type === 'agent.upstream.paused' || e.type === 'agent.model.failed' || (e.type === 'agent.breaker' && e.state === 'open')) report.detectedAt ??= clock.now();
+    // a pause says when it began (its clock read, not a later one: a log line may lie between)
+    if (e.type === 'agent.upstream.paused') report.detectedAt ??= e.until - e.retryAfterMs;
+    else if (e.type === 'agent.model.failed' || (e.type === 'agent.breaker' && e.state === 'open')) report.detectedAt ??= clock.now();
   });
   const unsubscribe = host.inspect((e: InspectionEvent) => {
     if (e.type === 'actor.restarted' && e.address === address) report.restarts++;
