@@ -16,6 +16,7 @@ import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
 import { registerRestRoutes } from './rest/index.js';
+import { DEFAULT_STREAM_BUFFER, HomeLink, startHome } from './home/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -42,6 +43,8 @@ export const a2aModuleOptionsSchema = z.object({
   push: pushOptionsSchema.prefault({}),
   /** Serve the REST (HTTP+JSON) binding of A2A 1.0 at `/a2a/:agent/v1/...` (and list it on the cards). */
   rest: z.boolean().default(true),
+  /** Events of a task of another node's agent buffered per stream for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
+  streamBuffer: z.number().int().min(16).max(100_000).default(DEFAULT_STREAM_BUFFER),
 }).strict();
 export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
@@ -140,12 +143,19 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         const info = await lookup(agent);
         if (!info) return undefined;
         const hit = endpoints.get(agent);
-        if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
-        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
-        executors.add(executor);
-        const sdk = handlerOf(agent, cardOf(info, '', false), executor);
-        const handler = new FollowUpGuard(sdk, agent, tasks);
-        const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        if (hit && hit.info.createdAt === info.createdAt && hit.info.node === info.node) return hit.ep;
+        let ep: A2AEndpoint;
+        if (info.node !== host.id) {
+          // an agent of another node: its tasks live there; every call goes to its node
+          const handler = link.handlerFor(agent, info.node, cardOf(info, '', false));
+          ep = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        } else {
+          const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
+          executors.add(executor);
+          const sdk = handlerOf(agent, cardOf(info, '', false), executor);
+          const handler = new FollowUpGuard(sdk, agent, tasks);
+          ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        }
         if (endpoints.size >= 1_000) {
           const oldest = endpoints.keys().next().value as string;
           const old = endpoints.get(oldest)!.ep.executor;
@@ -155,6 +165,10 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         endpoints.set(agent, { info, ep });
         return ep;
       };
+      // tasks of this node's agents asked through other nodes live here; those of other
+      // nodes' agents asked here go to their nodes
+      const link = new HomeLink(host, log.child({ component: 'home-link' }), options.streamBuffer);
+      startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }));
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
         if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);
         const info = await lookup(agent);
@@ -172,6 +186,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         metrics,
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
+          link.closeAll();
           await Promise.allSettled([...executors].map((x) => x.stop()));
           await tasks.settled();
         },
