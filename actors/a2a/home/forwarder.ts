@@ -19,6 +19,11 @@ const CALL_TIMEOUT_MS = 15 * 60_000;
 /** How long the home takes to start a stream. */
 const START_TIMEOUT_MS = 30_000;
 
+/** A coded error whose message names its code too: A2A clients see only the message (JSON-RPC -32603). */
+function coded(code: 'TROUPE_ERR_A2A_HOME_UNREACHABLE' | 'TROUPE_ERR_A2A_STREAM_OVERFLOW', message: string, options?: { cause: unknown }): TroupeError {
+  return new TroupeError(code, `${code}: ${message}`, options);
+}
+
 type Host = Pick<ModuleHost, 'spawnSpec' | 'ask' | 'watch' | 'logger'>;
 
 /** One forwarded stream's bounded queue, read by its generator. */
@@ -33,10 +38,10 @@ class EventQueue {
   push(m: StreamMessage): void {
     if (this.ended) return;
     // over one link the events arrive in order; a gap means some were lost with the link
-    if (m.seq !== this.next) return this.end(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', `events of the task's stream were lost on the peer link (got ${m.seq}, expected ${this.next})`));
+    if (m.seq !== this.next) return this.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `events of the task's stream were lost on the peer link (got ${m.seq}, expected ${this.next})`));
     this.next++;
     if (m.type === 'a2a.home.end') return this.end(m.error ? fromWireError(m.error) : undefined);
-    if (this.items.length >= this.max) return this.end(new TroupeError('TROUPE_ERR_A2A_STREAM_OVERFLOW', `more than ${this.max} events of the task waited for the reader; the stream ends (the task goes on: get or resubscribe to it)`));
+    if (this.items.length >= this.max) return this.end(coded('TROUPE_ERR_A2A_STREAM_OVERFLOW', `more than ${this.max} events of the task waited for the reader; the stream ends (the task goes on: get or resubscribe to it)`));
     this.items.push(m.event);
     this.poke();
   }
@@ -104,7 +109,7 @@ export class HomeLink {
 
   /** End every stream (the node is closing). */
   closeAll(): void {
-    for (const s of this.streams.values()) s.queue.end(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'this node is stopping; the task goes on on its node'));
+    for (const s of this.streams.values()) s.queue.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'this node is stopping; the task goes on on its node'));
   }
 
   async call(home: string, agent: string, method: UnaryMethod, params: unknown, ctx: ServerCallContext): Promise<unknown> {
@@ -113,12 +118,12 @@ export class HomeLink {
   }
 
   async *stream(home: string, agent: string, method: StreamMethod, params: unknown, ctx: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
-    if (this.streams.size >= MAX_STREAMS) throw new TroupeError('TROUPE_ERR_A2A_STREAM_OVERFLOW', `this node follows ${MAX_STREAMS} streams of other nodes' tasks already`);
+    if (this.streams.size >= MAX_STREAMS) throw coded('TROUPE_ERR_A2A_STREAM_OVERFLOW', `this node follows ${MAX_STREAMS} streams of other nodes' tasks already`);
     const streamId = randomUUID();
     const queue = new EventQueue(this.bufferEvents);
     this.streams.set(streamId, { queue, home });
     // the home node going down (or the actor gone) ends the stream; the task stays on its node
-    const unwatch = this.host.watch(home, (t) => queue.end(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node is unreachable (${t.reason}); the task's state stays on its node`)));
+    const unwatch = this.host.watch(home, (t) => queue.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node is unreachable (${t.reason}); the task's state stays on its node`)));
     try {
       await this.ask(home, {
         type: 'a2a.home.stream', agent, method, params: PARAMS[method].toJSON(params), caller: callerOf(ctx), streamId, replyTo: this.ref.address,
@@ -136,10 +141,10 @@ export class HomeLink {
       raw = await this.host.ask(home, message, { timeoutMs });
     } catch (e) {
       this.log.debug({ err: e, home }, 'A2A call to the agent\'s node failed');
-      throw new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node did not answer (${e instanceof TroupeError ? e.code : 'error'})`, { cause: e });
+      throw coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node did not answer (${e instanceof TroupeError ? e.code : 'error'})`, { cause: e });
     }
     const reply = callReplySchema.safeParse(raw);
-    if (!reply.success) throw new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'the agent\'s node answered with something that is not a call reply');
+    if (!reply.success) throw coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'the agent\'s node answered with something that is not a call reply');
     if (!reply.data.ok) throw fromWireError(reply.data.error as WireError);
     return reply.data.result;
   }
