@@ -50,7 +50,7 @@ export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
 /** The a2a module's API. */
 export interface A2AApi {
-  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler). */
+  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler; for another node's agent, one that forwards each call to that node, where its tasks live). */
   endpoint(agent: string): Promise<A2AEndpoint | undefined>;
   /** The 1.0 card of an agent (of this node or another) as served at a base URL. */
   card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
@@ -110,6 +110,18 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         remote.set(agent, { info: found, at: host.clock.now() });
         return found;
       };
+      // Where agents of other nodes were last seen: while such a node is down its tasks are not
+      // gone, they are unreachable (its calls then fail with TROUPE_ERR_A2A_HOME_UNREACHABLE)
+      const homes = new Map<string, AgentInfo>();
+      const rememberHome = (info: AgentInfo): void => {
+        homes.delete(info.name);
+        homes.set(info.name, info);
+        if (homes.size > 1_000) homes.delete(homes.keys().next().value as string);
+      };
+      const homeDown = (agent: string): AgentInfo | undefined => {
+        const last = homes.get(agent);
+        return last && host.knownPeers().includes(last.node) && !host.peers().includes(last.node) ? last : undefined;
+      };
       // One request handler per agent (its event buses are where running tasks are followed and
       // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
       const endpoints = new Map<string, { info: AgentInfo; ep: A2AEndpoint }>();
@@ -140,8 +152,9 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       const endpoint = async (agent: string): Promise<A2AEndpoint | undefined> => {
         if (agent === NODE_AGENT) return routerEndpoint();
-        const info = await lookup(agent);
+        const info = await lookup(agent) ?? homeDown(agent);
         if (!info) return undefined;
+        if (info.node !== host.id) rememberHome(info);
         const hit = endpoints.get(agent);
         if (hit && hit.info.createdAt === info.createdAt && hit.info.node === info.node) return hit.ep;
         let ep: A2AEndpoint;

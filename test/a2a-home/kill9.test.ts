@@ -74,6 +74,8 @@ describe('A2A tasks on their agent\'s node, with real node processes and kill -9
       error = e;
     }
     expect(String((error as Error)?.message)).toContain('TROUPE_ERR_A2A_HOME_UNREACHABLE');
+    // while node 2 is down its tasks are unreachable, not unknown
+    await expect(client.getTask({ tenant: '', id: done.id, historyLength: undefined })).rejects.toThrow(/TROUPE_ERR_A2A_HOME_UNREACHABLE/);
 
     // node 2 comes back: the task it was running is failed with the reason, seen through node 1
     n2 = await troupe('home-n2', join(dir, 'n2'), back, fake, n1.ready.peer);

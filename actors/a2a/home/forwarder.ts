@@ -14,8 +14,10 @@ import {
 export const DEFAULT_STREAM_BUFFER = 1_024;
 /** Streams followed at once from other nodes. */
 const MAX_STREAMS = 10_000;
-/** How long a unary call may take (a blocking send runs the agent's whole turn). */
-const CALL_TIMEOUT_MS = 15 * 60_000;
+/** How long a blocking send may take (it runs the agent's whole turn). */
+const SEND_TIMEOUT_MS = 15 * 60_000;
+/** How long any other call may take (a read, a cancel, a push config). */
+const CALL_TIMEOUT_MS = 30_000;
 /** How long the home takes to start a stream. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -26,8 +28,8 @@ function coded(code: 'TROUPE_ERR_A2A_HOME_UNREACHABLE' | 'TROUPE_ERR_A2A_STREAM_
 
 type Host = Pick<ModuleHost, 'spawnSpec' | 'ask' | 'watch' | 'logger'>;
 
-/** One forwarded stream's bounded queue, read by its generator. */
-class EventQueue {
+/** One forwarded stream's bounded queue, read by its generator: in order (a gap ends it), bounded (an overflow ends it). */
+export class EventQueue {
   private readonly items: Array<Record<string, unknown>> = [];
   private ended: { error?: Error } | undefined;
   private wake: (() => void) | undefined;
@@ -76,6 +78,11 @@ class EventQueue {
  * (`/system/a2a-streams`) that takes their events back into bounded per-stream queues. A
  * peer link that drops (the agent's node goes down) ends its streams with
  * TROUPE_ERR_A2A_HOME_UNREACHABLE; the task itself goes on (or is recovered) on its node.
+ *
+ * @example
+ * const link = new HomeLink(host, log);
+ * const handler = link.handlerFor('far', 'n2', card); // an A2ARequestHandler for the SDK's transports
+ * const task = await handler.getTask({ tenant: '', id, historyLength: undefined }, ctx); // read on n2
  */
 export class HomeLink {
   private readonly streams = new Map<string, { queue: EventQueue; home: string }>();
@@ -113,7 +120,7 @@ export class HomeLink {
   }
 
   async call(home: string, agent: string, method: UnaryMethod, params: unknown, ctx: ServerCallContext): Promise<unknown> {
-    const reply = await this.ask(home, { type: 'a2a.home.call', agent, method, params: PARAMS[method].toJSON(params), caller: callerOf(ctx) }, CALL_TIMEOUT_MS);
+    const reply = await this.ask(home, { type: 'a2a.home.call', agent, method, params: PARAMS[method].toJSON(params), caller: callerOf(ctx) }, method === 'sendMessage' ? SEND_TIMEOUT_MS : CALL_TIMEOUT_MS);
     return RESULTS[method].fromJSON(reply);
   }
 

@@ -18,6 +18,10 @@ const MAX_IN_FLIGHT = 10_000;
  * numbered, to the asking node's streams actor, then its end. The stream is always drained
  * here, whatever becomes of the asking node (the SDK applies a task's events only in the loop
  * that reads them), so the task stays truthful when the link drops.
+ *
+ * @example
+ * startHome(host, async (agent) => (await a2a.endpoint(agent))?.handler, log);
+ * // another node: host.ask('troupe://n2/system/a2a-tasks', { type: 'a2a.home.call', agent: 'far', method: 'getTask', params, caller })
  */
 export function startHome(
   host: Pick<ModuleHost, 'spawnSpec' | 'tell' | 'watch'>,

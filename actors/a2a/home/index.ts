@@ -4,5 +4,5 @@
  * the request.
  */
 export { startHome } from './home-actor.js';
-export { HomeLink, DEFAULT_STREAM_BUFFER } from './forwarder.js';
-export { HOME_PATH, STREAMS_PATH, homeMessageSchema, streamMessageSchema, type HomeMessage, type StreamMessage } from './wire.js';
+export { HomeLink, EventQueue, DEFAULT_STREAM_BUFFER } from './forwarder.js';
+export { HOME_PATH, STREAMS_PATH, homeMessageSchema, streamMessageSchema, toWireError, fromWireError, type HomeMessage, type StreamMessage } from './wire.js';
