@@ -41,6 +41,14 @@ describe("A2A tasks of an agent on another node live on the agent's node", () =>
     expect((await viaB.getTask({ tenant: '', id: sent.id, historyLength: undefined })).status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect((await viaA.getTask({ tenant: '', id: sent.id, historyLength: 1 })).history).toHaveLength(1);
     await expect(viaA.getTask({ tenant: '', id: 'no-such-task', historyLength: undefined })).rejects.toMatchObject({ name: 'TaskNotFoundError' });
+    // the REST binding and push configs go to B as well
+    const rest = await fetch(`${a.http.url}/a2a/far/v1/tasks/${sent.id}`, { headers: { 'a2a-version': '1.0' } });
+    expect(rest.status).toBe(200);
+    expect(((await rest.json()) as { id: string }).id).toBe(sent.id);
+    await expect(viaA.createTaskPushNotificationConfig({ tenant: '', id: '', taskId: sent.id, url: 'http://169.254.169.254/hook', token: '', authentication: undefined }))
+      .rejects.toThrow(/TROUPE_ERR_A2A_PUSH_URL_REFUSED/);
+    expect((await viaA.listTaskPushNotificationConfig({ tenant: '', taskId: sent.id, pageSize: 0, pageToken: '' })).configs).toEqual([]);
+    await expect(viaA.listTaskPushNotificationConfig({ tenant: '', taskId: 'no-such-task', pageSize: 0, pageToken: '' })).rejects.toMatchObject({ name: 'TaskNotFoundError' });
 
     const events: any[] = [];
     for await (const ev of viaA.sendMessageStream(sendParams(userMessage('streamed')))) events.push(ev.payload);
