@@ -127,6 +127,22 @@ describe("A2A tasks of an agent on another node live on the agent's node", () =>
     expect((await viaB.listTasks(listAll)).totalSize).toBe(4);
   }, 60_000);
 
+  it('the node that took the request going away mid-stream leaves the task to finish truthfully on its node', async () => {
+    const { a, b, model, gate } = await twoNodes();
+    const viaA = await v1Client(a.http.url, 'far');
+    const release = gate();
+    const stream = viaA.sendMessageStream(sendParams(userMessage('long haul')));
+    const first = await stream.next();
+    const id = (first.value!.payload as { value: Task }).value.id;
+    await until(() => model.calls === 1, 10_000, 'the run reached the model');
+    await a.close();
+    await stream.next().catch(() => undefined);
+    release();
+    const viaB = await v1Client(b.http.url, 'far');
+    await until(async () => (await viaB.getTask({ tenant: '', id, historyLength: undefined })).status?.state === TaskState.TASK_STATE_COMPLETED, 10_000, 'completed on B');
+    expect(answerOf(await viaB.getTask({ tenant: '', id, historyLength: undefined }))).toBe('done:long haul');
+  }, 60_000);
+
   it("a reader that lags past the stream buffer gets TROUPE_ERR_A2A_STREAM_OVERFLOW; the task completes on its node", async () => {
     const { a, b } = await twoNodes({ streamBuffer: 16 });
     b.spawnAgent({ name: 'talker', description: 'on the offline model', provider: { kind: 'offline' } });
