@@ -39,7 +39,8 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
       ? { bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'a troupe API key', scheme: 'Bearer', bearerFormat: '' } } } }
       : {},
     securityRequirements: c.secured ? [{ schemes: { bearer: { list: [] } } }] : [],
-    defaultInputModes: ['text/plain'],
+    // what the executor reads: text parts, and data parts (as JSON text)
+    defaultInputModes: ['text/plain', 'application/json'],
     defaultOutputModes: ['text/plain'],
     skills: info.skills.map((skill) => {
       const s = skill as { id: string; name: string; tags: string[]; description?: string; examples?: string[] };
