@@ -4,7 +4,7 @@ import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from
 import type { TaskActors } from './task-store.js';
 import { scopeOf } from './task-store.js';
 import type { ClaimVerdict, SendResponse, TaskJson } from './task-actor.js';
-import { checkMessageIds, inferContext } from './inputs.js';
+import { checkMessageIds, inferContext, refuseRecancel } from './inputs.js';
 
 /** Times a repeat asks again after the message it repeats failed before anything ran. */
 const MAX_RETRIES = 3;
@@ -122,7 +122,8 @@ export class FollowUpGuard implements A2ARequestHandler {
     return this.inner.getTask(...a);
   }
 
-  cancelTask(...a: Parameters<A2ARequestHandler['cancelTask']>): ReturnType<A2ARequestHandler['cancelTask']> {
+  async cancelTask(...a: Parameters<A2ARequestHandler['cancelTask']>): ReturnType<A2ARequestHandler['cancelTask']> {
+    if (typeof a[0]?.id === 'string') refuseRecancel(await this.tasks.load(this.agent, scopeOf(a[1]), a[0].id), a[0].id);
     return this.inner.cancelTask(...a);
   }
 

@@ -1,5 +1,5 @@
 import type { SendMessageRequest } from '@a2a-js/sdk';
-import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import { RequestMalformedError, TaskNotCancelableError } from '@a2a-js/sdk/errors';
 
 /** Longest id (message, context, task, reference) a message may carry: what the task journal keeps. */
 export const MAX_ID_CHARS = 256;
@@ -34,4 +34,12 @@ export function checkMessageIds(params: SendMessageRequest): void {
  */
 export function inferContext(params: SendMessageRequest, task: { contextId?: string } | undefined): void {
   if (params.message && !params.message.contextId && task?.contextId) params.message.contextId = task.contextId;
+}
+
+/**
+ * A task already canceled is not cancelable again (-32002, spec 3.1.5); the SDK answers
+ * such a cancel with the task as if it had worked.
+ */
+export function refuseRecancel(task: { status?: { state?: unknown } } | undefined, id: string): void {
+  if (task?.status?.state === 'TASK_STATE_CANCELED') throw new TaskNotCancelableError(`task ${id.slice(0, 64)} is already canceled`);
 }
