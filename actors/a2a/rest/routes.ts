@@ -5,6 +5,7 @@ import { TroupeError } from '../../../protocol/index.js';
 import type { RouteTable } from '../../modules/index.js';
 import type { A2AEndpoint } from '../routes.js';
 import { RestOperations, type RestAnswer } from './operations.js';
+import { requestedVersionOf } from '../version.js';
 
 /** What the REST routes need from the a2a module (the same as the JSON-RPC route). */
 export interface RestRouteDeps {
@@ -63,7 +64,7 @@ export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void
       if (!op) throw new RequestMalformedError(`no operation ${req.method} ${String(req.raw.url ?? '').split('?')[0]!.slice(0, 200)}`);
       const ep = await deps.endpoint(agent);
       if (!ep) throw new TaskNotFoundError(`no agent named ${agent.slice(0, 64)}`);
-      const requestedVersion = typeof req.headers['a2a-version'] === 'string' && req.headers['a2a-version'] ? req.headers['a2a-version'] : undefined;
+      const requestedVersion = requestedVersionOf(req.headers);
       ctx = defaultServerCallContextBuilder({
         user: deps.userOf(req),
         headers: req.headers,
