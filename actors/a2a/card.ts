@@ -55,7 +55,9 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
 
 /** The card as served: its JSON (ProtoJSON, via the SDK) and an ETag of it. */
 export function cardBody(card: AgentCard): { json: unknown; etag: string } {
-  const json = AgentCard.toJSON(card);
+  const json = AgentCard.toJSON(card) as Record<string, unknown>;
+  // a required field even when empty (ProtoJSON leaves empty lists out)
+  if (!Array.isArray(json.skills)) json.skills = [];
   const etag = `"${createHash('sha256').update(JSON.stringify(json)).digest('base64url').slice(0, 27)}"`;
   return { json, etag };
 }
