@@ -14,6 +14,54 @@ const inRange = (code: number): boolean => (code >= -32099 && code <= -32001) ||
  * the error object, the code of each A2A error, ErrorInfo details.
  */
 describe('TCK JSON-RPC binding: error objects and codes', () => {
+  it('JSONRPC-FMT-001 a response is a JSON-RPC 2.0 response object: jsonrpc "2.0", the request id (number or string), exactly one of result and error', async () => {
+    const s = await sut();
+    for (const id of [7, 'tck-string-id', 0]) {
+      const r = await post(s.url, { jsonrpc: '2.0', id, method: 'SendMessage', params: { message: msg('format') } }, V1);
+      expect(r.body.jsonrpc).toBe('2.0');
+      expect(r.body.id).toBe(id);
+      expect(['result' in r.body, 'error' in r.body]).toEqual([true, false]);
+      expect(Object.keys(r.body).sort()).toEqual(['id', 'jsonrpc', 'result']);
+    }
+    const failed = await post(s.url, { jsonrpc: '2.0', id: 'e1', method: 'GetTask', params: { id: 'nope' } }, V1);
+    expect(Object.keys(failed.body).sort()).toEqual(['error', 'id', 'jsonrpc']);
+    expect(failed.body.id).toBe('e1');
+  });
+
+  it('JSONRPC-FMT-002 JSON-RPC responses are Content-Type application/json', async () => {
+    const s = await sut();
+    for (const [method, params, headers] of [['SendMessage', { message: msg('ct') }, V1], ['GetTask', { id: 'nope' }, V1], ['message/send', { message: msg03('ct') }, V03]] as const) {
+      const r = await call(s.url, method, params, headers);
+      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+    }
+    expect((await post(s.url, '{"oops', V1)).headers.get('content-type')).toMatch(/^application\/json/);
+  });
+
+  it('JSONRPC-SVC-001 the 1.0 methods have the spec names (each one is served, none is unknown)', async () => {
+    const s = await sut();
+    const t = await sendTask(s, 'names');
+    const params: Record<string, unknown> = {
+      SendMessage: { message: msg('n') }, GetTask: { id: t.id }, ListTasks: {}, CancelTask: { id: t.id },
+      CreateTaskPushNotificationConfig: { taskId: t.id, url: 'https://example.com/h' }, GetTaskPushNotificationConfig: { taskId: t.id, id: 'x' },
+      ListTaskPushNotificationConfigs: { taskId: t.id }, DeleteTaskPushNotificationConfig: { taskId: t.id, id: 'x' }, GetExtendedAgentCard: {},
+    };
+    for (const [method, p] of Object.entries(params)) expect((await call(s.url, method, p)).body.error?.code, method).not.toBe(-32601);
+    for (const method of ['SendStreamingMessage', 'SubscribeToTask']) {
+      const st = await openStream(s.url, method, method === 'SubscribeToTask' ? { id: t.id } : { message: msg('n') });
+      const events = await st.rest();
+      expect(events.every((e) => e.data.error?.code !== -32601), method).toBe(true);
+    }
+  });
+
+  it('JSONRPC-SVC-002 service parameters are HTTP headers: A2A-Extensions is taken', async () => {
+    const s = await sut();
+    const r = await call(s.url, 'SendMessage', { message: msg('Extensions header test') }, { ...V1, 'a2a-extensions': 'https://example.com/ext/v1,https://example.com/ext/v2' });
+    expect(r.status).toBe(200);
+    expect(r.body.result.task.status.state).toBe('TASK_STATE_COMPLETED');
+    const legacy = await call(s.url, 'message/send', { message: msg03('x') }, { 'x-a2a-extensions': 'https://example.com/ext/v1' });
+    expect(legacy.body.result.status.state).toBe('completed');
+  });
+
   it('JSONRPC-ERR-001 an error object has an integer code, a string message and nothing but an optional data', async () => {
     const s = await sut();
     for (const [method, params, headers] of [['GetTask', { id: 'tck-nonexistent-err-test' }, V1], ['tasks/get', { id: 'nope' }, V03], ['Nope', {}, V1]] as const) {
