@@ -51,6 +51,18 @@ describe('TCK core: SendMessage, execution mode, multi-turn, history (JSON-RPC 1
     }
     const asked = await sendTask(s, 'ask:which one?', {}, { returnImmediately: false });
     expect(asked.status.state).toBe('TASK_STATE_INPUT_REQUIRED');
+    // a run still working when the send came: the blocking answer waits past it
+    const release = s.hold();
+    const pending = sendTask(s, 'held', { contextId: 'tck-held' }, { returnImmediately: false });
+    let working: any;
+    for (let i = 0; i < 1_000 && !working; i++) {
+      working = (await call(s.url, 'ListTasks', { contextId: 'tck-held' })).body.result.tasks.find((t: any) => t.status.state === 'TASK_STATE_WORKING');
+      if (!working) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(working).toBeDefined();
+    release();
+    const answered = await pending;
+    expect(answered).toMatchObject({ id: working.id, status: { state: 'TASK_STATE_COMPLETED' } });
   });
 
   it('CORE-EXECUTION-MODE-002 returnImmediately answers at once with the task still in progress', async () => {
