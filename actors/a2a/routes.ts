@@ -13,6 +13,7 @@ import { cardBody } from './card.js';
 import type { AgentTaskExecutor } from './executor.js';
 import { NODE_AGENT } from './router.js';
 import { requestedVersionOf } from './version.js';
+import { checkParams } from './params.js';
 
 /** Seconds a client may cache an agent card. */
 const CARD_MAX_AGE_S = 300;
@@ -143,6 +144,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       };
       let out: unknown;
       try {
+        if (!legacy) checkParams((body as { method: string }).method, (body as { params?: unknown }).params);
         out = await (legacy ? ep.legacy : ep.rpc).handle(body, ctx);
       } catch (e) {
         return failed(e);

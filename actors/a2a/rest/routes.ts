@@ -8,6 +8,7 @@ import { RestOperations, type RestAnswer } from './operations.js';
 import { requestedVersionOf } from '../version.js';
 import { restStatusOf } from './status.js';
 import { checkRequestMediaType } from './media-type.js';
+import { checkParams } from '../params.js';
 
 /** What the REST routes need from the a2a module (the same as the JSON-RPC route). */
 export interface RestRouteDeps {
@@ -37,8 +38,8 @@ function taskSegment(req: any): { id: string; verb: string } {
 }
 
 const ENDPOINT_OPS = new Map<string, Op>([
-  ['message:send', (r, ctx, req) => r.send(req.body, ctx)],
-  ['message:stream', (r, ctx, req) => r.stream(req.body, ctx)],
+  ['message:send', (r, ctx, req) => (checkParams('SendMessage', req.body), r.send(req.body, ctx))],
+  ['message:stream', (r, ctx, req) => (checkParams('SendStreamingMessage', req.body), r.stream(req.body, ctx))],
 ]);
 
 /**

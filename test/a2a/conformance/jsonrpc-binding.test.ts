@@ -171,8 +171,24 @@ describe('issue 12: where the SDK reference server fails', () => {
       ['SendMessage', { message: { messageId: 'r1', role: 'ROLE_USER', parts: [] } }],
       ['SendMessage', { message: msg('x'), configuration: { historyLength: -5 } }],
       ['SendMessage', { message: msg('x', { contextId: 'c'.repeat(300) }) }],
+      // what the SDK's decoders coerce instead of refusing
+      ['GetTask', { id: 123 }],
+      ['CancelTask', { id: { nested: 'x' } }],
+      ['ListTasks', { contextId: 5 }],
+      ['ListTasks', { includeArtifacts: 'yes' }],
+      ['SendMessage', { message: { messageId: 'r2', role: 'ROLE_USER', parts: [{ text: 5 }] } }],
+      ['SendMessage', { message: { messageId: 'r3', role: 'ROLE_USER', parts: [{ text: 'x', data: { a: 1 } }] } }],
+      ['SendMessage', { message: { messageId: 'r4', role: 'ROLE_USER', parts: [{ url: 'not a url' }] } }],
+      ['SendMessage', { message: msg('x'), configuration: { acceptedOutputModes: 'text/plain' } }],
+      ['SendMessage', { message: msg('x'), configuration: { returnImmediately: 'true' } }],
     ];
     for (const [method, params] of refused) expect((await call(s.url, method, params)).body.error?.code, `${method} ${JSON.stringify(params).slice(0, 80)}`).toBe(-32602);
+    // the same over REST (400 INVALID_ARGUMENT), and a streaming send's refusal is an event stream
+    const rest = await post(`${s.url}/v1/message:send`, { message: { messageId: 'r5', role: 'ROLE_USER', parts: [{ text: 5 }] } }, V1);
+    expect(rest.status).toBe(400);
+    const st = await openStream(s.url, 'SendStreamingMessage', { message: { messageId: 'r6', role: 'ROLE_USER', parts: [{ text: 'x', raw: 'eA==' }] } });
+    expect(st.contentType).toMatch(/^text\/event-stream/);
+    expect((await st.rest())[0]!.data.error.code).toBe(-32602);
     expect(s.model.calls).toBe(calls);
   });
 
