@@ -144,7 +144,7 @@ export class AgentTaskExecutor implements AgentExecutor {
       }
       // where the agent ran (this node or another): the orchestrator shows it per workflow node
       const ranOn = result.trace?.chain.find((h) => h.kind === 'agent')?.node;
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: ranOn !== undefined ? { ran_on: ranOn } : undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: ranOn !== undefined ? { ranOn } : undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
     } catch (e) {
       // a cancel publishes CANCELED itself; a stop of the node fails the task with its reason
       if (!abort.signal.aborted || abort.signal.reason === INTERRUPTED) {

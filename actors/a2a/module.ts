@@ -87,7 +87,8 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
         agentCard(info, { baseUrl, secured: options.secured ?? secured, ...served });
       const handlerOf = (agent: string, card: AgentCard, executor: AgentTaskExecutor | RouterExecutor): DefaultRequestHandler =>
-        new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), executor, undefined, push?.storeFor(agent), push?.senderFor(agent));
+        new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), executor, undefined, push?.storeFor(agent), push?.senderFor(agent), undefined, undefined,
+          { validateInputModes: true });
       const running = (agent: string): AgentInfo | undefined => {
         const info = agents.get(agent);
         return info && info.status === 'running' ? info : undefined;
