@@ -136,14 +136,24 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     }
   });
   const readiness = { state: 'starting' as Readiness };
-  app.addHook('onRequest', async (req, reply) => {
+  // Hooks on every request take a callback, not a promise: an async hook costs a promise
+  // and fastify's thenable handling per request, for work that never waits.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     // While starting or draining, only /health and /ready answer.
-    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') return;
+    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') {
+      done();
+      return;
+    }
     reply.header('connection', 'close');
-    throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${nodeId} is ${readiness.state}`);
+    done(new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${nodeId} is ${readiness.state}`));
   });
-  if (options.logRequests) app.addHook('onResponse', async (req, reply) => logRequest(gatewayLogger, req, reply));
+  if (options.logRequests) {
+    app.addHook('onResponse', (req, reply, done) => {
+      logRequest(gatewayLogger, req, reply);
+      done();
+    });
+  }
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) => sendError(reply, new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `no route ${req.method} ${req.url}`)));
   app.get('/health', async () => ({ status: 'ok', node: nodeId }));
