@@ -31,6 +31,8 @@ export interface RateVerdict {
  * callerOfAddress('2001:db8::1'); // '2001:db8:0:0::/64'
  */
 export function callerOfAddress(ip: string): string {
+  // IPv4 (what most requests come from) has no colon and no letters: taken as it is
+  if (!ip.includes(':')) return ip;
   if (!isIPv6(ip)) return ip.toLowerCase();
   const lower = ip.toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);

@@ -318,6 +318,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
   const activity = deps.activity;
   return {
     messages: agentInboxSchema,
+    // its own runs' outcomes and queue ticks, made by this actor: taken without a schema run
+    instances: [RunFinished, QueueTick],
     // only restarting and stopping matter to it: an agent never asked takes no turn
     signalStarted: false,
     initial: () => {

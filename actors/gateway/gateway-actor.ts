@@ -5,7 +5,7 @@ import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import type { RequesterMessage, RunMessageInput, RunOptions, RunRequest, RunResult } from '../agent/index.js';
 import {
-  GatewayCancel, GatewayRequest, GatewayStream, describeTarget, gatewayMessageSchema, type GatewayMessage, type GatewayTarget,
+  GATEWAY_INSTANCES, GatewayCancel, GatewayRequest, GatewayStream, describeTarget, gatewayMessageSchema, type GatewayMessage, type GatewayTarget,
 } from './messages.js';
 
 /** Resolves a target's key (an agent's name) to a ref, or throws the coded reason it cannot. */
@@ -67,6 +67,7 @@ export class GatewayActor {
     this.deadlines = new Deadlines(host.clock);
     const b: Behaviour<undefined, GatewayMessage> = {
       messages: gatewayMessageSchema,
+      instances: GATEWAY_INSTANCES,
       receive: (_s, m, ctx) => {
         this.onMessage(m, ctx);
       },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { isAgentReply, requesterMessageSchema, type RequesterMessage, type RunRequest } from '../agent/index.js';
+import {
+  AgentDeltaMessage, AgentErrorMessage, AgentResultMessage, isAgentReply, requesterMessageSchema, type RequesterMessage, type RunRequest,
+} from '../agent/index.js';
 
 /**
  * What a gateway command is for: an agent by name (resolved by the agents module, anywhere
@@ -69,3 +71,9 @@ export const gatewayMessageSchema: z.ZodType<GatewayMessage> = z.unknown().trans
   for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
   return z.NEVER;
 });
+
+/**
+ * What the gateway actor's mailbox takes as it is, with no schema run (Behaviour.instances):
+ * the commands above and the agents' replies, all built by code of this node.
+ */
+export const GATEWAY_INSTANCES = [GatewayStream, GatewayRequest, GatewayCancel, AgentResultMessage, AgentDeltaMessage, AgentErrorMessage] as const;
