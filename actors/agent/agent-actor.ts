@@ -2,12 +2,12 @@ import { TroupeError, serializeError, type A2ACall, type ChatMessage, type Seria
 import type { Behaviour, Context } from '../kernel/index.js';
 import { emptyMemory, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
+  agentMessageSchema, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import { AgentDeltaMessage, AgentErrorMessage, AgentResultMessage } from './requester-messages.js';
-import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
+import type { AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
 import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
 import type { Waiting } from './run-queue.js';
@@ -317,8 +317,9 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
 
   const activity = deps.activity;
   return {
-    messages: agentInboxSchema,
-    // its own runs' outcomes and queue ticks, made by this actor: taken without a schema run
+    // the protocol is parsed; its own runs' outcomes and queue ticks, made by this actor, are
+    // taken as they are (agentInboxSchema is the same rule as one schema, for direct callers)
+    messages: agentMessageSchema,
     instances: [RunFinished, QueueTick],
     // only restarting and stopping matter to it: an agent never asked takes no turn
     signalStarted: false,
