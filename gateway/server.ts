@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError, flat, isLoopbackHost, newId } from '../protocol/index.js';
+import { TroupeError, isLoopbackHost, prefixedId } from '../protocol/index.js';
 import { sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -110,7 +110,7 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       // ours: unique per process start (random prefix) and cheap (a counter), unlike a UUID
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : flat('req_', newId());
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : prefixedId('req_');
     },
     // a request's logger (with its reqId) is made when something logs, not for every request
     childLoggerFactory: (parent, bindings, opts) => new LazyChildLogger(parent, bindings, opts) as unknown as FastifyBaseLogger,
