@@ -82,8 +82,6 @@ export class Cell implements Watcher, Watchable {
   private childSeq = 0;
   private readonly dispatcher: Dispatcher;
   private readonly schema: ZodType | undefined;
-  /** Classes whose in-process instances pass without the schema (Behaviour.instances). */
-  private readonly instances: ReadonlyArray<abstract new (...args: never[]) => unknown> | undefined;
   private readonly throughput: number;
 
   constructor(
@@ -99,7 +97,6 @@ export class Cell implements Watcher, Watchable {
     this.ref = new ActorRef(host.id, this.path);
     this.behaviour = spec.behaviour;
     this.schema = spec.behaviour.messages;
-    this.instances = spec.behaviour.instances;
     this.mailbox = new Mailbox(spec.mailboxCapacity ?? host.defaultMailboxCapacity);
     this.throughput = spec.throughput;
     this.dispatcher = host.dispatcher;
@@ -174,7 +171,7 @@ export class Cell implements Watcher, Watchable {
   /** The actor's schema, when it declares one: a failure is a dead letter and a coded error. */
   checkMessage(message: unknown, meta?: Meta): unknown {
     if (this.schema === undefined) return message;
-    const instances = this.instances;
+    const instances = this.behaviour.instances; // in-process instances pass as they are
     if (instances !== undefined && typeof message === 'object' && message !== null) {
       for (let i = 0; i < instances.length; i++) if (message instanceof instances[i]!) return message;
     }
