@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
-import { TroupeError, flat, systemClock, type Clock } from '../protocol/index.js';
+import { TroupeError, systemClock, type Clock } from '../protocol/index.js';
 
 /** Routes anyone may call: liveness, readiness and A2A agent cards. */
 const PUBLIC_RE = /^\/(health|ready|\.well-known\/agent-card\.json|\.well-known\/jwks\.json|a2a\/[^/?]+\/\.well-known\/agent-card\.json)(\?.*)?$/;
@@ -111,46 +110,35 @@ export function registerAuth(app: FastifyInstance, apiKeys: ReadonlyArray<string
   if (apiKeys.length === 0) return undefined;
   const known = new Set(apiKeys.map(digest));
   const throttle = new AuthThrottle(throttleOptions);
-  app.addHook('onRequest', async (req) => {
+  // a callback hook (no promise per request); a refusal is passed to done
+  const check = (req: FastifyRequest): TroupeError | undefined => {
     if (isPublicPath(req.url)) {
       req.keysRequired = true;
-      return;
+      return undefined;
     }
     const wait = throttle.retryAfterMs(req.ip);
     if (wait > 0) {
-      throw new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', `Too many failed authentication attempts from this address: ${throttle.maxFailures} per ${Math.round(throttle.windowMs / 1000)}s. Retry in ${Math.ceil(wait / 1000)}s.`, {
+      return new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', `Too many failed authentication attempts from this address: ${throttle.maxFailures} per ${Math.round(throttle.windowMs / 1000)}s. Retry in ${Math.ceil(wait / 1000)}s.`, {
         details: { retryAfterMs: wait, limit: throttle.maxFailures },
       });
     }
     const key = presentedKey(req);
     if (key === undefined) {
       throttle.fail(req.ip);
-      throw new TroupeError('TROUPE_ERR_GATEWAY_UNAUTHORIZED', 'You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');
+      return new TroupeError('TROUPE_ERR_GATEWAY_UNAUTHORIZED', 'You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');
     }
     const d = digest(key);
     if (!known.has(d)) {
       throttle.fail(req.ip);
-      throw new TroupeError('TROUPE_ERR_GATEWAY_UNAUTHORIZED', 'Incorrect API key provided.');
+      return new TroupeError('TROUPE_ERR_GATEWAY_UNAUTHORIZED', 'Incorrect API key provided.');
     }
     req.apiKeyId = d.slice(0, 16);
+    return undefined;
+  };
+  app.addHook('onRequest', (req, _reply, done) => {
+    const refused = check(req);
+    if (refused === undefined) done();
+    else done(refused);
   });
   return throttle;
-}
-
-/**
- * Per-key rate limits (@fastify/rate-limit): keyed by the caller's API key, or by IP when
- * no keys are configured. Past the limit: 429 with `retry-after`, in the route's envelope.
- * Registered after the auth hook, so unauthenticated calls are refused before they count.
- */
-export async function registerRateLimit(app: FastifyInstance, perMinute: number, windowMs = 60_000): Promise<void> {
-  await app.register(rateLimit, {
-    global: true,
-    max: perMinute,
-    timeWindow: windowMs,
-    cache: 10_000,
-    keyGenerator: (req) => (req.apiKeyId !== undefined ? flat('key:', req.apiKeyId) : flat('ip:', req.ip)),
-    errorResponseBuilder: (_req, ctx) => new TroupeError('TROUPE_ERR_GATEWAY_RATE_LIMITED', `Rate limit reached: ${ctx.max} requests per ${Math.round(windowMs / 1000)}s. Retry in ${ctx.after}.`, {
-      details: { retryAfterMs: ctx.ttl, limit: ctx.max },
-    }),
-  });
 }

@@ -4,7 +4,8 @@ import { createServer, gatewayOptionsSchema, type GatewayOptionsInput } from './
 import { parseOrThrow } from '../protocol/index.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
-import { registerAuth, registerRateLimit } from './auth.js';
+import { registerAuth } from './auth.js';
+import { registerRateLimit } from './rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import type { CancelWhy } from './run-binding.js';
@@ -41,11 +42,12 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   const metrics = new GatewayMetrics(node);
   node.gateway.traffic = (direction, type) => metrics.countMessage(direction, type);
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   registerAuth(app, options.apiKeys, { maxFailures: options.authFailureLimit, windowMs: options.authFailureWindowMs, clock: node.clock });
-  await registerRateLimit(app, options.rateLimitPerMinute);
+  registerRateLimit(app, options.rateLimitPerMinute, node.clock);
 
   // Runs in flight, so that shutdown can let them finish, then cancel what is left.
   const inflight = new Set<(why: CancelWhy) => void>();

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActorTreeNode, AgentEvent, GatewayHost, InspectionEvent } from '../actors/index.js';
+import { CounterSeries, GaugeSeries, HistogramSeries, type CounterChild, type GaugeChild, type HistogramChild } from './series.js';
 
 /** What metrics read of the node. */
 export type MetricsHost = Pick<GatewayHost, 'id' | 'actors' | 'inspect' | 'deadLetterCount' | 'agentsView'>;
@@ -25,11 +26,15 @@ const TOKEN_KINDS = ['prompt', 'completion'] as const;
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly unsubscribe: Array<() => void> = [];
-  private readonly http: Counter<'method' | 'route' | 'status'>;
-  private readonly latency: Histogram<'method' | 'route' | 'status'>;
-  private readonly messages: Counter<'direction' | 'type'>;
-  private readonly httpChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'method' | 'route' | 'status'> }>();
-  private readonly messageChildren = new Map<string, Counter.Internal>();
+  // The series bumped on every request and run are CounterSeries & co (see series.ts):
+  // prom-client's label children hash their labels on every bump.
+  private readonly http: CounterSeries<'method' | 'route' | 'status'>;
+  private readonly latency: HistogramSeries<'method' | 'route' | 'status'>;
+  private readonly messages: CounterSeries<'direction' | 'type'>;
+  /** Per status code, then per `method route`: no key is built per request. */
+  private readonly httpChildren = new Map<number, Map<string, Map<string, { count: CounterChild; time: HistogramChild }>>>();
+  private httpSeriesCount = 0;
+  private readonly messageChildren = { in: new Map<string, CounterChild>(), out: new Map<string, CounterChild>() };
 
   constructor(node: MetricsHost) {
     const registry = this.registry;
@@ -37,12 +42,10 @@ export class GatewayMetrics {
     registry.setDefaultLabels({ node: node.id });
     collectDefaultMetrics({ register: registry });
 
-    this.http = new Counter({ name: 'troupe_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-    this.latency = new Histogram({
-      name: 'troupe_http_request_duration_seconds', help: 'HTTP request latency (for SSE: until the stream ended)', labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry],
-    });
-    this.messages = new Counter({ name: 'troupe_gateway_messages_total', help: 'Messages the gateway actor sent to agents (out) and received from them (in), by type', labelNames: ['direction', 'type'], registers: [registry] });
+    this.http = new CounterSeries('troupe_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], registry);
+    this.latency = new HistogramSeries('troupe_http_request_duration_seconds', 'HTTP request latency (for SSE: until the stream ended)', ['method', 'route', 'status'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registry);
+    this.messages = new CounterSeries('troupe_gateway_messages_total', 'Messages the gateway actor sent to agents (out) and received from them (in), by type', ['direction', 'type'], registry);
 
     const restarts = new Counter({ name: 'troupe_actor_restarts_total', help: 'Actor restarts by actor', labelNames: ['actor'], registers: [registry] });
     const failures = new Counter({ name: 'troupe_actor_failures_total', help: 'Actor crashes by actor', labelNames: ['actor'], registers: [registry] });
@@ -99,13 +102,11 @@ export class GatewayMetrics {
       }
     }));
 
-    const runs = new Counter({ name: 'troupe_agent_runs_total', help: 'Agent runs by agent and outcome', labelNames: ['agent', 'outcome'], registers: [registry] });
-    const runDuration = new Histogram({
-      name: 'troupe_agent_run_duration_seconds', help: 'Agent run duration by agent and outcome', labelNames: ['agent', 'outcome'],
-      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [registry],
-    });
-    const inFlight = new Gauge({ name: 'troupe_agent_runs_in_flight', help: 'Agent runs executing', labelNames: ['agent'], registers: [registry] });
-    const tokens = new Counter({ name: 'troupe_agent_tokens_total', help: 'Model tokens by agent and kind (prompt, completion)', labelNames: ['agent', 'kind'], registers: [registry] });
+    const runs = new CounterSeries('troupe_agent_runs_total', 'Agent runs by agent and outcome', ['agent', 'outcome'], registry);
+    const runDuration = new HistogramSeries('troupe_agent_run_duration_seconds', 'Agent run duration by agent and outcome', ['agent', 'outcome'],
+      [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registry);
+    const inFlight = new GaugeSeries('troupe_agent_runs_in_flight', 'Agent runs executing', ['agent'], registry);
+    const tokens = new CounterSeries('troupe_agent_tokens_total', 'Model tokens by agent and kind (prompt, completion)', ['agent', 'kind'], registry);
     const modelFailures = new Counter({ name: 'troupe_agent_model_failures_total', help: 'Failed model calls by agent and code', labelNames: ['agent', 'code'], registers: [registry] });
     const agentStops = new Counter({ name: 'troupe_agent_stopped_total', help: 'Agents stopped for good by their supervisor', labelNames: ['agent'], registers: [registry] });
     new Gauge({
@@ -147,23 +148,23 @@ export class GatewayMetrics {
     const failureCodes = new Map<string, Set<string>>();
     // Label children per agent, cached: hashing label objects on every run shows in profiles.
     type RunSeries = {
-      inFlight: Gauge.Internal<'agent'>;
-      prompt: Counter.Internal;
-      completion: Counter.Internal;
-      outcomes: Map<string, { runs: Counter.Internal; time: Histogram.Internal<'agent' | 'outcome'> }>;
+      inFlight: GaugeChild;
+      prompt: CounterChild;
+      completion: CounterChild;
+      outcomes: Map<string, { runs: CounterChild; time: HistogramChild }>;
     };
     const series = new Map<string, RunSeries>();
     const seriesOf = (agent: string): RunSeries => {
       let s = series.get(agent);
       if (!s) {
-        s = { inFlight: inFlight.labels({ agent }), prompt: tokens.labels({ agent, kind: 'prompt' }), completion: tokens.labels({ agent, kind: 'completion' }), outcomes: new Map() };
+        s = { inFlight: inFlight.child({ agent }), prompt: tokens.child({ agent, kind: 'prompt' }), completion: tokens.child({ agent, kind: 'completion' }), outcomes: new Map() };
         if (series.size < 10_000) series.set(agent, s);
       }
       return s;
     };
-    const outcomeOf = (s: RunSeries, agent: string, outcome: string): { runs: Counter.Internal; time: Histogram.Internal<'agent' | 'outcome'> } => {
+    const outcomeOf = (s: RunSeries, agent: string, outcome: string): { runs: CounterChild; time: HistogramChild } => {
       let o = s.outcomes.get(outcome);
-      if (!o) s.outcomes.set(outcome, (o = { runs: runs.labels({ agent, outcome }), time: runDuration.labels({ agent, outcome }) }));
+      if (!o) s.outcomes.set(outcome, (o = { runs: runs.child({ agent, outcome }), time: runDuration.child({ agent, outcome }) }));
       return o;
     };
     const forget = (agent: string): void => {
@@ -211,13 +212,20 @@ export class GatewayMetrics {
 
   /** One finished HTTP exchange. `route` is the route template, never the raw URL. */
   observeHttp(method: string, route: string, status: number, seconds: number): void {
-    // Label children are cached: hashing label objects on every request shows in profiles.
-    const key = `${method} ${status} ${route}`;
-    let c = this.httpChildren.get(key);
+    // Series cached by status, method and route: nothing is built or hashed per request.
+    let byMethod = this.httpChildren.get(status);
+    if (!byMethod) this.httpChildren.set(status, (byMethod = new Map()));
+    let byRoute = byMethod.get(method);
+    if (!byRoute) byMethod.set(method, (byRoute = new Map()));
+    let c = byRoute.get(route);
     if (!c) {
       const labels = { method, route, status: String(status) };
-      c = { count: this.http.labels(labels), time: this.latency.labels(labels) };
-      if (this.httpChildren.size < 10_000) this.httpChildren.set(key, c);
+      c = { count: this.http.child(labels), time: this.latency.child(labels) };
+      // route templates and methods are few, but the cache stays bounded whatever comes
+      if (this.httpSeriesCount < 10_000) {
+        byRoute.set(route, c);
+        this.httpSeriesCount++;
+      }
     }
     c.count.inc();
     c.time.observe(seconds);
@@ -225,11 +233,11 @@ export class GatewayMetrics {
 
   /** One message the gateway actor exchanged with an agent. */
   countMessage(direction: 'in' | 'out', type: string): void {
-    const key = `${direction} ${type}`;
-    let c = this.messageChildren.get(key);
+    const cache = this.messageChildren[direction];
+    let c = cache.get(type);
     if (!c) {
-      c = this.messages.labels({ direction, type });
-      if (this.messageChildren.size < 1_000) this.messageChildren.set(key, c);
+      c = this.messages.child({ direction, type });
+      if (cache.size < 1_000) cache.set(type, c);
     }
     c.inc();
   }

@@ -86,7 +86,12 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     }
     const body = parsed.data;
     const run = runRequestOf(body, conversationOf(req));
-    const routed = deps.orchestration ? await routeChat(req, reply, body, deps.orchestration) : { agent: body.model };
+    // Only the orchestrator's own model goes through its router (which may take a model call
+    // to decide); any other model names its agent, with no promise to wait on.
+    const orchestration = deps.orchestration;
+    const routed = orchestration !== undefined && body.model === orchestration.orchestrator.options.model
+      ? await routeChat(req, reply, body, orchestration)
+      : { agent: body.model };
     if ('handled' in routed) return routed.value;
     const target = { kind: 'agent' as const, name: routed.agent };
     const binding = bindRun(reply, gateway, deps.track, deps.runTimeoutMs);

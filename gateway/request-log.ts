@@ -19,7 +19,7 @@ function agentOf(req: FastifyRequest): string | undefined {
  * off.
  *
  * @example
- * app.addHook('onResponse', async (req, reply) => logRequest(logger, req, reply));
+ * app.addHook('onResponse', (req, reply, done) => { logRequest(logger, req, reply); done(); });
  */
 export function logRequest(logger: Logger, req: FastifyRequest, reply: FastifyReply): void {
   if (!logger.isLevelEnabled('info')) return;

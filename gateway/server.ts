@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { z } from 'zod';
-import { TroupeError, flat, isLoopbackHost, newId } from '../protocol/index.js';
+import { TroupeError, isLoopbackHost, prefixedId } from '../protocol/index.js';
 import { sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -110,7 +110,7 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       // ours: unique per process start (random prefix) and cheap (a counter), unlike a UUID
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : flat('req_', newId());
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : prefixedId('req_');
     },
     // a request's logger (with its reqId) is made when something logs, not for every request
     childLoggerFactory: (parent, bindings, opts) => new LazyChildLogger(parent, bindings, opts) as unknown as FastifyBaseLogger,
@@ -144,14 +144,24 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
     }
   });
   const readiness = { state: 'starting' as Readiness };
-  app.addHook('onRequest', async (req, reply) => {
+  // Hooks on every request take a callback, not a promise: an async hook costs a promise
+  // and fastify's thenable handling per request, for work that never waits.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     // While starting or draining, only /health and /ready answer.
-    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') return;
+    if (readiness.state === 'ready' || req.url === '/health' || req.url === '/ready') {
+      done();
+      return;
+    }
     reply.header('connection', 'close');
-    throw new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${nodeId} is ${readiness.state}`);
+    done(new TroupeError('TROUPE_ERR_GATEWAY_NOT_READY', `node ${nodeId} is ${readiness.state}`));
   });
-  if (options.logRequests) app.addHook('onResponse', async (req, reply) => logRequest(gatewayLogger, req, reply));
+  if (options.logRequests) {
+    app.addHook('onResponse', (req, reply, done) => {
+      logRequest(gatewayLogger, req, reply);
+      done();
+    });
+  }
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) => sendError(reply, new TroupeError('TROUPE_ERR_GATEWAY_NOT_FOUND', `no route ${req.method} ${req.url}`)));
   app.get('/health', async () => ({ status: 'ok', node: nodeId }));

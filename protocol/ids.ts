@@ -15,12 +15,12 @@ export const systemClock: Clock = {
 };
 
 let counter = 0;
-const prefix = randomBytes(6).toString('base64url');
+const idPrefix = randomBytes(6).toString('base64url');
 
 /** Fast unique ids: a random per-process prefix plus a counter (monotonic, sortable within a process). */
 export function newId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-  return flat(prefix, counter.toString(36), '-');
+  return flat(idPrefix, counter.toString(36), '-');
 }
 
 /**
@@ -30,7 +30,9 @@ export function newId(): string {
  * prefixedId('run_'); // 'run_Xy3_ab12-1a'
  */
 export function prefixedId(prefix: string): string {
-  return flat(prefix, newId());
+  // newId's string built with the prefix in one go: one flat string, no intermediate one
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+  return [prefix, idPrefix, '-', counter.toString(36)].join('');
 }
 
 /**

@@ -2,11 +2,12 @@ import { TroupeError, serializeError, type A2ACall, type ChatMessage, type Seria
 import type { Behaviour, Context } from '../kernel/index.js';
 import { emptyMemory, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import {
-  type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
+  agentMessageSchema, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
 } from './messages.js';
 import { RunAbort } from './model/index.js';
 import { RunFinished } from './run-finished.js';
-import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
+import { AgentDeltaMessage, AgentErrorMessage, AgentResultMessage } from './requester-messages.js';
+import type { AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active, type Queued } from './run-table.js';
 import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
 import type { Waiting } from './run-queue.js';
@@ -56,7 +57,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       if (msg.type === 'agent.result') {
         ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not deliver the result; failing the run');
         const why = serializeError(e);
-        toRequester(ctx, to, { type: 'agent.error', runId: msg.runId, error: { ...why, message: `the run finished but its result could not be delivered: ${why.message}` } }, correlationId);
+        toRequester(ctx, to, new AgentErrorMessage(msg.runId, { ...why, message: `the run finished but its result could not be delivered: ${why.message}` }), correlationId);
       } else {
         ctx.log.warn({ err: e, to, runId: msg.runId, type: msg.type }, 'could not reach the requester');
       }
@@ -64,7 +65,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
     }
   };
   const fail = (ctx: Context<AgentInbox>, to: string, runId: string, error: SerializedError | TroupeError, correlationId?: string): void => {
-    toRequester(ctx, to, { type: 'agent.error', runId, error: error instanceof TroupeError ? error.toJSON() : error }, correlationId);
+    toRequester(ctx, to, new AgentErrorMessage(runId, error instanceof TroupeError ? error.toJSON() : error), correlationId);
   };
 
   /** Free a run's slot and its conversation; false when the run is no longer this incarnation's. */
@@ -121,7 +122,7 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       plan.onDelta = (delta) => {
         // A stream with a hole in it is worse than an error: stop the run instead.
         if (controller.aborted) return;
-        if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
+        if (!toRequester(ctx, msg.replyTo, new AgentDeltaMessage(msg.runId, delta), q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
       };
     }
     // The outcome comes back as a self-message past the mailbox's capacity, handled in a
@@ -267,11 +268,11 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
         next = c.next;
         // The requester hears of the turn only once it is durable.
         c.durable.then(
-          () => toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid),
+          () => toRequester(ctx, replyTo, new AgentResultMessage(msg.runId, result), cid),
           (e: unknown) => fail(ctx, replyTo, msg.runId, serializeError(e), cid),
         );
       } else {
-        toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid);
+        toRequester(ctx, replyTo, new AgentResultMessage(msg.runId, result), cid);
       }
       pump(next, ctx);
       return next;
@@ -316,7 +317,10 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
 
   const activity = deps.activity;
   return {
-    messages: agentInboxSchema,
+    // the protocol is parsed; its own runs' outcomes and queue ticks, made by this actor, are
+    // taken as they are (agentInboxSchema is the same rule as one schema, for direct callers)
+    messages: agentMessageSchema,
+    instances: [RunFinished, QueueTick],
     // only restarting and stopping matter to it: an agent never asked takes no turn
     signalStarted: false,
     initial: () => {

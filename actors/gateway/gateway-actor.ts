@@ -5,7 +5,7 @@ import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import type { RequesterMessage, RunMessageInput, RunOptions, RunRequest, RunResult } from '../agent/index.js';
 import {
-  GatewayCancel, GatewayRequest, GatewayStream, describeTarget, gatewayMessageSchema, type GatewayMessage, type GatewayTarget,
+  GATEWAY_INSTANCES, GatewayCancel, GatewayRequest, GatewayStream, describeTarget, gatewayMessageSchema, type GatewayMessage, type GatewayTarget,
 } from './messages.js';
 
 /** Resolves a target's key (an agent's name) to a ref, or throws the coded reason it cannot. */
@@ -14,16 +14,28 @@ export type TargetResolver = (key: string) => ActorRef | Promise<ActorRef>;
 /** What the gateway actor needs from its node. */
 export type GatewayActorHost = Pick<ModuleHost, 'id' | 'clock' | 'logger' | 'spawnSpec' | 'toRef' | 'tell' | 'ask' | 'emit'>;
 
-interface Pending {
-  target: GatewayTarget;
+/** A run in flight, and its own deadline entry (no closure, no timer of its own). */
+class Pending implements Timed {
+  deadlineWindow?: unknown;
+  deadlineSlot?: number;
   /** The target's ref, once resolved (where a cancel goes). */
   ref?: ActorRef;
-  startedAt: number;
   onDelta?: (d: ModelDelta) => void;
-  resolve: (r: RunResult) => void;
-  reject: (e: unknown) => void;
-  timer: Timed;
   detach?: () => void;
+
+  constructor(
+    private readonly gateway: GatewayActor,
+    readonly runId: string,
+    readonly target: GatewayTarget,
+    readonly startedAt: number,
+    private readonly timeoutMs: number,
+    readonly resolve: (r: RunResult) => void,
+    readonly reject: (e: unknown) => void,
+  ) {}
+
+  onDeadline(): void {
+    this.gateway.cancel(this.runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${this.timeoutMs}ms`));
+  }
 }
 
 const DEFAULT_RUN_TIMEOUT_MS = 600_000;
@@ -67,6 +79,7 @@ export class GatewayActor {
     this.deadlines = new Deadlines(host.clock);
     const b: Behaviour<undefined, GatewayMessage> = {
       messages: gatewayMessageSchema,
+      instances: GATEWAY_INSTANCES,
       receive: (_s, m, ctx) => {
         this.onMessage(m, ctx);
       },
@@ -105,13 +118,8 @@ export class GatewayActor {
       }
       const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
       const startedAt = this.host.clock.now();
-      const p: Pending = {
-        target: t,
-        startedAt,
-        resolve,
-        reject,
-        timer: this.deadlines.after(timeoutMs, () => this.cancel(runId, new TroupeError('TROUPE_ERR_AGENT_TIMEOUT', `no result within ${timeoutMs}ms`)), startedAt),
-      };
+      const p = new Pending(this, runId, t, startedAt, timeoutMs, resolve, reject);
+      this.deadlines.add(timeoutMs, p, startedAt);
       if (opts.onDelta) p.onDelta = opts.onDelta;
       if (opts.signal) {
         const signal = opts.signal;
@@ -291,7 +299,7 @@ export class GatewayActor {
     const p = this.pending.get(runId);
     if (!p) return;
     this.pending.delete(runId);
-    this.deadlines.cancel(p.timer);
+    this.deadlines.cancel(p);
     p.detach?.();
     if (result) p.resolve(result);
     else p.reject(error);

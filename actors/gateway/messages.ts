@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { requesterMessageSchema, type RequesterMessage, type RunRequest } from '../agent/index.js';
+import {
+  AgentDeltaMessage, AgentErrorMessage, AgentResultMessage, isAgentReply, requesterMessageSchema, type RequesterMessage, type RunRequest,
+} from '../agent/index.js';
 
 /**
  * What a gateway command is for: an agent by name (resolved by the agents module, anywhere
@@ -56,13 +58,22 @@ export class GatewayCancel {
 export type GatewayMessage = GatewayStream | GatewayRequest | GatewayCancel | RequesterMessage;
 
 /**
- * Commands pass as the instances they are; everything else must be a run reply (checked: it
- * may come from another node). Not a zod union, so that an error names the bad field.
+ * Commands pass as the instances they are, and so do run replies an agent of this node built
+ * (instances of the agent's reply classes: typed code of this process, see
+ * AgentResultMessage); everything else must be a run reply (checked: it may come from
+ * another node, or from any actor speaking the run protocol). Not a zod union, so that an
+ * error names the bad field.
  */
 export const gatewayMessageSchema: z.ZodType<GatewayMessage> = z.unknown().transform((v, ctx): GatewayMessage => {
-  if (v instanceof GatewayStream || v instanceof GatewayRequest || v instanceof GatewayCancel) return v;
+  if (v instanceof GatewayStream || v instanceof GatewayRequest || v instanceof GatewayCancel || isAgentReply(v)) return v;
   const r = requesterMessageSchema.safeParse(v);
   if (r.success) return r.data;
   for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
   return z.NEVER;
 });
+
+/**
+ * What the gateway actor's mailbox takes as it is, with no schema run (Behaviour.instances):
+ * the commands above and the agents' replies, all built by code of this node.
+ */
+export const GATEWAY_INSTANCES = [GatewayStream, GatewayRequest, GatewayCancel, AgentResultMessage, AgentDeltaMessage, AgentErrorMessage] as const;

@@ -45,6 +45,19 @@ export interface Behaviour<S = unknown, M = unknown, E = unknown> {
   signalStarted?: boolean;
   /** zod schema checked on every tell/ask to this actor: a bad message is a coded error to the sender. */
   messages?: ZodType<M>;
+  /**
+   * Classes whose instances the actor takes as they are, before `messages` is consulted:
+   * commands and replies that code of this process builds with typed constructors (the
+   * gateway's GatewayStream, an agent's RunFinished). Nothing from outside the process is
+   * ever one: a message from another node arrives decoded as plain data, and `messages`
+   * checks it like any other. `messages` should let the same instances through too (for
+   * callers that parse with it directly); this is the same rule without a schema run per
+   * message.
+   *
+   * @example
+   * { messages: commandSchema, instances: [RunFinished, QueueTick], receive }
+   */
+  instances?: ReadonlyArray<abstract new (...args: never[]) => unknown>;
   persistence?: PersistenceSpec<S, E>;
 }
 

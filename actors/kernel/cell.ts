@@ -171,6 +171,10 @@ export class Cell implements Watcher, Watchable {
   /** The actor's schema, when it declares one: a failure is a dead letter and a coded error. */
   checkMessage(message: unknown, meta?: Meta): unknown {
     if (this.schema === undefined) return message;
+    const instances = this.behaviour.instances; // in-process instances pass as they are
+    if (instances !== undefined && typeof message === 'object' && message !== null) {
+      for (let i = 0; i < instances.length; i++) if (message instanceof instances[i]!) return message;
+    }
     const r = this.schema.safeParse(message);
     if (r.success) return r.data;
     this.host.deadLetter('invalid', this.ref.address, message, meta);

@@ -26,6 +26,7 @@ const behaviourObjectSchema = z.looseObject({
   initial: fn.optional(),
   signal: fn.optional(),
   messages: zodSchema.optional(),
+  instances: z.array(fn).max(64).optional(),
   persistence: persistenceSpecSchema.optional(),
 });
 

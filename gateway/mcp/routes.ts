@@ -94,9 +94,10 @@ export function registerMcpEndpoint(app: FastifyInstance, options: McpRouteOptio
     }
   };
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  // a callback hook: it runs on every response of the gateway, not only /mcp's
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (reply.statusCode === 401 && (req.url === '/mcp' || req.url.startsWith('/mcp?'))) reply.header('www-authenticate', 'Bearer error="invalid_token"');
-    return payload;
+    done(null, payload);
   });
 
   void app.register(async (scope) => {

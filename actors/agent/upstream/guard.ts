@@ -167,7 +167,8 @@ export class UpstreamGuard implements ModelProvider {
       for (let retries = 0; ; retries++) {
         if (this.halted) throw this.killed();
         try {
-          await this.waitOutPause(call);
+          // only a paused agent waits (an async call and its await on every model call otherwise)
+          if (this.pausedUntil > this.clock.now()) await this.waitOutPause(call);
           let fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
           if (fault?.mode === 'verbose') {
             // the slow-client drill's fast writer: no upstream call, no tokens counted against the budget
