@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { TroupeError, newId } from '../../protocol/index.js';
+import { Deadlines, TroupeError, newId } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import type { AoaApi, Claim, Outcome, Running, SubmitHook, Worker } from './api.js';
-import { BUILTIN_HANDLERS, abortable } from './builtin-handlers.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskContext, type TaskHandler, type TaskRecordView, type TaskSubmit, type TaskSubmitInput } from './task.js';
-import type { WorkMessage } from './worker.js';
+import type { AoaApi, Claim, Outcome, SubmitHook, Worker } from './api.js';
+import { BUILTIN_HANDLERS } from './builtin-handlers.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import { Attempt } from './attempt.js';
+import { ClaimAhead } from './claim-ahead.js';
 import { WorkerPool } from './worker-pool.js';
 import { Retention } from './retention.js';
 import { auditTask } from './task-audit.js';
@@ -20,16 +21,19 @@ import { giveBack } from './give-back.js';
 /** Bound on submit hooks (one per module that enriches tasks). */
 const MAX_SUBMIT_HOOKS = 16;
 
-/** Per-task timeout grace on the worker ask, after the abort. */
-const ASK_GRACE_MS = 30_000;
+/** What the runtime knows of a record it commits (see TaskStore.put), shared by every write. */
+const CREATED = { created: true };
+const FINISHED = { finished: true };
+const REWRITE = {};
 
 /**
  * The durable task runtime: tasks committed to the task store are queued in memory
  * ({@link TaskQueue}) and handed to supervised worker actors (`/system/aoa-worker-N`), which
  * the pool adds and stops between min and max. An attempt is recorded (running, attempts+1)
- * before its handler runs (claimed ahead of a free worker, so the commit overlaps other
- * runs); a completion is committed before anyone is told; after a crash, open tasks are
- * queued again (a running or claimed one keeps its counted attempt). See README "Task runtime".
+ * before its handler runs (claimed ahead of a free worker, as far ahead as {@link ClaimAhead}
+ * allows, so the commit overlaps other runs; in the submit's own commit when there is room);
+ * a completion is committed before anyone is told; after a crash, open tasks are queued again
+ * (a running or claimed one keeps its counted attempt). See README "Task runtime".
  */
 export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
@@ -40,7 +44,12 @@ export class AoaRuntime implements AoaApi {
   /** Tasks whose finished record is being committed, as they were before. */
   private readonly finishing = new Map<string, StoredTask>();
   private readonly retention: Retention;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, Attempt>();
+  /** Attempt timeouts: one clock timer per millisecond that has any. */
+  private readonly deadlines: Deadlines;
+  private readonly ahead = new ClaimAhead();
+  /** Every attempt reports its end here (one function for all). */
+  private readonly attemptEnded = (a: Attempt, outcome: Outcome): void => this.settle(a, outcome);
   /** Claimed attempts in claim order (their records commit in that order). */
   private readonly claims: Claim[] = [];
   /** Claim slots taken by submits whose record (written as started) is still committing. */
@@ -62,9 +71,10 @@ export class AoaRuntime implements AoaApi {
     this.queue = new TaskQueue(options.agingMs);
     this.metricsImpl = new AoaMetrics(host.id, {
       depthByPriority: () => this.queue.depthByRank(),
-      workers: () => ({ total: this.pool.workers.length, busy: this.pool.workers.filter((w) => w.busy).length }),
+      workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
+    this.deadlines = new Deadlines(host.clock, 1);
     this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
     this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
     this.handlers.set('NOOP', () => Promise.resolve({}));
@@ -80,7 +90,7 @@ export class AoaRuntime implements AoaApi {
       if (t.status === 'running') {
         t.status = 'pending';
         t.ready_at = now;
-        void this.persist(t, {});
+        void this.persist(t, REWRITE);
       }
       this.open.set(t.id, t);
       // a type whose handler is registered after start (by code, or by a module that starts later) waits for it
@@ -137,40 +147,59 @@ export class AoaRuntime implements AoaApi {
       ...pick(s), v: 1, id: `task_${newId()}`, seq: this.seq++, status: 'pending', attempts: 0,
       created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
     };
-    // the task as accepted: what the submitter is answered and the audit's TASK_SUBMIT
-    const accepted = this.canStartAtSubmit(task, now) ? { ...task } : undefined;
-    if (accepted) {
-      // a free worker slot and nothing ready ahead of it: its first attempt is recorded in
-      // the submit's own commit (one write instead of two; a crash after it retries the task
+    const startsNow = this.canStartAtSubmit(task, now);
+    if (startsNow) {
+      // room to claim and nothing ready ahead of it: its first attempt is recorded in the
+      // submit's own commit (one write instead of two; a crash after it retries the task
       // with the attempt counted, as for any claimed task)
       this.reserved++;
       task.status = 'running';
       task.attempts = 1;
       task.started_at = now;
     }
-    const commit = (async () => {
-      try {
-        await this.persist(task, { created: true });
-      } finally {
-        if (accepted) this.reserved--;
-      }
-      await auditTask(this.host, 'TASK_SUBMIT', accepted ?? task);
-      this.open.set(task.id, task);
-      this.metricsImpl.count('submitted');
-      if (accepted) {
-        this.metricsImpl.observeWait(0);
-        void auditTask(this.host, 'TASK_START', { ...task }).catch((e: unknown) => this.log.error({ err: e, task: task.id }, 'could not record a task start in the audit log'));
-        // after a close the attempt stays counted, as after a kill -9
-        if (!this.closed) this.claims.push({ t: task, committed: true });
-      } else {
-        this.enqueue(task);
-      }
-      const view = viewOf(accepted ?? task, this.host.clock.now());
-      this.pump();
-      return view;
-    })();
+    const commit = this.persist(task, CREATED).then(
+      () => this.submitted(task, startsNow, now),
+      (e: unknown) => {
+        if (startsNow) this.reserved--;
+        throw e;
+      },
+    );
     if (key !== undefined) this.idem.track(key, commit);
     return commit;
+  }
+
+  /** A submit committed: audit it (TASK_SUBMIT, then TASK_START when it started), queue or claim it, answer the submitter. */
+  private submitted(task: StoredTask, startsNow: boolean, at: number): Promise<TaskRecordView> | TaskRecordView {
+    if (startsNow) this.reserved--;
+    this.ahead.commitTook(this.host.clock.now() - at);
+    // the submitter is answered with the task as accepted (its attempt is not reported yet)
+    const audited = auditTask(this.host, 'TASK_SUBMIT', task, 0);
+    if (audited === undefined) return this.admit(task, startsNow);
+    return audited.then(() => this.admit(task, startsNow), (e: unknown) => {
+      // the task is committed: it runs even so; the submitter hears that it was not audited
+      this.admit(task, startsNow);
+      throw e;
+    });
+  }
+
+  private admit(task: StoredTask, startsNow: boolean): TaskRecordView {
+    this.open.set(task.id, task);
+    this.metricsImpl.count('submitted');
+    if (startsNow) {
+      this.metricsImpl.observeWait(0);
+      this.auditStart(task);
+      // after a close the attempt stays counted, as after a kill -9
+      if (!this.closed) this.claims.push({ t: task, committed: true });
+    } else {
+      this.enqueue(task);
+    }
+    const view = viewOf(task, this.host.clock.now(), startsNow);
+    this.pump();
+    return view;
+  }
+
+  private auditStart(t: StoredTask): void {
+    auditTask(this.host, 'TASK_START', t)?.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
   }
 
   getTask(id: string): TaskRecordView {
@@ -193,11 +222,10 @@ export class AoaRuntime implements AoaApi {
       if (!stored) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
       throw new TroupeError('TROUPE_ERR_AOA_TASK_FINISHED', `task ${id} is already ${stored.status}`, { details: { status: stored.status } });
     }
-    const r = this.running.get(id);
-    if (r) {
-      r.cancelled = true;
-      this.host.clock.clearTimeout(r.timer);
-      r.ctrl.abort(new TroupeError('TROUPE_ERR_AOA_CANCELLED', `task ${id} was cancelled`));
+    const a = this.running.get(id);
+    if (a) {
+      a.cancelled = true;
+      a.abort(new TroupeError('TROUPE_ERR_AOA_CANCELLED', `task ${id} was cancelled`));
     } else {
       this.queue.remove(id);
     }
@@ -230,17 +258,15 @@ export class AoaRuntime implements AoaApi {
     this.closed = true;
     this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
-    for (const r of this.running.values()) {
-      this.host.clock.clearTimeout(r.timer);
-      r.ctrl.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
-    }
+    for (const a of [...this.running.values()]) a.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
+    this.deadlines.clear();
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
-    this.closing = giveBack(this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t), (t) => this.persist(t, {}), this.log);
+    this.closing = giveBack(this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t), (t) => this.persist(t, REWRITE), this.log);
     return this.closing;
   }
 
   /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
-  private persist(t: StoredTask, known: { created?: boolean; finished?: boolean }): Promise<void> {
+  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<void> {
     return this.store.put(t, known);
   }
 
@@ -252,7 +278,8 @@ export class AoaRuntime implements AoaApi {
     if (this.closed) return;
     const now = this.host.clock.now();
     this.startClaimed();
-    while (this.claims.length + this.reserved < this.pool.workers.length) {
+    const budget = this.ahead.budget(this.pool.workers.length);
+    while (this.claims.length + this.reserved < budget) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
@@ -282,9 +309,10 @@ export class AoaRuntime implements AoaApi {
     const c: Claim = { t, committed: false };
     this.claims.push(c);
     // lmdb-js encodes the record as put is called, so `t` may change afterwards
-    this.persist(t, {}).then(() => {
+    this.persist(t, REWRITE).then(() => {
+      this.ahead.commitTook(this.host.clock.now() - now);
       c.committed = true;
-      void auditTask(this.host, 'TASK_START', { ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
+      this.auditStart(t);
       this.startClaimed();
     }, (e: unknown) => {
       this.claims.splice(this.claims.indexOf(c), 1);
@@ -303,50 +331,41 @@ export class AoaRuntime implements AoaApi {
         continue;
       }
       if (!c.committed) return;
-      const worker = this.pool.idle();
+      const worker = this.pool.take();
       if (!worker) return;
       this.claims.shift();
       this.run(c.t, worker);
     }
   }
 
+  /** Tell an idle worker (taken) to run the task's attempt; its timeout counts from now. */
   private run(t: StoredTask, worker: Worker): void {
     const now = this.host.clock.now();
-    const ctrl = new AbortController();
-    const timeoutMs = Math.round(t.timeout_seconds * 1000);
-    const timer = this.host.clock.setTimeout(() => {
-      this.metricsImpl.count('timed_out');
-      ctrl.abort(new TroupeError('TROUPE_ERR_AOA_TIMEOUT', `task ${t.id} ran past ${t.timeout_seconds}s`));
-    }, Math.min(timeoutMs, 2 ** 31 - 1));
-    const run: Running = { ctrl, worker, startedAt: now, timer, cancelled: false };
-    this.running.set(t.id, run);
-    worker.busy = true;
-    const handler = this.handlers.get(t.task_type) ?? (BUILTIN_HANDLERS[t.task_type]?.(this.host));
-    let view: TaskRecordView | undefined;
-    // the view is made when the handler first reads it (a NOOP never does)
-    const ctx: TaskContext = { get task() { return (view ??= viewOf(t, now)); }, attempt: t.attempts, signal: ctrl.signal };
-    const work = (): Promise<unknown> => {
-      if (!handler) return Promise.reject(new TroupeError('TROUPE_ERR_AOA_NO_HANDLER', `no handler for task_type ${t.task_type}`));
-      return abortable(handler(ctx), ctrl.signal);
-    };
-    const msg: WorkMessage = { type: 'aoa.work', taskId: t.id, run: work };
-    this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
-      (value) => this.settle(t.id, run, { ok: true, value }),
-      (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
-    );
+    const handler = this.handlers.get(t.task_type) ?? BUILTIN_HANDLERS[t.task_type]?.(this.host);
+    const a = new Attempt(t, worker, now, handler, this.attemptEnded);
+    this.running.set(t.id, a);
+    this.deadlines.add(Math.min(Math.round(t.timeout_seconds * 1000), 2 ** 31 - 1), a, now);
+    try {
+      this.host.tell(worker.ref, a);
+    } catch (e) {
+      a.abort(e); // the worker's mailbox refused it
+    }
   }
 
-  private settle(id: string, run: Running, outcome: Outcome): void {
-    run.worker.busy = false;
-    run.worker.idleSince = this.host.clock.now();
-    this.host.clock.clearTimeout(run.timer);
-    if (this.running.get(id) === run) this.running.delete(id);
+  private settle(a: Attempt, outcome: Outcome): void {
+    this.deadlines.cancel(a);
+    const now = this.host.clock.now();
+    this.pool.release(a.worker, now);
+    const id = a.task.id;
+    if (this.running.get(id) === a) this.running.delete(id);
+    if (a.timedOut) this.metricsImpl.count('timed_out');
     const t = this.open.get(id);
-    if (!t || run.cancelled || this.closed) {
+    if (!t || a.cancelled || this.closed) {
       this.pump();
       return;
     }
-    this.metricsImpl.observeRun(this.host.clock.now() - run.startedAt);
+    this.metricsImpl.observeRun(now - a.startedAt);
+    this.ahead.runTook(now - a.startedAt);
     this.conclude(t, outcome);
   }
 
@@ -361,7 +380,7 @@ export class AoaRuntime implements AoaApi {
       t.ready_at = v.readyAt;
       t.error = v.error;
       this.metricsImpl.count('retried');
-      void this.persist(t, {}).then(() => {
+      void this.persist(t, REWRITE).then(() => {
         if (this.open.get(t.id) !== t || t.status !== 'pending') return;
         this.enqueue(t);
         this.pump();
@@ -376,15 +395,16 @@ export class AoaRuntime implements AoaApi {
   private async finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
     this.open.delete(t.id);
     const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
-    if (status === 'completed') delete done.error;
+    if (status === 'completed' && done.error !== undefined) delete done.error;
     // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
     this.finishing.set(t.id, t);
     try {
-      await this.persist(done, { finished: true });
+      await this.persist(done, FINISHED);
     } finally {
       this.finishing.delete(t.id);
     }
-    await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
+    const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
+    if (audited) await audited.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
     this.retention.prune();
     const view = viewOf(done, this.host.clock.now());
     this.waiters.settle(t.id, view);
@@ -398,7 +418,7 @@ export class AoaRuntime implements AoaApi {
 
   /** True when a task submitted now may be started in its submit's commit (see submitTask). */
   private canStartAtSubmit(t: StoredTask, now: number): boolean {
-    return !this.closed && t.ready_at <= now && this.claims.length + this.reserved < this.pool.workers.length && !this.queue.hasReady(now);
+    return !this.closed && t.ready_at <= now && this.claims.length + this.reserved < this.ahead.budget(this.pool.workers.length) && !this.queue.hasReady(now);
   }
 }
 

@@ -95,16 +95,21 @@ const iso = (t: number | undefined): string | undefined => {
 /** Fields a view shows differently (times as ISO strings, status) or not at all (`v`). */
 const TIME_OR_HIDDEN = new Set(['v', 'status', 'scheduled_at', 'created_at', 'ready_at', 'started_at', 'finished_at']);
 
-/** The view of a stored task at `now`. */
-export function viewOf(t: StoredTask, now: number): TaskRecordView {
+/**
+ * The view of a stored task at `now`. `asSubmitted`: as the submitter is answered when the
+ * submit's own commit also started the first attempt (pending, no attempt yet).
+ */
+export function viewOf(t: StoredTask, now: number, asSubmitted = false): TaskRecordView {
   // a plain loop: a rest-destructure of a record this wide costs more than the rest of a submit
   const out: Record<string, unknown> = {};
   for (const k in t) if (!TIME_OR_HIDDEN.has(k)) out[k] = (t as Record<string, unknown>)[k];
-  out.status = t.status === 'pending' && t.ready_at > now ? 'scheduled' : t.status;
+  const status = asSubmitted ? 'pending' : t.status;
+  out.status = status === 'pending' && t.ready_at > now ? 'scheduled' : status;
   out.created_at = iso(t.created_at);
   out.ready_at = t.ready_at === t.created_at ? out.created_at : iso(t.ready_at);
   if (t.scheduled_at !== undefined) out.scheduled_at = iso(t.scheduled_at);
-  if (t.started_at !== undefined) out.started_at = iso(t.started_at);
+  if (asSubmitted) out.attempts = 0;
+  else if (t.started_at !== undefined) out.started_at = iso(t.started_at);
   if (t.finished_at !== undefined) out.finished_at = iso(t.finished_at);
   return out as TaskRecordView;
 }
