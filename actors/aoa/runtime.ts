@@ -7,7 +7,8 @@ import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
 import type { AoaApi, Claim, Outcome, SubmitHook, Worker } from './api.js';
 import { BUILTIN_HANDLERS } from './builtin-handlers.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import { newTask, copyTask } from './record.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
 import { Attempt } from './attempt.js';
 import { ClaimAhead } from './claim-ahead.js';
 import { WorkerPool } from './worker-pool.js';
@@ -141,12 +142,7 @@ export class AoaRuntime implements AoaApi {
     if (known) return known;
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
-    const scheduled_at = s.scheduled_at;
-    // pick copies the stored fields (a rest-destructure of a record this wide costs more)
-    const task: StoredTask = {
-      ...pick(s), v: 1, id: `task_${newId()}`, seq: this.seq++, status: 'pending', attempts: 0,
-      created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
-    };
+    const task = newTask(s, `task_${newId()}`, this.seq++, now);
     const startsNow = this.canStartAtSubmit(task, now);
     if (startsNow) {
       // room to claim and nothing ready ahead of it: its first attempt is recorded in the
@@ -394,8 +390,12 @@ export class AoaRuntime implements AoaApi {
 
   private async finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
     this.open.delete(t.id);
-    const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
-    if (status === 'completed' && done.error !== undefined) delete done.error;
+    const done = copyTask(t);
+    done.status = status;
+    done.finished_at = this.host.clock.now();
+    if (extra.result !== undefined) done.result = extra.result;
+    if (extra.error !== undefined) done.error = extra.error;
+    else if (status === 'completed' && done.error !== undefined) delete done.error;
     // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
     this.finishing.set(t.id, t);
     try {

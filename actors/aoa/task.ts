@@ -114,15 +114,6 @@ export function viewOf(t: StoredTask, now: number, asSubmitted = false): TaskRec
   return out as TaskRecordView;
 }
 
-/** The submit fields that are stored (extra body fields are dropped). */
-export function pick(s: Omit<TaskSubmit, 'scheduled_at'>): Omit<StoredTask, 'v' | 'id' | 'seq' | 'status' | 'attempts' | 'created_at' | 'ready_at'> {
-  const keys = ['task_type', 'payload', 'priority', 'agent_id', 'tenant_id', 'run_id', 'timeout_seconds', 'max_retries', 'idempotency_key', 'raci_responsible',
-    'raci_accountable', 'raci_consulted', 'raci_informed', 'target_system', 'action_type', 'primary_plane_id', 'fabric_preset', 'fabric_context'] as const;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (s[k] !== undefined) out[k] = s[k];
-  return out as never;
-}
-
 /** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */
 export interface TaskContext {
   task: TaskRecordView;
