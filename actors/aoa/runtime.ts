@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
-import { Deadlines, TroupeError, newId } from '../../protocol/index.js';
+import { TroupeError, newId } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import type { AoaApi, Claim, Outcome, SubmitHook, Worker } from './api.js';
+import type { AoaApi, Outcome, SubmitHook } from './api.js';
 import { BUILTIN_HANDLERS } from './builtin-handlers.js';
 import { newTask, copyTask } from './record.js';
 import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
-import { Attempt } from './attempt.js';
-import { ClaimAhead } from './claim-ahead.js';
+import { Executor } from './executor.js';
 import { WorkerPool } from './worker-pool.js';
 import { Retention } from './retention.js';
 import { auditTask } from './task-audit.js';
@@ -45,17 +44,8 @@ export class AoaRuntime implements AoaApi {
   /** Tasks whose finished record is being committed, as they were before. */
   private readonly finishing = new Map<string, StoredTask>();
   private readonly retention: Retention;
-  private readonly running = new Map<string, Attempt>();
-  /** Attempt timeouts: one clock timer per millisecond that has any. */
-  private readonly deadlines: Deadlines;
-  private readonly ahead = new ClaimAhead();
-  /** Every attempt reports its end here (one function for all). */
-  private readonly attemptEnded = (a: Attempt, outcome: Outcome): void => this.settle(a, outcome);
-  /** Claimed attempts in claim order (their records commit in that order). */
-  private readonly claims: Claim[] = [];
-  /** Claim slots taken by submits whose record (written as started) is still committing. */
-  private reserved = 0;
   private readonly pool: WorkerPool;
+  private readonly exec: Executor;
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly submitHooks: SubmitHook[] = [];
   private readonly idem = new Idempotency<TaskRecordView>();
@@ -75,9 +65,17 @@ export class AoaRuntime implements AoaApi {
       workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
-    this.deadlines = new Deadlines(host.clock, 1);
     this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
     this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
+    this.exec = new Executor(host, this.pool, {
+      isOpen: (t) => this.open.get(t.id) === t,
+      handlerFor: (type) => this.handlers.get(type) ?? BUILTIN_HANDLERS[type]?.(this.host),
+      ended: (t, outcome, ranMs) => {
+        this.metricsImpl.observeRun(ranMs);
+        this.conclude(t, outcome);
+      },
+      timedOut: () => this.metricsImpl.count('timed_out'),
+    });
     this.handlers.set('NOOP', () => Promise.resolve({}));
   }
 
@@ -148,7 +146,7 @@ export class AoaRuntime implements AoaApi {
       // room to claim and nothing ready ahead of it: its first attempt is recorded in the
       // submit's own commit (one write instead of two; a crash after it retries the task
       // with the attempt counted, as for any claimed task)
-      this.reserved++;
+      this.exec.reserve();
       task.status = 'running';
       task.attempts = 1;
       task.started_at = now;
@@ -156,7 +154,7 @@ export class AoaRuntime implements AoaApi {
     const commit = this.persist(task, CREATED).then(
       () => this.submitted(task, startsNow, now),
       (e: unknown) => {
-        if (startsNow) this.reserved--;
+        if (startsNow) this.exec.unreserve();
         throw e;
       },
     );
@@ -166,8 +164,8 @@ export class AoaRuntime implements AoaApi {
 
   /** A submit committed: audit it (TASK_SUBMIT, then TASK_START when it started), queue or claim it, answer the submitter. */
   private submitted(task: StoredTask, startsNow: boolean, at: number): Promise<TaskRecordView> | TaskRecordView {
-    if (startsNow) this.reserved--;
-    this.ahead.commitTook(this.host.clock.now() - at);
+    if (startsNow) this.exec.unreserve();
+    this.exec.ahead.commitTook(this.host.clock.now() - at);
     // the submitter is answered with the task as accepted (its attempt is not reported yet)
     const audited = auditTask(this.host, 'TASK_SUBMIT', task, 0);
     if (audited === undefined) return this.admit(task, startsNow);
@@ -184,12 +182,12 @@ export class AoaRuntime implements AoaApi {
     if (startsNow) {
       this.metricsImpl.observeWait(0);
       this.auditStart(task);
-      // after a close the attempt stays counted, as after a kill -9
-      if (!this.closed) this.claims.push({ t: task, committed: true });
     } else {
       this.enqueue(task);
     }
     const view = viewOf(task, this.host.clock.now(), startsNow);
+    // after a close the attempt stays counted, as after a kill -9
+    if (startsNow) this.exec.add(task, true);
     this.pump();
     return view;
   }
@@ -218,13 +216,7 @@ export class AoaRuntime implements AoaApi {
       if (!stored) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
       throw new TroupeError('TROUPE_ERR_AOA_TASK_FINISHED', `task ${id} is already ${stored.status}`, { details: { status: stored.status } });
     }
-    const a = this.running.get(id);
-    if (a) {
-      a.cancelled = true;
-      a.abort(new TroupeError('TROUPE_ERR_AOA_CANCELLED', `task ${id} was cancelled`));
-    } else {
-      this.queue.remove(id);
-    }
+    if (!this.exec.cancel(id)) this.queue.remove(id);
     this.metricsImpl.count('cancelled');
     return this.finish(t, 'cancelled', { error: { code: 'TROUPE_ERR_AOA_CANCELLED', message: 'cancelled' } });
   }
@@ -240,12 +232,12 @@ export class AoaRuntime implements AoaApi {
   metrics(): Record<string, unknown> {
     let parked = 0;
     for (const list of this.parked.values()) parked += list.length;
-    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length, waiting_for_handler: parked };
+    return { ...this.metricsImpl.snapshot(), running: this.exec.running.size, claimed: this.exec.claimed, waiting_for_handler: parked };
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
     const ok = !this.closed && this.pool.workers.length >= this.options.minWorkers;
-    return { status: ok ? 'ok' : 'degraded', workers: this.pool.workers.length, queued: this.queue.size, running: this.running.size };
+    return { status: ok ? 'ok' : 'degraded', workers: this.pool.workers.length, queued: this.queue.size, running: this.exec.running.size };
   }
 
   /** Stop taking work: abort running attempts (they stay open and run again after restart); give back claimed ones that never ran. Idempotent. */
@@ -254,10 +246,8 @@ export class AoaRuntime implements AoaApi {
     this.closed = true;
     this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
-    for (const a of [...this.running.values()]) a.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
-    this.deadlines.clear();
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
-    this.closing = giveBack(this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t), (t) => this.persist(t, REWRITE), this.log);
+    this.closing = giveBack(this.exec.close(), (t) => this.persist(t, REWRITE), this.log);
     return this.closing;
   }
 
@@ -267,15 +257,14 @@ export class AoaRuntime implements AoaApi {
   }
 
   /**
-   * Claim ready tasks (at most one waiting per worker), hand committed claims to idle
+   * Claim ready tasks (as far ahead as the executor has room), hand committed claims to idle
    * workers, and arm the wake-up for the next delayed task.
    */
   private pump(): void {
     if (this.closed) return;
     const now = this.host.clock.now();
-    this.startClaimed();
-    const budget = this.ahead.budget(this.pool.workers.length);
-    while (this.claims.length + this.reserved < budget) {
+    this.exec.startClaimed();
+    while (this.exec.hasRoom()) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
@@ -302,67 +291,17 @@ export class AoaRuntime implements AoaApi {
     t.attempts += 1;
     t.started_at = now;
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
-    const c: Claim = { t, committed: false };
-    this.claims.push(c);
+    const c = this.exec.add(t, false);
     // lmdb-js encodes the record as put is called, so `t` may change afterwards
     this.persist(t, REWRITE).then(() => {
-      this.ahead.commitTook(this.host.clock.now() - now);
-      c.committed = true;
       this.auditStart(t);
-      this.startClaimed();
+      this.exec.committed(c, this.host.clock.now() - now);
     }, (e: unknown) => {
-      this.claims.splice(this.claims.indexOf(c), 1);
+      this.exec.drop(c);
       if (this.closed || this.open.get(t.id) !== t) return;
       this.log.error({ err: e, task: t.id }, 'could not record a task start');
       this.conclude(t, { ok: false, error: e });
     });
-  }
-
-  /** Run committed claims, oldest first, on idle workers. */
-  private startClaimed(): void {
-    while (this.claims.length > 0 && !this.closed) {
-      const c = this.claims[0]!;
-      if (this.open.get(c.t.id) !== c.t) {
-        this.claims.shift(); // cancelled while claimed
-        continue;
-      }
-      if (!c.committed) return;
-      const worker = this.pool.take();
-      if (!worker) return;
-      this.claims.shift();
-      this.run(c.t, worker);
-    }
-  }
-
-  /** Tell an idle worker (taken) to run the task's attempt; its timeout counts from now. */
-  private run(t: StoredTask, worker: Worker): void {
-    const now = this.host.clock.now();
-    const handler = this.handlers.get(t.task_type) ?? BUILTIN_HANDLERS[t.task_type]?.(this.host);
-    const a = new Attempt(t, worker, now, handler, this.attemptEnded);
-    this.running.set(t.id, a);
-    this.deadlines.add(Math.min(Math.round(t.timeout_seconds * 1000), 2 ** 31 - 1), a, now);
-    try {
-      this.host.tell(worker.ref, a);
-    } catch (e) {
-      a.abort(e); // the worker's mailbox refused it
-    }
-  }
-
-  private settle(a: Attempt, outcome: Outcome): void {
-    this.deadlines.cancel(a);
-    const now = this.host.clock.now();
-    this.pool.release(a.worker, now);
-    const id = a.task.id;
-    if (this.running.get(id) === a) this.running.delete(id);
-    if (a.timedOut) this.metricsImpl.count('timed_out');
-    const t = this.open.get(id);
-    if (!t || a.cancelled || this.closed) {
-      this.pump();
-      return;
-    }
-    this.metricsImpl.observeRun(now - a.startedAt);
-    this.ahead.runTook(now - a.startedAt);
-    this.conclude(t, outcome);
   }
 
   /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
@@ -418,7 +357,7 @@ export class AoaRuntime implements AoaApi {
 
   /** True when a task submitted now may be started in its submit's commit (see submitTask). */
   private canStartAtSubmit(t: StoredTask, now: number): boolean {
-    return !this.closed && t.ready_at <= now && this.claims.length + this.reserved < this.ahead.budget(this.pool.workers.length) && !this.queue.hasReady(now);
+    return !this.closed && t.ready_at <= now && this.exec.hasRoom() && !this.queue.hasReady(now);
   }
 }
 
