@@ -144,7 +144,8 @@ export class LmdbTaskStore implements TaskStore {
   private doneCount: number;
 
   constructor(private readonly store: NodeStore) {
-    this.tasks = store.db('aoa.tasks');
+    // records share their shapes (a third of the bytes, and less to encode, per write)
+    this.tasks = store.db('aoa.tasks', { sharedStructures: true });
     this.idem = store.db('aoa.idem');
     this.done = store.db('aoa.done');
     this.doneCount = this.done.getKeysCount();
@@ -187,6 +188,7 @@ export class LmdbTaskStore implements TaskStore {
     this.store.assertOpen();
     const out: StoredTask[] = [];
     for (const { key, value } of scanRange(this.tasks, {}, (k) => this.store.logger.warn({ key: k }, 'undecodable task record skipped'))) {
+      if (typeof key !== 'string') continue; // the record shapes
       const t = parseTask(String(key), value);
       if (!TERMINAL_STATUSES.has(t.status)) out.push(t);
     }
@@ -199,6 +201,7 @@ export class LmdbTaskStore implements TaskStore {
     let scanned = 0;
     let last: string | undefined;
     for (const { key, value } of this.tasks.getRange(after === undefined ? {} : { start: after, exclusiveStart: true } as never)) {
+      if (typeof key !== 'string') continue; // the record shapes
       last = String(key);
       if (++scanned > MAX_SCANNED_PER_PAGE) return { tasks, next: last };
       const t = parseTask(last, value);

@@ -38,4 +38,25 @@ describe('LMDB task store retention', () => {
     expect(reopened.byIdempotencyKey('kd')).toBe('task_d');
     expect(reopened.get('task_d')).toMatchObject({ status: 'completed' });
   });
+
+  it('reads records written before their shapes were shared next to new ones, and lists and recovers them all', async () => {
+    const { dir, cleanup } = tempDir('troupe-aoa-store-');
+    cleanups.push(cleanup);
+    let store = await NodeStore.open({ dir, noSync: true });
+    // as an older node wrote them: every value names its own keys
+    for (let i = 0; i < 4; i++) await store.put(store.db('aoa.tasks'), `task_old${i}`, task(`task_old${i}`, { seq: i, status: i % 2 ? 'pending' : 'completed', ...(i % 2 ? {} : { result: { i } }) }));
+    await store.close();
+    store = await NodeStore.open({ dir, noSync: true });
+    cleanups.push(() => store.close());
+    const tasks = new LmdbTaskStore(store);
+    for (let i = 0; i < 4; i++) await tasks.put(task(`task_new${i}`, { seq: 10 + i, status: i % 2 ? 'running' : 'completed', ...(i % 2 ? { started_at: 5 } : { result: { i: 10 + i } }) }), { created: true, finished: i % 2 === 0 });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) {
+        expect(tasks.get(`task_old${i}`)).toMatchObject({ seq: i, ...(i % 2 ? { status: 'pending' } : { result: { i } }) });
+        expect(tasks.get(`task_new${i}`)).toMatchObject({ seq: 10 + i, ...(i % 2 ? { status: 'running', started_at: 5 } : { result: { i: 10 + i } }) });
+      }
+    }
+    expect(tasks.list({}, 100).tasks.map((t) => t.id).sort()).toEqual(['task_new0', 'task_new1', 'task_new2', 'task_new3', 'task_old0', 'task_old1', 'task_old2', 'task_old3']);
+    expect(tasks.open().map((t) => t.id).sort()).toEqual(['task_new1', 'task_new3', 'task_old1', 'task_old3']);
+  });
 });
