@@ -3,6 +3,8 @@ export const MAX_CLAIMS_PER_WORKER = 8;
 
 /** Weight of a new sample in the running averages. */
 const ALPHA = 1 / 64;
+/** Weight of a run longer than the average: longer runs are believed at once (claiming far ahead of long runs makes later urgent tasks wait). */
+const ALPHA_LONGER = 1 / 2;
 
 /**
  * How many attempts the runtime claims ahead of its workers. A claim records its attempt
@@ -12,8 +14,9 @@ const ALPHA = 1 / 64;
  * many per worker as it runs within one commit (a claimed task then starts within about one
  * commit, which is the wait the claim hides), up to {@link MAX_CLAIMS_PER_WORKER}.
  *
- * Both times are running averages on the node's clock; until a run and a commit are
- * measured (or on a clock that does not move, as in tests) it is one per worker.
+ * Both times are running averages on the node's clock (runs longer than the average count
+ * at once, shorter ones slowly); until a run and a commit are measured (or on a clock that
+ * does not move, as in tests) it is one per worker.
  *
  * @example
  * const ahead = new ClaimAhead();
@@ -31,7 +34,7 @@ export class ClaimAhead {
 
   /** An attempt ran for `ms`. */
   runTook(ms: number): void {
-    this.runMs = this.runMs < 0 ? ms : this.runMs + (ms - this.runMs) * ALPHA;
+    this.runMs = this.runMs < 0 ? ms : this.runMs + (ms - this.runMs) * (ms > this.runMs ? ALPHA_LONGER : ALPHA);
   }
 
   /** Claims the runtime may hold (claimed or being recorded, not yet on a worker) with `workers` workers. */
