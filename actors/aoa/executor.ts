@@ -23,8 +23,9 @@ export interface ExecutorDeps {
  * workers run, each with its timeout on shared deadline timers.
  *
  * An idle worker is told each attempt (`aoa.work`); a worker whose attempt ends goes on with
- * the oldest committed claim at once, without a message per attempt (under load the workers
- * stay busy and no attempt waits for an actor turn), and is idle again when none is waiting.
+ * the oldest committed claim at once, without a message per attempt, or, while claims are
+ * still being recorded, waits for the first of them to commit; it is idle again when no claim
+ * is left. Under load the workers stay busy and no attempt waits for an actor turn.
  *
  * @example
  * const ex = new Executor(host, pool, deps);
@@ -39,11 +40,18 @@ export class Executor {
   private readonly deadlines: Deadlines;
   readonly ahead = new ClaimAhead();
   private readonly attemptEnded = (a: Attempt, outcome: Outcome): void => this.settle(a, outcome);
+  /** Workers whose attempt ended while claims were still committing: they take the next committed one. */
+  private readonly waiting: Worker[] = [];
   private closed = false;
 
   constructor(private readonly host: ModuleHost, private readonly pool: WorkerPool, private readonly deps: ExecutorDeps) {
     // one clock timer per millisecond that has any timeout in it (timeouts fire on time)
     this.deadlines = new Deadlines(host.clock, 1);
+  }
+
+  /** Workers waiting for a claim to commit (idle in all but name). */
+  get waitingWorkers(): number {
+    return this.waiting.length;
   }
 
   /** Claims held (recorded or being recorded, not yet on a worker). */
@@ -63,6 +71,7 @@ export class Executor {
 
   unreserve(): void {
     this.reserved--;
+    this.releaseWaiting();
   }
 
   /** A claim whose record is committing; `committed()` once it has. */
@@ -83,15 +92,29 @@ export class Executor {
   drop(c: Claim): void {
     const i = this.claims.indexOf(c);
     if (i >= 0) this.claims.splice(i, 1);
+    this.releaseWaiting();
   }
 
-  /** Run committed claims, oldest first, on idle workers. */
+  /** Run committed claims, oldest first: on waiting workers at once, then told to idle ones. */
   startClaimed(): void {
     while (this.nextCommitted()) {
+      const w = this.waiting.pop();
+      if (w) {
+        this.run(this.claims.shift()!.t, w, true);
+        continue;
+      }
       const worker = this.pool.take();
       if (!worker) return;
       this.run(this.claims.shift()!.t, worker, false);
     }
+    this.releaseWaiting();
+  }
+
+  /** Waiting workers are idle again once no claim is left to wait for. */
+  private releaseWaiting(): void {
+    if (this.claims.length + this.reserved > 0 || this.waiting.length === 0) return;
+    const now = this.host.clock.now();
+    for (const w of this.waiting.splice(0)) this.pool.release(w, now);
   }
 
   /** End a running attempt of task `id` as cancelled; false when none runs. */
@@ -108,6 +131,8 @@ export class Executor {
     this.closed = true;
     for (const a of [...this.running.values()]) a.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
     this.deadlines.clear();
+    const now = this.host.clock.now();
+    for (const w of this.waiting.splice(0)) this.pool.release(w, now);
     return this.claims.splice(0).map((c) => c.t).filter((t) => this.deps.isOpen(t));
   }
 
@@ -141,8 +166,9 @@ export class Executor {
     const t = a.task;
     if (this.running.get(t.id) === a) this.running.delete(t.id);
     if (a.timedOut) this.deps.timedOut();
-    // the worker goes on with the next committed claim, or is idle
+    // the worker goes on with the next committed claim, waits for one being recorded, or is idle
     if (this.nextCommitted()) this.run(this.claims.shift()!.t, a.worker, true);
+    else if (!this.closed && this.claims.length + this.reserved > 0) this.waiting.push(a.worker);
     else this.pool.release(a.worker, now);
     if (!a.cancelled && !this.closed && this.deps.isOpen(t)) {
       this.ahead.runTook(now - a.startedAt);

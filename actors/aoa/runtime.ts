@@ -62,7 +62,7 @@ export class AoaRuntime implements AoaApi {
     this.queue = new TaskQueue(options.agingMs);
     this.metricsImpl = new AoaMetrics(host.id, {
       depthByPriority: () => this.queue.depthByRank(),
-      workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() }),
+      workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() - this.exec.waitingWorkers }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
     this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
