@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TASK_PRIORITIES, type StoredTask } from '../../storage/index.js';
+import { fastSubmit } from './fast-submit.js';
 
 /** The task types seed 000 names; custom ones are registered with `registerHandler`. */
 export const BUILTIN_TASK_TYPES = ['AGENT_RUN', 'FABRIC_ACTION', 'SCHEDULED_JOB', 'WORKFLOW', 'NOOP'] as const;
@@ -55,6 +56,8 @@ export const agentRunPayloadSchema = z.object({
 
 /** Validate a submit body; TROUPE_ERR_AOA_INVALID_TASK names the bad field. */
 export function parseSubmit(input: unknown): TaskSubmit {
+  const fast = fastSubmit(input);
+  if (fast !== undefined) return fast;
   const r = taskSubmitSchema.safeParse(input);
   if (!r.success) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: ${describeIssues(r.error)}`);
   if (r.data.scheduled_at !== undefined && Number.isNaN(r.data.scheduled_at)) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', 'invalid task: scheduled_at is not a date');
