@@ -15,6 +15,9 @@ export const ENV_FILE = 'troupe.mdb';
 /** A `clock` option: anything with `now()` (the node's clock, or a test's). */
 export const clockOptionSchema = z.custom<Pick<Clock, 'now'>>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional();
 
+/** Where a database opened with `sharedStructures` keeps its record shapes. */
+export const SHARED_STRUCTURES_KEY = Symbol.for('structures');
+
 export const CORE_DBS = ['journal', 'snapshots', 'state', 'deadLetters', 'outbox', 'inbox', 'inbox.done', 'inbox.doneAt'] as const;
 
 const optionsSchema = z.strictObject({
@@ -147,8 +150,9 @@ export class NodeStore {
    * const sessions = store.db('sessions');
    * const s = sessions.get(['agent', id]);
    * const raw = store.db('audit', { encoding: 'binary' }); // values are Buffers, stored as given
+   * const tasks = store.db('aoa.tasks', { sharedStructures: true }); // object keys stored once per shape
    */
-  db(name: string, options: { encoding?: 'binary' } = {}): StoreDb {
+  db(name: string, options: { encoding?: 'binary'; sharedStructures?: boolean } = {}): StoreDb {
     this.assertOpen();
     if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', 'database name must be a non-empty string of at most 200 characters');
@@ -156,7 +160,10 @@ export class NodeStore {
     let d = this.dbs.get(name);
     if (!d) {
       // binary: values are the exact bytes given (the audit chain hashes what is stored)
-      d = this.root.openDB(name, options.encoding === 'binary' ? { encoding: 'binary' } : {});
+      // sharedStructures: msgpack records name their keys once per shape, in a record of the
+      // database itself (key Symbol.for('structures'); scans must step over it), not in every
+      // value; records written without it still decode. Every opener of the name must agree.
+      d = this.root.openDB(name, options.encoding === 'binary' ? { encoding: 'binary' } : options.sharedStructures ? { sharedStructuresKey: SHARED_STRUCTURES_KEY } : {});
       this.dbs.set(name, d);
     }
     return d;

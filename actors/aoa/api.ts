@@ -49,13 +49,3 @@ export interface Claim {
 
 /** How an attempt ended. */
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** An attempt a worker is running. */
-export interface Running {
-  ctrl: AbortController;
-  worker: Worker;
-  startedAt: number;
-  timer: unknown;
-  cancelled: boolean;
-}
-

@@ -13,20 +13,3 @@ export const BUILTIN_HANDLERS: Record<string, (host: ModuleHost) => TaskHandler 
     };
   },
 };
-
-/** `p`, or the signal's reason once it aborts (a handler that ignores its signal still ends on cancel and timeout). */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    }, (e: unknown) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(e);
-    });
-  });
-}
-

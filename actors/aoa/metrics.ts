@@ -31,14 +31,18 @@ export class AoaMetrics {
   private readonly waits: number[] = [];
   private readonly runs: number[] = [];
   private readonly counts = { submitted: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, timed_out: 0, scaled_up: 0, scaled_down: 0 };
+  /** What the Prometheus counters have been given of `counts` (they catch up at scrape). */
+  private readonly counted = { ...this.counts };
   private readonly startedAt: number;
 
   constructor(nodeId: string, private readonly source: AoaGaugeSource, private readonly now: () => number) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: nodeId });
     this.startedAt = now();
-    this.outcomes = new Counter({ name: 'troupe_aoa_tasks_total', help: 'Task runtime events by outcome (submitted, completed, failed, retried, cancelled, timed_out)', labelNames: ['outcome'], registers });
-    this.scale = new Counter({ name: 'troupe_aoa_scale_decisions_total', help: 'Worker pool scale decisions by direction', labelNames: ['direction'], registers });
+    // counted per task as plain numbers; the counters take the difference at scrape
+    const sync = (): void => this.syncCounters();
+    this.outcomes = new Counter({ name: 'troupe_aoa_tasks_total', help: 'Task runtime events by outcome (submitted, completed, failed, retried, cancelled, timed_out)', labelNames: ['outcome'], registers, collect: sync });
+    this.scale = new Counter({ name: 'troupe_aoa_scale_decisions_total', help: 'Worker pool scale decisions by direction', labelNames: ['direction'], registers, collect: sync });
     const buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300];
     this.wait = new Histogram({ name: 'troupe_aoa_task_wait_seconds', help: 'Time from ready to start of a task attempt', buckets, registers });
     this.run = new Histogram({ name: 'troupe_aoa_task_run_seconds', help: 'Run time of a task attempt', buckets, registers });
@@ -61,8 +65,16 @@ export class AoaMetrics {
 
   count(outcome: keyof AoaMetrics['counts']): void {
     this.counts[outcome]++;
-    if (outcome === 'scaled_up' || outcome === 'scaled_down') this.scale.inc({ direction: outcome === 'scaled_up' ? 'up' : 'down' });
-    else this.outcomes.inc({ outcome });
+  }
+
+  private syncCounters(): void {
+    for (const k of Object.keys(this.counts) as Array<keyof AoaMetrics['counts']>) {
+      const delta = this.counts[k] - this.counted[k];
+      if (delta <= 0) continue;
+      this.counted[k] = this.counts[k];
+      if (k === 'scaled_up' || k === 'scaled_down') this.scale.inc({ direction: k === 'scaled_up' ? 'up' : 'down' }, delta);
+      else this.outcomes.inc({ outcome: k }, delta);
+    }
   }
 
   observeWait(ms: number): void {

@@ -5,10 +5,11 @@ import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
 import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
-import type { AoaApi, Claim, Outcome, Running, SubmitHook, Worker } from './api.js';
-import { BUILTIN_HANDLERS, abortable } from './builtin-handlers.js';
-import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, pick, viewOf, type TaskContext, type TaskHandler, type TaskRecordView, type TaskSubmit, type TaskSubmitInput } from './task.js';
-import type { WorkMessage } from './worker.js';
+import type { AoaApi, Outcome, SubmitHook } from './api.js';
+import { BUILTIN_HANDLERS } from './builtin-handlers.js';
+import { newTask, copyTask } from './record.js';
+import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
+import { Executor } from './executor.js';
 import { WorkerPool } from './worker-pool.js';
 import { Retention } from './retention.js';
 import { auditTask } from './task-audit.js';
@@ -20,16 +21,19 @@ import { giveBack } from './give-back.js';
 /** Bound on submit hooks (one per module that enriches tasks). */
 const MAX_SUBMIT_HOOKS = 16;
 
-/** Per-task timeout grace on the worker ask, after the abort. */
-const ASK_GRACE_MS = 30_000;
+/** What the runtime knows of a record it commits (see TaskStore.put), shared by every write. */
+const CREATED = { created: true };
+const FINISHED = { finished: true };
+const REWRITE = {};
 
 /**
  * The durable task runtime: tasks committed to the task store are queued in memory
  * ({@link TaskQueue}) and handed to supervised worker actors (`/system/aoa-worker-N`), which
  * the pool adds and stops between min and max. An attempt is recorded (running, attempts+1)
- * before its handler runs (claimed ahead of a free worker, so the commit overlaps other
- * runs); a completion is committed before anyone is told; after a crash, open tasks are
- * queued again (a running or claimed one keeps its counted attempt). See README "Task runtime".
+ * before its handler runs (claimed ahead of a free worker, as far ahead as {@link ClaimAhead}
+ * allows, so the commit overlaps other runs; in the submit's own commit when there is room);
+ * a completion is committed before anyone is told; after a crash, open tasks are queued again
+ * (a running or claimed one keeps its counted attempt). See README "Task runtime".
  */
 export class AoaRuntime implements AoaApi {
   readonly metricsRegistry;
@@ -40,12 +44,8 @@ export class AoaRuntime implements AoaApi {
   /** Tasks whose finished record is being committed, as they were before. */
   private readonly finishing = new Map<string, StoredTask>();
   private readonly retention: Retention;
-  private readonly running = new Map<string, Running>();
-  /** Claimed attempts in claim order (their records commit in that order). */
-  private readonly claims: Claim[] = [];
-  /** Claim slots taken by submits whose record (written as started) is still committing. */
-  private reserved = 0;
   private readonly pool: WorkerPool;
+  private readonly exec: Executor;
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly submitHooks: SubmitHook[] = [];
   private readonly idem = new Idempotency<TaskRecordView>();
@@ -62,11 +62,20 @@ export class AoaRuntime implements AoaApi {
     this.queue = new TaskQueue(options.agingMs);
     this.metricsImpl = new AoaMetrics(host.id, {
       depthByPriority: () => this.queue.depthByRank(),
-      workers: () => ({ total: this.pool.workers.length, busy: this.pool.workers.filter((w) => w.busy).length }),
+      workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() - this.exec.waitingWorkers }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
     this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
     this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
+    this.exec = new Executor(host, this.pool, {
+      isOpen: (t) => this.open.get(t.id) === t,
+      handlerFor: (type) => this.handlers.get(type) ?? BUILTIN_HANDLERS[type]?.(this.host),
+      ended: (t, outcome, ranMs) => {
+        this.metricsImpl.observeRun(ranMs);
+        this.conclude(t, outcome);
+      },
+      timedOut: () => this.metricsImpl.count('timed_out'),
+    });
     this.handlers.set('NOOP', () => Promise.resolve({}));
   }
 
@@ -80,7 +89,7 @@ export class AoaRuntime implements AoaApi {
       if (t.status === 'running') {
         t.status = 'pending';
         t.ready_at = now;
-        void this.persist(t, {});
+        void this.persist(t, REWRITE);
       }
       this.open.set(t.id, t);
       // a type whose handler is registered after start (by code, or by a module that starts later) waits for it
@@ -131,46 +140,60 @@ export class AoaRuntime implements AoaApi {
     if (known) return known;
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
-    const scheduled_at = s.scheduled_at;
-    // pick copies the stored fields (a rest-destructure of a record this wide costs more)
-    const task: StoredTask = {
-      ...pick(s), v: 1, id: `task_${newId()}`, seq: this.seq++, status: 'pending', attempts: 0,
-      created_at: now, ready_at: Math.max(now, scheduled_at ?? now), ...(scheduled_at !== undefined ? { scheduled_at } : {}),
-    };
-    // the task as accepted: what the submitter is answered and the audit's TASK_SUBMIT
-    const accepted = this.canStartAtSubmit(task, now) ? { ...task } : undefined;
-    if (accepted) {
-      // a free worker slot and nothing ready ahead of it: its first attempt is recorded in
-      // the submit's own commit (one write instead of two; a crash after it retries the task
+    const task = newTask(s, `task_${newId()}`, this.seq++, now);
+    const startsNow = this.canStartAtSubmit(task, now);
+    if (startsNow) {
+      // room to claim and nothing ready ahead of it: its first attempt is recorded in the
+      // submit's own commit (one write instead of two; a crash after it retries the task
       // with the attempt counted, as for any claimed task)
-      this.reserved++;
+      this.exec.reserve();
       task.status = 'running';
       task.attempts = 1;
       task.started_at = now;
     }
-    const commit = (async () => {
-      try {
-        await this.persist(task, { created: true });
-      } finally {
-        if (accepted) this.reserved--;
-      }
-      await auditTask(this.host, 'TASK_SUBMIT', accepted ?? task);
-      this.open.set(task.id, task);
-      this.metricsImpl.count('submitted');
-      if (accepted) {
-        this.metricsImpl.observeWait(0);
-        void auditTask(this.host, 'TASK_START', { ...task }).catch((e: unknown) => this.log.error({ err: e, task: task.id }, 'could not record a task start in the audit log'));
-        // after a close the attempt stays counted, as after a kill -9
-        if (!this.closed) this.claims.push({ t: task, committed: true });
-      } else {
-        this.enqueue(task);
-      }
-      const view = viewOf(accepted ?? task, this.host.clock.now());
-      this.pump();
-      return view;
-    })();
+    const commit = this.persist(task, CREATED).then(
+      () => this.submitted(task, startsNow, now),
+      (e: unknown) => {
+        if (startsNow) this.exec.unreserve();
+        throw e;
+      },
+    );
     if (key !== undefined) this.idem.track(key, commit);
     return commit;
+  }
+
+  /** A submit committed: audit it (TASK_SUBMIT, then TASK_START when it started), queue or claim it, answer the submitter. */
+  private submitted(task: StoredTask, startsNow: boolean, at: number): Promise<TaskRecordView> | TaskRecordView {
+    if (startsNow) this.exec.unreserve();
+    this.exec.ahead.commitTook(this.host.clock.now() - at);
+    // the submitter is answered with the task as accepted (its attempt is not reported yet)
+    const audited = auditTask(this.host, 'TASK_SUBMIT', task, 0);
+    if (audited === undefined) return this.admit(task, startsNow);
+    return audited.then(() => this.admit(task, startsNow), (e: unknown) => {
+      // the task is committed: it runs even so; the submitter hears that it was not audited
+      this.admit(task, startsNow);
+      throw e;
+    });
+  }
+
+  private admit(task: StoredTask, startsNow: boolean): TaskRecordView {
+    this.open.set(task.id, task);
+    this.metricsImpl.count('submitted');
+    if (startsNow) {
+      this.metricsImpl.observeWait(0);
+      this.auditStart(task);
+    } else {
+      this.enqueue(task);
+    }
+    const view = viewOf(task, this.host.clock.now(), startsNow);
+    // after a close the attempt stays counted, as after a kill -9
+    if (startsNow) this.exec.add(task, true);
+    this.pump();
+    return view;
+  }
+
+  private auditStart(t: StoredTask): void {
+    auditTask(this.host, 'TASK_START', t)?.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
   }
 
   getTask(id: string): TaskRecordView {
@@ -193,14 +216,7 @@ export class AoaRuntime implements AoaApi {
       if (!stored) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
       throw new TroupeError('TROUPE_ERR_AOA_TASK_FINISHED', `task ${id} is already ${stored.status}`, { details: { status: stored.status } });
     }
-    const r = this.running.get(id);
-    if (r) {
-      r.cancelled = true;
-      this.host.clock.clearTimeout(r.timer);
-      r.ctrl.abort(new TroupeError('TROUPE_ERR_AOA_CANCELLED', `task ${id} was cancelled`));
-    } else {
-      this.queue.remove(id);
-    }
+    if (!this.exec.cancel(id)) this.queue.remove(id);
     this.metricsImpl.count('cancelled');
     return this.finish(t, 'cancelled', { error: { code: 'TROUPE_ERR_AOA_CANCELLED', message: 'cancelled' } });
   }
@@ -216,12 +232,12 @@ export class AoaRuntime implements AoaApi {
   metrics(): Record<string, unknown> {
     let parked = 0;
     for (const list of this.parked.values()) parked += list.length;
-    return { ...this.metricsImpl.snapshot(), running: this.running.size, claimed: this.claims.length, waiting_for_handler: parked };
+    return { ...this.metricsImpl.snapshot(), running: this.exec.running.size, claimed: this.exec.claimed, waiting_for_handler: parked };
   }
 
   health(): { status: 'ok' | 'degraded'; workers: number; queued: number; running: number } {
     const ok = !this.closed && this.pool.workers.length >= this.options.minWorkers;
-    return { status: ok ? 'ok' : 'degraded', workers: this.pool.workers.length, queued: this.queue.size, running: this.running.size };
+    return { status: ok ? 'ok' : 'degraded', workers: this.pool.workers.length, queued: this.queue.size, running: this.exec.running.size };
   }
 
   /** Stop taking work: abort running attempts (they stay open and run again after restart); give back claimed ones that never ran. Idempotent. */
@@ -230,29 +246,25 @@ export class AoaRuntime implements AoaApi {
     this.closed = true;
     this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
-    for (const r of this.running.values()) {
-      this.host.clock.clearTimeout(r.timer);
-      r.ctrl.abort(new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node closed during the task'));
-    }
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
-    this.closing = giveBack(this.claims.splice(0).map((c) => c.t).filter((t) => this.open.get(t.id) === t), (t) => this.persist(t, {}), this.log);
+    this.closing = giveBack(this.exec.close(), (t) => this.persist(t, REWRITE), this.log);
     return this.closing;
   }
 
   /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
-  private persist(t: StoredTask, known: { created?: boolean; finished?: boolean }): Promise<void> {
+  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<void> {
     return this.store.put(t, known);
   }
 
   /**
-   * Claim ready tasks (at most one waiting per worker), hand committed claims to idle
+   * Claim ready tasks (as far ahead as the executor has room), hand committed claims to idle
    * workers, and arm the wake-up for the next delayed task.
    */
   private pump(): void {
     if (this.closed) return;
     const now = this.host.clock.now();
-    this.startClaimed();
-    while (this.claims.length + this.reserved < this.pool.workers.length) {
+    this.exec.startClaimed();
+    while (this.exec.hasRoom()) {
       const e = this.queue.pop(now);
       if (!e) break;
       const t = this.open.get(e.id);
@@ -279,75 +291,17 @@ export class AoaRuntime implements AoaApi {
     t.attempts += 1;
     t.started_at = now;
     this.metricsImpl.observeWait(Math.max(0, now - t.ready_at));
-    const c: Claim = { t, committed: false };
-    this.claims.push(c);
+    const c = this.exec.add(t, false);
     // lmdb-js encodes the record as put is called, so `t` may change afterwards
-    this.persist(t, {}).then(() => {
-      c.committed = true;
-      void auditTask(this.host, 'TASK_START', { ...t }).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task start in the audit log'));
-      this.startClaimed();
+    this.persist(t, REWRITE).then(() => {
+      this.auditStart(t);
+      this.exec.committed(c, this.host.clock.now() - now);
     }, (e: unknown) => {
-      this.claims.splice(this.claims.indexOf(c), 1);
+      this.exec.drop(c);
       if (this.closed || this.open.get(t.id) !== t) return;
       this.log.error({ err: e, task: t.id }, 'could not record a task start');
       this.conclude(t, { ok: false, error: e });
     });
-  }
-
-  /** Run committed claims, oldest first, on idle workers. */
-  private startClaimed(): void {
-    while (this.claims.length > 0 && !this.closed) {
-      const c = this.claims[0]!;
-      if (this.open.get(c.t.id) !== c.t) {
-        this.claims.shift(); // cancelled while claimed
-        continue;
-      }
-      if (!c.committed) return;
-      const worker = this.pool.idle();
-      if (!worker) return;
-      this.claims.shift();
-      this.run(c.t, worker);
-    }
-  }
-
-  private run(t: StoredTask, worker: Worker): void {
-    const now = this.host.clock.now();
-    const ctrl = new AbortController();
-    const timeoutMs = Math.round(t.timeout_seconds * 1000);
-    const timer = this.host.clock.setTimeout(() => {
-      this.metricsImpl.count('timed_out');
-      ctrl.abort(new TroupeError('TROUPE_ERR_AOA_TIMEOUT', `task ${t.id} ran past ${t.timeout_seconds}s`));
-    }, Math.min(timeoutMs, 2 ** 31 - 1));
-    const run: Running = { ctrl, worker, startedAt: now, timer, cancelled: false };
-    this.running.set(t.id, run);
-    worker.busy = true;
-    const handler = this.handlers.get(t.task_type) ?? (BUILTIN_HANDLERS[t.task_type]?.(this.host));
-    let view: TaskRecordView | undefined;
-    // the view is made when the handler first reads it (a NOOP never does)
-    const ctx: TaskContext = { get task() { return (view ??= viewOf(t, now)); }, attempt: t.attempts, signal: ctrl.signal };
-    const work = (): Promise<unknown> => {
-      if (!handler) return Promise.reject(new TroupeError('TROUPE_ERR_AOA_NO_HANDLER', `no handler for task_type ${t.task_type}`));
-      return abortable(handler(ctx), ctrl.signal);
-    };
-    const msg: WorkMessage = { type: 'aoa.work', taskId: t.id, run: work };
-    this.host.ask(worker.ref, msg, { timeoutMs: timeoutMs + ASK_GRACE_MS }).then(
-      (value) => this.settle(t.id, run, { ok: true, value }),
-      (error: unknown) => this.settle(t.id, run, { ok: false, error: ctrl.signal.aborted ? ctrl.signal.reason : error }),
-    );
-  }
-
-  private settle(id: string, run: Running, outcome: Outcome): void {
-    run.worker.busy = false;
-    run.worker.idleSince = this.host.clock.now();
-    this.host.clock.clearTimeout(run.timer);
-    if (this.running.get(id) === run) this.running.delete(id);
-    const t = this.open.get(id);
-    if (!t || run.cancelled || this.closed) {
-      this.pump();
-      return;
-    }
-    this.metricsImpl.observeRun(this.host.clock.now() - run.startedAt);
-    this.conclude(t, outcome);
   }
 
   /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
@@ -361,7 +315,7 @@ export class AoaRuntime implements AoaApi {
       t.ready_at = v.readyAt;
       t.error = v.error;
       this.metricsImpl.count('retried');
-      void this.persist(t, {}).then(() => {
+      void this.persist(t, REWRITE).then(() => {
         if (this.open.get(t.id) !== t || t.status !== 'pending') return;
         this.enqueue(t);
         this.pump();
@@ -375,16 +329,21 @@ export class AoaRuntime implements AoaApi {
 
   private async finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
     this.open.delete(t.id);
-    const done: StoredTask = { ...t, ...extra, status, finished_at: this.host.clock.now() };
-    if (status === 'completed') delete done.error;
+    const done = copyTask(t);
+    done.status = status;
+    done.finished_at = this.host.clock.now();
+    if (extra.result !== undefined) done.result = extra.result;
+    if (extra.error !== undefined) done.error = extra.error;
+    else if (status === 'completed' && done.error !== undefined) delete done.error;
     // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
     this.finishing.set(t.id, t);
     try {
-      await this.persist(done, { finished: true });
+      await this.persist(done, FINISHED);
     } finally {
       this.finishing.delete(t.id);
     }
-    await auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
+    const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
+    if (audited) await audited.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
     this.retention.prune();
     const view = viewOf(done, this.host.clock.now());
     this.waiters.settle(t.id, view);
@@ -398,7 +357,7 @@ export class AoaRuntime implements AoaApi {
 
   /** True when a task submitted now may be started in its submit's commit (see submitTask). */
   private canStartAtSubmit(t: StoredTask, now: number): boolean {
-    return !this.closed && t.ready_at <= now && this.claims.length + this.reserved < this.pool.workers.length && !this.queue.hasReady(now);
+    return !this.closed && t.ready_at <= now && this.exec.hasRoom() && !this.queue.hasReady(now);
   }
 }
 

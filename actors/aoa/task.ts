@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TroupeError, describeIssues } from '../../protocol/index.js';
 import { TASK_PRIORITIES, type StoredTask } from '../../storage/index.js';
+import { fastSubmit } from './fast-submit.js';
 
 /** The task types seed 000 names; custom ones are registered with `registerHandler`. */
 export const BUILTIN_TASK_TYPES = ['AGENT_RUN', 'FABRIC_ACTION', 'SCHEDULED_JOB', 'WORKFLOW', 'NOOP'] as const;
@@ -55,6 +56,8 @@ export const agentRunPayloadSchema = z.object({
 
 /** Validate a submit body; TROUPE_ERR_AOA_INVALID_TASK names the bad field. */
 export function parseSubmit(input: unknown): TaskSubmit {
+  const fast = fastSubmit(input);
+  if (fast !== undefined) return fast;
   const r = taskSubmitSchema.safeParse(input);
   if (!r.success) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', `invalid task: ${describeIssues(r.error)}`);
   if (r.data.scheduled_at !== undefined && Number.isNaN(r.data.scheduled_at)) throw new TroupeError('TROUPE_ERR_AOA_INVALID_TASK', 'invalid task: scheduled_at is not a date');
@@ -95,27 +98,23 @@ const iso = (t: number | undefined): string | undefined => {
 /** Fields a view shows differently (times as ISO strings, status) or not at all (`v`). */
 const TIME_OR_HIDDEN = new Set(['v', 'status', 'scheduled_at', 'created_at', 'ready_at', 'started_at', 'finished_at']);
 
-/** The view of a stored task at `now`. */
-export function viewOf(t: StoredTask, now: number): TaskRecordView {
+/**
+ * The view of a stored task at `now`. `asSubmitted`: as the submitter is answered when the
+ * submit's own commit also started the first attempt (pending, no attempt yet).
+ */
+export function viewOf(t: StoredTask, now: number, asSubmitted = false): TaskRecordView {
   // a plain loop: a rest-destructure of a record this wide costs more than the rest of a submit
   const out: Record<string, unknown> = {};
   for (const k in t) if (!TIME_OR_HIDDEN.has(k)) out[k] = (t as Record<string, unknown>)[k];
-  out.status = t.status === 'pending' && t.ready_at > now ? 'scheduled' : t.status;
+  const status = asSubmitted ? 'pending' : t.status;
+  out.status = status === 'pending' && t.ready_at > now ? 'scheduled' : status;
   out.created_at = iso(t.created_at);
   out.ready_at = t.ready_at === t.created_at ? out.created_at : iso(t.ready_at);
   if (t.scheduled_at !== undefined) out.scheduled_at = iso(t.scheduled_at);
-  if (t.started_at !== undefined) out.started_at = iso(t.started_at);
+  if (asSubmitted) out.attempts = 0;
+  else if (t.started_at !== undefined) out.started_at = iso(t.started_at);
   if (t.finished_at !== undefined) out.finished_at = iso(t.finished_at);
   return out as TaskRecordView;
-}
-
-/** The submit fields that are stored (extra body fields are dropped). */
-export function pick(s: Omit<TaskSubmit, 'scheduled_at'>): Omit<StoredTask, 'v' | 'id' | 'seq' | 'status' | 'attempts' | 'created_at' | 'ready_at'> {
-  const keys = ['task_type', 'payload', 'priority', 'agent_id', 'tenant_id', 'run_id', 'timeout_seconds', 'max_retries', 'idempotency_key', 'raci_responsible',
-    'raci_accountable', 'raci_consulted', 'raci_informed', 'target_system', 'action_type', 'primary_plane_id', 'fabric_preset', 'fabric_context'] as const;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (s[k] !== undefined) out[k] = s[k];
-  return out as never;
 }
 
 /** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */

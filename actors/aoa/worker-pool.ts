@@ -13,6 +13,8 @@ import { workerBehaviour } from './worker.js';
  */
 export class WorkerPool {
   readonly workers: Worker[] = [];
+  /** The idle ones, most recently idle last (taken first, so the others idle long enough to be stopped). */
+  private readonly idleWorkers: Worker[] = [];
   private seq = 0;
   private tick: unknown;
   private stopped = false;
@@ -38,14 +40,30 @@ export class WorkerPool {
     this.host.clock.clearTimeout(this.tick);
   }
 
-  idle(): Worker | undefined {
-    return this.workers.find((w) => !w.busy);
+  /** An idle worker, marked busy; undefined when all are busy. */
+  take(): Worker | undefined {
+    const w = this.idleWorkers.pop();
+    if (w) w.busy = true;
+    return w;
+  }
+
+  /** A worker's attempt ended: it is idle again (only idle workers are stopped, so it is still in the pool). */
+  release(w: Worker, now: number): void {
+    if (!w.busy) return;
+    w.busy = false;
+    w.idleSince = now;
+    this.idleWorkers.push(w);
+  }
+
+  /** Workers running an attempt. */
+  busyCount(): number {
+    return this.workers.length - this.idleWorkers.length;
   }
 
   /** One scale decision: up on ready work waiting with no idle worker, down on a long-idle worker above the minimum. */
   autoscale(): void {
     const now = this.host.clock.now();
-    const idle = this.workers.filter((w) => !w.busy);
+    const idle = this.idleWorkers;
     const ready = this.queue.readyCount(now);
     if (ready > 0 && idle.length === 0 && this.workers.length < this.options.maxWorkers && this.queue.oldestWaitMs(now) >= this.options.scaleUpWaitMs) {
       this.add(`queue depth ${ready}`);
@@ -56,6 +74,7 @@ export class WorkerPool {
       const victim = idle.find((w) => now - w.idleSince >= this.options.scaleDownIdleMs);
       if (victim) {
         this.workers.splice(this.workers.indexOf(victim), 1);
+        idle.splice(idle.indexOf(victim), 1);
         void this.host.stop(victim.ref).catch(() => undefined);
         this.metrics.count('scaled_down');
         this.log.info({ workers: this.workers.length }, 'aoa worker pool scaled down');
@@ -66,7 +85,9 @@ export class WorkerPool {
   private add(reason: string): void {
     const name = `aoa-worker-${++this.seq}`;
     const ref = this.host.spawnSpec({ name, behaviour: workerBehaviour, restart: 'permanent' }, 'system');
-    this.workers.push({ ref, busy: false, idleSince: this.host.clock.now() });
+    const w: Worker = { ref, busy: false, idleSince: this.host.clock.now() };
+    this.workers.push(w);
+    this.idleWorkers.push(w);
     if (reason !== 'start') {
       this.metrics.count('scaled_up');
       this.log.info({ workers: this.workers.length, reason }, 'aoa worker pool scaled up');

@@ -1,26 +1,23 @@
 import { z } from 'zod';
 import { behaviour } from '../kernel/index.js';
+import { Attempt } from './attempt.js';
 
-/** `aoa.work`: run one task attempt; the ask is answered with its result or error. Local only (carries a function). */
-export interface WorkMessage {
-  type: 'aoa.work';
-  taskId: string;
-  run: () => Promise<unknown>;
-}
+/** `aoa.work`: run one task attempt (an {@link Attempt}: local only, it carries the handler); the attempt reports its own end. */
+export type WorkMessage = Attempt;
 
-const workSchema = z.object({ type: z.literal('aoa.work'), taskId: z.string(), run: z.custom<() => Promise<unknown>>((v) => typeof v === 'function') });
+const workSchema = z.custom<Attempt>((v) => v instanceof Attempt, 'aoa.work: a task attempt of this node');
 
 /**
- * A task worker (`/system/aoa-worker-N`, permanent, restarted by its supervisor): runs the
- * attempt it is handed and answers the runtime's ask when the attempt settles. The runtime
- * hands a worker one attempt at a time.
+ * A task worker (`/system/aoa-worker-N`, permanent, restarted by its supervisor): starts the
+ * attempt it is told to run. The runtime hands a worker one attempt at a time and learns of
+ * its end from the attempt itself (no reply to wait for: a worker that is gone leaves the
+ * attempt to its timeout). A worker is told when it was idle; one whose attempt ends while
+ * claims wait goes on with the next without another message (see Executor).
  */
 export const workerBehaviour = behaviour<null, WorkMessage, unknown>({
   initial: () => null,
-  messages: workSchema as z.ZodType<WorkMessage>,
-  receive: (_s, m, ctx) => {
-    const r = ctx.replier();
-    ctx.log.debug({ task: m.taskId }, 'task attempt started');
-    m.run().then((v) => r.reply(v), (e: unknown) => r.error(e));
+  messages: workSchema,
+  receive: (_s, m) => {
+    m.run();
   },
 });

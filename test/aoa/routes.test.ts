@@ -32,6 +32,11 @@ describe('aoa routes', () => {
     expect((await missing.json() as { error: { code: string } }).error.code).toBe('TROUPE_ERR_AOA_TASK_NOT_FOUND');
     expect(await (await fetch(`${url}/api/v1/aoa/metrics`)).json()).toMatchObject({ queue_total: 0, totals: { submitted: 1, cancelled: 1 } });
     expect(await (await fetch(`${url}/api/v1/aoa/health`)).json()).toMatchObject({ status: 'ok' });
-    expect(await (await fetch(`${url}/metrics`)).text()).toContain('troupe_aoa_tasks_total');
+    const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
+    expect(await scrape()).toMatch(/troupe_aoa_tasks_total\{[^}]*outcome="cancelled"[^}]*\} 1\n/);
+    // counted per task, given to the Prometheus counter at scrape: each scrape adds only what is new
+    await post({ task_type: 'HANG' });
+    expect(await scrape()).toMatch(/troupe_aoa_tasks_total\{[^}]*outcome="submitted"[^}]*\} 2\n/);
+    expect(await scrape()).toMatch(/troupe_aoa_tasks_total\{[^}]*outcome="submitted"[^}]*\} 2\n/);
   });
 });
