@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import { TroupeError } from '../../../protocol/index.js';
+import { MAX_RESPONSE_BYTES } from './options.js';
 
 /** Which addresses an outbound URL may reach besides public unicast ones (config `externalAgents`). */
 export interface OutboundPolicy {
@@ -90,24 +91,50 @@ async function resolveAll(host: string): Promise<string[]> {
 }
 
 /**
+ * A response whose body ends in an error (TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE) once more
+ * than `max` bytes came: a hostile or broken server cannot fill the node's memory with an
+ * endless card, answer or event. A declared length over it is refused before any byte is read.
+ */
+function capped(res: Response, max: number, host: string): Response {
+  const tooLarge = (): TroupeError => new TroupeError('TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE', `host ${host.slice(0, 253)} answered with more than ${max} bytes; the answer was cut`);
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    void res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return res;
+  let seen = 0;
+  const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, out) {
+      seen += chunk.byteLength;
+      if (seen > max) out.error(tooLarge());
+      else out.enqueue(chunk);
+    },
+  }));
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/**
  * A fetch for the A2A client of one external agent: every request (the card, the endpoint the
  * card names, each call) is checked with {@link checkOutboundUrl} first, and carries the
- * agent's headers (the SDK's own headers win on a clash). A name is resolved at the check and
- * again by fetch: the check bounds where a URL may point, not a resolver that changes its
- * answer in between.
+ * agent's headers (the SDK's own headers win on a clash); every answer is cut past
+ * `maxResponseBytes`. A name is resolved at the check and again by fetch: the check bounds
+ * where a URL may point, not a resolver that changes its answer in between.
  *
  * @example
  * const fetchImpl = guardedFetch({ authorization: 'Bearer x' }, { allowLoopback: false, allowPrivate: false });
  */
-export function guardedFetch(headers: Readonly<Record<string, string>> | undefined, policy: OutboundPolicy, base: typeof fetch = fetch): typeof fetch {
+export function guardedFetch(headers: Readonly<Record<string, string>> | undefined, policy: OutboundPolicy & { maxResponseBytes?: number }, base: typeof fetch = fetch): typeof fetch {
+  const max = policy.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     await checkOutboundUrl(url, policy);
-    if (!headers || Object.keys(headers).length === 0) return base(input, { ...init, redirect: 'error' });
+    const host = new URL(url).host;
+    if (!headers || Object.keys(headers).length === 0) return capped(await base(input, { ...init, redirect: 'error' }), max, host);
     const merged = new Headers(input instanceof Request ? input.headers : undefined);
     for (const [k, v] of new Headers(init?.headers)) merged.set(k, v);
     for (const [k, v] of Object.entries(headers)) if (!merged.has(k)) merged.set(k, v);
     // no redirects: a redirect could lead past the check
-    return base(input, { ...init, headers: merged, redirect: 'error' });
+    return capped(await base(input, { ...init, headers: merged, redirect: 'error' }), max, host);
   };
 }
