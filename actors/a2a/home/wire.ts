@@ -9,7 +9,7 @@ import {
 } from '@a2a-js/sdk/errors';
 import { ServerCallContext, UnauthenticatedUser, type User } from '@a2a-js/sdk/server';
 import { z } from 'zod';
-import { TroupeError, errorCatalog, type ErrorCode } from '../../../protocol/index.js';
+import { TroupeError, errorCatalog, parseAddress, type ErrorCode } from '../../../protocol/index.js';
 
 /**
  * What crosses the peer link between the node that took an A2A request and the node of the
@@ -85,13 +85,15 @@ export type WireError = z.infer<typeof wireErrorSchema>;
 const params = z.record(z.string(), z.unknown());
 const agent = z.string().min(1).max(256);
 const streamId = z.string().min(1).max(128);
+/** Where a stream's events go: a node's streams actor, never any other actor a peer names. */
+const replyTo = z.string().min(1).max(512).refine((a) => parseAddress(a)?.path === STREAMS_PATH, `the streams actor of a node (troupe://<node>/${STREAMS_PATH})`);
 
 /** What the home actor takes. */
 export const homeMessageSchema = z.discriminatedUnion('type', [
   /** A unary call, answered with a {@link CallReply}. */
   z.object({ type: z.literal('a2a.home.call'), agent, method: z.enum(UNARY_METHODS), params, caller: callerSchema }),
   /** A streaming call: answered `{ ok }` when started; its events are told to `replyTo`. */
-  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo: z.string().min(1).max(512) }),
+  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo }),
 ]);
 export type HomeMessage = z.infer<typeof homeMessageSchema>;
 
