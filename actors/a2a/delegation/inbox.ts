@@ -11,6 +11,12 @@ import type { Behaviour, Context } from '../../kernel/index.js';
 export const MAX_REMEMBERED = 2_000;
 /** Shared contexts an inbox keeps (per agent and correlation id); the oldest go first. */
 export const MAX_SHARED_CONTEXTS = 1_000;
+/** Largest shared context kept (characters of its JSON); a larger one is refused. */
+export const MAX_SHARED_CONTEXT_CHARS = 256 * 1024;
+/** Characters of JSON all shared contexts of an inbox hold at most; the oldest go first. */
+export const MAX_SHARED_CONTEXTS_CHARS = 32 * 1024 * 1024;
+/** Further senders one running message id answers at most (repeats from other replyTo addresses). */
+export const MAX_WAITERS = 64;
 /** Time a run of an EXECUTE or DELEGATE without `expiresAt` may take. */
 const DEFAULT_RUN_TIMEOUT_MS = 600_000;
 
@@ -89,6 +95,15 @@ const inboxMessageSchema: z.ZodType<InboxMessage> = z.unknown().transform((v, ct
   return z.NEVER;
 });
 
+/** Characters of a value's JSON (a value that has none counts as nothing). */
+function jsonChars(v: unknown): number {
+  try {
+    return JSON.stringify(v)?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 function apply(s: InboxState, raw: InboxEvent): InboxState {
   const e = inboxEventSchema.parse(raw);
   if (e.t === 'accepted') {
@@ -125,7 +140,9 @@ function apply(s: InboxState, raw: InboxEvent): InboxState {
  * the target agent. Answers (the sender's endpoint gets them) travel durably.
  */
 export class A2AInbox {
-  private readonly contexts = new Map<string, Record<string, unknown>>();
+  private readonly contexts = new Map<string, { context: Record<string, unknown>; chars: number }>();
+  /** Characters of JSON the kept contexts hold. */
+  private contextChars = 0;
   /** Further senders waiting for a run of this incarnation (the journaled replyTo excepted). */
   private waiters = new Map<string, Map<string, number>>();
   /** This incarnation's identity: results of an earlier one's runs are ignored. */
@@ -192,7 +209,7 @@ export class A2AInbox {
 
   /** The context shared with an agent for a correlation id, if any. */
   sharedContext(agent: string, correlationId: string): Record<string, unknown> | undefined {
-    return this.contexts.get(`${agent}\u0000${correlationId}`);
+    return this.contexts.get(`${agent}\u0000${correlationId}`)?.context;
   }
 
   /** How many message ids are remembered (running or answered). */
@@ -207,7 +224,9 @@ export class A2AInbox {
       if (known.result) this.answer(m.replyTo, { ...known.result, attempt: m.attempt });
       else if (m.replyTo !== known.replyTo) {
         const w = this.waiters.get(m.id) ?? new Map<string, number>();
-        w.set(m.replyTo, m.attempt);
+        // bounded: a flood of repeats from ever new addresses does not grow the answer list
+        if (w.has(m.replyTo) || w.size < MAX_WAITERS) w.set(m.replyTo, m.attempt);
+        else this.d.log.warn({ id: m.id, max: MAX_WAITERS }, 'too many senders wait for one A2A message; a repeat was not added');
         this.waiters.set(m.id, w);
       }
       return;
@@ -276,18 +295,33 @@ export class A2AInbox {
 
   private onContext(m: A2AContextShare, reply?: (v: unknown) => void): void {
     let ack: A2AContextAck;
-    const filtered = this.contextFilter ? this.contextFilter(m) : { context: m.payload.context };
+    const size = jsonChars(m.payload.context);
+    const filtered = size > MAX_SHARED_CONTEXT_CHARS
+      ? { refused: new TroupeError('TROUPE_ERR_A2A_CONTEXT_TOO_LARGE', `the context shared with ${m.to} is over ${MAX_SHARED_CONTEXT_CHARS} characters of JSON; nothing was kept`, { details: { limit: MAX_SHARED_CONTEXT_CHARS } }) }
+      : this.contextFilter ? this.contextFilter(m) : { context: m.payload.context };
     if ('refused' in filtered) {
       ack = { type: 'a2a.context_ack', inReplyTo: m.id, accepted: false, keys: [], error: filtered.refused.toJSON() };
     } else {
       const key = `${m.to}\u0000${m.correlationId}`;
-      this.contexts.delete(key);
-      if (this.contexts.size >= MAX_SHARED_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value as string);
-      this.contexts.set(key, filtered.context);
+      this.dropContext(key);
+      const chars = filtered.context === m.payload.context ? size : jsonChars(filtered.context);
+      // bounded in count and in size: the oldest go first
+      while (this.contexts.size > 0 && (this.contexts.size >= MAX_SHARED_CONTEXTS || this.contextChars + chars > MAX_SHARED_CONTEXTS_CHARS)) {
+        this.dropContext(this.contexts.keys().next().value as string);
+      }
+      this.contexts.set(key, { context: filtered.context, chars });
+      this.contextChars += chars;
       ack = { type: 'a2a.context_ack', inReplyTo: m.id, accepted: true, keys: Object.keys(filtered.context).slice(0, 1_000) };
     }
     if (reply) reply(ack);
     else this.answer(m.replyTo, ack);
+  }
+
+  private dropContext(key: string): void {
+    const kept = this.contexts.get(key);
+    if (!kept) return;
+    this.contexts.delete(key);
+    this.contextChars -= kept.chars;
   }
 
   private audited(m: A2AExecute | A2ADelegate, outcome: A2AAuditRecord['outcome'], code?: string): void {

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { A2A_ENDPOINT_PATH, type A2AApi } from '../../actors/index.js';
+import { startNode, type RunningNode } from '../../index.js';
+import { until } from '../helpers.js';
+import { CountingModel } from '../a2a/harness.js';
+
+const nodes: RunningNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+});
+
+const base = (node: string) => ({ from: 'client', correlationId: 'corr-1', callChain: [] as string[], createdAt: 1, replyTo: `troupe://${node}/system/a2a-messages` });
+
+/** Forged A2A actor messages, as a hostile peer sends them to a node's endpoint. */
+describe('hostile: the A2A endpoint keeps bounded state per message and per shared context', () => {
+  it('a CONTEXT_SHARE over 256 KiB of JSON is refused with a coded ack, nothing kept; a small one is kept', async () => {
+    const node = await startNode({ id: 'hostile-cs', logger: pino({ level: 'silent' }), http: false, agents: [{ name: 'desk', instructions: 'd' }] });
+    nodes.push(node);
+    const inbox = node.module<A2AApi>('a2a').delegation.inbox;
+    const big = { blob: 'x'.repeat(300 * 1024) };
+    const ack = await node.ask(A2A_ENDPOINT_PATH, { ...base('hostile-cs'), type: 'a2a.context_share', id: 'big-1', to: 'desk', payload: { context: big } });
+    expect(ack).toMatchObject({ accepted: false, keys: [], error: { code: 'TROUPE_ERR_A2A_CONTEXT_TOO_LARGE' } });
+    expect(inbox.sharedContext('desk', 'corr-1')).toBeUndefined();
+    const ok = await node.ask(A2A_ENDPOINT_PATH, { ...base('hostile-cs'), type: 'a2a.context_share', id: 'small-1', to: 'desk', payload: { context: { note: 'fine' } } });
+    expect(ok).toMatchObject({ accepted: true, keys: ['note'] });
+    expect(inbox.sharedContext('desk', 'corr-1')).toEqual({ note: 'fine' });
+  });
+
+  it('repeats of a running EXECUTE from ever new replyTo addresses do not grow its list of waiting senders without bound', async () => {
+    const model = new CountingModel();
+    let release!: () => void;
+    model.gate = new Promise<void>((r) => { release = r; });
+    const node = await startNode({ id: 'hostile-wait', logger: pino({ level: 'silent' }), http: false, modelProvider: model, agents: [{ name: 'slow', instructions: 's' }] });
+    nodes.push(node);
+    const exec = { ...base('hostile-wait'), type: 'a2a.execute', id: 'exec-1', to: 'slow', payload: { input: 'hold' } };
+    expect(await node.ask(A2A_ENDPOINT_PATH, exec)).toMatchObject({ accepted: true });
+    await until(() => model.calls === 1, 10_000, 'the run reached the model');
+    for (let i = 0; i < 300; i++) await node.ask(A2A_ENDPOINT_PATH, { ...exec, replyTo: `troupe://forged-${i}/system/a2a-messages` });
+    const inbox = node.module<A2AApi>('a2a').delegation.inbox as unknown as { waiters: Map<string, Map<string, number>> };
+    expect(inbox.waiters.get('exec-1')!.size).toBeLessThanOrEqual(64);
+    release();
+  }, 30_000);
+});
