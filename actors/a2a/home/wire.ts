@@ -148,6 +148,6 @@ export function toWireError(e: unknown): WireError {
 export function fromWireError(w: WireError): Error {
   const Sdk = SDK_ERRORS[w.name];
   if (Sdk) return new Sdk(w.message);
-  if (w.code && w.code in errorCatalog) return new TroupeError(w.code as ErrorCode, w.message);
+  if (w.code && Object.hasOwn(errorCatalog, w.code)) return new TroupeError(w.code as ErrorCode, w.message);
   return new Error(w.message);
 }
