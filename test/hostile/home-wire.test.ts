@@ -9,6 +9,12 @@ describe('hostile: error codes a peer sends back over the home link', () => {
       expect(e, code).not.toBeInstanceOf(TroupeError);
       expect(e.message).toBe('forged');
     }
+    // a class name that is an Object.prototype member is no SDK error class either
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const e = fromWireError({ name, message: 'forged' });
+      expect(e, name).toBeInstanceOf(Error);
+      expect(e.message).toBe('forged');
+    }
     // a real code still comes back as itself, with its status
     expect(fromWireError({ name: 'TroupeError', message: 'x', code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND' })).toMatchObject({ code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND', status: 404 });
   });

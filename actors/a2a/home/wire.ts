@@ -146,7 +146,7 @@ export function toWireError(e: unknown): WireError {
 
 /** The error back: the SDK's own class (same JSON-RPC code on either node), a TroupeError, or a plain Error. */
 export function fromWireError(w: WireError): Error {
-  const Sdk = SDK_ERRORS[w.name];
+  const Sdk = Object.hasOwn(SDK_ERRORS, w.name) ? SDK_ERRORS[w.name] : undefined;
   if (Sdk) return new Sdk(w.message);
   if (w.code && Object.hasOwn(errorCatalog, w.code)) return new TroupeError(w.code as ErrorCode, w.message);
   return new Error(w.message);
