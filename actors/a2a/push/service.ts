@@ -34,7 +34,7 @@ export class PushService {
     const log = host.logger.child({ part: 'push' });
     const configs = new PushConfigs(host.store, options, log);
     const outbox = new PushOutbox(host.store, options.maxPending, log, options.maxPendingBytes);
-    const signer = await PushSigner.open(host.store, host.id);
+    const signer = await PushSigner.open(host.store, host.id, log);
     const delivery = new PushDelivery(outbox, options, host.clock, log, signer, random);
     if (outbox.size > 0) {
       log.info({ pending: outbox.size }, 'push notifications pending from the last run');
