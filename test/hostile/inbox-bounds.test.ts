@@ -42,3 +42,29 @@ describe('hostile: the A2A endpoint keeps bounded state per message and per shar
     release();
   }, 30_000);
 });
+
+describe('hostile: A2A requests whose replyTo names an actor of the peer\'s choice', () => {
+  it('a peer\'s EXECUTE whose replyTo is not an A2A endpoint is refused (coded), not run, and nothing is told to that actor', async () => {
+    const model = new CountingModel();
+    const peer = await startNode({ id: 'hostile-peer2', logger: pino({ level: 'silent' }), http: false, cluster: { port: 0, heartbeatMs: 150 } });
+    nodes.push(peer);
+    const node = await startNode({
+      id: 'hostile-target', logger: pino({ level: 'silent' }), http: false, modelProvider: model,
+      agents: [{ name: 'worker', instructions: 'w' }], cluster: { port: 0, heartbeatMs: 150, seeds: [peer.peer!.url] },
+    });
+    nodes.push(node);
+    await until(() => peer.peers().includes('hostile-target') && node.peers().includes('hostile-peer2'), 10_000, 'both nodes up');
+    const seen: unknown[] = [];
+    node.spawn((_s: unknown, m: unknown) => {
+      seen.push(m);
+    }, { name: 'victim' });
+    const exec = { ...base('hostile-target'), type: 'a2a.execute', id: 'refl-1', to: 'worker', payload: { input: 'work' }, replyTo: 'troupe://hostile-target/user/victim' };
+    const answer = await peer.ask(`troupe://hostile-target/${A2A_ENDPOINT_PATH}`, exec, { timeoutMs: 10_000 }).then((r) => ({ r }), (e: unknown) => ({ e }));
+    expect(answer).toMatchObject({ e: { code: 'TROUPE_ERR_PROTOCOL_INVALID' } });
+    // a proper request from the same peer runs and is answered at the peer's endpoint
+    const ok = await peer.ask(`troupe://hostile-target/${A2A_ENDPOINT_PATH}`, { ...exec, id: 'fine-1', replyTo: `troupe://hostile-peer2/${A2A_ENDPOINT_PATH}` }, { timeoutMs: 10_000 });
+    expect(ok).toMatchObject({ accepted: true });
+    await until(() => model.calls === 1, 10_000, 'the proper request ran');
+    expect(seen).toEqual([]);
+  }, 30_000);
+});

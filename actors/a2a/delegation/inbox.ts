@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, a2aMessageSchema, a2aResultSchema, boundCalls, childTraceparent, isExpired, serializeError,
+  TroupeError, a2aMessageSchema, parseAddress, a2aResultSchema, boundCalls, childTraceparent, isExpired, serializeError,
   type A2AContextAck, type A2AContextShare, type A2ADelegate, type A2AExecute, type A2AMessage, type A2AResult, type A2AStatus, type A2AStatusQuery, type Clock,
 } from '../../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../../agent/index.js';
@@ -37,6 +37,11 @@ export interface InboxDeps {
   tell(to: string, message: unknown): void;
   /** Tells a result durably (the LMDB outbox to another node): resolves once committed. */
   tellDurable(to: string, message: unknown): Promise<unknown>;
+  /**
+   * The path of every node's A2A endpoint: a request's `replyTo` must name one, so answers
+   * never go to an actor a peer picks (unset: any address).
+   */
+  endpointPath?: string;
   /** Records what became of an EXECUTE or DELEGATE in the audit chain (RACI: A2A Protocol / AOA), when the node has one. */
   audit?(record: A2AAuditRecord): void;
 }
@@ -78,6 +83,10 @@ type InboxEvent = z.infer<typeof inboxEventSchema>;
 export interface InboxState {
   byId: Record<string, Remembered>;
 }
+
+/** The messages that ask for an answer told to their `replyTo`. */
+const REQUESTS = new Set<string>(['a2a.execute', 'a2a.delegate', 'a2a.status_query', 'a2a.context_share']);
+const isRequest = (m: A2AMessage): m is A2AExecute | A2ADelegate | A2AStatusQuery | A2AContextShare => REQUESTS.has(m.type);
 
 /** A run of this incarnation ended (made only here: no other actor can send it). */
 class Settled {
@@ -171,6 +180,12 @@ export class A2AInbox {
           return;
         }
         const reply = ctx.expectsReply ? (v: unknown) => ctx.reply(v) : undefined;
+        if (isRequest(m) && this.d.endpointPath !== undefined && parseAddress(m.replyTo)?.path !== this.d.endpointPath) {
+          // answered nowhere: a peer may not have this node tell (durably) to an actor of its choice
+          this.d.log.warn({ id: m.id, type: m.type, from: m.from }, 'A2A request whose replyTo is not an A2A endpoint refused');
+          if (ctx.expectsReply) ctx.replyError(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `${m.type} ${m.id.slice(0, 64)}: replyTo must be the A2A endpoint of a node (troupe://<node>/${this.d.endpointPath})`));
+          return;
+        }
         switch (m.type) {
           case 'a2a.execute':
           case 'a2a.delegate':
