@@ -52,3 +52,22 @@ describe('hostile: PII in the keys of a structured context', () => {
     expect(node.module<A2AApi>('a2a').delegation.inbox.sharedContext('payroll', 'c-1')).toBeUndefined();
   });
 });
+
+describe('hostile: sender and receiver names that are Object.prototype members', () => {
+  it('a CONTEXT_SHARE from "constructor" gets the node\'s default policy (BLOCK here), not a made-up one that lets PII through', async () => {
+    const node = await startNode({
+      id: 'hostile-pii-proto', logger: pino({ level: 'silent' }), http: false,
+      pii: { default: 'BLOCK' },
+      agents: [{ name: 'desk', instructions: 'd' }, { name: 'constructor', instructions: 'c' }],
+    });
+    nodes.push(node);
+    for (const [from, to] of [['constructor', 'desk'], ['toString', 'desk'], ['hasOwnProperty', 'constructor']]) {
+      const ack = await node.ask(A2A_ENDPOINT_PATH, {
+        type: 'a2a.context_share', id: `p-${from}-${to}`, from, to, correlationId: 'c-1', callChain: [], createdAt: 1,
+        replyTo: 'troupe://hostile-pii-proto/system/a2a-messages', payload: { context: { note: 'mail ada.lovelace@example.org' } },
+      });
+      expect(ack, `${from} -> ${to}`).toMatchObject({ accepted: false, error: { code: 'TROUPE_ERR_PII_BLOCKED' } });
+      expect(node.module<A2AApi>('a2a').delegation.inbox.sharedContext(to, 'c-1')).toBeUndefined();
+    }
+  });
+});
