@@ -68,3 +68,24 @@ describe('hostile: A2A requests whose replyTo names an actor of the peer\'s choi
     expect(seen).toEqual([]);
   }, 30_000);
 });
+
+describe('hostile: A2A message ids that are Object.prototype members', () => {
+  it('an EXECUTE with id "constructor" or "__proto__" runs once and is remembered like any other; a status query of an unknown one says unknown', async () => {
+    const model = new CountingModel();
+    const node = await startNode({ id: 'hostile-ids', logger: pino({ level: 'silent' }), http: false, modelProvider: model, agents: [{ name: 'worker', instructions: 'w' }] });
+    nodes.push(node);
+    const status = (messageId: string): Promise<any> => node.ask(A2A_ENDPOINT_PATH, { ...base('hostile-ids'), type: 'a2a.status_query', id: `q-${messageId}-${Math.random()}`, to: 'worker', payload: { messageId } });
+    expect(await status('toString')).toMatchObject({ state: 'unknown' });
+    for (const [i, id] of ['constructor', '__proto__'].entries()) {
+      expect(await node.ask(A2A_ENDPOINT_PATH, { ...base('hostile-ids'), type: 'a2a.execute', id, to: 'worker', payload: { input: `job ${id}` } })).toMatchObject({ accepted: true });
+      await until(() => model.calls === i + 1, 10_000, `the run of ${id}`);
+      await until(async () => (await status(id)).state === 'completed', 10_000, `${id} completed`);
+    }
+    const inbox = node.module<A2AApi>('a2a').delegation.inbox;
+    expect(inbox.size).toBe(2);
+    // a repeat is answered from memory, not run again
+    await node.ask(A2A_ENDPOINT_PATH, { ...base('hostile-ids'), type: 'a2a.execute', id: '__proto__', to: 'worker', payload: { input: 'again' } });
+    expect(await status('__proto__')).toMatchObject({ state: 'completed', result: { content: 'done:job __proto__' } });
+    expect(model.calls).toBe(2);
+  }, 30_000);
+});

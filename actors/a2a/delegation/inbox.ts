@@ -113,6 +113,11 @@ function jsonChars(v: unknown): number {
   }
 }
 
+/** What is remembered of a message id (ids are the sender's: own keys only, never Object.prototype's). */
+function rememberedOf(s: InboxState, id: string): Remembered | undefined {
+  return Object.hasOwn(s.byId, id) ? s.byId[id] : undefined;
+}
+
 function apply(s: InboxState, raw: InboxEvent): InboxState {
   const e = inboxEventSchema.parse(raw);
   if (e.t === 'accepted') {
@@ -123,10 +128,11 @@ function apply(s: InboxState, raw: InboxEvent): InboxState {
       const old = ids.find((k) => s.byId[k]!.state !== 'running');
       if (old !== undefined) delete s.byId[old];
     }
-    s.byId[e.id] = { state: 'running', attempt: e.attempt, replyTo: e.replyTo, to: e.to, correlationId: e.correlationId };
+    // defined, not assigned: an id named __proto__ is a key like any other
+    Object.defineProperty(s.byId, e.id, { value: { state: 'running', attempt: e.attempt, replyTo: e.replyTo, to: e.to, correlationId: e.correlationId }, enumerable: true, writable: true, configurable: true });
     return s;
   }
-  const rec = s.byId[e.id];
+  const rec = rememberedOf(s, e.id);
   if (rec) {
     rec.state = e.result.status;
     rec.result = e.result;
@@ -233,7 +239,7 @@ export class A2AInbox {
   }
 
   private onTask(s: InboxState, m: A2AExecute | A2ADelegate, ctx: Context<InboxMessage>): void {
-    const known = s.byId[m.id];
+    const known = rememberedOf(s, m.id);
     // a later attempt of a failed one is the sender's retry: it runs again (a repeat of the same attempt does not)
     if (known && (known.final === true || !(known.state === 'failed' && m.attempt > known.attempt))) {
       if (known.result) this.answer(m.replyTo, { ...known.result, attempt: m.attempt });
@@ -284,7 +290,7 @@ export class A2AInbox {
 
   private onSettled(s: InboxState, m: Settled, ctx: Context<InboxMessage>): void {
     if (m.incarnation !== this.incarnation) return; // an earlier incarnation's run: failed as interrupted on start
-    const rec = s.byId[m.id];
+    const rec = rememberedOf(s, m.id);
     if (!rec || rec.state !== 'running') return;
     const waiting = this.waiters.get(m.id);
     this.waiters.delete(m.id);
@@ -299,7 +305,7 @@ export class A2AInbox {
   }
 
   private onStatus(s: InboxState, m: A2AStatusQuery, reply?: (v: unknown) => void): void {
-    const known = s.byId[m.payload.messageId];
+    const known = rememberedOf(s, m.payload.messageId);
     const status: A2AStatus = {
       type: 'a2a.status', inReplyTo: m.id, messageId: m.payload.messageId, state: known?.state ?? 'unknown',
       ...(known?.result ? { result: known.result } : {}),
