@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendMessageRequest } from '@a2a-js/sdk';
 import { until } from '../helpers.js';
-import { a2aNode, closeNodes, sendParams, userMessage } from '../a2a/harness.js';
+import { a2aNode, closeNodes, rpc, sendParams, userMessage } from '../a2a/harness.js';
 
 afterEach(closeNodes);
 
@@ -32,4 +32,21 @@ describe('hostile: the A2A home actor takes forged stream requests', () => {
     expect(ok).toMatchObject({ ok: true });
     expect(seen).toEqual([]);
   }, 30_000);
+});
+
+describe('hostile: a careless client whose call crosses to the agent\'s node', () => {
+  it('a tenant over the link\'s bound is the client\'s bad request (invalid params), not TROUPE_ERR_A2A_HOME_UNREACHABLE', async () => {
+    const a = await a2aNode({ id: 'careless-a', cluster: { port: 0, heartbeatMs: 150 } });
+    const b = await a2aNode({ id: 'careless-b', cluster: { port: 0, heartbeatMs: 150, seeds: [a.peer!.url] } });
+    await until(() => a.peers().includes('careless-b') && b.peers().includes('careless-a'), 10_000, 'both nodes up');
+    b.spawnAgent({ name: 'far', description: 'lives on B' });
+    await until(async () => (await fetch(`${a.http.url}/a2a/far/.well-known/agent-card.json`, { headers: { 'a2a-version': '1.0' } })).status === 200, 10_000, 'A knows of far');
+    const params = { tenant: 't'.repeat(300), id: 'no-such-task' };
+    const r = await rpc(`${a.http.url}/a2a/far`, { jsonrpc: '2.0', id: 1, method: 'GetTask', params }, { 'a2a-version': '1.0' });
+    expect(r.json.error?.code).toBe(-32602);
+    expect(String(r.json.error?.message)).not.toContain('TROUPE_ERR_A2A_HOME_UNREACHABLE');
+    // within the bound the call goes to B as before (the task is not found there)
+    const ok = await rpc(`${a.http.url}/a2a/far`, { jsonrpc: '2.0', id: 2, method: 'GetTask', params: { ...params, tenant: 'acme' } }, { 'a2a-version': '1.0' });
+    expect(ok.json.error?.code).toBe(-32001);
+  }, 60_000);
 });

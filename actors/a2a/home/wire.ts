@@ -116,6 +116,12 @@ export function callerOf(ctx: ServerCallContext): Caller {
   if (ctx.requestedVersion) out.version = ctx.requestedVersion;
   const ext = ctx.requestedExtensions ? [...(ctx.requestedExtensions as Iterable<string>)].slice(0, 32) : [];
   if (ext.length > 0) out.extensions = ext;
+  // the client's own values over the link's bounds are its bad request (invalid params), not an unreachable node
+  const checked = callerSchema.safeParse(out);
+  if (!checked.success) {
+    const where = checked.error.issues[0]?.path[0];
+    throw new RequestMalformedError(`the request's ${where === 'extensions' ? 'extensions (32 of 512 characters at most)' : where === 'version' ? 'A2A version (32 characters at most)' : 'tenant (256 characters at most)'} is over its bound`);
+  }
   return out;
 }
 
