@@ -163,6 +163,9 @@ export const errorCatalog = {
   TROUPE_ERR_SESSION_NODE_INPUT_REQUIRED: { status: 502, description: "a workflow node's A2A task asked for input (input-required or auth-required); a DAG node has no one to answer, so its task is cancelled and the attempt fails" },
   TROUPE_ERR_A2A_HOME_UNREACHABLE: { status: 502, description: "the node of an A2A task's agent could not be reached from the node that took the request, or the peer link dropped while that task's events were streamed back (the task itself stays truthful on its node)" },
   TROUPE_ERR_A2A_STREAM_OVERFLOW: { status: 503, description: "a task's events streamed back from the agent's node outran the reader past the bounded buffer; the stream ends (the task goes on on its node; getTask or resubscribe finds it)" },
+  TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE: { status: 502, description: "an external (proxy) agent's remote server answered with more than externalAgents.maxResponseBytes (its card, a call's answer or one event stream); the answer was cut" },
+  TROUPE_ERR_A2A_CONTEXT_TOO_LARGE: { status: 413, description: "a CONTEXT_SHARE's context is over 256 KiB of JSON; it was refused (a coded context_ack) and nothing was kept" },
+  TROUPE_ERR_A2A_PUSH_CONFIG_INVALID: { status: 400, description: 'a push notification config\'s token, authentication scheme or credentials hold characters an HTTP header cannot carry (CR, LF or other control characters); it was not saved' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

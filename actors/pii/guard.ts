@@ -52,10 +52,11 @@ export class PiiGuard {
       ?? o.pairs.find((p) => p.from === '*' && p.to === to);
     if (pair) return { policy: pair.policy, source: 'pair' };
     const spec = this.deps.agentPii(from);
-    const to1 = spec?.to?.[to] ?? spec?.to?.['*'];
+    // names come from the sender (a peer's CONTEXT_SHARE): own keys only, never Object.prototype's
+    const to1 = own(spec?.to, to) ?? own(spec?.to, '*');
     if (to1) return { policy: to1, source: 'agent-to' };
     if (spec?.policy) return { policy: spec.policy, source: 'agent' };
-    const node = o.agents[from];
+    const node = own(o.agents, from);
     if (node) return { policy: node, source: 'node-agent' };
     return external ? { policy: o.external, source: 'external' } : { policy: o.default, source: 'default' };
   }
@@ -123,6 +124,11 @@ export class PiiGuard {
     if (outcome.decision === 'BLOCK' || outcome.value === undefined) return { refused: blocked(share, countKinds(outcome.findings)) };
     return { value: outcome.value };
   }
+}
+
+/** `record[key]` when the record has it as its own key. */
+function own<V>(record: Readonly<Record<string, V>> | undefined, key: string): V | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function blocked(share: PiiShare, counts: Record<string, number>): TroupeError {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
-  TroupeError, a2aMessageSchema, a2aResultSchema, boundCalls, childTraceparent, isExpired, serializeError,
+  TroupeError, a2aMessageSchema, parseAddress, a2aResultSchema, boundCalls, childTraceparent, isExpired, serializeError,
   type A2AContextAck, type A2AContextShare, type A2ADelegate, type A2AExecute, type A2AMessage, type A2AResult, type A2AStatus, type A2AStatusQuery, type Clock,
 } from '../../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../../agent/index.js';
@@ -11,6 +11,12 @@ import type { Behaviour, Context } from '../../kernel/index.js';
 export const MAX_REMEMBERED = 2_000;
 /** Shared contexts an inbox keeps (per agent and correlation id); the oldest go first. */
 export const MAX_SHARED_CONTEXTS = 1_000;
+/** Largest shared context kept (characters of its JSON); a larger one is refused. */
+export const MAX_SHARED_CONTEXT_CHARS = 256 * 1024;
+/** Characters of JSON all shared contexts of an inbox hold at most; the oldest go first. */
+export const MAX_SHARED_CONTEXTS_CHARS = 32 * 1024 * 1024;
+/** Further senders one running message id answers at most (repeats from other replyTo addresses). */
+export const MAX_WAITERS = 64;
 /** Time a run of an EXECUTE or DELEGATE without `expiresAt` may take. */
 const DEFAULT_RUN_TIMEOUT_MS = 600_000;
 
@@ -31,6 +37,11 @@ export interface InboxDeps {
   tell(to: string, message: unknown): void;
   /** Tells a result durably (the LMDB outbox to another node): resolves once committed. */
   tellDurable(to: string, message: unknown): Promise<unknown>;
+  /**
+   * The path of every node's A2A endpoint: a request's `replyTo` must name one, so answers
+   * never go to an actor a peer picks (unset: any address).
+   */
+  endpointPath?: string;
   /** Records what became of an EXECUTE or DELEGATE in the audit chain (RACI: A2A Protocol / AOA), when the node has one. */
   audit?(record: A2AAuditRecord): void;
 }
@@ -73,6 +84,10 @@ export interface InboxState {
   byId: Record<string, Remembered>;
 }
 
+/** The messages that ask for an answer told to their `replyTo`. */
+const REQUESTS = new Set<string>(['a2a.execute', 'a2a.delegate', 'a2a.status_query', 'a2a.context_share']);
+const isRequest = (m: A2AMessage): m is A2AExecute | A2ADelegate | A2AStatusQuery | A2AContextShare => REQUESTS.has(m.type);
+
 /** A run of this incarnation ended (made only here: no other actor can send it). */
 class Settled {
   readonly type = 'a2a.settled' as const;
@@ -89,6 +104,20 @@ const inboxMessageSchema: z.ZodType<InboxMessage> = z.unknown().transform((v, ct
   return z.NEVER;
 });
 
+/** Characters of a value's JSON (a value that has none counts as nothing). */
+function jsonChars(v: unknown): number {
+  try {
+    return JSON.stringify(v)?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** What is remembered of a message id (ids are the sender's: own keys only, never Object.prototype's). */
+function rememberedOf(s: InboxState, id: string): Remembered | undefined {
+  return Object.hasOwn(s.byId, id) ? s.byId[id] : undefined;
+}
+
 function apply(s: InboxState, raw: InboxEvent): InboxState {
   const e = inboxEventSchema.parse(raw);
   if (e.t === 'accepted') {
@@ -99,10 +128,11 @@ function apply(s: InboxState, raw: InboxEvent): InboxState {
       const old = ids.find((k) => s.byId[k]!.state !== 'running');
       if (old !== undefined) delete s.byId[old];
     }
-    s.byId[e.id] = { state: 'running', attempt: e.attempt, replyTo: e.replyTo, to: e.to, correlationId: e.correlationId };
+    // defined, not assigned: an id named __proto__ is a key like any other
+    Object.defineProperty(s.byId, e.id, { value: { state: 'running', attempt: e.attempt, replyTo: e.replyTo, to: e.to, correlationId: e.correlationId }, enumerable: true, writable: true, configurable: true });
     return s;
   }
-  const rec = s.byId[e.id];
+  const rec = rememberedOf(s, e.id);
   if (rec) {
     rec.state = e.result.status;
     rec.result = e.result;
@@ -125,7 +155,9 @@ function apply(s: InboxState, raw: InboxEvent): InboxState {
  * the target agent. Answers (the sender's endpoint gets them) travel durably.
  */
 export class A2AInbox {
-  private readonly contexts = new Map<string, Record<string, unknown>>();
+  private readonly contexts = new Map<string, { context: Record<string, unknown>; chars: number }>();
+  /** Characters of JSON the kept contexts hold. */
+  private contextChars = 0;
   /** Further senders waiting for a run of this incarnation (the journaled replyTo excepted). */
   private waiters = new Map<string, Map<string, number>>();
   /** This incarnation's identity: results of an earlier one's runs are ignored. */
@@ -154,6 +186,12 @@ export class A2AInbox {
           return;
         }
         const reply = ctx.expectsReply ? (v: unknown) => ctx.reply(v) : undefined;
+        if (isRequest(m) && this.d.endpointPath !== undefined && parseAddress(m.replyTo)?.path !== this.d.endpointPath) {
+          // answered nowhere: a peer may not have this node tell (durably) to an actor of its choice
+          this.d.log.warn({ id: m.id, type: m.type, from: m.from }, 'A2A request whose replyTo is not an A2A endpoint refused');
+          if (ctx.expectsReply) ctx.replyError(new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `${m.type} ${m.id.slice(0, 64)}: replyTo must be the A2A endpoint of a node (troupe://<node>/${this.d.endpointPath})`));
+          return;
+        }
         switch (m.type) {
           case 'a2a.execute':
           case 'a2a.delegate':
@@ -192,7 +230,7 @@ export class A2AInbox {
 
   /** The context shared with an agent for a correlation id, if any. */
   sharedContext(agent: string, correlationId: string): Record<string, unknown> | undefined {
-    return this.contexts.get(`${agent}\u0000${correlationId}`);
+    return this.contexts.get(`${agent}\u0000${correlationId}`)?.context;
   }
 
   /** How many message ids are remembered (running or answered). */
@@ -201,13 +239,15 @@ export class A2AInbox {
   }
 
   private onTask(s: InboxState, m: A2AExecute | A2ADelegate, ctx: Context<InboxMessage>): void {
-    const known = s.byId[m.id];
+    const known = rememberedOf(s, m.id);
     // a later attempt of a failed one is the sender's retry: it runs again (a repeat of the same attempt does not)
     if (known && (known.final === true || !(known.state === 'failed' && m.attempt > known.attempt))) {
       if (known.result) this.answer(m.replyTo, { ...known.result, attempt: m.attempt });
       else if (m.replyTo !== known.replyTo) {
         const w = this.waiters.get(m.id) ?? new Map<string, number>();
-        w.set(m.replyTo, m.attempt);
+        // bounded: a flood of repeats from ever new addresses does not grow the answer list
+        if (w.has(m.replyTo) || w.size < MAX_WAITERS) w.set(m.replyTo, m.attempt);
+        else this.d.log.warn({ id: m.id, max: MAX_WAITERS }, 'too many senders wait for one A2A message; a repeat was not added');
         this.waiters.set(m.id, w);
       }
       return;
@@ -250,7 +290,7 @@ export class A2AInbox {
 
   private onSettled(s: InboxState, m: Settled, ctx: Context<InboxMessage>): void {
     if (m.incarnation !== this.incarnation) return; // an earlier incarnation's run: failed as interrupted on start
-    const rec = s.byId[m.id];
+    const rec = rememberedOf(s, m.id);
     if (!rec || rec.state !== 'running') return;
     const waiting = this.waiters.get(m.id);
     this.waiters.delete(m.id);
@@ -265,7 +305,7 @@ export class A2AInbox {
   }
 
   private onStatus(s: InboxState, m: A2AStatusQuery, reply?: (v: unknown) => void): void {
-    const known = s.byId[m.payload.messageId];
+    const known = rememberedOf(s, m.payload.messageId);
     const status: A2AStatus = {
       type: 'a2a.status', inReplyTo: m.id, messageId: m.payload.messageId, state: known?.state ?? 'unknown',
       ...(known?.result ? { result: known.result } : {}),
@@ -276,18 +316,33 @@ export class A2AInbox {
 
   private onContext(m: A2AContextShare, reply?: (v: unknown) => void): void {
     let ack: A2AContextAck;
-    const filtered = this.contextFilter ? this.contextFilter(m) : { context: m.payload.context };
+    const size = jsonChars(m.payload.context);
+    const filtered = size > MAX_SHARED_CONTEXT_CHARS
+      ? { refused: new TroupeError('TROUPE_ERR_A2A_CONTEXT_TOO_LARGE', `the context shared with ${m.to} is over ${MAX_SHARED_CONTEXT_CHARS} characters of JSON; nothing was kept`, { details: { limit: MAX_SHARED_CONTEXT_CHARS } }) }
+      : this.contextFilter ? this.contextFilter(m) : { context: m.payload.context };
     if ('refused' in filtered) {
       ack = { type: 'a2a.context_ack', inReplyTo: m.id, accepted: false, keys: [], error: filtered.refused.toJSON() };
     } else {
       const key = `${m.to}\u0000${m.correlationId}`;
-      this.contexts.delete(key);
-      if (this.contexts.size >= MAX_SHARED_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value as string);
-      this.contexts.set(key, filtered.context);
+      this.dropContext(key);
+      const chars = filtered.context === m.payload.context ? size : jsonChars(filtered.context);
+      // bounded in count and in size: the oldest go first
+      while (this.contexts.size > 0 && (this.contexts.size >= MAX_SHARED_CONTEXTS || this.contextChars + chars > MAX_SHARED_CONTEXTS_CHARS)) {
+        this.dropContext(this.contexts.keys().next().value as string);
+      }
+      this.contexts.set(key, { context: filtered.context, chars });
+      this.contextChars += chars;
       ack = { type: 'a2a.context_ack', inReplyTo: m.id, accepted: true, keys: Object.keys(filtered.context).slice(0, 1_000) };
     }
     if (reply) reply(ack);
     else this.answer(m.replyTo, ack);
+  }
+
+  private dropContext(key: string): void {
+    const kept = this.contexts.get(key);
+    if (!kept) return;
+    this.contexts.delete(key);
+    this.contextChars -= kept.chars;
   }
 
   private audited(m: A2AExecute | A2ADelegate, outcome: A2AAuditRecord['outcome'], code?: string): void {

@@ -86,6 +86,7 @@ export function startDelegation(host: ModuleHost, gateway: DelegationGateway, ag
   }, endpointOf);
   const inbox = new A2AInbox({
     node: host.id,
+    endpointPath: A2A_ENDPOINT_PATH,
     clock: host.clock,
     log,
     run: (agent, req, opts) => gateway.run({ kind: 'agent', name: agent }, req, opts),

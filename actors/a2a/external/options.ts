@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Bytes one answer of a remote A2A server may have by default. */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
 /**
  * The external agents module's options (config key `externalAgents`). Outbound URLs reach
  * public unicast addresses only, unless `allowLoopback` / `allowPrivate` say otherwise.
@@ -28,6 +31,8 @@ export const externalAgentsOptionsSchema = z.strictObject({
   maxPolls: z.number().int().min(1).max(10_000).default(30),
   /** Remote conversation threads kept per proxy agent (least recently used go first). */
   maxThreads: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Bytes one answer of a remote server may have (its card, a call's answer, one event stream); past it the answer is cut (TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE). */
+  maxResponseBytes: z.number().int().min(1_024).max(1_073_741_824).default(MAX_RESPONSE_BYTES),
 });
 export type ExternalAgentsOptionsInput = z.input<typeof externalAgentsOptionsSchema>;
 export type ExternalAgentsOptions = z.output<typeof externalAgentsOptionsSchema>;

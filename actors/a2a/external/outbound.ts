@@ -1,6 +1,10 @@
+import { lookup as dnsLookup } from 'node:dns';
 import { lookup } from 'node:dns/promises';
+import type { LookupFunction } from 'node:net';
+import { Agent } from 'undici';
 import ipaddr from 'ipaddr.js';
 import { TroupeError } from '../../../protocol/index.js';
+import { MAX_RESPONSE_BYTES } from './options.js';
 
 /** Which addresses an outbound URL may reach besides public unicast ones (config `externalAgents`). */
 export interface OutboundPolicy {
@@ -40,6 +44,7 @@ export function addressRefusal(address: string, policy: OutboundPolicy): string 
  * Check a URL before any request to it: http(s) only, no credentials in it, and every
  * address its host resolves to allowed by the policy. Throws
  * TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED; the message names the host, never the URL's path or query.
+ * The connection itself is checked again ({@link guardedFetch}).
  *
  * @example
  * await checkOutboundUrl('http://127.0.0.1:9999/.well-known/agent-card.json', { allowLoopback: true, allowPrivate: false });
@@ -90,24 +95,86 @@ async function resolveAll(host: string): Promise<string[]> {
 }
 
 /**
+ * A response whose body ends in an error (TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE) once more
+ * than `max` bytes came: a hostile or broken server cannot fill the node's memory with an
+ * endless card, answer or event. A declared length over it is refused before any byte is read.
+ */
+function capped(res: Response, max: number, host: string): Response {
+  const tooLarge = (): TroupeError => new TroupeError('TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE', `host ${host.slice(0, 253)} answered with more than ${max} bytes; the answer was cut`);
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    void res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return res;
+  let seen = 0;
+  const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, out) {
+      seen += chunk.byteLength;
+      if (seen > max) out.error(tooLarge());
+      else out.enqueue(chunk);
+    },
+  }));
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/**
+ * A `lookup` for the connections of a proxy agent: resolves like the system does and refuses
+ * (TROUPE_ERR_A2A_EXTERNAL_URL_REFUSED) a name any of whose addresses the policy refuses, so
+ * the address checked is the address connected to (a name that resolves elsewhere between the
+ * check and the connection, DNS rebinding, is refused then).
+ */
+function guardedLookup(policy: OutboundPolicy): LookupFunction {
+  return ((hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | Array<{ address: string; family: number }>, family?: number) => void) => {
+    dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      if (addresses.length === 0) return callback(refused(`host ${hostname.slice(0, 253)} does not resolve`) as unknown as NodeJS.ErrnoException, '', 0);
+      for (const a of addresses) {
+        const why = addressRefusal(a.address, policy);
+        if (why) return callback(refused(`host ${hostname.slice(0, 253)} is ${why}`) as unknown as NodeJS.ErrnoException, '', 0);
+      }
+      if ((options as { all?: boolean }).all) return callback(null, addresses);
+      return callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  }) as LookupFunction;
+}
+
+/**
  * A fetch for the A2A client of one external agent: every request (the card, the endpoint the
  * card names, each call) is checked with {@link checkOutboundUrl} first, and carries the
- * agent's headers (the SDK's own headers win on a clash). A name is resolved at the check and
- * again by fetch: the check bounds where a URL may point, not a resolver that changes its
- * answer in between.
+ * agent's headers (the SDK's own headers win on a clash); its connection goes to an address
+ * checked again at connect time; every answer is cut past `maxResponseBytes`.
  *
  * @example
  * const fetchImpl = guardedFetch({ authorization: 'Bearer x' }, { allowLoopback: false, allowPrivate: false });
  */
-export function guardedFetch(headers: Readonly<Record<string, string>> | undefined, policy: OutboundPolicy, base: typeof fetch = fetch): typeof fetch {
+export function guardedFetch(
+  headers: Readonly<Record<string, string>> | undefined,
+  policy: OutboundPolicy & { maxResponseBytes?: number },
+  base: typeof fetch = fetch,
+): typeof fetch {
+  const max = policy.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  const dispatcher = new Agent({ connect: { lookup: guardedLookup(policy) } });
+  const send = async (input: Parameters<typeof fetch>[0], init: RequestInit, host: string): Promise<Response> => {
+    let res: Response;
+    try {
+      // no redirects: a redirect could lead past the check
+      res = await base(input, { ...init, redirect: 'error', dispatcher } as unknown as RequestInit);
+    } catch (e) {
+      // refused at connect time: the coded refusal, not fetch's wrapper
+      const cause = (e as { cause?: unknown })?.cause;
+      throw cause instanceof TroupeError ? cause : e;
+    }
+    return capped(res, max, host);
+  };
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     await checkOutboundUrl(url, policy);
-    if (!headers || Object.keys(headers).length === 0) return base(input, { ...init, redirect: 'error' });
+    const host = new URL(url).host;
+    if (!headers || Object.keys(headers).length === 0) return send(input, { ...init }, host);
     const merged = new Headers(input instanceof Request ? input.headers : undefined);
     for (const [k, v] of new Headers(init?.headers)) merged.set(k, v);
     for (const [k, v] of Object.entries(headers)) if (!merged.has(k)) merged.set(k, v);
-    // no redirects: a redirect could lead past the check
-    return base(input, { ...init, headers: merged, redirect: 'error' });
+    return send(input, { ...init, headers: merged }, host);
   };
 }

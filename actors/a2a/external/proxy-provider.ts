@@ -115,7 +115,8 @@ export class A2AProxyProvider implements ModelProvider {
     const onDelta = opts.onDelta;
     let answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined, thread?.open === true);
     try {
-      const client = await this.connect();
+      // the card read is shared by the callers: a caller's cancel or timeout ends its own wait for it
+      const client = await untilAborted(this.connect(), ac.signal);
       for (;;) {
         try {
           const params: SendMessageRequest = { tenant: '', message: this.message(text, thread), configuration: undefined, metadata: undefined };
@@ -294,6 +295,19 @@ export class A2AProxyProvider implements ModelProvider {
       details: { agent: this.deps.agent },
     });
   }
+}
+
+/** `p`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
 }
 
 /** A blocking send's result is a task, or a direct message. */

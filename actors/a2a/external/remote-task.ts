@@ -2,6 +2,8 @@ import { TaskState, type Message, type Part, type StreamResponse, type Task } fr
 
 /** The most text kept of a remote answer (characters); past it the rest is dropped. */
 export const MAX_ANSWER_CHARS = 4_000_000;
+/** Artifacts of a remote answer kept at most; the text of further ones is dropped. */
+export const MAX_ARTIFACTS = 256;
 
 const partsText = (parts: ReadonlyArray<Part> | undefined): string =>
   (parts ?? []).map((p) => (p.content?.$case === 'text' ? p.content.value : p.content?.$case === 'data' ? JSON.stringify(p.content.value) : '')).join('');
@@ -144,6 +146,8 @@ export class RemoteAnswer {
    * replacement that does not extend it is kept for the answer but cannot be unsaid.
    */
   private setArtifact(id: string, text: string): void {
+    // a remote that names ever new artifacts gets no further entries
+    if (!this.artifacts.has(id) && this.artifacts.size >= MAX_ARTIFACTS) return;
     const before = this.artifacts.get(id) ?? '';
     // a snapshot behind what the stream delivered (a store the remote had not caught up with) adds nothing
     if (before.startsWith(text) && this.artifacts.has(id)) return;
@@ -155,7 +159,10 @@ export class RemoteAnswer {
   }
 
   private out(text: string): void {
-    if (text === '') return;
+    // replacements that cannot be unsaid add up: what goes out is bounded like the answer
+    const room = MAX_ANSWER_CHARS - this.streamed.length;
+    if (text === '' || room <= 0) return;
+    if (text.length > room) text = text.slice(0, room);
     this.streamed += text;
     this.onText?.(text);
   }

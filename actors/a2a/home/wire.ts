@@ -9,7 +9,7 @@ import {
 } from '@a2a-js/sdk/errors';
 import { ServerCallContext, UnauthenticatedUser, type User } from '@a2a-js/sdk/server';
 import { z } from 'zod';
-import { TroupeError, errorCatalog, type ErrorCode } from '../../../protocol/index.js';
+import { TroupeError, errorCatalog, parseAddress, type ErrorCode } from '../../../protocol/index.js';
 
 /**
  * What crosses the peer link between the node that took an A2A request and the node of the
@@ -85,13 +85,15 @@ export type WireError = z.infer<typeof wireErrorSchema>;
 const params = z.record(z.string(), z.unknown());
 const agent = z.string().min(1).max(256);
 const streamId = z.string().min(1).max(128);
+/** Where a stream's events go: a node's streams actor, never any other actor a peer names. */
+const replyTo = z.string().min(1).max(512).refine((a) => parseAddress(a)?.path === STREAMS_PATH, `the streams actor of a node (troupe://<node>/${STREAMS_PATH})`);
 
 /** What the home actor takes. */
 export const homeMessageSchema = z.discriminatedUnion('type', [
   /** A unary call, answered with a {@link CallReply}. */
   z.object({ type: z.literal('a2a.home.call'), agent, method: z.enum(UNARY_METHODS), params, caller: callerSchema }),
   /** A streaming call: answered `{ ok }` when started; its events are told to `replyTo`. */
-  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo: z.string().min(1).max(512) }),
+  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo }),
 ]);
 export type HomeMessage = z.infer<typeof homeMessageSchema>;
 
@@ -114,6 +116,12 @@ export function callerOf(ctx: ServerCallContext): Caller {
   if (ctx.requestedVersion) out.version = ctx.requestedVersion;
   const ext = ctx.requestedExtensions ? [...(ctx.requestedExtensions as Iterable<string>)].slice(0, 32) : [];
   if (ext.length > 0) out.extensions = ext;
+  // the client's own values over the link's bounds are its bad request (invalid params), not an unreachable node
+  const checked = callerSchema.safeParse(out);
+  if (!checked.success) {
+    const where = checked.error.issues[0]?.path[0];
+    throw new RequestMalformedError(`the request's ${where === 'extensions' ? 'extensions (32 of 512 characters at most)' : where === 'version' ? 'A2A version (32 characters at most)' : 'tenant (256 characters at most)'} is over its bound`);
+  }
   return out;
 }
 
@@ -144,8 +152,8 @@ export function toWireError(e: unknown): WireError {
 
 /** The error back: the SDK's own class (same JSON-RPC code on either node), a TroupeError, or a plain Error. */
 export function fromWireError(w: WireError): Error {
-  const Sdk = SDK_ERRORS[w.name];
+  const Sdk = Object.hasOwn(SDK_ERRORS, w.name) ? SDK_ERRORS[w.name] : undefined;
   if (Sdk) return new Sdk(w.message);
-  if (w.code && w.code in errorCatalog) return new TroupeError(w.code as ErrorCode, w.message);
+  if (w.code && Object.hasOwn(errorCatalog, w.code)) return new TroupeError(w.code as ErrorCode, w.message);
   return new Error(w.message);
 }

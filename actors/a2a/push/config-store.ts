@@ -24,6 +24,9 @@ const configSchema = z.object({
 const recordSchema = z.object({ v: z.literal(1), wireVersion: z.string().min(1).max(16), config: configSchema });
 type ConfigRecord = z.infer<typeof recordSchema>;
 
+/** What an HTTP header value may hold (RFC 9110 field-value, as Node's http checks it). */
+const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 type Scope = { tenant: string; owner: string };
 const taskKeyOf = (agent: string, scope: Scope, taskId: string): string => JSON.stringify([agent, scope.tenant, scope.owner, taskId]);
 
@@ -107,6 +110,9 @@ export class PushConfigs {
     const json = TaskPushNotificationConfig.toJSON(cfg) as Record<string, unknown>;
     const parsed = configSchema.safeParse(json);
     if (!parsed.success) throw asInvalidParams(new TroupeError('TROUPE_ERR_A2A_PUSH_CONFIG_LIMIT', 'the push notification config is over its size limits (id 256, url 2048, token 4096, credentials 8192 characters)'));
+    // sent as HTTP header values at each delivery: a CR, LF or other control character could never be sent
+    const unsendable = [parsed.data.token, parsed.data.authentication?.scheme, parsed.data.authentication?.credentials].some((v) => v !== undefined && !HEADER_VALUE_RE.test(v));
+    if (unsendable) throw asInvalidParams(new TroupeError('TROUPE_ERR_A2A_PUSH_CONFIG_INVALID', 'the push notification token, authentication scheme and credentials go in HTTP headers: no control characters (CR, LF, NUL...)'));
     const key = taskKeyOf(agent, scope, taskId);
     const existing = this.bucket(key, false);
     if (existing && !existing.has(cfg.id) && existing.size >= this.options.maxConfigsPerTask) {

@@ -166,7 +166,7 @@ export class PushDelivery {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Outcome>((resolve) => {
       let settled = false;
-      let done = (o: Outcome): void => {
+      const done = (o: Outcome): void => {
         if (settled) return;
         settled = true;
         resolve(o);
@@ -184,13 +184,11 @@ export class PushDelivery {
         else if (status >= 500 || status === 408 || status === 429) done({ kind: 'retry', why: `the receiver answered ${status}` });
         else done({ kind: 'give-up', code: 'TROUPE_ERR_A2A_PUSH_DELIVERY_FAILED', why: `the receiver refused it with ${status}` });
       });
-      // the whole attempt is bounded on the node's clock; the socket's idle time too
+      // the whole exchange is bounded on the node's clock, the rest of the answer after its
+      // status too (a receiver that dribbles its body keeps no connection open past it); the
+      // socket's idle time too
       const deadline = this.clock.setTimeout(() => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
-      const settle = done;
-      done = (o: Outcome): void => {
-        this.clock.clearTimeout(deadline);
-        settle(o);
-      };
+      req.on('close', () => this.clock.clearTimeout(deadline));
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
       req.on('error', (e: Error & { code?: string }) => {
         if (e instanceof TroupeError && e.code === 'TROUPE_ERR_A2A_PUSH_URL_REFUSED') done({ kind: 'give-up', code: e.code, why: e.message });

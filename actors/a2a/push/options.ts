@@ -25,6 +25,8 @@ export const pushOptionsSchema = z.strictObject({
   maxConfigsPerTask: z.number().int().min(1).max(100).default(10),
   /** Notifications waiting for delivery, over all tasks; past it a new one is dropped and logged (TROUPE_ERR_STORAGE_FULL). */
   maxPending: z.number().int().min(1).max(10_000_000).default(100_000),
+  /** Bytes of notification bodies waiting for delivery (held in memory too), over all tasks; past it a new one is dropped and logged (TROUPE_ERR_STORAGE_FULL). */
+  maxPendingBytes: z.number().int().min(1_024).max(17_179_869_184).default(268_435_456),
   /** Deliveries in flight at once (one per task and config at a time, in order). */
   concurrency: z.number().int().min(1).max(256).default(8),
   /** Lifetime of the JWT a node signs for a config whose authentication asks for one. */

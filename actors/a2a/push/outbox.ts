@@ -48,8 +48,16 @@ export class PushOutbox {
   private readonly queues = new Map<string, number[]>();
   private readonly db: StoreDb | undefined;
   private seq = 0;
+  /** Bytes of the bodies waiting (what the entries hold in memory). */
+  private bytes = 0;
 
-  constructor(private readonly store: NodeStore | undefined, private readonly maxPending: number, log: Logger) {
+  constructor(
+    private readonly store: NodeStore | undefined,
+    private readonly maxPending: number,
+    log: Logger,
+    /** Bytes of bodies waiting at most: many large notifications to a slow receiver must not fill the node's memory. */
+    private readonly maxPendingBytes: number = Number.POSITIVE_INFINITY,
+  ) {
     this.db = store?.db(PUSH_OUTBOX_DB);
     if (!this.db) return;
     for (const { key, value } of this.db.getRange({})) {
@@ -71,11 +79,14 @@ export class PushOutbox {
   /**
    * Queue a notification; resolves once committed. Its place in its target's order is taken
    * at the call, so calls made in event order are delivered in event order. Rejects with
-   * TROUPE_ERR_STORAGE_FULL past `maxPending`.
+   * TROUPE_ERR_STORAGE_FULL past `maxPending` notifications or `maxPendingBytes` of bodies.
    */
   add(entry: PushEntry): Promise<void> {
     if (this.entries.size >= this.maxPending) {
       return Promise.reject(new TroupeError('TROUPE_ERR_STORAGE_FULL', `the push notification outbox holds ${this.maxPending} notifications`));
+    }
+    if (this.bytes + entry.body.length > this.maxPendingBytes) {
+      return Promise.reject(new TroupeError('TROUPE_ERR_STORAGE_FULL', `the push notification outbox holds ${this.maxPendingBytes} bytes of notifications`));
     }
     const seq = this.seq++;
     this.track(seq, entry);
@@ -120,6 +131,7 @@ export class PushOutbox {
 
   private track(seq: number, entry: PushEntry): void {
     this.entries.set(seq, entry);
+    this.bytes += entry.body.length;
     const q = this.queues.get(entry.target);
     if (q) q.push(seq);
     else this.queues.set(entry.target, [seq]);
@@ -129,6 +141,7 @@ export class PushOutbox {
     const e = this.entries.get(seq);
     if (!e) return;
     this.entries.delete(seq);
+    this.bytes -= e.body.length;
     const q = this.queues.get(e.target);
     if (!q) return;
     const i = q.indexOf(seq);

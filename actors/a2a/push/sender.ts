@@ -51,7 +51,9 @@ export class OutboxPushSender implements PushNotificationSender {
     const now = this.clock.now();
     const adds: Promise<void>[] = [];
     for (const { config, wireVersion } of stored) {
-      const { body, contentType } = (serializers[wireVersion] ?? serializers['1.0']!).serialize(streamResponse, task);
+      // the version the config was registered over: one of ours, else 1.0 (never an Object.prototype member)
+      const serializer = Object.hasOwn(serializers, wireVersion) ? serializers[wireVersion]! : serializers['1.0']!;
+      const { body, contentType } = serializer.serialize(streamResponse, task);
       if (Buffer.byteLength(body) > MAX_NOTIFICATION_BYTES) {
         this.log.warn({ task: taskId, agent: this.agent, code: 'TROUPE_ERR_A2A_PUSH_CONFIG_LIMIT' }, 'push notification over 4 MiB; not sent');
         continue;

@@ -33,8 +33,8 @@ export class PushService {
   static async open(host: { store: NodeStore | undefined; id: string; clock: Clock; logger: Logger }, options: PushOptions, random?: () => number): Promise<PushService> {
     const log = host.logger.child({ part: 'push' });
     const configs = new PushConfigs(host.store, options, log);
-    const outbox = new PushOutbox(host.store, options.maxPending, log);
-    const signer = await PushSigner.open(host.store, host.id);
+    const outbox = new PushOutbox(host.store, options.maxPending, log, options.maxPendingBytes);
+    const signer = await PushSigner.open(host.store, host.id, log);
     const delivery = new PushDelivery(outbox, options, host.clock, log, signer, random);
     if (outbox.size > 0) {
       log.info({ pending: outbox.size }, 'push notifications pending from the last run');

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 
 type SigningKey = Awaited<ReturnType<typeof importJWK>>;
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { NodeStore } from '../../../storage/index.js';
 
@@ -10,7 +11,12 @@ const KEY_RECORD = 'a2a.push.signing-key';
 /** The signing algorithm: ECDSA P-256 with SHA-256. */
 const ALG = 'ES256';
 
-const keyRecordSchema = z.object({ v: z.literal(1), kid: z.string().min(1).max(128), privateJwk: z.record(z.string(), z.unknown()) });
+/** The stored key, checked on read: an ES256 (P-256) private JWK. */
+const keyRecordSchema = z.object({
+  v: z.literal(1),
+  kid: z.string().min(1).max(128),
+  privateJwk: z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string().min(1).max(128), y: z.string().min(1).max(128), d: z.string().min(1).max(128) }).loose(),
+});
 
 /** The route that serves the node's public keys (a JWK Set), for receivers that verify its JWTs. */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -27,19 +33,26 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export class PushSigner {
   private constructor(private readonly kid: string, private readonly key: SigningKey, private readonly publicJwk: JWK, private readonly issuer: string) {}
 
-  static async open(store: NodeStore | undefined, nodeId: string): Promise<PushSigner> {
-    const stored = store ? keyRecordSchema.safeParse(store.state.get(KEY_RECORD)) : undefined;
-    let kid: string;
-    let privateJwk: JWK;
+  static async open(store: NodeStore | undefined, nodeId: string, log?: Logger): Promise<PushSigner> {
+    const raw = store?.state.get(KEY_RECORD);
+    const stored = raw === undefined ? undefined : keyRecordSchema.safeParse(raw);
     if (stored?.success) {
-      kid = stored.data.kid;
-      privateJwk = stored.data.privateJwk as JWK;
-    } else {
-      const pair = await generateKeyPair(ALG, { extractable: true });
-      kid = randomUUID();
-      privateJwk = await exportJWK(pair.privateKey);
-      if (store) await store.put(store.state, KEY_RECORD, { v: 1, kid, privateJwk });
+      try {
+        return await PushSigner.of(stored.data.kid, stored.data.privateJwk as JWK, nodeId);
+      } catch (err) {
+        log?.warn({ err }, 'the stored push signing key does not import; a new key is made (receivers fetch it from the JWKS)');
+      }
+    } else if (stored) {
+      log?.warn('the stored push signing key failed validation; a new key is made (receivers fetch it from the JWKS)');
     }
+    const pair = await generateKeyPair(ALG, { extractable: true });
+    const kid = randomUUID();
+    const privateJwk = await exportJWK(pair.privateKey);
+    if (store) await store.put(store.state, KEY_RECORD, { v: 1, kid, privateJwk });
+    return PushSigner.of(kid, privateJwk, nodeId);
+  }
+
+  private static async of(kid: string, privateJwk: JWK, nodeId: string): Promise<PushSigner> {
     const key = await importJWK(privateJwk, ALG);
     const { d: _private, ...publicJwk } = privateJwk;
     return new PushSigner(kid, key, { ...publicJwk, kid, alg: ALG, use: 'sig' }, `troupe:${nodeId}`);
