@@ -6,7 +6,8 @@ import { fastRecordInput } from './fast-input.js';
 import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
-import { auditRecordInputSchema, encodeDraft, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { DRAFT_TAIL, draftJson, draftText, type AuditDraftJson } from './draft.js';
+import { auditRecordInputSchema, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain, type AuditVerification } from './verify.js';
 
@@ -49,11 +50,14 @@ export interface AuditLogHost {
 interface Pending {
   /** The record, its seq and ts set when its batch is written. */
   draft: AuditRecord;
-  /** Its JSON with seq 0 and ts 0 (what it is stored as, once those are put in). */
-  json: string;
+  /** Its canonical JSON around the seq and ts. */
+  json: AuditDraftJson;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
+
+/** Longest JSON (in UTF-16 units) that is surely within the stored size limit: 3 bytes a unit, seq and ts at most 16 digits each. */
+const SURELY_SMALL = Math.floor((AUDIT_MAX_RECORD_BYTES - DRAFT_TAIL.length - 32) / 3);
 
 /**
  * The batched writer of the audit chain (group commit). An idle log writes a record at once;
@@ -108,10 +112,12 @@ export class AuditLog implements AuditApi {
       data = r.data;
     }
     const draft = toRecord(data, 0, 0, this.host.id);
-    // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
-    const json = JSON.stringify(draft);
-    const size = Buffer.byteLength(json) + 30;
-    if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
+    const json = draftJson(draft);
+    if (json.head.length + json.mid.length > SURELY_SMALL) {
+      // the largest it can be as stored: seq and ts at most 16 digits each
+      const size = Buffer.byteLength(json.head) + Buffer.byteLength(json.mid) + DRAFT_TAIL.length + 32;
+      if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
+    }
     if (this.pending.length >= this.options.maxPending) {
       this.metrics.records.inc({ outcome: 'refused' });
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
@@ -137,13 +143,15 @@ export class AuditLog implements AuditApi {
     // after the appends in flight: the chain takes this one in call order
     const first = this.chain.nextSeq();
     const ts = this.host.clock.now();
-    const records = batch.map((p, i) => {
+    const texts = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
       p.draft.seq = first + i;
       p.draft.ts = ts;
-      return p.draft;
-    });
+      texts[i] = draftText(p.json, first + i, ts);
+    }
     try {
-      const entries = await this.chain.append(batch.map((p) => encodeDraft(p.json, p.draft.seq, ts)));
+      const entries = await this.chain.append(texts);
       if (entries[0] && entries[0].seq !== first) throw new Error(`audit chain moved under the writer (expected seq ${first}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
@@ -153,12 +161,12 @@ export class AuditLog implements AuditApi {
     }
     this.metrics.commits.inc();
     this.metrics.records.inc({ outcome: 'committed' }, batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const rec = records[i]!;
-      if (this.options.logRecords) this.log.info({ audit: rec }, 'RACI_AUDIT');
-      batch[i]!.resolve(rec);
+    const logRecords = this.options.logRecords;
+    for (const p of batch) {
+      if (logRecords) this.log.info({ audit: p.draft }, 'RACI_AUDIT');
+      p.resolve(p.draft);
     }
-    const seq = records.at(-1)!.seq;
+    const seq = first + batch.length - 1;
     if (seq - this.lastCheckpointSeq >= this.options.checkpointEvery) {
       this.lastCheckpointSeq = seq;
       void this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'audit checkpoint failed'));

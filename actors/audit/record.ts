@@ -66,9 +66,22 @@ const RACI: ReadonlyArray<[RegExp, AuditRecord['raci']]> = [
 ];
 const DEFAULT_RACI: AuditRecord['raci'] = { responsible: 'Platform', accountable: 'Platform', consulted: [], informed: ['Audit Log'] };
 
+/** Most actions whose family default is remembered (the family is found by regexes otherwise). */
+const RACI_CACHE_MAX = 1_024;
+const raciCache = new Map<string, AuditRecord['raci']>();
+
+function raciBase(action: string): AuditRecord['raci'] {
+  let base = raciCache.get(action);
+  if (base === undefined) {
+    base = RACI.find(([re]) => re.test(action))?.[1] ?? DEFAULT_RACI;
+    if (raciCache.size < RACI_CACHE_MAX) raciCache.set(action, base);
+  }
+  return base;
+}
+
 /** The RACI a record gets: the caller's fields over the family's defaults. */
 export function raciFor(input: z.output<typeof auditRecordInputSchema>): AuditRecord['raci'] {
-  const base = RACI.find(([re]) => re.test(input.action))?.[1] ?? DEFAULT_RACI;
+  const base = raciBase(input.action);
   return {
     responsible: input.responsible ?? base.responsible,
     accountable: input.accountable ?? base.accountable,
@@ -88,11 +101,26 @@ export function canonicalJson(value: unknown): string {
     if (typeof value === 'bigint') return JSON.stringify(value.toString());
     return JSON.stringify(value) ?? 'null';
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      s += (i === 0 ? '' : ',') + (v === undefined ? 'null' : canonicalJson(v));
+    }
+    return `${s}]`;
+  }
   if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
-  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length > 1) keys.sort();
+  let s = '{';
+  for (const k of keys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    s += `${s.length === 1 ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${s}}`;
 }
 
 /** `sha256:<hex>` of a payload's canonical JSON. */
@@ -107,7 +135,7 @@ export function payloadDigest(payload: unknown): string {
  */
 export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: number, ts: number, node: string): AuditRecord {
   const raci = raciFor(input);
-  const details = input.details === undefined ? undefined : Object.fromEntries(Object.keys(input.details).sort().map((k) => [k, input.details![k]]));
+  const details = input.details === undefined ? undefined : sortedCopy(input.details);
   const r: Record<string, unknown> = { action: input.action, actor: input.actor };
   if (input.agent !== undefined) r['agent'] = input.agent;
   if (input.correlationId !== undefined) r['correlation_id'] = input.correlationId;
@@ -122,6 +150,15 @@ export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: nu
   r['ts'] = ts;
   r['v'] = 1;
   return r as AuditRecord;
+}
+
+/** A copy with its keys in sorted order (identifier keys: none is integer-like, so that is their order). */
+function sortedCopy<T>(d: Record<string, T>): Record<string, T> {
+  const keys = Object.keys(d);
+  if (keys.length > 1) keys.sort();
+  const out: Record<string, T> = {};
+  for (const k of keys) out[k] = d[k]!;
+  return out;
 }
 
 /** The stored bytes of a record made by {@link toRecord}: its canonical JSON. */
