@@ -104,6 +104,17 @@ export interface ChainedBatch {
   values: Buffer[];
 }
 
+/** An entry over its stored value: the hash and the bytes are views of it, made when read. */
+class StoredEntry implements AuditEntry {
+  constructor(readonly seq: number, private readonly value: Buffer) {}
+  get hash(): Buffer {
+    return this.value.subarray(0, AUDIT_HASH_BYTES);
+  }
+  get bytes(): Buffer {
+    return this.value.subarray(AUDIT_HASH_BYTES);
+  }
+}
+
 /**
  * Chain `records` after `head`: the entries an append writes. The whole batch is laid out
  * in one buffer, each record hashed where it lies and its stored value a view of it, so a
@@ -117,20 +128,22 @@ export function chainAfter(head: AuditHead, records: readonly AuditRecordBytes[]
   const buf = Buffer.allocUnsafe(total);
   const entries = new Array<AuditEntry>(records.length);
   const values = new Array<Buffer>(records.length);
-  let prev: Uint8Array = head.hash;
   let seq = head.seq;
   let at = 0;
+  let prevAt = -1;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const n = lengths[i]!;
     if (typeof r === 'string') buf.write(r, at + AUDIT_LINK_PREFIX, n, 'utf8');
     else buf.set(r, at + AUDIT_LINK_PREFIX);
+    // the previous hash: the head's, or the one just written into this buffer
+    if (prevAt < 0) buf.set(head.hash, at + 1);
+    else buf.copyWithin(at + 1, prevAt + 9, prevAt + 9 + AUDIT_HASH_BYTES);
     seq += 1;
-    const value = linkInPlace(buf, at, prev, seq, n);
-    const hash = value.subarray(0, AUDIT_HASH_BYTES);
-    entries[i] = { seq, hash, bytes: value.subarray(AUDIT_HASH_BYTES) };
+    const value = linkInPlace(buf, at, undefined, seq, n);
+    entries[i] = new StoredEntry(seq, value);
     values[i] = value;
-    prev = hash;
+    prevAt = at;
     at += AUDIT_LINK_PREFIX + n;
   }
   return { entries, values };

@@ -12,7 +12,8 @@ export const AUDIT_LINK_PREFIX = 1 + AUDIT_HASH_BYTES + 8;
 
 /**
  * Chain one record in place. `buf` holds the record's `len` bytes at `at + AUDIT_LINK_PREFIX`;
- * the link's hash input `0x00 || prev || u64be(seq)` is written before them, hashed with the
+ * the link's hash input `0x00 || prev || u64be(seq)` is written before them (`prev` undefined:
+ * the previous hash is already at `at + 1`), hashed with the
  * bytes in one shot, and `h_seq` then written over its tail, so that `buf[at + 9, end)` is the
  * stored value `h_seq || bytes` without a copy. Returns that value (a view of `buf`).
  *
@@ -20,9 +21,9 @@ export const AUDIT_LINK_PREFIX = 1 + AUDIT_HASH_BYTES + 8;
  * const buf = Buffer.alloc(AUDIT_LINK_PREFIX + 2); buf.write('{}', AUDIT_LINK_PREFIX);
  * const stored = linkInPlace(buf, 0, AUDIT_GENESIS, 1, 2); // h_1 || '{}'
  */
-export function linkInPlace(buf: Buffer, at: number, prev: Uint8Array, seq: number, len: number): Buffer {
+export function linkInPlace(buf: Buffer, at: number, prev: Uint8Array | undefined, seq: number, len: number): Buffer {
   buf[at] = 0x00;
-  buf.set(prev, at + 1);
+  if (prev !== undefined) buf.set(prev, at + 1);
   buf.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), at + 1 + AUDIT_HASH_BYTES);
   buf.writeUInt32BE(seq >>> 0, at + 5 + AUDIT_HASH_BYTES);
   const end = at + AUDIT_LINK_PREFIX + len;
