@@ -1,10 +1,15 @@
-import type { AuditRecord } from './record.js';
+import type { z } from 'zod';
+import { payloadDigest, raciBase, type AuditRecord, type auditRecordInputSchema } from './record.js';
+
+type Input = z.output<typeof auditRecordInputSchema>;
 
 /**
- * A record waiting for its batch, as the two pieces of its canonical JSON around the seq and
+ * A record waiting for its batch, with its canonical JSON in two pieces around the seq and
  * the ts (which its batch sets): stored text = `head + seq + mid + ts + DRAFT_TAIL`.
  */
-export interface AuditDraftJson {
+export interface AuditDraft {
+  /** The record, with seq 0 and ts 0 until its batch is written. */
+  record: AuditRecord;
   /** Canonical JSON up to and with `"seq":`. */
   head: string;
   /** From after the seq up to and with `"ts":`. */
@@ -33,47 +38,104 @@ function strings(a: readonly string[]): string {
   return `${s}]`;
 }
 
-function detailsJson(d: Readonly<Record<string, string | number | boolean | null>>): string {
-  let s = '{';
-  // toRecord made its keys in sorted order
-  for (const k in d) {
-    const v = d[k];
-    s += `${s.length === 1 ? '' : ','}${str(k)}:${typeof v === 'string' ? str(v) : JSON.stringify(v)}`;
-  }
-  return `${s}}`;
+function raciJson(r: AuditRecord['raci']): string {
+  return `{"accountable":${str(r.accountable)},"consulted":${strings(r.consulted)},"informed":${strings(r.informed)},"responsible":${str(r.responsible)}}`;
 }
 
+/** The JSON of each family's RACI defaults (a handful of objects). */
+const defaultRaciJson = new WeakMap<AuditRecord['raci'], string>();
 let lastNode = '';
 let lastNodeJson = '""';
 
 /**
- * The canonical JSON of a record made by `toRecord`, written member by member in key order
- * (one `JSON.stringify` of the whole record costs about twice as much),
- * split around its seq and ts. A property test holds it to `canonicalJson` of the record.
+ * A validated input as the record it is stored as (payload replaced by its digest; seq and
+ * ts 0 until its batch sets them), and that record's canonical JSON, both made in one pass:
+ * members in key order (so `JSON.stringify` of the record is its canonical JSON too),
+ * strings quoted by one scan, the family's RACI JSON and the node's made once. A property
+ * test holds the JSON to `canonicalJson` of the record.
  *
  * @example
- * const d = draftJson(toRecord(input, 0, 0, 'n1'));
+ * const d = draftRecord(input, 'n1');
  * draftText(d, 7, 1_700_000_000_000) === canonicalJson(toRecord(input, 7, 1_700_000_000_000, 'n1'));
  */
-export function draftJson(r: AuditRecord): AuditDraftJson {
-  let h = `{"action":${str(r.action)},"actor":${str(r.actor)}`;
-  if (r.agent !== undefined) h += `,"agent":${str(r.agent)}`;
-  if (r.correlation_id !== undefined) h += `,"correlation_id":${str(r.correlation_id)}`;
-  if (r.details !== undefined) h += `,"details":${detailsJson(r.details)}`;
-  if (r.node !== lastNode) {
-    lastNode = r.node;
-    lastNodeJson = str(r.node);
+export function draftRecord(input: Input, node: string): AuditDraft {
+  const base = raciBase(input.action);
+  const own = input.responsible !== undefined || input.accountable !== undefined || input.consulted !== undefined || input.informed !== undefined;
+  const raci = { accountable: input.accountable ?? base.accountable, consulted: [...(input.consulted ?? base.consulted)], informed: [...(input.informed ?? base.informed)], responsible: input.responsible ?? base.responsible };
+  let rj = own ? undefined : defaultRaciJson.get(base);
+  if (rj === undefined) {
+    rj = raciJson(raci);
+    if (!own) defaultRaciJson.set(base, rj);
+  }
+  const r: Record<string, unknown> = { action: input.action, actor: input.actor };
+  let h = `{"action":${str(input.action)},"actor":${str(input.actor)}`;
+  if (input.agent !== undefined) {
+    r['agent'] = input.agent;
+    h += `,"agent":${str(input.agent)}`;
+  }
+  if (input.correlationId !== undefined) {
+    r['correlation_id'] = input.correlationId;
+    h += `,"correlation_id":${str(input.correlationId)}`;
+  }
+  if (input.details !== undefined) {
+    // identifier keys: none is integer-like, so the order they are added in is their order
+    const keys = Object.keys(input.details);
+    if (keys.length > 1) keys.sort();
+    const d: Record<string, string | number | boolean | null> = {};
+    let dj = '{';
+    for (const k of keys) {
+      const v = input.details[k]!;
+      d[k] = v;
+      dj += `${dj.length === 1 ? '' : ','}${str(k)}:${typeof v === 'string' ? str(v) : JSON.stringify(v)}`;
+    }
+    r['details'] = d;
+    h += `,"details":${dj}}`;
+  }
+  r['node'] = node;
+  if (node !== lastNode) {
+    lastNode = node;
+    lastNodeJson = str(node);
   }
   h += `,"node":${lastNodeJson}`;
-  if (r.outcome !== undefined) h += `,"outcome":${str(r.outcome)}`;
-  if (r.payload_digest !== undefined) h += `,"payload_digest":${str(r.payload_digest)}`;
-  if (r.primary_plane_id !== undefined) h += `,"primary_plane_id":${str(r.primary_plane_id)}`;
-  const x = r.raci;
-  h += `,"raci":{"accountable":${str(x.accountable)},"consulted":${strings(x.consulted)},"informed":${strings(x.informed)},"responsible":${str(x.responsible)}},"seq":`;
-  return { head: h, mid: r.target === undefined ? ',"ts":' : `,"target":${str(r.target)},"ts":` };
+  if (input.outcome !== undefined) {
+    r['outcome'] = input.outcome;
+    h += `,"outcome":${str(input.outcome)}`;
+  }
+  if (input.payload !== undefined) {
+    const digest = payloadDigest(input.payload);
+    r['payload_digest'] = digest;
+    h += `,"payload_digest":"${digest}"`;
+  }
+  if (input.primaryPlaneId !== undefined) {
+    r['primary_plane_id'] = input.primaryPlaneId;
+    h += `,"primary_plane_id":${str(input.primaryPlaneId)}`;
+  }
+  r['raci'] = raci;
+  r['seq'] = 0;
+  h += `,"raci":${rj},"seq":`;
+  let mid = ',"ts":';
+  if (input.target !== undefined) {
+    r['target'] = input.target;
+    mid = `,"target":${str(input.target)},"ts":`;
+  }
+  r['ts'] = 0;
+  r['v'] = 1;
+  return { record: r as AuditRecord, head: h, mid };
+}
+
+/**
+ * A validated input as the record stored at `seq` (payload replaced by its digest). Its keys
+ * (and the RACI's and details') are in sorted order, so `JSON.stringify` of it is its
+ * canonical JSON.
+ */
+export function toRecord(input: Input, seq: number, ts: number, node: string): AuditRecord {
+  const { record } = draftRecord(input, node);
+  record.seq = seq;
+  record.ts = ts;
+  return record;
 }
 
 /** The stored text of a draft once its seq and ts are known. */
-export function draftText(d: AuditDraftJson, seq: number, ts: number): string {
+export function draftText(d: AuditDraft, seq: number, ts: number): string {
   return `${d.head}${seq}${d.mid}${ts}${DRAFT_TAIL}`;
 }

@@ -70,7 +70,8 @@ const DEFAULT_RACI: AuditRecord['raci'] = { responsible: 'Platform', accountable
 const RACI_CACHE_MAX = 1_024;
 const raciCache = new Map<string, AuditRecord['raci']>();
 
-function raciBase(action: string): AuditRecord['raci'] {
+/** The RACI defaults of an action's family. */
+export function raciBase(action: string): AuditRecord['raci'] {
   let base = raciCache.get(action);
   if (base === undefined) {
     base = RACI.find(([re]) => re.test(action))?.[1] ?? DEFAULT_RACI;
@@ -128,46 +129,13 @@ export function payloadDigest(payload: unknown): string {
   return `sha256:${hash('sha256', canonicalJson(payload), 'hex')}`;
 }
 
-/**
- * A validated input as the record stored at `seq` (payload replaced by its digest). Its keys
- * (and the RACI's and details') are created in sorted order, so `JSON.stringify` of it is
- * its canonical JSON ({@link encodeRecord}) without a second walk.
- */
-export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: number, ts: number, node: string): AuditRecord {
-  const raci = raciFor(input);
-  const details = input.details === undefined ? undefined : sortedCopy(input.details);
-  const r: Record<string, unknown> = { action: input.action, actor: input.actor };
-  if (input.agent !== undefined) r['agent'] = input.agent;
-  if (input.correlationId !== undefined) r['correlation_id'] = input.correlationId;
-  if (details !== undefined) r['details'] = details;
-  r['node'] = node;
-  if (input.outcome !== undefined) r['outcome'] = input.outcome;
-  if (input.payload !== undefined) r['payload_digest'] = payloadDigest(input.payload);
-  if (input.primaryPlaneId !== undefined) r['primary_plane_id'] = input.primaryPlaneId;
-  r['raci'] = { accountable: raci.accountable, consulted: [...raci.consulted], informed: [...raci.informed], responsible: raci.responsible };
-  r['seq'] = seq;
-  if (input.target !== undefined) r['target'] = input.target;
-  r['ts'] = ts;
-  r['v'] = 1;
-  return r as AuditRecord;
-}
-
-/** A copy with its keys in sorted order (identifier keys: none is integer-like, so that is their order). */
-function sortedCopy<T>(d: Record<string, T>): Record<string, T> {
-  const keys = Object.keys(d);
-  if (keys.length > 1) keys.sort();
-  const out: Record<string, T> = {};
-  for (const k of keys) out[k] = d[k]!;
-  return out;
-}
-
-/** The stored bytes of a record made by {@link toRecord}: its canonical JSON. */
+/** The stored bytes of a record made by `toRecord`: its canonical JSON. */
 export function encodeRecord(r: AuditRecord): Buffer {
   return Buffer.from(JSON.stringify(r), 'utf8');
 }
 
 /**
- * The stored bytes of a record from its JSON made by {@link toRecord} with seq 0 and ts 0,
+ * The stored bytes of a record from its JSON made by `toRecord` with seq 0 and ts 0,
  * with `seq` and `ts` put in: the same bytes as {@link encodeRecord} of the record with them,
  * without serializing it again. Only top-level members can match the patterns last: after
  * `seq` come `target` (a string, where an unescaped `"` cannot occur), `ts` and `v`.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { auditRecordInputSchema, canonicalJson, encodeRecord, toRecord } from '../../actors/audit/index.js';
-import { draftJson, draftText } from '../../actors/audit/draft.js';
+import { draftRecord, draftText } from '../../actors/audit/draft.js';
 import { MemoryAuditChain, chainHash } from '../../storage/index.js';
 
 const text = fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.string({ minLength: 1, maxLength: 10, unit: 'grapheme' }), fc.string({ minLength: 1, maxLength: 6, unit: 'binary' }), fc.constantFrom('"seq":0,', '\\"ts\\":0,', '\u2028', 'é€😀', '\ud800'));
@@ -34,7 +34,9 @@ describe('an audit record serialized member by member', () => {
   it('is the canonical JSON of the record with its seq and ts, whatever its strings, RACI and details hold', () => {
     fc.assert(fc.property(input, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 0, max: 8_640_000_000_000_000 }), text, (raw, seq, ts, node) => {
       const parsed = auditRecordInputSchema.parse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
-      const stored = draftText(draftJson(toRecord(parsed, 0, 0, node)), seq, ts);
+      const draft = draftRecord(parsed, node);
+      expect(draft.record).toEqual({ ...toRecord(parsed, seq, ts, node), seq: 0, ts: 0 });
+      const stored = draftText(draft, seq, ts);
       const full = toRecord(parsed, seq, ts, node);
       expect(stored).toBe(canonicalJson(full));
       expect(stored).toBe(encodeRecord(full).toString('utf8'));
