@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError } from '../protocol/index.js';
-import { AUDIT_GENESIS, AUDIT_MAX_RECORD_BYTES, chainHash } from './audit-hash.js';
+import { AUDIT_GENESIS, AUDIT_HASH_BYTES, AUDIT_LINK_PREFIX, AUDIT_MAX_RECORD_BYTES, linkInPlace } from './audit-hash.js';
 
 /** One stored link of the audit chain. */
 export interface AuditEntry {
@@ -59,8 +59,8 @@ export interface AuditChainStore {
   head(): AuditHead;
   /** The head record as persisted (what verification compares the walk with). */
   storedHead(): AuditHead;
-  /** Append records (canonical bytes) in one commit; resolves with their entries once committed. */
-  append(records: readonly Uint8Array[]): Promise<AuditEntry[]>;
+  /** Append records (canonical bytes, or strings stored as UTF-8) in one commit; resolves with their entries once committed. */
+  append(records: readonly AuditRecordBytes[]): Promise<AuditEntry[]>;
   /** The seq the next append starts at: after the committed head and the appends in flight. */
   nextSeq(): number;
   get(seq: number): AuditEntry | undefined;
@@ -81,28 +81,72 @@ export interface AuditChainStore {
   close?(): void;
 }
 
-/** Check a batch before it is chained. */
-export function checkRecords(records: readonly Uint8Array[]): void {
-  for (const r of records) {
-    if (!(r instanceof Uint8Array) || r.length === 0 || r.length > AUDIT_MAX_RECORD_BYTES) {
+/** A record to append: its canonical bytes, or a string stored as its UTF-8 bytes. */
+export type AuditRecordBytes = Uint8Array | string;
+
+/** Byte lengths of a batch's records, checked before anything is chained. */
+export function checkRecords(records: readonly AuditRecordBytes[]): number[] {
+  const lengths = new Array<number>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const n = typeof r === 'string' ? Buffer.byteLength(r, 'utf8') : r instanceof Uint8Array ? r.length : 0;
+    if (n === 0 || n > AUDIT_MAX_RECORD_BYTES) {
       throw new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is 1 to ${AUDIT_MAX_RECORD_BYTES} bytes`);
     }
+    lengths[i] = n;
+  }
+  return lengths;
+}
+
+/** A chained batch: its entries and their stored values (`h_seq || bytes`, the same memory). */
+export interface ChainedBatch {
+  entries: AuditEntry[];
+  values: Buffer[];
+}
+
+/** An entry over its stored value: the hash and the bytes are views of it, made when read. */
+class StoredEntry implements AuditEntry {
+  constructor(readonly seq: number, private readonly value: Buffer) {}
+  get hash(): Buffer {
+    return this.value.subarray(0, AUDIT_HASH_BYTES);
+  }
+  get bytes(): Buffer {
+    return this.value.subarray(AUDIT_HASH_BYTES);
   }
 }
 
-/** Chain `records` after `head`: the entries an append writes. */
-export function chainAfter(head: AuditHead, records: readonly Uint8Array[]): AuditEntry[] {
-  const out: AuditEntry[] = [];
-  let prev = head.hash;
+/**
+ * Chain `records` after `head`: the entries an append writes. The whole batch is laid out
+ * in one buffer, each record hashed where it lies and its stored value a view of it, so a
+ * record costs one copy of its bytes (or one UTF-8 write of its string) and one digest.
+ * Throws TROUPE_ERR_AUDIT_RECORD_INVALID for an empty or oversized record (nothing chained).
+ */
+export function chainAfter(head: AuditHead, records: readonly AuditRecordBytes[]): ChainedBatch {
+  const lengths = checkRecords(records);
+  let total = 0;
+  for (const n of lengths) total += AUDIT_LINK_PREFIX + n;
+  const buf = Buffer.allocUnsafe(total);
+  const entries = new Array<AuditEntry>(records.length);
+  const values = new Array<Buffer>(records.length);
   let seq = head.seq;
-  for (const r of records) {
+  let at = 0;
+  let prevAt = -1;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const n = lengths[i]!;
+    if (typeof r === 'string') buf.write(r, at + AUDIT_LINK_PREFIX, n, 'utf8');
+    else buf.set(r, at + AUDIT_LINK_PREFIX);
+    // the previous hash: the head's, or the one just written into this buffer
+    if (prevAt < 0) buf.set(head.hash, at + 1);
+    else buf.copyWithin(at + 1, prevAt + 9, prevAt + 9 + AUDIT_HASH_BYTES);
     seq += 1;
-    const bytes = Buffer.from(r);
-    const hash = chainHash(prev, seq, bytes);
-    out.push({ seq, hash, bytes });
-    prev = hash;
+    const value = linkInPlace(buf, at, undefined, seq, n);
+    entries[i] = new StoredEntry(seq, value);
+    values[i] = value;
+    prevAt = at;
+    at += AUDIT_LINK_PREFIX + n;
   }
-  return out;
+  return { entries, values };
 }
 
 /** The empty chain's head. */
@@ -138,9 +182,8 @@ export class MemoryAuditChain implements AuditChainStore {
     return this.tip.seq + 1;
   }
 
-  async append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {
-    checkRecords(records);
-    const entries = chainAfter(this.tip, records);
+  async append(records: readonly AuditRecordBytes[]): Promise<AuditEntry[]> {
+    const { entries } = chainAfter(this.tip, records);
     this.list.push(...entries);
     if (entries.length > 0) this.tip = { seq: entries.at(-1)!.seq, hash: entries.at(-1)!.hash };
     return entries;

@@ -1,5 +1,5 @@
 import type { AuditChainStore } from './audit-chain.js';
-import { AUDIT_GENESIS, chainHash } from './audit-hash.js';
+import { AUDIT_GENESIS, LinkChecker } from './audit-hash.js';
 
 /** A checkpoint verification trusts: the chain's hash at a sequence number. */
 export interface TrustedCheckpoint {
@@ -44,7 +44,7 @@ export function verifyAuditChain(
   for (const cp of trusted) byseq.set(cp.seq, [...(byseq.get(cp.seq) ?? []), cp]);
   const head = chain.storedHead();
   const base = { headSeq: head.seq, checkpoints: trusted.length };
-  let prev: Buffer = AUDIT_GENESIS;
+  const links = new LinkChecker(AUDIT_GENESIS);
   let expected = 1;
   const bad = (seq: number, reason: string): AuditVerifyReport => ({ ok: false, checked: expected - 1, ...base, firstBadSeq: seq, reason });
   for (const e of chain.entries()) {
@@ -53,23 +53,21 @@ export function verifyAuditChain(
       return bad(expected, e.seq > expected ? `record ${expected} is missing (next stored is ${e.seq})` : `record ${e.seq} is out of place`);
     }
     if (e.hash.length === 0) return bad(e.seq, 'stored value is too short to hold a hash');
-    const h = chainHash(prev, e.seq, e.bytes);
-    if (!h.equals(e.hash)) return bad(e.seq, 'hash does not match the record and its predecessor');
+    if (!links.next(e.seq, e.bytes, e.hash)) return bad(e.seq, 'hash does not match the record and its predecessor');
     const why = checkRecord?.(e.bytes, e.seq);
     if (why !== undefined) return bad(e.seq, why);
     const cps = byseq.get(e.seq);
     if (cps) {
-      const hex = h.toString('hex');
+      const hex = links.hex();
       const off = cps.find((c) => c.hash !== hex);
       if (off) return bad(e.seq, `chain differs from the checkpoint at seq ${e.seq}${off.source ? ` (${off.source})` : ''}`);
     }
-    prev = h;
     expected += 1;
   }
   const last = expected - 1;
   if (head.seq > last) return bad(last + 1, `truncated: the head is at seq ${head.seq}, the log ends at ${last}`);
   if (head.seq < last) return bad(head.seq + 1, `records past the head (seq ${head.seq})`);
-  if (!head.hash.equals(prev)) return bad(last, 'the head hash does not match the log');
+  if (!links.holds(head.hash)) return bad(last, 'the head hash does not match the log');
   const beyond = trusted.filter((c) => c.seq > last).sort((a, b) => b.seq - a.seq)[0];
   if (beyond) return bad(last + 1, `truncated: a checkpoint covers seq ${beyond.seq}${beyond.source ? ` (${beyond.source})` : ''}, the log ends at ${last}`);
   return { ok: true, checked: last, ...base };

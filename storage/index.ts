@@ -28,10 +28,10 @@ export {
   LmdbTaskStore, MemoryTaskStore, storedTaskSchema, TASK_PRIORITIES, STORED_TASK_STATUSES, TERMINAL_STATUSES,
   type TaskStore, type StoredTask, type StoredTaskStatus, type TaskPriority, type TaskListFilter, type TaskPage,
 } from './aoa-tasks.js';
-export { chainHash, encodeEntry, decodeEntry, AUDIT_GENESIS, AUDIT_HASH_BYTES, AUDIT_MAX_RECORD_BYTES } from './audit-hash.js';
+export { chainHash, encodeEntry, decodeEntry, linkInPlace, AUDIT_GENESIS, AUDIT_HASH_BYTES, AUDIT_LINK_PREFIX, AUDIT_MAX_RECORD_BYTES } from './audit-hash.js';
 export {
   MemoryAuditChain, auditCheckpointSchema, chainAfter, EMPTY_HEAD, AUDIT_MAX_PAGE, AUDIT_MAX_CHECKPOINTS,
-  type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead,
+  type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead, type AuditRecordBytes, type ChainedBatch,
 } from './audit-chain.js';
 export { LmdbAuditChain, AUDIT_DBS } from './lmdb-audit-chain.js';
 export { verifyAuditChain, type AuditVerifyReport, type TrustedCheckpoint } from './audit-verify.js';

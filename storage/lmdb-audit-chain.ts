@@ -2,10 +2,10 @@ import { IF_EXISTS } from 'lmdb';
 import { z } from 'zod';
 import { TroupeError } from '../protocol/index.js';
 import {
-  AUDIT_MAX_CHECKPOINTS, EMPTY_HEAD, auditCheckpointSchema, chainAfter, checkRecords,
-  type AuditChainStore, type AuditCheckpoint, type AuditEntry, type AuditHead,
+  AUDIT_MAX_CHECKPOINTS, EMPTY_HEAD, auditCheckpointSchema, chainAfter,
+  type AuditChainStore, type AuditRecordBytes, type ChainedBatch, type AuditCheckpoint, type AuditEntry, type AuditHead,
 } from './audit-chain.js';
-import { decodeEntry, encodeEntry } from './audit-hash.js';
+import { decodeEntry } from './audit-hash.js';
 import type { NodeStore, StoreDb } from './node-store.js';
 import { corruptRecord } from './records.js';
 
@@ -67,13 +67,14 @@ export class LmdbAuditChain implements AuditChainStore {
     return { seq: r.data.seq, hash: Buffer.from(r.data.hash, 'hex') };
   }
 
-  append(records: readonly Uint8Array[]): Promise<AuditEntry[]> {
+  append(records: readonly AuditRecordBytes[]): Promise<AuditEntry[]> {
+    let chained: ChainedBatch;
     try {
-      checkRecords(records);
+      chained = chainAfter(this.pending, records);
     } catch (e) {
       return Promise.reject(e);
     }
-    const entries = chainAfter(this.pending, records);
+    const { entries, values } = chained;
     if (entries.length === 0) return Promise.resolve(entries);
     const last = entries.at(-1)!;
     // after an append in flight: written only if its last record is there when this commit runs
@@ -81,7 +82,8 @@ export class LmdbAuditChain implements AuditChainStore {
     this.pending = { seq: last.seq, hash: last.hash };
     this.inflight++;
     const write = (): void => {
-      for (const e of entries) void this.records.put(e.seq, encodeEntry(e.hash, e.bytes));
+      // the values are views of one buffer, which lmdb-js reads in place until the commit
+      for (let i = 0; i < entries.length; i++) void this.records.put(entries[i]!.seq, values[i]!);
       void this.meta.put('head', { seq: last.seq, hash: last.hash.toString('hex') });
     };
     const committed = after === undefined

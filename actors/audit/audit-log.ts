@@ -6,7 +6,8 @@ import { fastRecordInput } from './fast-input.js';
 import { AuditMetrics } from './metrics.js';
 import type { AuditOptions } from './options.js';
 import { queryRecords, type AuditPage, type AuditQuery } from './query.js';
-import { auditRecordInputSchema, encodeDraft, toRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { DRAFT_TAIL, draftRecord, draftText, type AuditDraft } from './draft.js';
+import { auditRecordInputSchema, type AuditRecord, type AuditRecordInput } from './record.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { verifyOwnChain, type AuditVerification } from './verify.js';
 
@@ -47,13 +48,22 @@ export interface AuditLogHost {
 }
 
 interface Pending {
-  /** The record, its seq and ts set when its batch is written. */
-  draft: AuditRecord;
-  /** Its JSON with seq 0 and ts 0 (what it is stored as, once those are put in). */
-  json: string;
+  /** The record and its JSON; seq and ts are set when its batch is written. */
+  draft: AuditDraft;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
+
+// the settle functions of the promise being made (one executor for all: no closure per record)
+let resolveNext: Pending['resolve'] = () => undefined;
+let rejectNext: Pending['reject'] = () => undefined;
+const capture = (resolve: Pending['resolve'], reject: Pending['reject']): void => {
+  resolveNext = resolve;
+  rejectNext = reject;
+};
+
+/** Longest JSON (in UTF-16 units) that is surely within the stored size limit: 3 bytes a unit, seq and ts at most 16 digits each. */
+const SURELY_SMALL = Math.floor((AUDIT_MAX_RECORD_BYTES - DRAFT_TAIL.length - 32) / 3);
 
 /**
  * The batched writer of the audit chain (group commit). An idle log writes a record at once;
@@ -107,19 +117,20 @@ export class AuditLog implements AuditApi {
       if (!r.success) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `invalid audit record: ${describeIssues(r.error)}`));
       data = r.data;
     }
-    const draft = toRecord(data, 0, 0, this.host.id);
-    // the largest it can be as stored: seq and ts at most 16 digits each instead of '0'
-    const json = JSON.stringify(draft);
-    const size = Buffer.byteLength(json) + 30;
-    if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
+    const draft = draftRecord(data, this.host.id);
+    if (draft.head.length + draft.mid.length > SURELY_SMALL) {
+      // the largest it can be as stored: seq and ts at most 16 digits each
+      const size = Buffer.byteLength(draft.head) + Buffer.byteLength(draft.mid) + DRAFT_TAIL.length + 32;
+      if (size > AUDIT_MAX_RECORD_BYTES) return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_RECORD_INVALID', `an audit record is at most ${AUDIT_MAX_RECORD_BYTES} bytes as stored (this one: ${size})`));
+    }
     if (this.pending.length >= this.options.maxPending) {
       this.metrics.records.inc({ outcome: 'refused' });
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
-    return new Promise<AuditRecord>((resolve, reject) => {
-      this.pending.push({ draft, json, resolve, reject });
-      this.kick();
-    });
+    const promise = new Promise<AuditRecord>(capture);
+    this.pending.push({ draft, resolve: resolveNext, reject: rejectNext });
+    this.kick();
+    return promise;
   }
 
   private kick(): void {
@@ -137,13 +148,15 @@ export class AuditLog implements AuditApi {
     // after the appends in flight: the chain takes this one in call order
     const first = this.chain.nextSeq();
     const ts = this.host.clock.now();
-    const records = batch.map((p, i) => {
-      p.draft.seq = first + i;
-      p.draft.ts = ts;
-      return p.draft;
-    });
+    const texts = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!.draft.record;
+      r.seq = first + i;
+      r.ts = ts;
+      texts[i] = draftText(batch[i]!.draft, first + i, ts);
+    }
     try {
-      const entries = await this.chain.append(batch.map((p) => encodeDraft(p.json, p.draft.seq, ts)));
+      const entries = await this.chain.append(texts);
       if (entries[0] && entries[0].seq !== first) throw new Error(`audit chain moved under the writer (expected seq ${first}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
@@ -153,12 +166,12 @@ export class AuditLog implements AuditApi {
     }
     this.metrics.commits.inc();
     this.metrics.records.inc({ outcome: 'committed' }, batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const rec = records[i]!;
-      if (this.options.logRecords) this.log.info({ audit: rec }, 'RACI_AUDIT');
-      batch[i]!.resolve(rec);
+    const logRecords = this.options.logRecords;
+    for (const p of batch) {
+      if (logRecords) this.log.info({ audit: p.draft.record }, 'RACI_AUDIT');
+      p.resolve(p.draft.record);
     }
-    const seq = records.at(-1)!.seq;
+    const seq = first + batch.length - 1;
     if (seq - this.lastCheckpointSeq >= this.options.checkpointEvery) {
       this.lastCheckpointSeq = seq;
       void this.checkpoint().catch((e: unknown) => this.log.error({ err: e }, 'audit checkpoint failed'));

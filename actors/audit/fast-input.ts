@@ -8,6 +8,19 @@ const DETAIL_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const NAMES = ['actor', 'target', 'agent', 'responsible', 'accountable', 'primaryPlaneId', 'correlationId'] as const;
 const KEYS = new Set<string>(['action', ...NAMES, 'consulted', 'informed', 'outcome', 'payload', 'details']);
 const OUTCOMES = new Set(['ok', 'error', 'refused', 'cancelled']);
+const LISTS = ['consulted', 'informed'] as const;
+/** Most actions and detail keys remembered as valid (a regex test each otherwise). */
+const SEEN_MAX = 1_024;
+const seenActions = new Set<string>();
+const seenDetailKeys = new Set<string>();
+
+/** `re.test(s)`, remembered for up to SEEN_MAX strings that passed. */
+function passes(re: RegExp, seen: Set<string>, s: string): boolean {
+  if (seen.has(s)) return true;
+  if (!re.test(s)) return false;
+  if (seen.size < SEEN_MAX) seen.add(s);
+  return true;
+}
 
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 200;
 const isPlain = (v: unknown): v is Record<string, unknown> => {
@@ -25,10 +38,10 @@ const isPlain = (v: unknown): v is Record<string, unknown> => {
 export function fastRecordInput(v: unknown): Input | undefined {
   if (!isPlain(v)) return undefined;
   for (const k in v) if (!KEYS.has(k)) return undefined;
-  if (typeof v['action'] !== 'string' || !ACTION.test(v['action'])) return undefined;
+  if (typeof v['action'] !== 'string' || !passes(ACTION, seenActions, v['action'])) return undefined;
   if (!isName(v['actor'])) return undefined;
   for (const k of NAMES) if (v[k] !== undefined && !isName(v[k])) return undefined;
-  for (const k of ['consulted', 'informed'] as const) {
+  for (const k of LISTS) {
     const a = v[k];
     if (a === undefined) continue;
     if (!Array.isArray(a) || a.length > 16 || !a.every(isName)) return undefined;
@@ -39,7 +52,7 @@ export function fastRecordInput(v: unknown): Input | undefined {
     if (!isPlain(d)) return undefined;
     let n = 0;
     for (const k in d) {
-      if (++n > 16 || !DETAIL_KEY.test(k)) return undefined;
+      if (++n > 16 || !passes(DETAIL_KEY, seenDetailKeys, k)) return undefined;
       const x = d[k];
       if (!(x === null || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.length <= 500))) return undefined;
     }

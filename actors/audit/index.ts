@@ -6,9 +6,10 @@ export { auditModule, AUDIT_MODULE } from './module.js';
 export { AuditLog, type AuditApi, type AuditLogHost } from './audit-log.js';
 export { auditOptionsSchema, type AuditOptionsInput, type AuditOptions } from './options.js';
 export {
-  auditRecordInputSchema, auditRecordSchema, canonicalJson, payloadDigest, parseRecord, raciFor, toRecord, encodeRecord, encodeDraft, AUDIT_ACTION_RE,
+  auditRecordInputSchema, auditRecordSchema, canonicalJson, payloadDigest, parseRecord, raciFor, encodeRecord, encodeDraft, AUDIT_ACTION_RE,
   type AuditRecord, type AuditRecordInput,
 } from './record.js';
+export { toRecord } from './draft.js';
 export { AuditSigningKey, AUDIT_KEY_FILE, verifySignature } from './signing-key.js';
 export { checkpointText, makeCheckpoint, checkCheckpoint } from './checkpoint.js';
 export { verifyOwnChain, type AuditVerification } from './verify.js';

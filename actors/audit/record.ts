@@ -66,9 +66,23 @@ const RACI: ReadonlyArray<[RegExp, AuditRecord['raci']]> = [
 ];
 const DEFAULT_RACI: AuditRecord['raci'] = { responsible: 'Platform', accountable: 'Platform', consulted: [], informed: ['Audit Log'] };
 
+/** Most actions whose family default is remembered (the family is found by regexes otherwise). */
+const RACI_CACHE_MAX = 1_024;
+const raciCache = new Map<string, AuditRecord['raci']>();
+
+/** The RACI defaults of an action's family. */
+export function raciBase(action: string): AuditRecord['raci'] {
+  let base = raciCache.get(action);
+  if (base === undefined) {
+    base = RACI.find(([re]) => re.test(action))?.[1] ?? DEFAULT_RACI;
+    if (raciCache.size < RACI_CACHE_MAX) raciCache.set(action, base);
+  }
+  return base;
+}
+
 /** The RACI a record gets: the caller's fields over the family's defaults. */
 export function raciFor(input: z.output<typeof auditRecordInputSchema>): AuditRecord['raci'] {
-  const base = RACI.find(([re]) => re.test(input.action))?.[1] ?? DEFAULT_RACI;
+  const base = raciBase(input.action);
   return {
     responsible: input.responsible ?? base.responsible,
     accountable: input.accountable ?? base.accountable,
@@ -88,11 +102,26 @@ export function canonicalJson(value: unknown): string {
     if (typeof value === 'bigint') return JSON.stringify(value.toString());
     return JSON.stringify(value) ?? 'null';
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      s += (i === 0 ? '' : ',') + (v === undefined ? 'null' : canonicalJson(v));
+    }
+    return `${s}]`;
+  }
   if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
-  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length > 1) keys.sort();
+  let s = '{';
+  for (const k of keys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    s += `${s.length === 1 ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${s}}`;
 }
 
 /** `sha256:<hex>` of a payload's canonical JSON. */
@@ -100,37 +129,13 @@ export function payloadDigest(payload: unknown): string {
   return `sha256:${hash('sha256', canonicalJson(payload), 'hex')}`;
 }
 
-/**
- * A validated input as the record stored at `seq` (payload replaced by its digest). Its keys
- * (and the RACI's and details') are created in sorted order, so `JSON.stringify` of it is
- * its canonical JSON ({@link encodeRecord}) without a second walk.
- */
-export function toRecord(input: z.output<typeof auditRecordInputSchema>, seq: number, ts: number, node: string): AuditRecord {
-  const raci = raciFor(input);
-  const details = input.details === undefined ? undefined : Object.fromEntries(Object.keys(input.details).sort().map((k) => [k, input.details![k]]));
-  const r: Record<string, unknown> = { action: input.action, actor: input.actor };
-  if (input.agent !== undefined) r['agent'] = input.agent;
-  if (input.correlationId !== undefined) r['correlation_id'] = input.correlationId;
-  if (details !== undefined) r['details'] = details;
-  r['node'] = node;
-  if (input.outcome !== undefined) r['outcome'] = input.outcome;
-  if (input.payload !== undefined) r['payload_digest'] = payloadDigest(input.payload);
-  if (input.primaryPlaneId !== undefined) r['primary_plane_id'] = input.primaryPlaneId;
-  r['raci'] = { accountable: raci.accountable, consulted: [...raci.consulted], informed: [...raci.informed], responsible: raci.responsible };
-  r['seq'] = seq;
-  if (input.target !== undefined) r['target'] = input.target;
-  r['ts'] = ts;
-  r['v'] = 1;
-  return r as AuditRecord;
-}
-
-/** The stored bytes of a record made by {@link toRecord}: its canonical JSON. */
+/** The stored bytes of a record made by `toRecord`: its canonical JSON. */
 export function encodeRecord(r: AuditRecord): Buffer {
   return Buffer.from(JSON.stringify(r), 'utf8');
 }
 
 /**
- * The stored bytes of a record from its JSON made by {@link toRecord} with seq 0 and ts 0,
+ * The stored bytes of a record from its JSON made by `toRecord` with seq 0 and ts 0,
  * with `seq` and `ts` put in: the same bytes as {@link encodeRecord} of the record with them,
  * without serializing it again. Only top-level members can match the patterns last: after
  * `seq` come `target` (a string, where an unescaped `"` cannot occur), `ts` and `v`.
