@@ -223,6 +223,9 @@ export class TaskActors {
     if (this.pruned.has(key)) return;
     const state = task.status?.state ?? '';
     if (blocking && !TOLD.has(state) && !this.observed.has(key)) {
+      // its actor is there from the first save: a closing node spawns none, and its end (the
+      // run failed as interrupted by the stop) is still to be written
+      this.ref(key);
       this.deferred.set(key, task);
       this.listed(key, [agent, scope.tenant, scope.owner], task);
       return;
@@ -337,9 +340,9 @@ export class TaskActors {
     this.live.set(key, ref);
     if (this.live.size > MAX_LIVE_TASKS) {
       // the least recently used actor goes, unless it holds a continuation in flight (its claim
-      // lives in the actor's memory): then the next one
+      // lives in the actor's memory) or a deferred save (a closing node spawns none): then the next one
       for (const [oldKey, oldRef] of this.live) {
-        if (this.claiming.has(oldKey)) continue;
+        if (this.claiming.has(oldKey) || this.deferred.has(oldKey)) continue;
         this.live.delete(oldKey);
         void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
         break;
