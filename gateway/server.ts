@@ -135,6 +135,14 @@ export function createServer(options: GatewayOptions, logger: Logger, nodeId: st
       done(e as Error, undefined);
     }
   });
+  // the A2A media type (A2A spec 11.1) is JSON, parsed the same way
+  app.addContentTypeParser('application/a2a+json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   const readiness = { state: 'starting' as Readiness };
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);

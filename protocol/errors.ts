@@ -161,6 +161,8 @@ export const errorCatalog = {
   TROUPE_ERR_A2A_EXTERNAL_TASK_FAILED: { status: 502, description: 'the remote task of an external (proxy) agent ended failed, rejected or canceled, or needs auth the proxy cannot give' },
   TROUPE_ERR_A2A_EXTERNAL_NO_INPUT: { status: 400, description: 'a run of an external (proxy) agent had no user or tool text to send to the remote agent' },
   TROUPE_ERR_SESSION_NODE_INPUT_REQUIRED: { status: 502, description: "a workflow node's A2A task asked for input (input-required or auth-required); a DAG node has no one to answer, so its task is cancelled and the attempt fails" },
+  TROUPE_ERR_A2A_HOME_UNREACHABLE: { status: 502, description: "the node of an A2A task's agent could not be reached from the node that took the request, or the peer link dropped while that task's events were streamed back (the task itself stays truthful on its node)" },
+  TROUPE_ERR_A2A_STREAM_OVERFLOW: { status: 503, description: "a task's events streamed back from the agent's node outran the reader past the bounded buffer; the stream ends (the task goes on on its node; getTask or resubscribe finds it)" },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

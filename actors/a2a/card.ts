@@ -39,7 +39,8 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
       ? { bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'a troupe API key', scheme: 'Bearer', bearerFormat: '' } } } }
       : {},
     securityRequirements: c.secured ? [{ schemes: { bearer: { list: [] } } }] : [],
-    defaultInputModes: ['text/plain'],
+    // what the executor reads: text parts, and data parts (as JSON text)
+    defaultInputModes: ['text/plain', 'application/json'],
     defaultOutputModes: ['text/plain'],
     skills: info.skills.map((skill) => {
       const s = skill as { id: string; name: string; tags: string[]; description?: string; examples?: string[] };
@@ -54,7 +55,9 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
 
 /** The card as served: its JSON (ProtoJSON, via the SDK) and an ETag of it. */
 export function cardBody(card: AgentCard): { json: unknown; etag: string } {
-  const json = AgentCard.toJSON(card);
+  const json = AgentCard.toJSON(card) as Record<string, unknown>;
+  // a required field even when empty (ProtoJSON leaves empty lists out)
+  if (!Array.isArray(json.skills)) json.skills = [];
   const etag = `"${createHash('sha256').update(JSON.stringify(json)).digest('base64url').slice(0, 27)}"`;
   return { json, etag };
 }

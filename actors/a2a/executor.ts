@@ -38,6 +38,15 @@ function questionOf(args: string): string {
   }
 }
 
+/** The request_input call asks for authorization rather than input. */
+function authAsked(args: string): boolean {
+  try {
+    return (JSON.parse(args) as { state?: unknown })?.state === 'auth-required';
+  } catch {
+    return false;
+  }
+}
+
 export function textOf(m: Message): string {
   return m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : p.content?.$case === 'data' ? JSON.stringify(p.content.value) : '')).filter(Boolean).join('\n');
 }
@@ -122,7 +131,9 @@ export class AgentTaskExecutor implements AgentExecutor {
       if (ask) {
         // the agent needs more from the client: the task waits; a follow-up message resumes it
         const question = questionOf(ask.arguments) || answer || 'more input is needed';
-        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_INPUT_REQUIRED, message: agentMessage('input', question), timestamp: ts() } }));
+        // a proxy of a remote agent that waits for authorization says so (`state: 'auth-required'`)
+        const state = authAsked(ask.arguments) ? TaskState.TASK_STATE_AUTH_REQUIRED : TaskState.TASK_STATE_INPUT_REQUIRED;
+        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state, message: agentMessage('input', question), timestamp: ts() } }));
         return;
       }
       if (chunks === 0 && answer.length > 0) {
@@ -133,7 +144,7 @@ export class AgentTaskExecutor implements AgentExecutor {
       }
       // where the agent ran (this node or another): the orchestrator shows it per workflow node
       const ranOn = result.trace?.chain.find((h) => h.kind === 'agent')?.node;
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: ranOn !== undefined ? { ran_on: ranOn } : undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: ranOn !== undefined ? { ranOn } : undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
     } catch (e) {
       // a cancel publishes CANCELED itself; a stop of the node fails the task with its reason
       if (!abort.signal.aborted || abort.signal.reason === INTERRUPTED) {

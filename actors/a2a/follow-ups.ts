@@ -4,6 +4,7 @@ import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from
 import type { TaskActors } from './task-store.js';
 import { BLOCKING, scopeOf } from './task-store.js';
 import type { ClaimVerdict, SendResponse, TaskJson } from './task-actor.js';
+import { checkMessageIds, inferContext, refuseRecancel } from './inputs.js';
 
 /** Times a repeat asks again after the message it repeats failed before anything ran. */
 const MAX_RETRIES = 3;
@@ -26,6 +27,7 @@ const MAX_PARTS = 256;
 /** What the SDK lets through and the spec refuses (-32602): a message with no parts, or no content. */
 function checkMessage(params: SendMessageRequest): void {
   checkHistoryLength(params.configuration?.historyLength);
+  checkMessageIds(params);
   if (params.message && params.message.role !== Role.ROLE_USER && params.message.role !== Role.ROLE_AGENT) {
     throw new RequestMalformedError('message.role must be ROLE_USER or ROLE_AGENT');
   }
@@ -70,6 +72,7 @@ export class FollowUpGuard implements A2ARequestHandler {
     ctx.state.set(BLOCKING, params.configuration?.returnImmediately !== true && !params.configuration?.taskPushNotificationConfig);
     const taskId = params.message?.taskId;
     if (!taskId) return this.inner.sendMessage(params, ctx);
+    inferContext(params, await this.tasks.load(this.agent, scopeOf(ctx), taskId));
     const verdict = await this.claim(taskId, params.message!.messageId, ctx);
     if (verdict.kind === 'duplicate') return this.replay(taskId, verdict.response, ctx);
     if (verdict.kind !== 'won') return this.inner.sendMessage(params, ctx);
@@ -89,6 +92,7 @@ export class FollowUpGuard implements A2ARequestHandler {
     ctx.state.set(STREAMED, true);
     const taskId = params.message?.taskId;
     if (!taskId) return yield* this.inner.sendMessageStream(params, ctx);
+    inferContext(params, await this.tasks.load(this.agent, scopeOf(ctx), taskId));
     const messageId = params.message!.messageId;
     const verdict = await this.claim(taskId, messageId, ctx);
     if (verdict.kind === 'duplicate') {
@@ -125,7 +129,10 @@ export class FollowUpGuard implements A2ARequestHandler {
   }
 
   async cancelTask(...a: Parameters<A2ARequestHandler['cancelTask']>): ReturnType<A2ARequestHandler['cancelTask']> {
-    await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].id]);
+    if (typeof a[0]?.id === 'string') {
+      await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].id]);
+      refuseRecancel(await this.tasks.load(this.agent, scopeOf(a[1]), a[0].id), a[0].id);
+    }
     return this.inner.cancelTask(...a);
   }
 

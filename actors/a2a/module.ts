@@ -16,6 +16,7 @@ import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
 import { registerRestRoutes } from './rest/index.js';
+import { DEFAULT_STREAM_BUFFER, HomeLink, startHome } from './home/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -42,12 +43,14 @@ export const a2aModuleOptionsSchema = z.object({
   push: pushOptionsSchema.prefault({}),
   /** Serve the REST (HTTP+JSON) binding of A2A 1.0 at `/a2a/:agent/v1/...` (and list it on the cards). */
   rest: z.boolean().default(true),
+  /** Events of a task of another node's agent buffered per stream for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
+  streamBuffer: z.number().int().min(16).max(100_000).default(DEFAULT_STREAM_BUFFER),
 }).strict();
 export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
 /** The a2a module's API. */
 export interface A2AApi {
-  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler). */
+  /** The endpoint of an agent of this node or another of the cluster (its SDK request handler; for another node's agent, one that forwards each call to that node, where its tasks live). */
   endpoint(agent: string): Promise<A2AEndpoint | undefined>;
   /** The 1.0 card of an agent (of this node or another) as served at a base URL. */
   card(agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined>;
@@ -84,7 +87,8 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
         agentCard(info, { baseUrl, secured: options.secured ?? secured, ...served });
       const handlerOf = (agent: string, card: AgentCard, executor: AgentTaskExecutor | RouterExecutor): DefaultRequestHandler =>
-        new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), executor, undefined, push?.storeFor(agent), push?.senderFor(agent));
+        new DefaultRequestHandler(card, new ActorTaskStore(agent, tasks), executor, undefined, push?.storeFor(agent), push?.senderFor(agent), undefined, undefined,
+          { validateInputModes: true });
       const running = (agent: string): AgentInfo | undefined => {
         const info = agents.get(agent);
         return info && info.status === 'running' ? info : undefined;
@@ -106,6 +110,18 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         if (remote.size >= 1_000) remote.delete(remote.keys().next().value as string);
         remote.set(agent, { info: found, at: host.clock.now() });
         return found;
+      };
+      // Where agents of other nodes were last seen: while such a node is down its tasks are not
+      // gone, they are unreachable (its calls then fail with TROUPE_ERR_A2A_HOME_UNREACHABLE)
+      const homes = new Map<string, AgentInfo>();
+      const rememberHome = (info: AgentInfo): void => {
+        homes.delete(info.name);
+        homes.set(info.name, info);
+        if (homes.size > 1_000) homes.delete(homes.keys().next().value as string);
+      };
+      const homeDown = (agent: string): AgentInfo | undefined => {
+        const last = homes.get(agent);
+        return last && host.knownPeers().includes(last.node) && !host.peers().includes(last.node) ? last : undefined;
       };
       // One request handler per agent (its event buses are where running tasks are followed and
       // cancelled), rebuilt only when the agent is replaced. Served cards are built per caller.
@@ -137,15 +153,23 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       const endpoint = async (agent: string): Promise<A2AEndpoint | undefined> => {
         if (agent === NODE_AGENT) return routerEndpoint();
-        const info = await lookup(agent);
+        const info = await lookup(agent) ?? homeDown(agent);
         if (!info) return undefined;
+        if (info.node !== host.id) rememberHome(info);
         const hit = endpoints.get(agent);
-        if (hit && hit.info.createdAt === info.createdAt) return hit.ep;
-        const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
-        executors.add(executor);
-        const sdk = handlerOf(agent, cardOf(info, '', false), executor);
-        const handler = new FollowUpGuard(sdk, agent, tasks);
-        const ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        if (hit && hit.info.createdAt === info.createdAt && hit.info.node === info.node) return hit.ep;
+        let ep: A2AEndpoint;
+        if (info.node !== host.id) {
+          // an agent of another node: its tasks live there; every call goes to its node
+          const handler = link.handlerFor(agent, info.node, cardOf(info, '', false));
+          ep = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        } else {
+          const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
+          executors.add(executor);
+          const sdk = handlerOf(agent, cardOf(info, '', false), executor);
+          const handler = new FollowUpGuard(sdk, agent, tasks);
+          ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+        }
         if (endpoints.size >= 1_000) {
           const oldest = endpoints.keys().next().value as string;
           const old = endpoints.get(oldest)!.ep.executor;
@@ -155,6 +179,10 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         endpoints.set(agent, { info, ep });
         return ep;
       };
+      // tasks of this node's agents asked through other nodes live here; those of other
+      // nodes' agents asked here go to their nodes
+      const link = new HomeLink(host, log.child({ component: 'home-link' }), options.streamBuffer);
+      startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }));
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
         if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);
         const info = await lookup(agent);
@@ -172,6 +200,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         metrics,
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved
         drain: async () => {
+          link.closeAll();
           await Promise.allSettled([...executors].map((x) => x.stop()));
           await tasks.settled();
         },

@@ -12,6 +12,8 @@ import type { RouteTable } from '../modules/index.js';
 import { cardBody } from './card.js';
 import type { AgentTaskExecutor } from './executor.js';
 import { NODE_AGENT } from './router.js';
+import { requestedVersionOf } from './version.js';
+import { checkParams } from './params.js';
 
 /** Seconds a client may cache an agent card. */
 const CARD_MAX_AGE_S = 300;
@@ -41,10 +43,7 @@ export interface A2ARouteDeps {
 }
 
 const baseUrlOf = (req: { protocol: string; host: string }): string => `${req.protocol}://${req.host}`;
-const isLegacy = (req: { headers: Record<string, unknown> }): boolean => {
-  const v = req.headers['a2a-version'];
-  return (typeof v === 'string' && v.length > 0 ? v : '0.3') === '0.3';
-};
+const isLegacy = (req: { headers: Record<string, unknown> }): boolean => (requestedVersionOf(req.headers) ?? '0.3') === '0.3';
 /** A JSON-RPC 2.0 request object (A2A has no batches and no notifications without params). */
 const jsonRpcRequestSchema = z.object({
   jsonrpc: z.literal('2.0'),
@@ -122,7 +121,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       const mapErr = legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
       if (!ep) return rpcError(id, -32001, `no agent named ${agent.slice(0, 64)}`);
       if (!jsonRpcRequestSchema.safeParse(body).success) return rpcError(id, INVALID_REQUEST, 'Invalid request: not a JSON-RPC 2.0 request object (jsonrpc "2.0", a method name, an id, params an object)');
-      const requestedVersion = typeof req.headers['a2a-version'] === 'string' && req.headers['a2a-version'] ? req.headers['a2a-version'] : undefined;
+      const requestedVersion = requestedVersionOf(req.headers);
       const ctx = defaultServerCallContextBuilder({
         user: deps.userOf(req),
         headers: req.headers,
@@ -146,6 +145,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       };
       let out: unknown;
       try {
+        if (!legacy) checkParams((body as { method: string }).method, (body as { params?: unknown }).params);
         out = await (legacy ? ep.legacy : ep.rpc).handle(body, ctx);
       } catch (e) {
         return failed(e);

@@ -75,7 +75,7 @@ export class A2ANodeRunner implements NodeRunner {
     switch (status?.state) {
       case TaskState.TASK_STATE_COMPLETED:
       {
-        const ranOn = p?.$case === 'statusUpdate' ? (p.value.metadata as { ran_on?: unknown } | undefined)?.ran_on : undefined;
+        const ranOn = p?.$case === 'statusUpdate' ? (p.value.metadata as { ranOn?: unknown } | undefined)?.ranOn : undefined;
         return { content: artifacts.size > 0 ? [...artifacts.values()].join('') : said, ...(typeof ranOn === 'string' ? { ranOn } : {}) };
       }
       case TaskState.TASK_STATE_INPUT_REQUIRED:

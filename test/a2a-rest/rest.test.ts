@@ -130,7 +130,7 @@ describe('A2A 1.0 REST (HTTP+JSON) binding through the official client', () => {
     expect(bad.status).toBe(400);
     expect((await bad.json() as any).error).toMatchObject({ status: 'INVALID_ARGUMENT' });
     const text = await fetch(`${base}/message:send`, { method: 'POST', headers: { 'content-type': 'text/plain', ...v1 }, body: 'hi' });
-    expect(text.status).toBe(400);
+    expect(text.status).toBe(415);
     const noMessage = await fetch(`${base}/message:send`, { method: 'POST', headers: { 'content-type': 'application/json', ...v1 }, body: '{}' });
     expect(noMessage.status).toBe(400);
     const old = await fetch(`${base}/tasks/x`);

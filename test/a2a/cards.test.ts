@@ -21,7 +21,7 @@ describe('A2A agent cards', () => {
     expect(card).toMatchObject({
       name: 'writer', description: 'writes things',
       capabilities: { streaming: true },
-      defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'],
+      defaultInputModes: ['text/plain', 'application/json'], defaultOutputModes: ['text/plain'],
       skills: [{ id: 'summarize', name: 'Summarize', description: 'makes text short', tags: ['text', 'summary'], examples: ['summarize this'] }],
     });
     expect(card.url).toBeUndefined();

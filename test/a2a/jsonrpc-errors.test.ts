@@ -78,7 +78,7 @@ describe('A2A JSON-RPC errors (HTTP 200, the spec codes)', () => {
     expect(sent.json.result.task.status.state).toBe('TASK_STATE_COMPLETED');
     const cancel = await rpc(url, { jsonrpc: '2.0', id: 12, method: 'CancelTask', params: { id: sent.json.result.task.id } }, v1);
     expect(cancel.json).toMatchObject({ id: 12, error: { code: -32002 } });
-    expect((await rpc(url, { jsonrpc: '2.0', id: 13, method: 'GetTask', params: { id: 'x' } }, { 'a2a-version': '0.3.0' })).json).toMatchObject({ id: 13, error: { code: -32009 } });
+    expect((await rpc(url, { jsonrpc: '2.0', id: 13, method: 'GetTask', params: { id: 'x' } }, { 'a2a-version': '0.4' })).json).toMatchObject({ id: 13, error: { code: -32009 } });
     expect((await rpc(url, { jsonrpc: '2.0', id: 14, method: 'GetTask', params: { id: 'x' } }, { 'a2a-version': '2.0' })).json).toMatchObject({ id: 14, error: { code: -32009 } });
     const other = url.replace(/\/echo$/, '/nobody');
     expect((await rpc(other, { jsonrpc: '2.0', id: 15, method: 'GetTask', params: { id: 'x' } }, v1)).json).toMatchObject({ id: 15, error: { code: -32001 } });

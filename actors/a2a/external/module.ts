@@ -49,7 +49,7 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
           });
         }
         checkUrlNow(a2a.url, o);
-        return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now() });
+        return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now(), clock: host.clock });
       });
       return { api: { options: o }, release: () => unsubscribe() };
     },

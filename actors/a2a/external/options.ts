@@ -20,6 +20,12 @@ export const externalAgentsOptionsSchema = z.strictObject({
   allowApiAgents: z.boolean().default(false),
   /** Resubscriptions to a remote task after its stream broke, per call. */
   maxResubscribes: z.number().int().min(0).max(10).default(3),
+  /** After the resubscriptions (or on a server that cannot be resubscribed to): the first wait between getTask reads of an unfinished remote task, doubling... */
+  pollIntervalMs: z.number().int().min(1).max(60_000).default(500),
+  /** ...up to this. */
+  pollMaxIntervalMs: z.number().int().min(1).max(600_000).default(10_000),
+  /** getTask reads of an unfinished remote task at most; then the call fails (TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE). */
+  maxPolls: z.number().int().min(1).max(10_000).default(30),
   /** Remote conversation threads kept per proxy agent (least recently used go first). */
   maxThreads: z.number().int().min(1).max(1_000_000).default(10_000),
 });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState, type Message, type SendMessageRequest, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { RequestMalformedError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { Logger } from 'pino';
-import { TroupeError, isTroupeError, type ChatMessage, type ExternalAgentSpec, type ModelResult } from '../../../protocol/index.js';
+import { TroupeError, isTroupeError, systemClock, type ChatMessage, type Clock, type ExternalAgentSpec, type ModelResult } from '../../../protocol/index.js';
 import type { CompleteOptions, ModelProvider, ModelRequest } from '../../agent/index.js';
 import type { PiiGuard } from '../../pii/index.js';
 import type { NodeStore } from '../../../storage/index.js';
@@ -27,7 +27,14 @@ export interface ProxyProviderDeps {
   store?: NodeStore;
   /** The node's clock (the age of stored threads). */
   now?: () => number;
+  /** The clock the getTask polls wait on (the node's; tests drive a ManualClock). */
+  clock?: Clock;
 }
+
+/** The client tool an A2A task's run offers (actors/a2a/executor.ts): its call leaves the task waiting on the client. */
+const INPUT_TOOL = 'request_input';
+/** The most text of a remote question passed on (what the A2A executor keeps of it). */
+const MAX_QUESTION = 4_000;
 
 const TIMEOUT = Symbol('a2a-external.timeout');
 
@@ -140,6 +147,11 @@ export class A2AProxyProvider implements ModelProvider {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     }
+    // A remote task waiting on its client (input-required, auth-required) is our caller's to
+    // answer when the caller can wait too (an A2A task offers request_input): the run ends in
+    // that tool call, so our task waits the same way, and its follow-up goes to the remote task.
+    const waiting = answer.state === TaskState.TASK_STATE_INPUT_REQUIRED || answer.state === TaskState.TASK_STATE_AUTH_REQUIRED;
+    if (waiting && req.tools?.some((t) => t.name === INPUT_TOOL)) return this.askCaller(req, before, input, text, answer);
     answer.flushStatus();
     if (!answer.succeeded) {
       const state = TaskState[answer.state] ?? String(answer.state);
@@ -153,6 +165,22 @@ export class A2AProxyProvider implements ModelProvider {
     const prompt = Math.ceil(text.length / 4);
     const completion = Math.ceil(content.length / 4);
     return { content, toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }, model: req.model };
+  }
+
+  /** The run ends asking the caller (request_input); the thread stays open on the remote task. */
+  private async askCaller(req: ModelRequest, before: ChatMessage[], input: ChatMessage[], text: string, answer: RemoteAnswer): Promise<ModelResult> {
+    const auth = answer.state === TaskState.TASK_STATE_AUTH_REQUIRED;
+    const question = (answer.statusText || (auth ? 'the remote agent needs authorization' : 'the remote agent needs more input')).slice(0, MAX_QUESTION);
+    // the caller's history will hold the question as the agent's message: the thread is found by it
+    await this.threads.remember([...before, ...input, { role: 'assistant', content: question }], { contextId: answer.contextId, taskId: answer.taskId, open: true });
+    const prompt = Math.ceil(text.length / 4);
+    return {
+      content: null,
+      toolCalls: [{ id: `call_${answer.taskId.slice(0, 64) || randomUUID()}`, name: INPUT_TOOL, arguments: JSON.stringify({ question, ...(auth ? { state: 'auth-required' } : {}) }) }],
+      finishReason: 'tool_calls',
+      usage: { prompt_tokens: prompt, completion_tokens: 1, total_tokens: prompt + 1 },
+      model: req.model,
+    };
   }
 
   private connect(): Promise<Client> {
@@ -201,23 +229,51 @@ export class A2AProxyProvider implements ModelProvider {
 
   /**
    * The remote task is not final yet (a stream broke or ended early, a blocking send came
-   * back while it works): resubscribe to it, up to `maxResubscribes` times, then read it once.
+   * back while it works): resubscribe to it, up to `maxResubscribes` times; when the server
+   * cannot be subscribed to (no streaming, no such method, the task not subscribable), or the
+   * resubscriptions are spent, poll it with getTask, waiting `pollIntervalMs` doubling up to
+   * `pollMaxIntervalMs` between reads, `maxPolls` reads at most.
    */
   private async follow(client: Client, answer: RemoteAnswer, signal: AbortSignal, broke: unknown): Promise<void> {
     let last = broke;
-    for (let attempt = 1; !answer.final && attempt <= this.deps.options.maxResubscribes; attempt++) {
+    const o = this.deps.options;
+    for (let attempt = 1; !answer.final && attempt <= o.maxResubscribes; attempt++) {
       this.log.warn({ taskId: answer.taskId, attempt, err: last }, 'remote A2A stream ended before the task was final; resubscribing');
       try {
         for await (const ev of client.resubscribeTask({ tenant: '', id: answer.taskId }, { signal })) answer.event(ev);
       } catch (e) {
         if (signal.aborted) throw e;
-        // a task that finished meanwhile cannot be subscribed to: read it instead
-        if (e instanceof UnsupportedOperationError || e instanceof TaskNotFoundError) break;
+        // finished meanwhile, or a server that does not resubscribe: read it instead
+        if (e instanceof UnsupportedOperationError || e instanceof TaskNotFoundError || e instanceof RequestMalformedError || /-32601|not support|not found/i.test(String((e as Error)?.message))) break;
         last = e;
       }
     }
-    if (!answer.final) answer.task(await client.getTask({ tenant: '', id: answer.taskId, historyLength: 0 }, { signal }), true);
-    if (!answer.final) throw this.unreachable(`its task ${answer.taskId.slice(0, 64)} was still not final after ${this.deps.options.maxResubscribes} resubscriptions`, last);
+    let wait = o.pollIntervalMs;
+    for (let poll = 1; !answer.final && poll <= o.maxPolls; poll++) {
+      answer.task(await client.getTask({ tenant: '', id: answer.taskId, historyLength: 0 }, { signal }), true);
+      if (answer.final || poll === o.maxPolls) break;
+      this.log.debug({ taskId: answer.taskId, poll, waitMs: wait }, 'remote A2A task still working; polling it');
+      await this.sleep(wait, signal);
+      wait = Math.min(o.pollMaxIntervalMs, wait * 2);
+    }
+    if (!answer.final) throw this.unreachable(`its task ${answer.taskId.slice(0, 64)} was still not final after ${o.maxPolls} reads`, last);
+  }
+
+  /** A wait on the node's clock that a cancel or the call's timeout cuts short. */
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const clock = this.deps.clock ?? systemClock;
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        clock.clearTimeout(handle);
+        reject(signal.reason);
+      };
+      const handle = clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private aborted(signal: AbortSignal, answer: RemoteAnswer, cause: unknown): TroupeError {

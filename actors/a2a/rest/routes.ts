@@ -1,10 +1,14 @@
 import { A2A_CONTENT_TYPE, Extensions, HTTP_EXTENSION_HEADER, SSE_HEADERS, StreamResponse, formatSSEErrorEvent, formatSSEEvent } from '@a2a-js/sdk';
-import { RequestMalformedError, TaskNotFoundError, restStatusFor, toRestErrorBody } from '@a2a-js/sdk/errors';
+import { ContentTypeNotSupportedError, RequestMalformedError, TaskNotFoundError, toRestErrorBody } from '@a2a-js/sdk/errors';
 import { defaultServerCallContextBuilder, validateVersion, type ServerCallContext, type User } from '@a2a-js/sdk/server';
 import { TroupeError } from '../../../protocol/index.js';
 import type { RouteTable } from '../../modules/index.js';
 import type { A2AEndpoint } from '../routes.js';
 import { RestOperations, type RestAnswer } from './operations.js';
+import { requestedVersionOf } from '../version.js';
+import { restStatusOf } from './status.js';
+import { checkRequestMediaType } from './media-type.js';
+import { checkParams } from '../params.js';
 
 /** What the REST routes need from the a2a module (the same as the JSON-RPC route). */
 export interface RestRouteDeps {
@@ -34,8 +38,8 @@ function taskSegment(req: any): { id: string; verb: string } {
 }
 
 const ENDPOINT_OPS = new Map<string, Op>([
-  ['message:send', (r, ctx, req) => r.send(req.body, ctx)],
-  ['message:stream', (r, ctx, req) => r.stream(req.body, ctx)],
+  ['message:send', (r, ctx, req) => (checkParams('SendMessage', req.body), r.send(req.body, ctx))],
+  ['message:stream', (r, ctx, req) => (checkParams('SendStreamingMessage', req.body), r.stream(req.body, ctx))],
 ]);
 
 /**
@@ -49,7 +53,7 @@ const ENDPOINT_OPS = new Map<string, Op>([
 export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void {
   const errorBody = (e: unknown): { status: number; body: unknown } => {
     const err = e instanceof TroupeError ? new RequestMalformedError({ message: `${e.code}: ${e.message}`, metadata: { code: e.code }, cause: e }) : e;
-    const status = restStatusFor(err);
+    const status = restStatusOf(err);
     return { status, body: toRestErrorBody(err, status) };
   };
 
@@ -59,11 +63,12 @@ export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void
     let answer: RestAnswer;
     try {
       const agent: string = req.params.agent;
+      checkRequestMediaType(req.headers);
       const op = pick(req);
       if (!op) throw new RequestMalformedError(`no operation ${req.method} ${String(req.raw.url ?? '').split('?')[0]!.slice(0, 200)}`);
       const ep = await deps.endpoint(agent);
       if (!ep) throw new TaskNotFoundError(`no agent named ${agent.slice(0, 64)}`);
-      const requestedVersion = typeof req.headers['a2a-version'] === 'string' && req.headers['a2a-version'] ? req.headers['a2a-version'] : undefined;
+      const requestedVersion = requestedVersionOf(req.headers);
       ctx = defaultServerCallContextBuilder({
         user: deps.userOf(req),
         headers: req.headers,
@@ -114,7 +119,7 @@ function bodyErrors(errorBody: (e: unknown) => { status: number; body: unknown }
       return reply.code(status).header('content-type', A2A_CONTENT_TYPE).send(body);
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      const { status, body } = errorBody(new RequestMalformedError('content type not supported: send application/json'));
+      const { status, body } = errorBody(new ContentTypeNotSupportedError('content type not supported: send application/json or application/a2a+json'));
       return reply.code(status).header('content-type', A2A_CONTENT_TYPE).send(body);
     }
     throw err;

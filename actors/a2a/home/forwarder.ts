@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentCard, StreamResponse } from '@a2a-js/sdk';
+import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
+import type { Logger } from 'pino';
+import { TroupeError } from '../../../protocol/index.js';
+import type { ActorRef } from '../../kernel/index.js';
+import type { ModuleHost } from '../../modules/index.js';
+import {
+  EVENT, HOME_PATH, PARAMS, RESULTS, STREAMS_NAME, callReplySchema, callerOf, fromWireError, streamMessageSchema,
+  type StreamMessage, type StreamMethod, type UnaryMethod, type WireError,
+} from './wire.js';
+
+/** Events of one forwarded stream buffered for a reader that lags; past it the stream ends (coded). */
+export const DEFAULT_STREAM_BUFFER = 1_024;
+/** Streams followed at once from other nodes. */
+const MAX_STREAMS = 10_000;
+/** How long a blocking send may take (it runs the agent's whole turn). */
+const SEND_TIMEOUT_MS = 15 * 60_000;
+/** How long any other call may take (a read, a cancel, a push config). */
+const CALL_TIMEOUT_MS = 30_000;
+/** How long the home takes to start a stream. */
+const START_TIMEOUT_MS = 30_000;
+
+/** A coded error whose message names its code too: A2A clients see only the message (JSON-RPC -32603). */
+function coded(code: 'TROUPE_ERR_A2A_HOME_UNREACHABLE' | 'TROUPE_ERR_A2A_STREAM_OVERFLOW', message: string, options?: { cause: unknown }): TroupeError {
+  return new TroupeError(code, `${code}: ${message}`, options);
+}
+
+type Host = Pick<ModuleHost, 'spawnSpec' | 'ask' | 'watch' | 'logger'>;
+
+/** One forwarded stream's bounded queue, read by its generator: in order (a gap ends it), bounded (an overflow ends it). */
+export class EventQueue {
+  private readonly items: Array<Record<string, unknown>> = [];
+  private ended: { error?: Error } | undefined;
+  private wake: (() => void) | undefined;
+  private next = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(m: StreamMessage): void {
+    if (this.ended) return;
+    // over one link the events arrive in order; a gap means some were lost with the link
+    if (m.seq !== this.next) return this.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `events of the task's stream were lost on the peer link (got ${m.seq}, expected ${this.next})`));
+    this.next++;
+    if (m.type === 'a2a.home.end') return this.end(m.error ? fromWireError(m.error) : undefined);
+    if (this.items.length >= this.max) return this.end(coded('TROUPE_ERR_A2A_STREAM_OVERFLOW', `more than ${this.max} events of the task waited for the reader; the stream ends (the task goes on: get or resubscribe to it)`));
+    this.items.push(m.event);
+    this.poke();
+  }
+
+  end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = error ? { error } : {};
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async *drain(): AsyncGenerator<Record<string, unknown>> {
+    for (;;) {
+      while (this.items.length > 0) yield this.items.shift()!;
+      if (this.ended) {
+        if (this.ended.error) throw this.ended.error;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
+/**
+ * The node's side of tasks whose agent lives on another node: request handlers that forward
+ * each call to the agent's node's home actor (`/system/a2a-tasks`), and the streams actor
+ * (`/system/a2a-streams`) that takes their events back into bounded per-stream queues. A
+ * peer link that drops (the agent's node goes down) ends its streams with
+ * TROUPE_ERR_A2A_HOME_UNREACHABLE; the task itself goes on (or is recovered) on its node.
+ *
+ * @example
+ * const link = new HomeLink(host, log);
+ * const handler = link.handlerFor('far', 'n2', card); // an A2ARequestHandler for the SDK's transports
+ * const task = await handler.getTask({ tenant: '', id, historyLength: undefined }, ctx); // read on n2
+ */
+export class HomeLink {
+  private readonly streams = new Map<string, { queue: EventQueue; home: string }>();
+  readonly ref: ActorRef;
+
+  constructor(private readonly host: Host, private readonly log: Logger, private readonly bufferEvents = DEFAULT_STREAM_BUFFER) {
+    this.ref = host.spawnSpec({
+      name: STREAMS_NAME,
+      behaviour: {
+        messages: streamMessageSchema,
+        signalStarted: false,
+        receive: (_s: unknown, m: StreamMessage, ctx: any) => {
+          const s = this.streams.get(m.streamId);
+          // only the stream's own home may feed it
+          if (!s || ctx.sender?.address !== s.home) return;
+          s.queue.push(m);
+        },
+      },
+    }, 'system');
+  }
+
+  /** Streams followed now. */
+  get open(): number {
+    return this.streams.size;
+  }
+
+  /** The request handler of an agent of node `node`, answering with `card` locally. */
+  handlerFor(agent: string, node: string, card: AgentCard): A2ARequestHandler {
+    return new HomeForwarder(this, agent, `troupe://${node}/${HOME_PATH}`, card);
+  }
+
+  /** End every stream (the node is closing). */
+  closeAll(): void {
+    for (const s of this.streams.values()) s.queue.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'this node is stopping; the task goes on on its node'));
+  }
+
+  async call(home: string, agent: string, method: UnaryMethod, params: unknown, ctx: ServerCallContext): Promise<unknown> {
+    const reply = await this.ask(home, { type: 'a2a.home.call', agent, method, params: PARAMS[method].toJSON(params), caller: callerOf(ctx) }, method === 'sendMessage' ? SEND_TIMEOUT_MS : CALL_TIMEOUT_MS);
+    return RESULTS[method].fromJSON(reply);
+  }
+
+  async *stream(home: string, agent: string, method: StreamMethod, params: unknown, ctx: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    if (this.streams.size >= MAX_STREAMS) throw coded('TROUPE_ERR_A2A_STREAM_OVERFLOW', `this node follows ${MAX_STREAMS} streams of other nodes' tasks already`);
+    const streamId = randomUUID();
+    const queue = new EventQueue(this.bufferEvents);
+    this.streams.set(streamId, { queue, home });
+    // the home node going down (or the actor gone) ends the stream; the task stays on its node
+    const unwatch = this.host.watch(home, (t) => queue.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node is unreachable (${t.reason}); the task's state stays on its node`)));
+    try {
+      await this.ask(home, {
+        type: 'a2a.home.stream', agent, method, params: PARAMS[method].toJSON(params), caller: callerOf(ctx), streamId, replyTo: this.ref.address,
+      }, START_TIMEOUT_MS);
+      for await (const ev of queue.drain()) yield EVENT.fromJSON(ev) as StreamResponse;
+    } finally {
+      unwatch();
+      this.streams.delete(streamId);
+    }
+  }
+
+  private async ask(home: string, message: unknown, timeoutMs: number): Promise<unknown> {
+    let raw: unknown;
+    try {
+      raw = await this.host.ask(home, message, { timeoutMs });
+    } catch (e) {
+      this.log.debug({ err: e, home }, 'A2A call to the agent\'s node failed');
+      throw coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', `the agent's node did not answer (${e instanceof TroupeError ? e.code : 'error'})`, { cause: e });
+    }
+    const reply = callReplySchema.safeParse(raw);
+    if (!reply.success) throw coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'the agent\'s node answered with something that is not a call reply');
+    if (!reply.data.ok) throw fromWireError(reply.data.error as WireError);
+    return reply.data.result;
+  }
+}
+
+/** An agent's request handler on a node that is not the agent's: every call goes to its home. */
+class HomeForwarder implements A2ARequestHandler {
+  constructor(private readonly link: HomeLink, private readonly agent: string, private readonly home: string, private readonly card: AgentCard) {}
+
+  async getAgentCard(): Promise<AgentCard> {
+    return this.card;
+  }
+
+  async getAuthenticatedExtendedAgentCard(): Promise<AgentCard> {
+    return this.card;
+  }
+
+  sendMessage(...a: Parameters<A2ARequestHandler['sendMessage']>): ReturnType<A2ARequestHandler['sendMessage']> {
+    return this.link.call(this.home, this.agent, 'sendMessage', ...a) as ReturnType<A2ARequestHandler['sendMessage']>;
+  }
+
+  sendMessageStream(...a: Parameters<A2ARequestHandler['sendMessageStream']>): ReturnType<A2ARequestHandler['sendMessageStream']> {
+    return this.link.stream(this.home, this.agent, 'sendMessageStream', ...a);
+  }
+
+  resubscribe(...a: Parameters<A2ARequestHandler['resubscribe']>): ReturnType<A2ARequestHandler['resubscribe']> {
+    return this.link.stream(this.home, this.agent, 'resubscribe', ...a);
+  }
+
+  getTask(...a: Parameters<A2ARequestHandler['getTask']>): ReturnType<A2ARequestHandler['getTask']> {
+    return this.link.call(this.home, this.agent, 'getTask', ...a) as ReturnType<A2ARequestHandler['getTask']>;
+  }
+
+  cancelTask(...a: Parameters<A2ARequestHandler['cancelTask']>): ReturnType<A2ARequestHandler['cancelTask']> {
+    return this.link.call(this.home, this.agent, 'cancelTask', ...a) as ReturnType<A2ARequestHandler['cancelTask']>;
+  }
+
+  listTasks(...a: Parameters<A2ARequestHandler['listTasks']>): ReturnType<A2ARequestHandler['listTasks']> {
+    return this.link.call(this.home, this.agent, 'listTasks', ...a) as ReturnType<A2ARequestHandler['listTasks']>;
+  }
+
+  createTaskPushNotificationConfig(...a: Parameters<A2ARequestHandler['createTaskPushNotificationConfig']>): ReturnType<A2ARequestHandler['createTaskPushNotificationConfig']> {
+    return this.link.call(this.home, this.agent, 'createTaskPushNotificationConfig', ...a) as ReturnType<A2ARequestHandler['createTaskPushNotificationConfig']>;
+  }
+
+  getTaskPushNotificationConfig(...a: Parameters<A2ARequestHandler['getTaskPushNotificationConfig']>): ReturnType<A2ARequestHandler['getTaskPushNotificationConfig']> {
+    return this.link.call(this.home, this.agent, 'getTaskPushNotificationConfig', ...a) as ReturnType<A2ARequestHandler['getTaskPushNotificationConfig']>;
+  }
+
+  listTaskPushNotificationConfigs(...a: Parameters<A2ARequestHandler['listTaskPushNotificationConfigs']>): ReturnType<A2ARequestHandler['listTaskPushNotificationConfigs']> {
+    return this.link.call(this.home, this.agent, 'listTaskPushNotificationConfigs', ...a) as ReturnType<A2ARequestHandler['listTaskPushNotificationConfigs']>;
+  }
+
+  async deleteTaskPushNotificationConfig(...a: Parameters<A2ARequestHandler['deleteTaskPushNotificationConfig']>): Promise<void> {
+    await this.link.call(this.home, this.agent, 'deleteTaskPushNotificationConfig', ...a);
+  }
+}

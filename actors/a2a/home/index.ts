@@ -1,0 +1,8 @@
+/**
+ * A2A tasks on their agent's node: the home actor that serves an agent's request handler to
+ * other nodes, and the forwarding handlers (with the streams actor) on the node that took
+ * the request.
+ */
+export { startHome } from './home-actor.js';
+export { HomeLink, EventQueue, DEFAULT_STREAM_BUFFER } from './forwarder.js';
+export { HOME_PATH, STREAMS_PATH, homeMessageSchema, streamMessageSchema, toWireError, fromWireError, type HomeMessage, type StreamMessage } from './wire.js';
