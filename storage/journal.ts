@@ -68,6 +68,12 @@ export interface Journal {
   highestSeq(key: string): number;
   /** Lowest event sequence number still stored for `key`, or undefined when no event is. */
   lowestSeq(key: string): number | undefined;
+  /**
+   * Optional: true when `key` has no event at seq 1, no snapshot and no highest-seq marker,
+   * by point lookups (no range scan). A log that writes from seq 1 (a PersistentLog, whose
+   * first event goes only with a compaction, which leaves the marker) then holds nothing.
+   */
+  startsFresh?(key: string): boolean;
   /** Sequence numbers of `key`'s snapshots, ascending (keys only: nothing is decoded). */
   snapshotSeqs(key: string): number[];
   /** The snapshot of `key` at `seq` (validated), or undefined when there is none. */

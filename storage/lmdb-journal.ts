@@ -124,6 +124,13 @@ export class LmdbJournal implements Journal {
     return typeof marker?.seq === 'number' ? Math.max(last, marker.seq) : last;
   }
 
+  startsFresh(key: string): boolean {
+    this.#store.assertOpen();
+    if (this.#events.doesExist([key, 1]) || safeGet(this.#store.state, [HIGHEST, key]) !== undefined) return false;
+    for (const _ of this.#snapshots.getKeys({ start: [key, 0], end: [key, SEQ_MAX], limit: 1 })) return false;
+    return true;
+  }
+
   lowestSeq(key: string): number | undefined {
     this.#store.assertOpen();
     for (const k of this.#events.getKeys({ start: [key, 0], end: [key, SEQ_MAX], limit: 1 })) return (k as [string, number])[1];

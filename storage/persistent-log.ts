@@ -123,7 +123,8 @@ export class PersistentLog<S, E> {
     let state = baseState;
     let seq = base;
     let replayed = 0;
-    for (const rec of this.journal.replay(this.key, base + 1)) {
+    // events on disk reach lastOnDisk at most: none to replay past it (a new key reads nothing)
+    if (lastOnDisk > base) for (const rec of this.journal.replay(this.key, base + 1)) {
       const expected = seq + 1;
       if (rec.seq !== expected) {
         throw corruptRecord('journal', this.key, expected, `missing; the journal jumps from seq ${seq} to ${rec.seq}`);
@@ -297,9 +298,17 @@ export class PersistentLog<S, E> {
 
   /** Read what the journal holds for this key: snapshot seqs, event bounds. Keys only, no values. */
   private scanHead(): { lastOnDisk: number } {
+    if (this.journal.startsFresh?.(this.key)) {
+      // a new key (this log writes from seq 1): nothing to read
+      this.snaps = [];
+      this.low = 1;
+      this.lastSnap = 0;
+      return { lastOnDisk: 0 };
+    }
     this.snaps = this.journal.snapshotSeqs(this.key);
     const lastOnDisk = this.journal.highestSeq(this.key);
-    this.low = this.journal.lowestSeq(this.key) ?? lastOnDisk + 1;
+    // nothing on disk (a new key): no lowest event to look for
+    this.low = lastOnDisk === 0 ? 1 : this.journal.lowestSeq(this.key) ?? lastOnDisk + 1;
     this.lastSnap = this.snaps.length > 0 ? this.snaps[this.snaps.length - 1]! : 0;
     this.last = Math.max(this.last, lastOnDisk);
     return { lastOnDisk };

@@ -2,7 +2,7 @@ import { Message, Role, Task, type AgentCard, type SendMessageRequest, type Stre
 import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import type { TaskActors } from './task-store.js';
-import { scopeOf } from './task-store.js';
+import { BLOCKING, scopeOf } from './task-store.js';
 import type { ClaimVerdict, SendResponse, TaskJson } from './task-actor.js';
 import { checkMessageIds, inferContext, refuseRecancel } from './inputs.js';
 
@@ -68,6 +68,8 @@ export class FollowUpGuard implements A2ARequestHandler {
   async sendMessage(params: SendMessageRequest, ctx: ServerCallContext): Promise<Sent> {
     checkMessage(params);
     ctx.state.set(STREAMED, false);
+    // a push receiver is told of every step: such a send's task is written step by step
+    ctx.state.set(BLOCKING, params.configuration?.returnImmediately !== true && !params.configuration?.taskPushNotificationConfig);
     const taskId = params.message?.taskId;
     if (!taskId) return this.inner.sendMessage(params, ctx);
     inferContext(params, await this.tasks.load(this.agent, scopeOf(ctx), taskId));
@@ -117,17 +119,25 @@ export class FollowUpGuard implements A2ARequestHandler {
     if (failure !== undefined) throw failure;
   }
 
-  getTask(...a: Parameters<A2ARequestHandler['getTask']>): ReturnType<A2ARequestHandler['getTask']> {
+  // A request that tells its caller of a task first makes the task's deferred steps durable
+  // (a blocking send keeps them in memory until its end: see TaskActors.save).
+
+  async getTask(...a: Parameters<A2ARequestHandler['getTask']>): ReturnType<A2ARequestHandler['getTask']> {
     checkHistoryLength(a[0].historyLength);
+    await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].id]);
     return this.inner.getTask(...a);
   }
 
   async cancelTask(...a: Parameters<A2ARequestHandler['cancelTask']>): ReturnType<A2ARequestHandler['cancelTask']> {
-    if (typeof a[0]?.id === 'string') refuseRecancel(await this.tasks.load(this.agent, scopeOf(a[1]), a[0].id), a[0].id);
+    if (typeof a[0]?.id === 'string') {
+      await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].id]);
+      refuseRecancel(await this.tasks.load(this.agent, scopeOf(a[1]), a[0].id), a[0].id);
+    }
     return this.inner.cancelTask(...a);
   }
 
-  createTaskPushNotificationConfig(...a: Parameters<A2ARequestHandler['createTaskPushNotificationConfig']>): ReturnType<A2ARequestHandler['createTaskPushNotificationConfig']> {
+  async createTaskPushNotificationConfig(...a: Parameters<A2ARequestHandler['createTaskPushNotificationConfig']>): ReturnType<A2ARequestHandler['createTaskPushNotificationConfig']> {
+    await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].taskId]);
     return this.inner.createTaskPushNotificationConfig(...a);
   }
 
@@ -143,13 +153,16 @@ export class FollowUpGuard implements A2ARequestHandler {
     return this.inner.deleteTaskPushNotificationConfig(...a);
   }
 
-  resubscribe(...a: Parameters<A2ARequestHandler['resubscribe']>): ReturnType<A2ARequestHandler['resubscribe']> {
-    return this.inner.resubscribe(...a);
+  async *resubscribe(...a: Parameters<A2ARequestHandler['resubscribe']>): ReturnType<A2ARequestHandler['resubscribe']> {
+    await this.tasks.durable(this.agent, scopeOf(a[1]), [a[0].id]);
+    return yield* this.inner.resubscribe(...a);
   }
 
-  listTasks(...a: Parameters<A2ARequestHandler['listTasks']>): ReturnType<A2ARequestHandler['listTasks']> {
+  async listTasks(...a: Parameters<A2ARequestHandler['listTasks']>): ReturnType<A2ARequestHandler['listTasks']> {
     checkHistoryLength(a[0].historyLength);
-    return this.inner.listTasks(...a);
+    const page = await this.inner.listTasks(...a);
+    await this.tasks.durable(this.agent, scopeOf(a[1]), page.tasks.map((t) => t.id));
+    return page;
   }
 
   /** The task actor's verdict; `refused` is thrown, `retry` asked again (bounded). */

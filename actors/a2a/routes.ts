@@ -49,7 +49,8 @@ const jsonRpcRequestSchema = z.object({
   jsonrpc: z.literal('2.0'),
   method: z.string().min(1).max(128),
   id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
-  params: z.record(z.string(), z.unknown()).optional(),
+  // an object, checked in place (the SDK's transport reads its fields; a copy would be garbage)
+  params: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).optional(),
 });
 
 /** Methods whose answer is an event stream (1.0 and 0.3 names). */

@@ -18,6 +18,22 @@ export const taskJsonSchema = z.object({
 }).loose();
 export type TaskJson = z.infer<typeof taskJsonSchema>;
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isBoundedString = (v: unknown, min: number, max: number): boolean => typeof v === 'string' && v.length >= min && v.length <= max;
+
+/**
+ * The same bounds as {@link taskJsonSchema}, checked in place: a save carries the task the
+ * store just built, so its message is checked without copying the task (the journal's
+ * records are parsed with the schema when they are read back).
+ */
+function isTaskJson(v: unknown): v is TaskJson {
+  if (!isRecord(v) || !isBoundedString(v.id, 1, 256)) return false;
+  if (v.contextId !== undefined && !isBoundedString(v.contextId, 0, 256)) return false;
+  const status = v.status;
+  return status === undefined || (isRecord(status) && (status.state === undefined || isBoundedString(status.state, 0, 64)));
+}
+const taskJsonInPlace = z.custom<TaskJson>(isTaskJson, { message: 'task: an object with an id (1-256 chars), a contextId and status.state within bounds' });
+
 /** A send's recorded response: the SDK's JSON of the Task or Message it returned, or its error. */
 export const sendResponseSchema = z.union([
   z.object({ task: taskJsonSchema }),
@@ -29,7 +45,8 @@ export type SendResponse = z.infer<typeof sendResponseSchema>;
 const messageId = z.string().min(1).max(256);
 
 export const taskMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('a2a.task.save'), task: taskJsonSchema }),
+  /** `commit`: reply once the save is committed, whatever the step (a read by another request is waiting). */
+  z.object({ type: z.literal('a2a.task.save'), task: taskJsonInPlace, commit: z.boolean().optional() }),
   z.object({ type: z.literal('a2a.task.load') }),
   /** A follow-up message wants to continue the task: answered with a {@link ClaimVerdict}. */
   z.object({ type: z.literal('a2a.task.claim'), messageId }),
@@ -71,6 +88,12 @@ type TaskEvent =
   | { type: 'a2a.task.saved'; task: TaskJson }
   | { type: 'a2a.task.answered'; messageId: string; response: SendResponse };
 
+/**
+ * Events this process built (and checked as messages): applied as they are. Events read back
+ * from the journal are other objects, parsed with the schemas.
+ */
+const built = new WeakSet<object>();
+
 /** Which interruption a status is: its message's id, else its timestamp. */
 function interruptionOf(task: TaskJson): string {
   const status = task.status as { message?: { messageId?: string }; timestamp?: string } | undefined;
@@ -103,6 +126,7 @@ export function taskActorSpec(name: string, key: string, list?: (task: TaskJson)
             if (!parsed.success) return s;
             return { ...s, answers: [...s.answers.filter((a) => a.messageId !== e.messageId), { messageId: e.messageId, response: parsed.data }].slice(-MAX_ANSWERS) };
           }
+          if (built.has(e)) return { ...s, task: e.task };
           const parsed = taskJsonSchema.safeParse(e.task);
           return parsed.success ? { ...s, task: parsed.data } : s;
         },
@@ -115,13 +139,15 @@ export function taskActorSpec(name: string, key: string, list?: (task: TaskJson)
           case 'a2a.task.save': {
             const created = s.task === undefined;
             const state = m.task.status?.state ?? '';
-            const written = Promise.all([ctx.persist({ type: 'a2a.task.saved', task: m.task } satisfies TaskEvent), list?.(m.task)]);
+            const event: TaskEvent = { type: 'a2a.task.saved', task: m.task };
+            built.add(event);
+            const written = Promise.all([ctx.persist(event), list?.(m.task)]);
             // What a client may hold on to is durable before the SDK goes on: a new task (a
             // non-blocking send answers with it), an interruption and an end. A step between
             // (working, an artifact) is ordered before the task's next save, which waits for
             // the commit (a failed write fails that one too); a crash in between leaves the task
             // as it was before the step, and recovery fails a task that was working.
-            if (created || TERMINAL.has(state) || INTERRUPTED.has(state)) {
+            if (created || m.commit === true || TERMINAL.has(state) || INTERRUPTED.has(state)) {
               await written;
             } else {
               written.catch((err: unknown) => ctx.log.warn({ err, task: m.task.id }, 'saving an A2A task step failed'));

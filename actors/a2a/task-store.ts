@@ -29,6 +29,16 @@ const indexEntrySchema = z.object({
 });
 type IndexEntry = z.infer<typeof indexEntrySchema>;
 
+/**
+ * Call-context key: a blocking send with no push config (its caller is told of nothing but
+ * where the task ends). Its task's steps before that end are kept in memory and written with
+ * it (see {@link TaskActors.save}).
+ */
+export const BLOCKING = 'troupe.a2a.blocking';
+const TERMINAL_STATES = new Set(['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_REJECTED']);
+/** States a blocking send's caller is told of: written (and committed) when saved. */
+const TOLD = new Set([...TERMINAL_STATES, 'TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_AUTH_REQUIRED']);
+
 /** Pruned task keys remembered, so a save that arrives after the prune does not bring one back. */
 const MAX_PRUNED_REMEMBERED = 1_000;
 /** Tasks a node keeps by default; past it the oldest finished ones are pruned (record and journal). */
@@ -49,7 +59,7 @@ export class ActorTaskStore implements TaskStore {
   constructor(private readonly agent: string, private readonly tasks: TaskActors) {}
 
   async save(task: Task, ctx: ServerCallContext): Promise<void> {
-    await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson);
+    await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson, ctx.state.get(BLOCKING) === true);
   }
 
   async load(taskId: string, ctx: ServerCallContext): Promise<Task | undefined> {
@@ -96,11 +106,10 @@ export class ActorTaskStore implements TaskStore {
   }
 }
 
-/** The listing entry of a task saved under `key`. */
-function entryOf(key: string, task: TaskJson): IndexEntry {
-  const [agent, tenant, owner] = JSON.parse(key) as [string, string, string];
+/** The listing entry of a task saved under the key `[agent, tenant, owner, id]`. */
+function entryOf([agent, tenant, owner]: readonly string[], task: TaskJson): IndexEntry {
   return {
-    agent, tenant, owner, id: task.id, contextId: task.contextId ?? '', state: stateOf(task),
+    agent: agent!, tenant: tenant!, owner: owner!, id: task.id, contextId: task.contextId ?? '', state: stateOf(task),
     ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
   };
 }
@@ -137,6 +146,14 @@ export class TaskActors {
   private readonly claiming = new Map<string, number>();
   /** Keys pruned lately (bounded), whose late saves are dropped. */
   private readonly pruned = new Set<string>();
+  /**
+   * Saves of a blocking send's steps not written yet (a key's newest; a key is in the index
+   * too, so the map is bounded by it): written with the task's next save that must be, or
+   * before another request reads the task ({@link TaskActors.durable}) or its actor is asked.
+   */
+  private readonly deferred = new Map<string, TaskJson>();
+  /** Unfinished tasks another request was told of: their steps are written as they come (bounded). */
+  private readonly observed = new Set<string>();
 
   constructor(
     private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger' | 'dropJournal'>,
@@ -174,8 +191,15 @@ export class TaskActors {
     return [...this.index.values()];
   }
 
-  save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
-    const p = this.write(agent, scope, task);
+  /**
+   * Save a task through its actor. With `blocking` (the caller is told only of where the task
+   * ends, and no push receiver follows it), a step before that end (submitted, working, an
+   * artifact) is taken into the listing and kept in memory, not written: the end, an
+   * interruption, or a read by another request writes the newest state. So a blocking send
+   * commits its task once; a crash before its end loses a task no client was told about.
+   */
+  save(agent: string, scope: { tenant: string; owner: string }, task: TaskJson, blocking = false): Promise<void> {
+    const p = this.write(agent, scope, task, blocking);
     this.saving.add(p);
     void p.catch(() => undefined).finally(() => this.saving.delete(p));
     return p;
@@ -193,14 +217,53 @@ export class TaskActors {
     }
   }
 
-  private async write(agent: string, scope: { tenant: string; owner: string }, task: TaskJson): Promise<void> {
+  private async write(agent: string, scope: { tenant: string; owner: string }, task: TaskJson, blocking: boolean): Promise<void> {
     const key = keyOf(agent, scope.tenant, scope.owner, task.id);
     // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
     if (this.pruned.has(key)) return;
+    const state = task.status?.state ?? '';
+    if (blocking && !TOLD.has(state) && !this.observed.has(key)) {
+      // its actor is there from the first save: a closing node spawns none, and its end (the
+      // run failed as interrupted by the stop) is still to be written
+      this.ref(key);
+      this.deferred.set(key, task);
+      this.listed(key, [agent, scope.tenant, scope.owner], task);
+      return;
+    }
+    // this save supersedes a deferred one (the actor's mailbox keeps saves in order)
+    this.deferred.delete(key);
+    if (TERMINAL_STATES.has(state)) this.observed.delete(key);
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
+    this.listed(key, [agent, scope.tenant, scope.owner], task);
+  }
+
+  private listed(key: string, parts: readonly string[], task: TaskJson): void {
     const added = !this.index.has(key);
-    this.index.set(key, entryOf(key, task));
+    this.index.set(key, entryOf(parts, task));
     if (added && this.index.size > this.maxTasks) this.prune();
+  }
+
+  /**
+   * Make the task's deferred steps durable (written through its actor, committed) before
+   * another request is told of it (get, list, resubscribe).
+   */
+  async durable(agent: string, scope: { tenant: string; owner: string }, ids: readonly string[]): Promise<void> {
+    if (this.deferred.size === 0) return;
+    await Promise.all(ids.map((id) => {
+      const key = keyOf(agent, scope.tenant, scope.owner, id);
+      if (!this.deferred.has(key)) return undefined;
+      // from now on its steps are written as they come: the caller may hold on to any of them
+      this.observed.add(key);
+      if (this.observed.size > MAX_LIVE_TASKS) this.observed.delete(this.observed.values().next().value as string);
+      return this.flush(key);
+    }));
+  }
+
+  private async flush(key: string): Promise<void> {
+    const task = this.deferred.get(key);
+    if (task === undefined) return;
+    this.deferred.delete(key);
+    await this.host.ask(this.ref(key), { type: 'a2a.task.save', task, commit: true }, { timeoutMs: 10_000 });
   }
 
   /** Past `maxTasks`, the oldest finished tasks go: their record, actor and journal. */
@@ -233,6 +296,7 @@ export class TaskActors {
   /** The task as its actor journaled it (recovery checks the listing against it). */
   async journaled(agent: string, scope: { tenant: string; owner: string }, id: string): Promise<TaskJson | undefined> {
     const key = keyOf(agent, scope.tenant, scope.owner, id);
+    await this.flush(key);
     const json = await this.host.ask<TaskJson | null>(this.ref(key), { type: 'a2a.task.load' }, { timeoutMs: 10_000 });
     return json ?? undefined;
   }
@@ -241,6 +305,8 @@ export class TaskActors {
   async claim(agent: string, scope: { tenant: string; owner: string }, id: string, messageId: string): Promise<ClaimVerdict> {
     const key = keyOf(agent, scope.tenant, scope.owner, id);
     if (!this.index.has(key)) return { kind: 'unknown' };
+    // the actor decides on the task's newest state
+    await this.flush(key);
     const verdict = await this.host.ask<ClaimVerdict>(this.ref(key), { type: 'a2a.task.claim', messageId }, { timeoutMs: ANSWER_WAIT_MS });
     if (verdict.kind === 'won') this.claiming.set(key, (this.claiming.get(key) ?? 0) + 1);
     return verdict;
@@ -268,14 +334,15 @@ export class TaskActors {
     // the actor writes the listing in the same turn as its journal event (one LMDB commit);
     // the journal stays the truth, which recovery checks the listing against
     const db = this.db;
-    const list = db ? (task: TaskJson): Promise<unknown> => db.put(JSON.parse(key), entryOf(key, task)) : undefined;
+    const parts = JSON.parse(key) as string[];
+    const list = db ? (task: TaskJson): Promise<unknown> => db.put(parts, entryOf(parts, task)) : undefined;
     const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list));
     this.live.set(key, ref);
     if (this.live.size > MAX_LIVE_TASKS) {
       // the least recently used actor goes, unless it holds a continuation in flight (its claim
-      // lives in the actor's memory): then the next one
+      // lives in the actor's memory) or a deferred save (a closing node spawns none): then the next one
       for (const [oldKey, oldRef] of this.live) {
-        if (this.claiming.has(oldKey)) continue;
+        if (this.claiming.has(oldKey) || this.deferred.has(oldKey)) continue;
         this.live.delete(oldKey);
         void this.host.stop(oldRef).catch((e) => this.host.logger.warn({ err: e }, 'stopping an idle task actor failed'));
         break;

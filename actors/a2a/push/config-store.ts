@@ -79,8 +79,15 @@ export class PushConfigs {
 
   /** The configs of one task, with the wire version each was registered over (synchronous: the index). */
   list(agent: string, scope: Scope, taskId: string): StoredPushNotificationConfig[] {
+    // no config at all (most nodes, most of the time): no key to build per task event
+    if (this.index.size === 0) return [];
     const b = this.bucket(taskKeyOf(agent, scope, taskId), false);
     return b ? [...b.values()].map((r) => ({ config: TaskPushNotificationConfig.fromJSON(r.config), wireVersion: r.wireVersion })) : [];
+  }
+
+  /** True when no task has a config (a bucket emptied by deletes may linger: then false). */
+  get empty(): boolean {
+    return this.index.size === 0;
   }
 
   /** Configs stored (every agent and task). */
