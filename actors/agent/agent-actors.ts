@@ -1,29 +1,19 @@
-import { TroupeError, type Clock } from '../../protocol/index.js';
+import { TroupeError } from '../../protocol/index.js';
 import type { Context } from '../kernel/index.js';
 import type { AgentHost } from './registry-types.js';
 import { defaultDecider, type Directive, type SupervisionInput } from '../../supervisors/index.js';
-import type { AgentLimits, AgentSpecData } from './spec.js';
-import { AgentActor, type AgentDeps } from './agent-actor.js';
-import type { AgentActivity } from './passivation.js';
-import type { AgentTool } from './tools.js';
-import type { ModelProvider } from './model/index.js';
-import type { ToolSpec } from '../../protocol/index.js';
-import type { AgentEvents } from './events.js';
+import type { AgentSpecData } from './spec.js';
 import type { AgentEntry } from './info.js';
-import { DELEGATE_TOOL_REF, type ToolSources } from './tool-sources.js';
+import { AgentSupervisor } from './agent-supervisor.js';
+import type { AgentActorsDeps } from './entry-deps.js';
 
-/** What spawning an agent's actors needs besides its entry. */
-export interface AgentActorsDeps {
-  /** `/user/agents`: the parent of every agent's supervisor. */
-  root: Context;
-  events: AgentEvents;
-  clock: Clock;
-  toolSources: ToolSources;
-}
+export type { AgentActorsDeps } from './entry-deps.js';
 
 /**
  * Spawn an agent's actors from its entry: its supervisor (`/user/agents/<name>`, policy from
- * the spec's `supervision`) with the agent actor as its child. Used at spawn and at every
+ * the spec's `supervision`), whose child, the agent actor, is spawned by the first message to
+ * the agent's address (see {@link AgentSupervisor}): an agent never asked holds one cell,
+ * not two. Used at spawn and at every
  * activation of a passivated agent: the entry keeps what the actors are made of (spec,
  * tools, provider, upstream guard), so the new actor recovers its memory from its journal
  * and behaves as the one that was passivated.
@@ -33,71 +23,9 @@ export interface AgentActorsDeps {
  */
 export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): void {
   const data = entry.data;
-  const behaviour = new AgentActor(new EntryDeps(entry, deps));
-  deps.root.spawn({ name: data.name, supervision: supervisionOf(data.supervision), children: [{ name: 'agent', behaviour, poisonAfter: 1 }] });
-}
-
-/**
- * An agent actor's deps read from its registry entry and the node's agent parts: one small
- * object per agent (two references), its fields getters over what agents of one spec share
- * (parsed spec, tools, schemas) and what the agent owns (its upstream guard), not a copy.
- */
-class EntryDeps implements AgentDeps {
-  constructor(private readonly entry: AgentEntry, private readonly node: AgentActorsDeps) {}
-
-  get name(): string {
-    return this.entry.data.name;
-  }
-  get instructions(): string {
-    return this.entry.data.instructions;
-  }
-  get temperature(): number | undefined {
-    return this.entry.data.temperature;
-  }
-  get limits(): AgentLimits {
-    return this.entry.data.limits;
-  }
-  get provider(): ModelProvider {
-    return this.entry.guard;
-  }
-  get model(): string {
-    return this.entry.model;
-  }
-  get tools(): ReadonlyMap<string, AgentTool> {
-    return this.entry.tools;
-  }
-  get toolSpecs(): ReadonlyArray<ToolSpec> {
-    return this.entry.toolSpecs;
-  }
-  get events(): AgentEvents {
-    return this.node.events;
-  }
-  get clock(): Clock {
-    return this.node.clock;
-  }
-  get journalKey(): string | undefined {
-    return this.entry.journalKey;
-  }
-  /** The entry is the activity record when the agent may be passivated. */
-  get activity(): AgentActivity | undefined {
-    return this.entry.passivateAfterMs > 0 ? this.entry : undefined;
-  }
-
-  refusal(): TroupeError | undefined {
-    return this.entry.guard.refusal();
-  }
-
-  callTarget<T>(target: string, fn: () => Promise<T>): Promise<T> {
-    return this.entry.guard.callTarget(target, fn);
-  }
-
-  /** An agent that may delegate gets the `delegate` tool from the a2a module's tool source. */
-  moreTools(): AgentTool[] {
-    const data = this.entry.data;
-    const refs = this.entry.toolRefs;
-    if (refs.length === 0 && !data.delegates) return [];
-    return this.node.toolSources.resolve(data.delegates ? [...refs, DELEGATE_TOOL_REF] : refs, data);
-  }
+  const actors = new AgentSupervisor(entry, deps);
+  entry.actors = actors;
+  deps.root.spawn({ name: data.name, supervision: supervisionOf(data.supervision), behaviour: actors });
 }
 
 /** Refused credentials: escalate, so /user/agents stops the agent instead of a restart loop. */

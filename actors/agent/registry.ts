@@ -2,7 +2,7 @@ import { TroupeError, newId } from '../../protocol/index.js';
 import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } from './registry-types.js';
 import type { Context } from '../kernel/index.js';
 import { ActorRef } from '../kernel/index.js';
-import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
+import { spawnAgentActors, spawnAgentsRoot, type AgentActorsDeps } from './agent-actors.js';
 import { SharedParts } from './shared-parts.js';
 import { AgentDirectory } from './directory.js';
 import { agentActorPath, targetElsewhere } from './agent-target.js';
@@ -64,6 +64,8 @@ export class AgentRegistry {
   private readonly passivateAfterMs: number;
   /** Idle agents passivated, passivated ones activated by their next message. */
   private readonly passivation: AgentPassivation;
+  /** What every agent's actors are made with besides its entry: one object for the node's agents. */
+  private readonly actorsDeps: AgentActorsDeps;
 
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
@@ -84,6 +86,15 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
     }
     this.passivateAfterMs = after;
+    const registry = this;
+    this.actorsDeps = {
+      get root() {
+        return registry.agentsRoot();
+      },
+      events: this.events,
+      clock: host.clock,
+      toolSources: this.toolSources,
+    };
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
     this.directory = new AgentDirectory({
       logger: host.logger,
@@ -272,6 +283,15 @@ export class AgentRegistry {
     return e && e.status === 'running' && !e.passivated ? e.agent : undefined;
   }
 
+  /**
+   * The agent actor for a name on this node once a message has woken it (it holds runs or
+   * memory), else undefined: what to tell about runs without waking an agent that has none.
+   */
+  awake(name: string): ActorRef | undefined {
+    const e = this.entries.get(name);
+    return e && e.status === 'running' && !e.passivated && e.actors?.awake === true ? e.agent : undefined;
+  }
+
   /** Live figures from the agent itself (runs in flight, conversations). */
   status(name: string, timeoutMs = 2_000): Promise<AgentStatus> {
     return this.host.ask<AgentStatus>(this.require(name), { type: 'agent.status' }, { timeoutMs });
@@ -356,7 +376,7 @@ export class AgentRegistry {
     const entry: Entry = {
       data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
       supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
-      tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined,
+      tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined, actors: undefined,
     };
     this.entries.set(name, entry);
     if (how.passivated === true && passivateAfterMs > 0) entry.passivated = true;
@@ -370,7 +390,7 @@ export class AgentRegistry {
   /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent), watched for a stop for good. */
   private spawnActors(entry: Entry): void {
     const name = entry.data.name;
-    spawnAgentActors(entry, { root: this.agentsRoot(), events: this.events, clock: this.host.clock, toolSources: this.toolSources });
+    spawnAgentActors(entry, this.actorsDeps);
     entry.passivated = false;
     entry.unwatch = this.host.watch(entry.supervisor, (sig) => {
       if (this.entries.get(name) !== entry || this.host.isClosing) return;
