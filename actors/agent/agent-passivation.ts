@@ -74,8 +74,6 @@ export class AgentPassivation {
     const name = entry.data.name;
     if (this.entries.get(name) !== entry || entry.status !== 'running' || entry.passivated || this.host.isClosing) return;
     this.idle.untrack(entry);
-    entry.unwatch();
-    entry.unwatch = () => undefined;
     entry.passivated = true;
     entry.runs = undefined;
     entry.actors = undefined;

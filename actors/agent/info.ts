@@ -99,7 +99,6 @@ export interface AgentEntry {
   agent: ActorRef;
   status: 'running' | 'stopped';
   stoppedReason?: string;
-  unwatch: () => void;
   /** Its resolved tools (code tools and registered ones), kept for the next activation. */
   tools: ReadonlyMap<string, AgentTool>;
   toolSpecs: ReadonlyArray<ToolSpec>;

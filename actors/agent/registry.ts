@@ -4,6 +4,7 @@ import type { Context } from '../kernel/index.js';
 import { ActorRef } from '../kernel/index.js';
 import { spawnAgentActors, spawnAgentsRoot, type AgentActorsDeps } from './agent-actors.js';
 import { SharedParts } from './shared-parts.js';
+import { SupervisorStops } from './supervisor-stops.js';
 import { AgentDirectory } from './directory.js';
 import { agentActorPath, targetElsewhere } from './agent-target.js';
 import { AgentEvents, type AgentEvent } from './events.js';
@@ -66,6 +67,8 @@ export class AgentRegistry {
   private readonly passivation: AgentPassivation;
   /** What every agent's actors are made with besides its entry: one object for the node's agents. */
   private readonly actorsDeps: AgentActorsDeps;
+  /** Hears of supervisors stopped for good (one inspection subscriber, not a watch per agent). */
+  private readonly stops: SupervisorStops;
 
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
@@ -96,6 +99,7 @@ export class AgentRegistry {
       toolSources: this.toolSources,
     };
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
+    this.stops = new SupervisorStops(host, this.entries, (e, reason) => this.stoppedForGood(e, reason));
     this.directory = new AgentDirectory({
       logger: host.logger,
       list: () => this.list(),
@@ -337,6 +341,7 @@ export class AgentRegistry {
   /** Stop the idle sweep (the node is closing). */
   close(): void {
     this.passivation.close();
+    this.stops.close();
   }
 
   /** Names of this node's agents. */
@@ -375,7 +380,7 @@ export class AgentRegistry {
     const passivateAfterMs = how.journalKey === undefined ? 0 : data.passivateAfterMs ?? this.passivateAfterMs;
     const entry: Entry = {
       data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
-      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
+      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running',
       tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined, actors: undefined,
     };
     this.entries.set(name, entry);
@@ -387,20 +392,21 @@ export class AgentRegistry {
     return entry;
   }
 
-  /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent), watched for a stop for good. */
+  /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent); SupervisorStops hears of a stop for good. */
   private spawnActors(entry: Entry): void {
-    const name = entry.data.name;
     spawnAgentActors(entry, this.actorsDeps);
     entry.passivated = false;
-    entry.unwatch = this.host.watch(entry.supervisor, (sig) => {
-      if (this.entries.get(name) !== entry || this.host.isClosing) return;
-      this.passivation.idle.untrack(entry);
-      entry.status = 'stopped';
-      entry.stoppedReason = sig.error ? `${sig.error.code}: ${sig.error.message}` : sig.reason;
-      this.host.logger.error({ agent: name, reason: entry.stoppedReason }, 'agent stopped for good');
-      this.events.emit({ type: 'agent.stopped', agent: name, reason: entry.stoppedReason });
-    });
     this.passivation.idle.track(entry);
+  }
+
+  /** An agent's supervisor stopped for good (see {@link SupervisorStops}). */
+  private stoppedForGood(entry: Entry, reason: string): void {
+    const name = entry.data.name;
+    this.passivation.idle.untrack(entry);
+    entry.status = 'stopped';
+    entry.stoppedReason = reason;
+    this.host.logger.error({ agent: name, reason }, 'agent stopped for good');
+    this.events.emit({ type: 'agent.stopped', agent: name, reason });
   }
 
   /**
@@ -408,7 +414,6 @@ export class AgentRegistry {
    * settled by the node's dropJournal before a purge.
    */
   private async retire(name: string, e: Entry): Promise<void> {
-    e.unwatch();
     this.passivation.idle.untrack(e);
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);
