@@ -1,5 +1,5 @@
 import { TroupeError } from '../../protocol/index.js';
-import type { Context } from '../kernel/index.js';
+import type { ActorRef, Context } from '../kernel/index.js';
 import type { AgentHost } from './registry-types.js';
 import { defaultDecider, type Directive, type SupervisionInput } from '../../supervisors/index.js';
 import type { AgentSpecData } from './spec.js';
@@ -19,13 +19,13 @@ export type { AgentActorsDeps } from './entry-deps.js';
  * and behaves as the one that was passivated.
  *
  * @example
- * spawnAgentActors(entry, { root, events, clock, toolSources });
+ * entry.supervisor = spawnAgentActors(entry, { root, events, clock, toolSources });
  */
-export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): void {
+export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): ActorRef {
   const data = entry.data;
   const actors = new AgentSupervisor(entry, deps);
   entry.actors = actors;
-  deps.root.spawn({ name: data.name, supervision: supervisionOf(data.supervision), behaviour: actors });
+  return deps.root.spawn({ name: data.name, supervision: supervisionOf(data.supervision), behaviour: actors });
 }
 
 /** Refused credentials: escalate, so /user/agents stops the agent instead of a restart loop. */

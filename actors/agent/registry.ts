@@ -394,7 +394,8 @@ export class AgentRegistry {
 
   /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent); SupervisorStops hears of a stop for good. */
   private spawnActors(entry: Entry): void {
-    spawnAgentActors(entry, this.actorsDeps);
+    // the supervisor's own ref (the same address): the entry keeps no second copy of it
+    entry.supervisor = spawnAgentActors(entry, this.actorsDeps);
     entry.passivated = false;
     this.passivation.idle.track(entry);
   }
