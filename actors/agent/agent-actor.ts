@@ -1,8 +1,8 @@
-import { TroupeError, serializeError, type Deadlines, type SerializedError } from '../../protocol/index.js';
+import { TroupeError, serializeError, type Deadlines } from '../../protocol/index.js';
 import type { Behaviour, Context, PersistenceSpec } from '../kernel/index.js';
 import type { Signal } from '../../protocol/index.js';
 import { memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
-import type { AgentStatus, RequesterMessage, RunAccepted, RunMessage } from './messages.js';
+import type { AgentStatus, RunAccepted, RunMessage } from './messages.js';
 import { RunFinished } from './run-finished.js';
 import { agentInboxSchema, type AgentInbox } from './agent-inbox.js';
 import { Runtime, type Active } from './run-table.js';
@@ -10,6 +10,7 @@ import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
 import type { Waiting } from './run-queue.js';
 import { KILLSWITCH_REASON } from './run.js';
 import { startRun } from './run-start.js';
+import { fail, toRequester } from './requester.js';
 import { deadlinesOf, reducerOf, type AgentDeps } from './agent-deps.js';
 
 export type { AgentDeps } from './agent-deps.js';
@@ -96,7 +97,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
         if (rt === undefined) return;
         // the kill switch: runs in tool calls too, not only those waiting on the model
         for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
-        for (const q of rt.queue.drain()) this.fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
+        for (const q of rt.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
         this.dropIfEmpty(ctx);
         return;
       }
@@ -143,33 +144,6 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     } else if (sig.type === 'signal.stopping') {
       this.abandon(ctx, new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `agent ${name} stopped; the run was abandoned`));
     }
-  }
-
-  /**
-   * Tell the requester (with the run's correlation id, not that of whichever message the
-   * handler is on); false when it could not be told. A result that cannot be delivered
-   * becomes an error, so the caller is not left waiting for its own timeout. An error that
-   * cannot be delivered either is logged (and dead-lettered by the kernel when the
-   * requester's mailbox is full): the requester's own run deadline ends its wait.
-   */
-  toRequester(ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string): boolean {
-    try {
-      ctx.tell(to, msg, correlationId === undefined ? undefined : { correlationId });
-      return true;
-    } catch (e) {
-      if (msg.type === 'agent.result') {
-        ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not deliver the result; failing the run');
-        const why = serializeError(e);
-        this.toRequester(ctx, to, { type: 'agent.error', runId: msg.runId, error: { ...why, message: `the run finished but its result could not be delivered: ${why.message}` } }, correlationId);
-      } else {
-        ctx.log.warn({ err: e, to, runId: msg.runId, type: msg.type }, 'could not reach the requester');
-      }
-      return false;
-    }
-  }
-
-  private fail(ctx: Context<AgentInbox>, to: string, runId: string, error: SerializedError | TroupeError, correlationId?: string): void {
-    this.toRequester(ctx, to, { type: 'agent.error', runId, error: error instanceof TroupeError ? error.toJSON() : error }, correlationId);
   }
 
   /** The run table, made by the first run of an incarnation; the registry's idle sweep reads it. */
@@ -253,7 +227,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     const { events, name, clock } = this.deps;
     for (const w of rt.queue.expire(clock.now())) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
-      this.fail(ctx, w.msg.replyTo, w.msg.runId, this.queueTimeout(w.deadline - w.at), w.correlationId);
+      fail(ctx, w.msg.replyTo, w.msg.runId, this.queueTimeout(w.deadline - w.at), w.correlationId);
     }
     this.armQueueTimer(rt, ctx, rt.queue.earliestDeadline());
     this.dropIfEmpty(ctx);
@@ -318,7 +292,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     if (rt === undefined) return;
     const q = rt.queue.remove(runId);
     if (q !== undefined) {
-      this.fail(ctx, q.msg.replyTo, runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `run cancelled before it started${reason ? `: ${reason}` : ''}`), q.correlationId);
+      fail(ctx, q.msg.replyTo, runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `run cancelled before it started${reason ? `: ${reason}` : ''}`), q.correlationId);
       this.dropIfEmpty(ctx);
       return;
     }
@@ -347,11 +321,11 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
         next = c.next;
         // The requester hears of the turn only once it is durable.
         c.durable.then(
-          () => this.toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid),
-          (e: unknown) => this.fail(ctx, replyTo, msg.runId, serializeError(e), cid),
+          () => toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid),
+          (e: unknown) => fail(ctx, replyTo, msg.runId, serializeError(e), cid),
         );
       } else {
-        this.toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid);
+        toRequester(ctx, replyTo, { type: 'agent.result', runId: msg.runId, result }, cid);
       }
       this.pump(next, ctx);
       this.dropIfEmpty(ctx);
@@ -361,7 +335,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     const code = settled.error.code;
     const outcome = CANCEL_CODES.has(code) ? 'cancelled' : 'error';
     events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome, code, durationMs });
-    this.fail(ctx, replyTo, msg.runId, settled.error, cid);
+    fail(ctx, replyTo, msg.runId, settled.error, cid);
     if (code === 'TROUPE_ERR_MODEL_AUTH') {
       // Refused credentials: a restart would be refused again. The supervisor stops the agent.
       throw new TroupeError('TROUPE_ERR_MODEL_AUTH', settled.error.message, { details: { agent: name, ...settled.error.details } });
@@ -391,10 +365,10 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     for (const a of old.active.values()) {
       this.deadlines.cancel(a.timer);
       a.controller.abort(error.message);
-      this.fail(ctx, a.msg.replyTo, a.msg.runId, error, a.correlationId);
+      fail(ctx, a.msg.replyTo, a.msg.runId, error, a.correlationId);
       events.emit({ type: 'agent.run.finished', agent: name, runId: a.msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - a.startedAt });
     }
-    for (const q of old.queue.drain()) this.fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
+    for (const q of old.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
   }
 }
 

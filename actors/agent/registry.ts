@@ -89,17 +89,10 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
     }
     this.passivateAfterMs = after;
-    const registry = this;
-    this.actorsDeps = {
-      get root() {
-        return registry.agentsRoot();
-      },
-      events: this.events,
-      clock: host.clock,
-      toolSources: this.toolSources,
-    };
+    const registry = this; // the root is a getter: its context changes when it restarts
+    this.actorsDeps = { get root() { return registry.agentsRoot(); }, events: this.events, clock: host.clock, toolSources: this.toolSources };
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
-    this.stops = new SupervisorStops(host, this.entries, (e, reason) => this.stoppedForGood(e, reason));
+    this.stops = new SupervisorStops(host, this.entries, this.events, (e) => this.passivation.idle.untrack(e));
     this.directory = new AgentDirectory({
       logger: host.logger,
       list: () => this.list(),
@@ -400,15 +393,6 @@ export class AgentRegistry {
     this.passivation.idle.track(entry);
   }
 
-  /** An agent's supervisor stopped for good (see {@link SupervisorStops}). */
-  private stoppedForGood(entry: Entry, reason: string): void {
-    const name = entry.data.name;
-    this.passivation.idle.untrack(entry);
-    entry.status = 'stopped';
-    entry.stoppedReason = reason;
-    this.host.logger.error({ agent: name, reason }, 'agent stopped for good');
-    this.events.emit({ type: 'agent.stopped', agent: name, reason });
-  }
 
   /**
    * Forget an entry and stop its actors, so no new commit starts; commits already issued are

@@ -3,7 +3,8 @@ import type { Context } from '../kernel/index.js';
 import type { AgentDeps } from './agent-deps.js';
 import type { AgentInbox } from './agent-inbox.js';
 import type { AgentMemory } from './memory.js';
-import type { RequesterMessage, RunResult } from './messages.js';
+import type { RunResult } from './messages.js';
+import { toRequester } from './requester.js';
 import { RunAbort } from './model/index.js';
 import { RunFinished } from './run-finished.js';
 import type { Active, Queued } from './run-table.js';
@@ -13,12 +14,10 @@ import { runToolContext, withMoreTools } from './run-tools.js';
 /** Abort reason of a run whose requester can no longer take its deltas. */
 export const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
 
-/** What starting a run needs from its agent: its deps, run deadlines, and how to tell the requester. */
+/** What starting a run needs from its agent: its deps and the run deadlines. */
 export interface RunStarter {
   readonly deps: AgentDeps;
   readonly deadlines: Deadlines;
-  /** Tell the requester; false when it could not be told. */
-  toRequester(ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string): boolean;
 }
 
 /**
@@ -68,7 +67,7 @@ export function startRun(agent: RunStarter, state: AgentMemory, q: Queued, ctx: 
     plan.onDelta = (delta) => {
       // A stream with a hole in it is worse than an error: stop the run instead.
       if (controller.aborted) return;
-      if (!agent.toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
+      if (!toRequester(ctx, msg.replyTo, { type: 'agent.delta', runId: msg.runId, delta }, q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
     };
   }
   // The outcome comes back as a self-message past the mailbox's capacity, handled in a

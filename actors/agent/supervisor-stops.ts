@@ -1,11 +1,12 @@
 import { formatAddress, type SerializedError } from '../../protocol/index.js';
 import type { InspectionEvent } from '../kernel/index.js';
 import { AGENTS_PREFIX } from './agent-passivation.js';
+import type { AgentEvents } from './events.js';
 import type { AgentEntry } from './info.js';
 import type { AgentHost } from './registry-types.js';
 
 /**
- * Learns when an agent's supervisor stops for good (its restart intensity spent, refused
+ * Marks an agent stopped when its supervisor stops for good (its restart intensity spent, refused
  * credentials, `/user/agents` going down) from the node's inspection stream: one subscriber
  * for every agent, where a death watch per agent cost a watcher, two sets and two closures
  * (about half a kilobyte of each idle agent). The kernel reports a supervisor's removal
@@ -15,7 +16,7 @@ import type { AgentHost } from './registry-types.js';
  * one: the entry is gone, passivated, or the node is closing by then.
  *
  * @example
- * const stops = new SupervisorStops(host, entries, (entry, reason) => markStopped(entry, reason));
+ * const stops = new SupervisorStops(host, entries, events, (entry) => sweep.untrack(entry));
  */
 export class SupervisorStops {
   /** `troupe://<node>/user/agents/`: what every agent's supervisor address starts with. */
@@ -25,9 +26,11 @@ export class SupervisorStops {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly host: Pick<AgentHost, 'id' | 'inspect' | 'isClosing'>,
+    private readonly host: Pick<AgentHost, 'id' | 'inspect' | 'isClosing' | 'logger'>,
     private readonly entries: ReadonlyMap<string, AgentEntry>,
-    private readonly onStopped: (entry: AgentEntry, reason: string) => void,
+    private readonly events: AgentEvents,
+    /** The idle sweep lets go of it. */
+    private readonly untrack: (entry: AgentEntry) => void,
   ) {
     this.prefix = formatAddress(host.id, AGENTS_PREFIX);
     this.unsubscribe = host.inspect((e) => this.observe(e));
@@ -49,7 +52,12 @@ export class SupervisorStops {
     this.removed = undefined;
     const entry = this.entries.get(name);
     if (entry === undefined || entry.status !== 'running' || entry.passivated || this.host.isClosing) return;
-    this.onStopped(entry, removed !== undefined ? `${removed.error.code}: ${removed.error.message}` : e.reason);
+    const reason = removed !== undefined ? `${removed.error.code}: ${removed.error.message}` : e.reason;
+    this.untrack(entry);
+    entry.status = 'stopped';
+    entry.stoppedReason = reason;
+    this.host.logger.error({ agent: name, reason }, 'agent stopped for good');
+    this.events.emit({ type: 'agent.stopped', agent: name, reason });
   }
 
   /** The agent name of a supervisor's address (`troupe://<node>/user/agents/<name>`); undefined for any other. */
