@@ -393,7 +393,6 @@ export class AgentRegistry {
     this.passivation.idle.track(entry);
   }
 
-
   /**
    * Forget an entry and stop its actors, so no new commit starts; commits already issued are
    * settled by the node's dropJournal before a purge.
