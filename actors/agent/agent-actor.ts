@@ -1,18 +1,17 @@
-import { TroupeError, serializeError, type A2ACall, type ChatMessage, type SerializedError } from '../../protocol/index.js';
-import type { Behaviour, Context } from '../kernel/index.js';
-import { emptyMemory, memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
-import {
-  agentMessageSchema, type AgentStatus, type RequesterMessage, type RunAccepted, type RunMessage, type RunResult,
-} from './messages.js';
-import { RunAbort } from './model/index.js';
+import { TroupeError, serializeError, type Deadlines } from '../../protocol/index.js';
+import type { Behaviour, Context, PersistenceSpec } from '../kernel/index.js';
+import type { Signal } from '../../protocol/index.js';
+import { memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
+import { agentMessageSchema, type AgentStatus, type RunAccepted, type RunMessage } from './messages.js';
 import { RunFinished } from './run-finished.js';
-import { AgentDeltaMessage, AgentErrorMessage, AgentResultMessage } from './requester-messages.js';
 import type { AgentInbox } from './agent-inbox.js';
-import { Runtime, type Active, type Queued } from './run-table.js';
+import { AgentResultMessage } from './requester-messages.js';
+import { Runtime, type Active } from './run-table.js';
 import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
 import type { Waiting } from './run-queue.js';
-import { KILLSWITCH_REASON, TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
-import { runToolContext, withMoreTools } from './run-tools.js';
+import { KILLSWITCH_REASON } from './run.js';
+import { startRun } from './run-start.js';
+import { fail, toRequester } from './requester.js';
 import { deadlinesOf, reducerOf, type AgentDeps } from './agent-deps.js';
 
 export type { AgentDeps } from './agent-deps.js';
@@ -21,8 +20,13 @@ export type { AgentDeps } from './agent-deps.js';
 const HEALTH_CODES = new Set(['TROUPE_ERR_MODEL_UPSTREAM', 'TROUPE_ERR_MODEL_TIMEOUT']);
 const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
 
-/** Abort reason of a run whose requester can no longer take its deltas. */
-const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
+/**
+ * The memory every incarnation starts from (before recovery): one frozen object for all
+ * agents. The fold never changes a state in place (it returns a new one), so sharing it is safe.
+ */
+const EMPTY_MEMORY: AgentMemory = Object.freeze({ conversations: Object.freeze({}) }) as AgentMemory;
+/** What an agent's mailbox takes as it is: its own runs' outcomes and queue ticks. */
+const AGENT_INSTANCES = [RunFinished, QueueTick] as const;
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
@@ -33,238 +37,298 @@ const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
  * upstream request. `maxConsecutiveFailures` failed model calls in a row crash the actor
  * (TROUPE_ERR_AGENT_UNHEALTHY), so its supervisor restarts it with backoff, or gives up
  * past its restart intensity.
+ *
+ * One object per agent, its handlers on the prototype: it holds the agent's deps (what its
+ * spec resolved to, shared with the agents of that spec), its run table while it holds runs
+ * (none while idle) and two counters. A node of a hundred thousand idle agents holds a
+ * hundred thousand of these small objects, not a hundred thousand sets of closures.
+ *
+ * @example
+ * node.spawn(agentBehaviour(deps), { name: 'agent', poisonAfter: 1 });
  */
-export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
-  const { limits, clock, events, name } = deps;
-  const apply = reducerOf(limits);
-  const persistent = deps.journalKey !== undefined;
-  let rt = new Runtime();
+export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
+  /** Present when the agent journals its memory. */
+  declare readonly persistence?: PersistenceSpec<AgentMemory, MemoryEvent>;
   /** Run timeouts: one timer per 10 ms window, not per run (shared by the node's agents). */
-  const deadlines = deadlinesOf(clock);
+  readonly deadlines: Deadlines;
+  /** The current incarnation's runs; undefined while it holds none. */
+  private rt: Runtime | undefined = undefined;
+  /** Consecutive model failures of this incarnation. */
+  private failures = 0;
+  /** Recent run durations, smoothed: what a refused caller is told to wait (Retry-After). */
+  private avgRunMs: number | undefined = undefined;
+
+  constructor(readonly deps: AgentDeps) {
+    this.deadlines = deadlinesOf(deps.clock);
+    const key = deps.journalKey;
+    if (key !== undefined) (this as { persistence?: PersistenceSpec<AgentMemory, MemoryEvent> }).persistence = { key, apply: reducerOf(deps.limits), snapshotEvery: 100 };
+  }
 
   /**
-   * Tell the requester (with the run's correlation id, not that of whichever message the
-   * handler is on); false when it could not be told. A result that cannot be delivered
-   * becomes an error, so the caller is not left waiting for its own timeout. An error that
-   * cannot be delivered either is logged (and dead-lettered by the kernel when the
-   * requester's mailbox is full): the requester's own run deadline ends its wait.
+   * What its mailbox takes: the protocol, parsed; its own runs' outcomes and queue ticks,
+   * made by this actor, are taken as they are (`instances`; agentInboxSchema is the same
+   * rule as one schema, for direct callers).
    */
-  const toRequester = (ctx: Context<AgentInbox>, to: string, msg: RequesterMessage, correlationId?: string): boolean => {
-    try {
-      ctx.tell(to, msg, correlationId === undefined ? undefined : { correlationId });
-      return true;
-    } catch (e) {
-      if (msg.type === 'agent.result') {
-        ctx.log.warn({ err: e, to, runId: msg.runId }, 'could not deliver the result; failing the run');
-        const why = serializeError(e);
-        toRequester(ctx, to, new AgentErrorMessage(msg.runId, { ...why, message: `the run finished but its result could not be delivered: ${why.message}` }), correlationId);
-      } else {
-        ctx.log.warn({ err: e, to, runId: msg.runId, type: msg.type }, 'could not reach the requester');
-      }
-      return false;
+  get messages(): typeof agentMessageSchema {
+    return agentMessageSchema;
+  }
+
+  get instances(): ReadonlyArray<abstract new (...args: never[]) => unknown> {
+    return AGENT_INSTANCES;
+  }
+
+  /** Only restarting and stopping matter to it: an agent never asked takes no turn. */
+  get signalStarted(): boolean {
+    return false;
+  }
+
+  initial(): AgentMemory {
+    this.setRuntime(undefined);
+    this.failures = 0;
+    return EMPTY_MEMORY;
+  }
+
+  receive(state: AgentMemory, msg: AgentInbox, ctx: Context<AgentInbox>): AgentMemory | void {
+    const activity = this.deps.activity;
+    if (activity !== undefined) activity.lastActiveAt = this.deps.clock.now();
+    if (msg instanceof RunFinished) return this.onFinished(state, msg, ctx);
+    if (msg instanceof QueueTick) {
+      this.onQueueTick(ctx);
+      return;
     }
-  };
-  const fail = (ctx: Context<AgentInbox>, to: string, runId: string, error: SerializedError | TroupeError, correlationId?: string): void => {
-    toRequester(ctx, to, new AgentErrorMessage(runId, error instanceof TroupeError ? error.toJSON() : error), correlationId);
-  };
+    switch (msg.type) {
+      case 'agent.run':
+        this.onRun(state, msg, ctx);
+        return;
+      case 'agent.cancel':
+        this.onCancel(msg.runId, msg.reason, ctx);
+        return;
+      case 'agent.halt': {
+        const rt = this.rt;
+        if (rt === undefined) return;
+        // the kill switch: runs in tool calls too, not only those waiting on the model
+        for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
+        for (const q of rt.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
+        this.dropIfEmpty(ctx);
+        return;
+      }
+      case 'agent.status': {
+        const usage = memoryUsage(state);
+        const s: AgentStatus = {
+          name: this.deps.name,
+          activeRuns: this.rt?.active.size ?? 0,
+          queuedRuns: this.rt?.queue.size ?? 0,
+          conversations: usage.conversations,
+          consecutiveFailures: this.failures,
+          memoryBytes: usage.bytes,
+          memoryTokens: usage.tokens,
+        };
+        ctx.reply(s);
+        return;
+      }
+      case 'agent.conversation': {
+        const c = state.conversations[msg.conversationId];
+        ctx.reply(c ? { conversationId: msg.conversationId, turns: c.turns, updatedAt: c.updatedAt, messages: c.messages } : null);
+        return;
+      }
+      case 'agent.forget': {
+        if (!(msg.conversationId in state.conversations)) {
+          ctx.reply(false);
+          return;
+        }
+        if (this.rt?.busy.has(msg.conversationId) === true) {
+          ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `conversation ${msg.conversationId} has a run in flight`));
+          return;
+        }
+        const { next, durable } = this.commit(state, { type: 'conversation.forgotten', conversationId: msg.conversationId, at: this.deps.clock.now() }, ctx);
+        const r = ctx.replier();
+        durable.then(() => r.reply(true), (e: unknown) => r.error(e));
+        return next;
+      }
+    }
+  }
+
+  signal(_state: AgentMemory, sig: Signal, ctx: Context<AgentInbox>): void {
+    const name = this.deps.name;
+    if (sig.type === 'signal.restarting') {
+      this.abandon(ctx, new TroupeError('TROUPE_ERR_ACTOR_FAILED', `agent ${name} crashed and is restarting; the run was abandoned`));
+    } else if (sig.type === 'signal.stopping') {
+      this.abandon(ctx, new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `agent ${name} stopped; the run was abandoned`));
+    }
+  }
+
+  /** The run table, made by the first run of an incarnation; the registry's idle sweep reads it. */
+  private runtime(): Runtime {
+    let rt = this.rt;
+    if (rt === undefined) this.setRuntime((rt = new Runtime()));
+    return rt;
+  }
+
+  private setRuntime(rt: Runtime | undefined): void {
+    this.rt = rt;
+    const activity = this.deps.activity;
+    if (activity !== undefined) activity.runs = rt;
+  }
+
+  /** Let go of the run table once it holds no run (and of its queue timer). */
+  private dropIfEmpty(ctx: Context<AgentInbox>): void {
+    const rt = this.rt;
+    if (rt === undefined || !rt.empty) return;
+    if (rt.queueTimerAt !== undefined) ctx.timers.cancel(QUEUE_TIMER);
+    this.setRuntime(undefined);
+  }
 
   /** Free a run's slot and its conversation; false when the run is no longer this incarnation's. */
-  const release = (a: Active): boolean => {
-    if (rt.active.get(a.msg.runId) !== a) return false;
+  private release(a: Active): boolean {
+    const rt = this.rt;
+    if (rt === undefined || rt.active.get(a.msg.runId) !== a) return false;
     rt.active.delete(a.msg.runId);
-    deadlines.cancel(a.timer);
+    this.deadlines.cancel(a.timer);
     if (a.msg.conversationId !== undefined) rt.busy.delete(a.msg.conversationId);
     return true;
-  };
+  }
 
   /** Journal (or, without storage, just fold) one event; resolves once it is durable. */
-  const commit = (state: AgentMemory, event: MemoryEvent, ctx: Context<AgentInbox>): { next: AgentMemory; durable: Promise<void> } => {
-    if (!persistent) return { next: apply(state, event), durable: Promise.resolve() };
-    const durable = ctx.persist(event);
+  private commit(state: AgentMemory, event: MemoryEvent, ctx: Context<AgentInbox>): { next: AgentMemory; durable: Promise<void> } {
+    const apply = this.persistence?.apply ?? reducerOf(this.deps.limits);
     // The handler's return value is ignored for persistent actors; the fold is the same.
+    const durable = this.persistence === undefined ? Promise.resolve() : ctx.persist(event);
     return { next: apply(state, event), durable };
-  };
+  }
 
-  const start = (state: AgentMemory, q: Queued, ctx: Context<AgentInbox>): void => {
-    const { msg } = q;
-    const messages: ChatMessage[] = deps.instructions ? [{ role: 'system', content: deps.instructions }] : [];
-    if (msg.conversationId !== undefined) {
-      const history = state.conversations[msg.conversationId]?.messages;
-      if (history) for (const m of history) messages.push(m);
-    }
-    for (const m of msg.input) messages.push(m);
-    const controller = new RunAbort();
-    const startedAt = clock.now();
-    const timer = deadlines.after(limits.timeoutMs, () => controller.abort(TIMEOUT_REASON), startedAt);
-    const active: Active = { msg, at: q.at, correlationId: q.correlationId, controller, timer, startedAt };
-    rt.active.set(msg.runId, active);
-    if (msg.conversationId !== undefined) rt.busy.add(msg.conversationId);
-    events.emit({ type: 'agent.run.started', agent: name, runId: msg.runId, queuedMs: startedAt - q.at });
-
-    const self = ctx.self;
-    /** The run's A2A calls (delegations), recorded by the `delegate` tool. */
-    const calls: A2ACall[] = [];
-    const plan: RunPlan = {
-      provider: deps.provider,
-      model: deps.model,
-      messages,
-      ...withMoreTools(deps),
-      clientTools: msg.clientTools ?? [],
-      params: deps.temperature === undefined ? msg.params ?? {} : { temperature: deps.temperature, ...msg.params },
-      maxTurns: limits.maxTurns,
-      signal: controller,
-      toolContext: (signal) => runToolContext(deps, ctx, q, signal, calls),
-      clock,
-    };
-    if (msg.toolChoice !== undefined) plan.toolChoice = msg.toolChoice;
-    if (limits.maxTokens !== undefined) plan.maxTokens = limits.maxTokens;
-    if (msg.stream) {
-      plan.onDelta = (delta) => {
-        // A stream with a hole in it is worse than an error: stop the run instead.
-        if (controller.aborted) return;
-        if (!toRequester(ctx, msg.replyTo, new AgentDeltaMessage(msg.runId, delta), q.correlationId)) controller.abort(UNDELIVERABLE_REASON);
-      };
-    }
-    // The outcome comes back as a self-message past the mailbox's capacity, handled in a
-    // turn like any other (a later incarnation ignores it: abandon() has told the requester).
-    ctx.pipeToSelf(
-      executeRun(plan),
-      (p) => {
-        const result: RunResult = {
-          runId: msg.runId,
-          agent: name,
-          ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
-          content: p.content,
-          toolCalls: p.toolCalls,
-          finishReason: p.finishReason,
-          usage: p.usage,
-          model: p.model,
-          turns: p.turns,
-          trace: {
-            ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
-            chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
-            ...(msg.a2a !== undefined || calls.length > 0 ? { callChain: [...(msg.a2a?.callChain ?? []), name] } : {}),
-            ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
-            ...(calls.length > 0 ? { calls } : {}),
-          },
-        };
-        return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });
-      },
-      (e: unknown) => {
-        const err = controller.aborted ? cancelled(controller, e) : e;
-        return new RunFinished(active, msg.runId, { ok: false, error: serializeError(err) });
-      },
-    );
-  };
-
-  const startable = (w: Waiting): boolean => w.msg.conversationId === undefined || !rt.busy.has(w.msg.conversationId);
-  const pump = (state: AgentMemory, ctx: Context<AgentInbox>): void => {
-    while (rt.active.size < limits.maxConcurrentRuns) {
+  private pump(state: AgentMemory, ctx: Context<AgentInbox>): void {
+    const rt = this.rt;
+    if (rt === undefined) return;
+    const busy = rt.busy;
+    const startable = (w: Waiting): boolean => w.msg.conversationId === undefined || !busy.has(w.msg.conversationId);
+    while (rt.active.size < this.deps.limits.maxConcurrentRuns) {
       const w = rt.queue.take(startable);
       if (w === undefined) return;
-      start(state, w, ctx);
+      const active = startRun(this, state, w, ctx);
+      rt.active.set(w.msg.runId, active);
+      if (w.msg.conversationId !== undefined) busy.add(w.msg.conversationId);
     }
-  };
+  }
 
   /** What a refused caller is told to wait: about the time the runs ahead of it take. */
-  const retryAfterMs = (): number =>
-    Math.min(60_000, Math.max(1_000, Math.ceil((rt.avgRunMs ?? 1_000) * (1 + rt.queue.size / limits.maxConcurrentRuns))));
-  const queueTimeout = (deadlineMs: number): TroupeError => new TroupeError('TROUPE_ERR_AGENT_QUEUE_TIMEOUT',
-    `agent ${name} could not start the run within its queue deadline of ${deadlineMs}ms: all ${limits.maxConcurrentRuns} run slots stayed busy`,
-    { details: { queueDeadlineMs: deadlineMs, active: rt.active.size, queued: rt.queue.size, retryAfterMs: retryAfterMs() } });
+  private retryAfterMs(): number {
+    const queued = this.rt?.queue.size ?? 0;
+    return Math.min(60_000, Math.max(1_000, Math.ceil((this.avgRunMs ?? 1_000) * (1 + queued / this.deps.limits.maxConcurrentRuns))));
+  }
+
+  private queueTimeout(deadlineMs: number): TroupeError {
+    const { name, limits } = this.deps;
+    return new TroupeError('TROUPE_ERR_AGENT_QUEUE_TIMEOUT',
+      `agent ${name} could not start the run within its queue deadline of ${deadlineMs}ms: all ${limits.maxConcurrentRuns} run slots stayed busy`,
+      { details: { queueDeadlineMs: deadlineMs, active: this.rt?.active.size ?? 0, queued: this.rt?.queue.size ?? 0, retryAfterMs: this.retryAfterMs() } });
+  }
 
   /** One kernel timer for the whole queue, set to its earliest deadline. */
-  const armQueueTimer = (ctx: Context<AgentInbox>, at: number | undefined): void => {
+  private armQueueTimer(rt: Runtime, ctx: Context<AgentInbox>, at: number | undefined): void {
     if (at === rt.queueTimerAt) return;
     rt.queueTimerAt = at;
     if (at === undefined) ctx.timers.cancel(QUEUE_TIMER);
-    else ctx.timers.startSingle(QUEUE_TIMER, Math.max(0, at - clock.now()), new QueueTick());
-  };
-  const onQueueTick = (ctx: Context<AgentInbox>): void => {
+    else ctx.timers.startSingle(QUEUE_TIMER, Math.max(0, at - this.deps.clock.now()), new QueueTick());
+  }
+
+  private onQueueTick(ctx: Context<AgentInbox>): void {
+    const rt = this.rt;
+    if (rt === undefined) return;
     rt.queueTimerAt = undefined;
+    const { events, name, clock } = this.deps;
     for (const w of rt.queue.expire(clock.now())) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
-      fail(ctx, w.msg.replyTo, w.msg.runId, queueTimeout(w.deadline - w.at), w.correlationId);
+      fail(ctx, w.msg.replyTo, w.msg.runId, this.queueTimeout(w.deadline - w.at), w.correlationId);
     }
-    armQueueTimer(ctx, rt.queue.earliestDeadline());
-  };
+    this.armQueueTimer(rt, ctx, rt.queue.earliestDeadline());
+    this.dropIfEmpty(ctx);
+  }
 
   /**
    * `agent.run` is asked: the reply is the acceptance, or the reason the run is refused (the
    * requester learns it from the ask, local or remote alike).
    */
-  const onRun = (state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void => {
-    if (rt.active.has(msg.runId) || rt.queue.has(msg.runId)) {
+  private onRun(state: AgentMemory, msg: RunMessage, ctx: Context<AgentInbox>): void {
+    const { name, limits, events, clock } = this.deps;
+    const known = this.rt;
+    if (known !== undefined && (known.active.has(msg.runId) || known.queue.has(msg.runId))) {
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_RUN_DUPLICATE', `run ${msg.runId} is already known to agent ${name}`));
       return;
     }
-    const refused = deps.refusal?.();
+    const refused = this.deps.refusal?.();
     if (refused) {
       ctx.replyError(refused);
       return;
     }
-    if (rt.active.size + rt.queue.size >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
+    const active = known?.active.size ?? 0;
+    const queued = known?.queue.size ?? 0;
+    if (active + queued >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_BUSY' });
-      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${rt.active.size} runs in flight and ${rt.queue.size} queued`, {
-        details: { active: rt.active.size, queued: rt.queue.size, retryAfterMs: retryAfterMs() },
+      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${active} runs in flight and ${queued} queued`, {
+        details: { active, queued, retryAfterMs: this.retryAfterMs() },
       }));
       return;
     }
     const caller = msg.caller ?? '';
     const share = limits.maxQueuedRunsPerCaller;
-    if (share !== undefined && rt.active.size >= limits.maxConcurrentRuns && rt.queue.waitingOf(caller) >= share) {
+    if (share !== undefined && known !== undefined && active >= limits.maxConcurrentRuns && known.queue.waitingOf(caller) >= share) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED' });
       ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED', `this caller already has ${share} runs waiting for agent ${name} (limits.maxQueuedRunsPerCaller)`, {
-        details: { maxQueuedRunsPerCaller: share, retryAfterMs: retryAfterMs() },
+        details: { maxQueuedRunsPerCaller: share, retryAfterMs: this.retryAfterMs() },
       }));
       return;
     }
+    const rt = this.runtime();
     const at = clock.now();
     const deadlineMs = msg.queueDeadlineMs ?? limits.queueDeadlineMs;
     const w: Waiting = { msg, at, correlationId: ctx.correlationId, caller, deadline: at + deadlineMs };
     rt.queue.push(w);
-    pump(state, ctx);
+    this.pump(state, ctx);
     if (rt.queue.has(msg.runId)) {
       // No slot now, and the caller would not wait: refused at once, not after a timer.
       if (deadlineMs === 0) {
         rt.queue.remove(msg.runId);
         events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
-        ctx.replyError(queueTimeout(0));
+        ctx.replyError(this.queueTimeout(0));
         return;
       }
-      if (rt.queueTimerAt === undefined || w.deadline < rt.queueTimerAt) armQueueTimer(ctx, w.deadline);
+      if (rt.queueTimerAt === undefined || w.deadline < rt.queueTimerAt) this.armQueueTimer(rt, ctx, w.deadline);
     }
     const accepted: RunAccepted = { type: 'agent.accepted', runId: msg.runId };
     ctx.reply(accepted);
-  };
+  }
 
-  const onCancel = (runId: string, reason: string | undefined, ctx: Context<AgentInbox>): void => {
+  private onCancel(runId: string, reason: string | undefined, ctx: Context<AgentInbox>): void {
+    const rt = this.rt;
+    if (rt === undefined) return;
     const q = rt.queue.remove(runId);
     if (q !== undefined) {
       fail(ctx, q.msg.replyTo, runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `run cancelled before it started${reason ? `: ${reason}` : ''}`), q.correlationId);
+      this.dropIfEmpty(ctx);
       return;
     }
     rt.active.get(runId)?.controller.abort(reason ?? 'cancelled by the requester');
-  };
+  }
 
-  const onFinished = (state: AgentMemory, msg: RunFinished, ctx: Context<AgentInbox>): AgentMemory => {
-    const active = rt.active.get(msg.runId);
+  private onFinished(state: AgentMemory, msg: RunFinished, ctx: Context<AgentInbox>): AgentMemory {
+    const active = this.rt?.active.get(msg.runId);
     // Not this incarnation's run (an earlier one's, whose requester already got an error).
-    if (!active || !msg.isFor(active) || !release(active)) return state;
+    if (!active || !msg.isFor(active) || !this.release(active)) return state;
+    const { name, clock, events, limits } = this.deps;
     const conv = active.msg.conversationId;
     const durationMs = clock.now() - active.startedAt;
-    rt.avgRunMs = rt.avgRunMs === undefined ? durationMs : 0.8 * rt.avgRunMs + 0.2 * durationMs;
+    this.avgRunMs = this.avgRunMs === undefined ? durationMs : 0.8 * this.avgRunMs + 0.2 * durationMs;
     const replyTo = active.msg.replyTo;
     const cid = active.correlationId;
 
     const settled = msg.settlement;
     if (settled.ok) {
-      rt.failures = 0;
+      this.failures = 0;
       const { result, messages } = settled.outcome;
       events.emit({ type: 'agent.run.finished', agent: name, runId: msg.runId, outcome: 'ok', durationMs, turns: result.turns, usage: result.usage });
       let next = state;
       if (conv !== undefined) {
-        const c = commit(state, { type: 'turn.completed', conversationId: conv, runId: msg.runId, messages, usage: result.usage, at: clock.now() }, ctx);
+        const c = this.commit(state, { type: 'turn.completed', conversationId: conv, runId: msg.runId, messages, usage: result.usage, at: clock.now() }, ctx);
         next = c.next;
         // The requester hears of the turn only once it is durable.
         c.durable.then(
@@ -274,7 +338,8 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       } else {
         toRequester(ctx, replyTo, new AgentResultMessage(msg.runId, result), cid);
       }
-      pump(next, ctx);
+      this.pump(next, ctx);
+      this.dropIfEmpty(ctx);
       return next;
     }
 
@@ -287,110 +352,43 @@ export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInb
       throw new TroupeError('TROUPE_ERR_MODEL_AUTH', settled.error.message, { details: { agent: name, ...settled.error.details } });
     }
     if (HEALTH_CODES.has(code)) {
-      rt.failures += 1;
-      events.emit({ type: 'agent.model.failed', agent: name, code, consecutive: rt.failures });
-      if (rt.failures >= limits.maxConsecutiveFailures) {
-        events.emit({ type: 'agent.unhealthy', agent: name, consecutive: rt.failures });
+      this.failures += 1;
+      events.emit({ type: 'agent.model.failed', agent: name, code, consecutive: this.failures });
+      if (this.failures >= limits.maxConsecutiveFailures) {
+        events.emit({ type: 'agent.unhealthy', agent: name, consecutive: this.failures });
         // Crash: the supervisor decides (restart with backoff, or give up past its intensity).
-        throw new TroupeError('TROUPE_ERR_AGENT_UNHEALTHY', `agent ${name}: ${rt.failures} consecutive model failures (last: ${code}: ${settled.error.message})`, {
-          details: { consecutive: rt.failures, last: code },
+        throw new TroupeError('TROUPE_ERR_AGENT_UNHEALTHY', `agent ${name}: ${this.failures} consecutive model failures (last: ${code}: ${settled.error.message})`, {
+          details: { consecutive: this.failures, last: code },
         });
       }
     }
-    pump(state, ctx);
+    this.pump(state, ctx);
+    this.dropIfEmpty(ctx);
     return state;
-  };
+  }
 
   /** The incarnation ends: abort its runs and tell their requesters. */
-  const abandon = (ctx: Context<AgentInbox>, error: TroupeError): void => {
-    const old = rt;
-    rt = new Runtime();
-    if (deps.activity !== undefined) deps.activity.runs = rt;
+  private abandon(ctx: Context<AgentInbox>, error: TroupeError): void {
+    const old = this.rt;
+    this.setRuntime(undefined);
+    if (old === undefined) return;
+    const { events, name, clock } = this.deps;
     for (const a of old.active.values()) {
-      deadlines.cancel(a.timer);
+      this.deadlines.cancel(a.timer);
       a.controller.abort(error.message);
       fail(ctx, a.msg.replyTo, a.msg.runId, error, a.correlationId);
       events.emit({ type: 'agent.run.finished', agent: name, runId: a.msg.runId, outcome: 'error', code: error.code, durationMs: clock.now() - a.startedAt });
     }
     for (const q of old.queue.drain()) fail(ctx, q.msg.replyTo, q.msg.runId, error, q.correlationId);
-  };
+  }
+}
 
-  const activity = deps.activity;
-  return {
-    // the protocol is parsed; its own runs' outcomes and queue ticks, made by this actor, are
-    // taken as they are (agentInboxSchema is the same rule as one schema, for direct callers)
-    messages: agentMessageSchema,
-    instances: [RunFinished, QueueTick],
-    // only restarting and stopping matter to it: an agent never asked takes no turn
-    signalStarted: false,
-    initial: () => {
-      rt = new Runtime();
-      if (activity !== undefined) activity.runs = rt;
-      return emptyMemory();
-    },
-    ...(persistent ? { persistence: { key: deps.journalKey!, apply, snapshotEvery: 100 } } : {}),
-    receive: (state, msg, ctx) => {
-      if (activity !== undefined) activity.lastActiveAt = clock.now();
-      if (msg instanceof RunFinished) return onFinished(state, msg, ctx);
-      if (msg instanceof QueueTick) {
-        onQueueTick(ctx);
-        return;
-      }
-      switch (msg.type) {
-        case 'agent.run':
-          onRun(state, msg, ctx);
-          return;
-        case 'agent.cancel':
-          onCancel(msg.runId, msg.reason, ctx);
-          return;
-        case 'agent.halt': {
-          // the kill switch: runs in tool calls too, not only those waiting on the model
-          for (const a of rt.active.values()) a.controller.abort(KILLSWITCH_REASON);
-          const queued = rt.queue.drain();
-          for (const q of queued) fail(ctx, q.msg.replyTo, q.msg.runId, new TroupeError('TROUPE_ERR_KILLSWITCH_ENGAGED', `the kill switch cancelled the run before it started: ${msg.reason}`), q.correlationId);
-          return;
-        }
-        case 'agent.status': {
-          const usage = memoryUsage(state);
-          const s: AgentStatus = {
-            name,
-            activeRuns: rt.active.size,
-            queuedRuns: rt.queue.size,
-            conversations: usage.conversations,
-            consecutiveFailures: rt.failures,
-            memoryBytes: usage.bytes,
-            memoryTokens: usage.tokens,
-          };
-          ctx.reply(s);
-          return;
-        }
-        case 'agent.conversation': {
-          const c = state.conversations[msg.conversationId];
-          ctx.reply(c ? { conversationId: msg.conversationId, turns: c.turns, updatedAt: c.updatedAt, messages: c.messages } : null);
-          return;
-        }
-        case 'agent.forget': {
-          if (!(msg.conversationId in state.conversations)) {
-            ctx.reply(false);
-            return;
-          }
-          if (rt.busy.has(msg.conversationId)) {
-            ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `conversation ${msg.conversationId} has a run in flight`));
-            return;
-          }
-          const { next, durable } = commit(state, { type: 'conversation.forgotten', conversationId: msg.conversationId, at: clock.now() }, ctx);
-          const r = ctx.replier();
-          durable.then(() => r.reply(true), (e: unknown) => r.error(e));
-          return next;
-        }
-      }
-    },
-    signal: (_state, sig, ctx) => {
-      if (sig.type === 'signal.restarting') {
-        abandon(ctx, new TroupeError('TROUPE_ERR_ACTOR_FAILED', `agent ${name} crashed and is restarting; the run was abandoned`));
-      } else if (sig.type === 'signal.stopping') {
-        abandon(ctx, new TroupeError('TROUPE_ERR_ACTOR_STOPPED', `agent ${name} stopped; the run was abandoned`));
-      }
-    },
-  };
+/**
+ * The agent actor's behaviour for `deps` (see {@link AgentActor}).
+ *
+ * @example
+ * node.spawn(agentBehaviour({ name: 'a', instructions: '', limits, provider, model: 'm', tools: new Map(), toolSpecs: [], events, clock }), { name: 'agent' });
+ */
+export function agentBehaviour(deps: AgentDeps): Behaviour<AgentMemory, AgentInbox, MemoryEvent> {
+  return new AgentActor(deps);
 }

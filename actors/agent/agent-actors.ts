@@ -1,56 +1,31 @@
-import { TroupeError, type Clock } from '../../protocol/index.js';
-import type { Context } from '../kernel/index.js';
+import { TroupeError } from '../../protocol/index.js';
+import type { ActorRef, Context } from '../kernel/index.js';
 import type { AgentHost } from './registry-types.js';
 import { defaultDecider, type Directive, type SupervisionInput } from '../../supervisors/index.js';
 import type { AgentSpecData } from './spec.js';
-import { agentBehaviour } from './agent-actor.js';
-import type { AgentEvents } from './events.js';
 import type { AgentEntry } from './info.js';
-import { DELEGATE_TOOL_REF, type ToolSources } from './tool-sources.js';
+import { AgentSupervisor } from './agent-supervisor.js';
+import type { AgentActorsDeps } from './entry-deps.js';
 
-/** What spawning an agent's actors needs besides its entry. */
-export interface AgentActorsDeps {
-  /** `/user/agents`: the parent of every agent's supervisor. */
-  root: Context;
-  events: AgentEvents;
-  clock: Clock;
-  toolSources: ToolSources;
-}
+export type { AgentActorsDeps } from './entry-deps.js';
 
 /**
  * Spawn an agent's actors from its entry: its supervisor (`/user/agents/<name>`, policy from
- * the spec's `supervision`) with the agent actor as its child. Used at spawn and at every
+ * the spec's `supervision`), whose child, the agent actor, is spawned by the first message to
+ * the agent's address (see {@link AgentSupervisor}): an agent never asked holds one cell,
+ * not two. Used at spawn and at every
  * activation of a passivated agent: the entry keeps what the actors are made of (spec,
  * tools, provider, upstream guard), so the new actor recovers its memory from its journal
  * and behaves as the one that was passivated.
  *
  * @example
- * spawnAgentActors(entry, { root, events, clock, toolSources });
+ * entry.supervisor = spawnAgentActors(entry, { root, events, clock, toolSources });
  */
-export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): void {
+export function spawnAgentActors(entry: AgentEntry, deps: AgentActorsDeps): ActorRef {
   const data = entry.data;
-  const name = data.name;
-  const guard = entry.guard;
-  const toolRefs = entry.toolRefs;
-  const behaviour = agentBehaviour({
-    name,
-    refusal: () => guard.refusal(),
-    callTarget: (target, fn) => guard.callTarget(target, fn),
-    instructions: data.instructions,
-    ...(data.temperature !== undefined ? { temperature: data.temperature } : {}),
-    limits: data.limits,
-    provider: guard,
-    model: entry.model,
-    tools: entry.tools,
-    toolSpecs: entry.toolSpecs,
-    // an agent that may delegate gets the `delegate` tool from the a2a module's tool source
-    ...(toolRefs.length > 0 || data.delegates ? { moreTools: () => deps.toolSources.resolve(data.delegates ? [...toolRefs, DELEGATE_TOOL_REF] : toolRefs, data) } : {}),
-    events: deps.events,
-    clock: deps.clock,
-    ...(entry.journalKey !== undefined ? { journalKey: entry.journalKey } : {}),
-    ...(entry.passivateAfterMs > 0 ? { activity: entry } : {}),
-  });
-  deps.root.spawn({ name, supervision: supervisionOf(data.supervision), children: [{ name: 'agent', behaviour, poisonAfter: 1 }] });
+  const actors = new AgentSupervisor(entry, deps);
+  entry.actors = actors;
+  return deps.root.spawn({ name: data.name, supervision: supervisionOf(data.supervision), behaviour: actors });
 }
 
 /** Refused credentials: escalate, so /user/agents stops the agent instead of a restart loop. */

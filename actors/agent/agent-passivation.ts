@@ -15,6 +15,11 @@ function agentNameOf(path: string): string | undefined {
   return rest.slice(slash) === '/agent' ? rest.slice(0, slash) : undefined;
 }
 
+/** True for an agent actor's path (`user/agents/<name>/agent`), not its supervisor's. */
+function isAgentActorPath(path: string): boolean {
+  return path.endsWith('/agent') && path.indexOf('/', AGENTS_PREFIX.length) === path.length - '/agent'.length;
+}
+
 /**
  * Virtual agents on one node (as Orleans grains): an agent idle for its `passivateAfterMs`
  * (no run in flight or queued, nothing in its mailbox) is passivated, its actors stopped and
@@ -38,15 +43,25 @@ export class AgentPassivation {
     private readonly spawnActors: (e: AgentEntry) => void,
   ) {
     this.idle = new IdleSweep<AgentEntry>(host.clock, (e) => host.mailboxDepth(e.agent) === 0, (e) => this.passivate(e));
+    // The kernel asks only for a path with no live actor: a passivated agent's, or the agent
+    // actor of a live supervisor that has not been asked anything yet (it is woken).
     host.addActivator(AGENTS_PREFIX, {
       addressable: (path) => {
         const name = agentNameOf(path);
         const e = name === undefined ? undefined : this.entries.get(name);
-        return e !== undefined && e.passivated && e.status === 'running';
+        if (e === undefined || e.status !== 'running') return false;
+        return e.passivated || (e.actors?.up === true && isAgentActorPath(path));
       },
       activate: (path) => {
         const name = agentNameOf(path);
-        return name !== undefined && this.activate(name);
+        if (name === undefined) return false;
+        const e = this.entries.get(name);
+        if (e === undefined || e.status !== 'running' || this.host.isClosing) return false;
+        const actor = isAgentActorPath(path);
+        if (!e.passivated) return actor && e.actors?.wake() === true;
+        if (!this.activate(name)) return false;
+        // a message for the agent actor itself wakes it with its supervisor
+        return !actor || e.actors?.wake() === true;
       },
     });
   }
@@ -59,10 +74,9 @@ export class AgentPassivation {
     const name = entry.data.name;
     if (this.entries.get(name) !== entry || entry.status !== 'running' || entry.passivated || this.host.isClosing) return;
     this.idle.untrack(entry);
-    entry.unwatch();
-    entry.unwatch = () => undefined;
     entry.passivated = true;
     entry.runs = undefined;
+    entry.actors = undefined;
     void this.host.stop(entry.supervisor);
     this.events.emit({ type: 'agent.passivated', agent: name });
     this.host.logger.debug({ agent: name }, 'agent passivated');

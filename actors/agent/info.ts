@@ -5,6 +5,7 @@ import { describeProvider, type ModelProvider } from './model/index.js';
 import type { AgentStatus } from './messages.js';
 import { AGENT_NAME_RE, type AgentLimits, type AgentSkill, type AgentSpecData } from './spec.js';
 import type { HeldRuns } from './passivation.js';
+import type { AgentActors } from './agent-supervisor.js';
 import type { AgentTool } from './tools.js';
 import type { UpstreamGuard, UpstreamState } from './upstream/guard.js';
 import type { ToolSpec } from '../../protocol/index.js';
@@ -98,7 +99,6 @@ export interface AgentEntry {
   agent: ActorRef;
   status: 'running' | 'stopped';
   stoppedReason?: string;
-  unwatch: () => void;
   /** Its resolved tools (code tools and registered ones), kept for the next activation. */
   tools: ReadonlyMap<string, AgentTool>;
   toolSpecs: ReadonlyArray<ToolSpec>;
@@ -111,6 +111,8 @@ export interface AgentEntry {
   /** Written by the agent actor (see AgentActivity). */
   lastActiveAt: number;
   runs: HeldRuns | undefined;
+  /** Its supervisor's behaviour while its actors are spawned (wakes the agent actor on its first message). */
+  actors: AgentActors | undefined;
 }
 
 /** An entry's public description (never an API key). */

@@ -14,7 +14,7 @@ export interface ConversationView {
 
 /** The part of a node the registry needs (the module host, narrowed). */
 export type AgentHost = Pick<ModuleHost,
-  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch' | 'mailboxDepth' | 'addActivator'>;
+  'id' | 'logger' | 'clock' | 'store' | 'dropJournal' | 'isClosing' | 'spawnSpec' | 'tell' | 'ask' | 'locate' | 'peers' | 'stop' | 'toRef' | 'lookup' | 'watch' | 'mailboxDepth' | 'addActivator' | 'inspect'>;
 
 /** Who runs agents for the registry: the gateway actor (found by name through the node). */
 export interface AgentRunner {

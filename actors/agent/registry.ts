@@ -2,8 +2,9 @@ import { TroupeError, newId } from '../../protocol/index.js';
 import type { AgentHost, AgentRegistryOptions, AgentRunner, ConversationView } from './registry-types.js';
 import type { Context } from '../kernel/index.js';
 import { ActorRef } from '../kernel/index.js';
-import { spawnAgentActors, spawnAgentsRoot } from './agent-actors.js';
+import { spawnAgentActors, spawnAgentsRoot, type AgentActorsDeps } from './agent-actors.js';
 import { SharedParts } from './shared-parts.js';
+import { SupervisorStops } from './supervisor-stops.js';
 import { AgentDirectory } from './directory.js';
 import { agentActorPath, targetElsewhere } from './agent-target.js';
 import { AgentEvents, type AgentEvent } from './events.js';
@@ -64,6 +65,10 @@ export class AgentRegistry {
   private readonly passivateAfterMs: number;
   /** Idle agents passivated, passivated ones activated by their next message. */
   private readonly passivation: AgentPassivation;
+  /** What every agent's actors are made with besides its entry: one object for the node's agents. */
+  private readonly actorsDeps: AgentActorsDeps;
+  /** Hears of supervisors stopped for good (one inspection subscriber, not a watch per agent). */
+  private readonly stops: SupervisorStops;
 
   /** `runner` runs agents (the gateway actor); a function, since the gateway module may start later. */
   constructor(private readonly host: AgentHost, private readonly runner: () => AgentRunner, options: AgentRegistryOptions = {}) {
@@ -84,7 +89,10 @@ export class AgentRegistry {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
     }
     this.passivateAfterMs = after;
+    const registry = this; // the root is a getter: its context changes when it restarts
+    this.actorsDeps = { get root() { return registry.agentsRoot(); }, events: this.events, clock: host.clock, toolSources: this.toolSources };
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
+    this.stops = new SupervisorStops(host, this.entries, this.events, (e) => this.passivation.idle.untrack(e));
     this.directory = new AgentDirectory({
       logger: host.logger,
       list: () => this.list(),
@@ -272,6 +280,15 @@ export class AgentRegistry {
     return e && e.status === 'running' && !e.passivated ? e.agent : undefined;
   }
 
+  /**
+   * The agent actor for a name on this node once a message has woken it (it holds runs or
+   * memory), else undefined: what to tell about runs without waking an agent that has none.
+   */
+  awake(name: string): ActorRef | undefined {
+    const e = this.entries.get(name);
+    return e && e.status === 'running' && !e.passivated && e.actors?.awake === true ? e.agent : undefined;
+  }
+
   /** Live figures from the agent itself (runs in flight, conversations). */
   status(name: string, timeoutMs = 2_000): Promise<AgentStatus> {
     return this.host.ask<AgentStatus>(this.require(name), { type: 'agent.status' }, { timeoutMs });
@@ -317,6 +334,7 @@ export class AgentRegistry {
   /** Stop the idle sweep (the node is closing). */
   close(): void {
     this.passivation.close();
+    this.stops.close();
   }
 
   /** Names of this node's agents. */
@@ -355,8 +373,8 @@ export class AgentRegistry {
     const passivateAfterMs = how.journalKey === undefined ? 0 : data.passivateAfterMs ?? this.passivateAfterMs;
     const entry: Entry = {
       data, provider, guard, model, durable: how.durable, journalKey: how.journalKey, createdAt: how.createdAt,
-      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running', unwatch: () => undefined,
-      tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined,
+      supervisor, agent: new ActorRef(this.host.id, `${supervisor.path}/agent`), status: 'running',
+      tools, toolSpecs, toolRefs, passivateAfterMs, passivated: false, lastActiveAt: 0, runs: undefined, actors: undefined,
     };
     this.entries.set(name, entry);
     if (how.passivated === true && passivateAfterMs > 0) entry.passivated = true;
@@ -367,19 +385,11 @@ export class AgentRegistry {
     return entry;
   }
 
-  /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent), watched for a stop for good. */
+  /** Spawn an entry's actors (at spawn, and when a message activates a passivated agent); SupervisorStops hears of a stop for good. */
   private spawnActors(entry: Entry): void {
-    const name = entry.data.name;
-    spawnAgentActors(entry, { root: this.agentsRoot(), events: this.events, clock: this.host.clock, toolSources: this.toolSources });
+    // the supervisor's own ref (the same address): the entry keeps no second copy of it
+    entry.supervisor = spawnAgentActors(entry, this.actorsDeps);
     entry.passivated = false;
-    entry.unwatch = this.host.watch(entry.supervisor, (sig) => {
-      if (this.entries.get(name) !== entry || this.host.isClosing) return;
-      this.passivation.idle.untrack(entry);
-      entry.status = 'stopped';
-      entry.stoppedReason = sig.error ? `${sig.error.code}: ${sig.error.message}` : sig.reason;
-      this.host.logger.error({ agent: name, reason: entry.stoppedReason }, 'agent stopped for good');
-      this.events.emit({ type: 'agent.stopped', agent: name, reason: entry.stoppedReason });
-    });
     this.passivation.idle.track(entry);
   }
 
@@ -388,7 +398,6 @@ export class AgentRegistry {
    * settled by the node's dropJournal before a purge.
    */
   private async retire(name: string, e: Entry): Promise<void> {
-    e.unwatch();
     this.passivation.idle.untrack(e);
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);

@@ -17,15 +17,21 @@ export interface Active extends Queued {
   startedAt: number;
 }
 
-/** What one incarnation keeps outside its persisted state: runs in flight and health. */
+/**
+ * What one incarnation keeps outside its persisted state while it holds runs: runs in flight
+ * and queued. Made by the agent's first run and dropped once it holds none, so an idle agent
+ * holds no map, set or queue.
+ */
 export class Runtime {
   readonly active = new Map<string, Active>();
   readonly queue = new RunQueue();
   /** When the queue-deadline timer fires next, if it is set. */
   queueTimerAt: number | undefined;
-  /** Recent run durations, smoothed: what a refused caller is told to wait (Retry-After). */
-  avgRunMs: number | undefined;
   /** Conversations with a run in flight: runs of one conversation go one at a time. */
   readonly busy = new Set<string>();
-  failures = 0;
+
+  /** True when it holds no run, in flight or queued. */
+  get empty(): boolean {
+    return this.active.size === 0 && this.queue.size === 0;
+  }
 }

@@ -51,9 +51,9 @@ export function runToolContext(deps: AgentDeps, ctx: Context<AgentInbox>, q: Que
     },
     tell: (target, message) => ctx.tell(target, message),
     ask: (target, message, options) => {
-      const call = deps.callTarget;
-      if (!call) return ctx.ask(target, message, options);
-      return call(target, () => ctx.ask(target, message, options));
+      // a method call: the deps may be an object whose callTarget reads its own fields
+      if (deps.callTarget === undefined) return ctx.ask(target, message, options);
+      return deps.callTarget(target, () => ctx.ask(target, message, options));
     },
   };
 }

@@ -15,11 +15,10 @@ export async function dropAgentJournal(host: AgentHost, key: string, agent: stri
 }
 
 /**
- * An agent stopped for good was replaced by a new one of the same name: drop its watch,
- * and when it was durable its journal (and its spec, unless the new agent stores its own).
+ * An agent stopped for good was replaced by a new one of the same name: when it was durable,
+ * drop its journal (and its spec, unless the new agent stores its own).
  */
 export async function discardReplaced(host: AgentHost, specs: AgentSpecStore | undefined, old: AgentEntry, by: AgentEntry): Promise<void> {
-  old.unwatch();
   if (!old.durable || !specs || specs.closed) return;
   try {
     if (!by.durable) await specs.remove(old.data.name);

@@ -63,7 +63,8 @@ export class Kernel {
   private readonly closeHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private readonly finalHooks: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private closing = false;
-  private readonly faults = new KernelFaults((p) => this.cells.get(p));
+  // a drill's target that a message would activate (a passivated or not yet woken agent) is activated, as that message would
+  private readonly faults = new KernelFaults((p) => this.cells.get(p) ?? this.activated(p));
   private readonly activators: Activators;
 
   constructor(input: KernelOptionsInput = {}) {

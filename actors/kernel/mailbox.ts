@@ -6,6 +6,8 @@ export interface Delivery {
   meta: Meta | undefined;
 }
 
+const NO_DELIVERIES: readonly Delivery[] = Object.freeze([]);
+
 /**
  * A cell's bounded mailbox: the queue of admitted messages the current incarnation has not
  * started, its fill level against the capacity, and the stash kept while there is no
@@ -22,13 +24,14 @@ export class Mailbox {
   private messages: unknown[] = [];
   private metas: Array<Meta | undefined> = [];
   private head = 0;
-  private stash: Delivery[] = [];
+  /** Made by the first stashed message: most cells never stash one. */
+  private stash: Delivery[] | undefined;
 
   constructor(readonly capacity: number) {}
 
   /** Queued plus stashed messages (for metrics and the actor tree). */
   get size(): number {
-    return this.depth + this.stash.length;
+    return this.depth + (this.stash?.length ?? 0);
   }
 
   /** Messages queued for the current incarnation. */
@@ -41,7 +44,7 @@ export class Mailbox {
   }
 
   get stashFull(): boolean {
-    return this.stash.length >= this.capacity;
+    return (this.stash?.length ?? 0) >= this.capacity;
   }
 
   /** Queue an admitted message; `counted` is false for kernel messages. */
@@ -76,19 +79,20 @@ export class Mailbox {
 
   /** Keep a message while there is no incarnation to queue it for. */
   stashPush(message: unknown, meta: Meta | undefined): void {
-    this.stash.push({ message, meta });
+    (this.stash ??= []).push({ message, meta });
   }
 
   /** Put deliveries back in front of the stash (what an ended incarnation had in hand or queued). */
   restash(front: Delivery[]): void {
-    this.stash = front.length === 0 ? this.stash : front.concat(this.stash);
+    if (front.length === 0) return;
+    this.stash = this.stash === undefined ? front : front.concat(this.stash);
   }
 
   /** Empty the stash, oldest first. */
-  takeStash(): Delivery[] {
+  takeStash(): readonly Delivery[] {
     const s = this.stash;
-    this.stash = [];
-    return s;
+    this.stash = undefined;
+    return s ?? NO_DELIVERIES;
   }
 
   /** Everything still queued, oldest first; the queue is left empty and the depth zero. */

@@ -63,6 +63,8 @@ export interface ResolvedSpec {
   readonly throughput: number;
 }
 
+/** The children of a spec that lists none: one frozen array, not one per spawned actor. */
+const NO_CHILDREN: readonly ActorSpec[] = Object.freeze([]);
 const DEFAULT_POLICY: SupervisionPolicy = Object.freeze(supervisionSchema.parse({}));
 const NO_BEHAVIOUR: Behaviour<any, any, any> = Object.freeze({ receive: () => undefined });
 const resolved = new WeakMap<object, { raw: unknown; spec: ResolvedSpec }>();
@@ -116,7 +118,7 @@ export function resolveSpec(options: Omit<ActorSpec, 'behaviour'> & { behaviour?
   const r = actorSpecSchema.safeParse(options);
   if (!r.success) throw invalid(`actor spec${typeof options.name === 'string' ? ` "${options.name.slice(0, 200)}"` : ''}`, describeIssues(r.error));
   const o = r.data;
-  const children = options.children ?? [];
+  const children = options.children ?? NO_CHILDREN;
   const names = new Set<string>();
   for (const c of children) {
     resolveSpec(c, c.behaviour, depth + 1);

@@ -241,7 +241,7 @@ export class Switchboard implements KillSwitchApi {
     const reason = `${sw.reason} (kill switch ${sw.scope}:${sw.target} by ${sw.by})`;
     // model calls in flight are aborted here, at once; the agent cancels its other runs (in tool calls, queued)
     const aborted = guard.halt(reason);
-    const agent = this.agents.resolve(name);
+    const agent = this.agents.awake(name);
     if (agent) {
       try {
         this.host.tell(agent, { type: 'agent.halt', reason: reason.slice(0, 1_000) });

@@ -28,6 +28,9 @@ export interface BudgetUsage {
   day: { tokens: number; cost: number; tokenLimit?: number; costLimit?: number; resetsAt: number };
 }
 
+const NO_MINUTE = Object.freeze({ window: Number.NaN, tokens: 0 });
+const NO_DAY = Object.freeze({ window: Number.NaN, tokens: 0, cost: 0 });
+
 /**
  * Fixed windows on the injected clock: usage counts model calls' tokens as they finish; a run
  * is admitted while every window is under its limit (a run in flight may finish past it: it
@@ -39,8 +42,10 @@ export interface BudgetUsage {
  * b.refusal(clock.now()); // TROUPE_ERR_AGENT_BUDGET_EXCEEDED until the minute rolls over
  */
 export class TokenBudget {
-  private minute = { window: -1, tokens: 0 };
-  private day = { window: -1, tokens: 0, cost: 0 };
+  // Until the first roll, the shared empty windows of no time (NaN is no window, so the first
+  // roll replaces them before anything is counted): an agent never run holds none of its own.
+  private minute: { window: number; tokens: number } = NO_MINUTE;
+  private day: { window: number; tokens: number; cost: number } = NO_DAY;
 
   constructor(private readonly budget: AgentBudget) {}
 
@@ -64,16 +69,20 @@ export class TokenBudget {
     if (p) this.day.cost += (usage.prompt_tokens * p.promptPerMillion + usage.completion_tokens * p.completionPerMillion) / 1_000_000;
   }
 
+  /** Usage in the windows of `now` (a read: nothing is rolled or allocated but the answer). */
   usage(now: number): BudgetUsage {
-    this.roll(now);
     const b = this.budget;
+    const m = Math.floor(now / MINUTE_MS);
+    const d = Math.floor(now / DAY_MS);
+    const minute = m === this.minute.window ? this.minute : undefined;
+    const day = d === this.day.window ? this.day : undefined;
     return {
-      minute: { tokens: this.minute.tokens, ...(b.tokensPerMinute !== undefined ? { limit: b.tokensPerMinute } : {}), resetsAt: (this.minute.window + 1) * MINUTE_MS },
+      minute: { tokens: minute?.tokens ?? 0, ...(b.tokensPerMinute !== undefined ? { limit: b.tokensPerMinute } : {}), resetsAt: (m + 1) * MINUTE_MS },
       day: {
-        tokens: this.day.tokens, cost: this.day.cost,
+        tokens: day?.tokens ?? 0, cost: day?.cost ?? 0,
         ...(b.tokensPerDay !== undefined ? { tokenLimit: b.tokensPerDay } : {}),
         ...(b.costPerDay !== undefined ? { costLimit: b.costPerDay } : {}),
-        resetsAt: (this.day.window + 1) * DAY_MS,
+        resetsAt: (d + 1) * DAY_MS,
       },
     };
   }
