@@ -4,27 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskState, type Task } from '@a2a-js/sdk';
 import { ClientFactory as ClientFactory03 } from 'a2a-sdk-03/client';
-import { lastUser } from '../agent/harness.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../fixtures/fake-openai.js';
+import type { FakeOpenAI } from '../fixtures/fake-openai.js';
 import { tempDir, until } from '../helpers.js';
 import { PROCESS_TEST_TIMEOUT_MS, startTroupe, type TroupeProcess } from '../process.js';
-import { answerOf, sendParams, userMessage, v1Client } from '../a2a/harness.js';
+import { answerOf, killTestUpstream, sendParams, userMessage, v1Client } from '../a2a/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The upstream: `slow...` hangs (the run stays working), else `done:<text>`. */
-async function upstream(): Promise<FakeOpenAI> {
-  const fake = await startFakeOpenAI((call) => {
-    const text = lastUser(call.body);
-    if (text.startsWith('slow')) return { kind: 'hang' };
-    return { kind: 'text', text: `done:${text}` };
-  });
-  cleanups.push(() => fake.close());
-  return fake;
-}
 
 async function troupe(node: string, data: string, config: string, fake: FakeOpenAI, peers?: string): Promise<TroupeProcess> {
   const p = await startTroupe(['--node', node, '--config', config, '--http-port', '0', '--peer-port', '0', '--data', data, '--heartbeat-ms', '150', ...(peers ? ['--peers', peers] : [])], {
@@ -39,7 +28,7 @@ const cardOk = async (base: string, agent: string): Promise<boolean> =>
 
 describe('A2A tasks on their agent\'s node, with real node processes and kill -9', () => {
   it('node 1 serves an agent of node 2; kill -9 of node 2 ends the stream with a coded error, and after its restart the task is failed with a reason, through node 1', async () => {
-    const fake = await upstream();
+    const fake = await killTestUpstream(cleanups);
     const { dir, cleanup } = tempDir('troupe-a2a-home-');
     cleanups.push(cleanup);
     const front = join(dir, 'front.json');

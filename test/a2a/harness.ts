@@ -4,6 +4,8 @@ import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcT
 import { startNode, type RunningNode, type StartNodeOptions } from '../../index.js';
 import type { ModelProvider, ModelRequest } from '../../actors/agent/index.js';
 import { silent } from '../helpers.js';
+import { lastUser } from '../agent/harness.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../fixtures/fake-openai.js';
 
 const nodes: RunningNode[] = [];
 
@@ -96,4 +98,20 @@ export class CountingModel implements ModelProvider {
     }
     return { content: `done:${text}`, toolCalls: [], finishReason: 'stop', usage, model: 'counting' };
   }
+}
+
+/**
+ * The fake upstream of the A2A kill tests: `slow...` hangs (the run stays working),
+ * `ask:<q>` calls request_input, anything else answers `done:<text>`. Closed by the caller's
+ * cleanups.
+ */
+export async function killTestUpstream(cleanups: Array<() => Promise<void> | void>): Promise<FakeOpenAI> {
+  const fake = await startFakeOpenAI((call) => {
+    const text = lastUser(call.body);
+    if (text.startsWith('slow')) return { kind: 'hang' };
+    if (text.startsWith('ask:')) return { kind: 'tool_calls', calls: [{ name: 'request_input', arguments: JSON.stringify({ question: text.slice(4) }) }] };
+    return { kind: 'text', text: `done:${text}` };
+  });
+  cleanups.push(() => fake.close());
+  return fake;
 }

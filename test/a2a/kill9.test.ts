@@ -2,28 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskState, type Task } from '@a2a-js/sdk';
-import { lastUser } from '../agent/harness.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../fixtures/fake-openai.js';
+import type { FakeOpenAI } from '../fixtures/fake-openai.js';
 import { tempDir } from '../helpers.js';
 import { startTroupe, type TroupeProcess } from '../process.js';
-import { answerOf, sendParams, userMessage, v1Client } from './harness.js';
+import { answerOf, killTestUpstream, sendParams, userMessage, v1Client } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The upstream: `slow...` hangs (the run stays working), `ask:<q>` calls request_input, else `done:<text>`. */
-async function upstream(): Promise<FakeOpenAI> {
-  const fake = await startFakeOpenAI((call) => {
-    const text = lastUser(call.body);
-    if (text.startsWith('slow')) return { kind: 'hang' };
-    if (text.startsWith('ask:')) return { kind: 'tool_calls', calls: [{ name: 'request_input', arguments: JSON.stringify({ question: text.slice(4) }) }] };
-    return { kind: 'text', text: `done:${text}` };
-  });
-  cleanups.push(() => fake.close());
-  return fake;
-}
 
 async function troupe(dir: string, config: string, fake: FakeOpenAI): Promise<TroupeProcess> {
   const p = await startTroupe(['--config', config, '--http-port', '0', '--peer-port', '0', '--data', dir, '--node', 'a2a-k9'], {
@@ -35,7 +23,7 @@ async function troupe(dir: string, config: string, fake: FakeOpenAI): Promise<Tr
 
 describe('A2A tasks and kill -9 of a real node process', () => {
   it('after kill -9 during a streamed task and an input-required wait, every task is in a truthful state and no finished step runs again', async () => {
-    const fake = await upstream();
+    const fake = await killTestUpstream(cleanups);
     const { dir, cleanup } = tempDir('troupe-a2a-k9-');
     cleanups.push(cleanup);
     const config = join(dir, 'troupe.config.json');
