@@ -8,7 +8,7 @@ import type { ActorRef } from './ref.js';
 export interface RemoteRouter {
   /** Send `env` to `node` (the node its `to` names). */
   tell(env: Envelope, node: string): void;
-  /** Ask a remote actor on `node`; the router tracks the reply (and owns `env`: it sets the reply address on it). */
+  /** Ask a remote actor on `node`; the router tracks the reply (and owns `env`: it sets the reply address on it, `''` until then). */
   ask(env: Envelope, timeoutMs: number, node: string): Promise<unknown>;
   /** Watch an actor on another node; returns the watch id to unwatch with. */
   watch(target: string, deliver: (s: Terminated) => void): string;
@@ -67,7 +67,9 @@ export class RemoteGlue {
     if (!this.router) {
       return Promise.reject(new TroupeError('TROUPE_ERR_TRANSPORT_NODE_DOWN', `no cluster transport to reach ${ref.node}`));
     }
-    const env = this.envelopeFor(ref, message);
+    // the reply address is in the literal (the router fills it in): one shape for every ask
+    // envelope, all fields in the object itself (no property store grown per ask)
+    const env: Envelope = { id: newId(), to: ref.address, type: messageType(message), createdAt: Math.floor(this.host.clock.now()), payload: message, replyTo: '' };
     if (correlationId) env.correlationId = correlationId;
     return this.router.ask(env, timeoutMs, ref.node);
   }
