@@ -3,6 +3,7 @@ import { TroupeError, describeIssues } from '../protocol/index.js';
 import type { NodeStore, StoreDb } from './node-store.js';
 import { RECORD_VERSION } from './records.js';
 import { scanRange } from './scan.js';
+import { FinishOrder } from './finish-order.js';
 
 /** Task priorities, most urgent first (their index is the rank the queue orders by). */
 export const TASK_PRIORITIES = ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'BACKGROUND'] as const;
@@ -120,19 +121,16 @@ function matches(t: StoredTask, f: TaskListFilter): boolean {
     && (f.agent_id === undefined || t.agent_id === f.agent_id);
 }
 
-/** `aoa.done` values: the task had no idempotency key; or (older entries) the index does not say. */
-const NO_KEY = 0;
-const UNKNOWN_KEY = 1;
-
 /** Page size of a list scan that filters: bounds the records read for one page. */
 const MAX_SCANNED_PER_PAGE = 50_000;
 
 /**
- * {@link TaskStore} on the node's LMDB environment: databases `aoa.tasks` (id -> record),
- * `aoa.idem` (idempotency key -> id) and `aoa.done` ([finished_at, id] -> the task's
- * idempotency key, or 0 without one, so pruning reads no record; 1 in entries written before
- * that, whose record is read). A record that fails validation on read is a
- * TROUPE_ERR_STORAGE_CORRUPT_RECORD naming its id.
+ * {@link TaskStore} on the node's LMDB environment: databases `aoa.tasks` (id -> record) and
+ * `aoa.idem` (idempotency key -> id). The finished tasks in finish order (for retention) are
+ * kept in memory ({@link FinishOrder}), rebuilt from the records when the store is made, so a
+ * finish is one put and pruning reads nothing; the `aoa.done` index older nodes wrote is
+ * cleared. A record that fails validation on read is a TROUPE_ERR_STORAGE_CORRUPT_RECORD
+ * naming its id.
  *
  * @example
  * const tasks = new LmdbTaskStore(node.store);
@@ -140,15 +138,25 @@ const MAX_SCANNED_PER_PAGE = 50_000;
 export class LmdbTaskStore implements TaskStore {
   private readonly tasks: StoreDb;
   private readonly idem: StoreDb;
-  private readonly done: StoreDb;
-  private doneCount: number;
+  private readonly finished = new FinishOrder();
 
   constructor(private readonly store: NodeStore) {
     // records share their shapes (a third of the bytes, and less to encode, per write)
     this.tasks = store.db('aoa.tasks', { sharedStructures: true });
     this.idem = store.db('aoa.idem');
-    this.done = store.db('aoa.done');
-    this.doneCount = this.done.getKeysCount();
+    const found: Array<{ at: number; id: string; key: string | undefined }> = [];
+    for (const { key, value } of scanRange(this.tasks, {}, () => undefined)) {
+      if (typeof key !== 'string') continue; // the record shapes
+      const t = value as Partial<StoredTask> | null;
+      if (t === null || typeof t !== 'object' || !TERMINAL_STATUSES.has(t.status as StoredTaskStatus)) continue;
+      found.push({ at: typeof t.finished_at === 'number' ? t.finished_at : 0, id: key, key: typeof t.idempotency_key === 'string' ? t.idempotency_key : undefined });
+    }
+    found.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const f of found) this.finished.add(f.at, f.id, f.key);
+    const legacy = store.db('aoa.done');
+    if (legacy.getKeysCount() > 0) {
+      void store.write(() => legacy.clearAsync(), 'clear').catch((e: unknown) => store.logger.warn({ err: e }, 'could not clear the old aoa.done index'));
+    }
   }
 
   get(id: string): StoredTask | undefined {
@@ -174,14 +182,17 @@ export class LmdbTaskStore implements TaskStore {
       created = prev === undefined;
       finished = TERMINAL_STATUSES.has(task.status) && !(prev !== undefined && TERMINAL_STATUSES.has(prev.status));
     }
-    if (finished) this.doneCount++;
     // one record, no index to touch: a plain put (cheaper than a batch callback)
-    if (!finished && !(task.idempotency_key !== undefined && created)) return this.store.put(this.tasks, task.id, task);
-    return this.store.batch(() => {
+    const commit = !(task.idempotency_key !== undefined && created) ? this.store.put(this.tasks, task.id, task) : this.store.batch(() => {
       void this.tasks.put(task.id, task);
-      if (task.idempotency_key !== undefined && created) void this.idem.put(task.idempotency_key, task.id);
-      if (finished) void this.done.put([task.finished_at ?? 0, task.id], task.idempotency_key ?? NO_KEY);
+      void this.idem.put(task.idempotency_key!, task.id);
     });
+    if (!finished) return commit;
+    // only a committed finish can be pruned (the record, encoded at put, is what the index says)
+    const at = task.finished_at ?? 0;
+    const id = task.id;
+    const key = task.idempotency_key;
+    return commit.then(() => this.finished.add(at, id, key));
   }
 
   open(): StoredTask[] {
@@ -213,25 +224,21 @@ export class LmdbTaskStore implements TaskStore {
   }
 
   async prune(keep: number): Promise<number> {
-    const excess = this.doneCount - keep;
+    const excess = this.finished.size - keep;
     if (excess <= 0) return 0;
-    const victims: Array<{ key: unknown; id: string; idem: unknown }> = [];
-    for (const { key, value } of this.done.getRange({ limit: excess })) victims.push({ key, id: String((key as unknown[])[1]), idem: value });
+    // taken at once, so a prune that overlaps this one takes others
+    const victims = this.finished.take(excess);
     await this.store.batch(() => {
       for (const v of victims) {
-        // an entry written before the index held the key (1) has its record read for it
-        const key = v.idem === UNKNOWN_KEY ? (this.tasks.get(v.id) as StoredTask | undefined)?.idempotency_key : v.idem;
-        if (typeof key === 'string') void this.idem.remove(key);
+        if (v.key !== undefined) void this.idem.remove(v.key);
         void this.tasks.remove(v.id);
-        void this.done.remove(v.key as never);
       }
     });
-    this.doneCount -= victims.length;
     return victims.length;
   }
 
   finishedCount(): number {
-    return this.doneCount;
+    return this.finished.size;
   }
 }
 
