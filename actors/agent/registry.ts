@@ -11,14 +11,16 @@ import { AgentEvents, type AgentEvent } from './events.js';
 import type { Logger } from 'pino';
 import { infoOf, stoppedError, type AgentEntry as Entry, type AgentInfo } from './info.js';
 import type { AgentStatus, RunResult } from './messages.js';
-import { admitProvider, createProvider, describeProvider, providerConfigFromEnv, type ModelProvider } from './model/index.js';
+import type { ModelProvider } from './model/index.js';
+import { nodeProvider } from './node-provider.js';
 import type { RunOptions, RunRequest } from './run-request.js';
 import { AgentSpecStore } from './spec-record.js';
 import { parseAgentSpec, type AgentSpecData, type AgentSpecInput } from './spec.js';
 import { discardReplaced, dropAgentJournal } from './stored-state.js';
-import { DELEGATE_TOOL_REF, ToolSources, type ToolSource } from './tool-sources.js';
-import { ProviderKinds, type ProviderKind, type ProviderMaker } from './provider-kinds.js';
-import { builtinTools, validateTool, type AgentTool } from './tools.js';
+import type { ToolSource } from './tool-sources.js';
+import type { ProviderKind, ProviderMaker } from './provider-kinds.js';
+import type { AgentTool } from './tools.js';
+import { AgentToolbox } from './toolbox.js';
 import { UpstreamGuard } from './upstream/guard.js';
 import { DEFAULT_PASSIVATE_AFTER_MS, MAX_PASSIVATE_AFTER_MS } from './passivation.js';
 import { AGENTS_PREFIX, AgentPassivation } from './agent-passivation.js';
@@ -50,11 +52,10 @@ export class AgentRegistry {
   /** The node's agent directory (`/system/agents`): what other nodes and the routes ask. */
   readonly directory: AgentDirectory;
   private readonly entries = new Map<string, Entry>();
-  private readonly tools = new Map<string, AgentTool>();
-  private readonly toolSources: ToolSources;
+  /** The tools and provider kinds agent specs can name. */
+  private readonly toolbox: AgentToolbox;
   /** What agents of one spec share (parsed spec, tools, schemas, provider). */
   private readonly shared = new SharedParts();
-  private readonly providerKinds = new ProviderKinds();
   private root?: Context;
   private readonly log: Logger;
   /** Emits an agent event (one function shared by every agent's guard). */
@@ -75,22 +76,15 @@ export class AgentRegistry {
     const log = host.logger.child({ component: 'agents' });
     this.log = log;
     this.specs = host.store ? new AgentSpecStore(host.store, options.dataKey, log) : undefined;
-    this.provider = admitProvider(options.provider ?? createProvider(options.model ?? providerConfigFromEnv(process.env), { logger: log }));
-    const d = describeProvider(this.provider);
-    if (this.provider.offline) {
-      log.info(d, `model provider: built-in offline model '${d.model}' (deterministic; set OPENAI_BASE_URL or OPENAI_API_KEY for a real upstream)`);
-    } else {
-      log.info(d, `model provider: OpenAI-compatible upstream at ${d.baseURL ?? '(default)'}, default model ${d.model}`);
-    }
-    this.toolSources = new ToolSources(log);
-    for (const t of builtinTools) this.tools.set(t.name, t);
+    this.provider = nodeProvider(options, log);
+    this.toolbox = new AgentToolbox(log, () => this.shared.toolsChanged());
     const after = options.passivateAfterMs ?? DEFAULT_PASSIVATE_AFTER_MS;
     if (!Number.isInteger(after) || after < 0 || after > MAX_PASSIVATE_AFTER_MS) {
       throw new TroupeError('TROUPE_ERR_CONFIG_INVALID', `passivateAfterMs must be an integer from 0 (never) to ${MAX_PASSIVATE_AFTER_MS} ms`);
     }
     this.passivateAfterMs = after;
     const registry = this; // the root is a getter: its context changes when it restarts
-    this.actorsDeps = { get root() { return registry.agentsRoot(); }, events: this.events, clock: host.clock, toolSources: this.toolSources };
+    this.actorsDeps = { get root() { return registry.agentsRoot(); }, events: this.events, clock: host.clock, toolSources: this.toolbox.sources };
     this.passivation = new AgentPassivation(host, this.entries, this.events, (e) => this.spawnActors(e));
     this.stops = new SupervisorStops(host, this.entries, this.events, (e) => this.passivation.idle.untrack(e));
     this.directory = new AgentDirectory({
@@ -125,9 +119,7 @@ export class AgentRegistry {
 
   /** Make a code tool available by name to every agent spec (HTTP ones included). */
   registerTool(tool: AgentTool): void {
-    const t = validateTool(tool);
-    this.tools.set(t.name, t);
-    this.shared.toolsChanged();
+    this.toolbox.registerTool(tool);
   }
 
   /**
@@ -138,17 +130,17 @@ export class AgentRegistry {
    * registry.registerToolSource('mcp', { resolve: (ref) => servers.toolsFor(ref) });
    */
   registerToolSource(prefix: string, source: ToolSource): void {
-    this.toolSources.register(prefix, source);
+    this.toolbox.registerToolSource(prefix, source);
   }
 
   /** Make the model provider of agent specs of a kind (the external agents module registers `a2a`). */
   registerProviderKind(kind: ProviderKind, make: ProviderMaker): void {
-    this.providerKinds.register(kind, make);
+    this.toolbox.registerProviderKind(kind, make);
   }
 
   /** Names of the tools agents may list by name. */
   toolNames(): string[] {
-    return [...this.tools.keys()].sort();
+    return this.toolbox.names();
   }
 
   /**
@@ -168,7 +160,7 @@ export class AgentRegistry {
     const replaced = this.entries.get(parsed.data.name);
     const entry = this.start(parsed.data, parsed.codeTools, { durable: false, api, journalKey, createdAt: this.host.clock.now(), passivated });
     if (replaced) void discardReplaced(this.host, this.specs, replaced, entry);
-    return this.info(entry);
+    return infoOf(entry, this.host.id);
   }
 
   /**
@@ -205,7 +197,7 @@ export class AgentRegistry {
     } finally {
       await discarded;
     }
-    return this.info(entry);
+    return infoOf(entry, this.host.id);
   }
 
   /** Re-spawn every persisted agent; returns how many came back. Called once at start. */
@@ -255,12 +247,12 @@ export class AgentRegistry {
   /** One agent's public description. */
   get(name: string): AgentInfo | undefined {
     const e = this.entries.get(name);
-    return e ? this.info(e) : undefined;
+    return e ? infoOf(e, this.host.id) : undefined;
   }
 
   /** Every agent of this node, by name. */
   list(): AgentInfo[] {
-    return [...this.entries.values()].map((e) => this.info(e)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...this.entries.values()].map((e) => infoOf(e, this.host.id)).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /**
@@ -364,7 +356,7 @@ export class AgentRegistry {
     if (existing && existing.status === 'running') {
       throw new TroupeError('TROUPE_ERR_AGENT_EXISTS', `an agent named ${name} already exists`);
     }
-    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.tools, this.provider, this.host.logger, this.providerKinds.providerFor(data, { api: how.api }));
+    const { tools, toolSpecs, toolRefs, provider, model } = this.shared.resolve(data, codeTools, this.toolbox.tools, this.provider, this.host.logger, this.toolbox.providerKinds.providerFor(data, { api: how.api }));
     // one logger for every guard (their lines name the agent): a pino child per agent is heap per agent
     const guard = new UpstreamGuard(name, provider, this.host.clock, data.upstream, data.budget, this.log, this.emitEvent);
     // made directly: parsing the path through toRef's cache would churn it with one entry per agent
@@ -401,9 +393,5 @@ export class AgentRegistry {
     this.passivation.idle.untrack(e);
     if (this.entries.get(name) === e) this.entries.delete(name);
     await this.host.stop(e.supervisor);
-  }
-
-  private info(e: Entry): AgentInfo {
-    return infoOf(e, this.host.id);
   }
 }
