@@ -4,7 +4,7 @@ import type { Signal } from '../../protocol/index.js';
 import { memoryUsage, type AgentMemory, type MemoryEvent } from './memory.js';
 import { agentMessageSchema, type AgentStatus, type RunAccepted, type RunMessage } from './messages.js';
 import { RunFinished } from './run-finished.js';
-import type { AgentInbox } from './agent-inbox.js';
+import { AGENT_INBOX_INSTANCES, type AgentInbox } from './agent-inbox.js';
 import { AgentResultMessage } from './requester-messages.js';
 import { Runtime, type Active } from './run-table.js';
 import { QUEUE_TIMER, QueueTick } from './queue-tick.js';
@@ -25,8 +25,6 @@ const CANCEL_CODES = new Set(['TROUPE_ERR_AGENT_CANCELLED']);
  * agents. The fold never changes a state in place (it returns a new one), so sharing it is safe.
  */
 const EMPTY_MEMORY: AgentMemory = Object.freeze({ conversations: Object.freeze({}) }) as AgentMemory;
-/** What an agent's mailbox takes as it is: its own runs' outcomes and queue ticks. */
-const AGENT_INSTANCES = [RunFinished, QueueTick] as const;
 
 /**
  * The agent actor. Its state is its conversations, folded from journaled `turn.completed`
@@ -74,7 +72,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
   }
 
   get instances(): ReadonlyArray<abstract new (...args: never[]) => unknown> {
-    return AGENT_INSTANCES;
+    return AGENT_INBOX_INSTANCES;
   }
 
   /** Only restarting and stopping matter to it: an agent never asked takes no turn. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AskOptions, Context } from '../kernel/index.js';
 import type { ActorSpec } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
+import { instancesOr } from '../kernel/index.js';
 import { agentDescriptionSchema, agentSummarySchema, summaryOf, type AgentDescription, type AgentInfo, type AgentSummary } from './info.js';
 import type { AgentStatus } from './messages.js';
 import { AGENT_NAME_RE } from './spec.js';
@@ -50,13 +51,8 @@ export class DirectoryCommand {
 
 type DirectoryMessage = PeerMessage | DirectoryCommand;
 
-const directoryMessageSchema: z.ZodType<DirectoryMessage> = z.unknown().transform((v, ctx): DirectoryMessage => {
-  if (v instanceof DirectoryCommand) return v;
-  const r = peerMessageSchema.safeParse(v);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
+const DIRECTORY_INSTANCES = [DirectoryCommand] as const;
+const directoryMessageSchema: z.ZodType<DirectoryMessage> = instancesOr(DIRECTORY_INSTANCES, peerMessageSchema);
 
 /** What the directory needs of the registry and the node. */
 export interface DirectoryBackend {
@@ -85,6 +81,7 @@ export class AgentDirectory {
       name: 'agents',
       behaviour: {
         messages: directoryMessageSchema,
+        instances: DIRECTORY_INSTANCES,
         receive: (_s: unknown, m: DirectoryMessage, ctx: Context<DirectoryMessage>) => this.receive(m, ctx),
       },
     }, 'system');

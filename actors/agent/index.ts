@@ -42,4 +42,4 @@ export { UPSTREAM_FAULT_MODES, upstreamFaultSchema, type UpstreamFault, type Ups
 export type { ProviderKind, ProviderMaker, AgentOrigin } from './provider-kinds.js';
 export { agentApprovalSchema, type AgentApproval } from './spec.js';
 export { agentActorPath } from './agent-target.js';
-export { AgentResultMessage, AgentDeltaMessage, AgentErrorMessage, isAgentReply } from './requester-messages.js';
+export { AgentResultMessage, AgentDeltaMessage, AgentErrorMessage } from './requester-messages.js';

@@ -13,7 +13,7 @@ import type { RunResult } from './messages.js';
  *
  * @example
  * ctx.tell(replyTo, new AgentResultMessage(runId, result));
- * // a requester's schema: if (v instanceof AgentResultMessage) return v; else parse(v)
+ * // the requester declares these classes in its `instances` (see instancesOr in actors/kernel)
  */
 export class AgentResultMessage {
   readonly type = 'agent.result' as const;
@@ -30,9 +30,4 @@ export class AgentDeltaMessage {
 export class AgentErrorMessage {
   readonly type = 'agent.error' as const;
   constructor(readonly runId: string, readonly error: SerializedError) {}
-}
-
-/** True for a requester message an agent of this process built (an instance of one of the classes above). */
-export function isAgentReply(v: unknown): v is AgentResultMessage | AgentDeltaMessage | AgentErrorMessage {
-  return v instanceof AgentResultMessage || v instanceof AgentDeltaMessage || v instanceof AgentErrorMessage;
 }

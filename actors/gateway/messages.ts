@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { instancesOr } from '../kernel/index.js';
 import {
-  AgentDeltaMessage, AgentErrorMessage, AgentResultMessage, isAgentReply, requesterMessageSchema, type RequesterMessage, type RunRequest,
+  AgentDeltaMessage, AgentErrorMessage, AgentResultMessage, requesterMessageSchema, type RequesterMessage, type RunRequest,
 } from '../agent/index.js';
 
 /**
@@ -54,6 +55,12 @@ export class GatewayCancel {
   constructor(readonly runId: string, readonly error: unknown) {}
 }
 
+/**
+ * What the gateway actor's mailbox takes as it is, with no schema run (Behaviour.instances):
+ * the commands above and the agents' replies, all built by code of this node.
+ */
+export const GATEWAY_INSTANCES = [GatewayStream, GatewayRequest, GatewayCancel, AgentResultMessage, AgentDeltaMessage, AgentErrorMessage] as const;
+
 /** What the gateway actor's mailbox takes: this node's commands, and run replies from any node. */
 export type GatewayMessage = GatewayStream | GatewayRequest | GatewayCancel | RequesterMessage;
 
@@ -64,16 +71,4 @@ export type GatewayMessage = GatewayStream | GatewayRequest | GatewayCancel | Re
  * another node, or from any actor speaking the run protocol). Not a zod union, so that an
  * error names the bad field.
  */
-export const gatewayMessageSchema: z.ZodType<GatewayMessage> = z.unknown().transform((v, ctx): GatewayMessage => {
-  if (v instanceof GatewayStream || v instanceof GatewayRequest || v instanceof GatewayCancel || isAgentReply(v)) return v;
-  const r = requesterMessageSchema.safeParse(v);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
-
-/**
- * What the gateway actor's mailbox takes as it is, with no schema run (Behaviour.instances):
- * the commands above and the agents' replies, all built by code of this node.
- */
-export const GATEWAY_INSTANCES = [GatewayStream, GatewayRequest, GatewayCancel, AgentResultMessage, AgentDeltaMessage, AgentErrorMessage] as const;
+export const gatewayMessageSchema: z.ZodType<GatewayMessage> = instancesOr<GatewayMessage, RequesterMessage>(GATEWAY_INSTANCES, requesterMessageSchema);

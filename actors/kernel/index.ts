@@ -15,6 +15,7 @@ export { kernelOptionsSchema, defaultLogger, defaultNodeId } from './options.js'
 export type { KernelOptions, KernelOptionsInput, KernelStorage } from './options.js';
 export { ActorRef } from './ref.js';
 export { behaviour } from './behaviour.js';
+export { instancesOr, type InstanceClass } from './instances.js';
 export type { ActorSpec, AskOptions, Behaviour, Context, PersistenceSpec, Receive, TellOptions, Timers } from './behaviour.js';
 export { actorSpecSchema, persistenceSpecSchema, resolveSpec, type ResolvedSpec } from './spec.js';
 export { EventBus, Inspector } from './inspection.js';

@@ -6,6 +6,7 @@ import {
 } from '../../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../../agent/index.js';
 import type { Behaviour, Context } from '../../kernel/index.js';
+import { instancesOr } from '../../kernel/index.js';
 
 /** EXECUTEs and DELEGATEs whose outcome the endpoint remembers (journaled), so a repeat is answered, not run. */
 export const MAX_REMEMBERED = 2_000;
@@ -96,13 +97,8 @@ class Settled {
 
 type InboxMessage = A2AMessage | Settled;
 
-const inboxMessageSchema: z.ZodType<InboxMessage> = z.unknown().transform((v, ctx): InboxMessage => {
-  if (v instanceof Settled) return v;
-  const r = a2aMessageSchema.safeParse(v);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
+const INBOX_INSTANCES = [Settled] as const;
+const inboxMessageSchema: z.ZodType<InboxMessage> = instancesOr(INBOX_INSTANCES, a2aMessageSchema);
 
 /** Characters of a value's JSON (a value that has none counts as nothing). */
 function jsonChars(v: unknown): number {
@@ -172,6 +168,7 @@ export class A2AInbox {
   behaviour(key: string): Behaviour<InboxState, InboxMessage, InboxEvent> {
     return {
       messages: inboxMessageSchema,
+      instances: INBOX_INSTANCES,
       initial: () => {
         this.incarnation = {};
         this.waiters = new Map();
