@@ -7,6 +7,7 @@ import {
 } from '../../actors/index.js';
 import { TroupeError, type ModelDelta } from '../../protocol/index.js';
 import type { TrackRun } from '../run-binding.js';
+import { progressReporter } from './progress.js';
 import { registerTroupeResources } from './resources.js';
 import { CONVERSATION_ID_RE } from '../run-request.js';
 
@@ -25,9 +26,6 @@ export interface McpServerDeps {
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-/** Longest text of one progress notification (a delta). */
-const MAX_PROGRESS_TEXT = 4_096;
 
 function text(value: unknown): CallToolResult {
   const structured = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
@@ -97,14 +95,9 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
       conversation_id: z.string().regex(CONVERSATION_ID_RE).optional().describe('continue (or start) a stored conversation'),
     },
   }, async ({ agent, input, conversation_id }, extra: Extra) => guarded(async () => {
-    const progressToken = extra._meta?.progressToken;
-    let progress = 0;
-    let sent: Promise<unknown> = Promise.resolve();
-    const onDelta = progressToken === undefined ? undefined : (d: ModelDelta): void => {
-      if (d.type !== 'content' || d.text.length === 0) return;
-      progress += 1;
-      sent = extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: d.text.slice(0, MAX_PROGRESS_TEXT) } })
-        .catch(() => undefined);
+    const progress = progressReporter(extra);
+    const onDelta = progress === undefined ? undefined : (d: ModelDelta): void => {
+      if (d.type === 'content' && d.text.length > 0) progress.report(d.text);
     };
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(extra.signal.reason);
@@ -118,13 +111,8 @@ export function buildTroupeMcpServer(deps: McpServerDeps): McpServer {
         stream: onDelta !== undefined,
         ...(conversation_id !== undefined ? { conversationId: conversation_id } : {}),
       }, { signal: ac.signal, timeoutMs: deps.runTimeoutMs, ...(onDelta ? { onDelta } : {}) });
-      // The SDK client drops progress that it reads in the same chunk as the result (it
-      // forgets the token at once and handles notifications a microtask later): let the
-      // progress go out first.
-      if (progress > 0) {
-        await sent;
-        await new Promise((r) => setImmediate(r));
-      }
+      // the client handles every progress notification before it reads the result
+      await progress?.settle();
       return {
         content: [{ type: 'text', text: r.content ?? '' }],
         structuredContent: { run_id: r.runId, agent: r.agent, conversation_id: r.conversationId ?? null, content: r.content ?? '', finish_reason: r.finishReason, turns: r.turns },
