@@ -3,7 +3,7 @@ import { TaskState, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { until } from '../helpers.js';
 import { sendParams, userMessage } from '../a2a/harness.js';
-import { cleanUpAfterEach, processSetup, promptOf } from './process-node.js';
+import { APPROVAL_WORKFLOW, cleanUpAfterEach, processSetup } from './process-node.js';
 
 cleanUpAfterEach();
 
@@ -13,12 +13,8 @@ const nodeClient = (url: string): Promise<Client> => new ClientFactory(ClientFac
 
 describe('the A2A view of a workflow across kill -9 (real processes)', () => {
   it('an input-required workflow task survives kill -9 and an A2A decision after the restart resumes it; kill -9 between that decision and its effect gives the effect once', async () => {
-    const setup = await processSetup({ node: 'k9w', holdPrefix: 'send the report', config: {
-      agents: [{ name: 'assistant' }, { name: 'worker' }],
-      orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic', approvalFor: ['external_call'] },
-    } });
-    const fake = setup.fake;
-    const count = (prefix: string): number => fake.calls.filter((c) => promptOf(c).startsWith(prefix)).length;
+    const setup = await processSetup({ node: 'k9w', holdPrefix: 'send the report', config: APPROVAL_WORKFLOW });
+    const count = setup.count;
     const one = await setup.start();
     const m = userMessage('find prices, then send the report');
     m.metadata = { orchestrate: true };
@@ -26,8 +22,7 @@ describe('the A2A view of a workflow across kill -9 (real processes)', () => {
     expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     const id = first.metadata!['session_id'] as string;
     expect(first.status?.message?.metadata).toMatchObject({ approval_id: `${id}.s2`, node: 's2' });
-    await one.kill();
-    setup.forget(one);
+    await setup.kill(one);
 
     const two = await setup.start();
     const client2 = await nodeClient(two.ready.http);
@@ -37,16 +32,11 @@ describe('the A2A view of a workflow across kill -9 (real processes)', () => {
     await until(() => count('send the report') === 1, 30_000, 'the approved node reached the upstream');
     const decided = await fetch(`${two.ready.http}/v1/approvals/${id}.s2`).then((r) => r.json()) as Record<string, unknown>;
     expect(decided).toMatchObject({ status: 'approved', reason: 'go ahead', source: 'a2a' });
-    await two.kill();
-    setup.forget(two);
+    await setup.kill(two);
 
     setup.release();
     const three = await setup.start();
-    let session: any;
-    await until(async () => {
-      session = await fetch(`${three.ready.http}/v1/sessions/${id}`).then((r) => r.json());
-      return session.status === 'completed';
-    }, 30_000, 'the session completed');
+    const session = await setup.completedSession(three, id);
     // the decision was taken once and kept; the node that was running ran again, once, to completion
     expect(session.approvals).toHaveLength(1);
     expect(session.approvals[0]).toMatchObject({ status: 'approved', source: 'a2a' });

@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../helpers.js';
-import { cleanUpAfterEach, processSetup, promptOf } from './process-node.js';
+import { APPROVAL_WORKFLOW, cleanUpAfterEach, processSetup } from './process-node.js';
 
 cleanUpAfterEach();
 
 describe('approvals across kill -9 (real processes)', () => {
   it('keeps a pending approval across kill -9; a decision after the restart works; kill -9 between the decision and its effect gives the effect once', async () => {
-    const setup = await processSetup({ node: 'k9a', holdPrefix: 'send the report', config: {
-      agents: [{ name: 'assistant' }, { name: 'worker' }],
-      orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic', approvalFor: ['external_call'] },
-    } });
-    const fake = setup.fake;
+    const setup = await processSetup({ node: 'k9a', holdPrefix: 'send the report', config: APPROVAL_WORKFLOW });
     const one = await setup.start();
     const res = await fetch(`${one.ready.http}/v1/chat/completions`, {
       method: 'POST',
@@ -22,8 +18,7 @@ describe('approvals across kill -9 (real processes)', () => {
     const body = await res.json() as { choices: Array<{ message: { content: string } }>; troupe: { status: string; approvals: string[] } };
     expect(body.troupe).toEqual({ session_id: id, status: 'waiting_approval', approvals: [`${id}.s2`] });
     expect(body.choices[0]!.message.content).toContain(`Waiting for approval: ${id}.s2 (external_call`);
-    await one.kill();
-    setup.forget(one);
+    await setup.kill(one);
 
     const two = await setup.start();
     await until(async () => {
@@ -37,21 +32,16 @@ describe('approvals across kill -9 (real processes)', () => {
     expect(d.status).toBe(200);
     const decided = await d.json();
     expect(decided).toMatchObject({ status: 'approved', decided_by: 'alice', source: 'http' });
-    await until(() => fake.calls.some((c) => promptOf(c).startsWith('send the report')), 30_000, 'the approved node reached the upstream');
-    await two.kill();
-    setup.forget(two);
+    await until(() => setup.count('send the report') > 0, 30_000, 'the approved node reached the upstream');
+    await setup.kill(two);
 
     setup.release();
     const three = await setup.start();
-    let session: any;
-    await until(async () => {
-      session = await fetch(`${three.ready.http}/v1/sessions/${id}`).then((r) => r.json());
-      return session.status === 'completed';
-    }, 30_000, 'the session completed');
+    const session = await setup.completedSession(three, id);
     expect(session.dag.nodes.map((n: any) => [n.id, n.status])).toEqual([['s1', 'completed'], ['s2', 'completed']]);
     expect(session.approvals).toHaveLength(1);
     expect(session.approvals[0]).toMatchObject({ status: 'approved', decided_by: 'alice' });
-    expect(fake.calls.filter((c) => promptOf(c).startsWith('find prices'))).toHaveLength(1);
+    expect(setup.count('find prices')).toBe(1);
     expect(session.answer).toBe('done(send the report)');
     const replay = await fetch(`${three.ready.http}/v1/approvals/${id}.s2`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1', 'x-troupe-user': 'alice' }, body: JSON.stringify({ decision: 'approve' }),

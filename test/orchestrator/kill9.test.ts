@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../helpers.js';
-import { cleanUpAfterEach, processSetup, promptOf } from './process-node.js';
+import { cleanUpAfterEach, processSetup } from './process-node.js';
 
 cleanUpAfterEach();
 
@@ -10,7 +10,6 @@ describe('orchestration across kill -9 (real processes)', () => {
       agents: [{ name: 'assistant' }, { name: 'worker', skills: [{ id: 'steps', name: 'step' }] }],
       orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic' },
     } });
-    const fake = setup.fake;
     const one = await setup.start();
     const res = await fetch(`${one.ready.http}/v1/chat/completions`, {
       method: 'POST',
@@ -21,20 +20,14 @@ describe('orchestration across kill -9 (real processes)', () => {
     const id = res.headers.get('x-session-id')!;
     expect(id).toMatch(/^ses_/);
     res.body?.cancel().catch(() => undefined);
-    await until(() => fake.calls.some((c) => promptOf(c).startsWith('step two')), 30_000, 'step two reached the upstream');
-    await one.kill();
-    setup.forget(one);
-    expect(fake.calls.filter((c) => promptOf(c).startsWith('step one'))).toHaveLength(1);
+    await until(() => setup.count('step two') > 0, 30_000, 'step two reached the upstream');
+    await setup.kill(one);
+    expect(setup.count('step one')).toBe(1);
 
     setup.release();
     const two = await setup.start();
-    let session: any;
-    await until(async () => {
-      session = await fetch(`${two.ready.http}/v1/sessions/${id}`).then((r) => r.json());
-      return session.status === 'completed';
-    }, 30_000, 'the session completed after the restart');
-    const count = (prefix: string): number => fake.calls.filter((c) => promptOf(c).startsWith(prefix)).length;
-    expect([count('step one'), count('step two'), count('step three')]).toEqual([1, 2, 1]);
+    const session = await setup.completedSession(two, id);
+    expect([setup.count('step one'), setup.count('step two'), setup.count('step three')]).toEqual([1, 2, 1]);
     expect(session.dag.nodes.map((n: any) => [n.id, n.status, n.attempts])).toEqual([['s1', 'completed', 1], ['s2', 'completed', 2], ['s3', 'completed', 1]]);
     expect(session.answer).toBe('done(step three)');
     expect(session.dag.nodes[1].result).toBe('done(step two)');

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../fixtures/fake-openai.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 import { startTroupe, type TroupeProcess } from '../process.js';
 
 const procs: TroupeProcess[] = [];
@@ -23,14 +23,25 @@ export function promptOf(call: RecordedRequest): string {
   return typeof last?.content === 'string' ? last.content : '';
 }
 
+/** A workflow of two agents whose external calls wait for an approval (offline planner and classifier). */
+export const APPROVAL_WORKFLOW = {
+  agents: [{ name: 'assistant' }, { name: 'worker' }],
+  orchestrator: { nodeRetries: 0, planner: 'offline', classifier: 'heuristic', approvalFor: ['external_call'] },
+} as const;
+
 /** A `troupe start` setup (config file, data dir) against a fake upstream that hangs on prompts starting with `holdPrefix` until `release()`. */
 export interface ProcessSetup {
   fake: FakeOpenAI;
   /** Start (again) a `troupe start` process on the same config and data dir. */
   start(): Promise<TroupeProcess>;
-  /** Forget a process the test killed itself. */
-  forget(p: TroupeProcess): void;
+  /** kill -9 a process of this setup (the test's crash: cleanup leaves it alone). */
+  kill(p: TroupeProcess): Promise<void>;
+  /** Let the held prompts through. */
   release(): void;
+  /** How many upstream calls had a prompt starting with `prefix`. */
+  count(prefix: string): number;
+  /** The session as `p` shows it (`GET /v1/sessions/:id`), once it has completed. */
+  completedSession(p: TroupeProcess, id: string): Promise<any>;
 }
 
 export async function processSetup(o: { node: string; holdPrefix: string; config: Record<string, unknown> }): Promise<ProcessSetup> {
@@ -54,7 +65,19 @@ export async function processSetup(o: { node: string; holdPrefix: string; config
       procs.push(p);
       return p;
     },
-    forget: (p) => void procs.splice(procs.indexOf(p), 1),
+    kill: async (p) => {
+      await p.kill();
+      procs.splice(procs.indexOf(p), 1);
+    },
     release: () => void (hold = false),
+    count: (prefix) => fake.calls.filter((c) => promptOf(c).startsWith(prefix)).length,
+    completedSession: async (p, id) => {
+      let session: any;
+      await until(async () => {
+        session = await fetch(`${p.ready.http}/v1/sessions/${id}`).then((r) => r.json());
+        return session.status === 'completed';
+      }, 30_000, `session ${id} completed`);
+      return session;
+    },
   };
 }
