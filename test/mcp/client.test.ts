@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_MODULE, type McpServerStatus, type McpServers, type RunningNode } from '../../index.js';
 import { cleanup, dataDir, testNode } from '../agent/harness.js';
 import { until } from '../helpers.js';
-import { everythingServer, memoryServer } from './fixtures.js';
+import { everythingServer, memoryServer, processGone } from './fixtures.js';
 
 let node: RunningNode;
 let openai: OpenAI;
@@ -137,14 +137,7 @@ describe('agents use tools of real MCP servers (stdio) through connection actors
     const pid = mcp.connection('temp').pid!;
     const del = await fetch(`${node.http!.url}/api/v1/mcp-servers/temp`, { method: 'DELETE' });
     expect(del.status).toBe(200);
-    await until(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000, 'the server process ends');
+    await until(() => processGone(pid), 10_000, 'the server process ends');
     expect(() => mcp.get('temp')).toThrow(expect.objectContaining({ code: 'TROUPE_ERR_MCP_SERVER_NOT_FOUND' }));
   });
 

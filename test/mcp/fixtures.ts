@@ -17,3 +17,13 @@ export function everythingServer(name = 'everything'): { name: string; command: 
 export function memoryServer(file: string, name = 'memory'): { name: string; command: string; args: string[]; env: Record<string, string> } {
   return { name, command: process.execPath, args: [entry('@modelcontextprotocol/server-memory')], env: { MEMORY_FILE_PATH: file } };
 }
+
+/** Whether no process has this pid any more (signal 0 probes without signalling). */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}

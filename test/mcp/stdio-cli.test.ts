@@ -5,7 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, until } from '../helpers.js';
 import { BIN } from '../process.js';
-import { memoryServer } from './fixtures.js';
+import { memoryServer, processGone } from './fixtures.js';
 
 const t = tempDir('troupe-mcp-cli-');
 afterAll(() => t.cleanup());
@@ -61,14 +61,7 @@ describe('troupe mcp: the same tools over stdio (a real process, the SDK client)
       const pid = transport.pid!;
       await client.close();
       // stdin closed: the node shut down and the process is gone
-      await until(() => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 10_000, 'troupe mcp exits');
+      await until(() => processGone(pid), 10_000, 'troupe mcp exits');
     }
   }, 60_000);
 });
