@@ -16,7 +16,7 @@ import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
 import { registerRestRoutes } from './rest/index.js';
-import { DEFAULT_STREAM_BUFFER, HomeLink, startHome } from './home/index.js';
+import { DEFAULT_STREAM_BUFFER, DEFAULT_STREAM_BUFFER_BYTES, HomeLink, forwardOptionsSchema, startHome } from './home/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -45,6 +45,10 @@ export const a2aModuleOptionsSchema = z.object({
   rest: z.boolean().default(true),
   /** Events of a task of another node's agent buffered per stream for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
   streamBuffer: z.number().int().min(16).max(100_000).default(DEFAULT_STREAM_BUFFER),
+  /** Bytes (of the events' JSON) of such a stream buffered for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
+  streamBufferBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_STREAM_BUFFER_BYTES),
+  /** How calls forwarded to another node's agent ride out a peer link that drops: attempts, their backoff, how long the node may stay unreachable. */
+  forward: forwardOptionsSchema.prefault({}),
 }).strict();
 export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
@@ -181,7 +185,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       // tasks of this node's agents asked through other nodes live here; those of other
       // nodes' agents asked here go to their nodes
-      const link = new HomeLink(host, log.child({ component: 'home-link' }), options.streamBuffer);
+      const link = new HomeLink(host, log.child({ component: 'home-link' }), { bufferEvents: options.streamBuffer, bufferBytes: options.streamBufferBytes, forward: options.forward });
       startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }));
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
         if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);

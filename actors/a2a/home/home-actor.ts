@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ActorRef } from '../../kernel/index.js';
 import type { ModuleHost } from '../../modules/index.js';
+import { CallMemory, type Outcome } from './call-memory.js';
 import {
   EVENT, HOME_NAME, PARAMS, RESULTS, contextOf, homeMessageSchema, toWireError, type CallReply, type HomeMessage, type StreamMessage,
 } from './wire.js';
@@ -24,12 +25,13 @@ const MAX_IN_FLIGHT = 10_000;
  * // another node: host.ask('troupe://n2/system/a2a-tasks', { type: 'a2a.home.call', agent: 'far', method: 'getTask', params, caller })
  */
 export function startHome(
-  host: Pick<ModuleHost, 'spawnSpec' | 'tell' | 'watch'>,
+  host: Pick<ModuleHost, 'spawnSpec' | 'tell' | 'watch' | 'clock'>,
   /** The endpoint of an agent running on this node (none for an agent of another node). */
   handlerOf: (agent: string) => Promise<A2ARequestHandler | undefined>,
   log: Logger,
-): { ref: ActorRef; inFlight(): number; settled(): Promise<void> } {
+): { ref: ActorRef; inFlight(): number; remembered(): number; settled(): Promise<void> } {
   const running = new Set<Promise<void>>();
+  const memory = new CallMemory(host.clock);
   const track = (p: Promise<void>): void => {
     running.add(p);
     void p.finally(() => running.delete(p));
@@ -48,6 +50,31 @@ export function startHome(
     } catch (e) {
       return { ok: false, error: toWireError(e) };
     }
+  };
+
+  // A call that changes something runs once: its repeats (same call id) get its outcome.
+  const once = (m: Extract<HomeMessage, { type: 'a2a.home.call' }>, callId: string): Promise<CallReply> | undefined => {
+    const what = `${m.agent}\u0000${m.method}`;
+    const seen = memory.find(callId, what);
+    if (seen) {
+      log.debug({ call: callId, method: m.method }, 'A2A call repeated by its asking node; answered from memory');
+      return seen.then((o) => replay(m, o));
+    }
+    if (!memory.admit()) return undefined;
+    return memory.remember(callId, what, call(m).then(outcomeOf), m.retryForMs ?? 0).then((o) => replay(m, o));
+  };
+  // a task is remembered by its id and read again for a repeat (the memory holds no task bodies)
+  const outcomeOf = (r: CallReply): Outcome => {
+    if (!r.ok) return r;
+    const v = r.result as { id?: unknown; task?: { id?: unknown } } | null;
+    const id = v?.task?.id ?? (v && 'status' in v ? v.id : undefined);
+    return typeof id === 'string' ? { ok: true, taskRef: id } : r;
+  };
+  const replay = async (m: Extract<HomeMessage, { type: 'a2a.home.call' }>, o: Outcome): Promise<CallReply> => {
+    if (!('taskRef' in o)) return o;
+    const historyLength = (m.params as { configuration?: { historyLength?: unknown } }).configuration?.historyLength;
+    const read = await call({ ...m, method: 'getTask', params: { id: o.taskRef, ...(typeof historyLength === 'number' ? { historyLength } : {}) } });
+    return read.ok ? { ok: true, result: m.method === 'sendMessage' ? { task: read.result } : read.result } : read;
   };
 
   const stream = async (m: Extract<HomeMessage, { type: 'a2a.home.stream' }>, self: ActorRef, started: (r: CallReply) => void): Promise<void> => {
@@ -87,6 +114,8 @@ export function startHome(
     }
   };
 
+  const busy = (): CallReply => ({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', 'the node serves too many A2A calls for other nodes; try again')) });
+
   const ref = host.spawnSpec({
     name: HOME_NAME,
     behaviour: {
@@ -95,18 +124,40 @@ export function startHome(
       receive: (_s: unknown, m: HomeMessage, ctx: any) => {
         const r = ctx.replier();
         if (running.size >= MAX_IN_FLIGHT) {
-          r.reply({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', 'the node serves too many A2A calls for other nodes; try again')) } satisfies CallReply);
+          r.reply(busy());
           return;
         }
         // the work runs beside the actor's turns: a blocking send may take minutes
-        if (m.type === 'a2a.home.call') track(call(m).then((v) => r.reply(v)));
-        else track(stream(m, ctx.self, (v) => r.reply(v)));
+        if (m.type === 'a2a.home.call') {
+          const reply = m.callId === undefined ? call(m) : once(m, m.callId);
+          if (reply === undefined) r.reply(busy());
+          else track(reply.then((v) => r.reply(v)));
+          return;
+        }
+        // a repeated start of a stream (its asker did not hear the first answer) starts nothing more
+        const what = `${m.agent}\u0000${m.method}\u0000${m.replyTo}`;
+        const seen = memory.find(m.streamId, what);
+        if (seen) {
+          void seen.then((o) => r.reply(o as CallReply));
+          return;
+        }
+        if (!memory.admit()) {
+          r.reply(busy());
+          return;
+        }
+        let started!: (v: CallReply) => void;
+        memory.remember(m.streamId, what, new Promise<Outcome>((resolve) => (started = resolve)), m.retryForMs ?? 0);
+        track(stream(m, ctx.self, (v) => {
+          started(v);
+          r.reply(v);
+        }));
       },
     },
   }, 'system');
   return {
     ref,
     inFlight: () => running.size,
+    remembered: () => memory.size,
     settled: async () => {
       await Promise.allSettled([...running]);
     },
