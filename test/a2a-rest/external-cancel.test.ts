@@ -4,7 +4,7 @@ import { TaskState, type Task } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { startNode, type RunningNode } from '../../index.js';
 import { ManualClock } from '../../protocol/index.js';
-import { cancelRemoteTask } from '../../actors/a2a/external/remote-cancel.js';
+import { cancelRemoteTask } from '../../actors/a2a/external/index.js';
 import { settle, until } from '../helpers.js';
 import { PROCESS_TEST_TIMEOUT_MS, startFixture, type TroupeProcess } from '../process.js';
 import { sendParams, userMessage, v1Client } from '../a2a/harness.js';

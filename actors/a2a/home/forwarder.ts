@@ -123,9 +123,11 @@ export class EventQueue {
 /**
  * The node's side of tasks whose agent lives on another node: request handlers that forward
  * each call to the agent's node's home actor (`/system/a2a-tasks`), and the streams actor
- * (`/system/a2a-streams`) that takes their events back into bounded per-stream queues. A
- * peer link that drops (the agent's node goes down) ends its streams with
- * TROUPE_ERR_A2A_HOME_UNREACHABLE; the task itself goes on (or is recovered) on its node.
+ * (`/system/a2a-streams`) that takes their events back into bounded per-stream queues. A call
+ * the link fails is asked again (backoff on the node's clock, within its deadline and
+ * `retryWindowMs` of unreachability; the home runs a named call once). A peer link that
+ * drops (the agent's node goes down) ends its streams with TROUPE_ERR_A2A_HOME_UNREACHABLE;
+ * the task itself goes on (or is recovered) on its node.
  *
  * @example
  * const link = new HomeLink(host, log);

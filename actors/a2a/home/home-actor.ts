@@ -18,7 +18,9 @@ const MAX_IN_FLIGHT = 10_000;
  * answered with its result; a stream is started and its events are told back one by one,
  * numbered, to the asking node's streams actor, then its end. The stream is always drained
  * here, whatever becomes of the asking node (the SDK applies a task's events only in the loop
- * that reads them), so the task stays truthful when the link drops.
+ * that reads them), so the task stays truthful when the link drops. The asking node asks
+ * again when the link drops: a call that changes something (it carries a call id) and a
+ * stream's start run once here, their repeats answered from a {@link CallMemory}.
  *
  * @example
  * startHome(host, async (agent) => (await a2a.endpoint(agent))?.handler, log);
