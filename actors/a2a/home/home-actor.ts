@@ -5,8 +5,11 @@ import type { ActorRef } from '../../kernel/index.js';
 import type { ModuleHost } from '../../modules/index.js';
 import { CallMemory, type Outcome } from './call-memory.js';
 import {
-  EVENT, HOME_NAME, PARAMS, RESULTS, contextOf, homeMessageSchema, toWireError, type CallReply, type HomeMessage, type StreamMessage,
+  EVENT, HOME_NAME, PARAMS, RESULTS, contextOf, homeMessageSchema, toWireError, type CallReply, type Caller, type HomeMessage, type StreamMessage,
 } from './wire.js';
+
+/** A call's scope as its memory key sees it: a repeat is answered only to the same caller. */
+const scopeKey = (c: Caller): string => `${c.user.authenticated ? 'a' : 'u'}:${c.user.name}\u0000${c.tenant ?? ''}`;
 
 /** Calls and streams served at once for other nodes; past it a call is refused (its caller retries). */
 const MAX_IN_FLIGHT = 10_000;
@@ -56,7 +59,7 @@ export function startHome(
 
   // A call that changes something runs once: its repeats (same call id) get its outcome.
   const once = (m: Extract<HomeMessage, { type: 'a2a.home.call' }>, callId: string): Promise<CallReply> | undefined => {
-    const what = `${m.agent}\u0000${m.method}`;
+    const what = `${m.agent}\u0000${m.method}\u0000${scopeKey(m.caller)}`;
     const seen = memory.find(callId, what);
     if (seen) {
       log.debug({ call: callId, method: m.method }, 'A2A call repeated by its asking node; answered from memory');
@@ -137,7 +140,7 @@ export function startHome(
           return;
         }
         // a repeated start of a stream (its asker did not hear the first answer) starts nothing more
-        const what = `${m.agent}\u0000${m.method}\u0000${m.replyTo}`;
+        const what = `${m.agent}\u0000${m.method}\u0000${m.replyTo}\u0000${scopeKey(m.caller)}`;
         const seen = memory.find(m.streamId, what);
         if (seen) {
           void seen.then((o) => r.reply(o as CallReply));
