@@ -66,7 +66,10 @@ export function startHome(
       return seen.then((o) => replay(m, o));
     }
     if (!memory.admit()) return undefined;
-    return memory.remember(callId, what, call(m).then(outcomeOf), m.retryForMs ?? 0).then((o) => replay(m, o));
+    // the first asker gets the reply itself; only repeats read the task again
+    const reply = call(m);
+    memory.remember(callId, what, reply.then(outcomeOf), m.retryForMs ?? 0);
+    return reply;
   };
   // a task is remembered by its id and read again for a repeat (the memory holds no task bodies)
   const outcomeOf = (r: CallReply): Outcome => {
