@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ActorRef } from '../../kernel/index.js';
 import type { ModuleHost } from '../../modules/index.js';
-import { CallMemory, type Outcome } from './call-memory.js';
+import { CallMemory, MAX_REMEMBERED_CALLS, type Outcome } from './call-memory.js';
 import {
   EVENT, HOME_NAME, PARAMS, RESULTS, contextOf, homeMessageSchema, toWireError, type CallReply, type Caller, type HomeMessage, type StreamMessage,
 } from './wire.js';
@@ -37,6 +37,8 @@ export function startHome(
 ): { ref: ActorRef; inFlight(): number; remembered(): number; settled(): Promise<void> } {
   const running = new Set<Promise<void>>();
   const memory = new CallMemory(host.clock);
+  /** Whether each stream started here still reaches its asking node (a repeated start of a detached one is refused). */
+  const links = new Map<string, { attached: boolean }>();
   const track = (p: Promise<void>): void => {
     running.add(p);
     void p.finally(() => running.delete(p));
@@ -85,21 +87,20 @@ export function startHome(
     return read.ok ? { ok: true, result: m.method === 'sendMessage' ? { task: read.result } : read.result } : read;
   };
 
-  const stream = async (m: Extract<HomeMessage, { type: 'a2a.home.stream' }>, self: ActorRef, started: (r: CallReply) => void): Promise<void> => {
-    let attached = true;
+  const stream = async (m: Extract<HomeMessage, { type: 'a2a.home.stream' }>, self: ActorRef, started: (r: CallReply) => void, link: { attached: boolean }): Promise<void> => {
     let seq = 0;
     const send = (msg: StreamMessage): void => {
-      if (!attached) return;
+      if (!link.attached) return;
       try {
         host.tell(m.replyTo, msg, { sender: self });
       } catch (e) {
         // the asking node is gone: the stream is drained here all the same
-        attached = false;
+        link.attached = false;
         log.debug({ err: e, stream: m.streamId }, 'A2A stream detached from its asking node');
       }
     };
     const unwatch = host.watch(m.replyTo, () => {
-      attached = false;
+      link.attached = false;
     });
     try {
       let it: AsyncGenerator<unknown>;
@@ -146,7 +147,10 @@ export function startHome(
         const what = `${m.agent}\u0000${m.method}\u0000${m.replyTo}\u0000${scopeKey(m.caller)}`;
         const seen = memory.find(m.streamId, what);
         if (seen) {
-          void seen.then((o) => r.reply(o as CallReply));
+          // events told while the asking node was cut off are gone: its stream cannot go on
+          const link = links.get(m.streamId);
+          if (link?.attached) void seen.then((o) => r.reply(o as CallReply));
+          else r.reply({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'TROUPE_ERR_A2A_HOME_UNREACHABLE: the stream\'s events were lost with the peer link; the task goes on on its node (get or resubscribe to it)')) });
           return;
         }
         if (!memory.admit()) {
@@ -155,10 +159,13 @@ export function startHome(
         }
         let started!: (v: CallReply) => void;
         memory.remember(m.streamId, what, new Promise<Outcome>((resolve) => (started = resolve)), m.retryForMs ?? 0);
+        const link = { attached: true };
+        if (links.size >= MAX_REMEMBERED_CALLS) links.delete(links.keys().next().value as string);
+        links.set(m.streamId, link);
         track(stream(m, ctx.self, (v) => {
           started(v);
           r.reply(v);
-        }));
+        }, link));
       },
     },
   }, 'system');
