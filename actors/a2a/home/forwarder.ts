@@ -143,6 +143,7 @@ export class HomeLink {
   private readonly random: () => number;
   /** Attempts asked again so far (a link that dropped, an answer that did not come back). */
   retries = 0;
+  private closing = false;
 
   constructor(private readonly host: Host, private readonly log: Logger, options: HomeLinkOptions = {}) {
     this.bufferEvents = options.bufferEvents ?? DEFAULT_STREAM_BUFFER;
@@ -174,8 +175,9 @@ export class HomeLink {
     return new HomeForwarder(this, agent, `troupe://${node}/${HOME_PATH}`, card);
   }
 
-  /** End every stream (the node is closing). */
+  /** End every stream (the node is closing); calls waiting to be asked again give up. */
   closeAll(): void {
+    this.closing = true;
     for (const s of this.streams.values()) s.queue.end(coded('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'this node is stopping; the task goes on on its node'));
   }
 
@@ -231,7 +233,7 @@ export class HomeLink {
       if (code !== undefined && UNREACHABLE.has(code)) unreachableSince ??= now;
       else unreachableSince = undefined;
       const wait = exponentialDelay(attempt, { minMs: f.backoffMinMs, maxMs: Math.max(f.backoffMinMs, f.backoffMaxMs), randomFactor: 0.2 }, this.random());
-      const gaveUp = now + wait >= deadline || (unreachableSince !== undefined && now + wait - unreachableSince > f.retryWindowMs);
+      const gaveUp = this.closing || now + wait >= deadline || (unreachableSince !== undefined && now + wait - unreachableSince > f.retryWindowMs);
       if (gaveUp || code === undefined) {
         const why = last?.code ?? 'no time left';
         this.log.debug({ err: last, home, attempts: attempt + 1 }, 'A2A call to the agent\'s node given up');
