@@ -7,6 +7,8 @@ import type { Clock } from '../../../protocol/index.js';
 const FINISHED = new Set([TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED, TaskState.TASK_STATE_REJECTED]);
 /** Tasks of one remote context looked at when a cancel knows only the context. */
 const MAX_LISTED = 20;
+/** How long after a listing that found no task of the context it is listed once more. */
+const RELOOK_MS = 500;
 
 /** Which remote task to cancel: by its id, or (a blocking call cut before its answer named it) by the context the proxy gave it. */
 export type RemoteTaskRef = { taskId: string; contextId?: string } | { taskId?: undefined; contextId: string };
@@ -39,14 +41,18 @@ export async function cancelRemoteTask(
   const signal = ac.signal;
   let out: RemoteCancelOutcome;
   try {
-    let ids: string[];
-    if (ref.taskId) ids = [ref.taskId];
-    else {
+    const running = async (): Promise<string[]> => {
       const page = await client.listTasks({
         tenant: '', contextId: ref.contextId ?? '', status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: MAX_LISTED, pageToken: '', historyLength: 0, statusTimestampAfter: undefined,
         includeArtifacts: false,
       }, { signal });
-      ids = page.tasks.filter((t: Task) => !FINISHED.has(t.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)).map((t: Task) => t.id);
+      return page.tasks.filter((t: Task) => !FINISHED.has(t.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)).map((t: Task) => t.id);
+    };
+    let ids = ref.taskId ? [ref.taskId] : await running();
+    if (ids.length === 0) {
+      // the call was cut before the remote server made its task, perhaps: look once more, a moment later
+      await new Promise<void>((resolve) => o.clock.setTimeout(resolve, Math.min(RELOOK_MS, o.timeoutMs / 4)));
+      ids = await running();
     }
     const canceled: string[] = [];
     for (const id of ids) {
