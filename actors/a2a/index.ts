@@ -10,6 +10,7 @@ export { taskActorSpec, taskJsonSchema, taskMessageSchema, type TaskJson, type T
 export { recoverTasks, INTERRUPTED_CODE } from './recovery.js';
 export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } from './routes.js';
 export { FollowUpGuard } from './follow-ups.js';
+export { CancelReporting, TaskCancels, type TaskCanceledListener } from './cancels.js';
 export { REQUEST_INPUT_TOOL } from './executor.js';
 export type { ClaimVerdict, SendResponse } from './task-actor.js';
 export {

@@ -7,7 +7,7 @@ import { DIRECTORY_PATH, DirectoryCommand, type AgentDescription, type AgentInfo
 import type { NodeModule } from '../modules/index.js';
 import { agentCard } from './card.js';
 import { AgentTaskExecutor, type AgentRunPort } from './executor.js';
-import { FollowUpGuard } from './follow-ups.js';
+import { CancelReporting, TaskCancels, type TaskCanceledListener } from './cancels.js';
 import { recoverTasks } from './recovery.js';
 import { NODE_AGENT, RouterExecutor, nodeCard, type A2AWorkflows } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
@@ -16,7 +16,7 @@ import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
 import { registerRestRoutes } from './rest/index.js';
-import { DEFAULT_STREAM_BUFFER, HomeLink, startHome } from './home/index.js';
+import { DEFAULT_STREAM_BUFFER, DEFAULT_STREAM_BUFFER_BYTES, HomeLink, forwardOptionsSchema, startHome } from './home/index.js';
 
 /** How long an agent of another node is taken as the cluster directory described it. */
 const REMOTE_INFO_TTL_MS = 5_000;
@@ -45,6 +45,10 @@ export const a2aModuleOptionsSchema = z.object({
   rest: z.boolean().default(true),
   /** Events of a task of another node's agent buffered per stream for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
   streamBuffer: z.number().int().min(16).max(100_000).default(DEFAULT_STREAM_BUFFER),
+  /** Bytes (of the events' JSON) of such a stream buffered for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
+  streamBufferBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_STREAM_BUFFER_BYTES),
+  /** How calls forwarded to another node's agent ride out a peer link that drops: attempts, their backoff, how long the node may stay unreachable. */
+  forward: forwardOptionsSchema.prefault({}),
 }).strict();
 export type A2AModuleOptions = z.input<typeof a2aModuleOptionsSchema>;
 
@@ -62,6 +66,8 @@ export interface A2AApi {
   readonly push: PushService | undefined;
   /** Hand the node's own agent (`POST /a2a`) workflows for complex tasks (the orchestrator module does); undefined removes them. */
   useWorkflows(workflows: A2AWorkflows | undefined): void;
+  /** Follow the tasks of this node's agents that a cancel ends (the external agents module cancels the remote tasks behind them); returns the unsubscribe. */
+  onTaskCanceled(listener: TaskCanceledListener): () => void;
 }
 
 /**
@@ -84,6 +90,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       const tasks = new TaskActors(host, host.store?.db('a2a.tasks'), options.maxTasks, push ? (agent, scope, id) => push.configs.dropTask(agent, scope, id) : undefined);
       const recovered = await recoverTasks(tasks, host.clock, log, push ? (agent, scope, task) => push.notifyStatus(agent, scope, task) : undefined);
       const served = { version: options.version, push: push !== undefined, rest: options.rest };
+      const cancels = new TaskCancels(log);
       const cardOf = (info: AgentInfo, baseUrl: string, secured: boolean): AgentCard =>
         agentCard(info, { baseUrl, secured: options.secured ?? secured, ...served });
       const handlerOf = (agent: string, card: AgentCard, executor: AgentTaskExecutor | RouterExecutor): DefaultRequestHandler =>
@@ -147,7 +154,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         if (nodeEndpoint) return nodeEndpoint;
         const executor = new RouterExecutor(localAgents, routedTo, () => workflows);
         const sdk = handlerOf(NODE_AGENT, nodeCard(host.id, [], { baseUrl: '', secured: false, ...served }), executor);
-        const handler = new FollowUpGuard(sdk, NODE_AGENT, tasks);
+        const handler = new CancelReporting(sdk, NODE_AGENT, tasks, cancels);
         nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         return nodeEndpoint;
       };
@@ -167,7 +174,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
           const executor = new AgentTaskExecutor(agent, () => gateway, host.clock, log, options.inputTool, () => host.isClosing);
           executors.add(executor);
           const sdk = handlerOf(agent, cardOf(info, '', false), executor);
-          const handler = new FollowUpGuard(sdk, agent, tasks);
+          const handler = new CancelReporting(sdk, agent, tasks, cancels);
           ep = { handler, executor, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
         }
         if (endpoints.size >= 1_000) {
@@ -181,7 +188,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       };
       // tasks of this node's agents asked through other nodes live here; those of other
       // nodes' agents asked here go to their nodes
-      const link = new HomeLink(host, log.child({ component: 'home-link' }), options.streamBuffer);
+      const link = new HomeLink(host, log.child({ component: 'home-link' }), { bufferEvents: options.streamBuffer, bufferBytes: options.streamBufferBytes, forward: options.forward });
       startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }));
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
         if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);
@@ -195,7 +202,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         return d === '' || d.endsWith('\n') ? d + p : `${d}\n${p}`;
       };
       return {
-        api: { endpoint, card, recovered, delegation: delegation.api, push, useWorkflows: (w) => void (workflows = w) },
+        api: { endpoint, card, recovered, delegation: delegation.api, push, useWorkflows: (w) => void (workflows = w), onTaskCanceled: (l) => cancels.on(l) },
         mcpTools: [...a2aMcpTools(endpoint), ...delegation.mcpTools],
         metrics,
         // before the actors stop: running turns end (their tasks failed as interrupted) and are saved

@@ -8,3 +8,5 @@ export { A2AProxyProvider, cardUrlOf, cardUrlsOf, type ProxyProviderDeps } from 
 export { RemoteAnswer } from './remote-task.js';
 export { RemoteThreads, fingerprint, forgetThreads, THREADS_DB, type RemoteThread, type ThreadBacking } from './threads.js';
 export { addressRefusal, checkOutboundUrl, checkUrlNow, guardedFetch, type OutboundPolicy } from './outbound.js';
+export { cancelRemoteTask, type RemoteCancelOutcome, type RemoteTaskRef } from './remote-cancel.js';
+export { conversationOf } from './conversation.js';

@@ -6,6 +6,8 @@ import { externalAgentsOptionsSchema, type ExternalAgentsOptions, type ExternalA
 import { checkUrlNow } from './outbound.js';
 import { A2AProxyProvider } from './proxy-provider.js';
 import { forgetThreads } from './threads.js';
+import { conversationOf } from './conversation.js';
+import type { TaskCanceledListener } from '../cancels.js';
 
 /** The external agents module's name. */
 export const EXTERNAL_AGENTS_MODULE = 'a2a-external';
@@ -38,9 +40,19 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
       // a removed agent's conversations are gone: so are its remote threads
       const unsubscribe = registry.events.subscribe((e) => {
         const store = host.store;
+        if (e.type === 'agent.removed') providers.delete(e.agent);
         if (e.type !== 'agent.removed' || !store) return;
         forgetThreads(store, e.agent).catch((err: unknown) => logger.warn({ err, agent: e.agent }, 'could not drop a removed agent\'s remote A2A threads'));
       });
+      // the proxy provider of each external agent, by name: a canceled task of one cancels its remote task
+      const providers = new Map<string, A2AProxyProvider>();
+      const stopFollowing = host.hasModule('a2a')
+        ? host.module<{ onTaskCanceled(l: TaskCanceledListener): () => void }>('a2a').onTaskCanceled((agent, task) => {
+          const provider = providers.get(agent);
+          if (!provider) return;
+          provider.taskCanceled(conversationOf(task)).catch((err: unknown) => logger.warn({ err, agent, task: task.id }, 'could not cancel the remote A2A task of a canceled task'));
+        })
+        : () => undefined;
       registry.registerProviderKind('a2a', (spec: AgentSpecData, origin: AgentOrigin) => {
         const a2a = spec.a2a!;
         if (origin.api && !o.allowApiAgents) {
@@ -49,9 +61,17 @@ export function externalAgentsModule(options: ExternalAgentsOptionsInput = {}): 
           });
         }
         checkUrlNow(a2a.url, o);
-        return new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now(), clock: host.clock });
+        const provider = new A2AProxyProvider({ agent: spec.name, spec: a2a, options: o, logger, pii, ...(host.store ? { store: host.store } : {}), now: () => host.clock.now(), clock: host.clock });
+        providers.set(spec.name, provider);
+        return provider;
       });
-      return { api: { options: o }, release: () => unsubscribe() };
+      return {
+        api: { options: o },
+        release: () => {
+          unsubscribe();
+          stopFollowing();
+        },
+      };
     },
   };
 }

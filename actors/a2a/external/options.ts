@@ -31,6 +31,8 @@ export const externalAgentsOptionsSchema = z.strictObject({
   maxPolls: z.number().int().min(1).max(10_000).default(30),
   /** Remote conversation threads kept per proxy agent (least recently used go first). */
   maxThreads: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** How long a cancel of a remote task may take (ours was canceled, or its call given up); its outcome is logged either way. */
+  cancelTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
   /** Bytes one answer of a remote server may have (its card, a call's answer, one event stream); past it the answer is cut (TROUPE_ERR_A2A_EXTERNAL_ANSWER_TOO_LARGE). */
   maxResponseBytes: z.number().int().min(1_024).max(1_073_741_824).default(MAX_RESPONSE_BYTES),
 });

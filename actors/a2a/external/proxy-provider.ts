@@ -10,6 +10,7 @@ import type { NodeStore } from '../../../storage/index.js';
 import type { ExternalAgentsOptions } from './options.js';
 import { guardedFetch } from './outbound.js';
 import { RemoteAnswer } from './remote-task.js';
+import { cancelRemoteTask, type RemoteCancelOutcome, type RemoteTaskRef } from './remote-cancel.js';
 import { RemoteThreads, messageText, type RemoteThread } from './threads.js';
 
 /** What a proxy provider is made with. */
@@ -114,12 +115,15 @@ export class A2AProxyProvider implements ModelProvider {
     timer.unref?.();
     const onDelta = opts.onDelta;
     let answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined, thread?.open === true);
+    // the context the remote task runs in: a cancel finds the task by it when no answer named the task yet
+    let contextId = '';
     try {
       // the card read is shared by the callers: a caller's cancel or timeout ends its own wait for it
       const client = await untilAborted(this.connect(), ac.signal);
       for (;;) {
         try {
           const params: SendMessageRequest = { tenant: '', message: this.message(text, thread), configuration: undefined, metadata: undefined };
+          contextId = params.message!.contextId;
           if (onDelta) await this.stream(client, params, answer, ac.signal);
           else {
             const r = await client.sendMessage(params, { signal: ac.signal });
@@ -139,7 +143,7 @@ export class A2AProxyProvider implements ModelProvider {
       }
       if (!answer.final) await this.follow(client, answer, ac.signal, undefined);
     } catch (e) {
-      if (ac.signal.aborted) throw this.aborted(ac.signal, answer, e);
+      if (ac.signal.aborted) throw this.aborted(ac.signal, answer, contextId, e);
       if (isTroupeError(e)) throw e;
       // the card may have moved or the server restarted: look it up again next time
       this.client = undefined;
@@ -209,7 +213,8 @@ export class A2AProxyProvider implements ModelProvider {
   private message(text: string, thread: RemoteThread | undefined): Message {
     return {
       messageId: randomUUID(), role: Role.ROLE_USER,
-      contextId: thread?.contextId ?? '',
+      // a new thread's context is named here: a blocking call cut before its answer can still find its task (ListTasks)
+      contextId: thread?.contextId || randomUUID(),
       // a task waiting for input takes the message; a finished one is referenced by the new one
       taskId: thread?.open ? thread.taskId : '',
       referenceTaskIds: thread && !thread.open && thread.taskId ? [thread.taskId] : [],
@@ -277,15 +282,44 @@ export class A2AProxyProvider implements ModelProvider {
     });
   }
 
-  private aborted(signal: AbortSignal, answer: RemoteAnswer, cause: unknown): TroupeError {
-    if (answer.taskId !== '' && !answer.terminal) {
-      // the caller gave up: so does the remote task (best effort, its own short request)
-      void this.client?.then((c) => c.cancelTask({ tenant: '', id: answer.taskId, metadata: undefined }, { signal: AbortSignal.timeout(5_000) })).catch(() => undefined);
+  private aborted(signal: AbortSignal, answer: RemoteAnswer, contextId: string, cause: unknown): TroupeError {
+    if (!answer.terminal && (answer.taskId !== '' || contextId !== '')) {
+      // the caller gave up (its task canceled, the caller gone, the time up): so does the remote task
+      const ref: RemoteTaskRef = answer.taskId !== '' ? { taskId: answer.taskId } : { contextId };
+      void this.cancelRemote(ref, signal.reason === TIMEOUT ? 'the call timed out' : 'the call was cancelled');
     }
     if (signal.reason === TIMEOUT) {
       return new TroupeError('TROUPE_ERR_MODEL_TIMEOUT', `external agent ${this.deps.agent}: ${this.remote} did not answer within ${this.deps.spec.timeoutMs}ms`, { cause });
     }
     return new TroupeError('TROUPE_ERR_AGENT_CANCELLED', `external agent ${this.deps.agent}: the call was cancelled`, { cause });
+  }
+
+  /**
+   * Our A2A task of this agent was canceled: a remote task it waits on (input-required or
+   * auth-required, the conversation's open thread) is canceled too. A running one was
+   * canceled already, when the cancel aborted its call.
+   *
+   * @example
+   * await provider.taskCanceled(task.history.map((m) => ({ role: m.role === Role.ROLE_AGENT ? 'assistant' : 'user', content: textOf(m) })));
+   */
+  async taskCanceled(conversation: ChatMessage[]): Promise<RemoteCancelOutcome | undefined> {
+    const thread = this.threads.find(conversation);
+    if (!thread?.open || thread.taskId === '') return undefined;
+    // the conversation is over: its next message (if any) starts anew, referencing the task
+    await this.threads.remember(conversation, { ...thread, open: false });
+    return this.cancelRemote({ taskId: thread.taskId }, 'its proxy agent\'s A2A task was canceled');
+  }
+
+  /** Cancel a remote task, bounded by `cancelTimeoutMs` on the node's clock; the outcome is logged (and returned). */
+  private async cancelRemote(ref: RemoteTaskRef, why: string): Promise<RemoteCancelOutcome> {
+    let client: Client;
+    try {
+      client = await this.connect();
+    } catch (e) {
+      this.log.warn({ err: e, why, ...ref }, 'remote A2A task cancel failed: no connection to the remote server');
+      return { outcome: 'failed', error: 'no connection' };
+    }
+    return cancelRemoteTask(client, ref, { clock: this.deps.clock ?? systemClock, timeoutMs: this.deps.options.cancelTimeoutMs, log: this.log, why });
   }
 
   private unreachable(what: string, cause: unknown): TroupeError {

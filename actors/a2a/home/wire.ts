@@ -26,12 +26,17 @@ export const HOME_PATH = `system/${HOME_NAME}`;
 export const STREAMS_NAME = 'a2a-streams';
 export const STREAMS_PATH = `system/${STREAMS_NAME}`;
 
+/** The longest a call's outcome is kept on its home for the repeats of its asker (a blocking send's deadline, and a minute). */
+export const MAX_RETRY_FOR_MS = 16 * 60_000;
+
 /** The unary methods of the SDK's `A2ARequestHandler` that are forwarded. */
 export const UNARY_METHODS = [
   'sendMessage', 'getTask', 'cancelTask', 'listTasks', 'createTaskPushNotificationConfig', 'getTaskPushNotificationConfig',
   'listTaskPushNotificationConfigs', 'deleteTaskPushNotificationConfig',
 ] as const;
 export type UnaryMethod = (typeof UNARY_METHODS)[number];
+/** The unary methods that only read: a repeat of one is run again (no call id, nothing remembered). */
+export const READ_METHODS: ReadonlySet<UnaryMethod> = new Set(['getTask', 'listTasks', 'getTaskPushNotificationConfig', 'listTaskPushNotificationConfigs']);
 /** The streaming ones. */
 export const STREAM_METHODS = ['sendMessageStream', 'resubscribe'] as const;
 export type StreamMethod = (typeof STREAM_METHODS)[number];
@@ -85,15 +90,22 @@ export type WireError = z.infer<typeof wireErrorSchema>;
 const params = z.record(z.string(), z.unknown());
 const agent = z.string().min(1).max(256);
 const streamId = z.string().min(1).max(128);
+const callId = z.string().min(1).max(128);
+/** How long the asking node may still retry a call (ms): its repeats are answered from memory until then. */
+const retryForMs = z.number().int().min(0).max(MAX_RETRY_FOR_MS).optional();
 /** Where a stream's events go: a node's streams actor, never any other actor a peer names. */
 const replyTo = z.string().min(1).max(512).refine((a) => parseAddress(a)?.path === STREAMS_PATH, `the streams actor of a node (troupe://<node>/${STREAMS_PATH})`);
 
 /** What the home actor takes. */
 export const homeMessageSchema = z.discriminatedUnion('type', [
-  /** A unary call, answered with a {@link CallReply}. */
-  z.object({ type: z.literal('a2a.home.call'), agent, method: z.enum(UNARY_METHODS), params, caller: callerSchema }),
-  /** A streaming call: answered `{ ok }` when started; its events are told to `replyTo`. */
-  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo }),
+  /**
+   * A unary call, answered with a {@link CallReply}. `callId` (the calls that change something:
+   * send, cancel, push config create and delete) names the call across its retries: the home
+   * runs it once and answers every repeat that arrives within `retryForMs` with its outcome.
+   */
+  z.object({ type: z.literal('a2a.home.call'), agent, method: z.enum(UNARY_METHODS), params, caller: callerSchema, callId: callId.optional(), retryForMs }),
+  /** A streaming call: answered `{ ok }` when started (a repeat of `streamId` is answered the same, not started twice); its events are told to `replyTo`. */
+  z.object({ type: z.literal('a2a.home.stream'), agent, method: z.enum(STREAM_METHODS), params, caller: callerSchema, streamId, replyTo, retryForMs }),
 ]);
 export type HomeMessage = z.infer<typeof homeMessageSchema>;
 
