@@ -80,6 +80,8 @@ export class AuditLog implements AuditApi {
   private readonly pending: Pending[] = [];
   /** Appends in flight. */
   private readonly flights = new Set<Promise<void>>();
+  /** Records in the appends in flight. */
+  private writing = 0;
   private cpChain: Promise<unknown> = Promise.resolve();
   private lastCheckpointSeq: number;
   private timer: unknown;
@@ -133,9 +135,23 @@ export class AuditLog implements AuditApi {
     return promise;
   }
 
+  /**
+   * Start appends while fewer than `commitsInFlight` are in flight. The records in flight and
+   * waiting are shared out evenly (at most their 1/commitsInFlight, and `batchMaxRecords`,
+   * per append), and while one append is in flight the next waits for a quarter of them:
+   * callers that await their record and record again then fall into even groups, each
+   * written while the other commits. An append of one record started next to one of all the
+   * rest (what an eager writer settles into) would cost a second commit for one record.
+   */
   private kick(): void {
-    while (this.flights.size < this.options.commitsInFlight && this.pending.length > 0) {
-      const flight: Promise<void> = this.flush().finally(() => {
+    const ways = this.options.commitsInFlight;
+    while (this.flights.size < ways && this.pending.length > 0) {
+      const out = this.pending.length + this.writing;
+      if (this.flights.size > 0 && this.pending.length * 4 < out) return;
+      const n = Math.min(this.pending.length, this.options.batchMaxRecords, Math.ceil(out / ways));
+      this.writing += n;
+      const flight: Promise<void> = this.flush(n).finally(() => {
+        this.writing -= n;
         this.flights.delete(flight);
         this.kick();
       });
@@ -143,8 +159,8 @@ export class AuditLog implements AuditApi {
     }
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending.splice(0, this.options.batchMaxRecords);
+  private async flush(n: number): Promise<void> {
+    const batch = this.pending.splice(0, n);
     // after the appends in flight: the chain takes this one in call order
     const first = this.chain.nextSeq();
     const ts = this.host.clock.now();
