@@ -147,14 +147,15 @@ export class AuditLog implements AuditApi {
 
   /**
    * Start appends while fewer than `commitsInFlight` are in flight. The records in flight and
-   * waiting are shared out evenly (at most their 1/commitsInFlight, unless that is under
-   * SHARE_MIN, and `batchMaxRecords`, per append), and while one append is in flight the next waits for a quarter of them and
-   * for the next event-loop turn: lmdb-js commits the writes of one turn together, so two
-   * appends started in one turn would be one transaction whose callers all come back at
-   * once. Started a turn apart, each is its own commit, written while the one before it is
-   * flushed, and callers that await their record and record again fall into even groups
-   * that take turns (an eager writer settles into one append of all but one record and a
-   * second commit for that one).
+   * waiting are shared out evenly (at most their 1/commitsInFlight per append, unless that is
+   * under SHARE_MIN, and at most `batchMaxRecords`), and while one append is in flight the
+   * next waits for a quarter of them and for the next event-loop turn: lmdb-js commits the
+   * writes of one turn together, so two appends started in one turn would be one
+   * transaction whose callers all come back at once. Started a turn apart, each is its own
+   * commit, written while the one before it is flushed, and callers that await their record
+   * and record again fall into even groups that take turns (an eager writer settles into one
+   * append of all but one record and a second commit for that one). A deferred start never
+   * strands records: the append in flight kicks again when it settles.
    */
   private kick(): void {
     const ways = this.options.commitsInFlight;
