@@ -62,6 +62,9 @@ const capture = (resolve: Pending['resolve'], reject: Pending['reject']): void =
   rejectNext = reject;
 };
 
+/** Fewest records per append that the group commit shares out (a smaller group is not worth a commit of its own). */
+const SHARE_MIN = 64;
+
 /** Longest JSON (in UTF-16 units) that is surely within the stored size limit: 3 bytes a unit, seq and ts at most 16 digits each. */
 const SURELY_SMALL = Math.floor((AUDIT_MAX_RECORD_BYTES - DRAFT_TAIL.length - 32) / 3);
 
@@ -80,6 +83,15 @@ export class AuditLog implements AuditApi {
   private readonly pending: Pending[] = [];
   /** Appends in flight. */
   private readonly flights = new Set<Promise<void>>();
+  /** Records in the appends in flight. */
+  private writing = 0;
+  /** An append was started in this event-loop turn. */
+  private startedThisTurn = false;
+  private readonly turnEnded = (): void => {
+    this.startedThisTurn = false;
+  };
+  /** A kick is due in the next turn. */
+  private deferred = false;
   private cpChain: Promise<unknown> = Promise.resolve();
   private lastCheckpointSeq: number;
   private timer: unknown;
@@ -133,9 +145,36 @@ export class AuditLog implements AuditApi {
     return promise;
   }
 
+  /**
+   * Start appends while fewer than `commitsInFlight` are in flight. The records in flight and
+   * waiting are shared out evenly (at most their 1/commitsInFlight per append, unless that is
+   * under SHARE_MIN, and at most `batchMaxRecords`), and while one append is in flight the
+   * next waits for a quarter of them and for the next event-loop turn: lmdb-js commits the
+   * writes of one turn together, so two appends started in one turn would be one
+   * transaction whose callers all come back at once. Started a turn apart, each is its own
+   * commit, written while the one before it is flushed, and callers that await their record
+   * and record again fall into even groups that take turns (an eager writer settles into one
+   * append of all but one record and a second commit for that one). A deferred start never
+   * strands records: the append in flight kicks again when it settles.
+   */
   private kick(): void {
-    while (this.flights.size < this.options.commitsInFlight && this.pending.length > 0) {
-      const flight: Promise<void> = this.flush().finally(() => {
+    const ways = this.options.commitsInFlight;
+    while (this.flights.size < ways && this.pending.length > 0) {
+      const out = this.pending.length + this.writing;
+      if (this.flights.size > 0 && this.pending.length * 4 < out) return;
+      if (this.flights.size > 0 && this.startedThisTurn) {
+        this.nextTurn();
+        return;
+      }
+      if (!this.startedThisTurn) {
+        this.startedThisTurn = true;
+        setImmediate(this.turnEnded);
+      }
+      const share = Math.ceil(out / ways);
+      const n = Math.min(this.pending.length, this.options.batchMaxRecords, share >= SHARE_MIN ? share : Infinity);
+      this.writing += n;
+      const flight: Promise<void> = this.flush(n).finally(() => {
+        this.writing -= n;
         this.flights.delete(flight);
         this.kick();
       });
@@ -143,8 +182,18 @@ export class AuditLog implements AuditApi {
     }
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending.splice(0, this.options.batchMaxRecords);
+  /** Kick again in the next event-loop turn (once however often asked). */
+  private nextTurn(): void {
+    if (this.deferred) return;
+    this.deferred = true;
+    setImmediate(() => {
+      this.deferred = false;
+      this.kick();
+    });
+  }
+
+  private async flush(n: number): Promise<void> {
+    const batch = this.pending.splice(0, n);
     // after the appends in flight: the chain takes this one in call order
     const first = this.chain.nextSeq();
     const ts = this.host.clock.now();

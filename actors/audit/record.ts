@@ -92,6 +92,20 @@ export function raciFor(input: z.output<typeof auditRecordInputSchema>): AuditRe
 }
 
 /**
+ * True when `JSON.stringify(o)` is already canonical: keys in sorted order and every member
+ * a string, number, boolean, null or undefined (the common small payload, `{ id, n }`).
+ */
+function flatInOrder(o: Record<string, unknown>, keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    const v = o[keys[i]!];
+    const t = typeof v;
+    if (!(t === 'string' || t === 'number' || t === 'boolean' || v === null || v === undefined)) return false;
+  }
+  return true;
+}
+
+/**
  * JSON with object keys sorted and `undefined` members left out: one byte string per value,
  * so that a digest or a stored record never depends on key order.
  *
@@ -114,6 +128,7 @@ export function canonicalJson(value: unknown): string {
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
   const o = value as Record<string, unknown>;
   const keys = Object.keys(o);
+  if (flatInOrder(o, keys)) return JSON.stringify(o);
   if (keys.length > 1) keys.sort();
   let s = '{';
   for (const k of keys) {

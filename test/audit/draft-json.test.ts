@@ -52,6 +52,10 @@ describe('an audit record serialized member by member', () => {
       expect(canonicalJson(v)).toBe(referenceCanonical(v));
     }), { numRuns: 1_000 });
     expect(canonicalJson({ b: 1, a: [true, null, undefined], c: undefined })).toBe('{"a":[true,null,null],"b":1}');
+    // flat objects written by JSON.stringify when their keys are already in order
+    expect(canonicalJson({ a: 1, b: 'x', c: null, d: undefined, e: false })).toBe('{"a":1,"b":"x","c":null,"e":false}');
+    expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');
+    expect(canonicalJson({ a: () => 1, b: 2 })).toBe('{"a":null,"b":2}');
   });
 });
 
