@@ -23,16 +23,27 @@ function journaled(node: RunningNode, taskId: string): Array<{ state: string }> 
 }
 
 /** The task's entry in the listing (`a2a.tasks`), as LMDB holds it. */
-function listed(node: RunningNode, taskId: string): { state: number } | undefined {
-  for (const { value } of node.store!.db('a2a.tasks').getRange({})) if ((value as { id: string }).id === taskId) return value as { state: number };
+function listed(node: RunningNode, taskId: string): { state: number; bare?: boolean } | undefined {
+  for (const { value } of node.store!.db('a2a.tasks').getRange({})) if ((value as { id: string }).id === taskId) return value as { state: number; bare?: boolean };
   return undefined;
+}
+
+/** Live task actors of the node (`/user/a2a-task-<digest>`). */
+function taskActors(node: RunningNode): number {
+  let n = 0;
+  const walk = (t: { path?: string; children?: unknown[] }): void => {
+    if (typeof t.path === 'string' && /\/a2a-task-[0-9a-f]+$/.test(t.path)) n++;
+    for (const c of t.children ?? []) walk(c as typeof t);
+  };
+  for (const root of node.actors()) walk(root);
+  return n;
 }
 
 const noWait = { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true };
 const listAll = { tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined };
 
 describe('A2A blocking sends write their task once, at its end', () => {
-  it('a blocking send journals one event (completed) and lists it; a non-blocking one journals each step', async () => {
+  it('a blocking send writes one record (its listing, completed) and no journal, with no task actor; a non-blocking one journals each step', async () => {
     const { dir, cleanup } = tempDir('troupe-a2a-bw-');
     dirs.push(cleanup);
     const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: new CountingModel() });
@@ -42,8 +53,13 @@ describe('A2A blocking sends write their task once, at its end', () => {
     const blocking = await client.sendMessage(sendParams(userMessage('once'))) as Task;
     expect(blocking.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(answerOf(blocking)).toBe('done:once');
-    expect(journaled(node, blocking.id)).toEqual([{ state: 'TASK_STATE_COMPLETED' }]);
-    expect(listed(node, blocking.id)?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(journaled(node, blocking.id)).toEqual([]);
+    expect(listed(node, blocking.id)).toMatchObject({ state: TaskState.TASK_STATE_COMPLETED, bare: true });
+    expect(taskActors(node)).toBe(0);
+    // another request finds it by its record; a message to the finished task is refused (-32004)
+    expect((await client.getTask({ tenant: '', id: blocking.id, historyLength: undefined })).status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    await expect(client.sendMessage(sendParams(userMessage('more', { taskId: blocking.id })))).rejects.toThrow(/terminal/);
+    expect(journaled(node, blocking.id)).toEqual([]);
 
     // returnImmediately: the client holds the new task at once, so each step is written
     const quick = await client.sendMessage(sendParams(userMessage('steps'), noWait)) as Task;
