@@ -71,6 +71,33 @@ describe('A2A blocking sends write their task once, at its end', () => {
     expect(states.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('a blocking send that ends waiting for input leaves a bare record; the follow-up spawns its actor from it, which journals from then on', async () => {
+    const { dir, cleanup } = tempDir('troupe-a2a-bw-');
+    dirs.push(cleanup);
+    const model = new CountingModel();
+    const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: model });
+    node.spawnAgent({ name: 'scribe' });
+    const client = await v1Client(node.http.url, 'scribe');
+
+    const waiting = await client.sendMessage(sendParams(userMessage('ask:which colour?'))) as Task;
+    expect(waiting.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect(journaled(node, waiting.id)).toEqual([]);
+    expect(listed(node, waiting.id)).toMatchObject({ state: TaskState.TASK_STATE_INPUT_REQUIRED, bare: true });
+    expect(taskActors(node)).toBe(0);
+
+    const calls = model.calls;
+    const done = await client.sendMessage(sendParams(userMessage('teal', { taskId: waiting.id }))) as Task;
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(answerOf(done)).toBe('done:teal');
+    expect(model.calls).toBe(calls + 1);
+    expect(taskActors(node)).toBe(1);
+    // the actor started from the record: the follow-up's task (its whole history) is journaled, and listed as journaled
+    expect(journaled(node, waiting.id).map((e) => e.state).at(-1)).toBe('TASK_STATE_COMPLETED');
+    expect(listed(node, waiting.id)?.bare).toBeUndefined();
+    const got = await client.getTask({ tenant: '', id: waiting.id, historyLength: undefined });
+    expect(got.history?.map((m) => m.parts[0]?.content?.$case === 'text' ? m.parts[0].content.value : '')).toContain('ask:which colour?');
+  });
+
   it('a working blocking task that another request reads is durable before that request is answered, and its later steps are written as they come', async () => {
     const { dir, cleanup } = tempDir('troupe-a2a-bw-');
     dirs.push(cleanup);
