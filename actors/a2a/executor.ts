@@ -5,13 +5,27 @@ import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
 import { STREAMED } from './follow-ups.js';
 
-/** What the executor needs: a way to run an agent (the gateway actor's run protocol). */
+/** What the executor needs: a way to run an agent (the gateway actor's run protocol) and to cancel a run. */
 export interface AgentRunPort {
   run(target: { kind: 'agent'; name: string }, req: RunRequest, opts?: RunOptions): Promise<RunResult>;
+  /** Cancel the run with this id: it fails with `error`, and the agent aborts it. */
+  cancel(runId: string, error?: unknown): void;
+  /** A new run id (given to {@link AgentRunPort.run} so the run can be cancelled by it). */
+  newRunId(): string;
 }
 
-/** The abort reason of a node stop (a cancel has another). */
-const INTERRUPTED = Symbol('a2a.node-stopping');
+/** Why a turn was stopped: a node stop fails its task with a coded reason, a cancel publishes CANCELED. */
+const INTERRUPTED = 'node-stopping';
+const CANCELLED = 'cancelled';
+
+/**
+ * A turn in flight: its run's id, so a cancel or a node stop can end it (no AbortController
+ * per turn: an AbortSignal is an EventTarget, costly to make for every send).
+ */
+interface Turn {
+  readonly runId: string;
+  stopped?: typeof INTERRUPTED | typeof CANCELLED;
+}
 
 /** Messages of a task's history given to the agent at most (the newest). */
 const MAX_INPUT_MESSAGES = 100;
@@ -58,7 +72,7 @@ export function textOf(m: Message): string {
  * follow-up continues with the whole exchange.
  */
 export class AgentTaskExecutor implements AgentExecutor {
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, Turn>();
   private readonly turns = new Set<Promise<void>>();
   private stopping = false;
 
@@ -87,8 +101,15 @@ export class AgentTaskExecutor implements AgentExecutor {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const abort of this.running.values()) abort.abort(INTERRUPTED);
+    for (const t of this.running.values()) this.end(t, INTERRUPTED);
     await Promise.allSettled([...this.turns]);
+  }
+
+  /** Stop a turn's run (once): it fails with TROUPE_ERR_AGENT_CANCELLED and the agent aborts it. */
+  private end(t: Turn, why: NonNullable<Turn['stopped']>): void {
+    if (t.stopped !== undefined) return;
+    t.stopped = why;
+    this.runner().cancel(t.runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled by the caller'));
   }
 
   private async turn(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
@@ -107,16 +128,18 @@ export class AgentTaskExecutor implements AgentExecutor {
     const agentMessage = (kind: string, body: string, metadata?: Record<string, unknown>): Message => ({
       messageId: `${taskId}-${kind}-${turn}`, contextId, taskId, role: Role.ROLE_AGENT, parts: [text(body)], metadata, extensions: [], referenceTaskIds: [],
     });
-    const abort = new AbortController();
-    this.running.set(taskId, abort);
-    if (this.stopping) abort.abort(INTERRUPTED);
+    const runner = this.runner();
+    const t: Turn = { runId: runner.newRunId() };
+    this.running.set(taskId, t);
+    if (this.stopping) t.stopped = INTERRUPTED;
     const artifactId = `${taskId}-answer-${turn}`;
     let chunks = 0;
     try {
       // a caller that follows the events gets the answer in chunks; a blocking one at the end
       const stream = rc.context?.state.get(STREAMED) !== false;
-      const result = await this.runner().run({ kind: 'agent', name: this.agent }, { input, stream, ...(this.inputTool ? { clientTools: [REQUEST_INPUT_TOOL] } : {}) }, {
-        signal: abort.signal,
+      if (t.stopped !== undefined) throw new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled before it started');
+      const result = await runner.run({ kind: 'agent', name: this.agent }, { input, stream, ...(this.inputTool ? { clientTools: [REQUEST_INPUT_TOOL] } : {}) }, {
+        runId: t.runId,
         correlationId: taskId,
         onDelta: (d) => {
           if (d.type !== 'content' || d.text.length === 0) return;
@@ -147,8 +170,8 @@ export class AgentTaskExecutor implements AgentExecutor {
       bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: ranOn !== undefined ? { ranOn } : undefined, status: { state: TaskState.TASK_STATE_COMPLETED, message: agentMessage('reply', answer), timestamp: ts() } }));
     } catch (e) {
       // a cancel publishes CANCELED itself; a stop of the node fails the task with its reason
-      if (!abort.signal.aborted || abort.signal.reason === INTERRUPTED) {
-        const err = abort.signal.reason === INTERRUPTED || this.closing()
+      if (t.stopped !== CANCELLED) {
+        const err = t.stopped === INTERRUPTED || this.closing()
           ? new TroupeError('TROUPE_ERR_A2A_TASK_INTERRUPTED', 'the node stopped while the task was working')
           : e instanceof TroupeError ? e : new TroupeError('TROUPE_ERR_A2A_TASK_FAILED', `the run of agent ${this.agent} failed`, { cause: e });
         this.log.warn({ err: e, task: taskId, agent: this.agent, code: err.code }, 'A2A task failed');
@@ -164,7 +187,8 @@ export class AgentTaskExecutor implements AgentExecutor {
   }
 
   async cancelTask(taskId: string, bus: ExecutionEventBus): Promise<void> {
-    this.running.get(taskId)?.abort();
+    const t = this.running.get(taskId);
+    if (t) this.end(t, CANCELLED);
     bus.publish(AgentEvent.statusUpdate({
       taskId, contextId: '', metadata: undefined,
       status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date(this.clock.now()).toISOString() },

@@ -102,9 +102,11 @@ function interruptionOf(task: TaskJson): string {
 
 /**
  * Spec of the actor of one task, journaled under `key`. `list` writes the task's listing; it
- * is called in the same turn as the journal write, so both share one LMDB commit.
+ * is called in the same turn as the journal write, so both share one LMDB commit. `seed` is
+ * the task as listed, where the actor's journal starts: a task a blocking send ended without
+ * an actor has its record (the listing) and no journal, and its events fold over the listing.
  */
-export function taskActorSpec(name: string, key: string, list?: (task: TaskJson) => Promise<unknown>): ActorSpec<TaskState, TaskMessage, TaskEvent> {
+export function taskActorSpec(name: string, key: string, list?: (task: TaskJson) => Promise<unknown>, seed?: () => TaskJson | undefined): ActorSpec<TaskState, TaskMessage, TaskEvent> {
   // In memory only: a continuation claimed in this process. After a restart the claim is gone
   // with the run it started (a task left working is failed on start; one still waiting for
   // input can be answered again, nothing having run).
@@ -116,7 +118,7 @@ export function taskActorSpec(name: string, key: string, list?: (task: TaskJson)
     restart: 'transient',
     behaviour: {
       messages: taskMessageSchema,
-      initial: () => ({ task: undefined, answers: [] }),
+      initial: () => ({ task: seed?.(), answers: [] }),
       persistence: {
         key,
         snapshotEvery: 50,

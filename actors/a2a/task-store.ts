@@ -26,6 +26,8 @@ const indexEntrySchema = z.object({
   state: z.number().int().min(0).max(64),
   ts: z.string().max(64),
   task: taskJsonSchema,
+  /** The record is all there is of the task: no actor journaled it (a blocking send ended it without one). */
+  bare: z.literal(true).optional(),
 });
 type IndexEntry = z.infer<typeof indexEntrySchema>;
 
@@ -106,12 +108,14 @@ export class ActorTaskStore implements TaskStore {
   }
 }
 
-/** The listing entry of a task saved under the key `[agent, tenant, owner, id]`. */
-function entryOf([agent, tenant, owner]: readonly string[], task: TaskJson): IndexEntry {
-  return {
+/** The listing entry of a task saved under the key `[agent, tenant, owner, id]` (`bare`: with no journal). */
+function entryOf([agent, tenant, owner]: readonly string[], task: TaskJson, bare = false): IndexEntry {
+  const e: IndexEntry = {
     agent: agent!, tenant: tenant!, owner: owner!, id: task.id, contextId: task.contextId ?? '', state: stateOf(task),
     ts: (task.status as { timestamp?: string } | undefined)?.timestamp ?? new Date(0).toISOString(), task,
   };
+  if (bare) e.bare = true;
+  return e;
 }
 
 /** A task JSON's state as the enum number (without decoding the whole task). */
@@ -154,6 +158,14 @@ export class TaskActors {
   private readonly deferred = new Map<string, TaskJson>();
   /** Unfinished tasks another request was told of: their steps are written as they come (bounded). */
   private readonly observed = new Set<string>();
+  /**
+   * Tasks a blocking send created whose actor was never spawned: their end is written as their
+   * record alone (the listing, no journal), and an actor is spawned only when another request
+   * needs one (it starts from the record). Bounded by the sends in flight.
+   */
+  private readonly unspawned = new Set<string>();
+  /** Those records being written: a request told of the task waits for its commit. */
+  private readonly ending = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly host: Pick<ModuleHost, 'spawnSpec' | 'ask' | 'stop' | 'logger' | 'dropJournal'>,
@@ -222,24 +234,41 @@ export class TaskActors {
     // a late save of a task just pruned (the SDK's last write after its answer) stays pruned
     if (this.pruned.has(key)) return;
     const state = task.status?.state ?? '';
+    const parts = [agent, scope.tenant, scope.owner];
     if (blocking && !TOLD.has(state) && !this.observed.has(key)) {
-      // its actor is there from the first save: a closing node spawns none, and its end (the
-      // run failed as interrupted by the stop) is still to be written
-      this.ref(key);
+      // a task this send creates needs no actor (nor journal) unless another request asks for it
+      if (!this.index.has(key) && !this.live.has(key)) this.unspawned.add(key);
       this.deferred.set(key, task);
-      this.listed(key, [agent, scope.tenant, scope.owner], task);
+      this.listed(key, parts, task);
       return;
     }
     // this save supersedes a deferred one (the actor's mailbox keeps saves in order)
     this.deferred.delete(key);
     if (TERMINAL_STATES.has(state)) this.observed.delete(key);
+    if (this.unspawned.delete(key)) {
+      // the end of a task with no actor: its record, one put (an actor spawned later starts from it)
+      const entry = entryOf(parts, task, true);
+      const put: Promise<unknown> = this.db ? this.db.put([...parts, task.id], entry) : Promise.resolve();
+      this.ending.set(key, put);
+      try {
+        await put;
+      } finally {
+        this.ending.delete(key);
+      }
+      if (!this.pruned.has(key)) this.indexed(key, entry);
+      return;
+    }
     await this.host.ask(this.ref(key), { type: 'a2a.task.save', task }, { timeoutMs: 10_000 });
-    this.listed(key, [agent, scope.tenant, scope.owner], task);
+    this.listed(key, parts, task);
   }
 
   private listed(key: string, parts: readonly string[], task: TaskJson): void {
+    this.indexed(key, entryOf(parts, task));
+  }
+
+  private indexed(key: string, entry: IndexEntry): void {
     const added = !this.index.has(key);
-    this.index.set(key, entryOf(parts, task));
+    this.index.set(key, entry);
     if (added && this.index.size > this.maxTasks) this.prune();
   }
 
@@ -248,10 +277,10 @@ export class TaskActors {
    * another request is told of it (get, list, resubscribe).
    */
   async durable(agent: string, scope: { tenant: string; owner: string }, ids: readonly string[]): Promise<void> {
-    if (this.deferred.size === 0) return;
+    if (this.deferred.size === 0 && this.ending.size === 0) return;
     await Promise.all(ids.map((id) => {
       const key = keyOf(agent, scope.tenant, scope.owner, id);
-      if (!this.deferred.has(key)) return undefined;
+      if (!this.deferred.has(key)) return this.ending.get(key)?.catch(() => undefined);
       // from now on its steps are written as they come: the caller may hold on to any of them
       this.observed.add(key);
       if (this.observed.size > MAX_LIVE_TASKS) this.observed.delete(this.observed.values().next().value as string);
@@ -260,6 +289,9 @@ export class TaskActors {
   }
 
   private async flush(key: string): Promise<void> {
+    // a record being written is the task's newest state: an actor spawned now starts from it
+    const ending = this.ending.get(key);
+    if (ending) await ending.catch(() => undefined);
     const task = this.deferred.get(key);
     if (task === undefined) return;
     this.deferred.delete(key);
@@ -280,7 +312,8 @@ export class TaskActors {
         if (this.db) await this.db.remove(JSON.parse(key));
         await this.onPruned?.(e.agent, { tenant: e.tenant, owner: e.owner }, e.id);
         if (ref) await this.host.stop(ref);
-        await this.host.dropJournal(`a2a/task/${key}`);
+        // a bare record never had an actor, so it has no journal to drop
+        if (!e.bare) await this.host.dropJournal(`a2a/task/${key}`);
       })().catch((err: unknown) => this.host.logger.warn({ err, task: e.id }, 'pruning a finished A2A task failed'));
     }
   }
@@ -336,7 +369,11 @@ export class TaskActors {
     const db = this.db;
     const parts = JSON.parse(key) as string[];
     const list = db ? (task: TaskJson): Promise<unknown> => db.put(parts, entryOf(parts, task)) : undefined;
-    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list));
+    // a task with no actor yet: its actor starts from its record, and from now on it may journal
+    this.unspawned.delete(key);
+    const entry = this.index.get(key);
+    if (entry?.bare) this.index.set(key, entryOf(parts, entry.task));
+    const ref = this.host.spawnSpec(taskActorSpec(actorName(key), `a2a/task/${key}`, list, () => this.index.get(key)?.task));
     this.live.set(key, ref);
     if (this.live.size > MAX_LIVE_TASKS) {
       // the least recently used actor goes, unless it holds a continuation in flight (its claim

@@ -23,16 +23,27 @@ function journaled(node: RunningNode, taskId: string): Array<{ state: string }> 
 }
 
 /** The task's entry in the listing (`a2a.tasks`), as LMDB holds it. */
-function listed(node: RunningNode, taskId: string): { state: number } | undefined {
-  for (const { value } of node.store!.db('a2a.tasks').getRange({})) if ((value as { id: string }).id === taskId) return value as { state: number };
+function listed(node: RunningNode, taskId: string): { state: number; bare?: boolean } | undefined {
+  for (const { value } of node.store!.db('a2a.tasks').getRange({})) if ((value as { id: string }).id === taskId) return value as { state: number; bare?: boolean };
   return undefined;
+}
+
+/** Live task actors of the node (`/user/a2a-task-<digest>`). */
+function taskActors(node: RunningNode): number {
+  let n = 0;
+  const walk = (t: { path?: string; children?: unknown[] }): void => {
+    if (typeof t.path === 'string' && /\/a2a-task-[0-9a-f]+$/.test(t.path)) n++;
+    for (const c of t.children ?? []) walk(c as typeof t);
+  };
+  for (const root of node.actors()) walk(root);
+  return n;
 }
 
 const noWait = { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true };
 const listAll = { tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined };
 
 describe('A2A blocking sends write their task once, at its end', () => {
-  it('a blocking send journals one event (completed) and lists it; a non-blocking one journals each step', async () => {
+  it('a blocking send writes one record (its listing, completed) and no journal, with no task actor; a non-blocking one journals each step', async () => {
     const { dir, cleanup } = tempDir('troupe-a2a-bw-');
     dirs.push(cleanup);
     const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: new CountingModel() });
@@ -42,8 +53,13 @@ describe('A2A blocking sends write their task once, at its end', () => {
     const blocking = await client.sendMessage(sendParams(userMessage('once'))) as Task;
     expect(blocking.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(answerOf(blocking)).toBe('done:once');
-    expect(journaled(node, blocking.id)).toEqual([{ state: 'TASK_STATE_COMPLETED' }]);
-    expect(listed(node, blocking.id)?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(journaled(node, blocking.id)).toEqual([]);
+    expect(listed(node, blocking.id)).toMatchObject({ state: TaskState.TASK_STATE_COMPLETED, bare: true });
+    expect(taskActors(node)).toBe(0);
+    // another request finds it by its record; a message to the finished task is refused (-32004)
+    expect((await client.getTask({ tenant: '', id: blocking.id, historyLength: undefined })).status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    await expect(client.sendMessage(sendParams(userMessage('more', { taskId: blocking.id })))).rejects.toThrow(/terminal/);
+    expect(journaled(node, blocking.id)).toEqual([]);
 
     // returnImmediately: the client holds the new task at once, so each step is written
     const quick = await client.sendMessage(sendParams(userMessage('steps'), noWait)) as Task;
@@ -53,6 +69,33 @@ describe('A2A blocking sends write their task once, at its end', () => {
     expect(states).toContain('TASK_STATE_WORKING');
     expect(states.at(-1)).toBe('TASK_STATE_COMPLETED');
     expect(states.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a blocking send that ends waiting for input leaves a bare record; the follow-up spawns its actor from it, which journals from then on', async () => {
+    const { dir, cleanup } = tempDir('troupe-a2a-bw-');
+    dirs.push(cleanup);
+    const model = new CountingModel();
+    const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: model });
+    node.spawnAgent({ name: 'scribe' });
+    const client = await v1Client(node.http.url, 'scribe');
+
+    const waiting = await client.sendMessage(sendParams(userMessage('ask:which colour?'))) as Task;
+    expect(waiting.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect(journaled(node, waiting.id)).toEqual([]);
+    expect(listed(node, waiting.id)).toMatchObject({ state: TaskState.TASK_STATE_INPUT_REQUIRED, bare: true });
+    expect(taskActors(node)).toBe(0);
+
+    const calls = model.calls;
+    const done = await client.sendMessage(sendParams(userMessage('teal', { taskId: waiting.id }))) as Task;
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(answerOf(done)).toBe('done:teal');
+    expect(model.calls).toBe(calls + 1);
+    expect(taskActors(node)).toBe(1);
+    // the actor started from the record: the follow-up's task (its whole history) is journaled, and listed as journaled
+    expect(journaled(node, waiting.id).map((e) => e.state).at(-1)).toBe('TASK_STATE_COMPLETED');
+    expect(listed(node, waiting.id)?.bare).toBeUndefined();
+    const got = await client.getTask({ tenant: '', id: waiting.id, historyLength: undefined });
+    expect(got.history?.map((m) => m.parts[0]?.content?.$case === 'text' ? m.parts[0].content.value : '')).toContain('ask:which colour?');
   });
 
   it('a working blocking task that another request reads is durable before that request is answered, and its later steps are written as they come', async () => {

@@ -87,7 +87,9 @@ describe('A2A recovery trusts the task journal over the listing', () => {
     const first = await a2aNode({ id: 'a2a-s', dataDir: dir, modelProvider: model });
     first.spawnAgent({ name: 'keeper' });
     let client = await v1Client(first.http.url, 'keeper');
-    const done = await client.sendMessage(sendParams(userMessage('finished work'))) as Task;
+    // returnImmediately: its actor journals each step (a blocking send's record is all there is of its task)
+    const done = await client.sendMessage(sendParams(userMessage('finished work'), noWait)) as Task;
+    await until(async () => (await client.getTask({ tenant: '', id: done.id, historyLength: undefined })).status?.state === TaskState.TASK_STATE_COMPLETED, 10_000, 'the task completed');
     // the listing falls behind the journal, as a kill -9 between the two commits leaves it
     const db = first.store!.db('a2a.tasks');
     const [{ key, value }] = [...db.getRange({})] as Array<{ key: unknown; value: any }>;
