@@ -65,7 +65,7 @@ export class AoaRuntime implements AoaApi {
       workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() - this.exec.waitingWorkers }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
-    this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
+    this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed, host.clock);
     this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
     this.exec = new Executor(host, this.pool, {
       isOpen: (t) => this.open.get(t.id) === t,
@@ -246,6 +246,7 @@ export class AoaRuntime implements AoaApi {
     this.closed = true;
     this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
+    this.retention.stop();
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
     this.closing = giveBack(this.exec.close(), (t) => this.persist(t, REWRITE), this.log);
     return this.closing;

@@ -84,16 +84,19 @@ export type TaskRecordView = Omit<StoredTask, 'v' | 'status' | 'scheduled_at' | 
   finished_at?: string;
 };
 
-let lastMs = Number.NaN;
-let lastIso = '';
-/** A time as ISO text; many tasks share a millisecond under load, so the last one is kept. */
+/** Slots of the ISO text cache: a view shows up to four times, and the tasks of a burst share few milliseconds. */
+const ISO_SLOTS = 256;
+const isoMs = new Float64Array(ISO_SLOTS).fill(Number.NaN);
+const isoText: string[] = new Array<string>(ISO_SLOTS).fill('');
+/** A time as ISO text, from a cache of recent milliseconds (a slot per millisecond modulo {@link ISO_SLOTS}; any number is a valid key). */
 const iso = (t: number | undefined): string | undefined => {
   if (t === undefined) return undefined;
-  if (t !== lastMs) {
-    lastIso = new Date(t).toISOString();
-    lastMs = t;
+  const slot = t & (ISO_SLOTS - 1);
+  if (isoMs[slot] !== t) {
+    isoText[slot] = new Date(t).toISOString();
+    isoMs[slot] = t;
   }
-  return lastIso;
+  return isoText[slot];
 };
 /** Fields a view shows differently (times as ISO strings, status) or not at all (`v`). */
 const TIME_OR_HIDDEN = new Set(['v', 'status', 'scheduled_at', 'created_at', 'ready_at', 'started_at', 'finished_at']);
