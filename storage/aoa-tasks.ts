@@ -91,8 +91,9 @@ export interface TaskStore {
    * Commit a task record (and its idempotency key; a finished one also enters the retention
    * index). A writer that knows the record's history says so in `known` (`created`: its first
    * write; `finished`: its first write as finished), which spares reading the previous record.
+   * Resolves (with no meaningful value) once committed.
    */
-  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void>;
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<unknown>;
   /** Every task not finished (queued or running), for recovery. */
   open(): StoredTask[];
   /** Tasks in id order after `after`, filtered, at most `limit`. */
@@ -193,7 +194,7 @@ export class LmdbTaskStore implements TaskStore {
     return typeof v === 'string' ? v : undefined;
   }
 
-  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void> {
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<unknown> {
     this.recovered = undefined;
     let created: boolean;
     let finished: boolean;
@@ -205,8 +206,9 @@ export class LmdbTaskStore implements TaskStore {
       created = prev === undefined;
       finished = TERMINAL_STATUSES.has(task.status) && !(prev !== undefined && TERMINAL_STATUSES.has(prev.status));
     }
-    // one record, no index to touch: a plain put (cheaper than a batch callback)
-    const commit = !(task.idempotency_key !== undefined && created) ? this.store.put(this.tasks, task.id, task) : this.store.batch(() => {
+    // one record, no index to touch: a plain put (cheaper than a batch callback), its commit
+    // promise as lmdb-js gives it (with the store's coded errors; no step to drop its value)
+    const commit = !(task.idempotency_key !== undefined && created) ? this.store.write(() => this.tasks.put(task.id, task), 'put') : this.store.batch(() => {
       void this.tasks.put(task.id, task);
       void this.idem.put(task.idempotency_key!, task.id);
     });
@@ -294,7 +296,7 @@ export class MemoryTaskStore implements TaskStore {
     return this.idem.get(key);
   }
 
-  put(task: StoredTask): Promise<void> {
+  put(task: StoredTask): Promise<unknown> {
     const parsed = parseTask(task.id, structuredClone(task));
     const prev = this.tasks.get(task.id);
     if (task.idempotency_key !== undefined && prev === undefined) this.idem.set(task.idempotency_key, task.id);

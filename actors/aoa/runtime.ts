@@ -124,7 +124,16 @@ export class AoaRuntime implements AoaApi {
     this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
   }
 
-  async submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
+  submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
+    // not an async function: its own promise would wrap the commit's (two more microtask hops)
+    try {
+      return this.submit(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private submit(input: TaskSubmitInput): Promise<TaskRecordView> {
     if (this.closed || this.host.isClosing) throw new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the task runtime is closing');
     let s = parseSubmit(input);
     for (const hook of this.submitHooks) s = hook(s);
@@ -137,7 +146,7 @@ export class AoaRuntime implements AoaApi {
       const t = existing === undefined ? undefined : this.open.get(existing) ?? this.store.get(existing);
       return t ? viewOf(t, this.host.clock.now()) : undefined;
     });
-    if (known) return known;
+    if (known) return Promise.resolve(known);
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
     const task = newTask(s, `task_${newId()}`, this.seq++, now);
@@ -253,7 +262,7 @@ export class AoaRuntime implements AoaApi {
   }
 
   /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
-  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<void> {
+  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<unknown> {
     return this.store.put(t, known);
   }
 
@@ -328,7 +337,7 @@ export class AoaRuntime implements AoaApi {
     this.pump();
   }
 
-  private async finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
+  private finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
     this.open.delete(t.id);
     const done = copyTask(t);
     done.status = status;
@@ -338,16 +347,25 @@ export class AoaRuntime implements AoaApi {
     else if (status === 'completed' && done.error !== undefined) delete done.error;
     // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
     this.finishing.set(t.id, t);
-    try {
-      await this.persist(done, FINISHED);
-    } finally {
+    return this.persist(done, FINISHED).then(() => {
       this.finishing.delete(t.id);
-    }
-    const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
-    if (audited) await audited.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
+      const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
+      if (audited === undefined) return this.finished(done);
+      return audited.then(() => this.finished(done), (e: unknown) => {
+        this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log');
+        return this.finished(done);
+      });
+    }, (e: unknown) => {
+      this.finishing.delete(t.id);
+      throw e;
+    });
+  }
+
+  /** A finished record committed (and audited): prune, answer its waiters. */
+  private finished(done: StoredTask): TaskRecordView {
     this.retention.prune();
     const view = viewOf(done, this.host.clock.now());
-    this.waiters.settle(t.id, view);
+    this.waiters.settle(done.id, view);
     return view;
   }
 
