@@ -70,9 +70,9 @@ export class AoaRuntime implements AoaApi {
     this.exec = new Executor(host, this.pool, {
       isOpen: (t) => this.open.get(t.id) === t,
       handlerFor: (type) => this.handlers.get(type) ?? BUILTIN_HANDLERS[type]?.(this.host),
-      ended: (t, outcome, ranMs) => {
+      ended: (t, outcome, ranMs, now) => {
         this.metricsImpl.observeRun(ranMs);
-        this.conclude(t, outcome);
+        this.conclude(t, outcome, now);
       },
       timedOut: () => this.metricsImpl.count('timed_out'),
     });
@@ -174,18 +174,20 @@ export class AoaRuntime implements AoaApi {
   /** A submit committed: audit it (TASK_SUBMIT, then TASK_START when it started), queue or claim it, answer the submitter. */
   private submitted(task: StoredTask, startsNow: boolean, at: number): Promise<TaskRecordView> | TaskRecordView {
     if (startsNow) this.exec.unreserve();
-    this.exec.ahead.commitTook(this.host.clock.now() - at);
+    // one reading of the clock for the rest of this turn's steps of the task
+    const now = this.host.clock.now();
+    this.exec.ahead.commitTook(now - at);
     // the submitter is answered with the task as accepted (its attempt is not reported yet)
     const audited = auditTask(this.host, 'TASK_SUBMIT', task, 0);
-    if (audited === undefined) return this.admit(task, startsNow);
-    return audited.then(() => this.admit(task, startsNow), (e: unknown) => {
+    if (audited === undefined) return this.admit(task, startsNow, now);
+    return audited.then(() => this.admit(task, startsNow, this.host.clock.now()), (e: unknown) => {
       // the task is committed: it runs even so; the submitter hears that it was not audited
-      this.admit(task, startsNow);
+      this.admit(task, startsNow, this.host.clock.now());
       throw e;
     });
   }
 
-  private admit(task: StoredTask, startsNow: boolean): TaskRecordView {
+  private admit(task: StoredTask, startsNow: boolean, now: number): TaskRecordView {
     this.open.set(task.id, task);
     this.metricsImpl.count('submitted');
     if (startsNow) {
@@ -194,10 +196,10 @@ export class AoaRuntime implements AoaApi {
     } else {
       this.enqueue(task);
     }
-    const view = viewOf(task, this.host.clock.now(), startsNow);
+    const view = viewOf(task, now, startsNow);
     // after a close the attempt stays counted, as after a kill -9
-    if (startsNow) this.exec.add(task, true);
-    this.pump();
+    if (startsNow) this.exec.add(task, true, now);
+    this.pump(now);
     return view;
   }
 
@@ -270,10 +272,10 @@ export class AoaRuntime implements AoaApi {
    * Claim ready tasks (as far ahead as the executor has room), hand committed claims to idle
    * workers, and arm the wake-up for the next delayed task.
    */
-  private pump(): void {
+  private pump(at?: number): void {
     if (this.closed) return;
-    const now = this.host.clock.now();
-    this.exec.startClaimed();
+    const now = at ?? this.host.clock.now();
+    this.exec.startClaimed(now);
     while (this.exec.hasRoom()) {
       const e = this.queue.pop(now);
       if (!e) break;
@@ -310,16 +312,16 @@ export class AoaRuntime implements AoaApi {
       this.exec.drop(c);
       if (this.closed || this.open.get(t.id) !== t) return;
       this.log.error({ err: e, task: t.id }, 'could not record a task start');
-      this.conclude(t, { ok: false, error: e });
+      this.conclude(t, { ok: false, error: e }, this.host.clock.now());
     });
   }
 
   /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
-  private conclude(t: StoredTask, outcome: Outcome): void {
-    const v = verdictOf(t, outcome, this.options, this.host.clock.now(), Math.random);
+  private conclude(t: StoredTask, outcome: Outcome, now: number): void {
+    const v = verdictOf(t, outcome, this.options, now, Math.random);
     if (v.kind === 'completed') {
       this.metricsImpl.count('completed');
-      void this.finish(t, 'completed', { result: v.result });
+      void this.finish(t, 'completed', { result: v.result }, now);
     } else if (v.kind === 'retry') {
       t.status = 'pending';
       t.ready_at = v.readyAt;
@@ -332,16 +334,16 @@ export class AoaRuntime implements AoaApi {
       }, (e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a retry'));
     } else {
       this.metricsImpl.count('failed');
-      void this.finish(t, 'failed', { error: v.error });
+      void this.finish(t, 'failed', { error: v.error }, now);
     }
-    this.pump();
+    this.pump(now);
   }
 
-  private finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
+  private finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>, now = this.host.clock.now()): Promise<TaskRecordView> {
     this.open.delete(t.id);
     const done = copyTask(t);
     done.status = status;
-    done.finished_at = this.host.clock.now();
+    done.finished_at = now;
     if (extra.result !== undefined) done.result = extra.result;
     if (extra.error !== undefined) done.error = extra.error;
     else if (status === 'completed' && done.error !== undefined) delete done.error;
@@ -364,7 +366,8 @@ export class AoaRuntime implements AoaApi {
   /** A finished record committed (and audited): prune, answer its waiters. */
   private finished(done: StoredTask): TaskRecordView {
     this.retention.prune();
-    const view = viewOf(done, this.host.clock.now());
+    // a finished task's view does not depend on the time (only a pending one's does)
+    const view = viewOf(done, done.finished_at ?? this.host.clock.now());
     this.waiters.settle(done.id, view);
     return view;
   }
