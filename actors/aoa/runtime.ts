@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TroupeError, newId } from '../../protocol/index.js';
+import { TroupeError, prefixedId } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
@@ -149,7 +149,8 @@ export class AoaRuntime implements AoaApi {
     if (known) return Promise.resolve(known);
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
-    const task = newTask(s, `task_${newId()}`, this.seq++, now);
+    // one flat string (a template literal makes a rope, flattened again at each Map lookup and encode)
+    const task = newTask(s, prefixedId('task_'), this.seq++, now);
     const startsNow = this.canStartAtSubmit(task, now);
     if (startsNow) {
       // room to claim and nothing ready ahead of it: its first attempt is recorded in the
