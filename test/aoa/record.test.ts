@@ -42,8 +42,6 @@ describe('task records', () => {
     const t = copyTask({ ...newTask(s, 'task_1', 7, 1_000), routed_action_id: 'ra', status: 'failed', attempts: 2, started_at: 6_000, finished_at: 7_000, result: { r: 1 }, error: { code: 'E', message: 'm' } });
     const iso = (ms: number): string => new Date(ms).toISOString();
     const { v: _v, ...rest } = t;
-    // the record holds every stored field, so the view is checked for each of them
-    expect(Object.keys(t).sort()).toEqual(Object.keys(storedTaskSchema.shape).sort());
     expect(Object.keys(viewOf(t, 8_000)).sort()).toEqual(Object.keys(rest).sort());
     expect(viewOf(t, 8_000)).toEqual({ ...rest, scheduled_at: iso(5_000), created_at: iso(1_000), ready_at: iso(5_000), started_at: iso(6_000), finished_at: iso(7_000) });
     const fresh = newTask(parseSubmit({ task_type: 'NOOP' }), 'task_2', 8, 1_000);
