@@ -41,8 +41,8 @@ export class AoaRuntime implements AoaApi {
   private readonly open = new Map<string, StoredTask>();
   /** Recovered open tasks whose type has no handler yet, by type (queued when one is registered). */
   private readonly parked = new Map<string, StoredTask[]>();
-  /** Tasks whose finished record is being committed, as they were before. */
-  private readonly finishing = new Map<string, StoredTask>();
+  /** Tasks whose finished record is being committed, with what they were before (see {@link Finishing}). */
+  private readonly finishing = new Map<string, Finishing>();
   private readonly retention: Retention;
   private readonly pool: WorkerPool;
   private readonly exec: Executor;
@@ -209,7 +209,8 @@ export class AoaRuntime implements AoaApi {
   }
 
   getTask(id: string): TaskRecordView {
-    const t = this.open.get(id) ?? this.finishing.get(id) ?? this.store.get(id);
+    const f = this.finishing.get(id);
+    const t = this.open.get(id) ?? (f === undefined ? undefined : asBefore(f)) ?? this.store.get(id);
     if (!t) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
     return viewOf(t, this.host.clock.now());
   }
@@ -342,21 +343,22 @@ export class AoaRuntime implements AoaApi {
 
   private finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>, now = this.host.clock.now()): Promise<TaskRecordView> {
     this.open.delete(t.id);
-    const done = copyTask(t);
-    done.status = status;
-    done.finished_at = now;
-    if (extra.result !== undefined) done.result = extra.result;
-    if (extra.error !== undefined) done.error = extra.error;
-    else if (status === 'completed' && done.error !== undefined) delete done.error;
-    // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
-    this.finishing.set(t.id, t);
-    return this.persist(done, FINISHED).then(() => {
+    // the task's own record becomes its finished record (lmdb-js encodes it as put is called;
+    // no copy of every field per task); until it commits, readers are shown the task as it
+    // was (nothing is reported done before its commit)
+    this.finishing.set(t.id, { t, status: t.status, error: t.error });
+    t.status = status;
+    t.finished_at = now;
+    if (extra.result !== undefined) t.result = extra.result;
+    if (extra.error !== undefined) t.error = extra.error;
+    else if (status === 'completed' && t.error !== undefined) delete t.error;
+    return this.persist(t, FINISHED).then(() => {
       this.finishing.delete(t.id);
-      const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
-      if (audited === undefined) return this.finished(done);
-      return audited.then(() => this.finished(done), (e: unknown) => {
+      const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', t);
+      if (audited === undefined) return this.finished(t);
+      return audited.then(() => this.finished(t), (e: unknown) => {
         this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log');
-        return this.finished(done);
+        return this.finished(t);
       });
     }, (e: unknown) => {
       this.finishing.delete(t.id);
@@ -384,3 +386,20 @@ export class AoaRuntime implements AoaApi {
   }
 }
 
+/** A task whose finished record is committing: the record (already finished) and what it was. */
+interface Finishing {
+  t: StoredTask;
+  status: StoredTask['status'];
+  error: StoredTask['error'];
+}
+
+/** The task as it was before its finish (rare: a read while the finish commits). */
+function asBefore(f: Finishing): StoredTask {
+  const b = copyTask(f.t);
+  b.status = f.status;
+  delete b.finished_at;
+  delete b.result;
+  if (f.error !== undefined) b.error = f.error;
+  else delete b.error;
+  return b;
+}
