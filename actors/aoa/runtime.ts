@@ -7,7 +7,7 @@ import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
 import type { AoaApi, Outcome, SubmitHook } from './api.js';
 import { BUILTIN_HANDLERS } from './builtin-handlers.js';
-import { newTask, copyTask } from './record.js';
+import { newTask, asBefore, type Finishing } from './record.js';
 import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
 import { Executor } from './executor.js';
 import { WorkerPool } from './worker-pool.js';
@@ -386,20 +386,3 @@ export class AoaRuntime implements AoaApi {
   }
 }
 
-/** A task whose finished record is committing: the record (already finished) and what it was. */
-interface Finishing {
-  t: StoredTask;
-  status: StoredTask['status'];
-  error: StoredTask['error'];
-}
-
-/** The task as it was before its finish (rare: a read while the finish commits). */
-function asBefore(f: Finishing): StoredTask {
-  const b = copyTask(f.t);
-  b.status = f.status;
-  delete b.finished_at;
-  delete b.result;
-  if (f.error !== undefined) b.error = f.error;
-  else delete b.error;
-  return b;
-}
