@@ -91,8 +91,9 @@ export interface TaskStore {
    * Commit a task record (and its idempotency key; a finished one also enters the retention
    * index). A writer that knows the record's history says so in `known` (`created`: its first
    * write; `finished`: its first write as finished), which spares reading the previous record.
+   * Resolves (with no meaningful value) once committed.
    */
-  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void>;
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<unknown>;
   /** Every task not finished (queued or running), for recovery. */
   open(): StoredTask[];
   /** Tasks in id order after `after`, filtered, at most `limit`. */
@@ -128,8 +129,9 @@ const MAX_SCANNED_PER_PAGE = 50_000;
  * {@link TaskStore} on the node's LMDB environment: databases `aoa.tasks` (id -> record) and
  * `aoa.idem` (idempotency key -> id). The finished tasks in finish order (for retention) are
  * kept in memory ({@link FinishOrder}), rebuilt from the records when the store is made, so a
- * finish is one put and pruning reads nothing; the `aoa.done` index older nodes wrote is
- * cleared. A record that fails validation on read is a TROUPE_ERR_STORAGE_CORRUPT_RECORD
+ * finish is one put and pruning reads nothing; that one scan also reads the open tasks for
+ * recovery (`open()`), so opening reads each record once; the `aoa.done` index older nodes
+ * wrote is cleared. A record that fails validation on read is a TROUPE_ERR_STORAGE_CORRUPT_RECORD
  * naming its id.
  *
  * @example
@@ -140,19 +142,40 @@ export class LmdbTaskStore implements TaskStore {
   private readonly idem: StoreDb;
   private readonly finished = new FinishOrder();
 
+  /**
+   * The tasks not finished when the store was made (read in the same scan as the finish
+   * order), or the first record that failed validation; given out by the first `open()`
+   * unless a write came first. Each record is read once at open.
+   */
+  private recovered: { tasks: StoredTask[] } | { error: TroupeError } | undefined;
+
   constructor(private readonly store: NodeStore) {
     // records share their shapes (a third of the bytes, and less to encode, per write)
     this.tasks = store.db('aoa.tasks', { sharedStructures: true });
     this.idem = store.db('aoa.idem');
     const found: Array<{ at: number; id: string; key: string | undefined }> = [];
-    for (const { key, value } of scanRange(this.tasks, {}, () => undefined)) {
+    const open: StoredTask[] = [];
+    let error: TroupeError | undefined;
+    for (const { key, value } of scanRange(this.tasks, {}, (k) => store.logger.warn({ key: k }, 'undecodable task record skipped'))) {
       if (typeof key !== 'string') continue; // the record shapes
-      const t = value as Partial<StoredTask> | null;
-      if (t === null || typeof t !== 'object' || !TERMINAL_STATUSES.has(t.status as StoredTaskStatus)) continue;
-      found.push({ at: typeof t.finished_at === 'number' ? t.finished_at : 0, id: key, key: typeof t.idempotency_key === 'string' ? t.idempotency_key : undefined });
+      let t: StoredTask;
+      try {
+        t = parseTask(key, value);
+      } catch (e) {
+        error ??= e as TroupeError;
+        // a finished record is still pruned in its turn, as far as it can be read
+        const r = value as Partial<StoredTask> | null;
+        if (r !== null && typeof r === 'object' && TERMINAL_STATUSES.has(r.status as StoredTaskStatus)) {
+          found.push({ at: typeof r.finished_at === 'number' ? r.finished_at : 0, id: key, key: typeof r.idempotency_key === 'string' ? r.idempotency_key : undefined });
+        }
+        continue;
+      }
+      if (TERMINAL_STATUSES.has(t.status)) found.push({ at: t.finished_at ?? 0, id: key, key: t.idempotency_key });
+      else open.push(t);
     }
     found.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const f of found) this.finished.add(f.at, f.id, f.key);
+    this.recovered = error ? { error } : { tasks: open };
     const legacy = store.db('aoa.done');
     if (legacy.getKeysCount() > 0) {
       void store.write(() => legacy.clearAsync(), 'clear').catch((e: unknown) => store.logger.warn({ err: e }, 'could not clear the old aoa.done index'));
@@ -171,7 +194,8 @@ export class LmdbTaskStore implements TaskStore {
     return typeof v === 'string' ? v : undefined;
   }
 
-  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<void> {
+  put(task: StoredTask, known?: { created?: boolean; finished?: boolean }): Promise<unknown> {
+    this.recovered = undefined;
     let created: boolean;
     let finished: boolean;
     if (known) {
@@ -182,8 +206,9 @@ export class LmdbTaskStore implements TaskStore {
       created = prev === undefined;
       finished = TERMINAL_STATUSES.has(task.status) && !(prev !== undefined && TERMINAL_STATUSES.has(prev.status));
     }
-    // one record, no index to touch: a plain put (cheaper than a batch callback)
-    const commit = !(task.idempotency_key !== undefined && created) ? this.store.put(this.tasks, task.id, task) : this.store.batch(() => {
+    // one record, no index to touch: a plain put (cheaper than a batch callback), its commit
+    // promise as lmdb-js gives it (with the store's coded errors; no step to drop its value)
+    const commit = !(task.idempotency_key !== undefined && created) ? this.store.write(() => this.tasks.put(task.id, task), 'put') : this.store.batch(() => {
       void this.tasks.put(task.id, task);
       void this.idem.put(task.idempotency_key!, task.id);
     });
@@ -197,6 +222,12 @@ export class LmdbTaskStore implements TaskStore {
 
   open(): StoredTask[] {
     this.store.assertOpen();
+    const r = this.recovered;
+    this.recovered = undefined;
+    if (r !== undefined) {
+      if ('error' in r) throw r.error;
+      return r.tasks;
+    }
     const out: StoredTask[] = [];
     for (const { key, value } of scanRange(this.tasks, {}, (k) => this.store.logger.warn({ key: k }, 'undecodable task record skipped'))) {
       if (typeof key !== 'string') continue; // the record shapes
@@ -224,6 +255,7 @@ export class LmdbTaskStore implements TaskStore {
   }
 
   async prune(keep: number): Promise<number> {
+    this.recovered = undefined;
     const excess = this.finished.size - keep;
     if (excess <= 0) return 0;
     // taken at once, so a prune that overlaps this one takes others
@@ -264,7 +296,7 @@ export class MemoryTaskStore implements TaskStore {
     return this.idem.get(key);
   }
 
-  put(task: StoredTask): Promise<void> {
+  put(task: StoredTask): Promise<unknown> {
     const parsed = parseTask(task.id, structuredClone(task));
     const prev = this.tasks.get(task.id);
     if (task.idempotency_key !== undefined && prev === undefined) this.idem.set(task.idempotency_key, task.id);

@@ -12,8 +12,8 @@ export interface ExecutorDeps {
   /** True while `t` is the open task of its id (not cancelled or finished meanwhile). */
   isOpen(t: StoredTask): boolean;
   handlerFor(type: string): TaskHandler | undefined;
-  /** An attempt ended (not cancelled, runtime not closed): conclude its task. */
-  ended(t: StoredTask, outcome: Outcome, ranMs: number): void;
+  /** An attempt ended (not cancelled, runtime not closed) at `now`: conclude its task. */
+  ended(t: StoredTask, outcome: Outcome, ranMs: number, now: number): void;
   timedOut(): void;
 }
 
@@ -75,10 +75,10 @@ export class Executor {
   }
 
   /** A claim whose record is committing; `committed()` once it has. */
-  add(t: StoredTask, committed: boolean): Claim {
+  add(t: StoredTask, committed: boolean, now?: number): Claim {
     const c: Claim = { t, committed };
     if (!this.closed) this.claims.push(c);
-    if (committed) this.startClaimed();
+    if (committed) this.startClaimed(now);
     return c;
   }
 
@@ -96,16 +96,17 @@ export class Executor {
   }
 
   /** Run committed claims, oldest first: on waiting workers at once, then told to idle ones. */
-  startClaimed(): void {
+  startClaimed(now?: number): void {
     while (this.nextCommitted()) {
+      now ??= this.host.clock.now();
       const w = this.waiting.pop();
       if (w) {
-        this.run(this.claims.shift()!.t, w, true);
+        this.run(this.claims.shift()!.t, w, true, now);
         continue;
       }
       const worker = this.pool.take();
       if (!worker) return;
-      this.run(this.claims.shift()!.t, worker, false);
+      this.run(this.claims.shift()!.t, worker, false, now);
     }
     this.releaseWaiting();
   }
@@ -147,8 +148,7 @@ export class Executor {
   }
 
   /** Run the task's attempt on `worker` (taken): told as a message to an idle one, at once on one going on; its timeout counts from now. */
-  private run(t: StoredTask, worker: Worker, goingOn: boolean): void {
-    const now = this.host.clock.now();
+  private run(t: StoredTask, worker: Worker, goingOn: boolean, now: number): void {
     const a = new Attempt(t, worker, now, this.deps.handlerFor(t.task_type), this.attemptEnded);
     this.running.set(t.id, a);
     this.deadlines.add(Math.min(Math.round(t.timeout_seconds * 1000), 2 ** 31 - 1), a, now);
@@ -167,12 +167,12 @@ export class Executor {
     if (this.running.get(t.id) === a) this.running.delete(t.id);
     if (a.timedOut) this.deps.timedOut();
     // the worker goes on with the next committed claim, waits for one being recorded, or is idle
-    if (this.nextCommitted()) this.run(this.claims.shift()!.t, a.worker, true);
+    if (this.nextCommitted()) this.run(this.claims.shift()!.t, a.worker, true, now);
     else if (!this.closed && this.claims.length + this.reserved > 0) this.waiting.push(a.worker);
     else this.pool.release(a.worker, now);
     if (!a.cancelled && !this.closed && this.deps.isOpen(t)) {
       this.ahead.runTook(now - a.startedAt);
-      this.deps.ended(t, outcome, now - a.startedAt);
+      this.deps.ended(t, outcome, now - a.startedAt, now);
     }
   }
 }

@@ -15,7 +15,8 @@ const PRIORITIES: ReadonlySet<unknown> = new Set(TASK_PRIORITIES);
 export function fastSubmit(input: unknown): TaskSubmit | undefined {
   if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) return undefined;
   const o = input as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'task_type' && k !== 'payload' && k !== 'priority') return undefined;
+  // own keys only (the prototype is Object.prototype, whose keys do not enumerate); no key array made
+  for (const k in o) if (k !== 'task_type' && k !== 'payload' && k !== 'priority') return undefined;
   const type = o.task_type;
   if (typeof type !== 'string' || type === 'AGENT_RUN' || !TASK_TYPE_RE.test(type)) return undefined;
   const priority = o.priority === undefined ? 'NORMAL' : o.priority;

@@ -8,7 +8,7 @@ import type { StoredTask } from '../../storage/index.js';
  *
  * @example this.closing = giveBack(unrun, (t) => store.put(t, {}), log);
  */
-export function giveBack(unrun: StoredTask[], persist: (t: StoredTask) => Promise<void>, log: Logger): Promise<void> {
+export function giveBack(unrun: StoredTask[], persist: (t: StoredTask) => Promise<unknown>, log: Logger): Promise<void> {
   for (const t of unrun) {
     t.status = 'pending';
     t.attempts -= 1;

@@ -61,3 +61,25 @@ function copySubmitOptional(from: SubmitOptional, to: StoredTask): void {
   if (from.fabric_preset !== undefined) to.fabric_preset = from.fabric_preset;
   if (from.fabric_context !== undefined) to.fabric_context = from.fabric_context;
 }
+
+/** A task whose finished record is committing: the record (already finished) and what it was. */
+export interface Finishing {
+  t: StoredTask;
+  status: StoredTask['status'];
+  error: StoredTask['error'];
+}
+
+/**
+ * The task as it was before its finish (rare: a read while the finish commits).
+ *
+ * @example const shown = asBefore({ t: finished, status: 'running', error: undefined });
+ */
+export function asBefore(f: Finishing): StoredTask {
+  const b = copyTask(f.t);
+  b.status = f.status;
+  delete b.finished_at;
+  delete b.result;
+  if (f.error !== undefined) b.error = f.error;
+  else delete b.error;
+  return b;
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TroupeError, newId } from '../../protocol/index.js';
+import { TroupeError, prefixedId } from '../../protocol/index.js';
 import { TASK_PRIORITIES, TERMINAL_STATUSES, type StoredTask, type TaskListFilter, type TaskStore } from '../../storage/index.js';
 import type { ModuleHost } from '../modules/index.js';
 import { AoaMetrics } from './metrics.js';
@@ -7,7 +7,7 @@ import type { AoaOptions } from './options.js';
 import { TaskQueue } from './queue.js';
 import type { AoaApi, Outcome, SubmitHook } from './api.js';
 import { BUILTIN_HANDLERS } from './builtin-handlers.js';
-import { newTask, copyTask } from './record.js';
+import { newTask, asBefore, type Finishing } from './record.js';
 import { BUILTIN_TASK_TYPES, TASK_TYPE_RE, parseSubmit, viewOf, type TaskHandler, type TaskRecordView, type TaskSubmitInput } from './task.js';
 import { Executor } from './executor.js';
 import { WorkerPool } from './worker-pool.js';
@@ -41,8 +41,8 @@ export class AoaRuntime implements AoaApi {
   private readonly open = new Map<string, StoredTask>();
   /** Recovered open tasks whose type has no handler yet, by type (queued when one is registered). */
   private readonly parked = new Map<string, StoredTask[]>();
-  /** Tasks whose finished record is being committed, as they were before. */
-  private readonly finishing = new Map<string, StoredTask>();
+  /** Tasks whose finished record is being committed, with what they were before (see {@link Finishing}). */
+  private readonly finishing = new Map<string, Finishing>();
   private readonly retention: Retention;
   private readonly pool: WorkerPool;
   private readonly exec: Executor;
@@ -65,14 +65,14 @@ export class AoaRuntime implements AoaApi {
       workers: () => ({ total: this.pool.workers.length, busy: this.pool.busyCount() - this.exec.waitingWorkers }),
     }, () => host.clock.now());
     this.metricsRegistry = this.metricsImpl.registry;
-    this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed);
+    this.retention = new Retention(store, options.retainFinished, this.log, () => this.closed, host.clock);
     this.pool = new WorkerPool(host, options, this.queue, this.metricsImpl, this.log, () => this.pump());
     this.exec = new Executor(host, this.pool, {
       isOpen: (t) => this.open.get(t.id) === t,
       handlerFor: (type) => this.handlers.get(type) ?? BUILTIN_HANDLERS[type]?.(this.host),
-      ended: (t, outcome, ranMs) => {
+      ended: (t, outcome, ranMs, now) => {
         this.metricsImpl.observeRun(ranMs);
-        this.conclude(t, outcome);
+        this.conclude(t, outcome, now);
       },
       timedOut: () => this.metricsImpl.count('timed_out'),
     });
@@ -124,7 +124,16 @@ export class AoaRuntime implements AoaApi {
     this.queue.push({ id: t.id, rank: TASK_PRIORITIES.indexOf(t.priority), seq: t.seq, readyAt: t.ready_at });
   }
 
-  async submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
+  submitTask(input: TaskSubmitInput): Promise<TaskRecordView> {
+    // not an async function: its own promise would wrap the commit's (two more microtask hops)
+    try {
+      return this.submit(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private submit(input: TaskSubmitInput): Promise<TaskRecordView> {
     if (this.closed || this.host.isClosing) throw new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the task runtime is closing');
     let s = parseSubmit(input);
     for (const hook of this.submitHooks) s = hook(s);
@@ -137,10 +146,11 @@ export class AoaRuntime implements AoaApi {
       const t = existing === undefined ? undefined : this.open.get(existing) ?? this.store.get(existing);
       return t ? viewOf(t, this.host.clock.now()) : undefined;
     });
-    if (known) return known;
+    if (known) return Promise.resolve(known);
     if (this.open.size >= this.options.maxOpenTasks) throw new TroupeError('TROUPE_ERR_AOA_QUEUE_FULL', `the task runtime holds ${this.options.maxOpenTasks} open tasks`);
     const now = this.host.clock.now();
-    const task = newTask(s, `task_${newId()}`, this.seq++, now);
+    // one flat string (a template literal makes a rope, flattened again at each Map lookup and encode)
+    const task = newTask(s, prefixedId('task_'), this.seq++, now);
     const startsNow = this.canStartAtSubmit(task, now);
     if (startsNow) {
       // room to claim and nothing ready ahead of it: its first attempt is recorded in the
@@ -165,18 +175,20 @@ export class AoaRuntime implements AoaApi {
   /** A submit committed: audit it (TASK_SUBMIT, then TASK_START when it started), queue or claim it, answer the submitter. */
   private submitted(task: StoredTask, startsNow: boolean, at: number): Promise<TaskRecordView> | TaskRecordView {
     if (startsNow) this.exec.unreserve();
-    this.exec.ahead.commitTook(this.host.clock.now() - at);
+    // one reading of the clock for the rest of this turn's steps of the task
+    const now = this.host.clock.now();
+    this.exec.ahead.commitTook(now - at);
     // the submitter is answered with the task as accepted (its attempt is not reported yet)
     const audited = auditTask(this.host, 'TASK_SUBMIT', task, 0);
-    if (audited === undefined) return this.admit(task, startsNow);
-    return audited.then(() => this.admit(task, startsNow), (e: unknown) => {
+    if (audited === undefined) return this.admit(task, startsNow, now);
+    return audited.then(() => this.admit(task, startsNow, this.host.clock.now()), (e: unknown) => {
       // the task is committed: it runs even so; the submitter hears that it was not audited
-      this.admit(task, startsNow);
+      this.admit(task, startsNow, this.host.clock.now());
       throw e;
     });
   }
 
-  private admit(task: StoredTask, startsNow: boolean): TaskRecordView {
+  private admit(task: StoredTask, startsNow: boolean, now: number): TaskRecordView {
     this.open.set(task.id, task);
     this.metricsImpl.count('submitted');
     if (startsNow) {
@@ -185,10 +197,10 @@ export class AoaRuntime implements AoaApi {
     } else {
       this.enqueue(task);
     }
-    const view = viewOf(task, this.host.clock.now(), startsNow);
+    const view = viewOf(task, now, startsNow);
     // after a close the attempt stays counted, as after a kill -9
-    if (startsNow) this.exec.add(task, true);
-    this.pump();
+    if (startsNow) this.exec.add(task, true, now);
+    this.pump(now);
     return view;
   }
 
@@ -197,7 +209,8 @@ export class AoaRuntime implements AoaApi {
   }
 
   getTask(id: string): TaskRecordView {
-    const t = this.open.get(id) ?? this.finishing.get(id) ?? this.store.get(id);
+    const f = this.finishing.get(id);
+    const t = this.open.get(id) ?? (f === undefined ? undefined : asBefore(f)) ?? this.store.get(id);
     if (!t) throw new TroupeError('TROUPE_ERR_AOA_TASK_NOT_FOUND', `no task ${id.slice(0, 128)}`);
     return viewOf(t, this.host.clock.now());
   }
@@ -246,13 +259,14 @@ export class AoaRuntime implements AoaApi {
     this.closed = true;
     this.pool.stop();
     if (this.wake) this.host.clock.clearTimeout(this.wake.handle);
+    this.retention.stop();
     // claimed attempts that never ran are given back (after a kill -9 they count, conservatively)
     this.closing = giveBack(this.exec.close(), (t) => this.persist(t, REWRITE), this.log);
     return this.closing;
   }
 
   /** Commit a record; `known` as {@link TaskStore.put} (the runtime always knows: a record's first write and its finishing one happen here once). */
-  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<void> {
+  private persist(t: StoredTask, known: { readonly created?: boolean; readonly finished?: boolean }): Promise<unknown> {
     return this.store.put(t, known);
   }
 
@@ -260,10 +274,10 @@ export class AoaRuntime implements AoaApi {
    * Claim ready tasks (as far ahead as the executor has room), hand committed claims to idle
    * workers, and arm the wake-up for the next delayed task.
    */
-  private pump(): void {
+  private pump(at?: number): void {
     if (this.closed) return;
-    const now = this.host.clock.now();
-    this.exec.startClaimed();
+    const now = at ?? this.host.clock.now();
+    this.exec.startClaimed(now);
     while (this.exec.hasRoom()) {
       const e = this.queue.pop(now);
       if (!e) break;
@@ -300,16 +314,16 @@ export class AoaRuntime implements AoaApi {
       this.exec.drop(c);
       if (this.closed || this.open.get(t.id) !== t) return;
       this.log.error({ err: e, task: t.id }, 'could not record a task start');
-      this.conclude(t, { ok: false, error: e });
+      this.conclude(t, { ok: false, error: e }, this.host.clock.now());
     });
   }
 
   /** An attempt ended: complete the task, or retry it after a backoff, or fail it. */
-  private conclude(t: StoredTask, outcome: Outcome): void {
-    const v = verdictOf(t, outcome, this.options, this.host.clock.now(), Math.random);
+  private conclude(t: StoredTask, outcome: Outcome, now: number): void {
+    const v = verdictOf(t, outcome, this.options, now, Math.random);
     if (v.kind === 'completed') {
       this.metricsImpl.count('completed');
-      void this.finish(t, 'completed', { result: v.result });
+      void this.finish(t, 'completed', { result: v.result }, now);
     } else if (v.kind === 'retry') {
       t.status = 'pending';
       t.ready_at = v.readyAt;
@@ -322,31 +336,42 @@ export class AoaRuntime implements AoaApi {
       }, (e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a retry'));
     } else {
       this.metricsImpl.count('failed');
-      void this.finish(t, 'failed', { error: v.error });
+      void this.finish(t, 'failed', { error: v.error }, now);
     }
-    this.pump();
+    this.pump(now);
   }
 
-  private async finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>): Promise<TaskRecordView> {
+  private finish(t: StoredTask, status: 'completed' | 'failed' | 'cancelled', extra: Partial<StoredTask>, now = this.host.clock.now()): Promise<TaskRecordView> {
     this.open.delete(t.id);
-    const done = copyTask(t);
-    done.status = status;
-    done.finished_at = this.host.clock.now();
-    if (extra.result !== undefined) done.result = extra.result;
-    if (extra.error !== undefined) done.error = extra.error;
-    else if (status === 'completed' && done.error !== undefined) delete done.error;
-    // until the finished record commits, readers see the task as it was (nothing is reported done before its commit)
-    this.finishing.set(t.id, t);
-    try {
-      await this.persist(done, FINISHED);
-    } finally {
+    // the task's own record becomes its finished record (lmdb-js encodes it as put is called;
+    // no copy of every field per task); until it commits, readers are shown the task as it
+    // was (nothing is reported done before its commit)
+    this.finishing.set(t.id, { t, status: t.status, error: t.error });
+    t.status = status;
+    t.finished_at = now;
+    if (extra.result !== undefined) t.result = extra.result;
+    if (extra.error !== undefined) t.error = extra.error;
+    else if (status === 'completed' && t.error !== undefined) delete t.error;
+    return this.persist(t, FINISHED).then(() => {
       this.finishing.delete(t.id);
-    }
-    const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', done);
-    if (audited) await audited.catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log'));
+      const audited = auditTask(this.host, status === 'cancelled' ? 'TASK_CANCEL' : 'TASK_FINISH', t);
+      if (audited === undefined) return this.finished(t);
+      return audited.then(() => this.finished(t), (e: unknown) => {
+        this.log.error({ err: e, task: t.id }, 'could not record a task finish in the audit log');
+        return this.finished(t);
+      });
+    }, (e: unknown) => {
+      this.finishing.delete(t.id);
+      throw e;
+    });
+  }
+
+  /** A finished record committed (and audited): prune, answer its waiters. */
+  private finished(done: StoredTask): TaskRecordView {
     this.retention.prune();
-    const view = viewOf(done, this.host.clock.now());
-    this.waiters.settle(t.id, view);
+    // a finished task's view does not depend on the time (only a pending one's does)
+    const view = viewOf(done, done.finished_at ?? this.host.clock.now());
+    this.waiters.settle(done.id, view);
     return view;
   }
 

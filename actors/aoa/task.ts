@@ -84,37 +84,55 @@ export type TaskRecordView = Omit<StoredTask, 'v' | 'status' | 'scheduled_at' | 
   finished_at?: string;
 };
 
-let lastMs = Number.NaN;
-let lastIso = '';
-/** A time as ISO text; many tasks share a millisecond under load, so the last one is kept. */
+/** Slots of the ISO text cache: a view shows up to four times, and the tasks of a burst share few milliseconds. */
+const ISO_SLOTS = 256;
+const isoMs = new Float64Array(ISO_SLOTS).fill(Number.NaN);
+const isoText: string[] = new Array<string>(ISO_SLOTS).fill('');
+/** A time as ISO text, from a cache of recent milliseconds (a slot per millisecond modulo {@link ISO_SLOTS}; any number is a valid key). */
 const iso = (t: number | undefined): string | undefined => {
   if (t === undefined) return undefined;
-  if (t !== lastMs) {
-    lastIso = new Date(t).toISOString();
-    lastMs = t;
+  const slot = t & (ISO_SLOTS - 1);
+  if (isoMs[slot] !== t) {
+    isoText[slot] = new Date(t).toISOString();
+    isoMs[slot] = t;
   }
-  return lastIso;
+  return isoText[slot];
 };
-/** Fields a view shows differently (times as ISO strings, status) or not at all (`v`). */
-const TIME_OR_HIDDEN = new Set(['v', 'status', 'scheduled_at', 'created_at', 'ready_at', 'started_at', 'finished_at']);
-
 /**
  * The view of a stored task at `now`. `asSubmitted`: as the submitter is answered when the
  * submit's own commit also started the first attempt (pending, no attempt yet).
  */
 export function viewOf(t: StoredTask, now: number, asSubmitted = false): TaskRecordView {
-  // a plain loop: a rest-destructure of a record this wide costs more than the rest of a submit
-  const out: Record<string, unknown> = {};
-  for (const k in t) if (!TIME_OR_HIDDEN.has(k)) out[k] = (t as Record<string, unknown>)[k];
+  // one literal of the fields every record has (one object of one shape, made at its size),
+  // then the optional ones: copying key by key grew each view through a dozen shapes
   const status = asSubmitted ? 'pending' : t.status;
-  out.status = status === 'pending' && t.ready_at > now ? 'scheduled' : status;
-  out.created_at = iso(t.created_at);
-  out.ready_at = t.ready_at === t.created_at ? out.created_at : iso(t.ready_at);
+  const created = iso(t.created_at)!;
+  const out: TaskRecordView = {
+    id: t.id, seq: t.seq, task_type: t.task_type, payload: t.payload, priority: t.priority,
+    timeout_seconds: t.timeout_seconds, max_retries: t.max_retries,
+    raci_responsible: t.raci_responsible, raci_consulted: t.raci_consulted, raci_informed: t.raci_informed,
+    attempts: asSubmitted ? 0 : t.attempts,
+    status: status === 'pending' && t.ready_at > now ? 'scheduled' : status,
+    created_at: created,
+    ready_at: t.ready_at === t.created_at ? created : iso(t.ready_at)!,
+  };
   if (t.scheduled_at !== undefined) out.scheduled_at = iso(t.scheduled_at);
-  if (asSubmitted) out.attempts = 0;
-  else if (t.started_at !== undefined) out.started_at = iso(t.started_at);
+  if (t.agent_id !== undefined) out.agent_id = t.agent_id;
+  if (t.tenant_id !== undefined) out.tenant_id = t.tenant_id;
+  if (t.run_id !== undefined) out.run_id = t.run_id;
+  if (t.idempotency_key !== undefined) out.idempotency_key = t.idempotency_key;
+  if (t.raci_accountable !== undefined) out.raci_accountable = t.raci_accountable;
+  if (t.target_system !== undefined) out.target_system = t.target_system;
+  if (t.action_type !== undefined) out.action_type = t.action_type;
+  if (t.routed_action_id !== undefined) out.routed_action_id = t.routed_action_id;
+  if (t.primary_plane_id !== undefined) out.primary_plane_id = t.primary_plane_id;
+  if (t.fabric_preset !== undefined) out.fabric_preset = t.fabric_preset;
+  if (t.fabric_context !== undefined) out.fabric_context = t.fabric_context;
+  if (!asSubmitted && t.started_at !== undefined) out.started_at = iso(t.started_at);
   if (t.finished_at !== undefined) out.finished_at = iso(t.finished_at);
-  return out as TaskRecordView;
+  if (t.result !== undefined) out.result = t.result;
+  if (t.error !== undefined) out.error = t.error;
+  return out;
 }
 
 /** What a task handler gets: the task, its attempt number, and a signal aborted on cancel or timeout. */
