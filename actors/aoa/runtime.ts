@@ -89,7 +89,7 @@ export class AoaRuntime implements AoaApi {
       if (t.status === 'running') {
         t.status = 'pending';
         t.ready_at = now;
-        void this.persist(t, REWRITE);
+        this.persist(t, REWRITE).catch((e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a recovered task as pending'));
       }
       this.open.set(t.id, t);
       // a type whose handler is registered after start (by code, or by a module that starts later) waits for it
@@ -323,7 +323,7 @@ export class AoaRuntime implements AoaApi {
     const v = verdictOf(t, outcome, this.options, now, Math.random);
     if (v.kind === 'completed') {
       this.metricsImpl.count('completed');
-      void this.finish(t, 'completed', { result: v.result }, now);
+      this.finishOrLog(t, 'completed', { result: v.result }, now);
     } else if (v.kind === 'retry') {
       t.status = 'pending';
       t.ready_at = v.readyAt;
@@ -336,7 +336,7 @@ export class AoaRuntime implements AoaApi {
       }, (e: unknown) => this.log.error({ err: e, task: t.id }, 'could not record a retry'));
     } else {
       this.metricsImpl.count('failed');
-      void this.finish(t, 'failed', { error: v.error }, now);
+      this.finishOrLog(t, 'failed', { error: v.error }, now);
     }
     this.pump(now);
   }
@@ -363,6 +363,17 @@ export class AoaRuntime implements AoaApi {
     }, (e: unknown) => {
       this.finishing.delete(t.id);
       throw e;
+    });
+  }
+
+  /**
+   * Finish a task whose end no caller awaits (a worker's verdict). A finished record that
+   * cannot be committed leaves the stored task running, so it runs again after a restart (its
+   * attempt counted); the failure is logged with its cause, never an unhandled rejection.
+   */
+  private finishOrLog(t: StoredTask, status: 'completed' | 'failed', extra: Partial<StoredTask>, now: number): void {
+    this.finish(t, status, extra, now).catch((e: unknown) => {
+      this.log.error({ err: e, task: t.id, status }, 'could not record a task finish; the task runs again after a restart');
     });
   }
 

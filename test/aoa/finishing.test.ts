@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { startNode, aoaModule, type AoaApi } from '../../index.js';
 import { LmdbTaskStore, type StoredTask } from '../../storage/index.js';
 import { silent, tempDir, until } from '../helpers.js';
@@ -44,5 +46,36 @@ describe('aoa finish', () => {
     expect(v).toMatchObject({ status: 'completed', attempts: 2, result: { ok: 2 } });
     expect('error' in v).toBe(false);
     expect(aoa.getTask(t.id)).toMatchObject({ status: 'completed', result: { ok: 2 } });
+  });
+
+  it('logs a finished record that cannot be committed (no unhandled rejection); the stored task stays running, so it runs again after a restart', async () => {
+    const { dir, cleanup } = tempDir('troupe-aoa-fin-');
+    cleanups.push(cleanup);
+    const put = LmdbTaskStore.prototype.put;
+    let refused = 0;
+    vi.spyOn(LmdbTaskStore.prototype, 'put').mockImplementation(function (this: LmdbTaskStore, task: StoredTask, known?: { created?: boolean; finished?: boolean }) {
+      if (!known?.finished) return put.call(this, task, known);
+      refused++;
+      return Promise.reject(new Error('disk full'));
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'error' }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } }));
+    let runs = 0;
+    const start = () => startNode({ id: 'n1', dataDir: dir, logger, http: false, modules: [aoaModule({ handlers: { ONCE: async () => ({ run: ++runs }) } })] });
+    const n = await start();
+    const aoa = n.module<AoaApi>('aoa');
+    const t = await aoa.submitTask({ task_type: 'ONCE' });
+    await until(() => lines.some((l) => l.task === t.id), 5_000, 'finish failure logged');
+    const line = lines.find((l) => l.task === t.id)!;
+    expect(line.msg).toMatch(/could not record a task finish/);
+    expect((line.err as { message: string }).message).toBe('disk full');
+    expect(refused).toBe(1);
+    expect(aoa.getTask(t.id)).toMatchObject({ status: 'running', attempts: 1 });
+    await n.close();
+    vi.restoreAllMocks();
+    const again = await start();
+    cleanups.push(() => again.close());
+    const v = await again.module<AoaApi>('aoa').waitFor(t.id);
+    expect(v).toMatchObject({ status: 'completed', attempts: 2, result: { run: 2 } });
   });
 });
