@@ -90,7 +90,8 @@ export class AgentTaskExecutor implements AgentExecutor {
   execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const turn = this.turn(rc, bus);
     this.turns.add(turn);
-    void turn.finally(() => this.turns.delete(turn));
+    const done = (): void => void this.turns.delete(turn);
+    turn.then(done, done);
     return turn;
   }
 

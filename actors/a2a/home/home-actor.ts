@@ -41,7 +41,8 @@ export function startHome(
   const links = new Map<string, { attached: boolean }>();
   const track = (p: Promise<void>): void => {
     running.add(p);
-    void p.finally(() => running.delete(p));
+    const done = (): void => void running.delete(p);
+    p.then(done, done);
   };
   const handler = async (agent: string): Promise<A2ARequestHandler> => {
     const h = await handlerOf(agent);
