@@ -39,16 +39,21 @@ function taskActors(node: RunningNode): number {
   return n;
 }
 
+/** A node on a fresh data dir with the agent `scribe`, and a 1.x client of it. */
+async function scribeNode(model = new CountingModel()) {
+  const { dir, cleanup } = tempDir('troupe-a2a-bw-');
+  dirs.push(cleanup);
+  const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: model });
+  node.spawnAgent({ name: 'scribe' });
+  return { node, model, client: await v1Client(node.http.url, 'scribe') };
+}
+
 const noWait = { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: true };
 const listAll = { tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined };
 
 describe('A2A blocking sends write their task once, at its end', () => {
   it('a blocking send writes one record (its listing, completed) and no journal, with no task actor; a non-blocking one journals each step', async () => {
-    const { dir, cleanup } = tempDir('troupe-a2a-bw-');
-    dirs.push(cleanup);
-    const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: new CountingModel() });
-    node.spawnAgent({ name: 'scribe' });
-    const client = await v1Client(node.http.url, 'scribe');
+    const { node, client } = await scribeNode();
 
     const blocking = await client.sendMessage(sendParams(userMessage('once'))) as Task;
     expect(blocking.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
@@ -72,12 +77,7 @@ describe('A2A blocking sends write their task once, at its end', () => {
   });
 
   it('a blocking send that ends waiting for input leaves a bare record; the follow-up spawns its actor from it, which journals from then on', async () => {
-    const { dir, cleanup } = tempDir('troupe-a2a-bw-');
-    dirs.push(cleanup);
-    const model = new CountingModel();
-    const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: model });
-    node.spawnAgent({ name: 'scribe' });
-    const client = await v1Client(node.http.url, 'scribe');
+    const { node, model, client } = await scribeNode();
 
     const waiting = await client.sendMessage(sendParams(userMessage('ask:which colour?'))) as Task;
     expect(waiting.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
@@ -99,12 +99,7 @@ describe('A2A blocking sends write their task once, at its end', () => {
   });
 
   it('a working blocking task that another request reads is durable before that request is answered, and its later steps are written as they come', async () => {
-    const { dir, cleanup } = tempDir('troupe-a2a-bw-');
-    dirs.push(cleanup);
-    const model = new CountingModel();
-    const node = await a2aNode({ id: 'a2a-bw', dataDir: dir, modelProvider: model });
-    node.spawnAgent({ name: 'scribe' });
-    const client = await v1Client(node.http.url, 'scribe');
+    const { node, model, client } = await scribeNode();
     let release!: () => void;
     model.gate = new Promise<void>((r) => { release = r; });
     const pending = client.sendMessage(sendParams(userMessage('long'))) as Promise<Task>;
