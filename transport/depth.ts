@@ -105,6 +105,35 @@ export function valueDepthExceeds(value: unknown, max: number = MAX_FRAME_DEPTH)
   return false;
 }
 
+/**
+ * True when `value` is known to nest at most one level: a scalar, or a plain object or an
+ * array whose own values are all scalars (strings, numbers, booleans, null, undefined,
+ * bigints). False means "not known" (anything nested, a class instance, a Map, a Date, a
+ * function), never "too deep". A frame whose envelopes all carry such payloads is far inside
+ * {@link MAX_FRAME_DEPTH}, so its packed bytes need no depth scan.
+ *
+ * @example
+ * isShallow({ type: 'bench.inc', i: 1, s: 'x' }); // true
+ * isShallow({ a: { b: 1 } }); // false
+ */
+export function isShallow(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'function';
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!isScalar(value[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const o = value as Record<string, unknown>;
+  for (const k in o) if (!isScalar(o[k])) return false;
+  return true;
+}
+
+function isScalar(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || (t !== 'object' && t !== 'function');
+}
+
 /** The coded refusal of a message to `node` that nests deeper than a frame may. */
 export function tooDeep(node: string): TroupeError {
   return new TroupeError('TROUPE_ERR_PROTOCOL_INVALID', `a message to '${node}' nests arrays or objects deeper than ${MAX_FRAME_DEPTH - ENVELOPE_FRAME_LEVELS} levels`, { details: { node } });

@@ -15,6 +15,14 @@ export interface FlusherHost {
 }
 
 /**
+ * A queue at least this long that has reached the size of its member's last flush is written
+ * at once: the traffic sends about that much per turn, so waiting a turn would only add a turn
+ * of latency (and let what is queued go cold) without making the frame larger. Shorter
+ * queues (a trickle) keep coalescing while they grow.
+ */
+export const CORK_FULL_AT = 16;
+
+/**
  * Writes what members owe at the end of the event-loop turn: one flush per turn for every
  * member that has something queued (and gossip when membership changed), with autocork: a
  * queue that keeps growing from one turn to the next waits up to `corkMaxMs` for more.
@@ -70,6 +78,7 @@ export class Flusher {
       }
       m.dirty = false;
       m.corkSince = undefined;
+      m.lastFlushed = m.parts.length - m.head;
       try {
         flushMember(m, h.flushCtx);
       } catch (err) {
@@ -80,11 +89,17 @@ export class Flusher {
     if (this.#dirty.length > 0) this.#schedule();
   };
 
-  /** Wait one more turn for this member? Only while its queue grows each turn, up to corkMaxMs. */
+  /**
+   * Wait one more turn for this member? Only while its queue grows each turn, up to
+   * corkMaxMs, and never once it holds as many envelopes as the last flush did (at least
+   * {@link CORK_FULL_AT}): a request/reply stream then writes each turn's batch at the end of
+   * that turn, as a plain per-tick batcher would, instead of a turn later.
+   */
   #corked(m: Member, now: number): boolean {
     const max = this.#h.corkMaxMs;
     const queued = m.parts.length - m.head;
     if (max === 0 || queued === 0 || queued >= this.#h.maxBatch || m.link === undefined || m.link.paused || !this.#h.running()) return false;
+    if (m.lastFlushed >= CORK_FULL_AT && queued >= m.lastFlushed) return false;
     if (m.corkSince === undefined) {
       m.corkSince = now;
       m.corkSeen = queued;

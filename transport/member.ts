@@ -42,11 +42,18 @@ export class Member {
   /** Autocork: when the current wait for more envelopes began (ms), and the queue length then. */
   corkSince: number | undefined = undefined;
   corkSeen = 0;
+  /** Envelopes the last end-of-turn flush found queued: what this member's traffic sends per turn. */
+  lastFlushed = 0;
   /** Queued envelopes; `parts[head..]` are still to send. */
   parts: QueuedEnvelope[] = [];
   head = 0;
   /** Bytes of the packed ones (envelopes not packed yet leave with the next flush). */
   queuedBytes = 0;
+  /**
+   * An envelope queued unpacked whose payload may nest (not `isShallow`): the next
+   * batch frame's bytes get the depth scan. Cleared once the queue is empty.
+   */
+  mayNest = false;
   acks: string[] = [];
   durableOut: DurableItem[] = [];
   /** Durable ids sent on the current link and not yet acked, with when they were sent. */
@@ -177,8 +184,9 @@ export function flushMember(m: Member, ctx: FlushContext): void {
       } catch {
         bytes = undefined; // one of them cannot be encoded: found below
       }
-      // A peer refuses (and closes the link on) a frame nested too deep: never send one.
-      if (bytes !== undefined && bytes.byteLength <= frame && !msgpackDepthExceeds(bytes, MAX_FRAME_DEPTH)) {
+      // A peer refuses (and closes the link on) a frame nested too deep: never send one
+      // (envelopes with shallow payloads cannot nest that deep: their frame is not scanned).
+      if (bytes !== undefined && bytes.byteLength <= frame && !(m.mayNest && msgpackDepthExceeds(bytes, MAX_FRAME_DEPTH))) {
         link.send(bytes);
         ctx.stats.envelopesOut += end - start;
         m.head = end;
@@ -227,6 +235,7 @@ export function flushMember(m: Member, ctx: FlushContext): void {
   if (m.head === parts.length) {
     parts.length = 0;
     m.head = 0;
+    m.mayNest = false;
   } else if (m.head >= 4096 && m.head * 2 >= parts.length) {
     parts.splice(0, m.head);
     m.head = 0;

@@ -13,7 +13,7 @@ import { ConnectWaits } from './connects.js';
 import { assemble, type TransportParts } from './assembly.js';
 import type { Flusher } from './flusher.js';
 import type { Ticker } from './ticker.js';
-import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, msgpackDepthExceeds, tooDeep, valueDepthExceeds } from './depth.js';
+import { ENVELOPE_FRAME_LEVELS, MAX_FRAME_DEPTH, isShallow, msgpackDepthExceeds, tooDeep, valueDepthExceeds } from './depth.js';
 import { flushMember, type FlushContext } from './member.js';
 import type { Membership, MemberView } from './membership.js';
 import { peerUrlSchema, resolvePeerTransportOptions, type PeerTransportOptions, type ResolvedPeerTransportOptions } from './options.js';
@@ -180,6 +180,7 @@ export class PeerTransport {
     if (link !== undefined && link.isOpen && !link.paused) {
       // flowing: it leaves with this tick's batch, packed with it in one call
       m.parts.push(valid);
+      if (!m.mayNest && !isShallow(valid.payload)) m.mayNest = true;
     } else {
       // backed up or not linked: packed now, so the queue's bytes are known and bounded
       let bytes: Buffer;

@@ -11,13 +11,25 @@ const REF_CACHE_SIZE = 4_096;
  */
 export class Refs {
   private readonly cache = new Map<string, ActorRef>();
+  /**
+   * The last target and its ref: an envelope's `to` from a peer is a new string each time,
+   * equal to the last one while a stream goes to one actor, and comparing it costs less than
+   * hashing it for the table.
+   */
+  private lastTarget = '';
+  private lastRef: ActorRef | undefined;
 
   constructor(private readonly node: string) {}
 
   toRef(target: ActorRef | string): ActorRef {
     if (target instanceof ActorRef) return target;
+    if (target === this.lastTarget && this.lastRef !== undefined) return this.lastRef;
     const known = this.cache.get(target);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.lastTarget = target;
+      this.lastRef = known;
+      return known;
+    }
     const a = parseAddress(target);
     let ref: ActorRef;
     if (a) {
@@ -29,6 +41,8 @@ export class Refs {
     }
     if (this.cache.size >= REF_CACHE_SIZE) this.cache.clear();
     this.cache.set(target, ref);
+    this.lastTarget = target;
+    this.lastRef = ref;
     return ref;
   }
 }

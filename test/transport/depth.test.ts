@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encode, encodeEnvelope, type Envelope } from '../../protocol/index.js';
 import { CLOSE_CODES } from '../../transport/index.js';
-import { MAX_FRAME_DEPTH, msgpackDepthExceeds, valueDepthExceeds } from '../../transport/depth.js';
+import { MAX_FRAME_DEPTH, isShallow, msgpackDepthExceeds, valueDepthExceeds } from '../../transport/depth.js';
 import { until } from '../helpers.js';
 import { allUp, closeAll, envelope, rawHandshake, startNode, type TestNode } from './helpers.js';
 
@@ -40,6 +40,29 @@ describe('nesting depth of peer frames is bounded', () => {
     );
     expect(valueDepthExceeds(nested(MAX_FRAME_DEPTH))).toBe(false);
     expect(valueDepthExceeds(nested(MAX_FRAME_DEPTH + 1))).toBe(true);
+  });
+
+  it('a payload it calls shallow nests at most one level, packed or not', () => {
+    expect(isShallow({ type: 'bench.inc', i: 1, s: 'x' })).toBe(true);
+    expect(isShallow([1, 'a', null, true])).toBe(true);
+    expect(isShallow('text')).toBe(true);
+    expect(isShallow({ a: { b: 1 } })).toBe(false);
+    expect(isShallow([[1]])).toBe(false);
+    expect(isShallow(new Map([['a', 1]]))).toBe(false);
+    expect(isShallow(new Date(0))).toBe(false);
+    expect(isShallow(() => 1)).toBe(false);
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => {
+        if (isShallow(v)) {
+          expect(valueDepthExceeds(v, 1)).toBe(false);
+          expect(msgpackDepthExceeds(encode(v), 1)).toBe(false);
+        } else {
+          // anything it does not vouch for nests (or is not a plain value)
+          expect(valueDepthExceeds(v, 1)).toBe(true);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   describe('between nodes', () => {
@@ -88,6 +111,23 @@ describe('nesting depth of peer frames is bounded', () => {
       expect(a.t.pendingDurable('b')).toBe(0);
       expect(b.t.stats().protocolErrors).toBe(0);
       expect(encodeEnvelope(envelope('b', nested(MAX_FRAME_DEPTH - 4))).byteLength).toBeGreaterThan(0);
+    });
+
+    it('scans a batch once one of its envelopes may nest: shallow ones before and after a too-deep one still go', async () => {
+      const undelivered: string[] = [];
+      const a = await startNode('a', { onUndelivered: (_n, envs) => undelivered.push(...envs.map((x) => x.id)) });
+      const b = await startNode('b', { seeds: [a.url] });
+      nodes.push(a, b);
+      await until(() => allUp([a, b]), 15_000, 'a and b up');
+      // the same tick: one batch
+      const deep = envelope('b', { list: nested(200) });
+      a.t.send('b', envelope('b', { n: 1 }));
+      a.t.send('b', deep);
+      a.t.send('b', envelope('b', { n: 2 }));
+      await until(() => b.received.length === 2, 15_000, 'the shallow messages');
+      expect(b.received.map((r) => r.env.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(undelivered).toEqual([deep.id]);
+      expect(b.t.stats().protocolErrors).toBe(0);
     });
   });
 });
