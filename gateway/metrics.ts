@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActorTreeNode, AgentEvent, GatewayHost, InspectionEvent } from '../actors/index.js';
-import { CounterSeries, GaugeSeries, HistogramSeries, type CounterChild, type GaugeChild, type HistogramChild } from './series.js';
+import { CounterSeries, GaugeSeries, HistogramSeries, type CounterChild, type GaugeChild, type HistogramChild } from '../actors/index.js';
 
 /** What metrics read of the node. */
 export type MetricsHost = Pick<GatewayHost, 'id' | 'actors' | 'inspect' | 'deadLetterCount' | 'agentsView'>;

@@ -3,7 +3,8 @@ import {
   DIRECTORY_PATH, DirectoryCommand, newMessages, type AgentSummary, type GatewayActor, type RunRequest,
 } from '../actors/index.js';
 import { TroupeError } from '../protocol/index.js';
-import { chatCompletionRequestSchema, fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
+import { fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
+import { parseChatRequest } from './chat-request.js';
 import { toOpenAIError } from './errors.js';
 import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
 import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';
@@ -79,7 +80,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
   });
 
   app.post('/v1/chat/completions', async (req, reply) => {
-    const parsed = chatCompletionRequestSchema.safeParse(req.body);
+    const parsed = parseChatRequest(req.body);
     if (!parsed.success) {
       const { message, param } = zodErrorToOpenAIParam(parsed.error);
       throw badRequest(message, param);

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { GatewayActor, GatewayTarget, RunRequest, RunResult } from '../actors/index.js';
+import type { GatewayActor, GatewayTarget, RunOptions, RunRequest, RunResult } from '../actors/index.js';
 import type { ModelDelta } from '../protocol/index.js';
 import { TroupeError } from '../protocol/index.js';
 import { withQueueOptions } from './queue-options.js';
@@ -47,12 +47,17 @@ export function bindRun(reply: FastifyReply, gateway: GatewayActor, track: Track
   const onClose = (): void => {
     if (!reply.raw.writableFinished) cancel('client');
   };
-  reply.raw.once('close', onClose);
+  // `on`, not `once`: the response emits 'close' once, and goes with its listener
+  reply.raw.on('close', onClose);
   // Gone already (while the body was read): cancel as soon as the run is registered.
   if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
   return {
     runId,
-    run: (target, req, onDelta) => gateway.run(target, withQueueOptions(req, reply.request), { runId, correlationId: reply.request.id, timeoutMs, ...(onDelta ? { onDelta } : {}) }),
+    run: (target, req, onDelta) => {
+      const opts: RunOptions = { runId, correlationId: reply.request.id, timeoutMs };
+      if (onDelta) opts.onDelta = onDelta;
+      return gateway.run(target, withQueueOptions(req, reply.request), opts);
+    },
     cancel: (error) => gateway.cancel(runId, error),
     gone: () => left,
     done: untrack,

@@ -196,16 +196,20 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
 
   private pump(state: AgentMemory, ctx: Context<AgentInbox>): void {
     const rt = this.rt;
-    if (rt === undefined) return;
+    if (rt === undefined || rt.queue.size === 0) return;
     const busy = rt.busy;
     const startable = (w: Waiting): boolean => w.msg.conversationId === undefined || !busy.has(w.msg.conversationId);
     while (rt.active.size < this.deps.limits.maxConcurrentRuns) {
       const w = rt.queue.take(startable);
       if (w === undefined) return;
-      const active = startRun(this, state, w, ctx);
-      rt.active.set(w.msg.runId, active);
-      if (w.msg.conversationId !== undefined) busy.add(w.msg.conversationId);
+      this.begin(rt, state, w, ctx);
     }
+  }
+
+  /** Start a run in a free slot. */
+  private begin(rt: Runtime, state: AgentMemory, w: Waiting, ctx: Context<AgentInbox>): void {
+    rt.active.set(w.msg.runId, startRun(this, state, w, ctx));
+    if (w.msg.conversationId !== undefined) rt.busy.add(w.msg.conversationId);
   }
 
   /** What a refused caller is told to wait: about the time the runs ahead of it take. */
@@ -280,8 +284,14 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     const at = clock.now();
     const deadlineMs = msg.queueDeadlineMs ?? limits.queueDeadlineMs;
     const w: Waiting = { msg, at, correlationId: ctx.correlationId, caller, deadline: at + deadlineMs };
-    rt.queue.push(w);
-    this.pump(state, ctx);
+    const conv = msg.conversationId;
+    if (rt.queue.size === 0 && rt.active.size < limits.maxConcurrentRuns && (conv === undefined || !rt.busy.has(conv))) {
+      // a free slot and nobody waiting: the queue would hand this very run out at once
+      this.begin(rt, state, w, ctx);
+    } else {
+      rt.queue.push(w);
+      this.pump(state, ctx);
+    }
     if (rt.queue.has(msg.runId)) {
       // No slot now, and the caller would not wait: refused at once, not after a timer.
       if (deadlineMs === 0) {

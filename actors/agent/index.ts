@@ -43,3 +43,4 @@ export type { ProviderKind, ProviderMaker, AgentOrigin } from './provider-kinds.
 export { agentApprovalSchema, type AgentApproval } from './spec.js';
 export { agentActorPath } from './agent-target.js';
 export { AgentResultMessage, AgentDeltaMessage, AgentErrorMessage } from './requester-messages.js';
+export { AgentRunMessage, checkRunMessage } from './run-message.js';

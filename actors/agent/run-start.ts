@@ -1,9 +1,9 @@
-import { serializeError, type A2ACall, type ChatMessage, type Deadlines } from '../../protocol/index.js';
+import { serializeError, type A2ACall, type ChatMessage, type Deadlines, type ToolSpec } from '../../protocol/index.js';
 import type { Context } from '../kernel/index.js';
 import type { AgentDeps } from './agent-deps.js';
 import type { AgentInbox } from './agent-inbox.js';
 import type { AgentMemory } from './memory.js';
-import type { RunResult } from './messages.js';
+import type { RunParams, RunResult } from './messages.js';
 import { toRequester } from './requester.js';
 import { AgentDeltaMessage } from './requester-messages.js';
 import { RunAbort } from './model/index.js';
@@ -11,6 +11,11 @@ import { RunFinished } from './run-finished.js';
 import type { Active, Queued } from './run-table.js';
 import { TIMEOUT_REASON, cancelled, executeRun, type RunPlan } from './run.js';
 import { runToolContext, withMoreTools } from './run-tools.js';
+
+const NO_TOOLS: ToolSpec[] = [];
+const NO_PARAMS: RunParams = Object.freeze({});
+/** What a run without a conversation adds to memory: nothing (no run appends to it). */
+const NO_MESSAGES: ChatMessage[] = [];
 
 /** Abort reason of a run whose requester can no longer take its deltas. */
 export const UNDELIVERABLE_REASON = 'the requester could not take the streamed output';
@@ -50,13 +55,15 @@ export function startRun(agent: RunStarter, state: AgentMemory, q: Queued, ctx: 
   /** The run's A2A calls (delegations), recorded by the `delegate` tool. */
   const calls: A2ACall[] = [];
   const temperature = deps.temperature;
+  const { tools, toolSpecs } = withMoreTools(deps);
   const plan: RunPlan = {
     provider: deps.provider,
     model: deps.model,
     messages,
-    ...withMoreTools(deps),
-    clientTools: msg.clientTools ?? [],
-    params: temperature === undefined ? msg.params ?? {} : { temperature, ...msg.params },
+    tools,
+    toolSpecs,
+    clientTools: msg.clientTools ?? NO_TOOLS,
+    params: temperature === undefined ? msg.params ?? NO_PARAMS : { temperature, ...msg.params },
     maxTurns: limits.maxTurns,
     signal: controller,
     toolContext: (signal) => runToolContext(deps, ctx, q, signal, calls),
@@ -76,25 +83,20 @@ export function startRun(agent: RunStarter, state: AgentMemory, q: Queued, ctx: 
   ctx.pipeToSelf(
     executeRun(plan),
     (p) => {
-      const result: RunResult = {
-        runId: msg.runId,
-        agent: name,
-        ...(msg.conversationId !== undefined ? { conversationId: msg.conversationId } : {}),
-        content: p.content,
-        toolCalls: p.toolCalls,
-        finishReason: p.finishReason,
-        usage: p.usage,
-        model: p.model,
-        turns: p.turns,
-        trace: {
-          ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
-          chain: [{ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true }, ...p.hops],
-          ...(msg.a2a !== undefined || calls.length > 0 ? { callChain: [...(msg.a2a?.callChain ?? []), name] } : {}),
-          ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
-          ...(calls.length > 0 ? { calls } : {}),
-        },
-      };
-      return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: [...msg.input, ...p.produced] } });
+      // the run's own hops, with this agent's first (the product is this run's alone)
+      const chain = p.hops;
+      chain.unshift({ kind: 'agent', actor: self.address, node: self.node, name, startedAt, durationMs: clock.now() - startedAt, ok: true });
+      const trace: RunResult['trace'] = q.correlationId !== undefined ? { correlationId: q.correlationId, chain } : { chain };
+      if (msg.a2a !== undefined || calls.length > 0) trace.callChain = [...(msg.a2a?.callChain ?? []), name];
+      if (msg.a2a?.traceparent !== undefined) trace.traceparent = msg.a2a.traceparent;
+      if (calls.length > 0) trace.calls = calls;
+      const conversationId = msg.conversationId;
+      const result: RunResult = conversationId === undefined
+        ? { runId: msg.runId, agent: name, content: p.content, toolCalls: p.toolCalls, finishReason: p.finishReason, usage: p.usage, model: p.model, turns: p.turns, trace }
+        : { runId: msg.runId, agent: name, conversationId, content: p.content, toolCalls: p.toolCalls, finishReason: p.finishReason, usage: p.usage, model: p.model, turns: p.turns, trace };
+      // only a conversation's run adds messages to memory
+      const added = conversationId === undefined ? NO_MESSAGES : [...msg.input, ...p.produced];
+      return new RunFinished(active, msg.runId, { ok: true, outcome: { result, messages: added } });
     },
     (e: unknown) => {
       const err = controller.aborted ? cancelled(controller, e) : e;

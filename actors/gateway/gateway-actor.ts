@@ -3,7 +3,7 @@ import type { ModelDelta } from '../../protocol/index.js';
 import type { Behaviour, Context } from '../kernel/index.js';
 import type { ActorRef } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import type { RequesterMessage, RunMessageInput, RunOptions, RunRequest, RunResult } from '../agent/index.js';
+import { checkRunMessage, type RequesterMessage, type RunMessageInput, type RunOptions, type RunRequest, type RunResult } from '../agent/index.js';
 import {
   GATEWAY_INSTANCES, GatewayCancel, GatewayRequest, GatewayStream, describeTarget, gatewayMessageSchema, type GatewayMessage, type GatewayTarget,
 } from './messages.js';
@@ -232,10 +232,18 @@ export class GatewayActor {
     if (req.queueDeadlineMs !== undefined) msg.queueDeadlineMs = req.queueDeadlineMs;
     if (req.caller !== undefined) msg.caller = req.caller;
     if (req.a2a) msg.a2a = req.a2a;
+    let checked;
+    try {
+      // checked here, once: the agent's mailbox takes the instance as it is
+      checked = checkRunMessage(msg, ref.address);
+    } catch (e) {
+      this.settle(m.runId, e);
+      return;
+    }
     this.traffic?.('out', msg.type);
     // Asked, local or remote alike: the answer is the acceptance, or the reason it was refused
     // (no such actor, a full mailbox, a busy agent, an unreachable node).
-    this.host.ask(ref, msg, m.correlationId === undefined ? { timeoutMs: m.acceptTimeoutMs } : { timeoutMs: m.acceptTimeoutMs, correlationId: m.correlationId })
+    this.host.ask(ref, checked, m.correlationId === undefined ? { timeoutMs: m.acceptTimeoutMs } : { timeoutMs: m.acceptTimeoutMs, correlationId: m.correlationId })
       .catch((e: unknown) => {
         if (!this.pending.has(m.runId)) return;
         // The target may have taken the run and be slow to say so: it is told to drop it.
@@ -271,8 +279,11 @@ export class GatewayActor {
         return;
       case 'agent.result': {
         const now = this.host.clock.now();
-        const hop = { kind: 'gateway' as const, actor: this.ref.address, node: this.host.id, startedAt: p.startedAt, durationMs: now - p.startedAt, ok: true };
-        this.settle(m.runId, undefined, { ...m.result, trace: { ...m.result.trace, chain: [hop, ...m.result.trace.chain] } });
+        // the result is this message's own (built for it by the agent, or parsed from the
+        // wire): the gateway's hop goes first in its chain, in place
+        const result = m.result;
+        result.trace.chain.unshift({ kind: 'gateway', actor: this.ref.address, node: this.host.id, startedAt: p.startedAt, durationMs: now - p.startedAt, ok: true });
+        this.settle(m.runId, undefined, result);
         return;
       }
       case 'agent.error':

@@ -6,3 +6,4 @@
 export type { NodeModule, ModuleInstance, ModuleHost, RouteTable, McpToolDescriptor, CliCommand } from './module.js';
 export { ModuleSet, checkModules } from './module-set.js';
 export { parseCommandArgs, type CliArgs } from './cli-args.js';
+export { CounterSeries, GaugeSeries, HistogramSeries, CounterChild, GaugeChild, HistogramChild } from './series.js';

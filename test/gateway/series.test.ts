@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { CounterSeries, GaugeSeries, HistogramSeries } from '../../gateway/series.js';
+import { CounterSeries, GaugeSeries, HistogramSeries } from '../../actors/modules/series.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1, 10];
 

@@ -180,10 +180,13 @@ export class UpstreamGuard implements ModelProvider {
             if (verboseApplies(fault, req)) return await verboseAnswer(fault, req.model, opts, call);
             fault = undefined;
           }
-          const result = await this.modelBreaker().execute(async () => {
-            if (fault) await applyFault(fault, this.clock, call);
-            return this.provider.complete(req, { ...opts, signal: call, onRateLimited });
-          });
+          const callOpts: CompleteOptions = { ...opts, signal: call, onRateLimited };
+          const result = await this.modelBreaker().execute(fault === undefined
+            ? () => this.provider.complete(req, callOpts)
+            : async () => {
+              await applyFault(fault, this.clock, call);
+              return this.provider.complete(req, callOpts);
+            });
           this.budget.record(result.usage, this.clock.now());
           return result;
         } catch (e) {

@@ -5,7 +5,8 @@ import type { Registry } from 'prom-client';
  * served by a prom-client Registry like its own metrics (same exposition, same label order).
  * prom-client's label children hash their label object on every `inc`/`observe`; here a
  * child is made (and its labels checked) once, and bumping it is a field update. Callers
- * keep the children they use (the gateway's metrics cache them per route, agent, type).
+ * keep the children they use (the gateway's metrics cache them per route, agent, type; the
+ * agents' queue metrics per agent).
  *
  * @example
  * const http = new CounterSeries('troupe_http_requests_total', 'HTTP requests', ['method', 'route', 'status'], registry);
