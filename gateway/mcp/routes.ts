@@ -94,13 +94,12 @@ export function registerMcpEndpoint(app: FastifyInstance, options: McpRouteOptio
     }
   };
 
-  // a callback hook: it runs on every response of the gateway, not only /mcp's
-  app.addHook('onSend', (req, reply, payload, done) => {
-    if (reply.statusCode === 401 && (req.url === '/mcp' || req.url.startsWith('/mcp?'))) reply.header('www-authenticate', 'Bearer error="invalid_token"');
-    done(null, payload);
-  });
-
   void app.register(async (scope) => {
+    // only /mcp's responses (this scope's routes; a 401 of the gateway's key check included)
+    scope.addHook('onSend', (_req, reply, payload, done) => {
+      if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      done(null, payload);
+    });
     // the body reaches the SDK as parsed JSON; malformed JSON is a JSON-RPC parse error
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, { raw: body as string }));

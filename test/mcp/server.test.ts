@@ -179,6 +179,10 @@ describe('/mcp: troupe as an MCP server (Streamable HTTP, SDK client)', () => {
     const noKey = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(INIT) });
     expect(noKey.status).toBe(401);
     expect(noKey.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    // the MCP challenge is /mcp's own: other routes' 401s do not carry it
+    const otherRoute = await fetch(new URL('/v1/models', url));
+    expect(otherRoute.status).toBe(401);
+    expect(otherRoute.headers.get('www-authenticate')).toBeNull();
     await expect(connect('sk-wrong-key-123')).rejects.toThrow();
 
     const unknown = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': 'no-such-session' });
