@@ -13,6 +13,7 @@ import { KILLSWITCH_REASON } from './run.js';
 import { startRun } from './run-start.js';
 import { fail, toRequester } from './requester.js';
 import { deadlinesOf, reducerOf, type AgentDeps } from './agent-deps.js';
+import { busyError, queueTimeoutError, shareExceededError, type RunLoad } from './run-refusals.js';
 
 export type { AgentDeps } from './agent-deps.js';
 
@@ -212,17 +213,10 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     if (w.msg.conversationId !== undefined) rt.busy.add(w.msg.conversationId);
   }
 
-  /** What a refused caller is told to wait: about the time the runs ahead of it take. */
-  private retryAfterMs(): number {
-    const queued = this.rt?.queue.size ?? 0;
-    return Math.min(60_000, Math.max(1_000, Math.ceil((this.avgRunMs ?? 1_000) * (1 + queued / this.deps.limits.maxConcurrentRuns))));
-  }
-
-  private queueTimeout(deadlineMs: number): TroupeError {
-    const { name, limits } = this.deps;
-    return new TroupeError('TROUPE_ERR_AGENT_QUEUE_TIMEOUT',
-      `agent ${name} could not start the run within its queue deadline of ${deadlineMs}ms: all ${limits.maxConcurrentRuns} run slots stayed busy`,
-      { details: { queueDeadlineMs: deadlineMs, active: this.rt?.active.size ?? 0, queued: this.rt?.queue.size ?? 0, retryAfterMs: this.retryAfterMs() } });
+  /** The run load a refusal reports. */
+  private load(): RunLoad {
+    const rt = this.rt;
+    return { agent: this.deps.name, maxConcurrentRuns: this.deps.limits.maxConcurrentRuns, active: rt?.active.size ?? 0, queued: rt?.queue.size ?? 0, avgRunMs: this.avgRunMs };
   }
 
   /** One kernel timer for the whole queue, set to its earliest deadline. */
@@ -240,7 +234,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     const { events, name, clock } = this.deps;
     for (const w of rt.queue.expire(clock.now())) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
-      fail(ctx, w.msg.replyTo, w.msg.runId, this.queueTimeout(w.deadline - w.at), w.correlationId);
+      fail(ctx, w.msg.replyTo, w.msg.runId, queueTimeoutError(this.load(), w.deadline - w.at), w.correlationId);
     }
     this.armQueueTimer(rt, ctx, rt.queue.earliestDeadline());
     this.dropIfEmpty(ctx);
@@ -266,18 +260,14 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
     const queued = known?.queue.size ?? 0;
     if (active + queued >= limits.maxConcurrentRuns + limits.maxQueuedRuns) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_BUSY' });
-      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_BUSY', `agent ${name} has ${active} runs in flight and ${queued} queued`, {
-        details: { active, queued, retryAfterMs: this.retryAfterMs() },
-      }));
+      ctx.replyError(busyError(this.load()));
       return;
     }
     const caller = msg.caller ?? '';
     const share = limits.maxQueuedRunsPerCaller;
     if (share !== undefined && known !== undefined && active >= limits.maxConcurrentRuns && known.queue.waitingOf(caller) >= share) {
       events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED' });
-      ctx.replyError(new TroupeError('TROUPE_ERR_AGENT_QUEUE_SHARE_EXCEEDED', `this caller already has ${share} runs waiting for agent ${name} (limits.maxQueuedRunsPerCaller)`, {
-        details: { maxQueuedRunsPerCaller: share, retryAfterMs: this.retryAfterMs() },
-      }));
+      ctx.replyError(shareExceededError(this.load(), share));
       return;
     }
     const rt = this.runtime();
@@ -297,7 +287,7 @@ export class AgentActor implements Behaviour<AgentMemory, AgentInbox, MemoryEven
       if (deadlineMs === 0) {
         rt.queue.remove(msg.runId);
         events.emit({ type: 'agent.run.refused', agent: name, code: 'TROUPE_ERR_AGENT_QUEUE_TIMEOUT' });
-        ctx.replyError(this.queueTimeout(0));
+        ctx.replyError(queueTimeoutError(this.load(), 0));
         return;
       }
       if (rt.queueTimerAt === undefined || w.deadline < rt.queueTimerAt) this.armQueueTimer(rt, ctx, w.deadline);
