@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { CountingHistogram } from './histogram.js';
+import { HistogramSeries, type HistogramChild } from '../modules/index.js';
 import { TASK_PRIORITIES } from '../../storage/index.js';
 
 /** Recent samples kept for the JSON percentiles. */
@@ -27,8 +27,8 @@ export class AoaMetrics {
   readonly registry = new Registry();
   private readonly outcomes: Counter<'outcome'>;
   private readonly scale: Counter<'direction'>;
-  private readonly wait: CountingHistogram;
-  private readonly run: CountingHistogram;
+  private readonly wait: HistogramChild<never>;
+  private readonly run: HistogramChild<never>;
   private readonly waits: number[] = [];
   private readonly runs: number[] = [];
   private readonly counts = { submitted: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, timed_out: 0, scaled_up: 0, scaled_down: 0 };
@@ -45,9 +45,9 @@ export class AoaMetrics {
     this.outcomes = new Counter({ name: 'troupe_aoa_tasks_total', help: 'Task runtime events by outcome (submitted, completed, failed, retried, cancelled, timed_out)', labelNames: ['outcome'], registers, collect: sync });
     this.scale = new Counter({ name: 'troupe_aoa_scale_decisions_total', help: 'Worker pool scale decisions by direction', labelNames: ['direction'], registers, collect: sync });
     const buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300];
-    // counted in plain numbers per task, read by the registry at scrape
-    this.wait = new CountingHistogram('troupe_aoa_task_wait_seconds', 'Time from ready to start of a task attempt', buckets, registers);
-    this.run = new CountingHistogram('troupe_aoa_task_run_seconds', 'Run time of a task attempt', buckets, registers);
+    // counted in plain numbers per task (one series each, no labels), read by the registry at scrape
+    this.wait = new HistogramSeries<never>('troupe_aoa_task_wait_seconds', 'Time from ready to start of a task attempt', [], buckets, this.registry).child({});
+    this.run = new HistogramSeries<never>('troupe_aoa_task_run_seconds', 'Run time of a task attempt', [], buckets, this.registry).child({});
     new Gauge({
       name: 'troupe_aoa_queue_depth', help: 'Tasks queued, by priority (sampled at scrape)', labelNames: ['priority'], registers,
       collect() {
