@@ -78,6 +78,17 @@ abstract class Series<L extends string, C extends { labels: Labels<L> }> {
   protected abstract make(labels: Labels<L>): C;
 }
 
+/** Series whose children hold one value each (counters and gauges), exported as they are. */
+abstract class ValueSeries<L extends string, C extends { labels: Labels<L>; value: number }> extends Series<L, C> {
+  abstract readonly type: 'counter' | 'gauge';
+
+  async get(): Promise<Exported> {
+    const values: ExportedValue[] = [];
+    for (const c of this.children.values()) values.push({ labels: c.labels, value: c.value });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
+
 /** One counter series: bumped in place. */
 export class CounterChild<L extends string = string> {
   value = 0;
@@ -89,16 +100,10 @@ export class CounterChild<L extends string = string> {
 }
 
 /** A labelled counter (prom-client type `counter`). */
-export class CounterSeries<L extends string> extends Series<L, CounterChild<L>> {
+export class CounterSeries<L extends string> extends ValueSeries<L, CounterChild<L>> {
   readonly type = 'counter' as const;
   protected make(labels: Labels<L>): CounterChild<L> {
     return new CounterChild(labels);
-  }
-
-  async get(): Promise<Exported> {
-    const values: ExportedValue[] = [];
-    for (const c of this.children.values()) values.push({ labels: c.labels, value: c.value });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
 
@@ -115,16 +120,10 @@ export class GaugeChild<L extends string = string> {
 }
 
 /** A labelled gauge (prom-client type `gauge`). */
-export class GaugeSeries<L extends string> extends Series<L, GaugeChild<L>> {
+export class GaugeSeries<L extends string> extends ValueSeries<L, GaugeChild<L>> {
   readonly type = 'gauge' as const;
   protected make(labels: Labels<L>): GaugeChild<L> {
     return new GaugeChild(labels);
-  }
-
-  async get(): Promise<Exported> {
-    const values: ExportedValue[] = [];
-    for (const c of this.children.values()) values.push({ labels: c.labels, value: c.value });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
 
