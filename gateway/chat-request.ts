@@ -1,7 +1,5 @@
-import { chatCompletionRequestSchema, type ChatCompletionRequest } from '../protocol/index.js';
+import { chatCompletionRequestSchema, isPlainTextMessage, type ChatCompletionRequest } from '../protocol/index.js';
 
-/** Roles whose message the fast check takes: `{ role, content: string, name?: string }`. */
-const PLAIN_ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant']);
 /** The most messages a request may hold (as chatCompletionRequestSchema). */
 const MAX_MESSAGES = 10_000;
 
@@ -14,17 +12,6 @@ function numberOk(v: unknown, min: number, max: number, int: boolean): boolean {
   if (v === undefined || v === null) return true;
   if (typeof v !== 'number' || !(v >= min && v <= max)) return false;
   return !int || Number.isSafeInteger(v);
-}
-
-function messageOk(m: unknown): boolean {
-  if (!isPlainObject(m)) return false;
-  let keys = 0;
-  for (const k in m) {
-    if (k !== 'role' && k !== 'content' && k !== 'name') return false;
-    keys++;
-  }
-  if (!PLAIN_ROLES.has(m.role) || typeof m.content !== 'string') return false;
-  return keys === 2 || typeof m.name === 'string';
 }
 
 /**
@@ -55,7 +42,7 @@ export function fastChatRequest(body: unknown): ChatCompletionRequest | undefine
   if (typeof model !== 'string' || model.length < 1 || model.length > 256) return undefined;
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length < 1 || messages.length > MAX_MESSAGES) return undefined;
-  for (let i = 0; i < messages.length; i++) if (!messageOk(messages[i])) return undefined;
+  for (let i = 0; i < messages.length; i++) if (!isPlainTextMessage(messages[i])) return undefined;
   const stream = body.stream;
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') return undefined;
   if (body.user !== undefined && typeof body.user !== 'string') return undefined;

@@ -80,6 +80,31 @@ export const wireMessageSchema = z.discriminatedUnion('role', [
 ]);
 
 export type WireMessage = z.infer<typeof wireMessageSchema>;
+
+const PLAIN_TEXT_ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant']);
+
+/**
+ * The common message, checked without a schema walk: a plain object `{ role: system |
+ * developer | user | assistant, content: string, name?: string }` and nothing else. Every
+ * such message is valid for wireMessageSchema and for the agents' chat message schema; the
+ * fast checks of the chat request (gateway/chat-request.ts) and of `agent.run`
+ * (actors/agent/run-message.ts) take it, and hand anything else to their zod schema.
+ *
+ * @example
+ * isPlainTextMessage({ role: 'user', content: 'hi' }); // true
+ * isPlainTextMessage({ role: 'tool', content: 'x', tool_call_id: 'c1' }); // false: the schema decides
+ */
+export function isPlainTextMessage(m: unknown): m is { role: 'system' | 'developer' | 'user' | 'assistant'; content: string; name?: string } {
+  if (typeof m !== 'object' || m === null || Object.getPrototypeOf(m) !== Object.prototype) return false;
+  const o = m as Record<string, unknown>;
+  let keys = 0;
+  for (const k in o) {
+    if (k !== 'role' && k !== 'content' && k !== 'name') return false;
+    keys++;
+  }
+  if (!PLAIN_TEXT_ROLES.has(o.role) || typeof o.content !== 'string') return false;
+  return keys === 2 || typeof o.name === 'string';
+}
 export type WireToolCall = z.infer<typeof wireToolCallSchema>;
 
 // ---------------------------------------------------------------------------------------

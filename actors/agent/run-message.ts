@@ -1,4 +1,4 @@
-import { ADDRESS_RE, TroupeError, describeIssues, type ChatMessage, type ToolChoice, type ToolSpec } from '../../protocol/index.js';
+import { ADDRESS_RE, TroupeError, describeIssues, isPlainTextMessage, type ChatMessage, type ToolChoice, type ToolSpec } from '../../protocol/index.js';
 import { runMessageSchema, type RunA2A, type RunMessage, type RunMessageInput, type RunParams } from './messages.js';
 
 /**
@@ -27,23 +27,14 @@ export class AgentRunMessage implements RunMessage {
 const MAX_ID = 200;
 const MAX_INPUT = 10_000;
 const MAX_QUEUE_DEADLINE_MS = 3_600_000;
-const TEXT_ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant']);
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= MAX_ID;
 
-/** A plain `{ role, content: string, name?: string }` message, copied as the schema's output is (or undefined). */
+/** A plain text message (isPlainTextMessage), copied as the schema's output is (or undefined). */
 function textMessage(m: unknown): ChatMessage | undefined {
-  if (typeof m !== 'object' || m === null || Object.getPrototypeOf(m) !== Object.prototype) return undefined;
-  const o = m as Record<string, unknown>;
-  let keys = 0;
-  for (const k in o) {
-    if (k !== 'role' && k !== 'content' && k !== 'name') return undefined;
-    keys++;
-  }
-  const { role, content, name } = o;
-  if (!TEXT_ROLES.has(role) || typeof content !== 'string') return undefined;
-  if (keys === 2) return { role, content } as ChatMessage;
-  return typeof name === 'string' ? { role, content, name } as ChatMessage : undefined;
+  if (!isPlainTextMessage(m)) return undefined;
+  const { role, content, name } = m;
+  return (name === undefined ? { role, content } : { role, content, name }) as ChatMessage;
 }
 
 /**
