@@ -37,6 +37,7 @@ export function runToolContext(deps: AgentDeps, ctx: Context<AgentInbox>, q: Que
   return {
     agent: deps.name,
     signal,
+    clock: deps.clock,
     callChain: [...(msg.a2a?.callChain ?? []), deps.name],
     ...(msg.a2a?.traceparent !== undefined ? { traceparent: msg.a2a.traceparent } : {}),
     recordCall: (c) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
-import { TroupeError, describeIssues } from '../../protocol/index.js';
+import { TroupeError, describeIssues, type Clock } from '../../protocol/index.js';
 import { TOOL_NAME_RE, type A2ACall, type ToolCall, type ToolSpec } from '../../protocol/index.js';
 
 /** What a tool's `execute` gets besides its arguments. */
@@ -18,6 +18,8 @@ export interface ToolContext {
   recordCall?(call: A2ACall): void;
   /** Aborted when the run is cancelled or times out: long tools should honour it. */
   signal: AbortSignal;
+  /** The node's clock (injected: tests drive it); the tool timeout runs on it. */
+  clock: Clock;
   log: Logger;
   /** Message other actors (on this node or, with a cluster, another one). */
   tell(target: string, message: unknown): void;
@@ -119,13 +121,13 @@ export async function runTool(tool: AgentTool, call: ToolCall, ctx: ToolContext)
     return failure('TROUPE_ERR_TOOL_FAILED', `invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`);
   }
   const limit = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   let onAbort: (() => void) | undefined;
   try {
     const value = await Promise.race([
       Promise.resolve().then(() => tool.execute(parsed.data, ctx)),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TroupeError('TROUPE_ERR_TOOL_FAILED', `tool ${tool.name} took longer than ${limit}ms`)), limit);
+        timer = ctx.clock.setTimeout(() => reject(new TroupeError('TROUPE_ERR_TOOL_FAILED', `tool ${tool.name} took longer than ${limit}ms`)), limit);
         onAbort = () => reject(new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled during a tool call', { cause: ctx.signal.reason }));
         if (ctx.signal.aborted) onAbort();
         else ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -140,7 +142,7 @@ export async function runTool(tool: AgentTool, call: ToolCall, ctx: ToolContext)
     ctx.log.warn({ tool: tool.name, err: e }, 'tool failed; the error goes back to the model');
     return failure('TROUPE_ERR_TOOL_FAILED', `${tool.name} failed: ${message}`);
   } finally {
-    if (timer) clearTimeout(timer);
+    if (timer !== undefined) ctx.clock.clearTimeout(timer);
     if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
   }
 }
@@ -154,8 +156,8 @@ export const clockTool: AgentTool<{ timeZone?: string }> = {
   name: 'clock',
   description: 'The current date and time (ISO 8601, UTC, and in an optional IANA time zone).',
   parameters: z.object({ timeZone: z.string().max(64).optional().describe('IANA time zone, e.g. Europe/Paris') }),
-  execute: ({ timeZone }) => {
-    const now = new Date();
+  execute: ({ timeZone }, ctx) => {
+    const now = new Date(ctx.clock.now());
     let local: string | undefined;
     if (timeZone) {
       try {
