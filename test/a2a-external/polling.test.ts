@@ -30,14 +30,17 @@ function proxy(clock: ManualClock, maxPolls: number): A2AProxyProvider {
   return new A2AProxyProvider({ agent: 'far', spec: { url: fixture.ready.http, timeoutMs: 60_000 }, options, logger: silent, pii: () => undefined, clock });
 }
 
-/** Run a call to its end, firing each poll wait on the manual clock as it comes. */
+/** The call's own time limit (60 s) is armed on the clock for the whole call: the poll waits come on top of it. */
+const CALL_LIMIT_TIMERS = 1;
+
+/** Run a call to its end, firing each poll wait on the manual clock as it comes (never reaching the call's 60 s limit). */
 async function drive<T>(clock: ManualClock, call: Promise<T>): Promise<T> {
   let settled = false;
   const done = call.finally(() => { settled = true; });
   done.catch(() => undefined);
   while (!settled) {
-    await until(() => settled || clock.pending > 0, 30_000, 'the next poll wait, or the end');
-    if (clock.pending > 0) clock.advance(1_500);
+    await until(() => settled || clock.pending > CALL_LIMIT_TIMERS, 30_000, 'the next poll wait, or the end');
+    if (clock.pending > CALL_LIMIT_TIMERS) clock.advance(1_500);
   }
   return done;
 }
@@ -56,8 +59,9 @@ describe('a proxy agent whose remote server cannot be resubscribed to (an SDK se
     // one refused resubscription, then reads
     expect(methods.filter((m) => m === 'SubscribeToTask')).toHaveLength(1);
     expect(methods.filter((m) => m === 'GetTask').length).toBeGreaterThanOrEqual(2);
-    expect(clock.waits.slice(0, 2)).toEqual([500, 1_000]);
-    expect(clock.waits.every((w) => w <= 1_500)).toBe(true);
+    // the first wait is the call's time limit, then the polls' doubling backoff
+    expect(clock.waits.slice(0, 3)).toEqual([60_000, 500, 1_000]);
+    expect(clock.waits.slice(1).every((w) => w <= 1_500)).toBe(true);
   }, 60_000);
 
   it('gives up after maxPolls reads of a task that stays working: TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE', async () => {
@@ -66,6 +70,6 @@ describe('a proxy agent whose remote server cannot be resubscribed to (an SDK se
     await expect(drive(clock, proxy(clock, 3).complete({ model: 'far', messages: [{ role: 'user', content: 'stuck here' }] }, { onDelta: () => undefined })))
       .rejects.toMatchObject({ code: 'TROUPE_ERR_A2A_EXTERNAL_UNREACHABLE' });
     expect((await calls()).slice(before).filter((c) => c.method === 'GetTask')).toHaveLength(3);
-    expect(clock.waits).toEqual([500, 1_000]);
+    expect(clock.waits).toEqual([60_000, 500, 1_000]);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { A2AProxyProvider, externalAgentsOptionsSchema, guardedFetch } from '../../actors/a2a/external/index.js';
+import { ManualClock } from '../../protocol/index.js';
 import { silent, until } from '../helpers.js';
 
 /**
@@ -89,5 +90,16 @@ describe('hostile: answers of a remote A2A server are bounded', () => {
     await until(() => cardRequests >= 1);
     ac.abort();
     expect(await call).toMatchObject({ code: 'TROUPE_ERR_AGENT_CANCELLED' });
+  }, 15_000);
+
+  it('a card request the server never answers: the call\'s time limit on the node clock ends it (coded)', async () => {
+    const options = externalAgentsOptionsSchema.parse({ allowLoopback: true });
+    const clock = new ManualClock();
+    const proxy = new A2AProxyProvider({ agent: 'far', spec: { url: `${base}/silent/card.json`, timeoutMs: 30_000 }, options, logger: silent, pii: () => undefined, clock });
+    const before = cardRequests;
+    const call = proxy.complete({ model: 'far', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    await until(() => cardRequests > before);
+    clock.advance(30_000);
+    expect(await call).toMatchObject({ code: 'TROUPE_ERR_MODEL_TIMEOUT' });
   }, 15_000);
 });

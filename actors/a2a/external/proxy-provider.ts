@@ -28,7 +28,7 @@ export interface ProxyProviderDeps {
   store?: NodeStore;
   /** The node's clock (the age of stored threads). */
   now?: () => number;
-  /** The clock the getTask polls wait on (the node's; tests drive a ManualClock). */
+  /** The clock of the call's time limit and the getTask polls (the node's; tests drive a ManualClock). */
   clock?: Clock;
 }
 
@@ -111,8 +111,8 @@ export class A2AProxyProvider implements ModelProvider {
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const limit = Math.min(this.deps.spec.timeoutMs, opts.timeoutMs ?? Number.POSITIVE_INFINITY);
-    const timer = setTimeout(() => ac.abort(TIMEOUT), limit);
-    timer.unref?.();
+    const clock = this.deps.clock ?? systemClock;
+    const timer = clock.setTimeout(() => ac.abort(TIMEOUT), limit);
     const onDelta = opts.onDelta;
     let answer = new RemoteAnswer(onDelta ? (t) => onDelta({ type: 'content', text: t }) : undefined, thread?.open === true);
     // the context the remote task runs in: a cancel finds the task by it when no answer named the task yet
@@ -149,7 +149,7 @@ export class A2AProxyProvider implements ModelProvider {
       this.client = undefined;
       throw this.unreachable('the call failed', e);
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     }
     // A remote task waiting on its client (input-required, auth-required) is our caller's to
