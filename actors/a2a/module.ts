@@ -152,7 +152,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       let workflows: A2AWorkflows | undefined;
       const routerEndpoint = (): A2AEndpoint => {
         if (nodeEndpoint) return nodeEndpoint;
-        const executor = new RouterExecutor(localAgents, routedTo, () => workflows);
+        const executor = new RouterExecutor(localAgents, routedTo, () => workflows, host.clock);
         const sdk = handlerOf(NODE_AGENT, nodeCard(host.id, [], { baseUrl: '', secured: false, ...served }), executor);
         const handler = new CancelReporting(sdk, NODE_AGENT, tasks, cancels);
         nodeEndpoint = { handler, executor: undefined, rpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };

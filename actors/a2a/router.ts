@@ -1,6 +1,6 @@
 import { TaskState, type AgentCard, type Message } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import { TroupeError } from '../../protocol/index.js';
+import { TroupeError, systemClock, type Clock } from '../../protocol/index.js';
 import type { AgentInfo } from '../agent/index.js';
 import { agentCard, type CardContext } from './card.js';
 import { text, textOf, type AgentTaskExecutor } from './executor.js';
@@ -76,6 +76,7 @@ export class RouterExecutor implements AgentExecutor {
     private readonly agents: () => ReadonlyArray<Pick<AgentInfo, 'name' | 'skills'>>,
     private readonly executorFor: (agent: string) => AgentTaskExecutor,
     private readonly workflows: () => A2AWorkflows | undefined = () => undefined,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
@@ -92,7 +93,7 @@ export class RouterExecutor implements AgentExecutor {
     const agent = workflowTask ? undefined : known !== undefined && this.agents().some((a) => a.name === known) ? known : pickAgent(textOf(rc.userMessage), this.agents());
     if (agent === undefined) {
       const err = new TroupeError('TROUPE_ERR_A2A_AGENT_NOT_FOUND', 'this node runs no agent to route the task to');
-      const ts = new Date().toISOString();
+      const ts = new Date(this.clock.now()).toISOString();
       bus.publish(AgentEvent.task(rc.task ?? { id: rc.taskId, contextId: rc.contextId, artifacts: [], history: [rc.userMessage], metadata: {}, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: ts } }));
       bus.publish(AgentEvent.statusUpdate({
         taskId: rc.taskId, contextId: rc.contextId, metadata: { code: err.code },
@@ -116,6 +117,6 @@ export class RouterExecutor implements AgentExecutor {
     const w = this.workflows();
     if (agent === WORKFLOW_ROUTE && w) return w.executor.cancelTask(taskId, bus);
     if (agent !== undefined) return this.executorFor(agent).cancelTask(taskId, bus);
-    bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined, status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date().toISOString() } }));
+    bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined, status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date(this.clock.now()).toISOString() } }));
   }
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskState, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { pickAgent } from '../../actors/a2a/router.js';
+import { ManualClock } from '../../protocol/index.js';
 import { tempDir } from '../helpers.js';
 import { a2aNode, answerOf, closeNodes, CountingModel, sendParams, userMessage } from './harness.js';
 
@@ -49,14 +50,15 @@ describe("the node's own A2A agent", () => {
     expect((await client.getTask({ tenant: '', id: task.id, historyLength: undefined })).id).toBe(task.id);
   });
 
-  it('with no agent on the node a routed task fails with a coded reason', async () => {
-    const node = await a2aNode({ id: 'a2a-empty' });
+  it('with no agent on the node a routed task fails with a coded reason, stamped by the node clock', async () => {
+    const clock = new ManualClock(Date.UTC(2031, 4, 6, 7, 8, 9));
+    const node = await a2aNode({ id: 'a2a-empty', clock });
     const r = await fetch(`${node.http.url}/a2a`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'a2a-version': '1.0' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } }),
     });
     const body = await r.json() as any;
-    expect(body.result.task.status).toMatchObject({ state: 'TASK_STATE_FAILED', message: { metadata: { code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND' } } });
+    expect(body.result.task.status).toMatchObject({ state: 'TASK_STATE_FAILED', timestamp: '2031-05-06T07:08:09.000Z', message: { metadata: { code: 'TROUPE_ERR_A2A_AGENT_NOT_FOUND' } } });
   });
 
   it("a follow-up to a routed task goes to the task's agent, also after a restart", async () => {
