@@ -1,4 +1,5 @@
-import { LegacyA2AError } from '@a2a-js/sdk/compat/v0_3/server';
+import { LegacyA2AError, toLegacyHTTPError } from '@a2a-js/sdk/compat/v0_3/server';
+import { A2AError } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import { TroupeError, errorCatalog, type ErrorCode } from '../../../protocol/index.js';
 
@@ -60,6 +61,12 @@ export function legacyError(code: number, message: string, data?: Record<string,
  * message and in `data.code` (from which {@link legacyStatusOf} takes its status).
  */
 function asA2AError(e: unknown): unknown {
+  // an A2A error made of a troupe error (a refused push URL is invalid params): its code kept in data
+  const wrapped = e instanceof A2AError ? e.metadata?.code : undefined;
+  if (isErrorCode(wrapped)) {
+    const body = toLegacyHTTPError(e);
+    return new LegacyA2AError(body.code, body.message, { code: wrapped });
+  }
   if (!(e instanceof TroupeError)) return e;
   const code = e.status < 500 ? LEGACY_CODE.INVALID_PARAMS : LEGACY_CODE.INTERNAL_ERROR;
   const message = e.message.startsWith(e.code) ? e.message : `${e.code}: ${e.message}`;
