@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { ClientFactory, ClientFactoryOptions, RestTransportFactory } from 'a2a-sdk-03/client';
 import { until } from '../helpers.js';
 import { a2aNode, closeNodes, CountingModel } from '../a2a/harness.js';
@@ -77,6 +78,43 @@ describe('A2A 0.3 REST over raw HTTP: wire shapes, version routing, errors', () 
     // the node still serves
     expect((await post(`${base}/message:send`, sendBody('after'))).status).toBe(201);
   });
+
+  it('any body near the 0.3 send and push config shapes is answered, never with a 5xx, and a refusal is a coded 0.3 body', async () => {
+    const node = await a2aNode();
+    node.spawnAgent({ name: 'echo' });
+    const base = `${node.http.url}/a2a/echo/v1`;
+    const task = (await (await post(`${base}/message:send`, sendBody('for configs'))).json() as any).task.id as string;
+    const anything = fc.jsonValue({ maxDepth: 3 });
+    const part = fc.oneof(
+      fc.record({ text: fc.oneof(fc.string(), anything) }, { requiredKeys: [] }),
+      fc.record({ file: fc.record({ fileWithUri: fc.oneof(fc.webUrl(), anything), fileWithBytes: fc.oneof(fc.base64String(), anything), mimeType: anything }, { requiredKeys: [] }) }),
+      fc.record({ data: fc.oneof(fc.record({ data: anything }), anything), metadata: anything }, { requiredKeys: [] }),
+      anything,
+    );
+    const message = fc.record({
+      messageId: fc.oneof(fc.uuid(), anything), role: fc.oneof(fc.constantFrom('ROLE_USER', 'ROLE_AGENT', 'user', 'ROLE_UNSPECIFIED'), anything),
+      content: fc.oneof(fc.array(part, { maxLength: 4 }), anything), contextId: anything, taskId: fc.oneof(fc.constant(task), anything), metadata: anything,
+    }, { requiredKeys: [] });
+    const send = fc.record({
+      message: fc.oneof(message, anything),
+      configuration: fc.record({ blocking: fc.oneof(fc.boolean(), anything), historyLength: fc.oneof(fc.nat(), anything), acceptedOutputModes: anything, pushNotification: anything }, { requiredKeys: [] }),
+      metadata: anything,
+    }, { requiredKeys: [] });
+    const config = fc.record({
+      name: fc.oneof(fc.constant(`tasks/${task}`), fc.string()),
+      pushNotificationConfig: fc.oneof(fc.record({ id: anything, url: fc.oneof(fc.webUrl(), anything), token: anything, authentication: anything }, { requiredKeys: [] }), anything),
+    }, { requiredKeys: [] });
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(send.map((b) => ['/message:send', b] as const), send.map((b) => ['/message:stream', b] as const), config.map((b) => [`/tasks/${task}/pushNotificationConfigs`, b] as const)),
+      async ([path, body]) => {
+        const res = await post(`${base}${path}`, body);
+        const text = await res.text();
+        expect(res.status, `${path} ${JSON.stringify(body).slice(0, 300)} -> ${text.slice(0, 300)}`).toBeLessThan(500);
+        if (res.status >= 400) expect(JSON.parse(text)).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
+      },
+    ), { numRuns: 150 });
+    expect((await post(`${base}/message:send`, sendBody('still here'))).status).toBe(201);
+  }, 120_000);
 
   it('a client that goes away mid-stream leaves nothing stuck: the task runs to its end and is read back', async () => {
     const model = new CountingModel();
