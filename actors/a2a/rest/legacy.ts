@@ -18,7 +18,13 @@ const SEND_PATH = /^\/v1\/message:(send|stream)$/;
 const PUSH_CREATE_PATH = /^\/v1\/tasks\/([^/]+)\/pushNotificationConfigs$/;
 const TASK_NAME = /^tasks\/([^/]+)(?:\/|$)/;
 
-/** Whether a request asks for A2A 0.3 (no `A2A-Version`, or 0.3 with any patch), as on the JSON-RPC route. */
+/**
+ * Whether a request asks for A2A 0.3 (no `A2A-Version`, or 0.3 with any patch), as on the JSON-RPC route.
+ *
+ * @example
+ * asksForLegacy({}); // true
+ * asksForLegacy({ 'a2a-version': '1.0' }); // false
+ */
 export function asksForLegacy(headers: Record<string, unknown>): boolean {
   return (requestedVersionOf(headers) ?? '0.3') === '0.3';
 }
