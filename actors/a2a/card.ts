@@ -12,13 +12,15 @@ export interface CardContext {
   version: string;
   /** The agent takes push notification configs (`capabilities.pushNotifications`). */
   push?: boolean;
-  /** The agent also serves the REST (HTTP+JSON) binding of A2A 1.0 at `<url>/v1`. */
+  /** The agent also serves the REST (HTTP+JSON) bindings: A2A 1.0 at `<url>/v1`, 0.3 at `<url>` (its clients add `/v1/...`). */
   rest?: boolean;
 }
 
 /**
  * The A2A 1.0 card of one agent, built from its spec (name, description, skills with tags),
- * with the JSON-RPC interface for 1.0 and, duplicated by the SDK, for 0.3.
+ * with the JSON-RPC interface for 1.0 and, duplicated by the SDK, for 0.3, and with `rest`
+ * the HTTP+JSON interfaces of both after them (so the 0.3 card the SDK derives from this one
+ * keeps JSON-RPC as its `preferredTransport` and lists HTTP+JSON in `additionalInterfaces`).
  *
  * @example
  * const card = agentCard(registry.get('echo')!, { baseUrl: 'http://127.0.0.1:8787', secured: false, version: '0.1.0' });
@@ -28,10 +30,13 @@ export function agentCard(info: Pick<AgentInfo, 'name' | 'description' | 'skills
   return {
     name: info.name,
     description: info.description || `troupe agent ${info.name}`,
-    supportedInterfaces: duplicateInterfacesForLegacy([
-      { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
-      ...(c.rest ? [{ url: `${url}/v1`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' }] : []),
-    ], ['JSONRPC']),
+    supportedInterfaces: [
+      ...duplicateInterfacesForLegacy([
+        { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+        ...(c.rest ? [{ url: `${url}/v1`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' }] : []),
+      ], ['JSONRPC']),
+      ...(c.rest ? [{ url, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '0.3' }] : []),
+    ],
     provider: { organization: 'troupe', url: c.baseUrl },
     version: c.version,
     capabilities: { streaming: true, pushNotifications: c.push === true, extensions: [], extendedAgentCard: false },

@@ -41,7 +41,7 @@ export const a2aModuleOptionsSchema = z.object({
   maxTasks: z.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_TASKS),
   /** Push notifications (config key `a2a.push`): SSRF policy, retries, limits. */
   push: pushOptionsSchema.prefault({}),
-  /** Serve the REST (HTTP+JSON) binding of A2A 1.0 at `/a2a/:agent/v1/...` (and list it on the cards). */
+  /** Serve the REST (HTTP+JSON) bindings of A2A 1.0 and 0.3 at `/a2a/:agent/v1/...` (picked by `A2A-Version`) and list them on the cards. */
   rest: z.boolean().default(true),
   /** Events of a task of another node's agent buffered per stream for a slow reader; past it the stream ends (TROUPE_ERR_A2A_STREAM_OVERFLOW). */
   streamBuffer: z.number().int().min(16).max(100_000).default(DEFAULT_STREAM_BUFFER),
@@ -215,7 +215,7 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
         release: () => push?.close(),
         routes: (table) => {
           registerA2ARoutes(table, { endpoint, card, userOf: (req) => ownerOfKey(req.apiKeyId) });
-          if (options.rest) registerRestRoutes(table, { endpoint, userOf: (req: { apiKeyId?: string }) => ownerOfKey(req.apiKeyId) });
+          if (options.rest) registerRestRoutes(table, { endpoint, userOf: (req: { apiKeyId?: string }) => ownerOfKey(req.apiKeyId), log: log.child({ component: 'rest' }) });
           if (push) table.route({ method: 'GET', url: JWKS_PATH, handler: (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(push.signer.jwks()) });
         },
       };

@@ -60,8 +60,9 @@ export function nodeCard(node: string, agents: ReadonlyArray<Pick<AgentInfo, 'na
   const skills = [...extra, ...agents.flatMap((a) => (a.skills as Skill[]).map((s) => ({ ...s, id: `${a.name}/${s.id}`, tags: [...s.tags, a.name] })))];
   const card = agentCard({ name: `troupe-${node}`, description: `troupe node ${node}: routes each task to the agent whose skills fit (${agents.length} agents)`, skills }, c);
   const url = `${c.baseUrl}/a2a`;
-  // JSON-RPC at /a2a; REST under the node agent's own path (/a2a/~node/v1)
-  card.supportedInterfaces = card.supportedInterfaces.map((i) => ({ ...i, url: i.protocolBinding === 'HTTP+JSON' ? `${url}/${encodeURIComponent(NODE_AGENT)}/v1` : url }));
+  // JSON-RPC at /a2a; REST under the node agent's own path (/a2a/~node/v1; 0.3 clients add the /v1)
+  const restUrl = (version: string): string => `${url}/${encodeURIComponent(NODE_AGENT)}${version === '0.3' ? '' : '/v1'}`;
+  card.supportedInterfaces = card.supportedInterfaces.map((i) => ({ ...i, url: i.protocolBinding === 'HTTP+JSON' ? restUrl(i.protocolVersion) : url }));
   return card;
 }
 

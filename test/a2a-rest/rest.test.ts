@@ -121,7 +121,7 @@ describe('A2A 1.0 REST (HTTP+JSON) binding through the official client', () => {
     await until(() => r.delivered().some((b) => stateOf(b) === 'TASK_STATE_COMPLETED'), 10_000, 'completed notification');
   });
 
-  it('raw HTTP: bad JSON and a wrong content type are 400 REST errors; no version header is VersionNotSupported; unknown paths 400', async () => {
+  it('raw HTTP: bad JSON and a wrong content type are 400 REST errors; no version header is 0.3, another version VersionNotSupported; unknown paths 400', async () => {
     const node = await a2aNode();
     node.spawnAgent({ name: 'echo' });
     const base = `${node.http.url}/a2a/echo/v1`;
@@ -133,9 +133,13 @@ describe('A2A 1.0 REST (HTTP+JSON) binding through the official client', () => {
     expect(text.status).toBe(415);
     const noMessage = await fetch(`${base}/message:send`, { method: 'POST', headers: { 'content-type': 'application/json', ...v1 }, body: '{}' });
     expect(noMessage.status).toBe(400);
+    // no version header is A2A 0.3: the 0.3 binding answers, in its shape
     const old = await fetch(`${base}/tasks/x`);
-    expect(old.status).toBe(400);
-    expect(JSON.stringify(await old.json())).toMatch(/version/i);
+    expect(old.status).toBe(404);
+    expect(await old.json()).toMatchObject({ code: -32001 });
+    const other = await fetch(`${base}/tasks/x`, { headers: { 'a2a-version': '0.5' } });
+    expect(other.status).toBe(400);
+    expect(JSON.stringify(await other.json())).toMatch(/version/i);
     const unknownOp = await fetch(`${base}/message:explode`, { method: 'POST', headers: { 'content-type': 'application/json', ...v1 }, body: '{}' });
     expect(unknownOp.status).toBe(400);
     const nobody = await fetch(`${node.http.url}/a2a/nobody/v1/tasks/x`, { headers: v1 });

@@ -32,6 +32,8 @@ function documentedRoutes(): Array<{ method: string; path: string }> {
 }
 
 const routes = documentedRoutes();
+/** The A2A REST routes (`/a2a/:agent/v1/...`). */
+const A2A_REST = /^\/a2a\/[^/]+\/v1\//;
 let node: RunningNode;
 let cleanup: () => void;
 
@@ -76,9 +78,16 @@ describe('every documented route, fuzzed', () => {
         seen.push(`${route.method} ${path} ${res.status}`);
         expect(res.status, `${route.method} ${path} ${raw.slice(0, 300)}`).not.toBe(500);
         if (res.status >= 400) {
-          const parsed = JSON.parse(raw) as { error?: { code?: unknown; message?: unknown } };
-          expect(typeof parsed.error?.message, `${route.method} ${path} ${raw.slice(0, 300)}`).toBe('string');
-          expect(parsed.error?.code ?? null, `${route.method} ${path} ${raw.slice(0, 300)}`).not.toBeNull();
+          const parsed = JSON.parse(raw) as { error?: { code?: unknown; message?: unknown }; code?: unknown; message?: unknown };
+          if (A2A_REST.test(path) && parsed.error === undefined) {
+            // without A2A-Version these are A2A 0.3 REST requests: its error body is a bare
+            // { code, message, data? } with the (negative) JSON-RPC code
+            expect(Number.isInteger(parsed.code) && (parsed.code as number) < 0, `${route.method} ${path} ${raw.slice(0, 300)}`).toBe(true);
+            expect(typeof parsed.message, `${route.method} ${path} ${raw.slice(0, 300)}`).toBe('string');
+          } else {
+            expect(typeof parsed.error?.message, `${route.method} ${path} ${raw.slice(0, 300)}`).toBe('string');
+            expect(parsed.error?.code ?? null, `${route.method} ${path} ${raw.slice(0, 300)}`).not.toBeNull();
+          }
           expect(raw).not.toContain(process.cwd());
         }
       }),

@@ -9,11 +9,15 @@ import { requestedVersionOf } from '../version.js';
 import { restStatusOf } from './status.js';
 import { checkRequestMediaType } from './media-type.js';
 import { checkParams } from '../params.js';
+import type { Logger } from 'pino';
+import { LEGACY_CODE, legacyError } from './legacy-errors.js';
+import { LegacyRestBinding, asksForLegacy } from './legacy.js';
 
 /** What the REST routes need from the a2a module (the same as the JSON-RPC route). */
 export interface RestRouteDeps {
   endpoint(agent: string): Promise<A2AEndpoint | undefined>;
   userOf(req: { apiKeyId?: string }): User;
+  log: Logger;
 }
 
 /** The REST binding's base under an agent. */
@@ -43,7 +47,10 @@ const ENDPOINT_OPS = new Map<string, Op>([
 ]);
 
 /**
- * The REST (HTTP+JSON) binding of A2A 1.0 for every agent, under `/a2a/:agent/v1`: the paths
+ * The REST (HTTP+JSON) bindings of A2A for every agent, under `/a2a/:agent/v1`, picked by the
+ * `A2A-Version` header as on the JSON-RPC route: absent or 0.3 is the 0.3 binding (the SDK's
+ * 0.3 REST router, see {@link LegacyRestBinding}; its paths are the same, plus `GET /v1/card`),
+ * `1.0` is the 1.0 binding. That of A2A 1.0: the paths
  * the SDK's `RestTransport` calls (`message:send`, `message:stream`, `tasks`, `tasks/{id}`,
  * `tasks/{id}:cancel`, `tasks/{id}:subscribe`, `tasks/{id}/pushNotificationConfigs[/{configId}]`,
  * `extendedAgentCard`), on the same request handler, task actors and auth as the JSON-RPC
@@ -57,7 +64,11 @@ export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void
     return { status, body: toRestErrorBody(err, status) };
   };
 
+  const legacy = new LegacyRestBinding(deps.log);
   const serve = (pick: (req: any) => Op | undefined) => async (req: any, reply: any): Promise<unknown> => {
+    if (asksForLegacy(req.headers)) {
+      return legacy.serve(req, reply, await deps.endpoint(String(req.params.agent)), deps.userOf(req));
+    }
     reply.header('content-type', A2A_CONTENT_TYPE);
     let ctx: ServerCallContext | undefined;
     let answer: RestAnswer;
@@ -93,6 +104,8 @@ export function registerRestRoutes(table: RouteTable, deps: RestRouteDeps): void
 
   table.route({ method: 'POST', url: `${REST_BASE}/:op`, errorHandler: bodyErrors(errorBody), handler: serve((req) => ENDPOINT_OPS.get(String(req.params.op))) });
   table.route({ method: 'GET', url: `${REST_BASE}/extendedAgentCard`, handler: serve(() => (r, ctx) => r.extendedCard(ctx)) });
+  // 0.3's extended card (1.0 calls it extendedAgentCard): no 1.0 operation
+  table.route({ method: 'GET', url: `${REST_BASE}/card`, handler: serve(() => undefined) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks`, handler: serve(() => (r, ctx, req) => r.list(req.query, ctx)) });
   table.route({ method: 'GET', url: `${REST_BASE}/tasks/:task`, handler: serve(task({ '': withTask((r, ctx, id, req) => r.getTask(id, req.query ?? {}, ctx)), subscribe })) });
   // cancel and subscribe take no body: the SDK client still sends `content-type: application/json`
@@ -114,11 +127,14 @@ function bodyErrors(errorBody: (e: unknown) => { status: number; body: unknown }
       req.body = undefined;
       return bodyless(req, reply);
     }
+    const old = asksForLegacy(req.headers);
     if (err.code === 'TROUPE_ERR_GATEWAY_BAD_REQUEST' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      if (old) return LegacyRestBinding.send(reply, 400, legacyError(LEGACY_CODE.PARSE_ERROR, 'the body is not valid JSON'));
       const { status, body } = errorBody(new RequestMalformedError('the body is not valid JSON'));
       return reply.code(status).header('content-type', A2A_CONTENT_TYPE).send(body);
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      if (old) return LegacyRestBinding.send(reply, 415, legacyError(LEGACY_CODE.CONTENT_TYPE_NOT_SUPPORTED, 'content type not supported: send application/json'));
       const { status, body } = errorBody(new ContentTypeNotSupportedError('content type not supported: send application/json or application/a2a+json'));
       return reply.code(status).header('content-type', A2A_CONTENT_TYPE).send(body);
     }

@@ -29,12 +29,17 @@ describe('TCK agent card: discovery, protocols, structure, caching, extended car
     const s = await sut();
     const { card } = await cardOf(`${s.url}/.well-known/agent-card.json`);
     const declared = card.supportedInterfaces.map((i: any) => `${i.protocolBinding} ${i.protocolVersion}`).sort();
-    expect(declared).toEqual(['HTTP+JSON 1.0', 'JSONRPC 0.3', 'JSONRPC 1.0']);
+    expect(declared).toEqual(['HTTP+JSON 0.3', 'HTTP+JSON 1.0', 'JSONRPC 0.3', 'JSONRPC 1.0']);
     for (const i of card.supportedInterfaces) {
       if (i.protocolBinding === 'JSONRPC' && i.protocolVersion === '1.0') {
         expect((await call(i.url, 'SendMessage', { message: msg('via 1.0') }, V1)).body.result.task.status.state).toBe('TASK_STATE_COMPLETED');
       } else if (i.protocolBinding === 'JSONRPC') {
         expect((await call(i.url, 'message/send', { message: msg03('via 0.3') }, { 'a2a-version': i.protocolVersion })).body.result.status.state).toBe('completed');
+      } else if (i.protocolVersion === '0.3') {
+        // 0.3 clients add /v1 to the interface URL and send the 0.3 ProtoJSON (`content` parts)
+        const r = await post(`${i.url}/v1/message:send`, { message: { messageId: `m-${Math.random()}`, role: 'ROLE_USER', content: [{ text: 'via 0.3 REST' }] } }, { 'a2a-version': i.protocolVersion });
+        expect(r.status).toBe(201);
+        expect(r.body.task.status.state).toBe('TASK_STATE_COMPLETED');
       } else {
         const r = await post(`${i.url}/message:send`, { message: msg('via REST') }, { 'a2a-version': i.protocolVersion });
         expect(r.status).toBe(200);
