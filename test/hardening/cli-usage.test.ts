@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.js';
-import { ROOT, runTroupe, startTroupe, type TroupeProcess } from '../process.js';
+import { PROCESS_TEST_TIMEOUT_MS, ROOT, runTroupe, startTroupe, type TroupeProcess } from '../process.js';
 
 const dirs: Array<() => void> = [];
 const procs: TroupeProcess[] = [];
@@ -69,7 +69,7 @@ describe('troupe usage', () => {
     const env = await runTroupe(['start', '--data', join(dir(), 'd')], { TROUPE_PEER_TLS_MUTUAL: 'maybe' });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain('TROUPE_PEER_TLS_MUTUAL must be true or false');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS); // eight processes, one after another
 });
 
 describe('troupe start logs', () => {
