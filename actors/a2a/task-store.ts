@@ -198,6 +198,16 @@ export class TaskActors {
     return out;
   }
 
+  /** The id of the task (of this agent and scope) whose history holds the message `messageId`, if one was saved. */
+  byMessage(agent: string, scope: { tenant: string; owner: string }, messageId: string): string | undefined {
+    for (const e of this.index.values()) {
+      if (e.agent !== agent || e.tenant !== scope.tenant || e.owner !== scope.owner) continue;
+      const history = (e.task as { history?: unknown }).history;
+      if (Array.isArray(history) && history.some((h) => (h as { messageId?: unknown } | null)?.messageId === messageId)) return e.id;
+    }
+    return undefined;
+  }
+
   /** Every task of every agent and scope (recovery walks them). */
   all(): IndexEntry[] {
     return [...this.index.values()];
