@@ -102,9 +102,8 @@ export function startHome(
     if (before) {
       // taken before this node restarted: answered as it was, or from its task; never run again
       log.info({ call: callId, method: m.method, answered: before.reply !== undefined || before.taskRef !== undefined }, 'A2A call repeated across a restart of this node; answered from its record');
-      const reply = fromRecord(m, callId, before);
-      memory.remember(callId, what, reply.then(outcomeOf), keepMs);
-      return reply;
+      // (not remembered here: a read that fails now, the agent not back yet, is read again next time)
+      return fromRecord(m, callId, before);
     }
     const record: CallRecord = { v: 1, what, keepUntil: Math.ceil(host.clock.now()) + keepMs, ...named(m) };
     const reply = (async (): Promise<CallReply> => {
