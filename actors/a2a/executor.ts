@@ -3,7 +3,8 @@ import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestCon
 import type { Logger } from 'pino';
 import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
-import { STREAMED } from './follow-ups.js';
+import { RECORDED, STREAMED } from './follow-ups.js';
+import { WRITTEN } from './task-store.js';
 
 /** What the executor needs: a way to run an agent (the gateway actor's run protocol) and to cancel a run. */
 export interface AgentRunPort {
@@ -120,8 +121,13 @@ export class AgentTaskExecutor implements AgentExecutor {
       id: taskId, contextId, artifacts: [], history: [rc.userMessage], metadata: { agent: this.agent },
       status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: ts() },
     };
+    // a call another node recorded (see the home actor) finds its task after a restart of this
+    // node: the task is written before its agent runs
+    const state = rc.context?.state;
+    const written = !rc.task && state?.get(RECORDED) === true ? new Promise<void>((r) => state.set(WRITTEN, r)) : undefined;
     bus.publish(AgentEvent.task(task));
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: ts() } }));
+    if (written) await written;
     const history = (rc.task ? rc.task.history : [rc.userMessage]).slice(-MAX_INPUT_MESSAGES);
     if (history[history.length - 1]?.messageId !== rc.userMessage.messageId) history.push(rc.userMessage);
     const input: ChatMessage[] = history.map((m) => (m.role === Role.ROLE_AGENT ? { role: 'assistant', content: textOf(m) } : { role: 'user', content: textOf(m) }));

@@ -54,6 +54,9 @@ describe('a call forwarded to the agent\'s node, repeated across a kill -9 and r
     const quick = await send('call-quick', 'quick');
     expect(quick).toMatchObject({ ok: true, result: { task: { status: { state: 'TASK_STATE_COMPLETED' } } } });
     expect(count('quick')).toBe(1);
+    // repeated while the home runs: the same answer (from its record), no second run
+    expect(await send('call-quick', 'quick')).toEqual(quick);
+    expect(count('quick')).toBe(1);
 
     // a blocking send working at the model, and a stream's start, when the home is killed
     const params = SendMessageRequest.toJSON(sendParams(userMessage('slow send'))) as { message: { messageId: string } };
@@ -64,11 +67,13 @@ describe('a call forwarded to the agent\'s node, repeated across a kill -9 and r
       streamId: 'stream-slow', replyTo: `troupe://rr-front/${STREAMS_PATH}`, retryForMs: 600_000,
     };
     expect(await front.ask(home, streamFrame, { timeoutMs: 60_000 })).toEqual({ ok: true, result: null });
+    // (a recorded call's task is written before its agent runs: once the model is called, the task is on disk)
     await until(() => count('slow send') === 1 && count('slow stream') === 1, 30_000, 'both runs reached the model');
     await first.kill();
     await until(() => !front!.peers().includes(HOME), 30_000, 'the home node down');
-    await start(new URL(first.ready.peer!).port);
+    const second = await start(new URL(first.ready.peer!).port);
     await until(() => front!.peers().includes(HOME), 30_000, 'the home node up again');
+    await until(async () => (await fetch(`${second.ready.http}/a2a/worker/.well-known/agent-card.json`, { headers: { 'a2a-version': '1.0' } })).status === 200, 30_000, 'worker running again');
 
     // the finished send: the identical answer, from the record
     expect(await front.ask(home, { type: 'a2a.home.call', agent: 'worker', method: 'sendMessage', params: SendMessageRequest.toJSON(sendParams(userMessage('quick'))), caller, callId: 'call-quick', retryForMs: 600_000 }, { timeoutMs: 60_000 }))
