@@ -3,7 +3,8 @@ import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestCon
 import type { Logger } from 'pino';
 import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
-import { STREAMED } from './follow-ups.js';
+import { RECORDED, STREAMED } from './follow-ups.js';
+import { WRITTEN } from './task-store.js';
 
 /** What the executor needs: a way to run an agent (the gateway actor's run protocol) and to cancel a run. */
 export interface AgentRunPort {
@@ -61,6 +62,9 @@ function authAsked(args: string): boolean {
   }
 }
 
+/** How long a recorded call's turn waits for its task's first save (a save's own ask gives up after 10 s). */
+const WRITTEN_WAIT_MS = 15_000;
+
 export function textOf(m: Message): string {
   return m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : p.content?.$case === 'data' ? JSON.stringify(p.content.value) : '')).filter(Boolean).join('\n');
 }
@@ -113,6 +117,17 @@ export class AgentTaskExecutor implements AgentExecutor {
     this.runner().cancel(t.runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled by the caller'));
   }
 
+  /** `p`, or `ms` on the node's clock, whichever comes first (a save that never comes does not hold the turn). */
+  private until(p: Promise<void>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const h = this.clock.setTimeout(resolve, ms);
+      void p.then(() => {
+        this.clock.clearTimeout(h);
+        resolve();
+      });
+    });
+  }
+
   private async turn(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { taskId, contextId } = rc;
     const ts = (): string => new Date(this.clock.now()).toISOString();
@@ -120,8 +135,13 @@ export class AgentTaskExecutor implements AgentExecutor {
       id: taskId, contextId, artifacts: [], history: [rc.userMessage], metadata: { agent: this.agent },
       status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: ts() },
     };
+    // a call another node recorded (see the home actor) finds its task after a restart of this
+    // node: the task is written before its agent runs
+    const state = rc.context?.state;
+    const written = !rc.task && state?.get(RECORDED) === true ? new Promise<void>((r) => state.set(WRITTEN, r)) : undefined;
     bus.publish(AgentEvent.task(task));
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: ts() } }));
+    if (written) await this.until(written, WRITTEN_WAIT_MS);
     const history = (rc.task ? rc.task.history : [rc.userMessage]).slice(-MAX_INPUT_MESSAGES);
     if (history[history.length - 1]?.messageId !== rc.userMessage.messageId) history.push(rc.userMessage);
     const input: ChatMessage[] = history.map((m) => (m.role === Role.ROLE_AGENT ? { role: 'assistant', content: textOf(m) } : { role: 'user', content: textOf(m) }));

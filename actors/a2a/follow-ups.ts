@@ -21,6 +21,14 @@ const toResponse = (r: Sent): SendResponse => (isTask(r) ? { task: Task.toJSON(r
  */
 export const STREAMED = 'troupe.a2a.streamed';
 
+/**
+ * Call-context key: a call another node forwarded here, recorded by its call id (see the home
+ * actor). Its task is written step by step, as a push-followed one is: a repeat after a
+ * restart of this node that finds no recorded answer is answered from the task, which must
+ * then be on disk.
+ */
+export const RECORDED = 'troupe.a2a.recorded';
+
 /** Parts of one message at most. */
 const MAX_PARTS = 256;
 
@@ -69,7 +77,8 @@ export class FollowUpGuard implements A2ARequestHandler {
     checkMessage(params);
     ctx.state.set(STREAMED, false);
     // a push receiver is told of every step: such a send's task is written step by step
-    ctx.state.set(BLOCKING, params.configuration?.returnImmediately !== true && !params.configuration?.taskPushNotificationConfig);
+    // (as is a forwarded call's, found by its record after a restart)
+    ctx.state.set(BLOCKING, params.configuration?.returnImmediately !== true && !params.configuration?.taskPushNotificationConfig && ctx.state.get(RECORDED) !== true);
     const taskId = params.message?.taskId;
     if (!taskId) return this.inner.sendMessage(params, ctx);
     inferContext(params, await this.tasks.load(this.agent, scopeOf(ctx), taskId));

@@ -11,7 +11,7 @@ import { CancelReporting, TaskCancels, type TaskCanceledListener } from './cance
 import { recoverTasks } from './recovery.js';
 import { NODE_AGENT, RouterExecutor, nodeCard, type A2AWorkflows } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
-import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
+import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors, scopeOf } from './task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';
@@ -189,7 +189,8 @@ export function a2aModule(input: A2AModuleOptions = {}): NodeModule<A2AApi> {
       // tasks of this node's agents asked through other nodes live here; those of other
       // nodes' agents asked here go to their nodes
       const link = new HomeLink(host, log.child({ component: 'home-link' }), { bufferEvents: options.streamBuffer, bufferBytes: options.streamBufferBytes, forward: options.forward });
-      startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }));
+      startHome(host, async (agent) => (running(agent) ? (await endpoint(agent))?.handler : undefined), log.child({ component: 'home' }),
+        (agent, ctx, messageId) => tasks.byMessage(agent, scopeOf(ctx), messageId));
       const card = async (agent: string, baseUrl: string, secured: boolean): Promise<AgentCard | undefined> => {
         if (agent === NODE_AGENT) return nodeCard(host.id, localAgents(), { baseUrl, secured: options.secured ?? secured, ...served }, workflows ? [workflows.skill] : []);
         const info = await lookup(agent);

@@ -43,6 +43,8 @@ const configuration = z.object({
 }).loose();
 
 const send = z.object({ message, configuration: configuration.optional(), metadata: meta.optional(), tenant: id.optional() }).loose();
+/** The params of `SendMessage` and `SendStreamingMessage`. */
+export const sendParamsSchema: z.ZodType = send;
 const byId = z.object({ id, historyLength: count.optional(), metadata: meta.optional(), tenant: id.optional() }).loose();
 const list = z.object({
   contextId: id.optional(), status: z.string().max(64).optional(), pageSize: z.number().int().optional(), pageToken: z.string().max(1_024).optional(),
@@ -71,6 +73,7 @@ const SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze({
  * checkParams('GetTask', { id: 123 }); // throws: id must be a string
  */
 export function checkParams(method: string, params: unknown): void {
+  if ((method === 'SendMessage' || method === 'SendStreamingMessage') && isPlainSendParams(params)) return;
   const schema = SCHEMAS[method];
   if (!schema || params === undefined) return;
   const r = schema.safeParse(params);
@@ -78,4 +81,41 @@ export function checkParams(method: string, params: unknown): void {
   const issue = r.error.issues[0]!;
   const where = issue.path.length > 0 ? issue.path.join('.') : 'params';
   throw new RequestMalformedError(`invalid params: ${where}: ${issue.message}`.slice(0, 300));
+}
+
+/** A plain object (as JSON.parse makes them): no inherited field can answer for a missing one. */
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const isId = (v: unknown): boolean => typeof v === 'string' && v.length <= 256;
+const PLAIN_SEND_KEYS = new Set(['message', 'tenant']);
+const PLAIN_MESSAGE_KEYS = new Set(['messageId', 'role', 'parts', 'contextId', 'taskId']);
+
+/**
+ * The common send, checked in place: a message of text parts (with a media type at most),
+ * its ids, and nothing else. True only for params {@link sendParamsSchema} takes too (a
+ * property test holds it to that); anything else (a configuration, metadata, another part
+ * kind, an unknown field) is the schema's to decide.
+ *
+ * @example
+ * isPlainSendParams({ message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } }); // true
+ * isPlainSendParams({ message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ data: {} }] } }); // false: the schema decides
+ */
+export function isPlainSendParams(params: unknown): boolean {
+  if (!isPlain(params)) return false;
+  for (const k in params) if (!PLAIN_SEND_KEYS.has(k)) return false;
+  if (params.tenant !== undefined && !isId(params.tenant)) return false;
+  const m = params.message;
+  if (!isPlain(m)) return false;
+  for (const k in m) if (!PLAIN_MESSAGE_KEYS.has(k)) return false;
+  if (!isId(m.messageId) || typeof m.role !== 'string' || m.role.length > 32) return false;
+  if ((m.contextId !== undefined && !isId(m.contextId)) || (m.taskId !== undefined && !isId(m.taskId))) return false;
+  const parts = m.parts;
+  if (!Array.isArray(parts) || parts.length > 256) return false;
+  for (let i = 0; i < parts.length; i++) {
+    const p: unknown = parts[i];
+    if (!isPlain(p)) return false;
+    for (const k in p) if (k !== 'text' && k !== 'mediaType') return false;
+    if (typeof p.text !== 'string') return false;
+    if (p.mediaType !== undefined && !(typeof p.mediaType === 'string' && p.mediaType.length <= 256)) return false;
+  }
+  return true;
 }

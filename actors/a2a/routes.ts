@@ -6,7 +6,6 @@ import {
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { legacyAgentCardRouter } from '@a2a-js/sdk/compat/v0_3/server/express';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { TroupeError } from '../../protocol/index.js';
 import type { RouteTable } from '../modules/index.js';
 import { cardBody } from './card.js';
@@ -14,6 +13,7 @@ import type { AgentTaskExecutor } from './executor.js';
 import { NODE_AGENT } from './router.js';
 import { requestedVersionOf } from './version.js';
 import { checkParams } from './params.js';
+import { isJsonRpcRequest } from './rpc-request.js';
 
 /** Seconds a client may cache an agent card. */
 const CARD_MAX_AGE_S = 300;
@@ -44,15 +44,6 @@ export interface A2ARouteDeps {
 
 const baseUrlOf = (req: { protocol: string; host: string }): string => `${req.protocol}://${req.host}`;
 const isLegacy = (req: { headers: Record<string, unknown> }): boolean => (requestedVersionOf(req.headers) ?? '0.3') === '0.3';
-/** A JSON-RPC 2.0 request object (A2A has no batches and no notifications without params). */
-const jsonRpcRequestSchema = z.object({
-  jsonrpc: z.literal('2.0'),
-  method: z.string().min(1).max(128),
-  id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
-  // an object, checked in place (the SDK's transport reads its fields; a copy would be garbage)
-  params: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).optional(),
-});
-
 /** Methods whose answer is an event stream (1.0 and 0.3 names). */
 const STREAM_METHODS = new Set(['SendStreamingMessage', 'SubscribeToTask', 'message/stream', 'tasks/resubscribe']);
 
@@ -120,7 +111,7 @@ export function registerA2ARoutes(table: RouteTable, deps: A2ARouteDeps): void {
       if (!isJsonContentType(req.headers['content-type'])) return rpcError(id, CONTENT_TYPE_NOT_SUPPORTED, 'Content type not supported: send application/json');
       const mapErr = legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
       if (!ep) return rpcError(id, -32001, `no agent named ${agent.slice(0, 64)}`);
-      if (!jsonRpcRequestSchema.safeParse(body).success) return rpcError(id, INVALID_REQUEST, 'Invalid request: not a JSON-RPC 2.0 request object (jsonrpc "2.0", a method name, an id, params an object)');
+      if (!isJsonRpcRequest(body)) return rpcError(id, INVALID_REQUEST, 'Invalid request: not a JSON-RPC 2.0 request object (jsonrpc "2.0", a method name, an id, params an object)');
       const requestedVersion = requestedVersionOf(req.headers);
       const ctx = defaultServerCallContextBuilder({
         user: deps.userOf(req),

@@ -37,6 +37,8 @@ type IndexEntry = z.infer<typeof indexEntrySchema>;
  * it (see {@link TaskActors.save}).
  */
 export const BLOCKING = 'troupe.a2a.blocking';
+/** Call-context key: called once a save of the call's task is done (a recorded call's agent runs only then). */
+export const WRITTEN = 'troupe.a2a.written';
 const TERMINAL_STATES = new Set(['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_REJECTED']);
 /** States a blocking send's caller is told of: written (and committed) when saved. */
 const TOLD = new Set([...TERMINAL_STATES, 'TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_AUTH_REQUIRED']);
@@ -61,7 +63,11 @@ export class ActorTaskStore implements TaskStore {
   constructor(private readonly agent: string, private readonly tasks: TaskActors) {}
 
   async save(task: Task, ctx: ServerCallContext): Promise<void> {
-    await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson, ctx.state.get(BLOCKING) === true);
+    try {
+      await this.tasks.save(this.agent, scopeOf(ctx), Task.toJSON(task) as TaskJson, ctx.state.get(BLOCKING) === true);
+    } finally {
+      (ctx.state.get(WRITTEN) as (() => void) | undefined)?.();
+    }
   }
 
   async load(taskId: string, ctx: ServerCallContext): Promise<Task | undefined> {
@@ -196,6 +202,16 @@ export class TaskActors {
     const out: IndexEntry[] = [];
     for (const e of this.index.values()) if (e.agent === agent && e.tenant === tenant && e.owner === owner) out.push(e);
     return out;
+  }
+
+  /** The id of the task (of this agent and scope) whose history holds the message `messageId`, if one was saved. */
+  byMessage(agent: string, scope: { tenant: string; owner: string }, messageId: string): string | undefined {
+    for (const e of this.index.values()) {
+      if (e.agent !== agent || e.tenant !== scope.tenant || e.owner !== scope.owner) continue;
+      const history = (e.task as { history?: unknown }).history;
+      if (Array.isArray(history) && history.some((h) => (h as { messageId?: unknown } | null)?.messageId === messageId)) return e.id;
+    }
+    return undefined;
   }
 
   /** Every task of every agent and scope (recovery walks them). */

@@ -4,8 +4,11 @@ import type { CallReply } from './wire.js';
 /** Calls remembered at once for the repeats of their askers; past it the oldest finished go first. */
 export const MAX_REMEMBERED_CALLS = 10_000;
 
-/** A call's outcome as remembered: a task's id only (read again for a repeat), else the reply itself. */
-export type Outcome = CallReply | { ok: true; taskRef: string };
+/**
+ * A call's outcome as remembered: a task's id only (read again for a repeat), its record in
+ * LMDB (`recorded`: read from there for a repeat), else the reply itself.
+ */
+export type Outcome = CallReply | { ok: true; taskRef: string } | { ok: true; recorded: true; taskRef?: string };
 
 /** One call (or stream start) the home has taken, by the id its asker gave it. */
 interface Remembered {

@@ -3,7 +3,10 @@ import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ActorRef } from '../../kernel/index.js';
 import type { ModuleHost } from '../../modules/index.js';
+import type { ServerCallContext } from '@a2a-js/sdk/server';
+import { RECORDED } from '../follow-ups.js';
 import { CallMemory, MAX_REMEMBERED_CALLS, type Outcome } from './call-memory.js';
+import { CallRecords, type CallRecord } from './call-records.js';
 import {
   EVENT, HOME_NAME, PARAMS, RESULTS, contextOf, homeMessageSchema, toWireError, type CallReply, type Caller, type HomeMessage, type StreamMessage,
 } from './wire.js';
@@ -13,6 +16,24 @@ const scopeKey = (c: Caller): string => `${c.user.authenticated ? 'a' : 'u'}:${c
 
 /** Calls and streams served at once for other nodes; past it a call is refused (its caller retries). */
 const MAX_IN_FLIGHT = 10_000;
+
+type CallMessage = Extract<HomeMessage, { type: 'a2a.home.call' }>;
+
+const bounded = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined);
+
+/** What a call's record names, to find its task when its answer was not recorded: a send's message (and task), a cancel's task. */
+function named(m: CallMessage): Pick<CallRecord, 'messageId' | 'taskId'> {
+  const p = m.params as { message?: { messageId?: unknown; taskId?: unknown }; id?: unknown };
+  const out: Pick<CallRecord, 'messageId' | 'taskId'> = {};
+  const messageId = m.method === 'sendMessage' ? bounded(p.message?.messageId) : undefined;
+  const taskId = m.method === 'sendMessage' ? bounded(p.message?.taskId) : m.method === 'cancelTask' ? bounded(p.id) : undefined;
+  if (messageId !== undefined) out.messageId = messageId;
+  if (taskId !== undefined) out.taskId = taskId;
+  return out;
+}
+
+/** The id of the task of `agent` (in the caller's scope) whose history holds the message `messageId`. */
+export type TaskOfMessage = (agent: string, ctx: ServerCallContext, messageId: string) => string | undefined;
 
 /**
  * The home of the A2A tasks of this node's agents (`/system/a2a-tasks`): another node that
@@ -30,13 +51,16 @@ const MAX_IN_FLIGHT = 10_000;
  * // another node: host.ask('troupe://n2/system/a2a-tasks', { type: 'a2a.home.call', agent: 'far', method: 'getTask', params, caller })
  */
 export function startHome(
-  host: Pick<ModuleHost, 'spawnSpec' | 'tell' | 'watch' | 'clock'>,
+  host: Pick<ModuleHost, 'spawnSpec' | 'tell' | 'watch' | 'clock' | 'store'>,
   /** The endpoint of an agent running on this node (none for an agent of another node). */
   handlerOf: (agent: string) => Promise<A2ARequestHandler | undefined>,
   log: Logger,
+  /** Finds a send's task by its message, for a repeat across a restart whose answer was not recorded. */
+  taskOfMessage: TaskOfMessage = () => undefined,
 ): { ref: ActorRef; inFlight(): number; remembered(): number; settled(): Promise<void> } {
   const running = new Set<Promise<void>>();
   const memory = new CallMemory(host.clock);
+  const records = new CallRecords(host.store, host.clock, log);
   /** Whether each stream started here still reaches its asking node (a repeated start of a detached one is refused). */
   const links = new Map<string, { attached: boolean }>();
   const track = (p: Promise<void>): void => {
@@ -50,42 +74,100 @@ export function startHome(
     return h;
   };
 
-  const call = async (m: Extract<HomeMessage, { type: 'a2a.home.call' }>): Promise<CallReply> => {
+  /** Run a call; `recorded`: a named call on a node that records them (its task is written as it goes, see {@link RECORDED}). */
+  const call = async (m: CallMessage, recorded = false): Promise<CallReply> => {
     try {
       const h = await handler(m.agent);
-      const result = await (h[m.method] as (p: unknown, c: unknown) => Promise<unknown>).call(h, PARAMS[m.method].fromJSON(m.params), contextOf(m.caller));
+      const ctx = contextOf(m.caller);
+      if (recorded && records.durable) ctx.state.set(RECORDED, true);
+      const result = await (h[m.method] as (p: unknown, c: unknown) => Promise<unknown>).call(h, PARAMS[m.method].fromJSON(m.params), ctx);
       return { ok: true, result: RESULTS[m.method].toJSON(result) };
     } catch (e) {
       return { ok: false, error: toWireError(e) };
     }
   };
 
-  // A call that changes something runs once: its repeats (same call id) get its outcome.
-  const once = (m: Extract<HomeMessage, { type: 'a2a.home.call' }>, callId: string): Promise<CallReply> | undefined => {
+  // A call that changes something runs once: its repeats (same call id) get its outcome, from
+  // this node's memory, or (taken before a restart) from its record in LMDB.
+  const once = (m: CallMessage, callId: string): Promise<CallReply> | undefined => {
     const what = `${m.agent}\u0000${m.method}\u0000${scopeKey(m.caller)}`;
     const seen = memory.find(callId, what);
     if (seen) {
       log.debug({ call: callId, method: m.method }, 'A2A call repeated by its asking node; answered from memory');
-      return seen.then((o) => replay(m, o));
+      return seen.then((o) => replay(m, o, callId, what));
     }
     if (!memory.admit()) return undefined;
-    // the first asker gets the reply itself; only repeats read the task again
-    const reply = call(m);
-    memory.remember(callId, what, reply.then(outcomeOf), m.retryForMs ?? 0);
+    const keepMs = m.retryForMs ?? 0;
+    const before = records.get(callId, what);
+    if (before) {
+      // taken before this node restarted: answered as it was, or from its task; never run again
+      log.info({ call: callId, method: m.method, answered: before.reply !== undefined || before.taskRef !== undefined }, 'A2A call repeated across a restart of this node; answered from its record');
+      // (not remembered here: a read that fails now, the agent not back yet, is read again next time)
+      return fromRecord(m, callId, before);
+    }
+    const record: CallRecord = { v: 1, what, keepUntil: Math.ceil(host.clock.now()) + keepMs, ...named(m) };
+    const reply = (async (): Promise<CallReply> => {
+      // committed before it runs: a restart from here on finds it taken
+      try {
+        await records.begin(callId, record);
+      } catch (e) {
+        return { ok: false, error: toWireError(e) };
+      }
+      const r = await call(m, true);
+      await records.answer(callId, record, r, taskRefOf(r)).catch((e: unknown) => log.warn({ err: e, call: callId }, 'recording an A2A call\'s answer failed; a repeat gets its task as it is then'));
+      return r;
+    })();
+    // the first asker gets the reply itself; only repeats read it (or the task) again
+    memory.remember(callId, what, reply.then((r) => (records.durable && r.ok ? { ok: true as const, recorded: true as const, ...refOf(r) } : outcomeOf(r))), keepMs);
     return reply;
+  };
+  const taskRefOf = (r: CallReply): string | undefined => {
+    if (!r.ok) return undefined;
+    const v = r.result as { id?: unknown; task?: { id?: unknown } } | null;
+    const id = v?.task?.id ?? (v && 'status' in v ? v.id : undefined);
+    return typeof id === 'string' ? id : undefined;
+  };
+  const refOf = (r: CallReply): { taskRef?: string } => {
+    const id = taskRefOf(r);
+    return id === undefined ? {} : { taskRef: id };
   };
   // a task is remembered by its id and read again for a repeat (the memory holds no task bodies)
   const outcomeOf = (r: CallReply): Outcome => {
-    if (!r.ok) return r;
-    const v = r.result as { id?: unknown; task?: { id?: unknown } } | null;
-    const id = v?.task?.id ?? (v && 'status' in v ? v.id : undefined);
-    return typeof id === 'string' ? { ok: true, taskRef: id } : r;
+    const id = taskRefOf(r);
+    return id === undefined ? r : { ok: true, taskRef: id };
   };
-  const replay = async (m: Extract<HomeMessage, { type: 'a2a.home.call' }>, o: Outcome): Promise<CallReply> => {
+  const replay = async (m: CallMessage, o: Outcome, callId: string, what: string): Promise<CallReply> => {
+    if ('recorded' in o) {
+      const rec = records.get(callId, what);
+      if (rec) return fromRecord(m, callId, rec);
+      if (o.taskRef !== undefined) return readTask(m, o.taskRef);
+      return { ok: false, error: toWireError(new TroupeError('TROUPE_ERR_A2A_TASK_INTERRUPTED', 'TROUPE_ERR_A2A_TASK_INTERRUPTED: the record of this call is gone; send the message again')) };
+    }
     if (!('taskRef' in o)) return o;
+    return readTask(m, o.taskRef);
+  };
+  const readTask = async (m: CallMessage, taskRef: string): Promise<CallReply> => {
     const historyLength = (m.params as { configuration?: { historyLength?: unknown } }).configuration?.historyLength;
-    const read = await call({ ...m, method: 'getTask', params: { id: o.taskRef, ...(typeof historyLength === 'number' ? { historyLength } : {}) } });
+    const read = await call({ ...m, method: 'getTask', params: { id: taskRef, ...(typeof historyLength === 'number' ? { historyLength } : {}) } });
     return read.ok ? { ok: true, result: m.method === 'sendMessage' ? { task: read.result } : read.result } : read;
+  };
+  /**
+   * A repeat of a recorded call: its answer as recorded; with none (its node stopped while it
+   * ran), the task it produced as it is now (recovery failed it as interrupted), found by the
+   * task the call names or by its message id. A push config's create or delete (no task of
+   * its own, and idempotent) runs again.
+   */
+  const fromRecord = async (m: CallMessage, callId: string, rec: CallRecord): Promise<CallReply> => {
+    if (rec.reply) return rec.reply;
+    if (rec.taskRef !== undefined) return readTask(m, rec.taskRef);
+    if (m.method === 'sendMessage' || m.method === 'cancelTask') {
+      const id = rec.taskId ?? (rec.messageId === undefined ? undefined : taskOfMessage(m.agent, contextOf(m.caller), rec.messageId));
+      if (id !== undefined) return readTask(m, id);
+      return { ok: false, error: toWireError(new TroupeError('TROUPE_ERR_A2A_TASK_INTERRUPTED', 'TROUPE_ERR_A2A_TASK_INTERRUPTED: the agent\'s node stopped while this call ran, before its task was saved; it is not run again (send the message again, with a new messageId)')) };
+    }
+    const r = await call(m, true);
+    await records.answer(callId, rec, r, undefined).catch((e: unknown) => log.warn({ err: e, call: callId }, 'recording an A2A call\'s answer failed'));
+    return r;
   };
 
   const stream = async (m: Extract<HomeMessage, { type: 'a2a.home.stream' }>, self: ActorRef, started: (r: CallReply) => void, link: { attached: boolean }): Promise<void> => {
@@ -124,6 +206,7 @@ export function startHome(
     }
   };
 
+  const lost = (how: string): CallReply => ({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', `TROUPE_ERR_A2A_HOME_UNREACHABLE: the stream's events were lost ${how}; the task goes on on its node (get or resubscribe to it)`)) });
   const busy = (): CallReply => ({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_ACTOR_MAILBOX_FULL', 'the node serves too many A2A calls for other nodes; try again')) });
 
   const ref = host.spawnSpec({
@@ -151,22 +234,38 @@ export function startHome(
           // events told while the asking node was cut off are gone: its stream cannot go on
           const link = links.get(m.streamId);
           if (link?.attached) void seen.then((o) => r.reply(o as CallReply));
-          else r.reply({ ok: false, error: toWireError(new TroupeError('TROUPE_ERR_A2A_HOME_UNREACHABLE', 'TROUPE_ERR_A2A_HOME_UNREACHABLE: the stream\'s events were lost with the peer link; the task goes on on its node (get or resubscribe to it)')) });
+          else r.reply(lost('with the peer link'));
           return;
         }
         if (!memory.admit()) {
           r.reply(busy());
           return;
         }
+        // started before this node restarted: its events went with it, and it is not started again
+        if (records.get(m.streamId, what)) {
+          r.reply(lost('with a restart of the agent\'s node'));
+          return;
+        }
         let started!: (v: CallReply) => void;
-        memory.remember(m.streamId, what, new Promise<Outcome>((resolve) => (started = resolve)), m.retryForMs ?? 0);
+        const keepMs = m.retryForMs ?? 0;
+        memory.remember(m.streamId, what, new Promise<Outcome>((resolve) => (started = resolve)), keepMs);
         const link = { attached: true };
         if (links.size >= MAX_REMEMBERED_CALLS) links.delete(links.keys().next().value as string);
         links.set(m.streamId, link);
-        track(stream(m, ctx.self, (v) => {
+        const answer = (v: CallReply): void => {
           started(v);
           r.reply(v);
-        }, link));
+        };
+        const self = ctx.self as ActorRef;
+        track((async () => {
+          try {
+            await records.begin(m.streamId, { v: 1, what, keepUntil: Math.ceil(host.clock.now()) + keepMs, stream: true });
+          } catch (e) {
+            answer({ ok: false, error: toWireError(e) });
+            return;
+          }
+          await stream(m, self, answer, link);
+        })());
       },
     },
   }, 'system');
