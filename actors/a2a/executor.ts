@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
 import { RECORDED, STREAMED } from './follow-ups.js';
-import { WRITTEN } from './task-store.js';
+import { WRITTEN } from './sdk-task-store.js';
 
 /** What the executor needs: a way to run an agent (the gateway actor's run protocol) and to cancel a run. */
 export interface AgentRunPort {

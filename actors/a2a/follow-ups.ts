@@ -2,7 +2,7 @@ import { Message, Role, Task, type AgentCard, type SendMessageRequest, type Stre
 import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler, DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import type { TaskActors } from './task-store.js';
-import { BLOCKING, scopeOf } from './task-store.js';
+import { BLOCKING, scopeOf } from './sdk-task-store.js';
 import type { ClaimVerdict, SendResponse, TaskJson } from './task-actor.js';
 import { checkMessageIds, inferContext, refuseRecancel } from './inputs.js';
 

@@ -5,7 +5,8 @@
 export { a2aModule, a2aModuleOptionsSchema, A2A_MODULE, type A2AApi, type A2AModuleOptions } from './module.js';
 export { agentCard, cardBody, type CardContext } from './card.js';
 export { AgentTaskExecutor, type AgentRunPort } from './executor.js';
-export { ActorTaskStore, TaskActors, scopeOf, DEFAULT_MAX_TASKS } from './task-store.js';
+export { TaskActors, DEFAULT_MAX_TASKS } from './task-store.js';
+export { ActorTaskStore, scopeOf } from './sdk-task-store.js';
 export { taskActorSpec, taskJsonSchema, taskMessageSchema, type TaskJson, type TaskMessage } from './task-actor.js';
 export { recoverTasks, INTERRUPTED_CODE } from './recovery.js';
 export { registerA2ARoutes, ownerOfKey, type A2AEndpoint, type A2ARouteDeps } from './routes.js';

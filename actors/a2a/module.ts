@@ -11,7 +11,8 @@ import { CancelReporting, TaskCancels, type TaskCanceledListener } from './cance
 import { recoverTasks } from './recovery.js';
 import { NODE_AGENT, RouterExecutor, nodeCard, type A2AWorkflows } from './router.js';
 import { ownerOfKey, registerA2ARoutes, type A2AEndpoint } from './routes.js';
-import { ActorTaskStore, DEFAULT_MAX_TASKS, TaskActors, scopeOf } from './task-store.js';
+import { DEFAULT_MAX_TASKS, TaskActors } from './task-store.js';
+import { ActorTaskStore, scopeOf } from './sdk-task-store.js';
 import { a2aMcpTools } from './mcp-tools.js';
 import { startDelegation, type DelegationAgents, type DelegationApi } from './delegation/index.js';
 import { JWKS_PATH, PushService, pushMetrics, pushOptionsSchema } from './push/index.js';

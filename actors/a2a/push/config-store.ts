@@ -6,7 +6,7 @@ import type { PushNotificationStore, ServerCallContext, StoredPushNotificationCo
 import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { NodeStore, StoreDb } from '../../../storage/index.js';
-import { scopeOf } from '../task-store.js';
+import { scopeOf } from '../sdk-task-store.js';
 import type { PushOptions } from './options.js';
 import { checkPushUrl, type UrlPolicy } from './url-guard.js';
 

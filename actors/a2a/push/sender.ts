@@ -4,7 +4,7 @@ import { V1PushNotificationSerializer, type PushNotificationSender, type PushNot
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../protocol/index.js';
-import { scopeOf } from '../task-store.js';
+import { scopeOf } from '../sdk-task-store.js';
 import type { PushConfigs } from './config-store.js';
 import type { PushDelivery } from './delivery.js';
 import { MAX_NOTIFICATION_BYTES, type PushOutbox } from './outbox.js';
