@@ -34,6 +34,32 @@ export function toCompletion(result: RunResult, id: string, model: string, creat
   };
 }
 
+/**
+ * {@link toCompletion} as JSON text: `JSON.stringify(toCompletion(...))`, with the common
+ * completion (text or null content, no tool calls, no A2A trace) written by hand around
+ * its three strings. Serializing the completion object cost more instructions than the
+ * rest of the route; test/gateway/completion-json.property.test.ts holds the two to the
+ * same text.
+ *
+ * @example
+ * reply.header('content-type', JSON_UTF8);
+ * return completionJson(result, `chatcmpl-${runId}`, 'assistant', 1700000000);
+ */
+export function completionJson(result: RunResult, id: string, model: string, created: number): string {
+  const { content, usage } = result;
+  if (
+    result.toolCalls.length > 0 || a2aTraceToWire(result.trace) !== undefined || !Number.isSafeInteger(created)
+    || !Number.isSafeInteger(usage.prompt_tokens) || !Number.isSafeInteger(usage.completion_tokens) || !Number.isSafeInteger(usage.total_tokens)
+    || Object.keys(usage).length !== 3
+  ) {
+    return JSON.stringify(toCompletion(result, id, model, created));
+  }
+  return `{"id":${JSON.stringify(id)},"object":"chat.completion","created":${created},"model":${JSON.stringify(model)},"choices":[{"index":0,"message":{"role":"assistant","content":${content === null ? 'null' : JSON.stringify(content)},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":${JSON.stringify(result.finishReason)}}],"usage":{"prompt_tokens":${usage.prompt_tokens},"completion_tokens":${usage.completion_tokens},"total_tokens":${usage.total_tokens}},"system_fingerprint":null}`;
+}
+
+/** The content type of {@link completionJson}'s text (fastify sends a string with it as it is). */
+export const JSON_UTF8 = 'application/json; charset=utf-8';
+
 /** Builds the chunks of one streamed completion, all sharing id, created and model. */
 export class ChunkWriter {
   constructor(
