@@ -50,11 +50,30 @@ export function completionJson(result: RunResult, id: string, model: string, cre
   if (
     result.toolCalls.length > 0 || a2aTraceToWire(result.trace) !== undefined || !Number.isSafeInteger(created)
     || !Number.isSafeInteger(usage.prompt_tokens) || !Number.isSafeInteger(usage.completion_tokens) || !Number.isSafeInteger(usage.total_tokens)
-    || Object.keys(usage).length !== 3
+    || !onlyCounts(usage)
   ) {
     return JSON.stringify(toCompletion(result, id, model, created));
   }
-  return `{"id":${JSON.stringify(id)},"object":"chat.completion","created":${created},"model":${JSON.stringify(model)},"choices":[{"index":0,"message":{"role":"assistant","content":${content === null ? 'null' : JSON.stringify(content)},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":${JSON.stringify(result.finishReason)}}],"usage":{"prompt_tokens":${usage.prompt_tokens},"completion_tokens":${usage.completion_tokens},"total_tokens":${usage.total_tokens}},"system_fingerprint":null}`;
+  return `{"id":${jsonString(id)},"object":"chat.completion","created":${created},"model":${jsonString(model)},"choices":[{"index":0,"message":{"role":"assistant","content":${content === null ? 'null' : jsonString(content)},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":${jsonString(result.finishReason)}}],"usage":{"prompt_tokens":${usage.prompt_tokens},"completion_tokens":${usage.completion_tokens},"total_tokens":${usage.total_tokens}},"system_fingerprint":null}`;
+}
+
+/** A usage object with no field beside the three counts (as runs make it). */
+function onlyCounts(usage: object): boolean {
+  let n = 0;
+  for (const _ in usage) n++;
+  return n === 3;
+}
+
+/**
+ * `JSON.stringify(s)` for a string: quoted as it is when it holds only printable ASCII with
+ * no quote or backslash (ids, model names, most answers), else JSON.stringify's own escaping.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 /** The content type of {@link completionJson}'s text (fastify sends a string with it as it is). */
