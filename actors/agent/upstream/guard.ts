@@ -94,6 +94,8 @@ export class UpstreamGuard implements ModelProvider {
   /** Why a new run must be refused now (kill switch, budget), or undefined. */
   refusal(): TroupeError | undefined {
     if (this.halted) return this.killed();
+    // an agent without limits has nothing to refuse (and no clock read per run)
+    if (!this.budget.limited) return undefined;
     const r = this.budget.refusal(this.agent, this.clock.now());
     if (r) this.emit({ type: 'agent.budget.exceeded', agent: this.agent, retryAfterMs: Number(r.details?.['retryAfterMs'] ?? 0) });
     return r;
@@ -173,7 +175,7 @@ export class UpstreamGuard implements ModelProvider {
         if (this.halted) throw this.killed();
         try {
           // only a paused agent waits (an async call and its await on every model call otherwise)
-          if (this.pausedUntil > this.clock.now()) await this.waitOutPause(call);
+          if (this.pausedUntil !== 0 && this.pausedUntil > this.clock.now()) await this.waitOutPause(call);
           let fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
           if (fault?.mode === 'verbose') {
             // the slow-client drill's fast writer: no upstream call, no tokens counted against the budget
