@@ -34,6 +34,51 @@ export function toCompletion(result: RunResult, id: string, model: string, creat
   };
 }
 
+/**
+ * {@link toCompletion} as JSON text: `JSON.stringify(toCompletion(...))`, with the common
+ * completion (text or null content, no tool calls, no A2A trace) written by hand around
+ * its three strings. Serializing the completion object cost more instructions than the
+ * rest of the route; test/gateway/completion-json.property.test.ts holds the two to the
+ * same text.
+ *
+ * @example
+ * reply.header('content-type', JSON_UTF8);
+ * return completionJson(result, `chatcmpl-${runId}`, 'assistant', 1700000000);
+ */
+export function completionJson(result: RunResult, id: string, model: string, created: number): string {
+  const { content, usage } = result;
+  if (
+    result.toolCalls.length > 0 || a2aTraceToWire(result.trace) !== undefined || !Number.isSafeInteger(created)
+    || !Number.isSafeInteger(usage.prompt_tokens) || !Number.isSafeInteger(usage.completion_tokens) || !Number.isSafeInteger(usage.total_tokens)
+    || !onlyCounts(usage)
+  ) {
+    return JSON.stringify(toCompletion(result, id, model, created));
+  }
+  return `{"id":${jsonString(id)},"object":"chat.completion","created":${created},"model":${jsonString(model)},"choices":[{"index":0,"message":{"role":"assistant","content":${content === null ? 'null' : jsonString(content)},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":${jsonString(result.finishReason)}}],"usage":{"prompt_tokens":${usage.prompt_tokens},"completion_tokens":${usage.completion_tokens},"total_tokens":${usage.total_tokens}},"system_fingerprint":null}`;
+}
+
+/** A usage object with no field beside the three counts (as runs make it). */
+function onlyCounts(usage: object): boolean {
+  let n = 0;
+  for (const _ in usage) n++;
+  return n === 3;
+}
+
+/**
+ * `JSON.stringify(s)` for a string: quoted as it is when it holds only printable ASCII with
+ * no quote or backslash (ids, model names, most answers), else JSON.stringify's own escaping.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/** The content type of {@link completionJson}'s text (fastify sends a string with it as it is). */
+export const JSON_UTF8 = 'application/json; charset=utf-8';
+
 /** Builds the chunks of one streamed completion, all sharing id, created and model. */
 export class ChunkWriter {
   constructor(

@@ -6,7 +6,7 @@ import { TroupeError } from '../protocol/index.js';
 import { fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
 import { parseChatRequest } from './chat-request.js';
 import { toOpenAIError } from './errors.js';
-import { ChunkWriter, toCompletion, toModel } from './openai-format.js';
+import { ChunkWriter, JSON_UTF8, completionJson, toModel } from './openai-format.js';
 import { bindRun, type BoundRun, type TrackRun } from './run-binding.js';
 import { CONVERSATION_ID_RE, CONVERSATION_ID_RULE, runKnobsFromWire } from './run-request.js';
 import { SseStream } from './sse.js';
@@ -100,7 +100,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     try {
       if (!run.stream) {
         const result = await binding.run(target, run);
-        return toCompletion(result, `chatcmpl-${binding.runId}`, body.model, created);
+        // JSON text in the completion's shape: fastify sends a string with a JSON type as it is
+        reply.header('content-type', JSON_UTF8);
+        return completionJson(result, `chatcmpl-${binding.runId}`, body.model, created);
       }
       await stream(reply, body, run, binding, created, deps, target.name);
       return reply;

@@ -24,6 +24,57 @@ export interface BoundRun {
 }
 
 /**
+ * One object per exchange, its methods on the prototype: a run on every request would
+ * otherwise make six closures and their context.
+ */
+class ExchangeRun implements BoundRun {
+  readonly runId: string;
+  private left = false;
+  /** Bound once: the gateway's drain table and the response's 'close' both hold it. */
+  private readonly cancelFor: (why: CancelWhy) => void;
+  private readonly untrack: () => void;
+
+  constructor(private readonly reply: FastifyReply, private readonly gateway: GatewayActor, track: TrackRun, private readonly timeoutMs: number) {
+    this.runId = gateway.newRunId();
+    this.cancelFor = (why) => this.cancelled(why);
+    this.untrack = track(this.cancelFor);
+    // 'close' before the response finished: the client is gone, so is the run.
+    // `on`, not `once`: the response emits 'close' once, and goes with its listener
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) this.cancelled('client');
+    });
+    // Gone already (while the body was read): cancel as soon as the run is registered.
+    if (reply.request.raw.socket?.destroyed) queueMicrotask(() => this.cancelled('client'));
+  }
+
+  private cancelled(why: CancelWhy): void {
+    if (why === 'client') this.left = true;
+    this.gateway.cancel(this.runId, why === 'client'
+      ? new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'the client disconnected')
+      : new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node is shutting down; the run was cancelled'));
+  }
+
+  run(target: GatewayTarget, req: RunRequest, onDelta?: (d: ModelDelta) => void): Promise<RunResult> {
+    const request = this.reply.request;
+    const opts: RunOptions = { runId: this.runId, correlationId: request.id, timeoutMs: this.timeoutMs };
+    if (onDelta) opts.onDelta = onDelta;
+    return this.gateway.run(target, withQueueOptions(req, request), opts);
+  }
+
+  cancel(error: unknown): void {
+    this.gateway.cancel(this.runId, error);
+  }
+
+  gone(): boolean {
+    return this.left;
+  }
+
+  done(): void {
+    this.untrack();
+  }
+}
+
+/**
  * Tie a run to its HTTP exchange: a client that goes away, or a shutdown past its drain
  * time, cancels it (and the agent aborts the upstream request). A run cancelled for
  * shutdown fails with 503 for a client that is still there. The one way the routes start
@@ -34,32 +85,5 @@ export interface BoundRun {
  * try { return await binding.run({ kind: 'agent', name }, req); } finally { binding.done(); }
  */
 export function bindRun(reply: FastifyReply, gateway: GatewayActor, track: TrackRun, timeoutMs: number): BoundRun {
-  const runId = gateway.newRunId();
-  let left = false;
-  const cancel = (why: CancelWhy): void => {
-    if (why === 'client') left = true;
-    gateway.cancel(runId, why === 'client'
-      ? new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'the client disconnected')
-      : new TroupeError('TROUPE_ERR_NODE_CLOSED', 'the node is shutting down; the run was cancelled'));
-  };
-  const untrack = track(cancel);
-  // 'close' before the response finished: the client is gone, so is the run.
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) cancel('client');
-  };
-  // `on`, not `once`: the response emits 'close' once, and goes with its listener
-  reply.raw.on('close', onClose);
-  // Gone already (while the body was read): cancel as soon as the run is registered.
-  if (reply.request.raw.socket?.destroyed) queueMicrotask(() => cancel('client'));
-  return {
-    runId,
-    run: (target, req, onDelta) => {
-      const opts: RunOptions = { runId, correlationId: reply.request.id, timeoutMs };
-      if (onDelta) opts.onDelta = onDelta;
-      return gateway.run(target, withQueueOptions(req, reply.request), opts);
-    },
-    cancel: (error) => gateway.cancel(runId, error),
-    gone: () => left,
-    done: untrack,
-  };
+  return new ExchangeRun(reply, gateway, track, timeoutMs);
 }

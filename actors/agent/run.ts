@@ -112,7 +112,7 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
     else if (content === null && result.content !== null) content = result.content;
 
     const calls = result.finishReason === 'tool_calls' ? result.toolCalls : [];
-    const clientCalls = calls.filter((c) => !isServerTool(c.name));
+    const clientCalls = calls.length === 0 ? calls : calls.filter((c) => !isServerTool(c.name));
     if (calls.length === 0 || clientCalls.some((c) => clientNames.has(c.name))) {
       // A text answer, or calls the caller must run: the run ends here.
       const returned = calls.length === 0 ? [] : clientCalls.filter((c) => clientNames.has(c.name));
@@ -146,7 +146,11 @@ export async function executeRun(plan: RunPlan): Promise<RunProduct> {
 }
 
 function assistant(content: string | null, calls: ToolCall[], refusal: string | undefined): ChatMessage {
-  return { role: 'assistant', content, ...(refusal ? { refusal } : {}), ...(calls.length > 0 ? { toolCalls: calls } : {}) };
+  // fields set one by one, not spread from conditional objects: one object, every run
+  const m: Extract<ChatMessage, { role: 'assistant' }> = { role: 'assistant', content };
+  if (refusal) m.refusal = refusal;
+  if (calls.length > 0) m.toolCalls = calls;
+  return m;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { OfflineModel, estimateTokens, splitTokens, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
+import { OfflineModel, collapseSpaces, estimateTokens, splitTokens, type ModelDelta, type ModelRequest } from '../../actors/agent/model/index.js';
 import { isTroupeError } from '../../protocol/index.js';
 
 const tools = [
@@ -260,6 +260,15 @@ describe('token counting', () => {
     fc.assert(fc.property(text, (t) => {
       expect(estimateTokens(t)).toBe((t.match(/\s*\S{1,4}/g) ?? []).length);
     }), { numRuns: 2_000 });
+  });
+
+  it('collapseSpaces answers as the regex replace and trim it stands for, whatever the text', () => {
+    fc.assert(fc.property(text, (t) => {
+      expect(collapseSpaces(t)).toBe(t.replace(/\s+/g, ' ').trim());
+    }), { numRuns: 3_000 });
+    for (const t of ['', ' ', 'a', ' a', 'a ', 'a  b', 'a b', 'a\tb', '\u00a0', 'a\u2028', 'Hello from the load generator']) {
+      expect(collapseSpaces(t)).toBe(t.replace(/\s+/g, ' ').trim());
+    }
   });
 
   it('splitTokens keeps every character and makes a piece per counted token (one for bare whitespace)', () => {

@@ -9,5 +9,5 @@ export { OfflineModel, OFFLINE_MODEL_NAME, type OfflineModelOptions } from './of
 export { admitProvider } from './admit.js';
 export { createProvider, providerConfigFromEnv, describeProvider, type ProviderConfig } from './create.js';
 export type { Sleep } from './retry.js';
-export { splitTokens, estimateTokens } from './tokens.js';
+export { splitTokens, estimateTokens, collapseSpaces } from './tokens.js';
 export type { ModelDelta, ModelResult } from '../../../protocol/index.js';

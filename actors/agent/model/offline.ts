@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TroupeError } from '../../../protocol/index.js';
 import type { ChatMessage, FinishReason, ModelDelta, ModelResult, ToolCall, ToolSpec } from '../../../protocol/index.js';
 import type { CancelSignal, CompleteOptions, ModelProvider, ModelRequest } from './provider.js';
-import { estimatePromptTokens, estimateTokens, messageText, splitTokens } from './tokens.js';
+import { collapseSpaces, estimatePromptTokens, estimateTokens, messageText, splitTokens } from './tokens.js';
 import { jsonInstance } from './json-instance.js';
 
 /** Name of the built-in model, also the model id it reports. */
@@ -325,11 +325,12 @@ function escapeRegExp(s: string): string {
 }
 
 function summarize(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = collapseSpaces(text);
   return flat.length <= ECHO_LIMIT ? flat : `${flat.slice(0, ECHO_LIMIT - 1)}…`;
 }
 
 function applyStop(text: string, stop: string | string[] | undefined): string {
+  if (stop === undefined) return text;
   const seqs = (typeof stop === 'string' ? [stop] : stop ?? []).filter((s) => s.length > 0);
   let cut = -1;
   for (const s of seqs) {

@@ -47,6 +47,29 @@ export function estimateTokens(text: string): number {
   return n + Math.ceil(run / 4);
 }
 
+/**
+ * `text.replace(/\s+/g, ' ').trim()`: runs of whitespace as one space, none at either end.
+ * Text that is so already (most messages) comes back as it is, after one scan and no regex.
+ *
+ * @example
+ * collapseSpaces('  hello \n world '); // 'hello world'
+ */
+export function collapseSpaces(text: string): string {
+  let prevSpace = true; // a space first would be trimmed
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20) {
+      if (prevSpace) return text.replace(/\s+/g, ' ').trim();
+      prevSpace = true;
+    } else if (isSpace(c)) {
+      return text.replace(/\s+/g, ' ').trim();
+    } else {
+      prevSpace = false;
+    }
+  }
+  return prevSpace && text.length > 0 ? text.replace(/\s+/g, ' ').trim() : text;
+}
+
 /** Exactly the code units regex `\s` matches. */
 function isSpace(c: number): boolean {
   if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TroupeError, isTroupeError, type Clock, type ModelResult } from '../../../protocol/index.js';
 import type { AgentEvent } from '../events.js';
-import { RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
+import { OfflineModel, RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
 import { UpstreamBreaker, targetBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { TokenBudget, type AgentBudget, type BudgetUsage } from './budget.js';
 import { applyFault, clockWait, upstreamFaultSchema, verboseAnswer, verboseApplies, type UpstreamFault, type UpstreamFaultInput } from './fault.js';
@@ -94,6 +94,8 @@ export class UpstreamGuard implements ModelProvider {
   /** Why a new run must be refused now (kill switch, budget), or undefined. */
   refusal(): TroupeError | undefined {
     if (this.halted) return this.killed();
+    // an agent without limits has nothing to refuse (and no clock read per run)
+    if (!this.budget.limited) return undefined;
     const r = this.budget.refusal(this.agent, this.clock.now());
     if (r) this.emit({ type: 'agent.budget.exceeded', agent: this.agent, retryAfterMs: Number(r.details?.['retryAfterMs'] ?? 0) });
     return r;
@@ -173,7 +175,7 @@ export class UpstreamGuard implements ModelProvider {
         if (this.halted) throw this.killed();
         try {
           // only a paused agent waits (an async call and its await on every model call otherwise)
-          if (this.pausedUntil > this.clock.now()) await this.waitOutPause(call);
+          if (this.pausedUntil !== 0 && this.pausedUntil > this.clock.now()) await this.waitOutPause(call);
           let fault = this.fault !== undefined && this.fault.until > this.clock.now() ? this.fault : undefined;
           if (fault?.mode === 'verbose') {
             // the slow-client drill's fast writer: no upstream call, no tokens counted against the budget
@@ -181,12 +183,17 @@ export class UpstreamGuard implements ModelProvider {
             fault = undefined;
           }
           const callOpts: CompleteOptions = { ...opts, signal: call, onRateLimited };
-          const result = await this.modelBreaker().execute(fault === undefined
-            ? () => this.provider.complete(req, callOpts)
-            : async () => {
-              await applyFault(fault, this.clock, call);
-              return this.provider.complete(req, callOpts);
-            });
+          // The built-in offline model fails only by cancellation, which no breaker counts:
+          // with no fault injected and the breaker clean (closed, nothing counted since its
+          // last success), going through it would leave it as it is, so the call skips it.
+          const result = fault === undefined && this.provider instanceof OfflineModel && (this.breaker?.clean ?? true)
+            ? await this.provider.complete(req, callOpts)
+            : await this.modelBreaker().execute(fault === undefined
+              ? () => this.provider.complete(req, callOpts)
+              : async () => {
+                await applyFault(fault, this.clock, call);
+                return this.provider.complete(req, callOpts);
+              });
           this.budget.record(result.usage, this.clock.now());
           return result;
         } catch (e) {
