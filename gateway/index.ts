@@ -64,8 +64,8 @@ export async function startGateway(node: GatewayHost, input: GatewayOptionsInput
   registerClusterRoutes(app, node);
   const orchestrator = node.hasModule?.(ORCHESTRATOR_MODULE) ? node.module?.<Orchestrator>(ORCHESTRATOR_MODULE) : undefined;
   registerOpenAIRoutes(app, {
-    gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes,
-    ...(orchestrator ? { orchestration: { orchestrator, track, sseMaxBufferedBytes: options.sseMaxBufferedBytes } } : {}),
+    gateway: node.gateway, track, runTimeoutMs, sseMaxBufferedBytes: options.sseMaxBufferedBytes, clock: node.clock,
+    ...(orchestrator ? { orchestration: { orchestrator, track, sseMaxBufferedBytes: options.sseMaxBufferedBytes, clock: node.clock } } : {}),
   });
   registerAgentRoutes(app, { gateway: node.gateway, nodeId: node.id, track, runTimeoutMs, allowAgentProviders: options.allowAgentProviders });
   node.mountModuleRoutes(app);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   DIRECTORY_PATH, DirectoryCommand, newMessages, type AgentSummary, type GatewayActor, type RunRequest,
 } from '../actors/index.js';
-import { TroupeError } from '../protocol/index.js';
+import { TroupeError, type Clock } from '../protocol/index.js';
 import { fromWireMessages, zodErrorToOpenAIParam, type ChatCompletionRequest } from '../protocol/index.js';
 import { parseChatRequest } from './chat-request.js';
 import { toOpenAIError } from './errors.js';
@@ -24,6 +24,8 @@ export interface OpenAIRoutesDeps {
   sseMaxBufferedBytes: number;
   /** The router in front of the orchestrator's model, when the node runs the orchestrator. */
   orchestration?: OrchestrationDeps;
+  /** The node's clock: a completion's `created`. */
+  clock: Clock;
 }
 
 function badRequest(message: string, param: string | null): TroupeError {
@@ -96,7 +98,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRoutesDep
     if ('handled' in routed) return routed.value;
     const target = { kind: 'agent' as const, name: routed.agent };
     const binding = bindRun(reply, gateway, deps.track, deps.runTimeoutMs);
-    const created = Math.floor(Date.now() / 1000);
+    const created = Math.floor(deps.clock.now() / 1000);
     try {
       if (!run.stream) {
         const result = await binding.run(target, run);

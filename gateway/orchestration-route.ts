@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TERMINAL_SESSION, type Orchestrator, type SessionProgress, type SessionState } from '../actors/index.js';
-import { TroupeError, errorCatalog, type ChatCompletionRequest, type ErrorCode } from '../protocol/index.js';
+import { TroupeError, errorCatalog, type ChatCompletionRequest, type Clock, type ErrorCode } from '../protocol/index.js';
 import { toOpenAIError } from './errors.js';
 import type { CancelWhy, TrackRun } from './run-binding.js';
 import { SseStream } from './sse.js';
@@ -10,6 +10,8 @@ export interface OrchestrationDeps {
   orchestrator: Orchestrator;
   track: TrackRun;
   sseMaxBufferedBytes: number;
+  /** The node's clock: a completion's `created`. */
+  clock: Clock;
 }
 
 /** Where a chat request goes: an agent (simple path, or not the orchestrator's model), or done here. */
@@ -100,7 +102,7 @@ export async function routeChat(req: FastifyRequest, reply: FastifyReply, body: 
     const onProgress = (p: SessionProgress): void => (push ? push(p) : void lines.push(p));
     const id = sessionId ?? await o.start(text || 'answer the request', stream ? { onProgress } : {});
     reply.header('x-session-id', id);
-    const created = Math.floor(Date.now() / 1000);
+    const created = Math.floor(deps.clock.now() / 1000);
     const chatId = `chatcmpl-${id}`;
     const shutdown = (e: unknown): never => {
       if (abort.signal.reason === 'shutdown') throw new TroupeError('TROUPE_ERR_NODE_CLOSED', `the node is shutting down; session ${id} goes on after its restart`, { details: { session_id: id } });
