@@ -35,26 +35,50 @@ let end = 0;
 /** Set when the frame holds something this reader leaves to the general path. */
 let bad = false;
 
-/** A header string that repeats from envelope to envelope: the last one's bytes and string. */
+/**
+ * A header string that repeats from envelope to envelope: the last one read. An address
+ * that differs from it only after its last slash (the reply addresses of one node's asks)
+ * is known to be valid without the pattern: see {@link Repeat.sibling}.
+ */
 class Repeat {
-  bytes = Buffer.alloc(0);
   text = '';
+  /** Index of the last slash of `text` when a segment follows the root there, else -1. */
+  stem = -1;
 
-  /** The string of `src[start..start+len)`: the last one again if the bytes are the same. */
+  /** The last string again, if `src[start..start+len)` holds its bytes. */
   read(start: number, len: number): string | undefined {
-    const b = this.bytes;
-    if (b.length === len) {
-      let i = 0;
-      while (i < len && b[i] === src[start + i]) i++;
-      if (i === len) return this.text;
-    }
-    return undefined;
+    const t = this.text;
+    if (t.length !== len) return undefined;
+    for (let i = 0; i < len; i++) if (t.charCodeAt(i) !== src[start + i]) return undefined;
+    return t;
   }
 
-  remember(start: number, len: number, text: string): string {
-    if (len <= 1024) {
-      this.bytes = Buffer.from(src.subarray(start, start + len));
-      this.text = text;
+  /**
+   * True when the ASCII bytes at `start` are the remembered address up to and including its
+   * last slash, then one more segment (no slash, no whitespace): such an address is valid
+   * exactly as the remembered one is (`troupe://<node>/<root>(/<segment>)*`).
+   */
+  sibling(start: number, len: number): boolean {
+    const stem = this.stem;
+    if (stem < 0 || len <= stem + 1) return false;
+    const t = this.text;
+    for (let i = 0; i <= stem; i++) if (t.charCodeAt(i) !== src[start + i]) return false;
+    for (let i = start + stem + 1; i < start + len; i++) {
+      const c = src[i]!;
+      if (c === 0x2f || c === 0x20 || (c >= 0x09 && c <= 0x0d)) return false;
+    }
+    return true;
+  }
+
+  remember(text: string, address: boolean): string {
+    this.text = text;
+    this.stem = -1;
+    if (address) {
+      // troupe://<node>/<root>/...: a segment follows the root from the fourth slash on
+      let slashes = 0;
+      let last = -1;
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0x2f) { slashes++; last = i; }
+      if (slashes >= 4) this.stem = last;
     }
     return text;
   }
@@ -65,10 +89,14 @@ const fromRepeat = new Repeat();
 const typeRepeat = new Repeat();
 const replyRepeat = new Repeat();
 
-/** Map keys of payloads, cached by their bytes (a stream of one message type repeats them). */
-const KEY_SLOTS = 1024;
-const keyBytes: Array<Buffer | undefined> = new Array(KEY_SLOTS);
-const keyText: string[] = new Array(KEY_SLOTS);
+/**
+ * Short strings of payloads (map keys, and values such as a message type), cached by their
+ * bytes: a stream of one message type repeats them, and a repeat is then neither made nor,
+ * for a queued message, kept once per message.
+ */
+const TEXT_SLOTS = 4096;
+const TEXT_MAX = 32;
+const texts: string[] = new Array<string>(TEXT_SLOTS).fill('');
 
 /**
  * The envelopes of a clean `batch` frame, or `undefined` for the general path.
@@ -231,9 +259,11 @@ function asciiString(min: number, max: number, repeat: Repeat | undefined): stri
   for (let i = s; i < pos; i++) if (src[i]! >= 0x80) { bad = true; return undefined; }
   const text = src.latin1Slice(s, pos);
   if (repeat === undefined) return text;
-  // addresses (not the type) must match the address pattern
-  if (repeat !== typeRepeat && !isEnvelopeAddress(text)) { bad = true; return undefined; }
-  return repeat.remember(s, len, text);
+  if (repeat === typeRepeat) return repeat.remember(text, false);
+  // an address: valid as the last one was, or by the pattern
+  if (repeat.sibling(s, len)) return text;
+  if (!isEnvelopeAddress(text)) { bad = true; return undefined; }
+  return repeat.remember(text, true);
 }
 
 /** A non-negative safe integer (createdAt, expiresAt): as msgpackr writes them, an unsigned int or a float64. */
@@ -324,34 +354,9 @@ function map(n: number, level: number): unknown {
 function key(): string | undefined {
   if (pos >= end) return undefined;
   const h = src[pos]!;
-  if ((h & 0xe0) === 0xa0) {
-    const len = h & 0x1f;
-    const s = pos + 1;
-    if (s + len > end) return undefined;
-    // short keys: cached by their bytes
-    let slot = len;
-    for (let i = s; i < s + len; i++) slot = (slot * 31 + src[i]!) & (KEY_SLOTS - 1);
-    const cached = keyBytes[slot];
-    if (cached !== undefined && cached.length === len) {
-      let i = 0;
-      while (i < len && cached[i] === src[s + i]) i++;
-      if (i === len) {
-        pos = s + len;
-        return keyText[slot];
-      }
-    }
-    pos++;
-    const k = text(len);
-    if (k === undefined || bad || k === '__proto__') return undefined;
-    keyBytes[slot] = Buffer.from(src.subarray(s, s + len));
-    keyText[slot] = k;
-    return k;
-  }
-  if (h === 0xd9 || h === 0xda || h === 0xdb) {
-    const k = value(0);
-    return typeof k === 'string' && !bad && k !== '__proto__' ? k : undefined;
-  }
-  return undefined;
+  if ((h & 0xe0) !== 0xa0 && h !== 0xd9 && h !== 0xda && h !== 0xdb) return undefined;
+  const k = value(0);
+  return typeof k === 'string' && !bad && k !== '__proto__' ? k : undefined;
 }
 
 /** A string of `len` bytes at `pos`: ASCII read as such, else UTF-8 (invalid UTF-8: bad). */
@@ -363,7 +368,18 @@ function text(len: number): string | undefined {
   for (let i = s; i < pos; i++) {
     if (src[i]! >= 0x80) { ascii = false; break; }
   }
-  if (ascii) return src.latin1Slice(s, pos);
+  if (ascii) {
+    if (len > TEXT_MAX) return src.latin1Slice(s, pos);
+    let slot = len;
+    for (let i = s; i < pos; i++) slot = (slot * 31 + src[i]!) & (TEXT_SLOTS - 1);
+    const known = texts[slot]!;
+    if (known.length === len) {
+      let i = 0;
+      while (i < len && known.charCodeAt(i) === src[s + i]) i++;
+      if (i === len) return known;
+    }
+    return (texts[slot] = src.latin1Slice(s, pos));
+  }
   const bytes = src.subarray(s, pos);
   if (!isUtf8(bytes)) { bad = true; return undefined; }
   return src.utf8Slice(s, pos);

@@ -120,6 +120,21 @@ describe('the one-pass reader of batch frames agrees with the general path', () 
     expect(readCleanBatch(encode({ t: 'batch', envs: [env('troupe://b/user/c'), env('troupe://b/nope/c')] }))).toBeUndefined();
   });
 
+  it('takes an address that differs from the last one only after its last slash as valid exactly when it is', () => {
+    const tail = fc.stringMatching(/^[a-z0-9 \t\n\v\f\r/.x-]{0,6}$/);
+    fc.assert(fc.property(address, tail, fc.constantFrom('to', 'replyTo', 'from'), (first, rest, field) => {
+      const stem = first.slice(0, first.lastIndexOf('/') + 1);
+      const env = (a: string): Record<string, unknown> => ({ id: 'i', to: 'troupe://b/user/c', type: 't', createdAt: 1, payload: 1, [field]: a });
+      for (const second of [stem + rest, stem.slice(0, -1) + rest]) {
+        const bytes = encode({ t: 'batch', envs: [env(first), env(second)] });
+        const fast = readCleanBatch(bytes);
+        const slow = generalPath(bytes);
+        if (fast !== undefined) expect(fast).toStrictEqual(slow);
+        else expect(typeof slow).toBe('string');
+      }
+    }), { numRuns: 2_000 });
+  });
+
   it('leaves nesting past the frame depth limit to the general path, which refuses it', () => {
     let v: unknown = 1;
     for (let i = 0; i < MAX_FRAME_DEPTH; i++) v = [v];
