@@ -29,7 +29,8 @@ const K_ID = 1, K_TO = 2, K_TYPE = 3, K_CREATED = 4, K_PAYLOAD = 5, K_FROM = 6, 
 /** Buffer's own slicers, as msgpackr uses them (toString would look the encoding up each time). */
 type Source = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
-let src = Buffer.alloc(0) as Source;
+const EMPTY = Buffer.alloc(0) as Source;
+let src = EMPTY;
 let pos = 0;
 let end = 0;
 /** Set when the frame holds something this reader leaves to the general path. */
@@ -102,9 +103,17 @@ const texts: string[] = new Array<string>(TEXT_SLOTS).fill('');
  * The envelopes of a clean `batch` frame, or `undefined` for the general path.
  *
  * @example
- * const envs = readCleanBatch(bytes) ?? parseFrame(decode(bytes)) // (sketch: the link does the real fallback)
+ * const envs = readCleanBatch(bytes); // undefined: depth scan, decode and parseFrame decide
  */
 export function readCleanBatch(bytes: Buffer): Envelope[] | undefined {
+  try {
+    return read(bytes);
+  } finally {
+    src = EMPTY; // the frame may be large: not kept past its read
+  }
+}
+
+function read(bytes: Buffer): Envelope[] | undefined {
   const head = bytes[0] === 0x82 ? 1 : bytes[0] === 0xde && bytes[1] === 0 && bytes[2] === 2 ? 3 : 0;
   if (head === 0 || bytes.length < head + PREFIX.length + 2) return undefined;
   for (let i = 0; i < PREFIX.length; i++) if (bytes[head + i] !== PREFIX[i]) return undefined;
@@ -117,23 +126,17 @@ export function readCleanBatch(bytes: Buffer): Envelope[] | undefined {
   if ((h & 0xf0) === 0x90) count = h & 0x0f;
   else if (h === 0xdc) count = u16();
   else if (h === 0xdd) count = u32();
-  else return release(undefined);
-  if (count === 0 || count > end - pos) return release(undefined);
+  else return undefined;
+  if (count === 0 || count > end - pos) return undefined;
   const envs: Envelope[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const env = envelope();
-    if (env === undefined || bad) return release(undefined);
+    if (env === undefined || bad) return undefined;
     envs[i] = env;
   }
-  return release(pos === end ? envs : undefined);
+  return pos === end ? envs : undefined;
 }
 
-/** Drop the reference to the frame (it may be large) once read. */
-function release<T>(v: T): T {
-  src = EMPTY;
-  return v;
-}
-const EMPTY = Buffer.alloc(0) as Source;
 
 function u16(): number {
   if (pos + 2 > end) { bad = true; return 0; }

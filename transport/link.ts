@@ -217,8 +217,14 @@ export class Link {
     if (!isBinary) return this.#protocolError('text frame');
     if (this.state === 'handshake' && this.closeCode !== undefined) return;
     if (this.state === 'open') {
-      // the common frame, a batch of plain envelopes, read and checked in one pass
-      const envs = readCleanBatch(data);
+      // the common frame, a batch of plain envelopes, read and checked in one pass (should it
+      // ever throw, a bug of ours, the general path below still judges the frame)
+      let envs: ReturnType<typeof readCleanBatch>;
+      try {
+        envs = readCleanBatch(data);
+      } catch {
+        envs = undefined;
+      }
       if (envs !== undefined) {
         this.lastSeen = host.now();
         try {
