@@ -8,6 +8,7 @@ import type { EnvelopeMeta } from './options.js';
 import type { TransportStats } from './events.js';
 import type { Member } from './member.js';
 import { MAX_FRAME_DEPTH, msgpackDepthExceeds } from './depth.js';
+import { readCleanBatch } from './batch-decode.js';
 
 /** Who this node is, as a link presents it in its hello. */
 export interface LocalIdentity {
@@ -215,6 +216,25 @@ export class Link {
     host.stats.bytesIn += data.byteLength;
     if (!isBinary) return this.#protocolError('text frame');
     if (this.state === 'handshake' && this.closeCode !== undefined) return;
+    if (this.state === 'open') {
+      // the common frame, a batch of plain envelopes, read and checked in one pass (should it
+      // ever throw, a bug of ours, the general path below still judges the frame)
+      let envs: ReturnType<typeof readCleanBatch>;
+      try {
+        envs = readCleanBatch(data);
+      } catch {
+        envs = undefined;
+      }
+      if (envs !== undefined) {
+        this.lastSeen = host.now();
+        try {
+          host.frame(this, { t: 'batch', envs });
+        } catch (err) {
+          this.#internalError(err, 'batch');
+        }
+        return;
+      }
+    }
     // Before decoding: a payload nested thousands deep decodes fine, then overflows the
     // stack wherever it is walked again (re-encoding, the journal, JSON).
     if (msgpackDepthExceeds(data, MAX_FRAME_DEPTH)) return this.#protocolError(`frame nests arrays or maps deeper than ${MAX_FRAME_DEPTH} levels`);

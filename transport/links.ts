@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import type { Clock } from '../protocol/index.js';
+import { isLoopbackAddress, type Clock } from '../protocol/index.js';
 import { CLOSE_CODES } from './close-codes.js';
 import type { Dialer, DialTarget } from './dialer.js';
 import type { TransportEvent, TransportStats } from './events.js';
@@ -24,6 +24,29 @@ export const HANDSHAKE_MAX_FRAME_BYTES = 4 * 1024;
 function setMaxPayload(ws: WebSocket, bytes: number): void {
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
   if (receiver != null && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
+
+/**
+ * RFC 6455 masks what a client sends so that a proxy between it and the server, reading the
+ * frames as something else, cannot be fed bytes of the sender's choosing. A loopback link
+ * has nothing in between, and a TLS link shows a proxy nothing but ciphertext: their mask is
+ * all zeros, which ws takes as "no masking" (no XOR pass over every frame, on either end).
+ * Plain ws:// to another host keeps the random mask.
+ */
+function zeroMask(mask: Buffer): void {
+  mask[0] = 0;
+  mask[1] = 0;
+  mask[2] = 0;
+  mask[3] = 0;
+}
+
+/** True when `url` names a literal loopback address (not a name such as localhost: it could resolve elsewhere). */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackAddress(new URL(url).hostname.replace(/^\[|\]$/g, ''));
+  } catch {
+    return false;
+  }
 }
 
 /** One socket as {@link PeerTransport.links} reports it. */
@@ -191,6 +214,7 @@ export class LinkSet {
         // goes along for a peer port that requires client certificates
         ...(tls !== undefined ? { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) } : {}),
         minVersion: 'TLSv1.2',
+        ...(tls !== undefined || isLoopbackUrl(t.url) ? { generateMask: zeroMask } : {}),
       });
     } catch (err) {
       h.log.error({ err, url: t.url }, 'cannot dial peer url');

@@ -80,7 +80,11 @@ export class RemoteGlue {
     const ref = host.toRef(env.to);
     const cell = host.local(ref.path);
     const sender = env.from ? host.toRef(env.from) : undefined;
-    const meta = new Meta(replyTo, sender, env.correlationId, onHandled, env.durable ? env.id : undefined);
+    // a plain tell (no sender, no asker, no correlation, not durable) carries no metadata,
+    // as a local one does: nothing extra allocated, nothing extra kept while it is queued
+    const meta = replyTo === undefined && sender === undefined && env.correlationId === undefined && onHandled === undefined && env.durable !== true
+      ? undefined
+      : new Meta(replyTo, sender, env.correlationId, onHandled, env.durable ? env.id : undefined);
     if (cell === undefined) {
       host.deadLetters.record('not-found', env.to, env.payload, meta);
       replyTo?.error(new TroupeError('TROUPE_ERR_ACTOR_NOT_FOUND', `no actor at ${env.to}`));
