@@ -61,7 +61,10 @@ let lastNodeJson = '""';
 export function draftRecord(input: Input, node: string): AuditDraft {
   const base = raciBase(input.action);
   const own = input.responsible !== undefined || input.accountable !== undefined || input.consulted !== undefined || input.informed !== undefined;
-  const raci = { accountable: input.accountable ?? base.accountable, consulted: [...(input.consulted ?? base.consulted)], informed: [...(input.informed ?? base.informed)], responsible: input.responsible ?? base.responsible };
+  // the family's frozen defaults are shared; a caller's own RACI is copied (with its lists)
+  const raci = own
+    ? { accountable: input.accountable ?? base.accountable, consulted: [...(input.consulted ?? base.consulted)], informed: [...(input.informed ?? base.informed)], responsible: input.responsible ?? base.responsible }
+    : base;
   let rj = own ? undefined : defaultRaciJson.get(base);
   if (rj === undefined) {
     rj = raciJson(raci);
