@@ -91,10 +91,10 @@ const SURELY_SMALL = Math.floor((AUDIT_MAX_RECORD_BYTES - DRAFT_TAIL.length - 32
 /**
  * The batched writer of the audit chain (group commit). An idle log writes a record at once;
  * records that arrive while commits are in flight wait and go together in the next append,
- * and up to `commitsInFlight` appends are in flight at a time: the next one is chained,
- * encoded and queued in LMDB while the one before commits, so the writer never waits for
- * JavaScript between two commits. Each record is acknowledged only once its own commit is
- * done; an append commits only if every one before it did.
+ * and up to `commitsInFlight` appends are in flight at a time (1 by default: each takes all
+ * that waits; above 1 the next one is chained, encoded and queued in LMDB while the one
+ * before commits). Each record is acknowledged only once its own commit is done; an append
+ * commits only if every one before it did.
  */
 export class AuditLog implements AuditApi {
   readonly publicKey: string;
