@@ -134,7 +134,8 @@ export function chainAfter(head: AuditHead, records: readonly AuditRecordBytes[]
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const n = lengths[i]!;
-    if (typeof r === 'string') buf.write(r, at + AUDIT_LINK_PREFIX, n, 'utf8');
+    // as many bytes as UTF-16 units: ASCII, whose UTF-8 is its latin1 (a plain copy)
+    if (typeof r === 'string') buf.write(r, at + AUDIT_LINK_PREFIX, n, n === r.length ? 'latin1' : 'utf8');
     else buf.set(r, at + AUDIT_LINK_PREFIX);
     // the previous hash: the head's, or the one just written into this buffer
     if (prevAt < 0) buf.set(head.hash, at + 1);

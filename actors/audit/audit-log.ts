@@ -47,9 +47,11 @@ export interface AuditLogHost {
   readonly clock: Clock;
 }
 
-interface Pending {
-  /** The record and its JSON; seq and ts are set when its batch is written. */
-  draft: AuditDraft;
+/**
+ * A record waiting for its commit: the draft's members held here (one object per record
+ * kept alive until the commit, not two); `head` and `mid` are dropped once its text is made.
+ */
+interface Pending extends AuditDraft {
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
 }
@@ -62,6 +64,24 @@ const capture = (resolve: Pending['resolve'], reject: Pending['reject']): void =
   rejectNext = reject;
 };
 
+/**
+ * Give a batch's records their seq (from `first`) and ts, and make their stored texts. The
+ * drafts' JSON pieces are dropped as they are used, and the texts are not kept past the
+ * append that copies them: what waits for the commit is the records, not their JSON twice.
+ */
+function stamp(batch: Pending[], first: number, ts: number): string[] {
+  const texts = new Array<string>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const p = batch[i]!;
+    p.record.seq = first + i;
+    p.record.ts = ts;
+    texts[i] = draftText(p, first + i, ts);
+    p.head = '';
+    p.mid = '';
+  }
+  return texts;
+}
+
 /** Fewest records per append that the group commit shares out (a smaller group is not worth a commit of its own). */
 const SHARE_MIN = 64;
 
@@ -71,10 +91,10 @@ const SURELY_SMALL = Math.floor((AUDIT_MAX_RECORD_BYTES - DRAFT_TAIL.length - 32
 /**
  * The batched writer of the audit chain (group commit). An idle log writes a record at once;
  * records that arrive while commits are in flight wait and go together in the next append,
- * and up to `commitsInFlight` appends are in flight at a time: the next one is chained,
- * encoded and queued in LMDB while the one before commits, so the writer never waits for
- * JavaScript between two commits. Each record is acknowledged only once its own commit is
- * done; an append commits only if every one before it did.
+ * and up to `commitsInFlight` appends are in flight at a time (1 by default: each takes all
+ * that waits; above 1 the next one is chained, encoded and queued in LMDB while the one
+ * before commits). Each record is acknowledged only once its own commit is done; an append
+ * commits only if every one before it did.
  */
 export class AuditLog implements AuditApi {
   readonly publicKey: string;
@@ -140,7 +160,7 @@ export class AuditLog implements AuditApi {
       return Promise.reject(new TroupeError('TROUPE_ERR_AUDIT_FULL', `${this.options.maxPending} audit records are waiting to be written`));
     }
     const promise = new Promise<AuditRecord>(capture);
-    this.pending.push({ draft, resolve: resolveNext, reject: rejectNext });
+    this.pending.push({ record: draft.record, head: draft.head, mid: draft.mid, resolve: resolveNext, reject: rejectNext });
     this.kick();
     return promise;
   }
@@ -196,16 +216,8 @@ export class AuditLog implements AuditApi {
     const batch = this.pending.splice(0, n);
     // after the appends in flight: the chain takes this one in call order
     const first = this.chain.nextSeq();
-    const ts = this.host.clock.now();
-    const texts = new Array<string>(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!.draft.record;
-      r.seq = first + i;
-      r.ts = ts;
-      texts[i] = draftText(batch[i]!.draft, first + i, ts);
-    }
     try {
-      const entries = await this.chain.append(texts);
+      const entries = await this.chain.append(stamp(batch, first, this.host.clock.now()));
       if (entries[0] && entries[0].seq !== first) throw new Error(`audit chain moved under the writer (expected seq ${first}, got ${entries[0].seq})`);
     } catch (e) {
       this.log.error({ err: e, records: batch.length }, 'audit append failed; the actions it records are refused');
@@ -217,8 +229,8 @@ export class AuditLog implements AuditApi {
     this.metrics.records.inc({ outcome: 'committed' }, batch.length);
     const logRecords = this.options.logRecords;
     for (const p of batch) {
-      if (logRecords) this.log.info({ audit: p.draft.record }, 'RACI_AUDIT');
-      p.resolve(p.draft.record);
+      if (logRecords) this.log.info({ audit: p.record }, 'RACI_AUDIT');
+      p.resolve(p.record);
     }
     const seq = first + batch.length - 1;
     if (seq - this.lastCheckpointSeq >= this.options.checkpointEvery) {

@@ -32,6 +32,19 @@ function str(s: string): string {
   return `"${s}"`;
 }
 
+/**
+ * A string member as JSON, its name given twice (`,"agent":"` and `,"agent":`): the name, the
+ * string and its closing quote in two concatenations when nothing needs escaping (one
+ * string fewer than quoting first), else the name and JSON.stringify.
+ */
+function member(quoted: string, bare: string, s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return bare + JSON.stringify(s);
+  }
+  return `${quoted}${s}"`;
+}
+
 function strings(a: readonly string[]): string {
   let s = '[';
   for (let i = 0; i < a.length; i++) s += (i === 0 ? '' : ',') + str(a[i]!);
@@ -61,21 +74,24 @@ let lastNodeJson = '""';
 export function draftRecord(input: Input, node: string): AuditDraft {
   const base = raciBase(input.action);
   const own = input.responsible !== undefined || input.accountable !== undefined || input.consulted !== undefined || input.informed !== undefined;
-  const raci = { accountable: input.accountable ?? base.accountable, consulted: [...(input.consulted ?? base.consulted)], informed: [...(input.informed ?? base.informed)], responsible: input.responsible ?? base.responsible };
+  // the family's frozen defaults are shared; a caller's own RACI is copied (with its lists)
+  const raci = own
+    ? { accountable: input.accountable ?? base.accountable, consulted: [...(input.consulted ?? base.consulted)], informed: [...(input.informed ?? base.informed)], responsible: input.responsible ?? base.responsible }
+    : base;
   let rj = own ? undefined : defaultRaciJson.get(base);
   if (rj === undefined) {
     rj = raciJson(raci);
     if (!own) defaultRaciJson.set(base, rj);
   }
   const r: Record<string, unknown> = { action: input.action, actor: input.actor };
-  let h = `{"action":${str(input.action)},"actor":${str(input.actor)}`;
+  let h = member('{"action":"', '{"action":', input.action) + member(',"actor":"', ',"actor":', input.actor);
   if (input.agent !== undefined) {
     r['agent'] = input.agent;
-    h += `,"agent":${str(input.agent)}`;
+    h += member(',"agent":"', ',"agent":', input.agent);
   }
   if (input.correlationId !== undefined) {
     r['correlation_id'] = input.correlationId;
-    h += `,"correlation_id":${str(input.correlationId)}`;
+    h += member(',"correlation_id":"', ',"correlation_id":', input.correlationId);
   }
   if (input.details !== undefined) {
     // identifier keys: none is integer-like, so the order they are added in is their order
@@ -99,7 +115,7 @@ export function draftRecord(input: Input, node: string): AuditDraft {
   h += `,"node":${lastNodeJson}`;
   if (input.outcome !== undefined) {
     r['outcome'] = input.outcome;
-    h += `,"outcome":${str(input.outcome)}`;
+    h += member(',"outcome":"', ',"outcome":', input.outcome);
   }
   if (input.payload !== undefined) {
     const digest = payloadDigest(input.payload);
@@ -108,7 +124,7 @@ export function draftRecord(input: Input, node: string): AuditDraft {
   }
   if (input.primaryPlaneId !== undefined) {
     r['primary_plane_id'] = input.primaryPlaneId;
-    h += `,"primary_plane_id":${str(input.primaryPlaneId)}`;
+    h += member(',"primary_plane_id":"', ',"primary_plane_id":', input.primaryPlaneId);
   }
   r['raci'] = raci;
   r['seq'] = 0;
@@ -116,7 +132,7 @@ export function draftRecord(input: Input, node: string): AuditDraft {
   let mid = ',"ts":';
   if (input.target !== undefined) {
     r['target'] = input.target;
-    mid = `,"target":${str(input.target)},"ts":`;
+    mid = `${member(',"target":"', ',"target":', input.target)},"ts":`;
   }
   r['ts'] = 0;
   r['v'] = 1;

@@ -10,8 +10,13 @@ import { z } from 'zod';
  */
 export const auditOptionsSchema = z.strictObject({
   batchMaxRecords: z.number().int().min(1).max(10_000).default(512),
-  /** Appends in flight at once: the next is queued in LMDB while one commits (1: one at a time). */
-  commitsInFlight: z.number().int().min(1).max(16).default(2),
+  /**
+   * Appends in flight at once: the next is queued in LMDB while one commits (1: one at a
+   * time, each taking every record waiting). LMDB runs one write transaction at a time, so
+   * two in flight halve the records per transaction; where a commit costs more than making
+   * its batch (a slow or busy disk, a shared machine) one at a time is cheaper per record.
+   */
+  commitsInFlight: z.number().int().min(1).max(16).default(1),
   maxPending: z.number().int().min(1).max(1_000_000).default(50_000),
   checkpointEvery: z.number().int().min(1).max(10_000_000).default(1_000),
   checkpointIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),

@@ -56,21 +56,32 @@ export const auditRecordSchema = z.object({
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
-/** RACI defaults by action family (seed 000 §5.1), used where a caller names none. */
+/** A RACI frozen with its lists: one object that every record of its family shares. */
+function frozen(r: AuditRecord['raci']): AuditRecord['raci'] {
+  Object.freeze(r.consulted);
+  Object.freeze(r.informed);
+  return Object.freeze(r);
+}
+
+/**
+ * RACI defaults by action family (seed 000 §5.1), used where a caller names none. Frozen:
+ * the records of a family share their family's object (no copy per record); keys in
+ * sorted order, as in every record (so `JSON.stringify` of a record is its canonical JSON).
+ */
 const RACI: ReadonlyArray<[RegExp, AuditRecord['raci']]> = [
-  [/^TASK_/, { responsible: 'AOA Runtime', accountable: 'Platform', consulted: ['Agents'], informed: ['Audit Log'] }],
-  [/^(JOB_|SCHEDULE_)/, { responsible: 'AOA Scheduler', accountable: 'Platform', consulted: ['Users'], informed: ['Telemetry'] }],
-  [/^(FABRIC_|ROUTE_ACTION|EXECUTE_ACTION)/, { responsible: 'ActionRouter', accountable: 'Security', consulted: ['Compliance'], informed: ['Audit Log'] }],
-  [/^PII_/, { responsible: 'Security', accountable: 'Compliance', consulted: ['Legal'], informed: ['Audit Log'] }],
-  [/^(A2A_|CONTEXT_)/, { responsible: 'A2A Protocol', accountable: 'AOA', consulted: ['Agents'], informed: ['Telemetry'] }],
+  [/^TASK_/, frozen({ accountable: 'Platform', consulted: ['Agents'], informed: ['Audit Log'], responsible: 'AOA Runtime' })],
+  [/^(JOB_|SCHEDULE_)/, frozen({ accountable: 'Platform', consulted: ['Users'], informed: ['Telemetry'], responsible: 'AOA Scheduler' })],
+  [/^(FABRIC_|ROUTE_ACTION|EXECUTE_ACTION)/, frozen({ accountable: 'Security', consulted: ['Compliance'], informed: ['Audit Log'], responsible: 'ActionRouter' })],
+  [/^PII_/, frozen({ accountable: 'Compliance', consulted: ['Legal'], informed: ['Audit Log'], responsible: 'Security' })],
+  [/^(A2A_|CONTEXT_)/, frozen({ accountable: 'AOA', consulted: ['Agents'], informed: ['Telemetry'], responsible: 'A2A Protocol' })],
 ];
-const DEFAULT_RACI: AuditRecord['raci'] = { responsible: 'Platform', accountable: 'Platform', consulted: [], informed: ['Audit Log'] };
+const DEFAULT_RACI: AuditRecord['raci'] = frozen({ accountable: 'Platform', consulted: [], informed: ['Audit Log'], responsible: 'Platform' });
 
 /** Most actions whose family default is remembered (the family is found by regexes otherwise). */
 const RACI_CACHE_MAX = 1_024;
 const raciCache = new Map<string, AuditRecord['raci']>();
 
-/** The RACI defaults of an action's family. */
+/** The RACI defaults of an action's family (frozen, shared). */
 export function raciBase(action: string): AuditRecord['raci'] {
   let base = raciCache.get(action);
   if (base === undefined) {
@@ -94,11 +105,15 @@ export function raciFor(input: z.output<typeof auditRecordInputSchema>): AuditRe
 /**
  * True when `JSON.stringify(o)` is already canonical: keys in sorted order and every member
  * a string, number, boolean, null or undefined (the common small payload, `{ id, n }`).
+ * Walked with for-in (no array of keys): an inherited enumerable key only adds to what is
+ * checked, and the own keys, in order and flat, are what `JSON.stringify` writes.
  */
-function flatInOrder(o: Record<string, unknown>, keys: readonly string[]): boolean {
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
-    const v = o[keys[i]!];
+function flatInOrder(o: Record<string, unknown>): boolean {
+  let prev: string | undefined;
+  for (const k in o) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+    const v = o[k];
     const t = typeof v;
     if (!(t === 'string' || t === 'number' || t === 'boolean' || v === null || v === undefined)) return false;
   }
@@ -127,8 +142,8 @@ export function canonicalJson(value: unknown): string {
   if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
   const o = value as Record<string, unknown>;
+  if (flatInOrder(o)) return JSON.stringify(o);
   const keys = Object.keys(o);
-  if (flatInOrder(o, keys)) return JSON.stringify(o);
   if (keys.length > 1) keys.sort();
   let s = '{';
   for (const k of keys) {

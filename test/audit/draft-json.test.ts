@@ -44,6 +44,21 @@ describe('an audit record serialized member by member', () => {
     }), { numRuns: 1_000 });
   });
 
+  it("shares a family's frozen RACI defaults between its records (none can change another's) and copies a caller's own", () => {
+    const parse = (i: unknown) => auditRecordInputSchema.parse(i);
+    const a = draftRecord(parse({ action: 'TASK_SUBMIT', actor: 'x' }), 'n1').record;
+    const b = draftRecord(parse({ action: 'TASK_DONE', actor: 'y' }), 'n1').record;
+    expect(a.raci).toBe(b.raci);
+    expect(Object.isFrozen(a.raci) && Object.isFrozen(a.raci.consulted) && Object.isFrozen(a.raci.informed)).toBe(true);
+    expect(() => a.raci.consulted.push('z')).toThrow(TypeError);
+    expect(b.raci).toEqual({ accountable: 'Platform', consulted: ['Agents'], informed: ['Audit Log'], responsible: 'AOA Runtime' });
+    const listed = ['Legal'];
+    const own = draftRecord(parse({ action: 'TASK_SUBMIT', actor: 'x', consulted: listed }), 'n1').record;
+    expect(own.raci).toEqual({ accountable: 'Platform', consulted: ['Legal'], informed: ['Audit Log'], responsible: 'AOA Runtime' });
+    expect(own.raci.consulted).not.toBe(listed);
+    expect(Object.isFrozen(own.raci)).toBe(false);
+  });
+
   it('canonicalJson sorts keys, drops undefined members and writes the same text as the first version', () => {
     const value = fc.letrec((tie) => ({
       v: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.constant(undefined), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), tie('v'), { maxKeys: 4 })),
