@@ -25,8 +25,7 @@ async function outcome(guard: UpstreamGuard): Promise<string> {
   }
 }
 
-// The offline model's calls skip the breaker while it is clean: these hold its state
-// transitions the same as if every call went through it.
+// The breaker's transitions around the built-in offline model, with faults injected by drills.
 describe('the offline model behind the upstream guard', () => {
   it('answers while no fault is injected, the breaker closed', async () => {
     const { guard } = guardOf(new ManualClock(1_000));

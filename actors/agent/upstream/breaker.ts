@@ -74,8 +74,6 @@ export class UpstreamBreaker {
   /** cockatiel's breaker, made on the first call (a breaker never called is closed and holds nothing). */
   private policy: CircuitBreakerPolicy | undefined;
   private openedAt: number | undefined;
-  /** No call failed since the last success (or since the start). */
-  private settledOk = true;
 
   constructor(
     private readonly clock: Clock,
@@ -104,15 +102,6 @@ export class UpstreamBreaker {
     return this.policy === undefined ? 'closed' : stateName(this.policy.state);
   }
 
-  /**
-   * Closed, with no failure since its last success: a call now would find it closed and,
-   * succeeding, leave it exactly as it is. A call that cannot fail in a way the breaker
-   * counts may then skip it (see UpstreamGuard.complete).
-   */
-  get clean(): boolean {
-    return this.settledOk && (this.policy === undefined || this.policy.state === CircuitState.Closed);
-  }
-
   /** When the breaker last opened (clock ms), while it is open or half-open. */
   get since(): number | undefined {
     return this.state === 'closed' ? undefined : this.openedAt;
@@ -121,11 +110,8 @@ export class UpstreamBreaker {
   /** Run `fn` through the breaker; open, it rejects at once with TROUPE_ERR_MODEL_CIRCUIT_OPEN. */
   async execute<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      const result = await this.made().execute(fn);
-      this.settledOk = true;
-      return result;
+      return await this.made().execute(fn);
     } catch (e) {
-      this.settledOk = false;
       if (e instanceof BrokenCircuitError) {
         const left = this.openedAt === undefined ? this.options.halfOpenAfterMs : Math.max(0, this.openedAt + this.options.halfOpenAfterMs - this.clock.now());
         throw new TroupeError(this.kind.openCode, `the circuit breaker on ${this.kind.what} is open after ${this.options.failures} consecutive failures; next probe in ${left}ms`, {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TroupeError, isTroupeError, type Clock, type ModelResult } from '../../../protocol/index.js';
 import type { AgentEvent } from '../events.js';
-import { OfflineModel, RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
+import { RunAbort, type CompleteOptions, type ModelProvider, type ModelRequest } from '../model/index.js';
 import { UpstreamBreaker, targetBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { TokenBudget, type AgentBudget, type BudgetUsage } from './budget.js';
 import { applyFault, clockWait, upstreamFaultSchema, verboseAnswer, verboseApplies, type UpstreamFault, type UpstreamFaultInput } from './fault.js';
@@ -183,17 +183,12 @@ export class UpstreamGuard implements ModelProvider {
             fault = undefined;
           }
           const callOpts: CompleteOptions = { ...opts, signal: call, onRateLimited };
-          // The built-in offline model fails only by cancellation, which no breaker counts:
-          // with no fault injected and the breaker clean (closed, nothing counted since its
-          // last success), going through it would leave it as it is, so the call skips it.
-          const result = fault === undefined && this.provider instanceof OfflineModel && (this.breaker?.clean ?? true)
-            ? await this.provider.complete(req, callOpts)
-            : await this.modelBreaker().execute(fault === undefined
-              ? () => this.provider.complete(req, callOpts)
-              : async () => {
-                await applyFault(fault, this.clock, call);
-                return this.provider.complete(req, callOpts);
-              });
+          const result = await this.modelBreaker().execute(fault === undefined
+            ? () => this.provider.complete(req, callOpts)
+            : async () => {
+              await applyFault(fault, this.clock, call);
+              return this.provider.complete(req, callOpts);
+            });
           this.budget.record(result.usage, this.clock.now());
           return result;
         } catch (e) {
