@@ -3,6 +3,7 @@ export * from './envelope.js';
 export * from './signals.js';
 export * from './codec.js';
 export * from './ids.js';
+export * from './within.js';
 export * from './deadlines.js';
 export * from './openai.js';
 export * from './model-contract.js';

@@ -1,7 +1,7 @@
 import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import type { Logger } from 'pino';
-import { TroupeError, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
+import { TroupeError, within, type ChatMessage, type Clock, type ToolSpec } from '../../protocol/index.js';
 import type { RunOptions, RunRequest, RunResult } from '../agent/index.js';
 import { RECORDED, STREAMED } from './follow-ups.js';
 import { WRITTEN } from './sdk-task-store.js';
@@ -117,17 +117,6 @@ export class AgentTaskExecutor implements AgentExecutor {
     this.runner().cancel(t.runId, new TroupeError('TROUPE_ERR_AGENT_CANCELLED', 'run cancelled by the caller'));
   }
 
-  /** `p`, or `ms` on the node's clock, whichever comes first (a save that never comes does not hold the turn). */
-  private until(p: Promise<void>, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const h = this.clock.setTimeout(resolve, ms);
-      void p.then(() => {
-        this.clock.clearTimeout(h);
-        resolve();
-      });
-    });
-  }
-
   private async turn(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { taskId, contextId } = rc;
     const ts = (): string => new Date(this.clock.now()).toISOString();
@@ -141,7 +130,7 @@ export class AgentTaskExecutor implements AgentExecutor {
     const written = !rc.task && state?.get(RECORDED) === true ? new Promise<void>((r) => state.set(WRITTEN, r)) : undefined;
     bus.publish(AgentEvent.task(task));
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId, metadata: undefined, status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: ts() } }));
-    if (written) await this.until(written, WRITTEN_WAIT_MS);
+    if (written) await within(this.clock, WRITTEN_WAIT_MS, written);
     const history = (rc.task ? rc.task.history : [rc.userMessage]).slice(-MAX_INPUT_MESSAGES);
     if (history[history.length - 1]?.messageId !== rc.userMessage.messageId) history.push(rc.userMessage);
     const input: ChatMessage[] = history.map((m) => (m.role === Role.ROLE_AGENT ? { role: 'assistant', content: textOf(m) } : { role: 'user', content: textOf(m) }));

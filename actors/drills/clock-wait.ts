@@ -21,20 +21,6 @@ export function sleepOn(clock: Clock, ms: number, signal: AbortSignal): Promise<
 }
 
 /**
- * `p`'s outcome, or `undefined` once `ms` have passed on the clock.
- *
- * @example const ok = await within(clock, 2_000, probe());
- */
-export async function within<T>(clock: Clock, ms: number, p: Promise<T>): Promise<T | undefined> {
-  let timer: unknown;
-  try {
-    return await Promise.race([p, new Promise<undefined>((r) => { timer = clock.setTimeout(() => r(undefined), ms); })]);
-  } finally {
-    clock.clearTimeout(timer);
-  }
-}
-
-/**
  * Probe every `gapMs` on the clock until a probe succeeds (its time, on the clock), the
  * signal aborts or `forMs` have passed (undefined).
  *

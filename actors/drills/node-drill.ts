@@ -1,8 +1,8 @@
-import { TroupeError, type Clock } from '../../protocol/index.js';
+import { TroupeError, within, type Clock } from '../../protocol/index.js';
 import type { DrillReport, DrillRequest } from '../../supervisors/index.js';
 import { networkFaults, type InspectionEvent, type NetworkFaults } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import { sleepOn, within } from './clock-wait.js';
+import { sleepOn } from './clock-wait.js';
 import { DRILL_ACTOR, type DrillLedger } from './drill-actor.js';
 
 /** Durable messages a partition drill sends during the cut unless `rate` says otherwise. */

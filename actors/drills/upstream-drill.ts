@@ -1,9 +1,9 @@
-import { isTroupeError, TroupeError, type Clock } from '../../protocol/index.js';
+import { isTroupeError, TroupeError, within, type Clock } from '../../protocol/index.js';
 import type { DrillReport, DrillRequest } from '../../supervisors/index.js';
 import { AGENTS_MODULE, type AgentEvent, type AgentRegistry } from '../agent/index.js';
 import type { InspectionEvent } from '../kernel/index.js';
 import type { ModuleHost } from '../modules/index.js';
-import { firstSuccess, sleepOn, within } from './clock-wait.js';
+import { firstSuccess, sleepOn } from './clock-wait.js';
 
 /** Runs sent to the agent during the fault unless `rate` says otherwise. */
 const DEFAULT_RUNS = 3;
